@@ -48,10 +48,12 @@ export function u32(value: number): Uint8Array {
   return Uint8Array.of((value >>> 24) & 0xff, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff);
 }
 
+/** Big-endian unsigned integer of up to 8 bytes; refuses values beyond 2^53 rather than lose precision. */
 export function readUint(bytes: Uint8Array): number {
-  if (bytes.length > 6) throw new ProtocolInputError("integer field longer than 6 bytes");
+  if (bytes.length > 8) throw new ProtocolInputError("integer field longer than 8 bytes");
   let value = 0;
   for (const byte of bytes) value = value * 256 + byte;
+  if (!Number.isSafeInteger(value)) throw new ProtocolInputError("integer field exceeds 2^53");
   return value;
 }
 

@@ -1,0 +1,160 @@
+// The owner-pairing password and its SPAKE2+ scalars (PROTOCOL.md "Owner pairing
+// framing"; CCC public notes §1): z = scrypt(password, salt, N, r, p, 80),
+// z0 ‖ z1 = z, w0 = (z0 mod (n−1)) + 1, w1 = (z1 mod (n−1)) + 1. This replaces
+// RFC 9383 §3.2's "w = ws mod p" registration: the +1 keeps both scalars
+// non-zero, 40-byte halves keep the reduction bias below 2^-64, and no
+// identities are hashed in, so the automaker can compute the record before it
+// knows which device will pair.
+//
+// Why @noble/hashes scrypt rather than node:crypto: src/protocol is pure and
+// runtime-neutral and already built on noble; its scrypt is synchronous, takes a
+// memory cap, and gives the same answer in the device emulator, the vehicle
+// emulator and a Lambda. The tests cross-check it against node:crypto.scryptSync
+// (OpenSSL), an independent implementation.
+//
+// The vehicle, not the device, chooses the scrypt cost, so the limits below are
+// what stops a hostile vehicle from making the device burn gigabytes or minutes.
+import { p256 } from "@noble/curves/nist.js";
+import { bytesToNumberBE, numberToBytesBE } from "@noble/curves/utils.js";
+import { scrypt } from "@noble/hashes/scrypt.js";
+import { utf8 } from "./bytes.js";
+import { ProtocolInputError } from "./errors.js";
+import { type RandomSource, systemRandom } from "./p256.js";
+import { computeL } from "./spake2plus.js";
+
+const ORDER = p256.Point.Fn.ORDER;
+
+/** The scrypt inputs the vehicle sends in SPAKE2+ REQUEST (tag 7F50: C0 salt, C1 N, C2 r, C3 p). */
+export interface ScryptParams {
+  readonly salt: Uint8Array;
+  readonly N: number;
+  readonly r: number;
+  readonly p: number;
+}
+
+export type ScryptCost = Omit<ScryptParams, "salt">;
+
+/** The record the automaker provisions into the vehicle: no password, no w1. */
+export interface PairingVerifier extends ScryptParams {
+  readonly w0: Uint8Array;
+  /** w1·G, 65-byte uncompressed. */
+  readonly L: Uint8Array;
+}
+
+export interface PasswordScalars {
+  readonly w0: Uint8Array;
+  readonly w1: Uint8Array;
+}
+
+/** RFC 9383 §3.2's suggested scrypt cost; 32 MiB and about a tenth of a second. */
+export const DEFAULT_SCRYPT_COST: ScryptCost = Object.freeze({ N: 32768, r: 8, p: 1 });
+
+/**
+ * Bounds on what a vehicle may ask for. Memory is 128·N·r bytes; work is
+ * proportional to N·r·p. The caps admit the default with a wide margin while
+ * refusing, e.g., N = 2^20 with r = 8 (1 GiB).
+ */
+export const SCRYPT_LIMITS = Object.freeze({
+  saltLength: 16,
+  minN: 2,
+  maxN: 2 ** 20,
+  maxR: 32,
+  maxP: 16,
+  maxMemoryBytes: 256 * 1024 * 1024,
+  maxWork: 2 ** 24,
+});
+
+export const PAIRING_PASSWORD_DIGITS = 8;
+const PASSWORD_PATTERN = /^[0-9]{8}$/;
+const HALF_LENGTH = 40;
+
+/** Whether `value` is a pairing password: exactly 8 ASCII decimal digits. */
+export function isPairingPassword(value: unknown): value is string {
+  return typeof value === "string" && PASSWORD_PATTERN.test(value);
+}
+
+function boundedInteger(value: unknown, min: number, max: number, name: string): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new ProtocolInputError(`${name} must be an integer in [${min}, ${max}]`);
+  }
+  return value;
+}
+
+/** Checks scrypt parameters against RFC 7914 §2 and SCRYPT_LIMITS; returns a copy. */
+export function validateScryptParams(params: ScryptParams): ScryptParams {
+  if (typeof params !== "object" || params === null) throw new ProtocolInputError("params must be an object");
+  const { salt } = params;
+  if (!(salt instanceof Uint8Array) || salt.length !== SCRYPT_LIMITS.saltLength) {
+    throw new ProtocolInputError(`params.salt must be ${SCRYPT_LIMITS.saltLength} bytes`);
+  }
+  const N = boundedInteger(params.N, SCRYPT_LIMITS.minN, SCRYPT_LIMITS.maxN, "params.N");
+  if ((N & (N - 1)) !== 0) throw new ProtocolInputError("params.N must be a power of two");
+  const r = boundedInteger(params.r, 1, SCRYPT_LIMITS.maxR, "params.r");
+  const p = boundedInteger(params.p, 1, SCRYPT_LIMITS.maxP, "params.p");
+  if (128 * N * r > SCRYPT_LIMITS.maxMemoryBytes) {
+    throw new ProtocolInputError(
+      `params.N and params.r need ${128 * N * r} bytes, over ${SCRYPT_LIMITS.maxMemoryBytes}`,
+    );
+  }
+  if (N * r * p > SCRYPT_LIMITS.maxWork) {
+    throw new ProtocolInputError(`params.N·r·p is ${N * r * p}, over ${SCRYPT_LIMITS.maxWork}`);
+  }
+  return { salt: salt.slice(), N, r, p };
+}
+
+/** Fresh parameters for a new pairing password: a random 16-byte salt and the given cost. */
+export function createScryptParams(
+  cost: ScryptCost = DEFAULT_SCRYPT_COST,
+  random: RandomSource = systemRandom,
+): ScryptParams {
+  return validateScryptParams({ salt: random(SCRYPT_LIMITS.saltLength), N: cost.N, r: cost.r, p: cost.p });
+}
+
+/** (z mod (n−1)) + 1 as a 32-byte big-endian scalar in [1, n−1]. */
+export function reduceToNonZeroScalar(z: Uint8Array): Uint8Array {
+  if (!(z instanceof Uint8Array) || z.length !== HALF_LENGTH) {
+    throw new ProtocolInputError(`z must be ${HALF_LENGTH} bytes`);
+  }
+  return numberToBytesBE((bytesToNumberBE(z) % (ORDER - 1n)) + 1n, 32);
+}
+
+/** w0 and w1 from the pairing password, as both the device and the automaker compute them. */
+export function derivePasswordScalars(password: string, params: ScryptParams): PasswordScalars {
+  if (!isPairingPassword(password)) {
+    throw new ProtocolInputError(`password must be ${PAIRING_PASSWORD_DIGITS} decimal digits`);
+  }
+  const { salt, N, r, p } = validateScryptParams(params);
+  const z = scrypt(utf8(password), salt, { N, r, p, dkLen: 2 * HALF_LENGTH });
+  const w0 = reduceToNonZeroScalar(z.subarray(0, HALF_LENGTH));
+  const w1 = reduceToNonZeroScalar(z.subarray(HALF_LENGTH));
+  z.fill(0);
+  return { w0, w1 };
+}
+
+/** The vehicle's record for a password: w0 and L = w1·G, with the scrypt inputs it will send. */
+export function computePairingVerifier(password: string, params: ScryptParams): PairingVerifier {
+  const checked = validateScryptParams(params);
+  const { w0, w1 } = derivePasswordScalars(password, checked);
+  const L = computeL(w1);
+  w1.fill(0);
+  return { w0, L, salt: checked.salt, N: checked.N, r: checked.r, p: checked.p };
+}
+
+// The largest multiple of 10^8 below 2^32: values at or above it are redrawn so
+// every password is equally likely.
+const PASSWORD_SPACE = 10 ** PAIRING_PASSWORD_DIGITS;
+const UNBIASED_LIMIT = Math.floor(2 ** 32 / PASSWORD_SPACE) * PASSWORD_SPACE;
+
+/** A one-time pairing password: 8 decimal digits, uniform, from a CSPRNG by rejection sampling. */
+export function generatePairingPassword(random: RandomSource = systemRandom): string {
+  for (;;) {
+    const bytes = random(4);
+    if (!(bytes instanceof Uint8Array) || bytes.length !== 4) {
+      throw new ProtocolInputError("random must return the requested number of bytes");
+    }
+    const value = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0);
+    if (value < UNBIASED_LIMIT) {
+      return (value % PASSWORD_SPACE).toString().padStart(PAIRING_PASSWORD_DIGITS, "0");
+    }
+  }
+}
