@@ -69,6 +69,8 @@ export function spawnLineDevice(commandLine: string, options: { timeoutMs?: numb
     for (const w of waiting.splice(0)) w.reject(exited);
   };
   child.on("exit", (code) => onEnd(`device command exited with code ${code}`));
+  // A device that dies mid-write is reported through "exit"; the pipe error itself is expected then.
+  child.stdin.on("error", () => {});
   child.on("error", (error) => onEnd(`device command failed to start (${error.message})`));
 
   const channel: ApduChannel = (command) =>

@@ -1,0 +1,154 @@
+// `carkey emulator device …`: an emulated phone's secure element, driven the
+// way the wallet app and the OS drive a real one, and exposed as an NFC card
+// on stdin/stdout for any reader.
+import type { Command } from "commander";
+import { serveLineProtocol } from "../../emulator/line-protocol.js";
+import { SecureElement } from "../../emulator/secure-element/secure-element.js";
+import { accessProfileFromOptions } from "../../protocol/access-profile.js";
+import { fromHex, toHex } from "../../protocol/bytes.js";
+import { CliError } from "../cli-error.js";
+import { action, printJson } from "../output.js";
+import { loadDevice, refuseOverwrite, saveDevice } from "../state-files.js";
+
+export function registerDeviceCommands(emulator: Command): void {
+  const device = emulator.command("device").description("an emulated phone or watch secure element");
+
+  device
+    .command("init")
+    .description("create an emulated device (its SE and an empty key store)")
+    .requiredOption("--state <file>", "device state file to create")
+    .action(
+      action((options: { state: string }) => {
+        refuseOverwrite(options.state);
+        const { se, sealingKey } = SecureElement.create();
+        saveDevice(options.state, se, sealingKey);
+        printJson({ seId: se.seId, state: options.state });
+      }),
+    );
+
+  device
+    .command("add-key")
+    .description("provision a key for a vehicle directly (a test shortcut; owner pairing does this over NFC)")
+    .requiredOption("--state <file>", "device state file")
+    .requiredOption("--vehicle-public-key <hex>", "vehicle long-term public key, 65 bytes uncompressed")
+    .requiredOption("--vehicle-id <hex>", "vehicle identifier, 8 to 32 bytes")
+    .option("--no-express", "turn express mode off: each transaction needs a fresh user authentication")
+    .option(
+      "--profile <name>",
+      "full | unlock-only | drive (informative on the device; the car enforces)",
+      "full",
+    )
+    .option("--speed-limit <kmh>", "speed limit of a drive profile")
+    .option("--valid-from <iso8601>", "start of the validity window")
+    .option("--valid-until <iso8601>", "end of the validity window")
+    .action(
+      action(
+        (options: {
+          state: string;
+          vehiclePublicKey: string;
+          vehicleId: string;
+          express: boolean;
+          profile: string;
+          speedLimit?: string;
+          validFrom?: string;
+          validUntil?: string;
+        }) => {
+          const se = loadDevice(options.state);
+          const key = se.provisionKey({
+            vehicleIdentifier: fromHex(options.vehicleId, "--vehicle-id"),
+            vehiclePublicKey: fromHex(options.vehiclePublicKey, "--vehicle-public-key"),
+            profile: accessProfileFromOptions(options),
+            express: options.express,
+          });
+          saveDevice(options.state, se);
+          printJson({ ...key, express: options.express });
+        },
+      ),
+    );
+
+  device
+    .command("keys")
+    .description("list the keys on the device (public data only)")
+    .requiredOption("--state <file>", "device state file")
+    .action(
+      action((options: { state: string }) => {
+        const se = loadDevice(options.state);
+        printJson({
+          keys: se
+            .listKeys()
+            .map(({ privateMailbox: _mailbox, ...key }) => ({
+              ...key,
+              fastReady: se.hasPersistentKey(key.keyId),
+            })),
+          terminated: se.terminatedKeys(),
+          locked: se.isLocked,
+          poweredOff: se.isPoweredOff,
+        });
+      }),
+    );
+
+  device
+    .command("express")
+    .description("turn express mode on or off for a key")
+    .requiredOption("--state <file>", "device state file")
+    .requiredOption("--key <keyId>", "key identifier")
+    .requiredOption("--mode <on|off>", "on or off")
+    .action(
+      action((options: { state: string; key: string; mode: string }) => {
+        if (options.mode !== "on" && options.mode !== "off") throw new CliError("--mode must be on or off");
+        const se = loadDevice(options.state);
+        se.setExpressMode(options.key, options.mode === "on");
+        saveDevice(options.state, se);
+        printJson({ keyId: options.key, express: options.mode === "on" });
+      }),
+    );
+
+  device
+    .command("power")
+    .description("power the device off (express keys keep answering on power reserve) or on")
+    .requiredOption("--state <file>", "device state file")
+    .requiredOption("--mode <on|off>", "on or off")
+    .action(
+      action((options: { state: string; mode: string }) => {
+        if (options.mode !== "on" && options.mode !== "off") throw new CliError("--mode must be on or off");
+        const se = loadDevice(options.state);
+        if (options.mode === "off") se.powerOff();
+        else se.powerOn();
+        saveDevice(options.state, se);
+        printJson({ poweredOff: se.isPoweredOff });
+      }),
+    );
+
+  device
+    .command("delete-key")
+    .description("delete a key at once; prints its termination attestation")
+    .requiredOption("--state <file>", "device state file")
+    .requiredOption("--key <keyId>", "key identifier")
+    .action(
+      action((options: { state: string; key: string }) => {
+        const se = loadDevice(options.state);
+        const { attestation, terminatedAt } = se.deleteKey(options.key);
+        saveDevice(options.state, se);
+        printJson({ keyId: options.key, terminatedAt, terminationAttestation: toHex(attestation) });
+      }),
+    );
+
+  device
+    .command("nfc")
+    .description(
+      "act as an NFC card on stdin/stdout: one command APDU in hex per line in, one response APDU (data ‖ SW1 SW2) in hex per line out",
+    )
+    .requiredOption("--state <file>", "device state file (saved after each completed transaction)")
+    .option(
+      "--user-authenticated",
+      "the user has just authenticated (Face ID / passcode) for a non-express key",
+    )
+    .action(
+      action(async (options: { state: string; userAuthenticated?: boolean }) => {
+        const se = loadDevice(options.state);
+        if (options.userAuthenticated) se.authenticateUser();
+        se.onTransactionCommitted(() => saveDevice(options.state, se));
+        await serveLineProtocol(process.stdin, process.stdout, (command) => se.transceive(command));
+      }),
+    );
+}

@@ -1,0 +1,123 @@
+// `carkey emulator vehicle …`: an emulated car with a door-handle reader and
+// a dashboard reader, tapping devices that speak the hex line protocol.
+import type { Command } from "commander";
+import { spawnLineDevice } from "../../emulator/line-protocol.js";
+import type { Intent } from "../../emulator/vehicle/reader-transaction.js";
+import { Vehicle } from "../../emulator/vehicle/vehicle.js";
+import { accessProfileFromOptions } from "../../protocol/access-profile.js";
+import { fromHex, toHex } from "../../protocol/bytes.js";
+import { CliError } from "../cli-error.js";
+import { action, printJson } from "../output.js";
+import { loadVehicle, refuseOverwrite, saveVehicle } from "../state-files.js";
+
+export function registerVehicleCommands(emulator: Command): void {
+  const vehicle = emulator
+    .command("vehicle")
+    .description("an emulated vehicle with door and dashboard readers");
+
+  vehicle
+    .command("init")
+    .description("create an emulated vehicle; prints its identifier and public key")
+    .requiredOption("--state <file>", "vehicle state file to create")
+    .action(
+      action((options: { state: string }) => {
+        refuseOverwrite(options.state);
+        const car = Vehicle.create();
+        saveVehicle(options.state, car);
+        printJson({
+          vehicleId: toHex(car.vehicleIdentifier),
+          publicKey: toHex(car.publicKey),
+          state: options.state,
+        });
+      }),
+    );
+
+  vehicle
+    .command("add-key")
+    .description("trust an endpoint key directly (a workshop shortcut; pairing and sharing do this over NFC)")
+    .requiredOption("--state <file>", "vehicle state file")
+    .requiredOption("--endpoint-public-key <hex>", "the key's endpoint public key, 65 bytes uncompressed")
+    .option("--profile <name>", "full | unlock-only | drive", "full")
+    .option("--speed-limit <kmh>", "speed limit of a drive profile")
+    .option("--valid-from <iso8601>", "start of the validity window")
+    .option("--valid-until <iso8601>", "end of the validity window")
+    .option("--role <role>", "owner | friend", "owner")
+    .action(
+      action(
+        (options: {
+          state: string;
+          endpointPublicKey: string;
+          profile: string;
+          speedLimit?: string;
+          validFrom?: string;
+          validUntil?: string;
+          role: string;
+        }) => {
+          if (options.role !== "owner" && options.role !== "friend")
+            throw new CliError("--role must be owner or friend");
+          const car = loadVehicle(options.state);
+          const profile = accessProfileFromOptions(options);
+          const keyId = car.enrollKey({
+            endpointPublicKey: fromHex(options.endpointPublicKey, "--endpoint-public-key"),
+            profile,
+            role: options.role,
+          });
+          saveVehicle(options.state, car);
+          printJson({ keyId, profile, role: options.role });
+        },
+      ),
+    );
+
+  vehicle
+    .command("keys")
+    .description("list the keys this vehicle trusts")
+    .requiredOption("--state <file>", "vehicle state file")
+    .action(
+      action((options: { state: string }) => {
+        printJson({ keys: loadVehicle(options.state).keys() });
+      }),
+    );
+
+  vehicle
+    .command("log")
+    .description("print the transaction log: every decision and its reason")
+    .requiredOption("--state <file>", "vehicle state file")
+    .action(
+      action((options: { state: string }) => {
+        printJson({ log: loadVehicle(options.state).transactionLog });
+      }),
+    );
+
+  vehicle
+    .command("tap")
+    .description("run one transaction at a reader against a device given as a line-protocol command")
+    .requiredOption("--state <file>", "vehicle state file")
+    .requiredOption("--reader <position>", "door | dashboard")
+    .requiredOption(
+      "--device-cmd <command>",
+      'the device, e.g. "npx carkey emulator device nfc --state phone.json"',
+    )
+    .option("--action <intent>", "at the door: unlock | lock (default: toggle)")
+    .action(
+      action(async (options: { state: string; reader: string; deviceCmd: string; action?: string }) => {
+        if (options.reader !== "door" && options.reader !== "dashboard") {
+          throw new CliError("--reader must be door or dashboard");
+        }
+        if (options.action !== undefined && options.action !== "unlock" && options.action !== "lock") {
+          throw new CliError("--action must be unlock or lock");
+        }
+        if (options.action !== undefined && options.reader !== "door") {
+          throw new CliError("--action applies to the door reader only");
+        }
+        const car = loadVehicle(options.state);
+        const device = spawnLineDevice(options.deviceCmd);
+        try {
+          const result = await car.tap(options.reader, device.channel, options.action as Intent | undefined);
+          saveVehicle(options.state, car);
+          printJson(result);
+        } finally {
+          await device.close();
+        }
+      }),
+    );
+}
