@@ -1,0 +1,42 @@
+// Timing helpers for `npm run bench`: medians and percentiles of repeated
+// runs after a warm-up. Figures are printed beside a floor measured in the
+// same run, so they read as ratios that survive a slower or busier machine.
+
+export interface Sample {
+  name: string;
+  medianMs: number;
+  p99Ms: number;
+  runs: number;
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index]!;
+}
+
+export async function measure(
+  name: string,
+  runs: number,
+  fn: () => unknown,
+  warmup = Math.ceil(runs / 10),
+): Promise<Sample> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = process.hrtime.bigint();
+    await fn();
+    times.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  return { name, medianMs: percentile(times, 50), p99Ms: percentile(times, 99), runs };
+}
+
+export function formatMs(ms: number): string {
+  return ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3);
+}
+
+export function printTable(title: string, rows: ReadonlyArray<Record<string, string | number>>): void {
+  console.log(`\n## ${title}`);
+  console.table(rows);
+}
