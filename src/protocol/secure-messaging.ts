@@ -38,7 +38,7 @@ export function unpadIso9797M2(data: Uint8Array): Uint8Array {
 
 export class SecureMessagingSession {
   private counter = 0;
-  private chaining = new Uint8Array(BLOCK);
+  private chaining: Uint8Array = new Uint8Array(BLOCK);
   private broken = false;
 
   private readonly keys: SessionKeys;
