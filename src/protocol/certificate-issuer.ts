@@ -7,9 +7,9 @@
 // "@peculiar/x509 with a KMS signer"). The result is checked against the
 // issuer's key before it is returned, so a misconfigured signer cannot hand out
 // a certificate that nobody can verify.
-import * as x509 from "@peculiar/x509";
-import { p256 } from "@noble/curves/nist.js";
+
 import { sha256 } from "@noble/hashes/sha2.js";
+import * as x509 from "@peculiar/x509";
 import { concatBytes, equalBytes, fromHex, toHex } from "./bytes.js";
 import { CertificateIssuanceError, CertificateVerificationError } from "./certificate-errors.js";
 import {
@@ -30,14 +30,14 @@ import {
 } from "./certificate-profiles.js";
 import {
   type CertificateInput,
-  certificatePublicKey,
   certificateProfile,
+  certificatePublicKey,
   checkProfileConformance,
   type ParsedCertificate,
   parseCertificate,
 } from "./certificate-verifier.js";
 import { ProtocolInputError } from "./errors.js";
-import { assertPublicKey, type RandomSource, systemRandom } from "./p256.js";
+import { assertPublicKey, type RandomSource, systemRandom, verifyRaw } from "./p256.js";
 import type { DigestSigner } from "./signer.js";
 
 /** SubjectPublicKeyInfo DER up to the point: id-ecPublicKey, prime256v1, BIT STRING of 66 bytes. */
@@ -94,7 +94,8 @@ function owned(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
 }
 
 function checkDate(value: unknown, name: string): Date {
-  if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw new ProtocolInputError(`${name} must be a Date`);
+  if (!(value instanceof Date) || Number.isNaN(value.getTime()))
+    throw new ProtocolInputError(`${name} must be a Date`);
   const ms = Math.floor(value.getTime() / 1000) * 1000;
   if (ms < MIN_TIME_MS || ms > MAX_TIME_MS) throw new ProtocolInputError(`${name} must lie in 1950..9999`);
   return new Date(ms);
@@ -112,7 +113,8 @@ function serialHex(serial: Uint8Array | undefined, random: RandomSource): string
   }
   if (serial.every((b) => b === 0)) throw new ProtocolInputError("serialNumber must not be zero");
   // A 20-byte value with the top bit set would need a 21st sign octet (RFC 5280 §4.1.2.2 allows 20).
-  if (serial.length === 20 && serial[0]! >= 0x80) throw new ProtocolInputError("serialNumber exceeds 159 bits");
+  if (serial.length === 20 && serial[0]! >= 0x80)
+    throw new ProtocolInputError("serialNumber exceeds 159 bits");
   return toHex(serial);
 }
 
@@ -130,7 +132,10 @@ function hashName(algorithm: unknown): string {
  * form WebCrypto returns and @peculiar/x509 turns into DER). Built per call so
  * the global x509 crypto provider is never replaced.
  */
-function digestSignerCrypto(signer: DigestSigner, record: { tbs?: Uint8Array; signature?: Uint8Array }): Crypto {
+function digestSignerCrypto(
+  signer: DigestSigner,
+  record: { tbs?: Uint8Array; signature?: Uint8Array },
+): Crypto {
   const subtle = {
     async sign(algorithm: unknown, _key: unknown, data: BufferSource): Promise<ArrayBuffer> {
       const name = (algorithm as { name?: unknown } | null)?.name;
@@ -145,7 +150,9 @@ function digestSignerCrypto(signer: DigestSigner, record: { tbs?: Uint8Array; si
       try {
         signature = await signer.signDigest(sha256(tbs));
       } catch (error) {
-        throw new CertificateIssuanceError("signer-failure", "the signer refused or failed", { cause: error });
+        throw new CertificateIssuanceError("signer-failure", "the signer refused or failed", {
+          cause: error,
+        });
       }
       if (!(signature instanceof Uint8Array) || signature.length !== 64) {
         throw new CertificateIssuanceError("signer-failure", "the signer must return 64 bytes r‖s");
@@ -213,10 +220,14 @@ export async function signCertificateTemplate(template: CertificateTemplate): Pr
     },
     digestSignerCrypto(template.signer, record),
   );
-  if (!record.tbs || !record.signature) throw new CertificateIssuanceError("signer-failure", "nothing was signed");
-  // lowS off: KMS and SEs may return either S.
-  if (!p256.verify(record.signature, record.tbs, template.signerPublicKey, { lowS: false })) {
-    throw new CertificateIssuanceError("signer-failure", "the signature does not verify with the issuer's key");
+  if (!record.tbs || !record.signature)
+    throw new CertificateIssuanceError("signer-failure", "nothing was signed");
+  // verifyRaw accepts high-S: KMS and SEs may return either S.
+  if (!verifyRaw(record.signature, record.tbs, template.signerPublicKey)) {
+    throw new CertificateIssuanceError(
+      "signer-failure",
+      "the signature does not verify with the issuer's key",
+    );
   }
   const der = new Uint8Array(certificate.rawData);
   return { der, pem: certificate.toString("pem"), serialNumber: certificate.serialNumber.toLowerCase() };
@@ -254,7 +265,10 @@ function resolveIssuerCertificate(
     throw error;
   }
   if (!equalBytes(issuerKey, signerKey)) {
-    throw new CertificateIssuanceError("issuer-key-mismatch", "the signer's key is not the issuer certificate's key");
+    throw new CertificateIssuanceError(
+      "issuer-key-mismatch",
+      "the signer's key is not the issuer certificate's key",
+    );
   }
   return {
     name: parsed.subjectName,
@@ -287,10 +301,16 @@ export async function issueCertificate(params: IssueCertificateParams): Promise<
 
   const { vehicleIdentifier, keyRole } = params;
   if (profile.requiresVehicleIdentifier && vehicleIdentifier === undefined) {
-    throw new CertificateIssuanceError("vehicle-identifier", `${profile.name} certificates need a vehicle identifier`);
+    throw new CertificateIssuanceError(
+      "vehicle-identifier",
+      `${profile.name} certificates need a vehicle identifier`,
+    );
   }
   if (!profile.requiresVehicleIdentifier && vehicleIdentifier !== undefined) {
-    throw new CertificateIssuanceError("vehicle-identifier", `${profile.name} certificates carry no vehicle identifier`);
+    throw new CertificateIssuanceError(
+      "vehicle-identifier",
+      `${profile.name} certificates carry no vehicle identifier`,
+    );
   }
   if (vehicleIdentifier !== undefined) checkVehicleIdentifier(vehicleIdentifier);
   if (profile.requiresKeyRole && keyRole === undefined) {
@@ -318,15 +338,24 @@ export async function issueCertificate(params: IssueCertificateParams): Promise<
   let issuer: ResolvedIssuer;
   if (profile.issuer === null) {
     if (params.issuer.certificate !== undefined) {
-      throw new CertificateIssuanceError("wrong-issuer-profile", `${profile.name} certificates are self-signed`);
+      throw new CertificateIssuanceError(
+        "wrong-issuer-profile",
+        `${profile.name} certificates are self-signed`,
+      );
     }
     if (!equalBytes(signerKey, subjectPublicKey)) {
-      throw new CertificateIssuanceError("issuer-key-mismatch", "a self-signed root is signed by its own key");
+      throw new CertificateIssuanceError(
+        "issuer-key-mismatch",
+        "a self-signed root is signed by its own key",
+      );
     }
     issuer = { keyIdentifier: ownKeyId };
   } else {
     if (params.issuer.certificate === undefined) {
-      throw new CertificateIssuanceError("wrong-issuer-profile", `${profile.name} needs a ${profile.issuer} issuer`);
+      throw new CertificateIssuanceError(
+        "wrong-issuer-profile",
+        `${profile.name} needs a ${profile.issuer} issuer`,
+      );
     }
     issuer = resolveIssuerCertificate(profile, params.issuer.certificate, signerKey);
     if (notBefore < issuer.notBefore! || notAfter > issuer.notAfter!) {
@@ -347,7 +376,11 @@ export async function issueCertificate(params: IssueCertificateParams): Promise<
   ];
   if (vehicleIdentifier !== undefined) {
     extensions.push(
-      new x509.Extension(CARKEY_OID.vehicleIdentifier, false, owned(encodeVehicleIdentifierExtension(vehicleIdentifier))),
+      new x509.Extension(
+        CARKEY_OID.vehicleIdentifier,
+        false,
+        owned(encodeVehicleIdentifierExtension(vehicleIdentifier)),
+      ),
     );
   }
   if (keyRole !== undefined) {

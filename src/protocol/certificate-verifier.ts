@@ -7,10 +7,12 @@
 // predictable reason. The outer structure (exact TBS bytes, names, key,
 // signature) is read with our own total DER splitter, so the bytes verified are
 // the bytes signed; @peculiar/x509 only decodes dates and standard extension
-// values, and its exceptions become "malformed". Signatures are checked with
-// noble with lowS off, since KMS and OpenSSL produce high-S signatures.
-import * as x509 from "@peculiar/x509";
+// values, and its exceptions become "malformed". Signatures go through the
+// strict ecdsa-der.ts decoder and p256.ts verifyRaw, which accepts high-S
+// signatures since KMS and OpenSSL produce them.
+
 import { p256 } from "@noble/curves/nist.js";
+import * as x509 from "@peculiar/x509";
 import { parseTlvs, type Tlv, tlv } from "./ber-tlv.js";
 import { equalBytes, fromHex } from "./bytes.js";
 import { CertificateVerificationError, type CertificateVerificationReason } from "./certificate-errors.js";
@@ -25,7 +27,9 @@ import {
   profileForPolicy,
   X509_OID,
 } from "./certificate-profiles.js";
+import { derToRawSignature } from "./ecdsa-der.js";
 import { ProtocolInputError } from "./errors.js";
+import { verifyRaw } from "./p256.js";
 
 /** Far above our ~700-byte certificates; bounds the work an attacker's input can cause. */
 export const MAX_CERTIFICATE_SIZE = 16 * 1024;
@@ -79,7 +83,11 @@ export interface ParsedCertificate {
   /** DER ECDSA-Sig-Value from the signature BIT STRING. */
   readonly signatureValue: Uint8Array;
   readonly extensions: readonly CertificateExtension[];
-  readonly basicConstraints?: { readonly ca: boolean; readonly pathLength?: number; readonly critical: boolean };
+  readonly basicConstraints?: {
+    readonly ca: boolean;
+    readonly pathLength?: number;
+    readonly critical: boolean;
+  };
   readonly keyUsage?: { readonly flags: number; readonly critical: boolean };
   readonly subjectKeyIdentifier?: Uint8Array;
   readonly authorityKeyIdentifier?: Uint8Array;
@@ -103,7 +111,9 @@ function fail(reason: CertificateVerificationReason, message: string): never {
 }
 
 function pemToDer(text: string): Uint8Array {
-  const match = /^\s*-----BEGIN CERTIFICATE-----\r?\n([A-Za-z0-9+/=\r\n]+)-----END CERTIFICATE-----\s*$/.exec(text);
+  const match = /^\s*-----BEGIN CERTIFICATE-----\r?\n([A-Za-z0-9+/=\r\n]+)-----END CERTIFICATE-----\s*$/.exec(
+    text,
+  );
   if (!match) throw malformed("not a single PEM CERTIFICATE block");
   return new Uint8Array(Buffer.from(match[1]!.replace(/[\r\n]/g, ""), "base64"));
 }
@@ -135,7 +145,8 @@ function encoded(item: Tlv): Uint8Array {
 }
 
 function bitStringBytes(item: Tlv, what: string): Uint8Array {
-  if (item.value.length < 1 || item.value[0] !== 0) throw malformed(`${what} must be a whole-byte BIT STRING`);
+  if (item.value.length < 1 || item.value[0] !== 0)
+    throw malformed(`${what} must be a whole-byte BIT STRING`);
   return item.value.subarray(1);
 }
 
@@ -146,7 +157,8 @@ function bitStringBytes(item: Tlv, what: string): Uint8Array {
  */
 export function parseCertificate(input: CertificateInput): ParsedCertificate {
   const der = toDer(input);
-  if (der.length > MAX_CERTIFICATE_SIZE) throw malformed(`certificate longer than ${MAX_CERTIFICATE_SIZE} bytes`);
+  if (der.length > MAX_CERTIFICATE_SIZE)
+    throw malformed(`certificate longer than ${MAX_CERTIFICATE_SIZE} bytes`);
   const top = elements(der, "certificate");
   if (top.length !== 1) throw malformed("trailing bytes after the certificate");
   const certificateSeq = expectTag(top[0], 0x30, "Certificate");
@@ -206,7 +218,8 @@ export function parseCertificate(input: CertificateInput): ParsedCertificate {
     if (error instanceof CertificateVerificationError) throw error;
     throw malformed(`X.509 decoding failed: ${(error as Error).message}`, error);
   }
-  if (Number.isNaN(notBefore.getTime()) || Number.isNaN(notAfter.getTime())) throw malformed("invalid validity time");
+  if (Number.isNaN(notBefore.getTime()) || Number.isNaN(notAfter.getTime()))
+    throw malformed("invalid validity time");
   const seen = new Set<string>();
   for (const e of extensions) {
     if (seen.has(e.oid)) throw malformed(`extension ${e.oid} appears twice`);
@@ -263,7 +276,10 @@ function decodeExtensions(list: readonly x509.Extension[]) {
         keyUsage = { flags: new x509.KeyUsagesExtension(raw).usages, critical: e.critical };
         break;
       case X509_OID.subjectKeyIdentifier:
-        subjectKeyIdentifier = fromHex(new x509.SubjectKeyIdentifierExtension(raw).keyId, "subjectKeyIdentifier");
+        subjectKeyIdentifier = fromHex(
+          new x509.SubjectKeyIdentifierExtension(raw).keyId,
+          "subjectKeyIdentifier",
+        );
         break;
       case X509_OID.authorityKeyIdentifier: {
         const keyId = new x509.AuthorityKeyIdentifierExtension(raw).keyId;
@@ -310,25 +326,24 @@ function checkAlgorithms(cert: ParsedCertificate): Uint8Array {
   }
   // RFC 5280 §4.1.1.2: the two fields must agree, or a signature could be read under another algorithm.
   if (!equalBytes(cert.tbsSignatureAlgorithm, ECDSA_WITH_SHA256_DER)) {
-    fail("unsupported-algorithm", `${cert.subject}: tbsCertificate.signature differs from signatureAlgorithm`);
+    fail(
+      "unsupported-algorithm",
+      `${cert.subject}: tbsCertificate.signature differs from signatureAlgorithm`,
+    );
   }
   return certificatePublicKey(cert);
 }
 
 function checkSignature(cert: ParsedCertificate, issuerKey: Uint8Array): void {
-  let compact: Uint8Array;
+  let raw: Uint8Array;
   try {
-    compact = p256.Signature.fromBytes(cert.signatureValue, "der").toBytes("compact");
+    raw = derToRawSignature(cert.signatureValue);
   } catch {
-    fail("bad-signature", `${cert.subject}: signature is not a DER ECDSA-Sig-Value`);
+    fail("bad-signature", `${cert.subject}: signature is not a strict DER ECDSA-Sig-Value`);
   }
-  let ok = false;
-  try {
-    ok = p256.verify(compact, cert.tbs, issuerKey, { lowS: false });
-  } catch {
-    ok = false;
-  }
-  if (!ok) fail("bad-signature", `${cert.subject}: signature does not verify with the issuer's key`);
+  // verifyRaw hashes with SHA-256 and accepts high-S.
+  if (!verifyRaw(raw, cert.tbs, issuerKey))
+    fail("bad-signature", `${cert.subject}: signature does not verify with the issuer's key`);
 }
 
 function checkValidity(cert: ParsedCertificate, at: Date): void {
@@ -365,8 +380,10 @@ function buildPath(
       if (!equalBytes(anchor.der, current.der)) path.push(anchor);
       return path;
     }
-    if (current.selfIssued) fail("untrusted-anchor", `${current.subject} is self-issued but not a configured anchor`);
-    if (path.length >= MAX_PATH_LENGTH) fail("path-too-long", `no anchor within ${MAX_PATH_LENGTH} certificates`);
+    if (current.selfIssued)
+      fail("untrusted-anchor", `${current.subject} is self-issued but not a configured anchor`);
+    if (path.length >= MAX_PATH_LENGTH)
+      fail("path-too-long", `no anchor within ${MAX_PATH_LENGTH} certificates`);
     const next = intermediates.find((c) => issues(c, current) && !path.includes(c));
     if (next) {
       path.push(next);
@@ -378,7 +395,9 @@ function buildPath(
     if (issuerProfile !== null && CERTIFICATE_PROFILES[issuerProfile].issuer === null) {
       fail("untrusted-anchor", `${current.subject} is not issued by a configured ${issuerProfile}`);
     }
-    const sameName = [...intermediates, ...anchors].some((c) => equalBytes(c.subjectName, current.issuerName));
+    const sameName = [...intermediates, ...anchors].some((c) =>
+      equalBytes(c.subjectName, current.issuerName),
+    );
     fail(
       "wrong-issuer",
       sameName
@@ -413,7 +432,8 @@ function checkPathGeneric(path: readonly ParsedCertificate[], at: Date): Uint8Ar
     }
     if (i === 0) continue;
     // `cert` issued path[i - 1]: it must be allowed to sign certificates.
-    if (!cert.keyUsage) fail("missing-extension", `${cert.subject} issued a certificate but has no key usage`);
+    if (!cert.keyUsage)
+      fail("missing-extension", `${cert.subject} issued a certificate but has no key usage`);
     if ((cert.keyUsage.flags & x509.KeyUsageFlags.keyCertSign) === 0) {
       fail("wrong-key-usage", `${cert.subject} issued a certificate without keyCertSign`);
     }
@@ -457,7 +477,10 @@ export function checkProfileConformance(cert: ParsedCertificate, profile: Certif
   if (profile.requiresKeyRole && !cert.keyRole) fail("missing-extension", `${who}: no key role`);
   if (!profile.requiresKeyRole && cert.keyRole) fail("wrong-profile", `${who}: carries a key role`);
   if ((profile.issuer === null) !== cert.selfIssued) {
-    fail("wrong-profile", `${who}: ${cert.selfIssued ? "self-issued" : "not self-issued"} contrary to the profile`);
+    fail(
+      "wrong-profile",
+      `${who}: ${cert.selfIssued ? "self-issued" : "not self-issued"} contrary to the profile`,
+    );
   }
   if (cert.notAfter.getTime() - cert.notBefore.getTime() > profile.maxValidityDays * 86_400_000) {
     fail("wrong-profile", `${who}: validity longer than ${profile.maxValidityDays} days`);
@@ -505,7 +528,8 @@ export interface VerifiedCertificateChain {
  */
 export function verifyCertificateChain(params: VerifyCertificateChainParams): VerifiedCertificateChain {
   const { expectedLeafProfile, at } = params;
-  if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new ProtocolInputError("at must be a valid Date");
+  if (!(at instanceof Date) || Number.isNaN(at.getTime()))
+    throw new ProtocolInputError("at must be a valid Date");
   if (
     typeof expectedLeafProfile !== "string" ||
     !Object.hasOwn(CERTIFICATE_PROFILES, expectedLeafProfile) ||
