@@ -1,0 +1,88 @@
+// The HTTP API's routes, in one table that three readers share: the CDK
+// stack (one Lambda per function name, API Gateway routes and their
+// authorizers), the local server (which routes requests to the same
+// handlers), and the OpenAPI document. Adding a route here is the only wiring.
+
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/**
+ * - `oem`: the automaker's backend; IAM (SigV4) on API Gateway in AWS, a
+ *   configured static credential on the local server.
+ * - `device`: a request signed by a key in the device's secure element
+ *   (src/protocol/request-signature.ts), checked by the handler.
+ * - `none`: public (trust anchors, the OpenAPI document).
+ */
+export type RouteAuth = "oem" | "device" | "none";
+
+export interface RouteDefinition {
+  readonly method: HttpMethod;
+  /** API Gateway v2 path syntax: `/v1/keys/{keyId}`. */
+  readonly path: string;
+  /** The file `functions/<functionName>.ts` whose `handler` serves the route. */
+  readonly functionName: string;
+  readonly auth: RouteAuth;
+  readonly summary: string;
+}
+
+export const ROUTES: readonly RouteDefinition[] = [
+  {
+    method: "GET",
+    path: "/openapi.json",
+    functionName: "openapi",
+    auth: "none",
+    summary: "This API's OpenAPI 3.1 document",
+  },
+  {
+    method: "GET",
+    path: "/v1/trust-anchors",
+    functionName: "trust-anchors",
+    auth: "none",
+    summary: "Device OEM and Vehicle OEM root certificates",
+  },
+  {
+    method: "POST",
+    path: "/v1/devices",
+    functionName: "device-enrollment",
+    auth: "device",
+    summary: "Enroll a secure element: certify its instance CA",
+  },
+  {
+    method: "POST",
+    path: "/v1/vehicles",
+    functionName: "vehicle-enrollment",
+    auth: "oem",
+    summary: "Enroll a vehicle: certificate, trust anchors, owner-pairing material",
+  },
+  {
+    method: "POST",
+    path: "/v1/vehicles/{vehicleId}/pairing",
+    functionName: "vehicle-enrollment",
+    auth: "oem",
+    summary: "New owner-pairing material for an enrolled vehicle",
+  },
+  {
+    method: "POST",
+    path: "/v1/keys",
+    functionName: "key-tracking",
+    auth: "device",
+    summary: "Register an owner or friend key; returns a signed receipt",
+  },
+  {
+    method: "GET",
+    path: "/v1/keys/{keyId}",
+    functionName: "key-tracking",
+    auth: "oem",
+    summary: "One key's record",
+  },
+  {
+    method: "GET",
+    path: "/v1/vehicles/{vehicleId}/keys",
+    functionName: "key-tracking",
+    auth: "oem",
+    summary: "The keys registered for a vehicle",
+  },
+];
+
+export function functionNames(): string[] {
+  return [...new Set(ROUTES.map((r) => r.functionName))];
+}
