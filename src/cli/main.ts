@@ -9,9 +9,15 @@ import { registerVehicleCommands } from "./commands/vehicle.js";
 export function buildProgram(): Command {
   const program = new Command("carkey")
     .description("Car Keys: digital car key emulators and tools")
-    .showHelpAfterError("(add --help for usage)")
+    // The usage hint rides on the error's own line: errors are one line (commander would add a second).
     .configureOutput({
-      outputError: (text, write) => write(`carkey: ${text.replace(/^error: /, "").trim()}\n`),
+      outputError: (text, write) => {
+        const message = text
+          .replace(/^error: /, "")
+          .trim()
+          .replace(/\s*\n\s*/g, " ");
+        write(`carkey: ${message} (add --help for usage)\n`);
+      },
     });
   const emulator = program
     .command("emulator")

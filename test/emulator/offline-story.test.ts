@@ -19,7 +19,10 @@ function setup(options: { profile?: AccessProfile; express?: boolean; start?: nu
     vehiclePublicKey: car.publicKey,
     express: options.express ?? true,
   });
-  car.enrollKey({ endpointPublicKey: fromHex(key.endpointPublicKey), profile: options.profile ?? { kind: "full" } });
+  car.enrollKey({
+    endpointPublicKey: fromHex(key.endpointPublicKey),
+    profile: options.profile ?? { kind: "full" },
+  });
   return { se, car, key, clock };
 }
 
@@ -39,14 +42,23 @@ describe("offline transactions", () => {
 
     const third = await tap(se, car.doorHandle, { intent: "unlock" });
     expect(third).toMatchObject({ decision: "unlocked", flow: "fast" });
-    expect(car.transactionLog.map((entry) => entry.decision)).toEqual(["unlocked", "locked", "started", "unlocked"]);
+    expect(car.transactionLog.map((entry) => entry.decision)).toEqual([
+      "unlocked",
+      "locked",
+      "started",
+      "unlocked",
+    ]);
   });
 
   it("refuses an unlock-only key at the dashboard but opens the door", async () => {
     const { se, car } = setup({ profile: { kind: "unlock-only" } });
     expect((await tap(se, car.doorHandle)).decision).toBe("unlocked");
     const start = await tap(se, car.dashboard);
-    expect(start).toMatchObject({ decision: "refused", flow: "standard", reason: "unlock-only key cannot start the engine" });
+    expect(start).toMatchObject({
+      decision: "refused",
+      flow: "standard",
+      reason: "unlock-only key cannot start the engine",
+    });
   });
 
   it("applies a drive key's speed limit at engine start", async () => {

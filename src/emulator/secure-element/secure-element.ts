@@ -92,7 +92,9 @@ export class SecureElement {
   private readonly now: () => number;
   readonly #sealingKey: Uint8Array;
   readonly #secrets: Secrets = { endpointPrivate: {}, persistent: {}, confidentialMailbox: {} };
-  private readonly applet: DigitalKeyApplet;
+  // An ECMAScript private field, like the secrets: mid-transaction the applet holds ephemeral scalars
+  // and session keys, which must not show in JSON.stringify(se) or Object.values(se).
+  readonly #applet: DigitalKeyApplet;
   private readonly commitListeners: Array<() => void> = [];
 
   private constructor(sealingKey: Uint8Array, seId: string, options: SecureElementOptions) {
@@ -101,7 +103,7 @@ export class SecureElement {
     this.random = options.random ?? systemRandom;
     this.now = options.now ?? Date.now;
     this.powerReserveSeconds = options.powerReserveSeconds ?? DEFAULT_POWER_RESERVE_SECONDS;
-    this.applet = new DigitalKeyApplet(this.vault(), () => {
+    this.#applet = new DigitalKeyApplet(this.vault(), () => {
       for (const listener of this.commitListeners) listener();
     });
   }
@@ -154,12 +156,12 @@ export class SecureElement {
 
   /** One command APDU in, one response APDU out; never throws. */
   transceive(command: Uint8Array): Uint8Array {
-    return this.applet.process(command);
+    return this.#applet.process(command);
   }
 
   /** The RF field dropped mid-transaction. */
   fieldLost(): void {
-    this.applet.reset();
+    this.#applet.reset();
   }
 
   // --- key management (what the wallet app asks of the SE) ---
@@ -231,7 +233,7 @@ export class SecureElement {
   /** Lost mode: while locked, no key answers a transaction. */
   lock(): void {
     this.locked = true;
-    this.applet.reset();
+    this.#applet.reset();
   }
 
   unlock(): void {
@@ -261,7 +263,7 @@ export class SecureElement {
     delete this.#secrets.endpointPrivate[keyId];
     delete this.#secrets.persistent[keyId];
     delete this.#secrets.confidentialMailbox[keyId];
-    this.applet.reset();
+    this.#applet.reset();
     const record = {
       keyId,
       vehicleIdentifier: key.vehicleIdentifier,

@@ -152,6 +152,16 @@ export class Vehicle {
     } catch (error) {
       return this.record(position, refusal(error));
     }
+    if (wanted === "start" && !auth.immobilizerValid) {
+      // A wrong token is a bad device answer, not a policy refusal: the car neither confirms the
+      // transaction nor keeps anything from it (the device discards its side when the field drops).
+      return this.record(position, {
+        decision: "refused",
+        flow: auth.flow,
+        keyId: auth.endpoint.keyId,
+        reason: "immobilizer token missing or wrong",
+      });
+    }
     const refused = this.refusalReason(auth, wanted);
     try {
       await endTransaction(channel, auth);
@@ -185,9 +195,7 @@ export class Vehicle {
 
   private refusalReason(auth: AuthenticatedTransaction, intent: Intent): string | undefined {
     const byProfile = profileRefusal(auth.endpoint.profile, intent, Math.floor(this.now() / 1000));
-    if (byProfile) return byProfile;
-    if (intent === "start" && !auth.immobilizerValid) return "immobilizer token missing or wrong";
-    return undefined;
+    return byProfile;
   }
 
   private identity() {
