@@ -32,8 +32,15 @@ function encodeTag(tag: number): Uint8Array {
     tag <= 0xffff
       ? Uint8Array.of(tag >> 8, tag & 0xff)
       : Uint8Array.of(tag >> 16, (tag >> 8) & 0xff, tag & 0xff);
-  if ((bytes[0]! & 0x1f) !== 0x1f)
+  if ((bytes[0]! & 0x1f) !== 0x1f || bytes[0] === 0xff)
     throw new ProtocolInputError(`tag ${tagHex(tag)} is not a valid multi-byte tag`);
+  // Every subsequent byte but the last has the continuation bit (b8) set, as parseTlvs reads
+  // them; otherwise the encoding would parse back as a different tag and a shifted length.
+  for (let i = 1; i < bytes.length; i++) {
+    if (((bytes[i]! & 0x80) !== 0) !== i < bytes.length - 1) {
+      throw new ProtocolInputError(`tag ${tagHex(tag)} has a wrong continuation bit in byte ${i + 1}`);
+    }
+  }
   return bytes;
 }
 

@@ -4,7 +4,9 @@
 // certifies an instance CA only with this proof. The emulator plays the
 // manufacturer with a software key the service is configured to trust.
 import { tlv } from "./ber-tlv.js";
-import { expectLength, readUint, uintBytes } from "./bytes.js";
+import { equalBytes, expectLength, readUint, uintBytes } from "./bytes.js";
+import { deviceIdFromInstanceKey } from "./device-identity.js";
+import { VerificationError } from "./errors.js";
 import { assertPublicKey } from "./p256.js";
 import { parseSignedStatement, statementBody, verifyStatementSignature } from "./signed-statement.js";
 
@@ -36,9 +38,16 @@ export function verifyFactoryAttestation(
   const statement = parseSignedStatement(encoded, FACTORY_USAGE, "factory attestation");
   const f = statement.fields;
   verifyStatementSignature(statement, manufacturerPublicKey, "factory attestation");
-  return {
+  const facts = {
     deviceId: f.require(TAG_DEVICE_ID, "device id", 16),
-    instanceCaPublicKey: f.require(TAG_INSTANCE_PUBLIC, "instance CA public key", 65),
+    instanceCaPublicKey: assertPublicKey(
+      f.require(TAG_INSTANCE_PUBLIC, "instance CA public key", 65),
+      "instance CA public key",
+    ),
     issuedAt: readUint(f.require(TAG_ISSUED_AT, "issue time", 8)),
   };
+  if (!equalBytes(facts.deviceId, deviceIdFromInstanceKey(facts.instanceCaPublicKey))) {
+    throw new VerificationError("factory attestation: device id is not derived from the instance CA key");
+  }
+  return facts;
 }

@@ -36,6 +36,15 @@ function checkMailbox(id: number): MailboxId {
 }
 
 function checkRange(mailbox: MailboxId, offset: number, length: number): void {
+  // Offsets and lengths travel as two-byte fields: anything but a non-negative integer would wrap.
+  for (const [name, value] of [
+    ["offset", offset],
+    ["length", length],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 0) {
+      throw new ProtocolInputError(`mailbox ${mailbox} ${name} must be a non-negative integer`);
+    }
+  }
   if (offset + length > MAILBOX_SIZE[mailbox]) {
     throw new ProtocolInputError(
       `mailbox ${mailbox} range ${offset}+${length} exceeds ${MAILBOX_SIZE[mailbox]} bytes`,

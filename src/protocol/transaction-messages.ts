@@ -89,7 +89,7 @@ export interface Auth0Response {
 
 export function auth0Response(r: Auth0Response): Uint8Array {
   return concatBytes(
-    tlv(TAG.ENDPOINT_EPHEMERAL, r.endpointEphemeralPublic),
+    tlv(TAG.ENDPOINT_EPHEMERAL, assertPublicKey(r.endpointEphemeralPublic, "endpoint ephemeral public key")),
     r.cryptogram ? tlv(TAG.CRYPTOGRAM, expectLength(r.cryptogram, 16, "cryptogram")) : new Uint8Array(0),
   );
 }
