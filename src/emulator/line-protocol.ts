@@ -26,14 +26,14 @@ export function parseHexLine(line: string): Uint8Array | undefined {
 export async function serveLineProtocol(
   input: Readable,
   output: Writable,
-  transceive: (command: Uint8Array) => Uint8Array,
+  transceive: (command: Uint8Array) => Promise<Uint8Array>,
 ): Promise<void> {
   const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   for await (const line of lines) {
     if (line.trim() === "") continue;
     const command = parseHexLine(line);
     const response = command
-      ? transceive(command)
+      ? await transceive(command)
       : Uint8Array.of(SW.WRONG_LENGTH >> 8, SW.WRONG_LENGTH & 0xff);
     output.write(`${toHex(response).toUpperCase()}\n`);
   }

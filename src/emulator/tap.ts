@@ -6,7 +6,7 @@ import type { TapResult } from "./vehicle/tap-result.js";
 import type { Reader } from "./vehicle/vehicle.js";
 
 export interface NfcCard {
-  transceive(command: Uint8Array): Uint8Array;
+  transceive(command: Uint8Array): Promise<Uint8Array>;
   fieldLost(): void;
 }
 
@@ -16,11 +16,7 @@ export async function tap(
   options: { intent?: Intent } = {},
 ): Promise<TapResult> {
   try {
-    return await reader.vehicle.tap(
-      reader.position,
-      async (command) => device.transceive(command),
-      options.intent,
-    );
+    return await reader.vehicle.tap(reader.position, (command) => device.transceive(command), options.intent);
   } finally {
     device.fieldLost();
   }

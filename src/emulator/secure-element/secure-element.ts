@@ -2,24 +2,42 @@
 // endpoint keys of every car key on the device, hosts the one Digital Key
 // applet that answers the car over NFC, and models what the OS controls
 // around it — express mode and user authentication, power reserve, the lost-
-// mode lock, key deletion with a termination attestation. Private keys, the
-// persistent transaction keys and the confidential mailboxes live only in a
-// private field and, when exported, only inside sealed storage.
+// mode lock, key deletion with a termination attestation — and the SE's own
+// PKI role: its instance CA key (certified by the Device OEM) signs the
+// endpoint certificate of each key it creates, at owner pairing or when a
+// friend accepts a share. Private keys, the persistent transaction keys and
+// the confidential mailboxes live only in private fields and, when exported,
+// only inside sealed storage.
 import { type AccessProfile, checkAccessProfile } from "../../protocol/access-profile.js";
 import { equalBytes, fromHex, toHex, utf8 } from "../../protocol/bytes.js";
+import { issueCertificate } from "../../protocol/certificate-issuer.js";
+import type { KeyRole } from "../../protocol/certificate-profiles.js";
+import { parseCertificate, verifyCertificateChain } from "../../protocol/certificate-verifier.js";
+import { FRAMEWORK_AID } from "../../protocol/constants.js";
+import { deviceIdFromInstanceKey } from "../../protocol/device-identity.js";
+import { keyAttestationBody, parseKeyAttestation } from "../../protocol/key-attestation.js";
+import { verifyNotice } from "../../protocol/lifecycle-notice.js";
 import { MAILBOX_SIZE, Mailbox, type MailboxId } from "../../protocol/mailbox-operations.js";
 import {
   assertPublicKey,
   generateKeyPair,
+  type KeyPair,
   keyIdentifier,
+  publicKeyOf,
   type RandomSource,
+  signDigestRaw,
   signRaw,
   systemRandom,
 } from "../../protocol/p256.js";
+import { encodePrivateMailbox, parsePrivateMailbox } from "../../protocol/private-mailbox.js";
+import { canonicalRequest, type SignedRequestParts } from "../../protocol/request-signature.js";
+import { revocationBody } from "../../protocol/revocation.js";
+import { encodeSignedStatement } from "../../protocol/signed-statement.js";
 import { encodeTerminationAttestation, terminationBody } from "../../protocol/termination-attestation.js";
 import { checkVehicleIdentifier } from "../../protocol/transaction-messages.js";
 import { DigitalKeyApplet } from "./digital-key-applet.js";
 import { KeyNotFoundError, SecureElementError } from "./errors.js";
+import { FrameworkApplet, type StagedOwnerKey } from "./framework-applet.js";
 import type { AnswerRefusal, KeyVault, KeyView } from "./key-vault.js";
 import { createSealingKey, seal, unseal } from "./sealed-storage.js";
 
@@ -29,11 +47,42 @@ export const DEFAULT_POWER_RESERVE_SECONDS = 5 * 3600;
 /** How long a user authentication (Face ID, passcode) stays fresh for a non-express key. */
 export const USER_AUTH_WINDOW_MS = 60_000;
 
+/** How long endpoint certificates are valid at most (the instance CA's own validity caps it too). */
+const ENDPOINT_CERTIFICATE_VALIDITY_MS = 5 * 365.25 * 24 * 3600 * 1000;
+
 export interface SecureElementOptions {
   random?: RandomSource;
   /** Milliseconds since the epoch. */
   now?: () => number;
   powerReserveSeconds?: number;
+}
+
+/** The SE manufacturer, attesting at production that the instance CA key lives in this SE. */
+export interface FactoryAttester {
+  attest(deviceId: Uint8Array, instanceCaPublicKey: Uint8Array, issuedAt: number): Uint8Array;
+}
+
+export interface SeCertificates {
+  /** PEM of this SE's instance CA certificate, issued by the Device OEM root. */
+  instanceCaCertificate: string;
+  deviceOemRoot: string;
+  vehicleOemRoot: string;
+}
+
+/** What a friend's device answers to an invitation: its new key, certified by its instance CA. */
+export interface KeyCreationRequest {
+  keyId: string;
+  endpointCertificate: string;
+  instanceCaCertificate: string;
+}
+
+export interface IssuedAttestation {
+  ownerKeyId: string;
+  friendKeyId: string;
+  serial: number;
+  profile: AccessProfile;
+  issuedAt: string;
+  revoked: boolean;
 }
 
 /** The public, serializable description of one car key. */
@@ -46,6 +95,11 @@ export interface KeyInfo {
   express: boolean;
   createdAt: string;
   privateMailbox: string;
+  /** Absent for keys provisioned directly (the test shortcut). */
+  role?: KeyRole;
+  endpointCertificate?: string;
+  /** The vehicle's certificate, verified at pairing or at accepting a share; passed on in invitations. */
+  vehicleCertificate?: string;
 }
 
 export interface TerminatedKey {
@@ -58,6 +112,12 @@ export interface TerminatedKey {
 export interface SecureElementState {
   format: typeof SE_STATE_FORMAT;
   seId: string;
+  instanceCaPublicKey: string;
+  factoryAttestation: string | null;
+  certificates: SeCertificates | null;
+  /** Highest lifecycle-notice counter applied (lost mode). */
+  noticeCounter: number;
+  issuedAttestations: IssuedAttestation[];
   keys: KeyInfo[];
   terminated: TerminatedKey[];
   locked: boolean;
@@ -68,6 +128,7 @@ export interface SecureElementState {
 
 /** Everything secret, per key id (hex). */
 interface Secrets {
+  instanceCaPrivate: string;
   endpointPrivate: Record<string, string>;
   persistent: Record<string, string>;
   confidentialMailbox: Record<string, string>;
@@ -80,8 +141,19 @@ export interface ProvisionKeyRequest {
   express?: boolean;
 }
 
+/** The owner key being created by a pairing, with its private key held only here until commit. */
+interface StagedKey extends StagedOwnerKey {
+  readonly info: KeyInfo;
+  readonly pair: KeyPair;
+}
+
 export class SecureElement {
   readonly seId: string;
+  readonly instanceCaPublicKey: Uint8Array;
+  private factoryAttestationHex: string | null = null;
+  private certificates: SeCertificates | null = null;
+  private noticeCounter = 0;
+  private readonly issuedAttestations: IssuedAttestation[] = [];
   private readonly keys = new Map<string, KeyInfo>();
   private readonly terminated: TerminatedKey[] = [];
   private locked = false;
@@ -91,28 +163,57 @@ export class SecureElement {
   private readonly random: RandomSource;
   private readonly now: () => number;
   readonly #sealingKey: Uint8Array;
-  readonly #secrets: Secrets = { endpointPrivate: {}, persistent: {}, confidentialMailbox: {} };
+  readonly #secrets: Secrets;
   // An ECMAScript private field, like the secrets: mid-transaction the applet holds ephemeral scalars
   // and session keys, which must not show in JSON.stringify(se) or Object.values(se).
   readonly #applet: DigitalKeyApplet;
+  readonly #framework: FrameworkApplet;
+  #selected: "digital-key" | "framework" = "digital-key";
+  /** Entered by the owner in the wallet for one pairing; never stored. */
+  #pairingPassword: string | undefined;
   private readonly commitListeners: Array<() => void> = [];
 
-  private constructor(sealingKey: Uint8Array, seId: string, options: SecureElementOptions) {
+  private constructor(sealingKey: Uint8Array, instanceCaPrivate: Uint8Array, options: SecureElementOptions) {
     this.#sealingKey = sealingKey;
-    this.seId = seId;
+    this.#secrets = {
+      instanceCaPrivate: toHex(instanceCaPrivate),
+      endpointPrivate: {},
+      persistent: {},
+      confidentialMailbox: {},
+    };
+    this.instanceCaPublicKey = publicKeyOf(instanceCaPrivate);
+    this.seId = toHex(deviceIdFromInstanceKey(this.instanceCaPublicKey));
     this.random = options.random ?? systemRandom;
     this.now = options.now ?? Date.now;
     this.powerReserveSeconds = options.powerReserveSeconds ?? DEFAULT_POWER_RESERVE_SECONDS;
-    this.#applet = new DigitalKeyApplet(this.vault(), () => {
-      for (const listener of this.commitListeners) listener();
+    this.#applet = new DigitalKeyApplet(this.vault(), () => this.notifyCommitted());
+    this.#framework = new FrameworkApplet({
+      pairingPassword: () => this.#pairingPassword,
+      randomBytes: (n) => this.random(n),
+      stageOwnerKey: (vehicleIdentifier, vehicleCertificate) =>
+        this.stageOwnerKey(vehicleIdentifier, vehicleCertificate),
+      commitOwnerKey: (staged) => this.commitOwnerKey(staged as StagedKey),
+      discardOwnerKey: () => {},
     });
   }
 
-  /** A new, empty SE and the sealing key its storage is bound to (keep it apart from the state). */
-  static create(options: SecureElementOptions = {}): { se: SecureElement; sealingKey: Uint8Array } {
+  /**
+   * A new, empty SE and the sealing key its storage is bound to (keep it apart
+   * from the state). With a manufacturer, the SE leaves the factory with an
+   * attestation of its instance CA key, which the Device OEM needs to certify it.
+   */
+  static create(options: SecureElementOptions & { manufacturer?: FactoryAttester } = {}): {
+    se: SecureElement;
+    sealingKey: Uint8Array;
+  } {
     const random = options.random ?? systemRandom;
     const sealingKey = createSealingKey(random);
-    return { se: new SecureElement(sealingKey, toHex(random(16)), options), sealingKey };
+    const se = new SecureElement(sealingKey, generateKeyPair(random).privateKey, options);
+    if (options.manufacturer) {
+      const attestation = options.manufacturer.attest(fromHex(se.seId), se.instanceCaPublicKey, se.now());
+      se.factoryAttestationHex = toHex(attestation);
+    }
+    return { se, sealingKey };
   }
 
   static restore(
@@ -121,12 +222,17 @@ export class SecureElement {
     options: SecureElementOptions = {},
   ): SecureElement {
     if (state?.format !== SE_STATE_FORMAT) throw new SecureElementError(`state is not ${SE_STATE_FORMAT}`);
-    const se = new SecureElement(sealingKey, state.seId, {
+    const secrets = JSON.parse(new TextDecoder().decode(unseal(sealingKey, state.sealed))) as Secrets;
+    const se = new SecureElement(sealingKey, fromHex(secrets.instanceCaPrivate), {
       ...options,
       powerReserveSeconds: options.powerReserveSeconds ?? state.powerReserveSeconds,
     });
-    const secrets = JSON.parse(new TextDecoder().decode(unseal(sealingKey, state.sealed))) as Secrets;
+    if (se.seId !== state.seId) throw new SecureElementError("sealed storage belongs to another SE");
     Object.assign(se.#secrets, secrets);
+    se.factoryAttestationHex = state.factoryAttestation;
+    se.certificates = state.certificates;
+    se.noticeCounter = state.noticeCounter;
+    se.issuedAttestations.push(...state.issuedAttestations);
     for (const key of state.keys) se.keys.set(key.keyId, { ...key });
     se.terminated.push(...state.terminated);
     se.locked = state.locked;
@@ -138,6 +244,11 @@ export class SecureElement {
     return {
       format: SE_STATE_FORMAT,
       seId: this.seId,
+      instanceCaPublicKey: toHex(this.instanceCaPublicKey),
+      factoryAttestation: this.factoryAttestationHex,
+      certificates: this.certificates ? { ...this.certificates } : null,
+      noticeCounter: this.noticeCounter,
+      issuedAttestations: this.issuedAttestations.map((a) => ({ ...a })),
       keys: [...this.keys.values()].map((k) => ({ ...k })),
       terminated: this.terminated.map((t) => ({ ...t })),
       locked: this.locked,
@@ -154,14 +265,293 @@ export class SecureElement {
 
   // --- NFC ---
 
-  /** One command APDU in, one response APDU out; never throws. */
-  transceive(command: Uint8Array): Uint8Array {
-    return this.#applet.process(command);
+  /**
+   * One command APDU in, one response APDU out; never rejects. SELECT picks
+   * the applet (Digital Key or the pairing framework); every other command
+   * goes to the one selected.
+   */
+  async transceive(command: Uint8Array): Promise<Uint8Array> {
+    if (isSelectOf(command, FRAMEWORK_AID)) {
+      this.#applet.reset();
+      this.#selected = "framework";
+    } else if (command[0] === 0x00 && command[1] === 0xa4) {
+      this.#framework.reset();
+      this.#selected = "digital-key";
+    }
+    return this.#selected === "framework" ? this.#framework.process(command) : this.#applet.process(command);
   }
 
   /** The RF field dropped mid-transaction. */
   fieldLost(): void {
     this.#applet.reset();
+    this.#framework.reset();
+    this.#selected = "digital-key";
+  }
+
+  // --- the SE's identity and certificates ---
+
+  get factoryAttestation(): Uint8Array | null {
+    return this.factoryAttestationHex ? fromHex(this.factoryAttestationHex) : null;
+  }
+
+  /**
+   * Installs the instance CA certificate the Device OEM issued, with the trust
+   * anchors the wallet uses: it must certify this SE's own instance CA key.
+   */
+  installCertificates(certificates: SeCertificates): void {
+    const chain = verifyCertificateChain({
+      leaf: certificates.instanceCaCertificate,
+      anchors: [certificates.deviceOemRoot],
+      expectedLeafProfile: "instance-ca",
+      at: new Date(this.now()),
+    });
+    if (!equalBytes(chain.publicKey, this.instanceCaPublicKey)) {
+      throw new SecureElementError("the instance CA certificate certifies another key");
+    }
+    parseCertificate(certificates.vehicleOemRoot);
+    this.certificates = { ...certificates };
+  }
+
+  get installedCertificates(): SeCertificates | null {
+    return this.certificates ? { ...this.certificates } : null;
+  }
+
+  /** The endpoint certificate of a key, then the instance CA certificate (PEM). */
+  certificateChain(keyId: string): { endpointCertificate: string; instanceCaCertificate: string } {
+    const key = this.requireKey(keyId);
+    if (!key.endpointCertificate || !this.certificates) {
+      throw new SecureElementError(
+        `key ${keyId} has no certificate (provisioned directly, not paired or shared)`,
+      );
+    }
+    return {
+      endpointCertificate: key.endpointCertificate,
+      instanceCaCertificate: this.certificates.instanceCaCertificate,
+    };
+  }
+
+  /**
+   * Signs a request to the cloud service with the instance CA key or a key's
+   * endpoint key. Only the canonical request form is ever signed, so this can
+   * never be turned into a signature over a transaction or an attestation.
+   */
+  signServiceRequest(parts: SignedRequestParts): Uint8Array {
+    const message = canonicalRequest(parts);
+    const [kind, id] = parts.signer.split(":") as ["instance" | "endpoint", string];
+    if (kind === "instance") {
+      if (id !== this.seId) throw new SecureElementError("signer names another SE");
+      return signRaw(fromHex(this.#secrets.instanceCaPrivate), message);
+    }
+    return this.signWith(id, message);
+  }
+
+  // --- owner pairing (the wallet side) ---
+
+  /** The owner typed (or the automaker's app passed) the pairing password: the framework applet may pair. */
+  enterPairingPassword(password: string): void {
+    this.#pairingPassword = password;
+  }
+
+  private async stageOwnerKey(
+    vehicleIdentifier: Uint8Array,
+    vehicleCertificate: Uint8Array,
+  ): Promise<StagedKey> {
+    const vehicle = this.verifyVehicleCertificate(vehicleIdentifier, vehicleCertificate);
+    if (this.findKeyForVehicle(vehicleIdentifier)) {
+      throw new SecureElementError(`this device already holds a key for vehicle ${toHex(vehicleIdentifier)}`);
+    }
+    const pair = generateKeyPair(this.random);
+    const info = this.newKeyInfo(
+      pair.publicKey,
+      vehicleIdentifier,
+      vehicle.publicKey,
+      { kind: "full" },
+      true,
+    );
+    info.role = "owner";
+    info.vehicleCertificate = parseCertificate(vehicleCertificate).certificate.toString("pem");
+    const endpoint = await this.certifyEndpoint(pair.publicKey, vehicleIdentifier, "owner");
+    info.endpointCertificate = endpoint.pem;
+    return {
+      info,
+      pair,
+      endpointCertificate: endpoint.der,
+      instanceCaCertificate: parseCertificate(this.requireCertificates().instanceCaCertificate).der,
+    };
+  }
+
+  private commitOwnerKey(staged: StagedKey): void {
+    this.storeKey(staged.info, staged.pair.privateKey);
+    this.#pairingPassword = undefined;
+    this.notifyCommitted();
+  }
+
+  // --- sharing (offline: owner device ↔ friend device) ---
+
+  /**
+   * The friend's side of an invitation: creates a key bound to the owner's
+   * vehicle (whose certificate it checks against the Vehicle OEM root) and
+   * certifies it with this SE's instance CA. The key answers the car only
+   * once the owner's attestation is installed.
+   */
+  async createFriendKey(invitation: {
+    vehicleIdentifier: Uint8Array;
+    vehicleCertificate: string | Uint8Array;
+    profile: AccessProfile;
+  }): Promise<KeyCreationRequest> {
+    const vehicle = this.verifyVehicleCertificate(
+      invitation.vehicleIdentifier,
+      invitation.vehicleCertificate,
+    );
+    if (this.findKeyForVehicle(invitation.vehicleIdentifier)) {
+      throw new SecureElementError(
+        `this device already holds a key for vehicle ${toHex(invitation.vehicleIdentifier)}`,
+      );
+    }
+    const pair = generateKeyPair(this.random);
+    const info = this.newKeyInfo(
+      pair.publicKey,
+      invitation.vehicleIdentifier,
+      vehicle.publicKey,
+      invitation.profile,
+      true,
+    );
+    info.role = "friend";
+    info.vehicleCertificate = parseCertificate(invitation.vehicleCertificate).certificate.toString("pem");
+    info.endpointCertificate = (
+      await this.certifyEndpoint(pair.publicKey, invitation.vehicleIdentifier, "friend")
+    ).pem;
+    this.storeKey(info, pair.privateKey);
+    return { keyId: info.keyId, ...this.certificateChain(info.keyId) };
+  }
+
+  /**
+   * The owner's side: checks the friend's certificate chain and signs a key
+   * attestation with the owner key — after a fresh user authentication, as
+   * the wallet asks for Face ID before sharing.
+   */
+  attestFriendKey(ownerKeyId: string, request: KeyCreationRequest, profile: AccessProfile): Uint8Array {
+    const owner = this.requireKey(ownerKeyId);
+    if (owner.role !== "owner") throw new SecureElementError(`key ${ownerKeyId} is not an owner key`);
+    if (this.now() > this.userAuthenticatedUntil)
+      throw new SecureElementError("sharing needs a fresh user authentication");
+    const friend = verifyCertificateChain({
+      leaf: request.endpointCertificate,
+      intermediates: [request.instanceCaCertificate],
+      anchors: [this.requireCertificates().deviceOemRoot],
+      expectedLeafProfile: "endpoint",
+      at: new Date(this.now()),
+    });
+    if (friend.keyRole !== "friend")
+      throw new SecureElementError("the shared key's certificate is not a friend key");
+    if (!friend.vehicleIdentifier || toHex(friend.vehicleIdentifier) !== owner.vehicleIdentifier) {
+      throw new SecureElementError("the shared key is bound to another vehicle");
+    }
+    const serial =
+      1 +
+      Math.max(0, ...this.issuedAttestations.filter((a) => a.ownerKeyId === ownerKeyId).map((a) => a.serial));
+    const issuedAt = this.now();
+    const body = keyAttestationBody({
+      vehicleIdentifier: fromHex(owner.vehicleIdentifier),
+      endpointPublicKey: friend.publicKey,
+      profile: checkAccessProfile(profile),
+      serial,
+      issuedAt,
+      signerKeyId: fromHex(ownerKeyId),
+    });
+    this.userAuthenticatedUntil = 0;
+    this.issuedAttestations.push({
+      ownerKeyId,
+      friendKeyId: toHex(keyIdentifier(friend.publicKey)),
+      serial,
+      profile,
+      issuedAt: new Date(issuedAt).toISOString(),
+      revoked: false,
+    });
+    return encodeSignedStatement(body, this.signWith(ownerKeyId, body));
+  }
+
+  /** The friend installs the owner's attestation: the car reads it from the private mailbox at the first tap. */
+  installKeyAttestation(friendKeyId: string, attestation: Uint8Array): void {
+    const key = this.requireKey(friendKeyId);
+    const { facts } = parseKeyAttestation(attestation);
+    if (toHex(facts.endpointPublicKey) !== key.endpointPublicKey) {
+      throw new SecureElementError("the attestation is for another key");
+    }
+    const chain = this.certificateChain(friendKeyId);
+    key.profile = facts.profile;
+    key.privateMailbox = toHex(
+      encodePrivateMailbox(
+        {
+          enrollment: {
+            attestation,
+            endpointCertificate: parseCertificate(chain.endpointCertificate).der,
+            instanceCaCertificate: parseCertificate(chain.instanceCaCertificate).der,
+          },
+          revocations: [],
+        },
+        MAILBOX_SIZE[Mailbox.PRIVATE],
+      ),
+    );
+  }
+
+  /**
+   * The owner deletes a friend's key: a revocation signed by the owner key is
+   * queued in the owner key's private mailbox; the car applies it at the
+   * owner's next tap, with no network anywhere.
+   */
+  revokeFriendKey(ownerKeyId: string, friendKeyId: string): Uint8Array {
+    const owner = this.requireKey(ownerKeyId);
+    const issued = this.issuedAttestations.filter(
+      (a) => a.ownerKeyId === ownerKeyId && a.friendKeyId === friendKeyId,
+    );
+    if (issued.length === 0) throw new KeyNotFoundError(`key ${ownerKeyId} never shared key ${friendKeyId}`);
+    const serial = Math.max(...issued.map((a) => a.serial));
+    const body = revocationBody({
+      vehicleIdentifier: fromHex(owner.vehicleIdentifier),
+      revokedKeyId: fromHex(friendKeyId),
+      attestationSerial: serial,
+      issuedAt: this.now(),
+      signerKeyId: fromHex(ownerKeyId),
+    });
+    const revocation = encodeSignedStatement(body, this.signWith(ownerKeyId, body));
+    const mailbox = parsePrivateMailbox(fromHex(owner.privateMailbox));
+    owner.privateMailbox = toHex(
+      encodePrivateMailbox(
+        { ...mailbox, revocations: [...mailbox.revocations, revocation] },
+        MAILBOX_SIZE[Mailbox.PRIVATE],
+      ),
+    );
+    for (const a of issued) a.revoked = true;
+    return revocation;
+  }
+
+  issuedAttestationList(): IssuedAttestation[] {
+    return this.issuedAttestations.map((a) => ({ ...a }));
+  }
+
+  // --- lost mode ---
+
+  /**
+   * Applies a suspension or resume notice signed by the Device OEM. Counters
+   * only go up: a notice not newer than the last one applied is refused, so an
+   * old resume cannot undo a later suspension.
+   */
+  applyNotice(encoded: Uint8Array): { action: "suspend" | "resume"; counter: number } {
+    const root = parseCertificate(this.requireCertificates().deviceOemRoot);
+    const notice = verifyNotice(encoded, root.subjectPublicKey);
+    if (notice.vehicleIdentifier)
+      throw new SecureElementError("notice is addressed to a vehicle, not to this device");
+    if (toHex(notice.deviceId) !== this.seId) throw new SecureElementError("notice is for another device");
+    if (notice.counter <= this.noticeCounter) {
+      throw new SecureElementError(
+        `stale notice: counter ${notice.counter} is not above ${this.noticeCounter}`,
+      );
+    }
+    this.noticeCounter = notice.counter;
+    if (notice.action === "suspend") this.lock();
+    else this.unlock();
+    return { action: notice.action, counter: notice.counter };
   }
 
   // --- key management (what the wallet app asks of the SE) ---
@@ -169,26 +559,19 @@ export class SecureElement {
   provisionKey(request: ProvisionKeyRequest): { keyId: string; endpointPublicKey: string } {
     const vehicleIdentifier = checkVehicleIdentifier(request.vehicleIdentifier);
     const vehiclePublicKey = assertPublicKey(request.vehiclePublicKey, "vehicle public key");
-    const profile = checkAccessProfile(request.profile ?? { kind: "full" });
     if (this.findKeyForVehicle(vehicleIdentifier)) {
       throw new SecureElementError(`this device already holds a key for vehicle ${toHex(vehicleIdentifier)}`);
     }
     const pair = generateKeyPair(this.random);
-    const keyId = toHex(keyIdentifier(pair.publicKey));
-    this.#secrets.endpointPrivate[keyId] = toHex(pair.privateKey);
-    this.#secrets.confidentialMailbox[keyId] = toHex(new Uint8Array(MAILBOX_SIZE[Mailbox.CONFIDENTIAL]));
-    const info: KeyInfo = {
-      keyId,
-      endpointPublicKey: toHex(pair.publicKey),
-      vehicleIdentifier: toHex(vehicleIdentifier),
-      vehiclePublicKey: toHex(vehiclePublicKey),
-      profile,
-      express: request.express ?? true,
-      createdAt: new Date(this.now()).toISOString(),
-      privateMailbox: toHex(new Uint8Array(MAILBOX_SIZE[Mailbox.PRIVATE])),
-    };
-    this.keys.set(keyId, info);
-    return { keyId, endpointPublicKey: info.endpointPublicKey };
+    const info = this.newKeyInfo(
+      pair.publicKey,
+      vehicleIdentifier,
+      vehiclePublicKey,
+      request.profile ?? { kind: "full" },
+      request.express ?? true,
+    );
+    this.storeKey(info, pair.privateKey);
+    return { keyId: info.keyId, endpointPublicKey: info.endpointPublicKey };
   }
 
   listKeys(): KeyInfo[] {
@@ -278,6 +661,79 @@ export class SecureElement {
     return fromHex(this.requireKey(keyId).privateMailbox);
   }
 
+  private newKeyInfo(
+    endpointPublicKey: Uint8Array,
+    vehicleIdentifier: Uint8Array,
+    vehiclePublicKey: Uint8Array,
+    profile: AccessProfile,
+    express: boolean,
+  ): KeyInfo {
+    return {
+      keyId: toHex(keyIdentifier(endpointPublicKey)),
+      endpointPublicKey: toHex(endpointPublicKey),
+      vehicleIdentifier: toHex(vehicleIdentifier),
+      vehiclePublicKey: toHex(vehiclePublicKey),
+      profile: checkAccessProfile(profile),
+      express,
+      createdAt: new Date(this.now()).toISOString(),
+      privateMailbox: toHex(encodePrivateMailbox({ revocations: [] }, MAILBOX_SIZE[Mailbox.PRIVATE])),
+    };
+  }
+
+  private storeKey(info: KeyInfo, privateKey: Uint8Array): void {
+    this.#secrets.endpointPrivate[info.keyId] = toHex(privateKey);
+    this.#secrets.confidentialMailbox[info.keyId] = toHex(new Uint8Array(MAILBOX_SIZE[Mailbox.CONFIDENTIAL]));
+    this.keys.set(info.keyId, info);
+  }
+
+  private requireCertificates(): SeCertificates {
+    if (!this.certificates)
+      throw new SecureElementError("this SE has no instance CA certificate yet (enroll it first)");
+    return this.certificates;
+  }
+
+  private verifyVehicleCertificate(vehicleIdentifier: Uint8Array, certificate: string | Uint8Array) {
+    const vehicle = verifyCertificateChain({
+      leaf: certificate,
+      anchors: [this.requireCertificates().vehicleOemRoot],
+      expectedLeafProfile: "vehicle",
+      at: new Date(this.now()),
+    });
+    if (!vehicle.vehicleIdentifier || !equalBytes(vehicle.vehicleIdentifier, vehicleIdentifier)) {
+      throw new SecureElementError("the vehicle certificate is for another vehicle");
+    }
+    return vehicle;
+  }
+
+  /** Issues an endpoint certificate signed inside the SE by its instance CA key. */
+  private async certifyEndpoint(endpointPublicKey: Uint8Array, vehicleIdentifier: Uint8Array, role: KeyRole) {
+    const certificates = this.requireCertificates();
+    const instanceCa = parseCertificate(certificates.instanceCaCertificate);
+    const instanceKey = fromHex(this.#secrets.instanceCaPrivate);
+    const now = this.now();
+    return issueCertificate({
+      profile: "endpoint",
+      subjectPublicKey: endpointPublicKey,
+      subject: { organization: subjectOrganization(instanceCa.subject) },
+      issuer: {
+        signer: {
+          publicKey: async () => this.instanceCaPublicKey,
+          signDigest: async (digest) => signDigestRaw(instanceKey, digest),
+        },
+        certificate: certificates.instanceCaCertificate,
+      },
+      notBefore: new Date(now),
+      notAfter: new Date(Math.min(now + ENDPOINT_CERTIFICATE_VALIDITY_MS, instanceCa.notAfter.getTime())),
+      vehicleIdentifier,
+      keyRole: role,
+      random: this.random,
+    });
+  }
+
+  private notifyCommitted(): void {
+    for (const listener of this.commitListeners) listener();
+  }
+
   private requireKey(keyId: string): KeyInfo {
     const key = this.keys.get(keyId);
     if (!key) throw new KeyNotFoundError(`no key ${keyId} on this device`);
@@ -349,4 +805,19 @@ export class SecureElement {
       randomBytes: (length) => this.random(length),
     };
   }
+}
+
+function isSelectOf(command: Uint8Array, aid: Uint8Array): boolean {
+  return (
+    command.length >= 5 + aid.length &&
+    command[0] === 0x00 &&
+    command[1] === 0xa4 &&
+    equalBytes(command.subarray(5, 5 + aid.length), aid)
+  );
+}
+
+/** The O attribute of an RFC 4514 subject, so endpoint certificates name the same OEM as their issuer. */
+function subjectOrganization(subject: string): string {
+  const match = /(?:^|,)\s*O=((?:\\.|[^,])+)/.exec(subject);
+  return match ? match[1]!.replace(/\\(.)/g, "$1") : "Device OEM";
 }

@@ -4,18 +4,12 @@
 // CONTROL FLOW. It computes what the car *would* change and hands it back;
 // the vehicle applies it only when the device confirmed the end of the
 // transaction, so a hostile or torn transaction changes nothing.
-import {
-  type CommandApdu,
-  encodeCommand,
-  parseResponse,
-  type ResponseApdu,
-  swHex,
-} from "../../protocol/apdu.js";
-import { equalBytes, fromHex, toHex } from "../../protocol/bytes.js";
+import { type CommandApdu, type ResponseApdu, swHex } from "../../protocol/apdu.js";
+import { concatBytes, equalBytes, fromHex, toHex } from "../../protocol/bytes.js";
 import { FLAG_FAST, FLAG_STANDARD, PROTOCOL_VERSION, TransactionCode } from "../../protocol/constants.js";
-import { ProtocolError } from "../../protocol/errors.js";
 import {
   encodeMailboxOperations,
+  MAILBOX_SIZE,
   Mailbox,
   type MailboxOperation,
   parseReadResults,
@@ -28,6 +22,13 @@ import {
   verifyRaw,
   xCoordinate,
 } from "../../protocol/p256.js";
+import {
+  encodePrivateMailbox,
+  type PrivateMailboxContent,
+  parsePrivateMailbox,
+  privateMailboxContentLength,
+} from "../../protocol/private-mailbox.js";
+import type { RevocationFacts } from "../../protocol/revocation.js";
 import { SecureMessagingSession } from "../../protocol/secure-messaging.js";
 import { describeStatus, SW } from "../../protocol/status-words.js";
 import {
@@ -47,7 +48,7 @@ import {
   parseSelectResponse,
   selectCommand,
 } from "../../protocol/transaction-messages.js";
-import type { ApduChannel } from "./apdu-channel.js";
+import { type ApduChannel, ChannelError, transmit } from "./apdu-channel.js";
 import type { Flow } from "./tap-result.js";
 import type { EnrolledEndpoint } from "./vehicle-state.js";
 
@@ -62,9 +63,33 @@ export interface ReaderIdentity {
   privateKey: Uint8Array;
 }
 
+/** What the car decides about mailbox contents; the vehicle implements it. */
+export interface TransactionPolicy {
+  /**
+   * A key the car has never seen authenticated with AUTH1: enroll it from the
+   * enrollment package in its private mailbox (a shared key's first tap), or
+   * throw TransactionRefused saying why not. Nothing is stored yet.
+   */
+  enrollFromMailbox(keyId: string, mailbox: PrivateMailboxContent): EnrolledEndpoint;
+  /** Whether this key's private mailbox may carry orders for the car (owner keys). */
+  readsMailboxOf(endpoint: EnrolledEndpoint): boolean;
+  /** Validates the orders (revocations) found there; the car applies them only if the transaction completes. */
+  ownerMail(endpoint: EnrolledEndpoint, mailbox: PrivateMailboxContent): OwnerMail;
+}
+
+export interface OwnerMail {
+  readonly revocations: readonly RevocationFacts[];
+  /** Entries that did not verify (another vehicle, another signer, tampered): dropped, never applied. */
+  readonly rejected: number;
+}
+
 /** The outcome of the cryptographic part: who authenticated, how, and what to store if the car says yes. */
 export interface AuthenticatedTransaction {
   endpoint: EnrolledEndpoint;
+  /** True when this transaction enrolled the key (a shared key's first tap). */
+  enrolled?: boolean;
+  /** Revocations from the owner's mailbox, to apply once the transaction completes. */
+  ownerMail?: OwnerMail;
   flow: Flow;
   /** New Kpersistent (standard flow only). */
   persistentKey?: Uint8Array;
@@ -87,16 +112,11 @@ export class TransactionRefused extends Error {
 }
 
 async function send(channel: ApduChannel, command: CommandApdu, step: string): Promise<ResponseApdu> {
-  let raw: Uint8Array;
   try {
-    raw = await channel(encodeCommand(command));
+    return await transmit(channel, command, step);
   } catch (error) {
-    throw new TransactionRefused(`${step}: device did not answer (${(error as Error).message})`);
-  }
-  try {
-    return parseResponse(raw);
-  } catch {
-    throw new TransactionRefused(`${step}: malformed response APDU`);
+    if (error instanceof ChannelError) throw new TransactionRefused(error.message);
+    throw error;
   }
 }
 
@@ -118,6 +138,7 @@ export async function runReaderTransaction(
   channel: ApduChannel,
   reader: ReaderIdentity,
   endpoints: readonly EnrolledEndpoint[],
+  policy: TransactionPolicy,
   intent: Intent,
   random = systemRandom,
 ): Promise<AuthenticatedTransaction> {
@@ -187,8 +208,14 @@ export async function runReaderTransaction(
       throw new TransactionRefused(`AUTH1: ${(error as Error).message}`);
     }
     const keyId = toHex(plaintext.keyIdentifier);
-    const endpoint = endpoints.find((e) => e.keyId === keyId);
-    if (!endpoint) throw new TransactionRefused("AUTH1: key not enrolled in this vehicle", keyId, "standard");
+    let endpoint = endpoints.find((e) => e.keyId === keyId);
+    let enrolled = false;
+    if (!endpoint) {
+      // Maybe a shared key at its first tap: its private mailbox carries the owner's attestation.
+      const mailbox = await guarded(readPrivateMailbox(channel, secure), keyId, "standard");
+      endpoint = policy.enrollFromMailbox(keyId, mailbox);
+      enrolled = true;
+    }
     if (
       !verifyRaw(
         plaintext.endpointSignature,
@@ -198,16 +225,73 @@ export async function runReaderTransaction(
     ) {
       throw new TransactionRefused("AUTH1: endpoint signature does not verify", keyId, "standard");
     }
-    auth = { endpoint, flow: "standard", persistentKey: keys.persistent };
+    auth = { endpoint, enrolled, flow: "standard", persistentKey: keys.persistent };
   }
 
+  const { keyId, flow } = { keyId: auth.endpoint.keyId, flow: auth.flow };
+  if (policy.readsMailboxOf(auth.endpoint)) {
+    const mailbox = await guarded(readPrivateMailbox(channel, secure), keyId, flow);
+    const mail = policy.ownerMail(auth.endpoint, mailbox);
+    if (mail.revocations.length + mail.rejected > 0) {
+      // Consumed (or worthless) orders are cleared, so the owner's device knows the car has them.
+      const cleared = encodePrivateMailbox({ ...mailbox, revocations: [] }, MAILBOX_SIZE[Mailbox.PRIVATE]);
+      await guarded(
+        exchange(channel, secure, [{ kind: "write", mailbox: Mailbox.PRIVATE, offset: 0, data: cleared }], 0),
+        keyId,
+        flow,
+      );
+      auth.ownerMail = mail;
+    }
+  }
+  await guarded(immobilizerExchange(channel, secure, auth, intent, random), keyId, flow);
+  return auth;
+}
+
+/** Turns protocol failures of an EXCHANGE step into a refusal that names the key and flow. */
+async function guarded<T>(step: Promise<T>, keyId: string, flow: Flow): Promise<T> {
   try {
-    await immobilizerExchange(channel, secure, auth, intent, random);
+    return await step;
   } catch (error) {
     if (error instanceof TransactionRefused) throw error;
-    throw new TransactionRefused(`EXCHANGE: ${(error as Error).message}`, auth.endpoint.keyId, auth.flow);
+    throw new TransactionRefused(`EXCHANGE: ${(error as Error).message}`, keyId, flow);
   }
-  return auth;
+}
+
+/** One EXCHANGE round trip: the operations out, the READ results back. */
+async function exchange(
+  channel: ApduChannel,
+  secure: SecureMessagingSession,
+  operations: MailboxOperation[],
+  reads: number,
+): Promise<Uint8Array[]> {
+  const command = exchangeCommand(secure.protectCommand(encodeMailboxOperations(operations)));
+  const data = expectOk(await send(channel, command, "EXCHANGE"), "EXCHANGE");
+  return parseReadResults(secure.unprotectResponse(data), reads);
+}
+
+/** Reads a private mailbox: its first chunk (with the length header), then the rest of the content if any. */
+async function readPrivateMailbox(
+  channel: ApduChannel,
+  secure: SecureMessagingSession,
+): Promise<PrivateMailboxContent> {
+  const first = 256;
+  const [head] = await exchange(
+    channel,
+    secure,
+    [{ kind: "read", mailbox: Mailbox.PRIVATE, offset: 0, length: first }],
+    1,
+  );
+  const total = 2 + privateMailboxContentLength(head!);
+  if (total > MAILBOX_SIZE[Mailbox.PRIVATE])
+    throw new TransactionRefused("EXCHANGE: private mailbox length out of range");
+  if (total <= first) return parsePrivateMailbox(head!);
+  const [rest] = await exchange(
+    channel,
+    secure,
+    [{ kind: "read", mailbox: Mailbox.PRIVATE, offset: first, length: total - first }],
+    1,
+  );
+  return parsePrivateMailbox(concatBytes(head!, rest!));
 }
 
 /** Confirms the end of the transaction; only then may either side keep anything. */
@@ -283,20 +367,6 @@ async function immobilizerExchange(
     });
   }
   if (operations.length === 0) return;
-  const response = await send(
-    channel,
-    exchangeCommand(secure.protectCommand(encodeMailboxOperations(operations))),
-    "EXCHANGE",
-  );
-  const data = expectOk(response, "EXCHANGE");
-  let results: Uint8Array[];
-  try {
-    results = parseReadResults(secure.unprotectResponse(data), readsToken ? 1 : 0);
-  } catch (error) {
-    if (error instanceof ProtocolError) {
-      throw new TransactionRefused(`EXCHANGE: ${error.message}`, auth.endpoint.keyId, auth.flow);
-    }
-    throw error;
-  }
+  const results = await exchange(channel, secure, operations, readsToken ? 1 : 0);
   if (readsToken) auth.immobilizerValid = expected !== undefined && equalBytes(results[0]!, expected);
 }

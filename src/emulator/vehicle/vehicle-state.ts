@@ -13,10 +13,36 @@ export interface EnrolledEndpoint {
   profile: AccessProfile;
   role: "owner" | "friend";
   enrolledAt: string;
+  /** The SE the key lives on (from its instance CA key), when enrolled through a certificate chain. */
+  deviceId?: string;
+  /** For shared keys: the owner key that attested it, and the attestation's serial. */
+  attestedBy?: string;
+  attestationSerial?: number;
+  /** Lost mode: a Device OEM notice suspended this device's keys. */
+  suspended?: boolean;
   /** Kpersistent after the last completed standard transaction. */
   persistentKey?: string;
   /** The immobilizer token provisioned into the key's confidential mailbox. */
   immobilizerToken?: string;
+}
+
+/** What the automaker provisioned for owner pairing: the SPAKE2+ verifier, never the password. */
+export interface StoredPairingVerifier {
+  w0: string;
+  L: string;
+  salt: string;
+  N: number;
+  r: number;
+  p: number;
+}
+
+export interface RevokedKey {
+  keyId: string;
+  /** Serial of the attestation that was revoked, when known. */
+  attestationSerial: number | null;
+  attestedBy: string | null;
+  revokedAt: string;
+  reason: "owner-revocation" | "terminated" | "removed";
 }
 
 export interface VehicleState {
@@ -25,6 +51,17 @@ export interface VehicleState {
   publicKey: string;
   /** The vehicle's long-term private key (in a real car: its HSM). */
   privateKey: string;
+  brand: string;
+  /** Issued by the Vehicle OEM root; sent to devices at pairing and in share invitations. */
+  vehicleCertificate: string | null;
+  /** The Device OEM roots whose devices this car accepts keys from. */
+  deviceOemRoots: string[];
+  pairing: { verifier: StoredPairingVerifier | null; failedAttempts: number };
+  /** Public keys of every owner key since the last "remove all keys", newest last (attestations stay valid across migration). */
+  ownerKeys: string[];
+  revoked: RevokedKey[];
+  /** Highest lifecycle-notice counter applied, per device id. */
+  noticeCounters: Record<string, number>;
   doorsLocked: boolean;
   endpoints: EnrolledEndpoint[];
   log: TapResult[];

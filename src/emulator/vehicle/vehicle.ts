@@ -2,10 +2,15 @@
 // trusts, and the decisions it takes. A tap runs one reader transaction; the
 // car then decides from the reader position, the key's access profile and
 // the immobilizer, logs the decision with its reason, and commits state
-// changes only after the device confirmed the end of the transaction.
+// changes only after the device confirmed the end of the transaction. It
+// also pairs its owner (SPAKE2+ with an automaker-provisioned verifier),
+// enrolls shared keys offline from the owner's attestation, applies the
+// owner's revocations, and obeys signed lost-mode notices.
 import { type AccessProfile, checkAccessProfile, profileRefusal } from "../../protocol/access-profile.js";
-import { fromHex, toHex } from "../../protocol/bytes.js";
+import { fromHex, toHex, utf8 } from "../../protocol/bytes.js";
+import { parseCertificate, verifyCertificateChain } from "../../protocol/certificate-verifier.js";
 import { ProtocolError, ProtocolInputError } from "../../protocol/errors.js";
+import { verifyNotice } from "../../protocol/lifecycle-notice.js";
 import {
   assertPublicKey,
   generateKeyPair,
@@ -13,19 +18,33 @@ import {
   type RandomSource,
   systemRandom,
 } from "../../protocol/p256.js";
+import { type PairingVerifier, validateScryptParams } from "../../protocol/pairing-password.js";
+import type { RevocationFacts } from "../../protocol/revocation.js";
+import { parseSignedStatement } from "../../protocol/signed-statement.js";
+import { TERMINATION_USAGE, verifyTerminationAttestation } from "../../protocol/termination-attestation.js";
 import type { ApduChannel } from "./apdu-channel.js";
+import { PairingRefused, runOwnerPairing } from "./owner-pairing.js";
 import {
   type AuthenticatedTransaction,
   endTransaction,
   type Intent,
   runReaderTransaction,
+  type TransactionPolicy,
   TransactionRefused,
 } from "./reader-transaction.js";
+import { enrollmentFromMailbox, ownerMail } from "./shared-key-policy.js";
 import type { Decision, ReaderPosition, TapResult } from "./tap-result.js";
-import { type EnrolledEndpoint, VEHICLE_STATE_FORMAT, type VehicleState } from "./vehicle-state.js";
+import {
+  type EnrolledEndpoint,
+  type RevokedKey,
+  VEHICLE_STATE_FORMAT,
+  type VehicleState,
+} from "./vehicle-state.js";
 
 /** How many keys one car holds at most (owner plus friends). */
 export const MAX_KEYS = 16;
+/** Failed owner-pairing attempts before the car refuses until a new password (PROTOCOL.md). */
+export const MAX_PAIRING_ATTEMPTS = 7;
 /** How many decisions the transaction log keeps. */
 export const LOG_LIMIT = 500;
 
@@ -57,7 +76,7 @@ export class Vehicle {
     this.now = options.now ?? Date.now;
   }
 
-  static create(options: VehicleOptions = {}): Vehicle {
+  static create(options: VehicleOptions & { brand?: string } = {}): Vehicle {
     const random = options.random ?? systemRandom;
     const pair = generateKeyPair(random);
     return new Vehicle(
@@ -66,6 +85,13 @@ export class Vehicle {
         vehicleIdentifier: toHex(random(16)),
         publicKey: toHex(pair.publicKey),
         privateKey: toHex(pair.privateKey),
+        brand: options.brand ?? "Emulated Motors",
+        vehicleCertificate: null,
+        deviceOemRoots: [],
+        pairing: { verifier: null, failedAttempts: 0 },
+        ownerKeys: [],
+        revoked: [],
+        noticeCounters: {},
         doorsLocked: true,
         endpoints: [],
         log: [],
@@ -136,6 +162,200 @@ export class Vehicle {
     if (this.state.endpoints.length === before) throw new VehicleError(`no key ${keyId} in this vehicle`);
   }
 
+  // --- certificates and owner pairing ---
+
+  /** The vehicle certificate from the Vehicle OEM root, and the Device OEM roots whose keys this car accepts. */
+  installCertificates(certificates: {
+    vehicleCertificate: string;
+    vehicleOemRoot: string;
+    deviceOemRoots: string[];
+  }): void {
+    const chain = verifyCertificateChain({
+      leaf: certificates.vehicleCertificate,
+      anchors: [certificates.vehicleOemRoot],
+      expectedLeafProfile: "vehicle",
+      at: new Date(this.now()),
+    });
+    if (toHex(chain.publicKey) !== this.state.publicKey)
+      throw new VehicleError("the certificate certifies another key");
+    if (!chain.vehicleIdentifier || toHex(chain.vehicleIdentifier) !== this.state.vehicleIdentifier) {
+      throw new VehicleError("the certificate is for another vehicle identifier");
+    }
+    for (const root of certificates.deviceOemRoots) parseCertificate(root);
+    this.state.vehicleCertificate = certificates.vehicleCertificate;
+    this.state.deviceOemRoots = [...certificates.deviceOemRoots];
+  }
+
+  get vehicleCertificate(): string | null {
+    return this.state.vehicleCertificate;
+  }
+
+  /** The automaker's server provisions a fresh verifier (a new password for the owner); it resets the attempt count. */
+  provisionPairingVerifier(verifier: PairingVerifier): void {
+    const checked = validateScryptParams(verifier);
+    assertPublicKey(verifier.L, "L");
+    this.state.pairing = {
+      verifier: {
+        w0: toHex(verifier.w0),
+        L: toHex(verifier.L),
+        salt: toHex(checked.salt),
+        N: checked.N,
+        r: checked.r,
+        p: checked.p,
+      },
+      failedAttempts: 0,
+    };
+  }
+
+  get pairingAttemptsLeft(): number {
+    return this.state.pairing.verifier ? MAX_PAIRING_ATTEMPTS - this.state.pairing.failedAttempts : 0;
+  }
+
+  /**
+   * Owner pairing over NFC with a device whose owner entered the password.
+   * A new owner replaces the previous one (a new phone): the old owner key
+   * stops working, keys it shared keep working. The verifier is single-use.
+   */
+  async pair(channel: ApduChannel): Promise<{ keyId: string; replacedOwnerKeyId: string | null }> {
+    const stored = this.state.pairing.verifier;
+    if (!stored) throw new PairingRefused("no pairing verifier provisioned (the automaker starts pairing)");
+    if (this.state.pairing.failedAttempts >= MAX_PAIRING_ATTEMPTS) {
+      throw new PairingRefused(
+        `pairing blocked after ${MAX_PAIRING_ATTEMPTS} failed attempts; a new password is needed`,
+      );
+    }
+    if (!this.state.vehicleCertificate) throw new PairingRefused("the vehicle has no certificate installed");
+    let owner: EnrolledEndpoint;
+    try {
+      owner = await runOwnerPairing(channel, {
+        vehicleIdentifier: this.vehicleIdentifier,
+        vehicleCertificate: parseCertificate(this.state.vehicleCertificate).der,
+        verifier: {
+          w0: fromHex(stored.w0),
+          L: fromHex(stored.L),
+          salt: fromHex(stored.salt),
+          N: stored.N,
+          r: stored.r,
+          p: stored.p,
+        },
+        brand: utf8(this.state.brand),
+        deviceOemRoots: this.state.deviceOemRoots,
+        now: new Date(this.now()),
+        random: this.random,
+      });
+    } catch (error) {
+      if (error instanceof PairingRefused && error.countsAsAttempt) this.state.pairing.failedAttempts++;
+      throw error;
+    }
+    const previous = this.state.endpoints.find((e) => e.role === "owner");
+    this.state.endpoints = this.state.endpoints.filter((e) => e.role !== "owner" && e.keyId !== owner.keyId);
+    this.state.endpoints.push(owner);
+    this.state.ownerKeys.push(owner.endpointPublicKey);
+    this.state.pairing = { verifier: null, failedAttempts: 0 };
+    return { keyId: owner.keyId, replacedOwnerKeyId: previous?.keyId ?? null };
+  }
+
+  /** Dashboard "remove all keys": every key, owner included, stops working; pairing again needs a new verifier. */
+  removeAllKeys(): string[] {
+    const removed = this.state.endpoints.map((e) => e.keyId);
+    const at = new Date(this.now()).toISOString();
+    for (const e of this.state.endpoints) {
+      this.state.revoked.push({
+        keyId: e.keyId,
+        attestationSerial: e.attestationSerial ?? null,
+        attestedBy: e.attestedBy ?? null,
+        revokedAt: at,
+        reason: "removed",
+      });
+    }
+    this.state.endpoints = [];
+    this.state.ownerKeys = [];
+    return removed;
+  }
+
+  /** A key's termination attestation (the device deleted it): the car drops the key for good. */
+  acceptTermination(attestation: Uint8Array): string {
+    const keyId = toHex(parseTerminationKeyId(attestation));
+    const endpoint = this.state.endpoints.find((e) => e.keyId === keyId);
+    if (!endpoint) throw new VehicleError(`no key ${keyId} in this vehicle`);
+    const facts = verifyTerminationAttestation(attestation, fromHex(endpoint.endpointPublicKey));
+    if (toHex(facts.vehicleIdentifier) !== this.state.vehicleIdentifier) {
+      throw new VehicleError("the termination attestation is for another vehicle");
+    }
+    this.forgetKey(endpoint, "terminated");
+    return keyId;
+  }
+
+  /**
+   * A lost-mode notice from the Device OEM, addressed to this vehicle:
+   * suspends or resumes every key living on that device. Counters are
+   * monotonic per device, so an old resume cannot undo a newer suspension.
+   */
+  applyNotice(encoded: Uint8Array): { action: "suspend" | "resume"; deviceId: string; keyIds: string[] } {
+    let notice: ReturnType<typeof verifyNotice> | undefined;
+    let lastError: unknown;
+    for (const root of this.state.deviceOemRoots) {
+      try {
+        notice = verifyNotice(encoded, parseCertificate(root).subjectPublicKey);
+        break;
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    if (!notice)
+      throw lastError instanceof Error ? lastError : new VehicleError("no Device OEM root configured");
+    if (!notice.vehicleIdentifier || toHex(notice.vehicleIdentifier) !== this.state.vehicleIdentifier) {
+      throw new VehicleError("the notice is not addressed to this vehicle");
+    }
+    const deviceId = toHex(notice.deviceId);
+    const last = this.state.noticeCounters[deviceId] ?? 0;
+    if (notice.counter <= last)
+      throw new VehicleError(`stale notice: counter ${notice.counter} is not above ${last}`);
+    this.state.noticeCounters[deviceId] = notice.counter;
+    const affected = this.state.endpoints.filter((e) => e.deviceId === deviceId);
+    for (const e of affected) e.suspended = notice.action === "suspend";
+    return { action: notice.action, deviceId, keyIds: affected.map((e) => e.keyId) };
+  }
+
+  private forgetKey(endpoint: EnrolledEndpoint, reason: RevokedKey["reason"]): void {
+    this.state.endpoints = this.state.endpoints.filter((e) => e.keyId !== endpoint.keyId);
+    this.state.revoked.push({
+      keyId: endpoint.keyId,
+      attestationSerial: endpoint.attestationSerial ?? null,
+      attestedBy: endpoint.attestedBy ?? null,
+      revokedAt: new Date(this.now()).toISOString(),
+      reason,
+    });
+  }
+
+  private policy(): TransactionPolicy {
+    return {
+      enrollFromMailbox: (keyId, mailbox) =>
+        enrollmentFromMailbox(this.state, keyId, mailbox, new Date(this.now()), MAX_KEYS),
+      readsMailboxOf: (endpoint) => endpoint.role === "owner",
+      ownerMail: (endpoint, mailbox) => ownerMail(this.state, endpoint, mailbox),
+    };
+  }
+
+  /** Applies verified revocations: the key goes (if enrolled) and can never enroll again. */
+  private applyRevocations(revocations: readonly RevocationFacts[]): void {
+    const at = new Date(this.now()).toISOString();
+    for (const r of revocations) {
+      const keyId = toHex(r.revokedKeyId);
+      const endpoint = this.state.endpoints.find((e) => e.keyId === keyId && e.role === "friend");
+      if (endpoint) this.state.endpoints = this.state.endpoints.filter((e) => e !== endpoint);
+      if (!this.state.revoked.some((x) => x.keyId === keyId)) {
+        this.state.revoked.push({
+          keyId,
+          attestationSerial: r.attestationSerial,
+          attestedBy: toHex(r.signerKeyId),
+          revokedAt: at,
+          reason: "owner-revocation",
+        });
+      }
+    }
+  }
+
   /**
    * Runs one tap at a reader. At the door the intent is to unlock a locked car
    * and to lock an unlocked one unless `intent` says otherwise; at the
@@ -148,9 +368,25 @@ export class Vehicle {
       throw new ProtocolInputError("the door reader cannot start the engine");
     let auth: AuthenticatedTransaction;
     try {
-      auth = await runReaderTransaction(channel, this.identity(), this.state.endpoints, wanted, this.random);
+      auth = await runReaderTransaction(
+        channel,
+        this.identity(),
+        this.state.endpoints,
+        this.policy(),
+        wanted,
+        this.random,
+      );
     } catch (error) {
       return this.record(position, refusal(error));
+    }
+    if (auth.endpoint.suspended) {
+      // Lost mode: the key authenticated, but its device is reported lost; nothing is kept.
+      return this.record(position, {
+        decision: "refused",
+        flow: auth.flow,
+        keyId: auth.endpoint.keyId,
+        reason: "key suspended (lost mode)",
+      });
     }
     if (wanted === "start" && !auth.immobilizerValid) {
       // A wrong token is a bad device answer, not a policy refusal: the car neither confirms the
@@ -170,8 +406,10 @@ export class Vehicle {
     }
     // The device confirmed the end: keep what the transaction established, even for a refused
     // action (the key authenticated; its profile just does not allow this).
+    if (auth.enrolled) this.state.endpoints.push(auth.endpoint);
     if (auth.persistentKey) auth.endpoint.persistentKey = toHex(auth.persistentKey);
     if (auth.provisionedToken) auth.endpoint.immobilizerToken = toHex(auth.provisionedToken);
+    if (auth.ownerMail) this.applyRevocations(auth.ownerMail.revocations);
     if (refused)
       return this.record(position, {
         decision: "refused",
@@ -184,11 +422,16 @@ export class Vehicle {
     if (wanted !== "start") this.state.doorsLocked = wanted === "lock";
     const profile = auth.endpoint.profile;
     const limited = wanted === "start" && profile.kind === "drive";
+    const notes = [
+      auth.enrolled ? "enrolled from the owner's attestation" : "",
+      auth.ownerMail?.revocations.length ? `applied ${auth.ownerMail.revocations.length} revocation(s)` : "",
+      auth.ownerMail?.rejected ? `dropped ${auth.ownerMail.rejected} invalid revocation(s)` : "",
+    ].filter(Boolean);
     return this.record(position, {
       decision,
       flow: auth.flow,
       keyId: auth.endpoint.keyId,
-      reason: `${auth.endpoint.role} key, ${profile.kind}${limited ? `, speed limited to ${profile.speedLimitKmh} km/h` : ""}`,
+      reason: `${auth.endpoint.role} key, ${profile.kind}${limited ? `, speed limited to ${profile.speedLimitKmh} km/h` : ""}${notes.length ? `; ${notes.join("; ")}` : ""}`,
       ...(limited ? { speedLimitKmh: profile.speedLimitKmh } : {}),
     });
   }
@@ -226,4 +469,12 @@ function refusal(error: unknown): Omit<TapResult, "reader" | "at"> {
     keyId: null,
     reason: `internal error: ${(error as Error).message}`,
   };
+}
+
+function parseTerminationKeyId(attestation: Uint8Array): Uint8Array {
+  return parseSignedStatement(attestation, TERMINATION_USAGE, "termination attestation").fields.require(
+    0x4e,
+    "key identifier",
+    6,
+  );
 }

@@ -1,0 +1,184 @@
+// The automakers' side for offline runs: a Device OEM root, a Vehicle OEM
+// root and an SE manufacturer, each a software P-256 key, doing what the
+// cloud service does with KMS (certify instance CAs and vehicles, make
+// owner-pairing material, sign lost-mode notices). It is a test fixture for
+// laptops and CI — its private keys sit in its state file — and uses the very
+// same protocol functions the cloud service uses.
+
+import { fromHex, toHex } from "../../protocol/bytes.js";
+import { createSelfSignedRoot, issueCertificate } from "../../protocol/certificate-issuer.js";
+import { deviceIdFromInstanceKey } from "../../protocol/device-identity.js";
+import { factoryAttestationBody, verifyFactoryAttestation } from "../../protocol/factory-attestation.js";
+import { type NoticeAction, noticeBody } from "../../protocol/lifecycle-notice.js";
+import { generateKeyPair, publicKeyOf, signDigestRaw, signRaw } from "../../protocol/p256.js";
+import {
+  computePairingVerifier,
+  createScryptParams,
+  generatePairingPassword,
+  type PairingVerifier,
+  type ScryptCost,
+} from "../../protocol/pairing-password.js";
+import { encodeSignedStatement } from "../../protocol/signed-statement.js";
+import type { DigestSigner } from "../../protocol/signer.js";
+
+export const OEM_STATE_FORMAT = "carkeys-emulated-oem/1";
+const YEAR_MS = 365.25 * 24 * 3600 * 1000;
+
+export interface EmulatedOemState {
+  format: typeof OEM_STATE_FORMAT;
+  name: string;
+  deviceOemRootKey: string;
+  vehicleOemRootKey: string;
+  manufacturerKey: string;
+  deviceOemRootCertificate: string;
+  vehicleOemRootCertificate: string;
+  noticeCounters: Record<string, number>;
+}
+
+export interface TrustAnchors {
+  deviceOemRoot: string;
+  vehicleOemRoot: string;
+}
+
+/** Signs the factory attestation of a new SE (what its manufacturer does at production). */
+export interface SeManufacturer {
+  attest(deviceId: Uint8Array, instanceCaPublicKey: Uint8Array, issuedAt: number): Uint8Array;
+}
+
+function softSigner(privateKeyHex: string): DigestSigner {
+  const privateKey = fromHex(privateKeyHex);
+  return {
+    publicKey: async () => publicKeyOf(privateKey),
+    signDigest: async (digest) => signDigestRaw(privateKey, digest),
+  };
+}
+
+export class EmulatedOem {
+  private constructor(private readonly state: EmulatedOemState) {}
+
+  static async create(name = "Emulated Motors", now = new Date()): Promise<EmulatedOem> {
+    const deviceKey = toHex(generateKeyPair().privateKey);
+    const vehicleKey = toHex(generateKeyPair().privateKey);
+    const validity = { notBefore: now, notAfter: new Date(now.getTime() + 20 * YEAR_MS) };
+    const deviceRoot = await createSelfSignedRoot({
+      profile: "device-oem-root",
+      signer: softSigner(deviceKey),
+      subject: { organization: name },
+      ...validity,
+    });
+    const vehicleRoot = await createSelfSignedRoot({
+      profile: "vehicle-oem-root",
+      signer: softSigner(vehicleKey),
+      subject: { organization: name },
+      ...validity,
+    });
+    return new EmulatedOem({
+      format: OEM_STATE_FORMAT,
+      name,
+      deviceOemRootKey: deviceKey,
+      vehicleOemRootKey: vehicleKey,
+      manufacturerKey: toHex(generateKeyPair().privateKey),
+      deviceOemRootCertificate: deviceRoot.pem,
+      vehicleOemRootCertificate: vehicleRoot.pem,
+      noticeCounters: {},
+    });
+  }
+
+  static restore(state: EmulatedOemState): EmulatedOem {
+    if (state?.format !== OEM_STATE_FORMAT) throw new Error(`state is not ${OEM_STATE_FORMAT}`);
+    return new EmulatedOem(structuredClone(state));
+  }
+
+  exportState(): EmulatedOemState {
+    return structuredClone(this.state);
+  }
+
+  get name(): string {
+    return this.state.name;
+  }
+
+  get trustAnchors(): TrustAnchors {
+    return {
+      deviceOemRoot: this.state.deviceOemRootCertificate,
+      vehicleOemRoot: this.state.vehicleOemRootCertificate,
+    };
+  }
+
+  get deviceOemPublicKey(): Uint8Array {
+    return publicKeyOf(fromHex(this.state.deviceOemRootKey));
+  }
+
+  get manufacturerPublicKey(): Uint8Array {
+    return publicKeyOf(fromHex(this.state.manufacturerKey));
+  }
+
+  get manufacturer(): SeManufacturer {
+    const key = fromHex(this.state.manufacturerKey);
+    return {
+      attest: (deviceId, instanceCaPublicKey, issuedAt) => {
+        const body = factoryAttestationBody({ deviceId, instanceCaPublicKey, issuedAt });
+        return encodeSignedStatement(body, signRaw(key, body));
+      },
+    };
+  }
+
+  /** Certifies an SE's instance CA, given the manufacturer's attestation that the key lives in a genuine SE. */
+  async certifyInstanceCa(factoryAttestation: Uint8Array, now = new Date()): Promise<string> {
+    const facts = verifyFactoryAttestation(factoryAttestation, this.manufacturerPublicKey);
+    const issued = await issueCertificate({
+      profile: "instance-ca",
+      subjectPublicKey: facts.instanceCaPublicKey,
+      subject: {
+        organization: this.state.name,
+        commonName: `Instance CA ${toHex(deviceIdFromInstanceKey(facts.instanceCaPublicKey))}`,
+      },
+      issuer: {
+        signer: softSigner(this.state.deviceOemRootKey),
+        certificate: this.state.deviceOemRootCertificate,
+      },
+      notBefore: now,
+      notAfter: new Date(now.getTime() + 10 * YEAR_MS),
+    });
+    return issued.pem;
+  }
+
+  async certifyVehicle(
+    vehicleIdentifier: Uint8Array,
+    vehiclePublicKey: Uint8Array,
+    now = new Date(),
+  ): Promise<string> {
+    const issued = await issueCertificate({
+      profile: "vehicle",
+      subjectPublicKey: vehiclePublicKey,
+      subject: { organization: this.state.name },
+      issuer: {
+        signer: softSigner(this.state.vehicleOemRootKey),
+        certificate: this.state.vehicleOemRootCertificate,
+      },
+      notBefore: now,
+      notAfter: new Date(now.getTime() + 15 * YEAR_MS),
+      vehicleIdentifier,
+    });
+    return issued.pem;
+  }
+
+  /** What the automaker's server does at owner pairing: a one-time password for the owner, the verifier for the car. */
+  createPairingMaterial(cost?: ScryptCost): { password: string; verifier: PairingVerifier } {
+    const password = generatePairingPassword();
+    return { password, verifier: computePairingVerifier(password, createScryptParams(cost)) };
+  }
+
+  /** A signed lost-mode notice; the counter is per device and only goes up. */
+  notice(
+    deviceId: Uint8Array,
+    action: NoticeAction,
+    vehicleIdentifier?: Uint8Array,
+    now = Date.now(),
+  ): Uint8Array {
+    const id = toHex(deviceId);
+    const counter = (this.state.noticeCounters[id] ?? 0) + 1;
+    this.state.noticeCounters[id] = counter;
+    const body = noticeBody({ deviceId, action, counter, issuedAt: now, vehicleIdentifier });
+    return encodeSignedStatement(body, signRaw(fromHex(this.state.deviceOemRootKey), body));
+  }
+}

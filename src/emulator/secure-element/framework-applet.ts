@@ -1,0 +1,200 @@
+// The framework applet of owner pairing (PROTOCOL.md "Owner pairing framing";
+// docs/protocol.md "Owner pairing"): SELECT, SPAKE2+ REQUEST and VERIFY with
+// the password the owner entered on the device, then WRITE DATA / GET DATA
+// under secure messaging keyed from the SPAKE2+ secret. The owner key it
+// creates stays staged until CONTROL FLOW ends the pairing, so a failed or
+// torn pairing stores nothing. Like the Digital Key applet, it never throws.
+import { type CommandApdu, encodeResponse, parseCommand } from "../../protocol/apdu.js";
+import { tlv } from "../../protocol/ber-tlv.js";
+import { equalBytes } from "../../protocol/bytes.js";
+import {
+  CLA_PROPRIETARY,
+  CLA_SECURE,
+  FRAMEWORK_AID,
+  INS,
+  SUPPORTED_VERSIONS,
+} from "../../protocol/constants.js";
+import { ProtocolError, SecureMessagingError, VerificationError } from "../../protocol/errors.js";
+import {
+  checkChosenVersion,
+  deviceDataPlaintext,
+  frameworkSelectResponse,
+  PAIRING_INS,
+  PAIRING_TAG,
+  PairingState,
+  pairingContext,
+  pairingSessionKeys,
+  parseSpake2Request,
+  parseSpake2Verify,
+  parseVehicleData,
+} from "../../protocol/pairing-messages.js";
+import { derivePasswordScalars, validateScryptParams } from "../../protocol/pairing-password.js";
+import { SecureMessagingSession } from "../../protocol/secure-messaging.js";
+import {
+  createProver,
+  P256_SHA256_HKDF_SHA256_CMAC_AES128,
+  type Spake2PlusProver,
+} from "../../protocol/spake2plus.js";
+import { SW } from "../../protocol/status-words.js";
+
+/** An owner key created during pairing, not yet stored. */
+export interface StagedOwnerKey {
+  readonly endpointCertificate: Uint8Array;
+  readonly instanceCaCertificate: Uint8Array;
+}
+
+export interface PairingHost {
+  /** The password the owner entered in the wallet, if pairing was started on the device. */
+  pairingPassword(): string | undefined;
+  randomBytes(length: number): Uint8Array;
+  /** Checks the vehicle's certificate, creates the owner key bound to it and certifies it; stores nothing yet. */
+  stageOwnerKey(vehicleIdentifier: Uint8Array, vehicleCertificate: Uint8Array): Promise<StagedOwnerKey>;
+  commitOwnerKey(staged: StagedOwnerKey): void;
+  discardOwnerKey(staged: StagedOwnerKey): void;
+}
+
+type Phase = "idle" | "selected" | "requested" | "secured" | "written" | "answered";
+
+/** Largest data field of one short response; longer answers continue with GET RESPONSE. */
+const CHUNK = 256;
+
+export class FrameworkApplet {
+  private phase: Phase = "idle";
+  private prover?: Spake2PlusProver;
+  private secure?: SecureMessagingSession;
+  private staged?: StagedOwnerKey;
+  private pending: Uint8Array = new Uint8Array(0);
+
+  constructor(private readonly host: PairingHost) {}
+
+  reset(): void {
+    if (this.staged) this.host.discardOwnerKey(this.staged);
+    this.phase = "idle";
+    this.prover = undefined;
+    this.secure = undefined;
+    this.staged = undefined;
+    this.pending = new Uint8Array(0);
+  }
+
+  async process(commandBytes: Uint8Array): Promise<Uint8Array> {
+    let command: CommandApdu;
+    try {
+      command = parseCommand(commandBytes);
+    } catch {
+      this.reset();
+      return reply(SW.WRONG_LENGTH);
+    }
+    try {
+      return await this.dispatch(command);
+    } catch (error) {
+      this.reset();
+      if (error instanceof SecureMessagingError) return reply(SW.SM_DATA_INCORRECT);
+      if (error instanceof VerificationError) return reply(SW.VERIFICATION_FAILED);
+      if (error instanceof ProtocolError) return reply(SW.WRONG_DATA);
+      return reply(SW.UNKNOWN);
+    }
+  }
+
+  private async dispatch(c: CommandApdu): Promise<Uint8Array> {
+    if (c.cla === 0x00 && c.ins === INS.SELECT) return this.select(c);
+    if (c.cla === 0x00 && c.ins === PAIRING_INS.GET_RESPONSE) return this.getResponse();
+    if (c.cla === CLA_PROPRIETARY && c.ins === PAIRING_INS.SPAKE2_REQUEST) return this.request(c);
+    if (c.cla === CLA_PROPRIETARY && c.ins === PAIRING_INS.SPAKE2_VERIFY) return this.verify(c);
+    if (c.cla === CLA_SECURE && c.ins === PAIRING_INS.WRITE_DATA) return this.writeData(c);
+    if (c.cla === CLA_SECURE && c.ins === PAIRING_INS.GET_DATA) return this.getData(c);
+    if (c.cla === CLA_PROPRIETARY && c.ins === INS.CONTROL_FLOW) return this.controlFlow(c);
+    return reply(SW.INS_NOT_SUPPORTED);
+  }
+
+  private select(c: CommandApdu): Uint8Array {
+    this.reset();
+    if (!equalBytes(c.data, FRAMEWORK_AID)) return reply(SW.APPLET_NOT_FOUND);
+    this.phase = "selected";
+    const state = this.host.pairingPassword() ? PairingState.PASSWORD_ENTERED : PairingState.UNPAIRED;
+    return reply(SW.OK, frameworkSelectResponse(SUPPORTED_VERSIONS, state));
+  }
+
+  private request(c: CommandApdu): Uint8Array {
+    const password = this.host.pairingPassword();
+    if (this.phase !== "selected" || !password) return this.refuse(SW.CONDITIONS_NOT_SATISFIED);
+    const request = parseSpake2Request(c);
+    checkChosenVersion(request.chosenVersion);
+    // A hostile car could ask for an absurd scrypt cost to exhaust the phone: the limits refuse it.
+    const scalars = derivePasswordScalars(password, validateScryptParams(request.scrypt));
+    this.prover = createProver({
+      suite: P256_SHA256_HKDF_SHA256_CMAC_AES128,
+      context: pairingContext(request.chosenVersion, request.appletVersions, request.brand),
+      idProver: new Uint8Array(0),
+      idVerifier: new Uint8Array(0),
+      w0: scalars.w0,
+      w1: scalars.w1,
+      random: (n) => this.host.randomBytes(n),
+    });
+    this.phase = "requested";
+    return reply(SW.OK, tlv(PAIRING_TAG.SHARE_P, this.prover.shareP));
+  }
+
+  private verify(c: CommandApdu): Uint8Array {
+    if (this.phase !== "requested" || !this.prover) return this.refuse(SW.CONDITIONS_NOT_SATISFIED);
+    const { shareV, vehicleEvidence } = parseSpake2Verify(c);
+    const { confirmP, sharedKey } = this.prover.finish(shareV, vehicleEvidence);
+    this.secure = new SecureMessagingSession(pairingSessionKeys(sharedKey));
+    this.phase = "secured";
+    return reply(SW.OK, tlv(PAIRING_TAG.DEVICE_EVIDENCE, confirmP));
+  }
+
+  private async writeData(c: CommandApdu): Promise<Uint8Array> {
+    if (this.phase !== "secured" || !this.secure) return this.refuse(SW.CONDITIONS_NOT_SATISFIED);
+    const { vehicleIdentifier, vehicleCertificate } = parseVehicleData(this.secure.unprotectCommand(c.data));
+    this.staged = await this.host.stageOwnerKey(vehicleIdentifier, vehicleCertificate);
+    this.phase = "written";
+    return reply(SW.OK, this.secure.protectResponse(new Uint8Array(0)));
+  }
+
+  private getData(c: CommandApdu): Uint8Array {
+    if (this.phase !== "written" || !this.secure || !this.staged)
+      return this.refuse(SW.CONDITIONS_NOT_SATISFIED);
+    this.secure.unprotectCommand(c.data);
+    const answer = this.secure.protectResponse(
+      deviceDataPlaintext(this.staged.endpointCertificate, this.staged.instanceCaCertificate),
+    );
+    this.phase = "answered";
+    this.pending = answer;
+    return this.getResponse();
+  }
+
+  /** ISO 7816-4 GET RESPONSE: the next chunk of a long answer, 61XX while more remains. */
+  private getResponse(): Uint8Array {
+    const chunk = this.pending.subarray(0, CHUNK);
+    this.pending = this.pending.subarray(chunk.length);
+    if (this.pending.length === 0) return reply(SW.OK, chunk);
+    // 61XX: XX more bytes wait (00: 256 or more).
+    return reply(this.pending.length > 0xff ? 0x6100 : 0x6100 | this.pending.length, chunk);
+  }
+
+  private controlFlow(c: CommandApdu): Uint8Array {
+    if (
+      c.p1 === 0x01 &&
+      c.p2 === 0x00 &&
+      this.phase === "answered" &&
+      this.staged &&
+      this.pending.length === 0
+    ) {
+      this.host.commitOwnerKey(this.staged);
+      this.staged = undefined;
+      this.reset();
+      return reply(SW.OK);
+    }
+    this.reset();
+    return reply(SW.OK);
+  }
+
+  private refuse(sw: number): Uint8Array {
+    this.reset();
+    return reply(sw);
+  }
+}
+
+function reply(sw: number, data: Uint8Array = new Uint8Array(0)): Uint8Array {
+  return encodeResponse({ data, sw });
+}

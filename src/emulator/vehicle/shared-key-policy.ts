@@ -1,0 +1,110 @@
+// How the car judges what a device's private mailbox brings (docs/protocol.md
+// "Shared keys" and "Revocation"): a shared key's enrollment package at its
+// first tap, and the revocations an owner's device queues. Everything is
+// checked against what the car already trusts — Device OEM roots, its own
+// identifier, the owner keys it paired, its revocation list — and the profile
+// comes from the owner's signed attestation, never from the friend's device.
+import { equalBytes, fromHex, toHex } from "../../protocol/bytes.js";
+import { CertificateVerificationError } from "../../protocol/certificate-errors.js";
+import { verifyCertificateChain } from "../../protocol/certificate-verifier.js";
+import { deviceIdFromInstanceKey } from "../../protocol/device-identity.js";
+import { ProtocolError } from "../../protocol/errors.js";
+import { parseKeyAttestation, verifyKeyAttestation } from "../../protocol/key-attestation.js";
+import { keyIdentifier } from "../../protocol/p256.js";
+import type { PrivateMailboxContent } from "../../protocol/private-mailbox.js";
+import { type RevocationFacts, verifyRevocation } from "../../protocol/revocation.js";
+import { type OwnerMail, TransactionRefused } from "./reader-transaction.js";
+import type { EnrolledEndpoint, VehicleState } from "./vehicle-state.js";
+
+export function ownerKeyById(state: VehicleState, keyId: string): Uint8Array | undefined {
+  const hex = state.ownerKeys.find((pub) => toHex(keyIdentifier(fromHex(pub))) === keyId);
+  return hex ? fromHex(hex) : undefined;
+}
+
+function refuse(reason: string, keyId: string): never {
+  throw new TransactionRefused(`enrollment: ${reason}`, keyId, "standard");
+}
+
+/** Validates a shared key's enrollment package; returns the endpoint to enroll (not yet stored). */
+export function enrollmentFromMailbox(
+  state: VehicleState,
+  keyId: string,
+  mailbox: PrivateMailboxContent,
+  now: Date,
+  maxKeys: number,
+): EnrolledEndpoint {
+  const pkg = mailbox.enrollment;
+  if (!pkg) throw new TransactionRefused("AUTH1: key not enrolled in this vehicle", keyId, "standard");
+  if (state.revoked.some((r) => r.keyId === keyId)) refuse("this key was revoked", keyId);
+  let chain: ReturnType<typeof verifyCertificateChain>;
+  try {
+    chain = verifyCertificateChain({
+      leaf: pkg.endpointCertificate,
+      intermediates: [pkg.instanceCaCertificate],
+      anchors: state.deviceOemRoots,
+      expectedLeafProfile: "endpoint",
+      at: now,
+    });
+  } catch (error) {
+    if (error instanceof CertificateVerificationError)
+      refuse(`certificate chain ${error.reason}: ${error.message}`, keyId);
+    throw error;
+  }
+  if (toHex(keyIdentifier(chain.publicKey)) !== keyId) refuse("the certificate is for another key", keyId);
+  if (chain.keyRole !== "friend") refuse("the certificate is not a friend key's", keyId);
+  if (!chain.vehicleIdentifier || toHex(chain.vehicleIdentifier) !== state.vehicleIdentifier) {
+    refuse("the key is bound to another vehicle", keyId);
+  }
+  let facts: ReturnType<typeof verifyKeyAttestation>;
+  try {
+    const signerKeyId = toHex(parseKeyAttestation(pkg.attestation).facts.signerKeyId);
+    const owner = ownerKeyById(state, signerKeyId);
+    if (!owner) refuse("the attestation is not signed by an owner key of this vehicle", keyId);
+    facts = verifyKeyAttestation(pkg.attestation, owner);
+  } catch (error) {
+    if (error instanceof TransactionRefused) throw error;
+    if (error instanceof ProtocolError) refuse(`attestation: ${error.message}`, keyId);
+    throw error;
+  }
+  if (toHex(facts.vehicleIdentifier) !== state.vehicleIdentifier)
+    refuse("the attestation is for another vehicle", keyId);
+  if (!equalBytes(facts.endpointPublicKey, chain.publicKey))
+    refuse("the attestation is for another key", keyId);
+  const signer = toHex(facts.signerKeyId);
+  if (state.revoked.some((r) => r.attestedBy === signer && r.attestationSerial === facts.serial)) {
+    refuse(`attestation serial ${facts.serial} was revoked`, keyId);
+  }
+  if (state.endpoints.length >= maxKeys) refuse(`this vehicle holds the maximum of ${maxKeys} keys`, keyId);
+  return {
+    keyId,
+    endpointPublicKey: toHex(chain.publicKey),
+    profile: facts.profile,
+    role: "friend",
+    enrolledAt: now.toISOString(),
+    deviceId: toHex(deviceIdFromInstanceKey(chain.chain[1]!.subjectPublicKey)),
+    attestedBy: signer,
+    attestationSerial: facts.serial,
+  };
+}
+
+/** The revocations in an owner key's mailbox that verify; the rest are counted and dropped. */
+export function ownerMail(
+  state: VehicleState,
+  owner: EnrolledEndpoint,
+  mailbox: PrivateMailboxContent,
+): OwnerMail {
+  const revocations: RevocationFacts[] = [];
+  let rejected = 0;
+  for (const encoded of mailbox.revocations) {
+    try {
+      const facts = verifyRevocation(encoded, fromHex(owner.endpointPublicKey));
+      if (toHex(facts.vehicleIdentifier) !== state.vehicleIdentifier)
+        throw new ProtocolError("another vehicle");
+      revocations.push(facts);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      rejected++;
+    }
+  }
+  return { revocations, rejected };
+}
