@@ -4,6 +4,8 @@
 import "reflect-metadata";
 import { Command } from "commander";
 import { registerDeviceCommands } from "./commands/device.js";
+import { registerFlowCommands } from "./commands/flows.js";
+import { registerOemCommands } from "./commands/oem.js";
 import { registerVehicleCommands } from "./commands/vehicle.js";
 
 export function buildProgram(): Command {
@@ -22,8 +24,10 @@ export function buildProgram(): Command {
   const emulator = program
     .command("emulator")
     .description("emulated secure elements and vehicles, talking APDUs");
+  registerOemCommands(emulator);
   registerDeviceCommands(emulator);
   registerVehicleCommands(emulator);
+  registerFlowCommands(emulator);
   return program;
 }
 

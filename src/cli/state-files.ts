@@ -2,7 +2,9 @@
 // (temporary file, then rename) so a crash never leaves half a state file;
 // the SE's sealing key lives in its own 0600 file beside the state, standing
 // for the hardware key a real SE never exports.
-import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { EmulatedOem, type EmulatedOemState } from "../emulator/oem/emulated-oem.js";
 import { SecureElement, type SecureElementState } from "../emulator/secure-element/secure-element.js";
 import { Vehicle } from "../emulator/vehicle/vehicle.js";
 import type { VehicleState } from "../emulator/vehicle/vehicle-state.js";
@@ -51,4 +53,40 @@ export function loadVehicle(statePath: string): Vehicle {
 
 export function saveVehicle(statePath: string, vehicle: Vehicle): void {
   writeFileAtomic(statePath, `${JSON.stringify(vehicle.exportState(), null, 2)}\n`, 0o600);
+}
+
+export function oemStatePath(dir: string): string {
+  return join(dir, "oem.json");
+}
+
+export function loadOem(dir: string): EmulatedOem {
+  return EmulatedOem.restore(readJson<EmulatedOemState>(oemStatePath(dir), "emulated OEM state"));
+}
+
+/** Writes the OEM's state (private keys: 0600) and its public material beside it. */
+export function saveOem(dir: string, oem: EmulatedOem): Record<string, string> {
+  mkdirSync(dir, { recursive: true });
+  const paths = {
+    state: oemStatePath(dir),
+    deviceOemRoot: join(dir, "device-oem-root.pem"),
+    vehicleOemRoot: join(dir, "vehicle-oem-root.pem"),
+    seManufacturerPublicKey: join(dir, "se-manufacturer.pub"),
+  };
+  writeFileAtomic(paths.state, `${JSON.stringify(oem.exportState(), null, 2)}\n`, 0o600);
+  writeFileAtomic(paths.deviceOemRoot, oem.trustAnchors.deviceOemRoot);
+  writeFileAtomic(paths.vehicleOemRoot, oem.trustAnchors.vehicleOemRoot);
+  writeFileAtomic(paths.seManufacturerPublicKey, `${toHex(oem.manufacturerPublicKey)}\n`);
+  return paths;
+}
+
+/** A notice or attestation file: bare hex, or JSON with a `notice` field as `oem notice` prints. */
+export function readHexDocument(path: string, field: string): Uint8Array {
+  if (!existsSync(path)) throw new CliError(`${path} does not exist`);
+  const text = readFileSync(path, "utf8").trim();
+  if (text.startsWith("{")) {
+    const value = (JSON.parse(text) as Record<string, unknown>)[field];
+    if (typeof value !== "string") throw new CliError(`${path} has no "${field}" field`);
+    return fromHex(value, field);
+  }
+  return fromHex(text, path);
 }

@@ -50,7 +50,9 @@ export function keyTrackingReceiptBody(f: KeyTrackingReceiptFacts): Uint8Array {
   const role = KEY_ROLES.indexOf(f.role);
   if (role < 0) throw new ProtocolInputError(`role must be one of ${KEY_ROLES.join(", ")}`);
   if ((f.role === "friend") !== (f.attestationSerial !== undefined)) {
-    throw new ProtocolInputError("attestationSerial is required for a friend key and refused for an owner key");
+    throw new ProtocolInputError(
+      "attestationSerial is required for a friend key and refused for an owner key",
+    );
   }
   return statementBody(KEY_TRACKING_RECEIPT_USAGE, [
     tlv(RECEIPT_TAG.VEHICLE_ID, checkVehicleIdentifier(f.vehicleIdentifier, "vehicle identifier")),
@@ -88,7 +90,10 @@ export function parseKeyTrackingReceipt(encoded: Uint8Array): {
     throw new TlvError("key tracking receipt: an attestation serial belongs to friend keys only");
   }
   const facts: KeyTrackingReceiptFacts = {
-    vehicleIdentifier: f.require(RECEIPT_TAG.VEHICLE_ID, "vehicle identifier", [MIN_VEHICLE_ID_LENGTH, MAX_VEHICLE_ID_LENGTH]),
+    vehicleIdentifier: f.require(RECEIPT_TAG.VEHICLE_ID, "vehicle identifier", [
+      MIN_VEHICLE_ID_LENGTH,
+      MAX_VEHICLE_ID_LENGTH,
+    ]),
     endpointPublicKey,
     role,
     ...(serial === undefined ? {} : { attestationSerial: readUint(expectSerial(serial)) }),

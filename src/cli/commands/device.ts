@@ -8,7 +8,7 @@ import { accessProfileFromOptions } from "../../protocol/access-profile.js";
 import { fromHex, toHex } from "../../protocol/bytes.js";
 import { CliError } from "../cli-error.js";
 import { action, printJson } from "../output.js";
-import { loadDevice, refuseOverwrite, saveDevice } from "../state-files.js";
+import { loadDevice, loadOem, readHexDocument, refuseOverwrite, saveDevice } from "../state-files.js";
 
 export function registerDeviceCommands(emulator: Command): void {
   const device = emulator.command("device").description("an emulated phone or watch secure element");
@@ -17,12 +17,51 @@ export function registerDeviceCommands(emulator: Command): void {
     .command("init")
     .description("create an emulated device (its SE and an empty key store)")
     .requiredOption("--state <file>", "device state file to create")
+    .option(
+      "--oem <dir>",
+      "certify its instance CA by this OEM's Device OEM root (needed for pairing and sharing)",
+    )
     .action(
-      action((options: { state: string }) => {
+      action(async (options: { state: string; oem?: string }) => {
         refuseOverwrite(options.state);
-        const { se, sealingKey } = SecureElement.create();
+        const authority = options.oem ? loadOem(options.oem) : undefined;
+        const { se, sealingKey } = SecureElement.create(
+          authority ? { manufacturer: authority.manufacturer } : {},
+        );
+        if (authority) {
+          se.installCertificates({
+            instanceCaCertificate: await authority.certifyInstanceCa(se.factoryAttestation!),
+            ...authority.trustAnchors,
+          });
+        }
         saveDevice(options.state, se, sealingKey);
-        printJson({ seId: se.seId, state: options.state });
+        printJson({ seId: se.seId, certified: !!authority, state: options.state });
+      }),
+    );
+
+  device
+    .command("certs")
+    .description("print a key's endpoint certificate, then the instance CA certificate (PEM)")
+    .requiredOption("--state <file>", "device state file")
+    .requiredOption("--key <keyId>", "key identifier")
+    .action(
+      action((options: { state: string; key: string }) => {
+        const chain = loadDevice(options.state).certificateChain(options.key);
+        process.stdout.write(`${chain.endpointCertificate.trim()}\n${chain.instanceCaCertificate.trim()}\n`);
+      }),
+    );
+
+  device
+    .command("lost-mode")
+    .description("apply a signed lost-mode notice (suspend or resume) from the Device OEM")
+    .requiredOption("--state <file>", "device state file")
+    .requiredOption("--notice <file>", "notice file (as `oem notice --out` writes it, or bare hex)")
+    .action(
+      action((options: { state: string; notice: string }) => {
+        const se = loadDevice(options.state);
+        const applied = se.applyNotice(readHexDocument(options.notice, "notice"));
+        saveDevice(options.state, se);
+        printJson({ ...applied, locked: se.isLocked });
       }),
     );
 
@@ -74,12 +113,10 @@ export function registerDeviceCommands(emulator: Command): void {
       action((options: { state: string }) => {
         const se = loadDevice(options.state);
         printJson({
-          keys: se
-            .listKeys()
-            .map(({ privateMailbox: _mailbox, ...key }) => ({
-              ...key,
-              fastReady: se.hasPersistentKey(key.keyId),
-            })),
+          keys: se.listKeys().map(({ privateMailbox: _mailbox, ...key }) => ({
+            ...key,
+            fastReady: se.hasPersistentKey(key.keyId),
+          })),
           terminated: se.terminatedKeys(),
           locked: se.isLocked,
           poweredOff: se.isPoweredOff,

@@ -8,7 +8,7 @@ import { accessProfileFromOptions } from "../../protocol/access-profile.js";
 import { fromHex, toHex } from "../../protocol/bytes.js";
 import { CliError } from "../cli-error.js";
 import { action, printJson } from "../output.js";
-import { loadVehicle, refuseOverwrite, saveVehicle } from "../state-files.js";
+import { loadOem, loadVehicle, readHexDocument, refuseOverwrite, saveVehicle } from "../state-files.js";
 
 export function registerVehicleCommands(emulator: Command): void {
   const vehicle = emulator
@@ -19,10 +19,19 @@ export function registerVehicleCommands(emulator: Command): void {
     .command("init")
     .description("create an emulated vehicle; prints its identifier and public key")
     .requiredOption("--state <file>", "vehicle state file to create")
+    .option("--oem <dir>", "certify it by this OEM's Vehicle OEM root and trust its Device OEM root")
     .action(
-      action((options: { state: string }) => {
+      action(async (options: { state: string; oem?: string }) => {
         refuseOverwrite(options.state);
-        const car = Vehicle.create();
+        const authority = options.oem ? loadOem(options.oem) : undefined;
+        const car = Vehicle.create(authority ? { brand: authority.name } : {});
+        if (authority) {
+          car.installCertificates({
+            vehicleCertificate: await authority.certifyVehicle(car.vehicleIdentifier, car.publicKey),
+            vehicleOemRoot: authority.trustAnchors.vehicleOemRoot,
+            deviceOemRoots: [authority.trustAnchors.deviceOemRoot],
+          });
+        }
         saveVehicle(options.state, car);
         printJson({
           vehicleId: toHex(car.vehicleIdentifier),
@@ -66,6 +75,49 @@ export function registerVehicleCommands(emulator: Command): void {
           printJson({ keyId, profile, role: options.role });
         },
       ),
+    );
+
+  vehicle
+    .command("lost-mode")
+    .description(
+      "apply a signed lost-mode notice addressed to this vehicle: suspend or resume one device's keys",
+    )
+    .requiredOption("--state <file>", "vehicle state file")
+    .requiredOption("--notice <file>", "notice file (as `oem notice --out` writes it, or bare hex)")
+    .action(
+      action((options: { state: string; notice: string }) => {
+        const car = loadVehicle(options.state);
+        const applied = car.applyNotice(readHexDocument(options.notice, "notice"));
+        saveVehicle(options.state, car);
+        printJson(applied);
+      }),
+    );
+
+  vehicle
+    .command("remove-all-keys")
+    .description("the dashboard's \"remove all keys\": every key, the owner's included, stops working")
+    .requiredOption("--state <file>", "vehicle state file")
+    .action(
+      action((options: { state: string }) => {
+        const car = loadVehicle(options.state);
+        const removed = car.removeAllKeys();
+        saveVehicle(options.state, car);
+        printJson({ removed });
+      }),
+    );
+
+  vehicle
+    .command("accept-termination")
+    .description("drop a key whose device deleted it, given its termination attestation (hex)")
+    .requiredOption("--state <file>", "vehicle state file")
+    .requiredOption("--attestation <hex>", "the termination attestation `device delete-key` printed")
+    .action(
+      action((options: { state: string; attestation: string }) => {
+        const car = loadVehicle(options.state);
+        const keyId = car.acceptTermination(fromHex(options.attestation, "--attestation"));
+        saveVehicle(options.state, car);
+        printJson({ removed: keyId });
+      }),
     );
 
   vehicle

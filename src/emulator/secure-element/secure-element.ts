@@ -49,6 +49,8 @@ export const USER_AUTH_WINDOW_MS = 60_000;
 
 /** How long endpoint certificates are valid at most (the instance CA's own validity caps it too). */
 const ENDPOINT_CERTIFICATE_VALIDITY_MS = 5 * 365.25 * 24 * 3600 * 1000;
+/** Clock difference between phone and car that certificate validity tolerates. */
+const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
 export interface SecureElementOptions {
   random?: RandomSource;
@@ -722,7 +724,8 @@ export class SecureElement {
         },
         certificate: certificates.instanceCaCertificate,
       },
-      notBefore: new Date(now),
+      // Backdated: the car's clock may run a little behind the phone's.
+      notBefore: new Date(Math.max(now - CLOCK_SKEW_MS, instanceCa.notBefore.getTime())),
       notAfter: new Date(Math.min(now + ENDPOINT_CERTIFICATE_VALIDITY_MS, instanceCa.notAfter.getTime())),
       vehicleIdentifier,
       keyRole: role,

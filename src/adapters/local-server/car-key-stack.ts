@@ -1,0 +1,294 @@
+// The whole service on a laptop, as one call: DynamoDB Local (or a DynamoDB
+// you name), the table, the two OEM root signers and an emulated SE
+// manufacturer key, a static OEM token, and the local server in front of the
+// Lambda handlers. `npm start` (main.ts) and the tests and demos all start it
+// through here, so they run one configuration, not three.
+//
+// The handlers configure themselves from the environment, as they do in
+// Lambda (functions/lib/dependencies.ts builds the service from environment
+// variables once per container). This module therefore writes those
+// variables into process.env, then drops any service an earlier stack of this
+// process built, so the handlers build theirs from these settings through the
+// very code path a Lambda cold start takes. The environment is per process,
+// so one stack runs at a time in a process.
+//
+// Files under `dataDir` (default `.data/`): `dynamodb/` (DynamoDB Local's
+// database, unless in memory), `keys/` (software keys, one JWK per file, mode
+// 0600: the Device OEM root, the Vehicle OEM root, the emulated SE
+// manufacturer) and `oem-token` (mode 0600).
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { setService } from "../../../functions/lib/dependencies.js";
+import { toHex } from "../../protocol/bytes.js";
+import type { DigestSigner } from "../../protocol/signer.js";
+import { type DynamoDbLocal, startDynamoDbLocal } from "../dynamodb/dynamodb-local.js";
+import { ensureTable } from "../dynamodb/table-design.js";
+import { signerFromUri } from "../kms/signer-from-uri.js";
+import { SoftSigner } from "../kms/soft-signer.js";
+import { type AccessLogEntry, type HandlerMap, type LocalServer, startLocalServer } from "./local-server.js";
+
+export interface CarKeyStackOptions {
+  /** Port of the API; default 3000, 0 picks a free one. */
+  readonly port?: number;
+  /** Where data, keys and the token live; default `.data` in the working directory. */
+  readonly dataDir?: string;
+  /** Run DynamoDB Local in memory instead of in `<dataDir>/dynamodb`. */
+  readonly inMemory?: boolean;
+  /** Use this DynamoDB (e.g. LocalStack, or one already running) instead of starting DynamoDB Local. */
+  readonly dynamoDbEndpoint?: string;
+  /** Default "carkeys-local". */
+  readonly tableName?: string;
+  /** Default `softkms:<dataDir>/keys#device-oem-root`; e.g. `awskms:alias/…` for a KMS emulator. */
+  readonly deviceOemSignerUri?: string;
+  /** Default `softkms:<dataDir>/keys#vehicle-oem-root`. */
+  readonly vehicleOemSignerUri?: string;
+  /** The OEM token; default: `<dataDir>/oem-token`, generated on first run. */
+  readonly oemToken?: string;
+  /** Organization name in the roots and the certificates they issue; default "Car Keys Local". */
+  readonly oemName?: string;
+  /** Handlers to serve instead of functions/<name>.ts (benchmarks and tests of the server only). */
+  readonly handlers?: HandlerMap;
+  readonly onRequest?: (entry: AccessLogEntry) => void;
+  readonly onHandlerError?: (error: unknown, routeKey: string) => void;
+}
+
+export interface CarKeyStack {
+  /** e.g. http://127.0.0.1:3000 */
+  readonly url: string;
+  readonly port: number;
+  readonly oemToken: string;
+  /** Where the token came from: given in the options, read from the file, or generated now (and written). */
+  readonly oemTokenSource: "option" | "file" | "generated";
+  /** The token file (absent when the token was given). */
+  readonly oemTokenFile: string | undefined;
+  readonly dataDir: string;
+  readonly keysDir: string;
+  readonly dynamoDb: {
+    readonly endpoint: string;
+    /** "local-file": DynamoDB Local with its data in `dataDir`; "local-memory": in memory; "external": not ours. */
+    readonly kind: "local-file" | "local-memory" | "external";
+    readonly dataDir: string | undefined;
+  };
+  readonly tableName: string;
+  readonly signerUris: { readonly deviceOemRoot: string; readonly vehicleOemRoot: string };
+  /** The emulated SE manufacturer: signs factory attestations the service trusts (for demos and tests). */
+  readonly manufacturer: DigestSigner;
+  readonly manufacturerPublicKey: Uint8Array;
+  /** Stops the server, then DynamoDB Local if this stack started it. */
+  stop(): Promise<void>;
+}
+
+/** The stack cannot start as configured (a bad option, a signer that does not answer, a port in use). */
+export class CarKeyStackError extends Error {
+  override name = "CarKeyStackError";
+}
+
+export const DEFAULT_PORT = 3000;
+export const DEFAULT_TABLE_NAME = "carkeys-local";
+const MANUFACTURER_KEY_NAME = "se-manufacturer";
+
+/** The environment the handlers read (functions/lib); the one place that knows the variable names. */
+export function handlerEnvironment(config: {
+  tableName: string;
+  dynamoDbEndpoint: string;
+  deviceOemSignerUri: string;
+  vehicleOemSignerUri: string;
+  manufacturerPublicKey: Uint8Array;
+  oemName: string;
+}): Record<string, string> {
+  return {
+    TABLE_NAME: config.tableName,
+    AWS_ENDPOINT_URL_DYNAMODB: config.dynamoDbEndpoint,
+    DEVICE_OEM_SIGNER_URI: config.deviceOemSignerUri,
+    VEHICLE_OEM_SIGNER_URI: config.vehicleOemSignerUri,
+    SE_MANUFACTURER_PUBLIC_KEY: toHex(config.manufacturerPublicKey),
+    DEVICE_OEM_NAME: config.oemName,
+    VEHICLE_OEM_NAME: config.oemName,
+  };
+}
+
+/** Whether a stack of this process is running (the environment holds its settings). */
+let running = false;
+
+export async function startCarKeyStack(options: CarKeyStackOptions = {}): Promise<CarKeyStack> {
+  if (running) {
+    throw new CarKeyStackError(
+      "a stack is already running in this process: its handlers read one environment, so stop it first",
+    );
+  }
+  running = true;
+  try {
+    return await start(options);
+  } catch (error) {
+    running = false;
+    throw error;
+  }
+}
+
+async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
+  const dataDir = resolve(options.dataDir ?? ".data");
+  const keysDir = join(dataDir, "keys");
+  const tableName = options.tableName ?? DEFAULT_TABLE_NAME;
+  const port = options.port ?? DEFAULT_PORT;
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+
+  const token = await resolveOemToken(options.oemToken, join(dataDir, "oem-token"));
+  if (!/^[\x21-\x7e]{16,512}$/.test(token.value)) {
+    throw new CarKeyStackError(
+      `the OEM token (${token.file ?? "OEM_API_TOKEN"}) must be 16 to 512 printable ASCII characters without spaces`,
+    );
+  }
+  const deviceOemSignerUri = options.deviceOemSignerUri ?? `softkms:${keysDir}#device-oem-root`;
+  const vehicleOemSignerUri = options.vehicleOemSignerUri ?? `softkms:${keysDir}#vehicle-oem-root`;
+  const manufacturer = await SoftSigner.open(keysDir, MANUFACTURER_KEY_NAME);
+  const manufacturerPublicKey = await manufacturer.publicKey();
+  // Ask each root signer for its public key now: a KMS alias that does not exist fails here, in one line.
+  for (const [name, uri] of [
+    ["Device OEM root", deviceOemSignerUri],
+    ["Vehicle OEM root", vehicleOemSignerUri],
+  ] as const) {
+    try {
+      await (await signerFromUri(uri)).publicKey();
+    } catch (cause) {
+      throw new CarKeyStackError(`the ${name} signer ${uri} does not answer: ${(cause as Error).message}`, {
+        cause,
+      });
+    }
+  }
+
+  let local: DynamoDbLocal | undefined;
+  let dynamoDb: CarKeyStack["dynamoDb"];
+  if (options.dynamoDbEndpoint !== undefined) {
+    dynamoDb = { endpoint: options.dynamoDbEndpoint, kind: "external", dataDir: undefined };
+  } else {
+    const dbDir = options.inMemory ? undefined : join(dataDir, "dynamodb");
+    local = await startDynamoDbLocal(dbDir === undefined ? {} : { dataDir: dbDir });
+    dynamoDb = { endpoint: local.endpoint, kind: dbDir ? "local-file" : "local-memory", dataDir: dbDir };
+  }
+
+  let server: LocalServer | undefined;
+  try {
+    const localOnly = isLoopback(dynamoDb.endpoint) && !usesRealKms(deviceOemSignerUri, vehicleOemSignerUri);
+    applyEnvironment(
+      handlerEnvironment({
+        tableName,
+        dynamoDbEndpoint: dynamoDb.endpoint,
+        deviceOemSignerUri,
+        vehicleOemSignerUri,
+        manufacturerPublicKey,
+        oemName: options.oemName ?? "Car Keys Local",
+      }),
+      localOnly,
+    );
+    const client = new DynamoDBClient({ endpoint: dynamoDb.endpoint });
+    try {
+      await ensureTable(client, tableName);
+    } finally {
+      client.destroy();
+    }
+    server = await startLocalServer({
+      port,
+      host: "127.0.0.1",
+      oemCredential: token.value,
+      ...(options.handlers ? { handlers: options.handlers } : {}),
+      ...(options.onRequest ? { onRequest: options.onRequest } : {}),
+      ...(options.onHandlerError ? { onHandlerError: options.onHandlerError } : {}),
+    });
+  } catch (error) {
+    await local?.stop();
+    if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
+      throw new CarKeyStackError(`port ${port} is in use: set PORT to another port (0 picks a free one)`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+
+  const listening = server;
+  let stopped: Promise<void> | undefined;
+  return {
+    url: listening.url,
+    port: listening.port,
+    oemToken: token.value,
+    oemTokenSource: token.source,
+    oemTokenFile: token.file,
+    dataDir,
+    keysDir,
+    dynamoDb,
+    tableName,
+    signerUris: { deviceOemRoot: deviceOemSignerUri, vehicleOemRoot: vehicleOemSignerUri },
+    manufacturer,
+    manufacturerPublicKey,
+    stop() {
+      stopped ??= (async () => {
+        try {
+          await listening.close();
+        } finally {
+          try {
+            await local?.stop();
+          } finally {
+            running = false;
+          }
+        }
+      })();
+      return stopped;
+    },
+  };
+}
+
+/** Writes the handlers' settings into process.env and makes them rebuild the service from it. */
+function applyEnvironment(environment: Record<string, string>, localOnly: boolean): void {
+  Object.assign(process.env, environment);
+  setService(undefined);
+  process.env.AWS_REGION ??= process.env.AWS_DEFAULT_REGION ?? "us-east-1";
+  // DynamoDB Local and softkms accept any credentials, but the SDK insists on finding some.
+  // Only when nothing real is reached, so a developer's own AWS profile is never overridden.
+  if (localOnly && !process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE) {
+    process.env.AWS_ACCESS_KEY_ID = "local";
+    process.env.AWS_SECRET_ACCESS_KEY = "local";
+  }
+}
+
+async function resolveOemToken(
+  given: string | undefined,
+  file: string,
+): Promise<{ value: string; source: CarKeyStack["oemTokenSource"]; file: string | undefined }> {
+  if (given !== undefined) return { value: given, source: "option", file: undefined };
+  try {
+    const info = await stat(file);
+    if (process.platform !== "win32" && (info.mode & 0o077) !== 0) {
+      throw new CarKeyStackError(`${file} is readable by others: chmod 600 it`);
+    }
+    const value = (await readFile(file, "utf8")).trim();
+    return { value, source: "file", file };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  const value = randomBytes(32).toString("base64url");
+  try {
+    await writeFile(file, `${value}\n`, { mode: 0o600, flag: "wx" });
+    return { value, source: "generated", file };
+  } catch (error) {
+    // Another start wrote it first: use theirs.
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    return { value: (await readFile(file, "utf8")).trim(), source: "file", file };
+  }
+}
+
+function isLoopback(endpoint: string): boolean {
+  try {
+    const host = new URL(endpoint).hostname;
+    return host === "127.0.0.1" || host === "localhost" || host === "[::1]";
+  } catch {
+    return false;
+  }
+}
+
+/** True when a root lives in KMS that is not a local emulator. */
+function usesRealKms(...uris: string[]): boolean {
+  if (!uris.some((uri) => uri.startsWith("awskms:"))) return false;
+  const kmsEndpoint = process.env.AWS_ENDPOINT_URL_KMS ?? process.env.AWS_ENDPOINT_URL;
+  return kmsEndpoint === undefined || !isLoopback(kmsEndpoint);
+}

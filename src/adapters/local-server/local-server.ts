@@ -1,0 +1,505 @@
+// The local stand-in for API Gateway: an HTTP server that routes each request
+// by the shared route table (functions/routes.ts) to the very Lambda handler
+// that serves it in AWS, as a payload 2.0 event, and writes the handler's
+// result back. There is no second implementation of any route here; what this
+// file adds is only what API Gateway itself does in front of the functions:
+// - routing, with 404/405 as problem+json before any handler runs;
+// - authorization of `oem` routes: IAM (SigV4) in AWS, here a static bearer
+//   token compared in constant time; an authenticated request carries a local
+//   IAM principal in `requestContext.authorizer.iam`, as an IAM-authorized one
+//   does in AWS, and no longer carries the token (no handler can log it);
+// - a request body limit (413 from the Content-Length alone when it is
+//   declared, otherwise as soon as the limit is crossed, without reading on);
+// - API Gateway's own failure answers: 500 `{"message":"Internal Server
+//   Error"}` when a handler throws or returns an unusable result, 503 when it
+//   runs past the 30 s integration timeout.
+// Handlers are loaded from an explicit map built from the route table's
+// function names (`functions/<name>.ts`), never by self-registration.
+// It listens on loopback only: the OEM token travels in clear text.
+import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
+import { existsSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { APIGatewayEventRequestContextIAMAuthorizer, Context } from "aws-lambda";
+import { functionNames, ROUTES, type RouteDefinition } from "../../../functions/routes.js";
+import {
+  fromApiGatewayResult,
+  type HttpResponseFacts,
+  newRequestId,
+  RequestTargetError,
+  splitRequestTarget,
+  toApiGatewayEvent,
+} from "./api-gateway-event.js";
+import { type LocalProblemStatus, problemResponse } from "./problem.js";
+import { Router } from "./router.js";
+
+/**
+ * A Lambda handler as the functions export it (`APIGatewayProxyHandlerV2`, or
+ * middy's wrapper of one): called with the event and context, it returns a
+ * promise or answers through the callback.
+ */
+export type LambdaHandler = (
+  event: never,
+  context: Context,
+  callback: (error?: unknown, result?: unknown) => void,
+) => unknown;
+
+/** Function name (as in functions/routes.ts) → its module's `handler`. */
+export type HandlerMap = Readonly<Record<string, LambdaHandler>>;
+
+export interface LocalServerOptions {
+  /** TCP port; 0 picks a free one. */
+  readonly port: number;
+  /** Loopback only ("127.0.0.1", "::1" or "localhost"); default "127.0.0.1". */
+  readonly host?: string;
+  /** The static token OEM routes require as `authorization: Bearer <token>`. */
+  readonly oemCredential: string;
+  /** Default: every function of the route table, loaded with `loadHandlers()`. */
+  readonly handlers?: HandlerMap;
+  /** Default: functions/routes.ts `ROUTES`. */
+  readonly routes?: readonly RouteDefinition[];
+  /** Largest accepted request body; default 256 KiB. */
+  readonly bodyLimitBytes?: number;
+  /** How long a handler may run before the caller gets 503; default 30 s (API Gateway's limit). */
+  readonly timeoutMs?: number;
+  /** `requestContext.accountId` and the local IAM principal's account; default 000000000000. */
+  readonly accountId?: string;
+  /** `requestContext.apiId`; default "local". */
+  readonly apiId?: string;
+  /** Called once per request after the response is written (an access log; no bodies, no headers). */
+  readonly onRequest?: (entry: AccessLogEntry) => void;
+  /** Called when a handler fails; API Gateway hides the cause from the caller, the developer should see it. */
+  readonly onHandlerError?: (error: unknown, routeKey: string) => void;
+}
+
+export interface AccessLogEntry {
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  readonly durationMs: number;
+  readonly requestId: string;
+}
+
+export interface LocalServer {
+  /** e.g. http://127.0.0.1:3000 */
+  readonly url: string;
+  readonly port: number;
+  /** Stops accepting, drops idle keep-alive connections and resolves once the listener is closed. */
+  close(): Promise<void>;
+}
+
+/** The local server was configured wrong (a bad option, a handler module that cannot be loaded). */
+export class LocalServerError extends Error {
+  override name = "LocalServerError";
+}
+
+export const DEFAULT_BODY_LIMIT_BYTES = 256 * 1024;
+const DEFAULT_TIMEOUT_MS = 30_000;
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "::1", "localhost"]);
+const FUNCTION_NAME = /^[a-z0-9][a-z0-9-]*$/;
+const FUNCTIONS_DIR = new URL("../../../functions/", import.meta.url);
+
+/**
+ * Imports `functions/<name>.ts` for each name and returns their `handler`s.
+ * The map is explicit (the route table's names, nothing discovered), and a
+ * module that fails to load or exports no handler is reported by file name.
+ */
+export async function loadHandlers(names: readonly string[] = functionNames()): Promise<HandlerMap> {
+  const handlers: Record<string, LambdaHandler> = {};
+  for (const name of names) {
+    if (!FUNCTION_NAME.test(name)) throw new LocalServerError(`function name "${name}" is not kebab-case`);
+    // tsx and vitest import the TypeScript source; a compiled tree would have .js.
+    const source = fileURLToPath(new URL(`${name}.ts`, FUNCTIONS_DIR));
+    const file = existsSync(source) ? source : fileURLToPath(new URL(`${name}.js`, FUNCTIONS_DIR));
+    let module: { handler?: unknown };
+    try {
+      module = (await import(pathToFileURL(file).href)) as { handler?: unknown };
+    } catch (cause) {
+      throw new LocalServerError(`cannot load functions/${name}.ts: ${(cause as Error).message}`, { cause });
+    }
+    if (typeof module.handler !== "function") {
+      throw new LocalServerError(`functions/${name}.ts does not export a handler function`);
+    }
+    handlers[name] = module.handler as LambdaHandler;
+  }
+  return handlers;
+}
+
+export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
+  const host = options.host ?? "127.0.0.1";
+  if (!LOOPBACK_HOSTS.has(host)) {
+    throw new LocalServerError(`host must be a loopback address (127.0.0.1, ::1, localhost), not ${host}`);
+  }
+  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
+    throw new LocalServerError("port must be an integer from 0 to 65535");
+  }
+  assertCredential(options.oemCredential);
+  const bodyLimit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  if (!Number.isSafeInteger(bodyLimit) || bodyLimit < 0) {
+    throw new LocalServerError("bodyLimitBytes must be a non-negative integer");
+  }
+  const routes = options.routes ?? ROUTES;
+  const router = new Router(routes);
+  const handlers = options.handlers ?? (await loadHandlers([...new Set(routes.map((r) => r.functionName))]));
+  for (const route of routes) {
+    if (typeof handlers[route.functionName] !== "function") {
+      throw new LocalServerError(
+        `no handler for function ${route.functionName} (route ${route.method} ${route.path})`,
+      );
+    }
+  }
+
+  const settings: Settings = {
+    router,
+    handlers,
+    bodyLimit,
+    credentialDigest: sha256(options.oemCredential),
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    accountId: options.accountId ?? "000000000000",
+    apiId: options.apiId ?? "local",
+    onRequest: options.onRequest,
+    onHandlerError: options.onHandlerError,
+  };
+  const server = createServer((req, res) => {
+    serve(settings, req, res).catch((error: unknown) => {
+      // Only a bug in this file gets here; answer as API Gateway would and keep serving.
+      settings.onHandlerError?.(error, "(local server)");
+      if (!res.headersSent) writeResponse(res, internalError());
+      else res.destroy();
+    });
+  });
+  await listen(server, options.port, host);
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host === "::1" ? "[::1]" : host;
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+interface Settings {
+  readonly router: Router;
+  readonly handlers: HandlerMap;
+  readonly bodyLimit: number;
+  readonly credentialDigest: Buffer;
+  readonly timeoutMs: number;
+  readonly accountId: string;
+  readonly apiId: string;
+  readonly onRequest: LocalServerOptions["onRequest"];
+  readonly onHandlerError: LocalServerOptions["onHandlerError"];
+}
+
+async function serve(settings: Settings, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const started = performance.now();
+  const requestId = newRequestId();
+  const method = req.method ?? "GET";
+  let path = "";
+  res.setHeader("apigw-requestid", requestId);
+  res.once("finish", () => {
+    settings.onRequest?.({
+      method,
+      path,
+      status: res.statusCode,
+      durationMs: Math.round((performance.now() - started) * 10) / 10,
+      requestId,
+    });
+  });
+
+  try {
+    path = splitRequestTarget(req.url ?? "").rawPath;
+  } catch (error) {
+    if (!(error instanceof RequestTargetError)) throw error;
+    return refuse(req, res, problemFacts(400, error.message));
+  }
+  const match = settings.router.match(method, path);
+  if (match.kind === "not-found") {
+    return refuse(req, res, problemFacts(404, `no route for ${method} ${path}`, { instance: path }));
+  }
+  if (match.kind === "method-not-allowed") {
+    return refuse(
+      req,
+      res,
+      problemFacts(405, `${path} does not accept ${method}; it accepts ${match.allowed.join(", ")}`, {
+        instance: path,
+        headers: { allow: match.allowed.join(", ") },
+      }),
+    );
+  }
+
+  let iam: APIGatewayEventRequestContextIAMAuthorizer["iam"] | undefined;
+  if (match.route.auth === "oem") {
+    const refusal = checkOemCredential(req.headers.authorization, settings.credentialDigest, path);
+    if (refusal) return refuse(req, res, refusal);
+    iam = localPrincipal(settings.accountId);
+  }
+
+  const declared = req.headers["content-length"];
+  if (declared !== undefined && Number(declared) > settings.bodyLimit) {
+    return refuse(req, res, tooLarge(settings.bodyLimit, path));
+  }
+  const body = await readBody(req, settings.bodyLimit);
+  if (body === undefined) return refuse(req, res, tooLarge(settings.bodyLimit, path));
+
+  const headers = { ...req.headersDistinct };
+  // The token authorized this request; past this point nothing needs it (in AWS the header holds a SigV4 signature).
+  if (iam) delete headers.authorization;
+  const now = new Date();
+  const event = toApiGatewayEvent(
+    {
+      method,
+      target: req.url ?? "/",
+      headers,
+      body,
+      sourceIp: (req.socket.remoteAddress ?? "127.0.0.1").replace(/^::ffff:/, ""),
+      protocol: `HTTP/${req.httpVersion}`,
+      localPort: req.socket.localPort ?? 0,
+    },
+    {
+      routeKey: match.routeKey,
+      pathParameters: match.pathParameters,
+      accountId: settings.accountId,
+      apiId: settings.apiId,
+      requestId,
+      now,
+      iam,
+    },
+  );
+
+  const functionName = match.route.functionName;
+  const handler = settings.handlers[functionName]!;
+  const deadline = Date.now() + settings.timeoutMs;
+  const context = lambdaContext(functionName, settings.accountId, deadline);
+  let response: HttpResponseFacts;
+  try {
+    const result = await invokeWithTimeout(handler, event, context, settings.timeoutMs);
+    response = result === TIMED_OUT ? serviceUnavailable() : fromApiGatewayResult(result);
+  } catch (error) {
+    settings.onHandlerError?.(error, match.routeKey);
+    response = internalError();
+  }
+  writeResponse(res, response);
+}
+
+function checkOemCredential(
+  header: string | undefined,
+  expected: Buffer,
+  instance: string,
+): HttpResponseFacts | undefined {
+  const options = { instance, headers: { "www-authenticate": 'Bearer realm="carkeys-local"' } };
+  const match = header === undefined ? null : /^Bearer[ ]+(\S+)[ ]*$/i.exec(header);
+  if (!match) {
+    return problemFacts(
+      401,
+      "this route needs the OEM API token: send `authorization: Bearer <token>`",
+      options,
+    );
+  }
+  // Digests first: timingSafeEqual needs equal lengths, and hashing hides the token's length too.
+  if (!timingSafeEqual(sha256(match[1]!), expected)) {
+    return problemFacts(401, "the OEM API token is not valid", options);
+  }
+  return undefined;
+}
+
+/** The principal an IAM-authorized request carries; here the one local OEM caller. */
+function localPrincipal(accountId: string): APIGatewayEventRequestContextIAMAuthorizer["iam"] {
+  return {
+    accessKey: "ASIALOCALOEMCALLER00",
+    accountId,
+    callerId: "AIDALOCALOEMCALLER00",
+    cognitoIdentity: null,
+    // API Gateway sends null when the caller is not in an AWS Organization; the type says string.
+    principalOrgId: null as unknown as string,
+    userArn: `arn:aws:iam::${accountId}:user/local-oem`,
+    userId: "AIDALOCALOEMCALLER00",
+  };
+}
+
+/** The body, or undefined once it is larger than `limit` (reading stops there). */
+function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        req.pause();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(new Uint8Array(Buffer.concat(chunks, size)));
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(error);
+    };
+    const cleanup = () => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+    };
+    req.on("data", onData);
+    req.once("end", onEnd);
+    req.once("error", onError);
+  });
+}
+
+const TIMED_OUT = Symbol("timed out");
+
+async function invokeWithTimeout(
+  handler: LambdaHandler,
+  event: unknown,
+  context: Context,
+  timeoutMs: number,
+): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), timeoutMs);
+  });
+  try {
+    return await Promise.race([invoke(handler, event, context), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Calls the handler as the Node.js Lambda runtime does: a returned promise or the callback, whichever comes. */
+function invoke(handler: LambdaHandler, event: unknown, context: Context): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const callback = (error?: unknown, result?: unknown) => (error ? reject(error) : resolve(result));
+    try {
+      const returned = handler(event as never, context, callback);
+      if (isPromiseLike(returned)) returned.then(resolve, reject);
+    } catch (error) {
+      reject(error);
+    }
+  });
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | undefined)?.then === "function";
+}
+
+function lambdaContext(functionName: string, accountId: string, deadline: number): Context {
+  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
+  const unsupported = () => {
+    throw new Error("context.done/fail/succeed are not supported: return a promise");
+  };
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName,
+    functionVersion: "$LATEST",
+    invokedFunctionArn: `arn:aws:lambda:${region}:${accountId}:function:${functionName}`,
+    memoryLimitInMB: "1024",
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: "local",
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: unsupported,
+    fail: unsupported,
+    succeed: unsupported,
+  };
+}
+
+/**
+ * Answers without reading the rest of the request body: the connection is
+ * closed after the answer, so the unread bytes are never consumed, and
+ * nothing a refused caller sends is buffered.
+ */
+function refuse(req: IncomingMessage, res: ServerResponse, response: HttpResponseFacts): void {
+  if (req.complete) {
+    writeResponse(res, response);
+    return;
+  }
+  req.pause();
+  res.shouldKeepAlive = false;
+  res.setHeader("connection", "close");
+  res.once("finish", () => {
+    // Half-close first so the client can read the answer; then let go of the socket for good.
+    req.socket.end();
+    setTimeout(() => req.socket.destroy(), 1_000).unref();
+  });
+  writeResponse(res, response);
+}
+
+function problemFacts(
+  status: LocalProblemStatus,
+  detail: string,
+  options: Parameters<typeof problemResponse>[2] = {},
+): HttpResponseFacts {
+  const response = problemResponse(status, detail, options);
+  return {
+    statusCode: response.statusCode,
+    headers: Object.entries(response.headers),
+    body: new TextEncoder().encode(response.body),
+  };
+}
+
+function writeResponse(res: ServerResponse, response: HttpResponseFacts): void {
+  res.statusCode = response.statusCode;
+  const grouped = new Map<string, string[]>();
+  for (const [name, value] of response.headers) {
+    const key = name.toLowerCase();
+    grouped.set(key, [...(grouped.get(key) ?? []), value]);
+  }
+  for (const [name, values] of grouped) {
+    if (name === "content-length" || name === "transfer-encoding" || name === "connection") continue;
+    res.setHeader(name, name === "set-cookie" ? values : values.join(","));
+  }
+  res.setHeader("content-length", response.body.length);
+  res.end(Buffer.from(response.body.buffer, response.body.byteOffset, response.body.length));
+}
+
+function tooLarge(limit: number, instance: string): HttpResponseFacts {
+  return problemFacts(413, `request body is larger than ${limit} bytes`, { instance });
+}
+
+/** API Gateway's answer when the integration fails. */
+function internalError(): HttpResponseFacts {
+  return jsonMessage(500, "Internal Server Error");
+}
+
+/** API Gateway's answer when the integration times out. */
+function serviceUnavailable(): HttpResponseFacts {
+  return jsonMessage(503, "Service Unavailable");
+}
+
+function jsonMessage(statusCode: number, message: string): HttpResponseFacts {
+  return {
+    statusCode,
+    headers: [["content-type", "application/json"]],
+    body: new TextEncoder().encode(JSON.stringify({ message })),
+  };
+}
+
+function assertCredential(credential: string): void {
+  if (typeof credential !== "string" || !/^[\x21-\x7e]{16,512}$/.test(credential)) {
+    throw new LocalServerError("oemCredential must be 16 to 512 printable ASCII characters without spaces");
+  }
+}
+
+function sha256(text: string): Buffer {
+  return createHash("sha256").update(text, "utf8").digest();
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => reject(error);
+    server.once("error", onError);
+    server.listen(port, host, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
+}

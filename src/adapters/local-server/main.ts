@@ -1,0 +1,157 @@
+// `npm start`: the whole API on http://127.0.0.1:3000 with DynamoDB Local,
+// software OEM root keys and an OEM token, all under `.data/` (see
+// car-key-stack.ts). This file only reads flags and environment, prints where
+// everything is, and stops everything on Ctrl-C; a failure to start is one
+// line on stderr and exit code 1, because the usual causes (no Java, a port
+// in use, a KMS alias that does not exist) each have a one-line fix.
+import "reflect-metadata";
+import { relative } from "node:path";
+import { Command, InvalidArgumentError } from "commander";
+import {
+  type CarKeyStack,
+  type CarKeyStackOptions,
+  DEFAULT_PORT,
+  startCarKeyStack,
+} from "./car-key-stack.js";
+
+interface Flags {
+  readonly port?: number;
+  readonly inMemory?: boolean;
+  readonly dataDir: string;
+  readonly quiet?: boolean;
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535)
+    throw new InvalidArgumentError("must be a port number (0 to 65535)");
+  return port;
+}
+
+function program(): Command {
+  return new Command("npm start --")
+    .description(
+      "Runs the Car Keys API locally: the Lambda handlers behind an API Gateway stand-in, DynamoDB Local, " +
+        "software OEM root keys. Environment: PORT, OEM_API_TOKEN, AWS_ENDPOINT_URL_DYNAMODB, " +
+        "DEVICE_OEM_SIGNER_URI, VEHICLE_OEM_SIGNER_URI (with AWS_ENDPOINT_URL_KMS for a KMS emulator).",
+    )
+    .option(
+      "--port <port>",
+      `port to listen on, 127.0.0.1 only (default: PORT or ${DEFAULT_PORT})`,
+      parsePort,
+    )
+    .option("--in-memory", "keep DynamoDB Local's data in memory instead of <data-dir>/dynamodb")
+    .option("--data-dir <dir>", "where data, keys and the OEM token live", ".data")
+    .option("--quiet", "no access log")
+    .configureOutput({
+      outputError: (text, write) => write(`carkeys: ${text.replace(/^error: /, "").trim()}\n`),
+    });
+}
+
+/** The stack's options from flags and environment (flags win). */
+function stackOptions(flags: Flags, env: NodeJS.ProcessEnv): CarKeyStackOptions {
+  const port =
+    flags.port ?? (env.PORT === undefined || env.PORT === "" ? DEFAULT_PORT : parsePortEnv(env.PORT));
+  const nonEmpty = (value: string | undefined) => (value === undefined || value === "" ? undefined : value);
+  const dynamoDbEndpoint = nonEmpty(env.AWS_ENDPOINT_URL_DYNAMODB);
+  const deviceOemSignerUri = nonEmpty(env.DEVICE_OEM_SIGNER_URI);
+  const vehicleOemSignerUri = nonEmpty(env.VEHICLE_OEM_SIGNER_URI);
+  const oemToken = nonEmpty(env.OEM_API_TOKEN);
+  return {
+    port,
+    dataDir: flags.dataDir,
+    ...(flags.inMemory ? { inMemory: true } : {}),
+    ...(dynamoDbEndpoint ? { dynamoDbEndpoint } : {}),
+    ...(deviceOemSignerUri ? { deviceOemSignerUri } : {}),
+    ...(vehicleOemSignerUri ? { vehicleOemSignerUri } : {}),
+    ...(oemToken ? { oemToken } : {}),
+  };
+}
+
+function parsePortEnv(value: string): number {
+  try {
+    return parsePort(value);
+  } catch {
+    throw new Error(`PORT=${value} is not a port number (0 to 65535)`);
+  }
+}
+
+/** What `npm start` prints once it is serving: where to call it and where everything lives. */
+function banner(stack: CarKeyStack, cwd: string = process.cwd()): string {
+  const show = (path: string) => {
+    const rel = relative(cwd, path);
+    return rel === "" || rel.startsWith("..") ? path : rel;
+  };
+  const database = {
+    "local-file": `DynamoDB Local at ${stack.dynamoDb.endpoint}, data in ${show(stack.dynamoDb.dataDir ?? "")}/`,
+    "local-memory": `DynamoDB Local at ${stack.dynamoDb.endpoint}, in memory (gone on exit)`,
+    external: `${stack.dynamoDb.endpoint} (AWS_ENDPOINT_URL_DYNAMODB)`,
+  }[stack.dynamoDb.kind];
+  const token =
+    stack.oemTokenSource === "option"
+      ? "from OEM_API_TOKEN"
+      : stack.oemTokenSource === "generated"
+        ? `${show(stack.oemTokenFile!)} (new: ${stack.oemToken})`
+        : show(stack.oemTokenFile!);
+  const keys = (uri: string) => (uri.startsWith("softkms:") ? show(uri.slice("softkms:".length)) : uri);
+  return [
+    `Car Keys API listening on ${stack.url}`,
+    `  OpenAPI:     ${stack.url}/openapi.json`,
+    `  DynamoDB:    ${database}, table ${stack.tableName}`,
+    `  root keys:   Device OEM ${keys(stack.signerUris.deviceOemRoot)}, Vehicle OEM ${keys(stack.signerUris.vehicleOemRoot)}`,
+    `  SE maker:    ${show(stack.keysDir)}/se-manufacturer.json (emulated; its public key is trusted)`,
+    `  OEM token:   ${token}`,
+    "               OEM routes want `authorization: Bearer <token>`, e.g.",
+    `               curl -H "authorization: Bearer $(cat ${show(stack.oemTokenFile ?? "<token file>")})" ${stack.url}/v1/keys/000000000000`,
+    "Ctrl-C stops the server and DynamoDB Local.",
+  ].join("\n");
+}
+
+async function main(): Promise<void> {
+  const flags = program().parse(process.argv).opts<Flags>();
+  let stack: CarKeyStack;
+  try {
+    stack = await startCarKeyStack({
+      ...stackOptions(flags, process.env),
+      ...(flags.quiet
+        ? {}
+        : {
+            onRequest: (entry) =>
+              process.stdout.write(`${entry.method} ${entry.path} ${entry.status} ${entry.durationMs} ms\n`),
+          }),
+      onHandlerError: (error, routeKey) => {
+        process.stderr.write(`${routeKey} failed: ${(error as Error).stack ?? String(error)}\n`);
+      },
+    });
+  } catch (error) {
+    process.stderr.write(`carkeys: ${oneLine(error)}\n`);
+    process.exit(1);
+  }
+  process.stdout.write(`${banner(stack)}\n`);
+
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // A second Ctrl-C does not wait for a slow shutdown.
+      process.exit(130);
+    }
+    stopping = true;
+    process.stdout.write(`\n${signal}: stopping the server and DynamoDB Local\n`);
+    stack.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`carkeys: ${oneLine(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", shutdown);
+  process.on("SIGTERM", shutdown);
+}
+
+function oneLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/\s*\n\s*/g, " ");
+}
+
+await main();

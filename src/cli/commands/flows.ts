@@ -1,0 +1,125 @@
+// `carkey emulator pairing start | pair | share | revoke`: the flows between
+// devices, a vehicle and the automaker, run offline on state files — what
+// the cloud service and NFC do in real life, in one process.
+import type { Command } from "commander";
+import { accessProfileFromOptions } from "../../protocol/access-profile.js";
+import { toHex } from "../../protocol/bytes.js";
+import { DEFAULT_SCRYPT_COST } from "../../protocol/pairing-password.js";
+import { CliError } from "../cli-error.js";
+import { action, printJson } from "../output.js";
+import { loadDevice, loadOem, loadVehicle, saveDevice, saveVehicle } from "../state-files.js";
+
+export function registerFlowCommands(emulator: Command): void {
+  emulator
+    .command("pairing")
+    .description("the automaker's side of owner pairing")
+    .command("start")
+    .description("make a one-time pairing password for the owner and provision its verifier into the vehicle")
+    .requiredOption("--vehicle-state <file>", "vehicle state file")
+    .requiredOption("--oem <dir>", "the OEM directory")
+    .option("--scrypt-n <n>", "scrypt cost N (power of two)", String(DEFAULT_SCRYPT_COST.N))
+    .action(
+      action((options: { vehicleState: string; oem: string; scryptN: string }) => {
+        const vehicle = loadVehicle(options.vehicleState);
+        const { password, verifier } = loadOem(options.oem).createPairingMaterial({
+          ...DEFAULT_SCRYPT_COST,
+          N: Number(options.scryptN),
+        });
+        vehicle.provisionPairingVerifier(verifier);
+        saveVehicle(options.vehicleState, vehicle);
+        // The password goes to the owner (app or e-mail); the vehicle only ever holds w0 and L.
+        printJson({
+          password,
+          vehicleId: toHex(vehicle.vehicleIdentifier),
+          scrypt: { N: verifier.N, r: verifier.r, p: verifier.p },
+        });
+      }),
+    );
+
+  emulator
+    .command("pair")
+    .description("owner pairing over APDUs between a device and a vehicle; prints the new key's identifier")
+    .requiredOption("--device-state <file>", "the owner's device state file")
+    .requiredOption("--vehicle-state <file>", "vehicle state file")
+    .requiredOption("--password <pw>", "the pairing password the automaker gave the owner")
+    .action(
+      action(async (options: { deviceState: string; vehicleState: string; password: string }) => {
+        const device = loadDevice(options.deviceState);
+        const vehicle = loadVehicle(options.vehicleState);
+        device.enterPairingPassword(options.password);
+        try {
+          const result = await vehicle.pair((command) => device.transceive(command));
+          saveDevice(options.deviceState, device);
+          printJson(result);
+        } finally {
+          // Failed attempts count on the vehicle, so its state is saved either way.
+          saveVehicle(options.vehicleState, vehicle);
+        }
+      }),
+    );
+
+  emulator
+    .command("share")
+    .description("share a key offline: the friend's device creates a key, the owner's SE attests it")
+    .requiredOption("--owner-state <file>", "the owner's device state file")
+    .requiredOption("--friend-state <file>", "the friend's device state file")
+    .requiredOption("--key <keyId>", "the owner's key for the vehicle")
+    .requiredOption("--profile <name>", "full | unlock-only | drive")
+    .option("--speed-limit <kmh>", "speed limit of a drive profile")
+    .option("--valid-from <iso8601>", "start of the validity window")
+    .option("--valid-until <iso8601>", "end of the validity window")
+    .action(
+      action(
+        async (options: {
+          ownerState: string;
+          friendState: string;
+          key: string;
+          profile: string;
+          speedLimit?: string;
+          validFrom?: string;
+          validUntil?: string;
+        }) => {
+          const owner = loadDevice(options.ownerState);
+          const friend = loadDevice(options.friendState);
+          const ownerKey = owner.key(options.key);
+          if (!ownerKey.vehicleCertificate)
+            throw new CliError(`key ${options.key} was not paired (no vehicle certificate)`);
+          const profile = accessProfileFromOptions(options);
+          const request = await friend.createFriendKey({
+            vehicleIdentifier: Buffer.from(ownerKey.vehicleIdentifier, "hex"),
+            vehicleCertificate: ownerKey.vehicleCertificate,
+            profile,
+          });
+          // The owner confirms with Face ID / passcode before the SE signs.
+          owner.authenticateUser();
+          const attestation = owner.attestFriendKey(options.key, request, profile);
+          friend.installKeyAttestation(request.keyId, attestation);
+          saveDevice(options.ownerState, owner);
+          saveDevice(options.friendState, friend);
+          printJson({ friendKeyId: request.keyId, profile, attestation: toHex(attestation) });
+        },
+      ),
+    );
+
+  emulator
+    .command("revoke")
+    .description(
+      "the owner deletes a shared key: a signed revocation waits in the owner's mailbox for the next tap",
+    )
+    .requiredOption("--owner-state <file>", "the owner's device state file")
+    .requiredOption("--key <friendKeyId>", "the shared key to revoke")
+    .action(
+      action((options: { ownerState: string; key: string }) => {
+        const owner = loadDevice(options.ownerState);
+        const issued = owner.issuedAttestationList().find((a) => a.friendKeyId === options.key);
+        if (!issued) throw new CliError(`this device never shared key ${options.key}`);
+        const revocation = owner.revokeFriendKey(issued.ownerKeyId, options.key);
+        saveDevice(options.ownerState, owner);
+        printJson({
+          revokedKeyId: options.key,
+          ownerKeyId: issued.ownerKeyId,
+          revocation: toHex(revocation),
+        });
+      }),
+    );
+}

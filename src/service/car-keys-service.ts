@@ -1,0 +1,81 @@
+// The cloud service assembled from its ports: one factory, no hidden wiring
+// (DESIGN.md "Things to avoid"). functions/lib/dependencies.ts calls it once
+// per Lambda container with adapters built from the environment; tests call
+// it with DynamoDB Local and software signers. Each part is one concept of
+// issue 4 in its own file; this file only connects them, so that the roots'
+// cache and the nonce check are shared by every route.
+import type { SubjectNameFields } from "../protocol/certificate-profiles.js";
+import { assertPublicKey } from "../protocol/p256.js";
+import type { ScryptCost } from "../protocol/pairing-password.js";
+import { DeviceRequestAuthenticator } from "./device-request-auth.js";
+import { ConfigurationError } from "./errors.js";
+import { KeyTracking } from "./key-tracking.js";
+import { type Clock, type Notifier, type Signer, type Store, systemClock } from "./ports.js";
+import { RootCertificates } from "./root-certificates.js";
+import { SecureElementEnrollment } from "./secure-element-enrollment.js";
+import { VehicleEnrollment } from "./vehicle-enrollment.js";
+
+export interface CarKeysServiceConfig {
+  readonly store: Store;
+  readonly signer: Signer;
+  readonly clock?: Clock;
+  /** Issue 5's events; unused by issue 4's routes. */
+  readonly notifier?: Notifier;
+  /** The SE manufacturer's factory attestation key: 65-byte uncompressed P-256 point. */
+  readonly manufacturerPublicKey: Uint8Array;
+  /** O (and optionally C, CN) of the Device OEM root and of instance CA certificates. */
+  readonly deviceOem: SubjectNameFields;
+  /** O (and optionally C, CN) of the Vehicle OEM root and of vehicle certificates. */
+  readonly vehicleOem: SubjectNameFields;
+  /** scrypt cost of pairing passwords; default RFC 9383's N = 32768, r = 8, p = 1. */
+  readonly scryptCost?: ScryptCost;
+}
+
+export interface CarKeysService {
+  readonly roots: RootCertificates;
+  readonly auth: DeviceRequestAuthenticator;
+  readonly secureElements: SecureElementEnrollment;
+  readonly vehicles: VehicleEnrollment;
+  readonly keys: KeyTracking;
+}
+
+export function createCarKeysService(config: CarKeysServiceConfig): CarKeysService {
+  try {
+    assertPublicKey(config.manufacturerPublicKey, "manufacturerPublicKey");
+  } catch (cause) {
+    throw new ConfigurationError("the SE manufacturer public key must be a 65-byte P-256 point", { cause });
+  }
+  const clock = config.clock ?? systemClock;
+  const { store } = config;
+  // The OEM's name goes into every certificate it issues: the roots' subjects and their children's O.
+  const subjects = {
+    "device-oem-root": config.deviceOem,
+    "vehicle-oem-root": config.vehicleOem,
+  } as const;
+  const roots = new RootCertificates({ store, signer: config.signer, clock, subjects });
+  const auth = new DeviceRequestAuthenticator({ store, clock });
+  const childSubject = (oem: SubjectNameFields): SubjectNameFields => ({
+    organization: oem.organization,
+    ...(oem.country ? { country: oem.country } : {}),
+  });
+  return {
+    roots,
+    auth,
+    secureElements: new SecureElementEnrollment({
+      store,
+      clock,
+      roots,
+      auth,
+      manufacturerPublicKey: config.manufacturerPublicKey,
+      deviceOem: childSubject(config.deviceOem),
+    }),
+    vehicles: new VehicleEnrollment({
+      store,
+      clock,
+      roots,
+      vehicleOem: childSubject(config.vehicleOem),
+      ...(config.scryptCost ? { scryptCost: config.scryptCost } : {}),
+    }),
+    keys: new KeyTracking({ store, clock, roots, auth }),
+  };
+}

@@ -1,0 +1,257 @@
+// Key tracking (issue 4 "Key tracking"): a device registers a car key it
+// holds, owner or friend, and gets a receipt signed by the Vehicle OEM root
+// (src/protocol/key-tracking-receipt.ts). What is believed comes from
+// signatures only: the endpoint certificate's chain must end at the Device
+// OEM root (so the key lives in an SE this OEM certified), the request must
+// be signed by the endpoint key itself, and the vehicle and role are read
+// from the certificate, never from the body. An owner key needs unexpired
+// owner-pairing material for an enrolled vehicle without an owner, and
+// consumes it; a friend key needs the owner's key attestation, verified with
+// the owner key on record. The nonce is written in the same transaction as
+// the key, so a refusal at any step leaves the table as it was. A repeat of a
+// registration returns the stored record and receipt (no second Sign).
+import { sha256 } from "@noble/hashes/sha2.js";
+import { equalBytes, fromHex, toHex } from "../protocol/bytes.js";
+import { CertificateVerificationError } from "../protocol/certificate-errors.js";
+import type { KeyRole } from "../protocol/certificate-profiles.js";
+import { type VerifiedCertificateChain, verifyCertificateChain } from "../protocol/certificate-verifier.js";
+import { VerificationError } from "../protocol/errors.js";
+import { type KeyAttestationFacts, verifyKeyAttestation } from "../protocol/key-attestation.js";
+import { encodeKeyTrackingReceipt, keyTrackingReceiptBody } from "../protocol/key-tracking-receipt.js";
+import { keyIdentifier, verifyRaw } from "../protocol/p256.js";
+import type { DeviceRequest, DeviceRequestAuthenticator } from "./device-request-auth.js";
+import {
+  AuthenticationError,
+  ConfigurationError,
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  ValidationError,
+} from "./errors.js";
+import { bytesField, invalidField } from "./input.js";
+import type { Clock, KeyRecord, NonceClaim, Store, VehicleRecord } from "./ports.js";
+import type { RootCertificates } from "./root-certificates.js";
+import type { KeyRegistrationRequest, KeyView, VehicleKeysResponse } from "./schemas.js";
+import type { EnrollmentOutcome } from "./secure-element-enrollment.js";
+
+export interface KeyTrackingOptions {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly roots: RootCertificates;
+  readonly auth: DeviceRequestAuthenticator;
+}
+
+export class KeyTracking {
+  private readonly options: KeyTrackingOptions;
+
+  constructor(options: KeyTrackingOptions) {
+    this.options = options;
+  }
+
+  async register(input: KeyRegistrationRequest, request: DeviceRequest): Promise<EnrollmentOutcome<KeyView>> {
+    const { auth, store, clock, roots } = this.options;
+    const parsed = auth.parse(request);
+    if (parsed.kind !== "endpoint") {
+      throw new AuthenticationError("a key registration must be signed by the endpoint key being registered");
+    }
+    const now = clock.now();
+    const chain = this.verifyChain(input, (await roots.get("device-oem-root")).der, now);
+    const keyId = toHex(keyIdentifier(chain.publicKey));
+    if (parsed.id !== keyId) {
+      throw new AuthenticationError(
+        `carkey-signer must be endpoint:${keyId}, the key of the endpoint certificate`,
+      );
+    }
+    const { nonce } = auth.verify(parsed, chain.publicKey);
+    // The endpoint profile requires both extensions, so a verified chain always has them.
+    const vehicleId = toHex(chain.vehicleIdentifier!);
+    const role: KeyRole = chain.keyRole!;
+    if (role === "owner" && input.keyAttestation !== undefined) {
+      throw new ValidationError("an owner key takes no keyAttestation", [
+        { path: "body.keyAttestation", message: "only for friend keys" },
+      ]);
+    }
+    if (role === "friend" && input.keyAttestation === undefined) {
+      throw new ValidationError("a friend key needs the owner's keyAttestation", [
+        { path: "body.keyAttestation", message: "required for a friend key" },
+      ]);
+    }
+
+    const vehicle = await store.getVehicle(vehicleId);
+    if (!vehicle) throw new NotFoundError(`vehicle ${vehicleId} is not enrolled`);
+    const existing = await store.getKey(keyId);
+    if (existing) return this.repeat(existing, chain, nonce);
+
+    const attestation = role === "friend" ? this.verifyAttestation(input, vehicle, chain) : undefined;
+    if (role === "owner") {
+      if (vehicle.owner) throw new ConflictError(`vehicle ${vehicleId} already has an owner key`);
+      const pairing = await store.getPairing(vehicleId);
+      if (!pairing || Date.parse(pairing.expiresAt) <= now.getTime()) {
+        throw new ConflictError(
+          `vehicle ${vehicleId} has no unexpired owner-pairing material; the OEM can issue new material`,
+        );
+      }
+    }
+
+    const receipt = await this.signReceipt(chain, role, attestation?.serial, now);
+    const record: KeyRecord = {
+      keyId,
+      vehicleId,
+      role,
+      endpointPublicKey: toHex(chain.publicKey),
+      endpointCertificatePem: input.endpointCertificate,
+      instanceCaCertificatePem: input.instanceCaCertificate,
+      serialNumber: chain.serialNumber,
+      registeredAt: now.toISOString(),
+      receipt: toHex(receipt),
+      ...(attestation
+        ? {
+            attestation: {
+              encoded: input.keyAttestation!,
+              serial: attestation.serial,
+              profile: attestation.profile,
+              ownerKeyId: toHex(attestation.signerKeyId),
+              issuedAt: new Date(attestation.issuedAt).toISOString(),
+            },
+          }
+        : {}),
+    };
+    try {
+      if (role === "owner") await store.registerOwnerKey(record, nonce, now);
+      else await store.registerFriendKey(record, vehicle.owner!.keyId, nonce);
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+      // A concurrent twin registered the same key first: answer as its repeat.
+      const winner = await store.getKey(keyId);
+      if (!winner) throw error;
+      return this.repeat(winner, chain, nonce);
+    }
+    return { created: true, response: keyView(record) };
+  }
+
+  async get(keyId: string): Promise<KeyView> {
+    const record = await this.options.store.getKey(keyId);
+    if (!record) throw new NotFoundError(`key ${keyId} is not registered`);
+    return keyView(record);
+  }
+
+  async listForVehicle(vehicleId: string): Promise<VehicleKeysResponse> {
+    const { store } = this.options;
+    if (!(await store.getVehicle(vehicleId))) throw new NotFoundError(`vehicle ${vehicleId} is not enrolled`);
+    return { vehicleId, keys: (await store.listVehicleKeys(vehicleId)).map(keyView) };
+  }
+
+  private verifyChain(
+    input: KeyRegistrationRequest,
+    deviceOemRoot: Uint8Array,
+    at: Date,
+  ): VerifiedCertificateChain {
+    try {
+      return verifyCertificateChain({
+        leaf: input.endpointCertificate,
+        intermediates: [input.instanceCaCertificate],
+        anchors: [deviceOemRoot],
+        expectedLeafProfile: "endpoint",
+        at,
+      });
+    } catch (error) {
+      if (error instanceof CertificateVerificationError && error.reason !== "malformed") {
+        throw new ForbiddenError(`the endpoint certificate chain is not trusted: ${error.message}`, {
+          cause: error,
+        });
+      }
+      return invalidField("body.endpointCertificate", error);
+    }
+  }
+
+  private verifyAttestation(
+    input: KeyRegistrationRequest,
+    vehicle: VehicleRecord,
+    chain: VerifiedCertificateChain,
+  ): KeyAttestationFacts {
+    if (!vehicle.owner) {
+      throw new ConflictError(
+        `vehicle ${vehicle.vehicleId} has no owner key on record to attest a friend key`,
+      );
+    }
+    const encoded = bytesField(input.keyAttestation!, "body.keyAttestation");
+    let facts: KeyAttestationFacts;
+    try {
+      facts = verifyKeyAttestation(encoded, fromHex(vehicle.owner.publicKey));
+    } catch (error) {
+      if (error instanceof VerificationError) {
+        throw new ForbiddenError(
+          `the key attestation is not from the vehicle's owner key: ${error.message}`,
+          {
+            cause: error,
+          },
+        );
+      }
+      return invalidField("body.keyAttestation", error);
+    }
+    if (toHex(facts.vehicleIdentifier) !== vehicle.vehicleId) {
+      throw new ForbiddenError("the key attestation is for another vehicle than the endpoint certificate");
+    }
+    if (!equalBytes(facts.endpointPublicKey, chain.publicKey)) {
+      throw new ForbiddenError("the key attestation is for another key than the endpoint certificate");
+    }
+    return facts;
+  }
+
+  /** One Sign by the Vehicle OEM root, checked before it is handed out. */
+  private async signReceipt(
+    chain: VerifiedCertificateChain,
+    role: KeyRole,
+    attestationSerial: number | undefined,
+    now: Date,
+  ): Promise<Uint8Array> {
+    const root = await this.options.roots.get("vehicle-oem-root");
+    const body = keyTrackingReceiptBody({
+      vehicleIdentifier: chain.vehicleIdentifier!,
+      endpointPublicKey: chain.publicKey,
+      role,
+      ...(attestationSerial === undefined ? {} : { attestationSerial }),
+      registeredAt: now.getTime(),
+      signerKeyId: keyIdentifier(root.publicKey),
+    });
+    const signature = await root.signer.signDigest(sha256(body));
+    if (!(signature instanceof Uint8Array) || !verifyRaw(signature, body, root.publicKey)) {
+      throw new ConfigurationError("the Vehicle OEM root signer returned a signature that does not verify");
+    }
+    return encodeKeyTrackingReceipt(body, signature);
+  }
+
+  private async repeat(
+    existing: KeyRecord,
+    chain: VerifiedCertificateChain,
+    nonce: NonceClaim,
+  ): Promise<EnrollmentOutcome<KeyView>> {
+    if (existing.endpointPublicKey !== toHex(chain.publicKey)) {
+      throw new ConflictError(
+        `key id ${existing.keyId} is registered for another endpoint key; generate a new endpoint key`,
+      );
+    }
+    await this.options.store.claimNonce(nonce);
+    return { created: false, response: keyView(existing) };
+  }
+}
+
+export function keyView(record: KeyRecord): KeyView {
+  return {
+    keyId: record.keyId,
+    vehicleId: record.vehicleId,
+    role: record.role,
+    endpointPublicKey: record.endpointPublicKey,
+    endpointCertificate: record.endpointCertificatePem,
+    serialNumber: record.serialNumber,
+    registeredAt: record.registeredAt,
+    receipt: record.receipt,
+    ...(record.attestation
+      ? {
+          profile: record.attestation.profile,
+          attestationSerial: record.attestation.serial,
+          ownerKeyId: record.attestation.ownerKeyId,
+        }
+      : {}),
+  };
+}

@@ -1,0 +1,192 @@
+// The Device OEM and Vehicle OEM root certificates (docs/certificates.md
+// "Device OEM root CA", "Vehicle OEM root CA"). The root keys live behind the
+// Signer port (KMS in AWS); each root certificate is self-signed through that
+// same port the first time it is needed, stored, and from then on read back.
+// The record is keyed by the key's identifier, so pointing the service at a
+// new KMS key yields a new root instead of a certificate that does not match
+// its key. Public keys and certificates are cached for the life of the
+// process (a Lambda container), so a warm issuance costs exactly one Sign.
+// Two cold starts racing to create a root both sign (one Sign each), the
+// conditional write picks one, and the loser adopts the stored winner.
+
+import { equalBytes, fromHex, toHex } from "../protocol/bytes.js";
+import { createSelfSignedRoot } from "../protocol/certificate-issuer.js";
+import {
+  type CertificateProfileName,
+  getCertificateProfile,
+  maxValidityMs,
+  type SubjectNameFields,
+  subjectKeyIdentifier,
+} from "../protocol/certificate-profiles.js";
+import {
+  certificatePublicKey,
+  type ParsedCertificate,
+  parseCertificate,
+} from "../protocol/certificate-verifier.js";
+import type { DigestSigner } from "../protocol/signer.js";
+import { ConfigurationError, ConflictError } from "./errors.js";
+import type { Clock, OemRootProfile, RootCertificateRecord, Signer, Store } from "./ports.js";
+import type { TrustAnchors } from "./schemas.js";
+
+/** Roots start a day in the past so a device or car whose clock lags still accepts them. */
+const ROOT_BACKDATE_MS = 24 * 3600 * 1000;
+/** Issued certificates start an hour back, for the same reason, but never before their root. */
+const LEAF_BACKDATE_MS = 3600 * 1000;
+
+export interface RootCertificate {
+  readonly profile: OemRootProfile;
+  readonly pem: string;
+  readonly der: Uint8Array;
+  readonly publicKey: Uint8Array;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  /** The signer holding this root's key, with its public key cached. */
+  readonly signer: DigestSigner;
+}
+
+export interface RootCertificatesOptions {
+  readonly store: Store;
+  readonly signer: Signer;
+  readonly clock: Clock;
+  /** Subject of each root (O = the OEM; CN defaults per profile). */
+  readonly subjects: Readonly<Record<OemRootProfile, SubjectNameFields>>;
+}
+
+/** A DigestSigner whose publicKey() is asked of the underlying signer once (a KMS GetPublicKey). */
+function cachingPublicKey(inner: DigestSigner): DigestSigner {
+  let key: Promise<Uint8Array> | undefined;
+  return {
+    publicKey() {
+      if (!key) {
+        key = inner.publicKey();
+        key.catch(() => {
+          key = undefined;
+        });
+      }
+      return key.then((k) => k.slice());
+    },
+    signDigest: (digest) => inner.signDigest(digest),
+  };
+}
+
+export class RootCertificates {
+  private readonly options: RootCertificatesOptions;
+  private readonly signers = new Map<OemRootProfile, DigestSigner>();
+  private readonly cache = new Map<OemRootProfile, Promise<RootCertificate>>();
+
+  constructor(options: RootCertificatesOptions) {
+    this.options = options;
+  }
+
+  /** Both roots' certificates: what a vehicle and a device need to verify chains offline. */
+  async trustAnchors(): Promise<TrustAnchors> {
+    const [device, vehicle] = await Promise.all([this.get("device-oem-root"), this.get("vehicle-oem-root")]);
+    return { deviceOemRoot: device.pem, vehicleOemRoot: vehicle.pem };
+  }
+
+  /** The root of `profile`, self-signing and storing it on first use. */
+  get(profile: OemRootProfile): Promise<RootCertificate> {
+    let pending = this.cache.get(profile);
+    if (!pending) {
+      pending = this.load(profile);
+      this.cache.set(profile, pending);
+      // A failure (KMS or DynamoDB unreachable) is not remembered: the next request tries again.
+      pending.catch(() => this.cache.delete(profile));
+    }
+    return pending;
+  }
+
+  private signer(profile: OemRootProfile): DigestSigner {
+    let signer = this.signers.get(profile);
+    if (!signer) {
+      signer = cachingPublicKey(this.options.signer.root(profile));
+      this.signers.set(profile, signer);
+    }
+    return signer;
+  }
+
+  private async load(profile: OemRootProfile): Promise<RootCertificate> {
+    const { store, clock, subjects } = this.options;
+    const signer = this.signer(profile);
+    const publicKey = await signer.publicKey();
+    const keyId = toHex(subjectKeyIdentifier(publicKey));
+    let record = await store.getRootCertificate(profile, keyId);
+    if (!record) {
+      const now = clock.now();
+      const notBefore = new Date(now.getTime() - ROOT_BACKDATE_MS);
+      const notAfter = new Date(notBefore.getTime() + maxValidityMs(getCertificateProfile(profile)));
+      const issued = await createSelfSignedRoot({
+        profile,
+        signer,
+        subject: subjects[profile],
+        notBefore,
+        notAfter,
+      });
+      const created: RootCertificateRecord = {
+        profile,
+        keyId,
+        publicKey: toHex(publicKey),
+        certificatePem: issued.pem,
+        serialNumber: issued.serialNumber,
+        createdAt: now.toISOString(),
+      };
+      try {
+        await store.createRootCertificate(created);
+        record = created;
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+        record = await store.getRootCertificate(profile, keyId);
+        if (!record) throw error;
+      }
+    }
+    return toRoot(profile, record, publicKey, signer);
+  }
+}
+
+function toRoot(
+  profile: OemRootProfile,
+  record: RootCertificateRecord,
+  publicKey: Uint8Array,
+  signer: DigestSigner,
+): RootCertificate {
+  let parsed: ParsedCertificate;
+  try {
+    parsed = parseCertificate(record.certificatePem);
+  } catch (cause) {
+    throw new ConfigurationError(`the stored ${profile} certificate does not parse`, { cause });
+  }
+  if (
+    parsed.profile !== profile ||
+    !equalBytes(certificatePublicKey(parsed), publicKey) ||
+    !equalBytes(fromHex(record.publicKey), publicKey)
+  ) {
+    throw new ConfigurationError(`the stored ${profile} certificate is not for the configured key`);
+  }
+  return {
+    profile,
+    pem: record.certificatePem,
+    der: parsed.der,
+    publicKey,
+    notBefore: parsed.notBefore,
+    notAfter: parsed.notAfter,
+    signer,
+  };
+}
+
+/**
+ * Validity for a certificate of `profile` issued at `now` under `root`: from
+ * an hour back (never before the root) for the profile's cap, cut at the
+ * root's notAfter, which issueCertificate requires.
+ */
+export function validityUnder(
+  root: RootCertificate,
+  profile: CertificateProfileName,
+  now: Date,
+): { notBefore: Date; notAfter: Date } {
+  const notBefore = new Date(Math.max(now.getTime() - LEAF_BACKDATE_MS, root.notBefore.getTime()));
+  const capped = notBefore.getTime() + maxValidityMs(getCertificateProfile(profile));
+  if (root.notAfter.getTime() <= now.getTime()) {
+    throw new ConfigurationError(`the ${root.profile} certificate has expired: rotate the root key`);
+  }
+  return { notBefore, notAfter: new Date(Math.min(capped, root.notAfter.getTime())) };
+}

@@ -1,0 +1,151 @@
+// Secure element enrollment (issue 4 "Certificate issuance"): a device's SE
+// presents its instance CA key, the manufacturer's factory attestation for
+// that key (src/protocol/factory-attestation.ts), and proves possession by
+// signing the request with that very key; the Device OEM root then certifies
+// it with the "instance-ca" profile (docs/certificates.md). Checks run
+// cheapest first and before anything is signed or written. A retry (new
+// nonce, same SE and key) gets the certificate already issued, so a lost
+// response never costs a second KMS Sign; the same SE with another key is a
+// conflict, since one SE has one instance CA.
+import { equalBytes, toHex } from "../protocol/bytes.js";
+import { issueCertificate } from "../protocol/certificate-issuer.js";
+import type { SubjectNameFields } from "../protocol/certificate-profiles.js";
+import { deviceIdFromInstanceKey } from "../protocol/device-identity.js";
+import { VerificationError } from "../protocol/errors.js";
+import { type FactoryAttestationFacts, verifyFactoryAttestation } from "../protocol/factory-attestation.js";
+import type { DeviceRequest, DeviceRequestAuthenticator } from "./device-request-auth.js";
+import { AuthenticationError, ConflictError, ForbiddenError, ValidationError } from "./errors.js";
+import { bytesField, invalidField, publicKeyField } from "./input.js";
+import type { Clock, NonceClaim, SecureElementRecord, Store } from "./ports.js";
+import { type RootCertificates, validityUnder } from "./root-certificates.js";
+import type { DeviceEnrollmentRequest, DeviceEnrollmentResponse } from "./schemas.js";
+
+export interface SecureElementEnrollmentOptions {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly roots: RootCertificates;
+  readonly auth: DeviceRequestAuthenticator;
+  /** The SE manufacturer's attestation key (65-byte point), from configuration. */
+  readonly manufacturerPublicKey: Uint8Array;
+  /** Subject of instance CA certificates (O = the device OEM; CN defaults per profile). */
+  readonly deviceOem: SubjectNameFields;
+}
+
+export interface EnrollmentOutcome<T> {
+  /** False when an earlier enrollment was returned (HTTP 200 instead of 201). */
+  readonly created: boolean;
+  readonly response: T;
+}
+
+export class SecureElementEnrollment {
+  private readonly options: SecureElementEnrollmentOptions;
+
+  constructor(options: SecureElementEnrollmentOptions) {
+    this.options = options;
+  }
+
+  async enroll(
+    input: DeviceEnrollmentRequest,
+    request: DeviceRequest,
+  ): Promise<EnrollmentOutcome<DeviceEnrollmentResponse>> {
+    const { auth, store, clock, roots } = this.options;
+    const parsed = auth.parse(request);
+    if (parsed.kind !== "instance" || parsed.id !== input.seId) {
+      throw new AuthenticationError(
+        `the request must be signed by instance:${input.seId}, the key being enrolled`,
+      );
+    }
+    const instanceKey = publicKeyField(input.instanceCaPublicKey, "body.instanceCaPublicKey");
+    if (toHex(deviceIdFromInstanceKey(instanceKey)) !== input.seId) {
+      // The SE identifier is derived from its key (device-identity.ts), so lost-mode notices can
+      // address a device by an identifier nobody chose.
+      throw new ValidationError("body.seId must be the first 16 bytes of SHA-256 of body.instanceCaPublicKey", [
+        { path: "body.seId", message: "not derived from the instance CA key" },
+      ]);
+    }
+    // Proof of possession: only the holder of the instance CA key can make this signature.
+    const { nonce } = auth.verify(parsed, instanceKey);
+    const facts = this.checkFactoryAttestation(input, instanceKey);
+
+    const existing = await store.getSecureElement(input.seId);
+    if (existing) return this.repeat(existing, instanceKey, nonce);
+
+    const root = await roots.get("device-oem-root");
+    const now = clock.now();
+    const certificate = await issueCertificate({
+      profile: "instance-ca",
+      subjectPublicKey: instanceKey,
+      subject: this.options.deviceOem,
+      issuer: { signer: root.signer, certificate: root.der },
+      ...validityUnder(root, "instance-ca", now),
+    });
+    const record: SecureElementRecord = {
+      seId: input.seId,
+      instanceCaPublicKey: toHex(instanceKey),
+      certificatePem: certificate.pem,
+      serialNumber: certificate.serialNumber,
+      factoryAttestedAt: new Date(facts.issuedAt).toISOString(),
+      enrolledAt: now.toISOString(),
+    };
+    try {
+      await store.createSecureElement(record, nonce);
+    } catch (error) {
+      // A concurrent twin of this request won the race: answer as its repeat.
+      if (!(error instanceof ConflictError)) throw error;
+      const winner = await store.getSecureElement(input.seId);
+      if (!winner) throw error;
+      return this.repeat(winner, instanceKey, nonce);
+    }
+    return { created: true, response: { ...view(record), deviceOemRoot: root.pem } };
+  }
+
+  private checkFactoryAttestation(
+    input: DeviceEnrollmentRequest,
+    instanceKey: Uint8Array,
+  ): FactoryAttestationFacts {
+    const encoded = bytesField(input.factoryAttestation, "body.factoryAttestation");
+    let facts: FactoryAttestationFacts;
+    try {
+      facts = verifyFactoryAttestation(encoded, this.options.manufacturerPublicKey);
+    } catch (error) {
+      if (error instanceof VerificationError) {
+        throw new ForbiddenError(
+          "the factory attestation is not signed by the configured secure element manufacturer",
+          { cause: error },
+        );
+      }
+      return invalidField("body.factoryAttestation", error);
+    }
+    if (toHex(facts.deviceId) !== input.seId) {
+      throw new ForbiddenError("the factory attestation names another secure element than body.seId");
+    }
+    if (!equalBytes(facts.instanceCaPublicKey, instanceKey)) {
+      throw new ForbiddenError("the factory attestation is for another key than body.instanceCaPublicKey");
+    }
+    return facts;
+  }
+
+  private async repeat(
+    existing: SecureElementRecord,
+    instanceKey: Uint8Array,
+    nonce: NonceClaim,
+  ): Promise<EnrollmentOutcome<DeviceEnrollmentResponse>> {
+    if (existing.instanceCaPublicKey !== toHex(instanceKey)) {
+      throw new ConflictError(
+        `secure element ${existing.seId} is already enrolled with another instance CA key`,
+      );
+    }
+    // Nothing else changes, but the signed request is spent all the same.
+    await this.options.store.claimNonce(nonce);
+    const root = await this.options.roots.get("device-oem-root");
+    return { created: false, response: { ...view(existing), deviceOemRoot: root.pem } };
+  }
+}
+
+function view(record: SecureElementRecord): Omit<DeviceEnrollmentResponse, "deviceOemRoot"> {
+  return {
+    seId: record.seId,
+    instanceCaCertificate: record.certificatePem,
+    serialNumber: record.serialNumber,
+  };
+}
