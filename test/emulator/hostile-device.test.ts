@@ -69,7 +69,7 @@ function tampering(
   const sent: number[] = [];
   const channel: ApduChannel = async (command) => {
     sent.push(command[1]!);
-    return tamper(command[1]!, se.transceive(command), command);
+    return tamper(command[1]!, await se.transceive(command), command);
   };
   return { channel, sent };
 }
@@ -269,7 +269,7 @@ describe("the vehicle refuses a hostile device and keeps its state", () => {
     const channel: ApduChannel = async (command) => {
       sent.push(command[1]!);
       // The device never sees CONTROL FLOW; it answers "conditions not satisfied".
-      return command[1] === INS.CONTROL_FLOW ? Uint8Array.of(0x69, 0x85) : se.transceive(command);
+      return command[1] === INS.CONTROL_FLOW ? Uint8Array.of(0x69, 0x85) : await se.transceive(command);
     };
     const result = await expectRefused(car, "door", channel, "CONTROL FLOW: device answered 6985");
     se.fieldLost();
@@ -300,9 +300,9 @@ function seStored(se: SecureElement, sealingKey: Uint8Array) {
   return { ...visible, secrets: new TextDecoder().decode(unseal(sealingKey, sealed)) };
 }
 
-function transceive(se: SecureElement, command: CommandApdu | Uint8Array) {
+async function transceive(se: SecureElement, command: CommandApdu | Uint8Array) {
   const bytes = command instanceof Uint8Array ? command : encodeCommand(command);
-  return parseResponse(se.transceive(bytes));
+  return parseResponse(await se.transceive(bytes));
 }
 
 function auth0For(car: Vehicle, fast = false): CommandApdu {
@@ -332,19 +332,23 @@ describe("the SE facing a hostile reader", () => {
       })
       .map((c) => encodeCommand(c));
     const apdu = fc.oneof(fc.uint8Array({ maxLength: 300 }), structured);
-    fc.assert(
-      fc.property(fc.boolean(), fc.array(apdu, { minLength: 1, maxLength: 6 }), (midSession, commands) => {
-        se.fieldLost();
-        if (midSession) {
-          // Reach the deeper states first: selected, then AUTH0 answered (with a cryptogram).
-          expect(transceive(se, selectCommand()).sw).toBe(SW.OK);
-          expect(transceive(se, auth0For(car, true)).sw).toBe(SW.OK);
-        }
-        for (const command of commands) {
-          const answer = se.transceive(command);
-          expect(answer.length).toBeGreaterThanOrEqual(2);
-        }
-      }),
+    await fc.assert(
+      fc.asyncProperty(
+        fc.boolean(),
+        fc.array(apdu, { minLength: 1, maxLength: 6 }),
+        async (midSession, commands) => {
+          se.fieldLost();
+          if (midSession) {
+            // Reach the deeper states first: selected, then AUTH0 answered (with a cryptogram).
+            expect((await transceive(se, selectCommand())).sw).toBe(SW.OK);
+            expect((await transceive(se, auth0For(car, true))).sw).toBe(SW.OK);
+          }
+          for (const command of commands) {
+            const answer = await se.transceive(command);
+            expect(answer.length).toBeGreaterThanOrEqual(2);
+          }
+        },
+      ),
       { numRuns: 300 },
     );
     se.fieldLost();
@@ -410,13 +414,13 @@ describe("the SE facing a hostile reader", () => {
     ];
     for (const c of cases) {
       se.fieldLost();
-      for (const command of c.prefix) expect(transceive(se, command).sw, c.name).toBe(SW.OK);
-      const answer = transceive(se, c.command);
+      for (const command of c.prefix) expect((await transceive(se, command)).sw, c.name).toBe(SW.OK);
+      const answer = await transceive(se, c.command);
       expect(answer.sw.toString(16), c.name).toBe(c.sw.toString(16));
       expect(answer.data, c.name).toHaveLength(0);
     }
     // A refusal ends the session: after the failed AUTH1, a second AUTH1 is out of sequence.
-    expect(transceive(se, auth1Command(fakeSignature)).sw).toBe(SW.CONDITIONS_NOT_SATISFIED);
+    expect((await transceive(se, auth1Command(fakeSignature))).sw).toBe(SW.CONDITIONS_NOT_SATISFIED);
   });
 
   it("answers a bad vehicle signature with 6300 and no signature, and the session ends", async () => {
@@ -433,7 +437,7 @@ describe("the SE facing a hostile reader", () => {
     const sent: number[] = [];
     const result: TapResult = await fakeCar.tap("dashboard", async (command) => {
       sent.push(command[1]!);
-      const answer = se.transceive(command);
+      const answer = await se.transceive(command);
       answers.push(answer);
       return answer;
     });
@@ -445,8 +449,8 @@ describe("the SE facing a hostile reader", () => {
     expect(toHex(answers[2]!)).toBe("6300");
     // Nothing of the endpoint's signature or key identifier went out.
     for (const answer of answers) expect(toHex(answer)).not.toContain(key.keyId);
-    expect(transceive(se, exchangeCommand(new Uint8Array(24))).sw).toBe(SW.CONDITIONS_NOT_SATISFIED);
-    expect(transceive(se, endTransactionCommand()).sw).toBe(SW.OK);
+    expect((await transceive(se, exchangeCommand(new Uint8Array(24)))).sw).toBe(SW.CONDITIONS_NOT_SATISFIED);
+    expect((await transceive(se, endTransactionCommand())).sw).toBe(SW.OK);
     expect(seStored(se, sealingKey)).toEqual(before);
   });
 });

@@ -6,7 +6,7 @@ import { unseal } from "../../src/emulator/secure-element/sealed-storage.js";
 import { SecureElement } from "../../src/emulator/secure-element/secure-element.js";
 import { tap } from "../../src/emulator/tap.js";
 import { Vehicle } from "../../src/emulator/vehicle/vehicle.js";
-import { fromHex, toHex } from "../../src/protocol/bytes.js";
+import { equalBytes, fromHex, toHex } from "../../src/protocol/bytes.js";
 
 /** Every form a secret could take in text: hex in any case, base64 and base64url at any byte alignment. */
 function textForms(secret: Uint8Array): string[] {
@@ -84,8 +84,8 @@ describe("the secure element keeps its private keys to itself", () => {
     // The SE object itself, serialized after every APDU: mid-transaction is when ephemeral scalars exist.
     const selfViews: string[] = [];
     const card = {
-      transceive: (command: Uint8Array) => {
-        const answer = se.transceive(command);
+      transceive: async (command: Uint8Array) => {
+        const answer = await se.transceive(command);
         answers.push(answer);
         selfViews.push(JSON.stringify(se), stringify(Object.keys(se)), stringify(Object.values(se)));
         return answer;
@@ -133,13 +133,19 @@ describe("the secure element keeps its private keys to itself", () => {
     // Every 48-byte draw is a key seed; the scalar is what noble derives from it (src/protocol/p256.ts).
     const seeds = drawn.filter((bytes) => bytes.length === 48);
     const scalars = seeds.map((seed) => p256.utils.randomSecretKey(seed));
+    // The first 48-byte draw is the instance CA key, made at creation; it certifies endpoint keys and must not leak either.
+    const instanceCaScalar = scalars.find((s) =>
+      equalBytes(p256.getPublicKey(s, false), se.instanceCaPublicKey),
+    );
+    expect(instanceCaScalar, "the instance CA scalar was drawn from the injected source").toBeDefined();
+    expect(instanceCaScalar).toBe(scalars[0]);
     const endpointScalars = keys.map((key) => {
       const scalar = scalars.find((s) => toHex(p256.getPublicKey(s, false)) === key.endpointPublicKey);
       expect(scalar, `the endpoint scalar of ${key.keyId} was drawn from the injected source`).toBeDefined();
       return scalar!;
     });
-    // Three endpoint keys plus one ephemeral key per AUTH0 answered (four taps).
-    expect(scalars.length).toBe(3 + 4);
+    // The instance CA key, three endpoint keys, plus one ephemeral key per AUTH0 answered (four taps).
+    expect(scalars.length).toBe(1 + 3 + 4);
     const secrets = [...seeds, ...scalars];
 
     const publicText = [
@@ -159,8 +165,16 @@ describe("the secure element keeps its private keys to itself", () => {
     // The sealing key is handed to the host once, at creation, and never again.
     for (const text of publicText) expect(leaksInText(text, sealingKey)).toBe(false);
 
-    // Positive control: opened with the sealing key, storage holds the scalars of the live keys only.
+    // Positive control: opened with the sealing key, storage holds the instance CA scalar and the scalars of the live keys only.
     const opened = unseal(sealingKey, exports.at(-1)!.sealed);
+    for (const state of exports) {
+      const plain = unseal(sealingKey, state.sealed);
+      expect(leaksInBytes(plain, instanceCaScalar!)).toBe(true);
+      const { instanceCaPrivate } = JSON.parse(new TextDecoder().decode(plain)) as {
+        instanceCaPrivate: string;
+      };
+      expect(instanceCaPrivate).toBe(toHex(instanceCaScalar!));
+    }
     expect(leaksInBytes(opened, endpointScalars[0]!)).toBe(true);
     expect(leaksInBytes(opened, endpointScalars[2]!)).toBe(true);
     expect(leaksInBytes(opened, endpointScalars[1]!)).toBe(false);
@@ -169,7 +183,8 @@ describe("the secure element keeps its private keys to itself", () => {
     // Before the deletion, key B's scalar was there too.
     expect(leaksInBytes(unseal(sealingKey, exports[1]!.sealed), endpointScalars[1]!)).toBe(true);
     // Ephemeral scalars are never stored at all.
-    const ephemeral = scalars.filter((s) => !endpointScalars.includes(s));
+    const ephemeral = scalars.filter((s) => s !== instanceCaScalar && !endpointScalars.includes(s));
+    expect(ephemeral).toHaveLength(4);
     for (const state of exports) {
       const plain = unseal(sealingKey, state.sealed);
       for (const scalar of ephemeral) expect(leaksInBytes(plain, scalar)).toBe(false);

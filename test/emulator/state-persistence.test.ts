@@ -119,7 +119,7 @@ function tearingChannel(se: SecureElement, answered: number) {
       throw new Error("field lost");
     }
     sent.push(command[1]!);
-    const answer = se.transceive(command);
+    const answer = await se.transceive(command);
     answers.push(answer);
     return answer;
   };
@@ -202,15 +202,15 @@ describe("a torn transaction changes no stored state", () => {
 /** A reader written out by hand, APDU by APDU, so the test sees each answer and can stop anywhere. */
 function handReader(se: SecureElement, car: Vehicle) {
   const identity = car.exportState();
-  const send = (command: Parameters<typeof encodeCommand>[0]) =>
-    parseResponse(se.transceive(encodeCommand(command)));
+  const send = async (command: Parameters<typeof encodeCommand>[0]) =>
+    parseResponse(await se.transceive(encodeCommand(command)));
   return {
     send,
-    authenticate() {
-      expect(send(selectCommand()).sw).toBe(SW.OK);
+    async authenticate() {
+      expect((await send(selectCommand())).sw).toBe(SW.OK);
       const ephemeral = generateKeyPair();
       const transactionId = crypto.getRandomValues(new Uint8Array(16));
-      const auth0 = send(
+      const auth0 = await send(
         auth0Command({
           fast: false,
           transactionCode: TransactionCode.UNLOCK,
@@ -236,7 +236,7 @@ function handReader(se: SecureElement, car: Vehicle) {
         context,
       );
       const signature = signRaw(fromHex(identity.privateKey), authenticationPayload(context, "vehicle"));
-      const auth1 = send(auth1Command(signature));
+      const auth1 = await send(auth1Command(signature));
       expect(auth1.sw).toBe(SW.OK);
       const secure = new SecureMessagingSession(keys);
       secure.unprotectResponse(auth1.data);
@@ -246,7 +246,7 @@ function handReader(se: SecureElement, car: Vehicle) {
 }
 
 describe("a hand-driven transaction torn after its EXCHANGE write", () => {
-  it("keeps the written token and Kpersistent out of storage until CONTROL FLOW, and commits them after it", () => {
+  it("keeps the written token and Kpersistent out of storage until CONTROL FLOW, and commits them after it", async () => {
     const { se, sealingKey, car, key } = setup();
     const reader = handReader(se, car);
     const token = crypto.getRandomValues(new Uint8Array(16));
@@ -256,8 +256,8 @@ describe("a hand-driven transaction torn after its EXCHANGE write", () => {
     const before = seStored(se, sealingKey);
 
     // Torn: the write was accepted, then the field dropped.
-    let session = reader.authenticate();
-    const exchange = reader.send(exchangeCommand(session.secure.protectCommand(write)));
+    let session = await reader.authenticate();
+    const exchange = await reader.send(exchangeCommand(session.secure.protectCommand(write)));
     expect(exchange.sw).toBe(SW.OK);
     session.secure.unprotectResponse(exchange.data);
     expect(seStored(se, sealingKey)).toEqual(before); // nothing reaches storage mid-transaction either
@@ -265,15 +265,15 @@ describe("a hand-driven transaction torn after its EXCHANGE write", () => {
     expect(seStored(se, sealingKey)).toEqual(before);
     expect(se.hasPersistentKey(key.keyId)).toBe(false);
     // After the drop, the old session is gone: its EXCHANGE is out of sequence.
-    expect(reader.send(exchangeCommand(session.secure.protectCommand(write))).sw).toBe(
+    expect((await reader.send(exchangeCommand(session.secure.protectCommand(write)))).sw).toBe(
       SW.CONDITIONS_NOT_SATISFIED,
     );
 
     // Positive control: the same transaction ended by CONTROL FLOW does change the stored state.
-    session = reader.authenticate();
-    const committed = reader.send(exchangeCommand(session.secure.protectCommand(write)));
+    session = await reader.authenticate();
+    const committed = await reader.send(exchangeCommand(session.secure.protectCommand(write)));
     expect(committed.sw).toBe(SW.OK);
-    expect(reader.send(endTransactionCommand()).sw).toBe(SW.OK);
+    expect((await reader.send(endTransactionCommand())).sw).toBe(SW.OK);
     const after = seStored(se, sealingKey) as {
       secrets: { confidentialMailbox: Record<string, string>; persistent: Record<string, string> };
     };
@@ -282,17 +282,17 @@ describe("a hand-driven transaction torn after its EXCHANGE write", () => {
     expect(after.secrets.persistent[key.keyId]).toBe(toHex(session.persistent));
   });
 
-  it("a restart mid-transaction is a torn transaction too", () => {
+  it("a restart mid-transaction is a torn transaction too", async () => {
     const { se, sealingKey, car } = setup();
     const before = seStored(se, sealingKey);
-    const session = handReader(se, car).authenticate();
+    const session = await handReader(se, car).authenticate();
     const restarted = SecureElement.restore(viaJson(se.exportState()), sealingKey);
     expect(seStored(restarted, sealingKey)).toEqual(before);
     const write = encodeMailboxOperations([
       { kind: "write", mailbox: Mailbox.CONFIDENTIAL, offset: 0, data: new Uint8Array(16).fill(1) },
     ]);
     const answer = parseResponse(
-      restarted.transceive(encodeCommand(exchangeCommand(session.secure.protectCommand(write)))),
+      await restarted.transceive(encodeCommand(exchangeCommand(session.secure.protectCommand(write)))),
     );
     expect(answer.sw).toBe(SW.CONDITIONS_NOT_SATISFIED);
     expect(seStored(restarted, sealingKey)).toEqual(before);

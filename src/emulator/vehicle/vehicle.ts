@@ -332,7 +332,10 @@ export class Vehicle {
     return {
       enrollFromMailbox: (keyId, mailbox) =>
         enrollmentFromMailbox(this.state, keyId, mailbox, new Date(this.now()), MAX_KEYS),
-      readsMailboxOf: (endpoint) => endpoint.role === "owner",
+      // Only a paired owner key can have signed revocations the car would accept; a key enrolled at
+      // the workshop (enrollKey) has nothing to read, so its taps keep their round trips.
+      readsMailboxOf: (endpoint) =>
+        endpoint.role === "owner" && this.state.ownerKeys.includes(endpoint.endpointPublicKey),
       ownerMail: (endpoint, mailbox) => ownerMail(this.state, endpoint, mailbox),
     };
   }
