@@ -1,6 +1,15 @@
 // `npm run bench`: every figure beside the floor it should be read against.
+// `npm run bench -- transactions` (or lambda-bundles, service) runs one part.
 import "reflect-metadata";
+import { benchLambdaBundles } from "./lambda-bundles.js";
 import { benchTransactions } from "./transactions.js";
 
+const parts: Record<string, () => Promise<void>> = {
+  transactions: benchTransactions,
+  "lambda-bundles": benchLambdaBundles,
+};
+const wanted = process.argv.slice(2);
 console.log(`Car Keys bench — node ${process.version}, ${new Date().toISOString()}`);
-await benchTransactions();
+for (const [name, run] of Object.entries(parts)) {
+  if (wanted.length === 0 || wanted.includes(name)) await run();
+}

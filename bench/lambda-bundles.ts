@@ -1,0 +1,150 @@
+// Bench of the Lambda bundles (issue 4): each functions/<name>.ts bundled by
+// esbuild with the stack's own options (infra/lib/bundling-options.ts), its
+// minified and gzipped size, and its module load time, the part of a cold
+// start the code controls. Load time is the median of fresh `node
+// --input-type=module` child processes that each import the bundle once,
+// timed inside the child so Node's own start-up is left out, printed beside
+// the floor: an empty ES module imported the same way. It is measured with
+// and without --enable-source-maps, because the stack turns that on and it
+// parses the source map at load.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { gzipSync } from "node:zlib";
+import { build } from "esbuild";
+import { functionNames } from "../functions/routes.js";
+import { BUNDLE_FILE, esbuildBuildOptions, PROJECT_ROOT } from "../infra/lib/bundling-options.js";
+import { formatMs, percentile, printTable } from "./measure.js";
+
+export interface LambdaBundle {
+  /** The bundle, `<outdir>/index.mjs`; its source map is beside it. */
+  readonly file: string;
+  readonly bytes: number;
+  readonly gzipBytes: number;
+  readonly mapBytes: number;
+}
+
+/** Bundles one handler exactly as the stack's NodejsFunction does (same options, same working directory). */
+export async function bundleLambda(entry: string, outdir: string): Promise<LambdaBundle> {
+  await build(esbuildBuildOptions(entry, outdir));
+  const file = join(outdir, BUNDLE_FILE);
+  const code = readFileSync(file);
+  return {
+    file,
+    bytes: code.length,
+    gzipBytes: gzipSync(code).length,
+    mapBytes: statSync(`${file}.map`).size,
+  };
+}
+
+/**
+ * What the stack sets, with placeholder values, in case a handler reads its
+ * configuration when it loads. The SE manufacturer key is the P-256 base
+ * point, so it parses as a real point.
+ */
+const LAMBDA_LIKE_ENV: Readonly<Record<string, string>> = {
+  AWS_REGION: "eu-central-1",
+  AWS_LAMBDA_FUNCTION_NAME: "carkeys-bench",
+  TABLE_NAME: "carkeys-bench",
+  DEVICE_OEM_SIGNER_URI:
+    "awskms:arn:aws:kms:eu-central-1:111122223333:key/00000000-0000-0000-0000-000000000001",
+  VEHICLE_OEM_SIGNER_URI:
+    "awskms:arn:aws:kms:eu-central-1:111122223333:key/00000000-0000-0000-0000-000000000002",
+  SE_MANUFACTURER_PUBLIC_KEY:
+    "046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c2964fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5",
+  LOG_LEVEL: "ERROR",
+  POWERTOOLS_LOG_LEVEL: "ERROR",
+};
+
+/** Imports the module at BENCH_MODULE_URL once and prints how long that took, in ms. */
+const LOAD_PROBE =
+  "const t = performance.now(); await import(process.env.BENCH_MODULE_URL); " +
+  'process.stdout.write("\\n" + String(performance.now() - t));';
+
+export interface LoadTime {
+  readonly medianMs: number;
+  readonly p99Ms: number;
+  /** Set when the module failed to load (it threw, or needs something the bench does not provide). */
+  readonly error?: string;
+}
+
+/** Median time to import `file` in a fresh Node process, over `runs` processes (after one warm-up for the file cache). */
+export function measureModuleLoad(file: string, runs: number, nodeFlags: readonly string[] = []): LoadTime {
+  const { NODE_OPTIONS: _ignored, ...inherited } = process.env;
+  const env = { ...inherited, ...LAMBDA_LIKE_ENV, BENCH_MODULE_URL: pathToFileURL(file).href };
+  const times: number[] = [];
+  for (let i = 0; i <= runs; i++) {
+    const child = spawnSync(process.execPath, [...nodeFlags, "--input-type=module", "-e", LOAD_PROBE], {
+      env,
+      encoding: "utf8",
+      cwd: tmpdir(),
+    });
+    // The probe prints last, on its own line; a handler may log while it loads.
+    const ms = Number(child.stdout.trim().split("\n").at(-1));
+    if (child.status !== 0 || !Number.isFinite(ms)) {
+      const reason =
+        child.stderr
+          .trim()
+          .split("\n")
+          .find((line) => /Error/.test(line)) ?? `exit ${child.status}`;
+      return { medianMs: Number.NaN, p99Ms: Number.NaN, error: reason.slice(0, 160) };
+    }
+    if (i > 0) times.push(ms);
+  }
+  times.sort((a, b) => a - b);
+  return { medianMs: percentile(times, 50), p99Ms: percentile(times, 99) };
+}
+
+function kb(bytes: number): string {
+  return (bytes / 1024).toFixed(1);
+}
+
+export async function benchLambdaBundles(runs = 11): Promise<void> {
+  const workdir = mkdtempSync(join(tmpdir(), "carkeys-bench-bundles-"));
+  try {
+    const empty = join(workdir, "empty.mjs");
+    writeFileSync(empty, "export {};\n");
+    const floor = measureModuleLoad(empty, runs);
+    const floorWithMaps = measureModuleLoad(empty, runs, ["--enable-source-maps"]);
+    const rows: Array<Record<string, string | number>> = [
+      {
+        function: "(floor: empty ES module)",
+        "min KB": "-",
+        "gzip KB": "-",
+        "map KB": "-",
+        "load ms": formatMs(floor.medianMs),
+        "load ms, source maps": formatMs(floorWithMaps.medianMs),
+        "× floor": "1.0",
+      },
+    ];
+    for (const name of functionNames()) {
+      const entry = join(PROJECT_ROOT, "functions", `${name}.ts`);
+      if (!existsSync(entry)) {
+        rows.push({ function: name, "min KB": `missing: functions/${name}.ts` });
+        continue;
+      }
+      const outdir = join(workdir, name);
+      mkdirSync(outdir);
+      const bundle = await bundleLambda(entry, outdir);
+      const load = measureModuleLoad(bundle.file, runs);
+      const loadWithMaps = measureModuleLoad(bundle.file, runs, ["--enable-source-maps"]);
+      rows.push({
+        function: name,
+        "min KB": kb(bundle.bytes),
+        "gzip KB": kb(bundle.gzipBytes),
+        "map KB": kb(bundle.mapBytes),
+        "load ms": load.error ? `failed: ${load.error}` : formatMs(load.medianMs),
+        "load ms, source maps": loadWithMaps.error ? "failed" : formatMs(loadWithMaps.medianMs),
+        "× floor": load.error ? "-" : (load.medianMs / floor.medianMs).toFixed(1),
+      });
+    }
+    printTable(
+      `Lambda bundles: esbuild as the stack runs it (ESM, minified, node20); module load = median of ${runs} fresh processes`,
+      rows,
+    );
+  } finally {
+    rmSync(workdir, { recursive: true, force: true });
+  }
+}

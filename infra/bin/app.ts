@@ -1,0 +1,24 @@
+// The CDK app (`npx cdk synth`, `npx cdk deploy`): one CarKeysStack, checked
+// by cdk-nag's AwsSolutions pack through CDK's policy-validation plugins, so a
+// finding that nobody acknowledged in code (with its reason) fails the synth.
+// Settings come from CDK context (cdk.json or `-c key=value`), because they
+// shape the template; the SE manufacturer key is a deploy-time parameter.
+import { App, Validations } from "aws-cdk-lib";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { CarKeysStack } from "../lib/car-keys-stack.js";
+
+const app = new App();
+
+function context(key: string): string | undefined {
+  const value: unknown = app.node.tryGetContext(key);
+  return value === undefined || value === null || value === "" ? undefined : String(value);
+}
+
+new CarKeysStack(app, context("carkeys:stackName") ?? "CarKeys", {
+  description: "Car Keys: OEM root keys in KMS, certificate issuance and key tracking over an HTTP API",
+  logLevel: context("carkeys:logLevel") ?? "INFO",
+  sourceMapsAtRuntime: context("carkeys:sourceMapsAtRuntime") !== "false",
+  alarmTopicArn: context("carkeys:alarmTopicArn"),
+});
+
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -1,0 +1,98 @@
+// How a Lambda handler becomes a bundle, in one place: the CDK stack
+// (NodejsFunction, which runs the esbuild CLI locally) and `npm run bench`
+// (which runs esbuild's JS API) both derive their options from LAMBDA_BUNDLE,
+// so the sizes and load times the bench prints are those of what we deploy.
+// test/infra checks that both paths produce byte-identical bundles.
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type BundlingOptions, OutputFormat, SourceMapMode } from "aws-cdk-lib/aws-lambda-nodejs";
+import type { BuildOptions } from "esbuild";
+
+/** The repository root (this file is infra/lib/bundling-options.ts). */
+export const PROJECT_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/**
+ * Node major version of the Lambda runtime and of esbuild's target. 20, not
+ * the newest Lambda runtime: package.json's engines, the toolchain and every
+ * measurement in this repository are Node 20, and the dependencies are pinned
+ * to versions that support it (TOOLCHAIN.md).
+ */
+export const LAMBDA_NODE_MAJOR = 20;
+
+const requireFromHere = createRequire(import.meta.url);
+
+export const LAMBDA_BUNDLE = {
+  target: `node${LAMBDA_NODE_MAJOR}`,
+  // ESM loads faster than CJS (TOOLCHAIN.md: 67 ms against 107 ms for the same handler).
+  format: "esm",
+  minify: true,
+  // A separate .map beside index.mjs; sources are left out of it because the
+  // map is for turning minified positions into file:line, not for reading code.
+  sourcemap: true,
+  sourcesContent: false,
+  // Prefer each package's ESM build, which esbuild can tree-shake.
+  mainFields: ["module", "main"],
+  // The AWS SDK is bundled, not taken from the runtime: the versions are the
+  // ones in package-lock.json, tested against DynamoDB Local and the KMS
+  // emulator, and a bundled, tree-shaken client loads faster than the
+  // runtime's full copy from disk.
+  external: [] as string[],
+  // Bundled CommonJS code that calls require() on a Node built-in would
+  // otherwise fail at run time ("Dynamic require of … is not supported") in an
+  // ESM bundle; the alias keeps clear of a bundle's own `createRequire` import.
+  banner:
+    'import { createRequire as __carkeysCreateRequire } from "node:module"; const require = __carkeysCreateRequire(import.meta.url);',
+  // @peculiar/x509 (through tsyringe) needs the Reflect metadata polyfill
+  // before it loads. esbuild evaluates injected files before the entry's own
+  // imports, so every bundle has it whether or not its handler remembers
+  // `import "reflect-metadata"` first (when it does, it is the same file and
+  // is bundled once).
+  inject: [requireFromHere.resolve("reflect-metadata")],
+  tsconfig: join(PROJECT_ROOT, "tsconfig.json"),
+} as const;
+
+/** The bundle file name NodejsFunction writes for ESM output (its handler is `index.handler`). */
+export const BUNDLE_FILE = "index.mjs";
+
+/** LAMBDA_BUNDLE as NodejsFunction bundling options (local esbuild; no Docker). */
+export function nodejsFunctionBundling(): BundlingOptions {
+  return {
+    target: LAMBDA_BUNDLE.target,
+    format: OutputFormat.ESM,
+    minify: LAMBDA_BUNDLE.minify,
+    sourceMap: LAMBDA_BUNDLE.sourcemap,
+    sourceMapMode: SourceMapMode.DEFAULT,
+    sourcesContent: LAMBDA_BUNDLE.sourcesContent,
+    mainFields: [...LAMBDA_BUNDLE.mainFields],
+    externalModules: [...LAMBDA_BUNDLE.external],
+    banner: LAMBDA_BUNDLE.banner,
+    inject: [...LAMBDA_BUNDLE.inject],
+    tsconfig: LAMBDA_BUNDLE.tsconfig,
+    forceDockerBundling: false,
+  };
+}
+
+/** LAMBDA_BUNDLE as esbuild JS API options, writing `<outdir>/index.mjs` (and its .map) as the stack does. */
+export function esbuildBuildOptions(entry: string, outdir: string): BuildOptions {
+  return {
+    entryPoints: [entry],
+    bundle: true,
+    platform: "node",
+    target: LAMBDA_BUNDLE.target,
+    format: LAMBDA_BUNDLE.format,
+    minify: LAMBDA_BUNDLE.minify,
+    sourcemap: LAMBDA_BUNDLE.sourcemap,
+    sourcesContent: LAMBDA_BUNDLE.sourcesContent,
+    mainFields: [...LAMBDA_BUNDLE.mainFields],
+    external: [...LAMBDA_BUNDLE.external],
+    banner: { js: LAMBDA_BUNDLE.banner },
+    inject: [...LAMBDA_BUNDLE.inject],
+    tsconfig: LAMBDA_BUNDLE.tsconfig,
+    outfile: join(outdir, BUNDLE_FILE),
+    // NodejsFunction runs the CLI from the project root; the same working
+    // directory keeps the source map's relative paths (and so the bytes) equal.
+    absWorkingDir: PROJECT_ROOT,
+    logLevel: "warning",
+  };
+}

@@ -1,0 +1,176 @@
+// The Car Keys service as one CloudFormation stack, assembled from two tables:
+// functions/routes.ts (which requests reach which function) and
+// function-access.ts (what each function may touch). Everything per-function
+// (Lambda, role, grants, alarms, routes) comes from iterating them, so a new
+// route or function is a table entry, not a new block here.
+//
+// Every function gets the same environment: the service has one config
+// loader, the signer URIs are not secrets, and what a function can actually
+// do is decided by IAM and the key policies, not by which variables it sees.
+import { join } from "node:path";
+import { CfnOutput, CfnParameter, Stack, type StackProps } from "aws-cdk-lib";
+import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
+import * as events from "aws-cdk-lib/aws-events";
+import * as sns from "aws-cdk-lib/aws-sns";
+import type { Construct } from "constructs";
+import { ROUTES, type RouteDefinition } from "../../functions/routes.js";
+import { PROJECT_ROOT } from "./bundling-options.js";
+import { OemRootKey } from "./constructs/oem-root-key.js";
+import { RouteFunction } from "./constructs/route-function.js";
+import { ServiceApi } from "./constructs/service-api.js";
+import { Table } from "./constructs/table.js";
+import { FUNCTION_ACCESS, type FunctionAccess, type RootKeyName } from "./function-access.js";
+
+export interface CarKeysStackProps extends StackProps {
+  /** @default ROUTES from functions/routes.ts */
+  readonly routes?: readonly RouteDefinition[];
+  /** @default FUNCTION_ACCESS */
+  readonly functionAccess?: Readonly<Record<string, FunctionAccess>>;
+  /** Where `<functionName>.ts` handlers live (under the repository root). @default functions/ */
+  readonly functionsDir?: string;
+  /** LOG_LEVEL and POWERTOOLS_LOG_LEVEL of every function. @default INFO */
+  readonly logLevel?: string;
+  /**
+   * Run Node with --enable-source-maps, so logged stack traces point into the
+   * TypeScript sources. It costs cold-start time (the bench prints how much).
+   * @default true
+   */
+  readonly sourceMapsAtRuntime?: boolean;
+  /**
+   * An existing SNS topic (e.g. the OEM's operations topic) every alarm
+   * notifies. The stack makes no topic of its own: alarms go where the OEM
+   * already watches. @default none: alarms show in the console only
+   */
+  readonly alarmTopicArn?: string | undefined;
+  /**
+   * Stage-wide request rate. Each certificate costs one KMS Sign, and KMS
+   * shares one ECC request quota per account and region (300/s by default),
+   * so the default keeps issuance well under it.
+   * @default 100 per second, bursts of 200
+   */
+  readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
+}
+
+/** SEC1 uncompressed P-256 point in hex: 04 ‖ X ‖ Y. */
+const P256_PUBLIC_KEY_HEX = "^04[0-9a-fA-F]{128}$";
+
+export class CarKeysStack extends Stack {
+  readonly table: Table;
+  readonly rootKeys: Readonly<Record<RootKeyName, OemRootKey>>;
+  readonly api: ServiceApi;
+  readonly functions: ReadonlyMap<string, RouteFunction>;
+  /** Created only when some function publishes events (issue 5's lost-mode notices). */
+  readonly eventBus: events.EventBus | undefined;
+
+  constructor(scope: Construct, id: string, props: CarKeysStackProps = {}) {
+    super(scope, id, props);
+    const routes = props.routes ?? ROUTES;
+    const access = props.functionAccess ?? FUNCTION_ACCESS;
+    const functionsDir = props.functionsDir ?? join(PROJECT_ROOT, "functions");
+
+    const seManufacturerKey = new CfnParameter(this, "SeManufacturerPublicKey", {
+      type: "String",
+      description:
+        "Public key of the secure-element manufacturer whose factory attestations the service trusts: " +
+        "uncompressed P-256 point in hex (130 characters, starting 04)",
+      allowedPattern: P256_PUBLIC_KEY_HEX,
+      constraintDescription: "must be 04 followed by 128 hex digits",
+    });
+
+    this.table = new Table(this, "Data");
+    this.rootKeys = {
+      deviceOem: new OemRootKey(this, "DeviceOemRoot", {
+        description: "Car Keys Device OEM root: certifies secure-element instance CAs",
+        alias: `alias/${this.stackName}/device-oem-root`,
+      }),
+      vehicleOem: new OemRootKey(this, "VehicleOemRoot", {
+        description: "Car Keys Vehicle OEM root: certifies vehicles, signs key-tracking receipts",
+        alias: `alias/${this.stackName}/vehicle-oem-root`,
+      }),
+    };
+    const alarmAction = props.alarmTopicArn
+      ? new SnsAction(sns.Topic.fromTopicArn(this, "AlarmTopic", props.alarmTopicArn))
+      : undefined;
+    this.api = new ServiceApi(this, "Http", {
+      throttle: props.throttle ?? { rateLimit: 100, burstLimit: 200 },
+      ...(alarmAction ? { alarmAction } : {}),
+    });
+
+    const names = [...new Set(routes.map((r) => r.functionName))];
+    const publishers = names.filter((name) => access[name]?.publishesEvents);
+    this.eventBus =
+      publishers.length > 0
+        ? new events.EventBus(this, "Events", { description: "Car Keys service events (lost-mode notices)" })
+        : undefined;
+
+    const logLevel = props.logLevel ?? "INFO";
+    const environment: Record<string, string> = {
+      TABLE_NAME: this.table.tableName,
+      DEVICE_OEM_SIGNER_URI: this.rootKeys.deviceOem.signerUri,
+      VEHICLE_OEM_SIGNER_URI: this.rootKeys.vehicleOem.signerUri,
+      SE_MANUFACTURER_PUBLIC_KEY: seManufacturerKey.valueAsString,
+      LOG_LEVEL: logLevel,
+      POWERTOOLS_LOG_LEVEL: logLevel,
+      ...(this.eventBus ? { EVENT_BUS_NAME: this.eventBus.eventBusName } : {}),
+      ...(props.sourceMapsAtRuntime === false ? {} : { NODE_OPTIONS: "--enable-source-maps" }),
+    };
+
+    const functions = new Map<string, RouteFunction>();
+    for (const name of names) {
+      const grants = access[name];
+      if (!grants) {
+        throw new Error(
+          `functions/routes.ts names the function "${name}", but infra/lib/function-access.ts has no entry ` +
+            "for it: say there what it may access",
+        );
+      }
+      const served = routes.filter((r) => r.functionName === name).map((r) => `${r.method} ${r.path}`);
+      const fn = new RouteFunction(this, pascalCase(name), {
+        name,
+        entry: join(functionsDir, `${name}.ts`),
+        description: `Car Keys ${name}: ${served.join(", ")}`,
+        environment,
+        ...(grants.memoryMiB ? { memoryMiB: grants.memoryMiB } : {}),
+        ...(alarmAction ? { alarmAction } : {}),
+      });
+      this.grant(fn, grants);
+      functions.set(name, fn);
+    }
+    this.functions = functions;
+
+    for (const route of routes) {
+      this.api.addRoute(route, functions.get(route.functionName)!);
+    }
+
+    new CfnOutput(this, "ApiUrl", { value: this.api.url, description: "Base URL of the HTTP API" });
+    new CfnOutput(this, "DeviceOemRootKeyArn", { value: this.rootKeys.deviceOem.keyArn });
+    new CfnOutput(this, "VehicleOemRootKeyArn", { value: this.rootKeys.vehicleOem.keyArn });
+    new CfnOutput(this, "TableName", { value: this.table.tableName });
+    new CfnOutput(this, "OemBackendRoleArn", {
+      value: this.api.oemBackendRole.roleArn,
+      description: "Assume this role to call the oem routes with SigV4",
+    });
+    if (this.eventBus) new CfnOutput(this, "EventBusName", { value: this.eventBus.eventBusName });
+  }
+
+  private grant(fn: RouteFunction, grants: FunctionAccess): void {
+    if (grants.table === "read") this.table.grantRead(fn);
+    if (grants.table === "readWrite") this.table.grantReadWrite(fn);
+    const signs = new Set(grants.signsWith ?? []);
+    for (const key of signs) this.rootKeys[key].grantSign(fn);
+    // grantSign already includes the public key.
+    for (const key of new Set(grants.readsPublicKeyOf ?? [])) {
+      if (!signs.has(key)) this.rootKeys[key].grantPublicKey(fn);
+    }
+    if (grants.publishesEvents) this.eventBus!.grantPutEventsTo(fn);
+  }
+}
+
+/** `device-enrollment` → `DeviceEnrollment`, for construct ids (and so readable logical ids). */
+function pascalCase(name: string): string {
+  return name
+    .split(/[^a-zA-Z0-9]+/)
+    .filter(Boolean)
+    .map((part) => part[0]!.toUpperCase() + part.slice(1))
+    .join("");
+}

@@ -1,0 +1,46 @@
+// What each Lambda may touch, one entry per function name of functions/routes.ts.
+// The route table says which HTTP requests reach a function; this table says
+// what the function can do once it runs, and the stack turns each entry into
+// IAM grants. A function without an entry fails the synth, so a new route
+// never runs with permissions nobody chose. Adding a function is one entry
+// here (plus its routes); an entry with `publishesEvents` makes the stack
+// create the EventBridge bus.
+
+/** The two OEM root keys in KMS. */
+export type RootKeyName = "deviceOem" | "vehicleOem";
+
+export interface FunctionAccess {
+  /** DynamoDB access to the service table (and its gsi1 index). */
+  readonly table: "none" | "read" | "readWrite";
+  /**
+   * Root keys this function signs with (kms:Sign, ECDSA_SHA_256 over a
+   * digest), granted in the key's own policy and in the role's. Only
+   * functions that issue certificates or signed receipts belong here.
+   */
+  readonly signsWith?: readonly RootKeyName[];
+  /**
+   * Root keys whose public key the function reads (kms:GetPublicKey): every
+   * function that loads a root certificate checks it against its key.
+   * Public keys are public (the trust anchors route serves them).
+   */
+  readonly readsPublicKeyOf?: readonly RootKeyName[];
+  /** events:PutEvents on the service's event bus, whose name arrives in EVENT_BUS_NAME. */
+  readonly publishesEvents?: boolean;
+  /** Memory (and so CPU share) when the default does not fit. */
+  readonly memoryMiB?: number;
+}
+
+const BOTH_ROOTS: readonly RootKeyName[] = ["deviceOem", "vehicleOem"];
+
+export const FUNCTION_ACCESS: Readonly<Record<string, FunctionAccess>> = {
+  // Serves a document built from the schemas at load time: nothing else.
+  openapi: { table: "none" },
+  // Reads the stored root certificates.
+  "trust-anchors": { table: "read", readsPublicKeyOf: BOTH_ROOTS },
+  // Certifies SE instance CAs with the Device OEM root; records devices and nonces.
+  "device-enrollment": { table: "readWrite", signsWith: ["deviceOem"], readsPublicKeyOf: BOTH_ROOTS },
+  // Certifies vehicles with the Vehicle OEM root; stores pairing verifiers.
+  "vehicle-enrollment": { table: "readWrite", signsWith: ["vehicleOem"], readsPublicKeyOf: BOTH_ROOTS },
+  // Verifies device chains (Device OEM root) and signs receipts with the Vehicle OEM root.
+  "key-tracking": { table: "readWrite", signsWith: ["vehicleOem"], readsPublicKeyOf: BOTH_ROOTS },
+};

@@ -1,0 +1,489 @@
+// The stack's security properties, read from the synthesized template
+// (DESIGN.md convention 8): root keys that only sign P-256 and that only the
+// issuing functions can use, each on its own key; a table that survives
+// mistakes; IAM authorization on the OEM routes; alarms; and no open
+// cdk-nag AwsSolutions finding. The stack is built once for the file, with
+// cdk.json's context so it matches `npx cdk synth`, because bundling costs
+// seconds. It uses the real handlers when every one exists, and one-line
+// stubs (in node_modules/.cache) until then: the properties checked here do
+// not depend on what the handlers contain.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { App, type CfnElement } from "aws-cdk-lib";
+import { Template } from "aws-cdk-lib/assertions";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bundleLambda } from "../../bench/lambda-bundles.js";
+import { functionNames, ROUTES, type RouteDefinition } from "../../functions/routes.js";
+import { PROJECT_ROOT } from "../../infra/lib/bundling-options.js";
+import { CarKeysStack } from "../../infra/lib/car-keys-stack.js";
+import { FUNCTION_ACCESS, type RootKeyName } from "../../infra/lib/function-access.js";
+
+interface Statement {
+  Effect: "Allow" | "Deny";
+  Action: string | string[];
+  Resource?: unknown;
+  Principal?: { AWS?: unknown } | string;
+  Condition?: Record<string, Record<string, string>>;
+}
+interface Resource {
+  Type: string;
+  Properties: Record<string, unknown>;
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
+}
+
+const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, "cdk.json"), "utf8")) as {
+  context: Record<string, unknown>;
+};
+const cacheDir = join(PROJECT_ROOT, "node_modules", ".cache");
+
+/** Handlers that export a trivial `handler`, for functions whose real file is not written yet. */
+function writeStubHandlers(names: readonly string[]): string {
+  mkdirSync(cacheDir, { recursive: true });
+  const dir = mkdtempSync(join(cacheDir, "carkeys-infra-test-"));
+  for (const name of names) {
+    writeFileSync(
+      join(dir, `${name}.ts`),
+      'export const handler = async () => ({ statusCode: 204, body: "" });\n',
+    );
+  }
+  return dir;
+}
+
+function actions(statement: Statement): string[] {
+  return Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+}
+
+function asList(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [value];
+}
+
+/** Whether an IAM action pattern (with * and ?) covers `action`. */
+function covers(pattern: string, action: string): boolean {
+  const regex = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, ".*")
+      .replace(/\?/g, ".")}$`,
+    "i",
+  );
+  return regex.test(action);
+}
+
+const realHandlers = functionNames().every((name) =>
+  existsSync(join(PROJECT_ROOT, "functions", `${name}.ts`)),
+);
+const stubDirs: string[] = [];
+let app: App;
+let stack: CarKeysStack;
+let template: Template;
+let resources: Record<string, Resource>;
+
+beforeAll(() => {
+  const started = performance.now();
+  let functionsDir: string | undefined;
+  if (!realHandlers) {
+    functionsDir = writeStubHandlers(functionNames());
+    stubDirs.push(functionsDir);
+  }
+  app = new App({ context: cdkJson.context });
+  stack = new CarKeysStack(app, "CarKeys", functionsDir ? { functionsDir } : {});
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources as Record<string, Resource>;
+  console.log(
+    `stack built and synthesized in ${((performance.now() - started) / 1000).toFixed(1)} s ` +
+      `(${realHandlers ? "real handlers from functions/" : "stub handlers: functions/ is not complete yet"})`,
+  );
+  // Bundling five handlers takes seconds alone and much longer on a busy machine.
+}, 300_000);
+
+afterAll(() => {
+  for (const dir of stubDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function logicalId(element: { node: { defaultChild?: unknown } }): string {
+  return stack.getLogicalId(element.node.defaultChild as CfnElement);
+}
+
+function ofType(type: string): Array<[string, Resource]> {
+  return Object.entries(resources).filter(([, r]) => r.Type === type);
+}
+
+/** Every statement of the identity policies attached to the role with this logical id. */
+function roleStatements(roleId: string): Statement[] {
+  const statements: Statement[] = [];
+  for (const [, policy] of ofType("AWS::IAM::Policy")) {
+    const roles = policy.Properties.Roles as Array<{ Ref: string }>;
+    if (roles.some((r) => r.Ref === roleId)) {
+      statements.push(...((policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement ?? []));
+    }
+  }
+  const inline = resources[roleId]?.Properties.Policies;
+  expect(
+    inline,
+    "roles carry no inline policies: everything is in the DefaultPolicy checked here",
+  ).toBeUndefined();
+  expect(resources[roleId]?.Properties.ManagedPolicyArns, "no AWS-managed policies").toBeUndefined();
+  return statements;
+}
+
+const rootKeyNames: readonly RootKeyName[] = ["deviceOem", "vehicleOem"];
+const keyArn = (key: RootKeyName) => ({ "Fn::GetAtt": [logicalId(stack.rootKeys[key].key), "Arn"] });
+const roleArn = (name: string) => ({ "Fn::GetAtt": [logicalId(stack.functions.get(name)!.role), "Arn"] });
+
+describe("OEM root keys", () => {
+  it("are P-256 signing keys, retained, one per root", () => {
+    const keys = ofType("AWS::KMS::Key");
+    expect(keys).toHaveLength(2);
+    for (const [, key] of keys) {
+      expect(key.Properties).toMatchObject({ KeySpec: "ECC_NIST_P256", KeyUsage: "SIGN_VERIFY" });
+      expect(key.DeletionPolicy).toBe("Retain");
+    }
+  });
+
+  it("have key policies that let only the issuing functions' roles sign, and only digests with ECDSA_SHA_256", () => {
+    const expectedSigners: Record<RootKeyName, string[]> = {
+      deviceOem: ["device-enrollment"],
+      vehicleOem: ["vehicle-enrollment", "key-tracking"],
+    };
+    for (const key of rootKeyNames) {
+      const policy = resources[logicalId(stack.rootKeys[key].key)]!.Properties.KeyPolicy as {
+        Statement: Statement[];
+      };
+      const signing = policy.Statement.filter(
+        (s) => s.Effect === "Allow" && actions(s).some((a) => covers(a, "kms:Sign")),
+      );
+      expect(signing, key).toHaveLength(1);
+      const [statement] = signing;
+      expect(actions(statement!)).toEqual(["kms:Sign"]);
+      const principals = asList((statement!.Principal as { AWS: unknown }).AWS);
+      expect(principals).toHaveLength(expectedSigners[key].length);
+      expect(principals).toEqual(expect.arrayContaining(expectedSigners[key].map(roleArn)));
+      expect(statement!.Condition).toEqual({
+        StringEquals: { "kms:SigningAlgorithm": "ECDSA_SHA_256", "kms:MessageType": "DIGEST" },
+      });
+      // The account (and so any IAM administrator) manages the key but cannot sign or hand out grants.
+      for (const s of policy.Statement.filter((x) => x !== statement)) {
+        for (const action of ["kms:Sign", "kms:CreateGrant", "kms:Decrypt"]) {
+          expect(
+            actions(s).some((a) => covers(a, action)),
+            `${key}: ${action} in ${JSON.stringify(s)}`,
+          ).toBe(false);
+        }
+      }
+    }
+  });
+
+  it("are used through awskms: signer URIs", () => {
+    for (const [, fn] of ofType("AWS::Lambda::Function")) {
+      const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(env.DEVICE_OEM_SIGNER_URI).toEqual({ "Fn::Join": ["", ["awskms:", keyArn("deviceOem")]] });
+      expect(env.VEHICLE_OEM_SIGNER_URI).toEqual({ "Fn::Join": ["", ["awskms:", keyArn("vehicleOem")]] });
+    }
+  });
+});
+
+describe("function roles", () => {
+  it("grant kms:Sign only to the issuing functions, each only on its own root key, only for digests", () => {
+    const signs: Record<string, RootKeyName[]> = {
+      "device-enrollment": ["deviceOem"],
+      "vehicle-enrollment": ["vehicleOem"],
+      "key-tracking": ["vehicleOem"],
+    };
+    for (const name of functionNames()) {
+      const statements = roleStatements(logicalId(stack.functions.get(name)!.role));
+      const signing = statements.filter((s) => actions(s).some((a) => covers(a, "kms:Sign")));
+      const expected = signs[name] ?? [];
+      expect(signing.length, `${name} signing statements`).toBe(expected.length === 0 ? 0 : 1);
+      if (expected.length === 0) continue;
+      expect(actions(signing[0]!)).toEqual(["kms:Sign"]);
+      expect(asList(signing[0]!.Resource)).toEqual(expected.map(keyArn));
+      expect(signing[0]!.Condition?.StringEquals).toMatchObject({ "kms:MessageType": "DIGEST" });
+    }
+  });
+
+  it("never use wildcard actions or Resource * for KMS, DynamoDB or logs", () => {
+    for (const name of functionNames()) {
+      for (const s of roleStatements(logicalId(stack.functions.get(name)!.role))) {
+        for (const action of actions(s)) expect(action, name).not.toMatch(/\*/);
+        expect(asList(s.Resource), name).not.toContain("*");
+      }
+    }
+  });
+
+  it("give table access as function-access.ts says: none, reads on table and gsi1, writes on the table", () => {
+    const tableArn = { "Fn::GetAtt": [logicalId(stack.table.table), "Arn"] };
+    const indexArn = { "Fn::Join": ["", [tableArn, "/index/gsi1"]] };
+    for (const name of functionNames()) {
+      const statements = roleStatements(logicalId(stack.functions.get(name)!.role));
+      const dynamo = statements.filter((s) => actions(s).some((a) => a.startsWith("dynamodb:")));
+      const reads = dynamo.filter((s) => actions(s).includes("dynamodb:GetItem"));
+      const writes = dynamo.filter((s) => actions(s).includes("dynamodb:PutItem"));
+      const access = FUNCTION_ACCESS[name]!.table;
+      expect(reads.length, name).toBe(access === "none" ? 0 : 1);
+      expect(writes.length, name).toBe(access === "readWrite" ? 1 : 0);
+      for (const s of reads) expect(asList(s.Resource)).toEqual([tableArn, indexArn]);
+      for (const s of writes) expect(asList(s.Resource)).toEqual([tableArn]);
+      for (const s of dynamo) expect(actions(s)).not.toContain("dynamodb:Scan");
+    }
+  });
+
+  it("write logs only to their own log group", () => {
+    for (const name of functionNames()) {
+      const fn = stack.functions.get(name)!;
+      const logStatements = roleStatements(logicalId(fn.role)).filter((s) =>
+        actions(s).some((a) => a.startsWith("logs:")),
+      );
+      expect(logStatements).toHaveLength(1);
+      expect(logStatements[0]!.Resource).toEqual({ "Fn::GetAtt": [logicalId(fn.logGroup), "Arn"] });
+    }
+  });
+});
+
+describe("table", () => {
+  it("has pk/sk, gsi1, TTL on expiresAt, PITR, deletion protection, on-demand billing and encryption, and is retained", () => {
+    const tables = ofType("AWS::DynamoDB::Table");
+    expect(tables).toHaveLength(1);
+    const [, table] = tables[0]!;
+    expect(table.Properties).toMatchObject({
+      KeySchema: [
+        { AttributeName: "pk", KeyType: "HASH" },
+        { AttributeName: "sk", KeyType: "RANGE" },
+      ],
+      BillingMode: "PAY_PER_REQUEST",
+      TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      DeletionProtectionEnabled: true,
+      SSESpecification: { SSEEnabled: true },
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: "gsi1",
+          KeySchema: [
+            { AttributeName: "gsi1pk", KeyType: "HASH" },
+            { AttributeName: "gsi1sk", KeyType: "RANGE" },
+          ],
+          Projection: { ProjectionType: "ALL" },
+        },
+      ],
+    });
+    expect(table.DeletionPolicy).toBe("Retain");
+  });
+});
+
+describe("HTTP API", () => {
+  it("has one route per route-table entry: IAM authorization on oem routes, none on the others", () => {
+    const routes = ofType("AWS::ApiGatewayV2::Route");
+    expect(routes).toHaveLength(ROUTES.length);
+    for (const route of ROUTES) {
+      template.hasResourceProperties("AWS::ApiGatewayV2::Route", {
+        RouteKey: `${route.method} ${route.path}`,
+        AuthorizationType: route.auth === "oem" ? "AWS_IAM" : "NONE",
+      });
+    }
+  });
+
+  it("sends each route to the Lambda of its function name", () => {
+    for (const route of ROUTES) {
+      const [, found] = ofType("AWS::ApiGatewayV2::Route").find(
+        ([, r]) => r.Properties.RouteKey === `${route.method} ${route.path}`,
+      )!;
+      const target = JSON.stringify(found.Properties.Target);
+      const integrationId = /"Ref":"([^"]+)"/.exec(target)![1]!;
+      expect(resources[integrationId]!.Properties.IntegrationUri).toEqual({
+        "Fn::GetAtt": [logicalId(stack.functions.get(route.functionName)!.fn), "Arn"],
+      });
+    }
+  });
+
+  it("lets the OEM backend role invoke exactly the oem routes of the $default stage", () => {
+    const statements = roleStatements(logicalId(stack.api.oemBackendRole));
+    // Each resource is an Fn::Join whose last part is the stage, method and path.
+    const suffixes = statements
+      .flatMap((s) => asList(s.Resource))
+      .map((r) => (r as { "Fn::Join": [string, unknown[]] })["Fn::Join"][1].at(-1));
+    const oemRoutes = ROUTES.filter((r) => r.auth === "oem");
+    expect(suffixes.sort()).toEqual(
+      oemRoutes.map((route) => `/$default/${route.method}${route.path.replace(/\{[^}]+\}/g, "*")}`).sort(),
+    );
+    for (const s of statements) expect(actions(s)).toEqual(["execute-api:Invoke"]);
+  });
+
+  it("logs access as JSON with the request id and without the caller's IP address", () => {
+    const [, stage] = ofType("AWS::ApiGatewayV2::Stage")[0]!;
+    const settings = stage.Properties.AccessLogSettings as { DestinationArn: unknown; Format: string };
+    expect(settings.DestinationArn).toEqual({ "Fn::GetAtt": [logicalId(stack.api.accessLogs), "Arn"] });
+    const format = JSON.parse(settings.Format) as Record<string, string>;
+    expect(format.requestId).toBe("$context.requestId");
+    expect(settings.Format).not.toMatch(/sourceIp|userAgent/);
+    expect(stage.Properties).toMatchObject({ StageName: "$default", AutoDeploy: true });
+  });
+});
+
+describe("functions", () => {
+  it("are one ESM Lambda per function name, Node 20 on ARM64, with the service's environment", () => {
+    const lambdas = ofType("AWS::Lambda::Function");
+    expect(lambdas).toHaveLength(functionNames().length);
+    for (const [, fn] of lambdas) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: "nodejs20.x",
+        Architectures: ["arm64"],
+        Handler: "index.handler",
+      });
+      // No X-Ray (route-function.ts says why).
+      expect(fn.Properties.TracingConfig).toBeUndefined();
+      const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(Object.keys(env).sort()).toEqual(
+        [
+          "TABLE_NAME",
+          "DEVICE_OEM_SIGNER_URI",
+          "VEHICLE_OEM_SIGNER_URI",
+          "SE_MANUFACTURER_PUBLIC_KEY",
+          "LOG_LEVEL",
+          "POWERTOOLS_LOG_LEVEL",
+          "NODE_OPTIONS",
+        ].sort(),
+      );
+      expect(env.TABLE_NAME).toEqual({ Ref: logicalId(stack.table.table) });
+      expect(env.SE_MANUFACTURER_PUBLIC_KEY).toEqual({ Ref: "SeManufacturerPublicKey" });
+    }
+  });
+
+  it("have alarms on errors and throttles, and the API one on 5xx", () => {
+    for (const name of functionNames()) {
+      const fnRef = { Ref: logicalId(stack.functions.get(name)!.fn) };
+      for (const metric of ["Errors", "Throttles"]) {
+        template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+          Namespace: "AWS/Lambda",
+          MetricName: metric,
+          Dimensions: [{ Name: "FunctionName", Value: fnRef }],
+          Threshold: 1,
+          ComparisonOperator: "GreaterThanOrEqualToThreshold",
+        });
+      }
+    }
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Namespace: "AWS/ApiGateway",
+      MetricName: "5xx",
+      Dimensions: [{ Name: "ApiId", Value: { Ref: logicalId(stack.api.api) } }],
+    });
+    expect(ofType("AWS::CloudWatch::Alarm")).toHaveLength(2 * functionNames().length + 1);
+  });
+
+  it("are bundled byte for byte as `npm run bench` bundles them", async () => {
+    const name = functionNames()[0]!;
+    const entry = join(realHandlers ? join(PROJECT_ROOT, "functions") : stubDirs[0]!, `${name}.ts`);
+    const code = ofType("AWS::Lambda::Function").find(
+      ([id]) => id === logicalId(stack.functions.get(name)!.fn),
+    )![1].Properties.Code as { S3Key: string };
+    const assetDir = join(app.synth().directory, `asset.${code.S3Key.replace(/\.zip$/, "")}`);
+    const outdir = mkdtempSync(join(cacheDir, "carkeys-infra-bundle-"));
+    stubDirs.push(outdir);
+    const bundle = await bundleLambda(entry, outdir);
+    expect(readFileSync(bundle.file)).toEqual(readFileSync(join(assetDir, "index.mjs")));
+  });
+});
+
+describe("cdk-nag", () => {
+  it("AwsSolutions reports no unacknowledged finding", () => {
+    const report = new AwsSolutionsChecks().validateScope(stack);
+    const open = report.violations.map(
+      (v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(", ")}`,
+    );
+    expect(open).toEqual([]);
+  });
+
+  it("acknowledges only findings it has a reason for", () => {
+    const acknowledged = stack.node
+      .findAll()
+      .flatMap((c) => c.node.metadata.filter((m) => m.type === "aws:cdk:acknowledged-rules"))
+      .flatMap((m) => Object.entries(m.data as Record<string, string>));
+    const ids = new Set(acknowledged.map(([id]) => id.replace(/^annotation::/i, "").replace(/\[.*$/, "")));
+    expect([...ids].sort()).toEqual(["AwsSolutions-APIG4", "AwsSolutions-IAM5", "AwsSolutions-L1"]);
+    for (const [id, reason] of acknowledged) expect(reason.length, id).toBeGreaterThan(60);
+  });
+});
+
+describe("the tables drive the stack", () => {
+  it("function-access.ts has an entry for every function the route table names", () => {
+    expect(functionNames().filter((name) => !FUNCTION_ACCESS[name])).toEqual([]);
+  });
+
+  it("refuses a route whose function has no access entry, or no handler file", () => {
+    const dir = writeStubHandlers(["mystery"]);
+    stubDirs.push(dir);
+    const route: RouteDefinition = {
+      method: "GET",
+      path: "/v1/mystery",
+      functionName: "mystery",
+      auth: "oem",
+      summary: "?",
+    };
+    expect(() => new CarKeysStack(new App(), "NoAccess", { routes: [route], functionsDir: dir })).toThrow(
+      /function-access\.ts has no entry/,
+    );
+    expect(
+      () =>
+        new CarKeysStack(new App(), "NoHandler", {
+          routes: [{ ...route, functionName: "missing" }],
+          functionAccess: { missing: { table: "none" } },
+          functionsDir: dir,
+        }),
+    ).toThrow(/handler .*missing\.ts does not exist/);
+  });
+
+  it("adds an event bus when a function publishes events, and lets only that function put events", () => {
+    const dir = writeStubHandlers(["notices", "openapi"]);
+    stubDirs.push(dir);
+    // Bundling is skipped here: only the wiring is under test.
+    const bare = new App({ context: { ...cdkJson.context, "aws:cdk:bundling-stacks": [] } });
+    const withBus = new CarKeysStack(bare, "WithBus", {
+      functionsDir: dir,
+      routes: [
+        ...ROUTES.filter((r) => r.functionName === "openapi"),
+        {
+          method: "GET",
+          path: "/v1/devices/{deviceId}/notices",
+          functionName: "notices",
+          auth: "device",
+          summary: "",
+        },
+      ],
+      functionAccess: { ...FUNCTION_ACCESS, notices: { table: "read", publishesEvents: true } },
+    });
+    const t = Template.fromStack(withBus);
+    t.resourceCountIs("AWS::Events::EventBus", 1);
+    const busArn = {
+      "Fn::GetAtt": [withBus.getLogicalId(withBus.eventBus!.node.defaultChild as CfnElement), "Arn"],
+    };
+    const all = t.toJSON().Resources as Record<string, Resource>;
+    const putters = Object.values(all)
+      .filter((r) => r.Type === "AWS::IAM::Policy")
+      .filter((r) =>
+        (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement.some((s) =>
+          actions(s).some((a) => covers(a, "events:PutEvents")),
+        ),
+      )
+      .map((r) => (r.Properties.Roles as Array<{ Ref: string }>).map((x) => x.Ref));
+    expect(putters).toEqual([
+      [withBus.getLogicalId(withBus.functions.get("notices")!.role.node.defaultChild as CfnElement)],
+    ]);
+    const noticesPolicy = Object.values(all).find(
+      (r) =>
+        r.Type === "AWS::IAM::Policy" &&
+        (r.Properties.Roles as Array<{ Ref: string }>)[0]!.Ref === putters[0]![0],
+    )!;
+    const put = (noticesPolicy.Properties.PolicyDocument as { Statement: Statement[] }).Statement.filter(
+      (s) => actions(s).includes("events:PutEvents"),
+    );
+    expect(put.map((s) => s.Resource)).toEqual([busArn]);
+    const env = Object.values(all).find(
+      (r) =>
+        r.Type === "AWS::Lambda::Function" && JSON.stringify(r.Properties.Description).includes("notices"),
+    )!.Properties.Environment as { Variables: Record<string, unknown> };
+    expect(env.Variables.EVENT_BUS_NAME).toEqual({
+      Ref: withBus.getLogicalId(withBus.eventBus!.node.defaultChild as CfnElement),
+    });
+    expect(new AwsSolutionsChecks().validateScope(withBus).violations).toEqual([]);
+  });
+});
