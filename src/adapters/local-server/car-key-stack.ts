@@ -20,11 +20,13 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { KMSClient } from "@aws-sdk/client-kms";
 import { setService } from "../../../functions/lib/dependencies.js";
 import { toHex } from "../../protocol/bytes.js";
 import type { DigestSigner } from "../../protocol/signer.js";
 import { type DynamoDbLocal, startDynamoDbLocal } from "../dynamodb/dynamodb-local.js";
 import { ensureTable } from "../dynamodb/table-design.js";
+import { provisionSigningKey } from "../kms/kms-key-provisioner.js";
 import { signerFromUri } from "../kms/signer-from-uri.js";
 import { SoftSigner } from "../kms/soft-signer.js";
 import { type AccessLogEntry, type HandlerMap, type LocalServer, startLocalServer } from "./local-server.js";
@@ -144,12 +146,15 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
   const vehicleOemSignerUri = options.vehicleOemSignerUri ?? `softkms:${keysDir}#vehicle-oem-root`;
   const manufacturer = await SoftSigner.open(keysDir, MANUFACTURER_KEY_NAME);
   const manufacturerPublicKey = await manufacturer.publicKey();
+  const dynamoDbIsLocal = options.dynamoDbEndpoint === undefined || isLoopback(options.dynamoDbEndpoint);
+  prepareAwsSdk(dynamoDbIsLocal && !usesRealKms(deviceOemSignerUri, vehicleOemSignerUri));
   // Ask each root signer for its public key now: a KMS alias that does not exist fails here, in one line.
   for (const [name, uri] of [
     ["Device OEM root", deviceOemSignerUri],
     ["Vehicle OEM root", vehicleOemSignerUri],
   ] as const) {
     try {
+      await provisionEmulatedKey(uri, name);
       await (await signerFromUri(uri)).publicKey();
     } catch (cause) {
       throw new CarKeyStackError(`the ${name} signer ${uri} does not answer: ${(cause as Error).message}`, {
@@ -170,7 +175,6 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
 
   let server: LocalServer | undefined;
   try {
-    const localOnly = isLoopback(dynamoDb.endpoint) && !usesRealKms(deviceOemSignerUri, vehicleOemSignerUri);
     applyEnvironment(
       handlerEnvironment({
         tableName,
@@ -180,7 +184,6 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
         manufacturerPublicKey,
         oemName: options.oemName ?? "Car Keys Local",
       }),
-      localOnly,
     );
     const client = new DynamoDBClient({ endpoint: dynamoDb.endpoint });
     try {
@@ -239,16 +242,38 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
 }
 
 /** Writes the handlers' settings into process.env and makes them rebuild the service from it. */
-function applyEnvironment(environment: Record<string, string>, localOnly: boolean): void {
+function applyEnvironment(environment: Record<string, string>): void {
   Object.assign(process.env, environment);
   setService(undefined);
+}
+
+/** Region and, when nothing real is reached, placeholder credentials: the SDK insists on both. */
+function prepareAwsSdk(localOnly: boolean): void {
   process.env.AWS_REGION ??= process.env.AWS_DEFAULT_REGION ?? "us-east-1";
-  // DynamoDB Local and softkms accept any credentials, but the SDK insists on finding some.
-  // Only when nothing real is reached, so a developer's own AWS profile is never overridden.
+  // DynamoDB Local and KMS emulators accept any credentials; a developer's own AWS profile is never overridden.
   if (localOnly && !process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE) {
     process.env.AWS_ACCESS_KEY_ID = "local";
     process.env.AWS_SECRET_ACCESS_KEY = "local";
   }
+}
+
+/**
+ * `awskms:alias/…` against a KMS emulator on this machine: creates the key
+ * behind the alias on first use, as `npm start` does for softkms keys. Never
+ * against a real KMS, where the stack owns the keys.
+ */
+async function provisionEmulatedKey(uri: string, name: string): Promise<void> {
+  if (!uri.startsWith("awskms:alias/") || !isLoopback(kmsEndpoint() ?? "")) return;
+  const client = new KMSClient({});
+  try {
+    await provisionSigningKey(client, uri.slice("awskms:".length), { description: `Car Keys local ${name}` });
+  } finally {
+    client.destroy();
+  }
+}
+
+function kmsEndpoint(): string | undefined {
+  return process.env.AWS_ENDPOINT_URL_KMS || process.env.AWS_ENDPOINT_URL || undefined;
 }
 
 async function resolveOemToken(
@@ -289,6 +314,6 @@ function isLoopback(endpoint: string): boolean {
 /** True when a root lives in KMS that is not a local emulator. */
 function usesRealKms(...uris: string[]): boolean {
   if (!uris.some((uri) => uri.startsWith("awskms:"))) return false;
-  const kmsEndpoint = process.env.AWS_ENDPOINT_URL_KMS ?? process.env.AWS_ENDPOINT_URL;
-  return kmsEndpoint === undefined || !isLoopback(kmsEndpoint);
+  const endpoint = kmsEndpoint();
+  return endpoint === undefined || !isLoopback(endpoint);
 }

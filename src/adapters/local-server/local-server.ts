@@ -413,9 +413,10 @@ function lambdaContext(functionName: string, accountId: string, deadline: number
 }
 
 /**
- * Answers without reading the rest of the request body: the connection is
- * closed after the answer, so the unread bytes are never consumed, and
- * nothing a refused caller sends is buffered.
+ * Answers at once, without waiting for the rest of the request body: the
+ * connection closes after the answer, so nothing more a refused caller sends
+ * is buffered (node discards what arrives while the client reads the answer,
+ * for a second at most).
  */
 function refuse(req: IncomingMessage, res: ServerResponse, response: HttpResponseFacts): void {
   if (req.complete) {

@@ -7,12 +7,17 @@
 import "reflect-metadata";
 import { relative } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
+import { toHex } from "../../protocol/bytes.js";
 import {
   type CarKeyStack,
   type CarKeyStackOptions,
   DEFAULT_PORT,
   startCarKeyStack,
 } from "./car-key-stack.js";
+
+// The project runs on Node 20 on purpose (../shared/TOOLCHAIN.md); the SDK's multi-line notice about Node 22
+// would bury the one-line messages this command prints. An explicit setting of it is respected.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 interface Flags {
   readonly port?: number;
@@ -99,7 +104,8 @@ function banner(stack: CarKeyStack, cwd: string = process.cwd()): string {
     `  OpenAPI:     ${stack.url}/openapi.json`,
     `  DynamoDB:    ${database}, table ${stack.tableName}`,
     `  root keys:   Device OEM ${keys(stack.signerUris.deviceOemRoot)}, Vehicle OEM ${keys(stack.signerUris.vehicleOemRoot)}`,
-    `  SE maker:    ${show(stack.keysDir)}/se-manufacturer.json (emulated; its public key is trusted)`,
+    `  SE maker:    ${show(stack.keysDir)}/se-manufacturer.json (emulated), trusted public key`,
+    `               ${toHex(stack.manufacturerPublicKey)}`,
     `  OEM token:   ${token}`,
     "               OEM routes want `authorization: Bearer <token>`, e.g.",
     `               curl -H "authorization: Bearer $(cat ${show(stack.oemTokenFile ?? "<token file>")})" ${stack.url}/v1/keys/000000000000`,
