@@ -81,6 +81,50 @@ export const ROUTES: readonly RouteDefinition[] = [
     auth: "oem",
     summary: "The keys registered for a vehicle",
   },
+  // The TIGRESS share-invitation relay (functions/relay.ts): authenticated inside the handler by the
+  // Mailbox-Device-Claim header (draft-vinokurov-tigress-http-00 §5.2), so `none` to API Gateway.
+  {
+    method: "POST",
+    path: "/v1/m",
+    functionName: "relay",
+    auth: "none",
+    summary: "TIGRESS CreateMailbox: store an encrypted share invitation, get its link",
+  },
+  {
+    method: "PUT",
+    path: "/v1/m/{id}",
+    functionName: "relay",
+    auth: "none",
+    summary: "TIGRESS UpdateMailbox: replace the mailbox's encrypted payload",
+  },
+  {
+    method: "DELETE",
+    path: "/v1/m/{id}",
+    functionName: "relay",
+    auth: "none",
+    summary: "TIGRESS DeleteMailbox",
+  },
+  {
+    method: "GET",
+    path: "/v1/m/{id}",
+    functionName: "relay",
+    auth: "none",
+    summary: "TIGRESS ReadDisplayInformationFromMailbox: the link preview page (HTML)",
+  },
+  {
+    method: "POST",
+    path: "/v1/m/{id}",
+    functionName: "relay",
+    auth: "none",
+    summary: "TIGRESS ReadSecureContentFromMailbox: the encrypted payload; the first reader is bound",
+  },
+  {
+    method: "PATCH",
+    path: "/v1/m/{id}",
+    functionName: "relay",
+    auth: "none",
+    summary: "TIGRESS RelinquishMailbox: the Recipient unbinds itself",
+  },
 ];
 
 export function functionNames(): string[] {

@@ -10,7 +10,14 @@ import type { ScryptCost } from "../protocol/pairing-password.js";
 import { DeviceRequestAuthenticator } from "./device-request-auth.js";
 import { ConfigurationError } from "./errors.js";
 import { KeyTracking } from "./key-tracking.js";
-import { type Clock, type Notifier, type Signer, type Store, systemClock } from "./ports.js";
+import {
+  type Clock,
+  type Notifier,
+  type OemRootProfile,
+  type Signer,
+  type Store,
+  systemClock,
+} from "./ports.js";
 import { RootCertificates } from "./root-certificates.js";
 import { SecureElementEnrollment } from "./secure-element-enrollment.js";
 import { VehicleEnrollment } from "./vehicle-enrollment.js";
@@ -29,6 +36,11 @@ export interface CarKeysServiceConfig {
   readonly vehicleOem: SubjectNameFields;
   /** scrypt cost of pairing passwords; default RFC 9383's N = 32768, r = 8, p = 1. */
   readonly scryptCost?: ScryptCost;
+  /**
+   * The roots this process may self-sign on first use (default both): in AWS,
+   * those whose KMS key the function may Sign with. Others are only read.
+   */
+  readonly creatableRoots?: readonly OemRootProfile[];
 }
 
 export interface CarKeysService {
@@ -52,7 +64,13 @@ export function createCarKeysService(config: CarKeysServiceConfig): CarKeysServi
     "device-oem-root": config.deviceOem,
     "vehicle-oem-root": config.vehicleOem,
   } as const;
-  const roots = new RootCertificates({ store, signer: config.signer, clock, subjects });
+  const roots = new RootCertificates({
+    store,
+    signer: config.signer,
+    clock,
+    subjects,
+    ...(config.creatableRoots ? { creatable: new Set(config.creatableRoots) } : {}),
+  });
   const auth = new DeviceRequestAuthenticator({ store, clock });
   const childSubject = (oem: SubjectNameFields): SubjectNameFields => ({
     organization: oem.organization,

@@ -65,6 +65,15 @@ export class ConflictError extends ServiceError {
   override name = "ConflictError";
 }
 
+/**
+ * Something the request needs is not there yet and will be (a root
+ * certificate that only the function holding its key may create). Answers 503:
+ * the client may retry later; the detail says what is missing.
+ */
+export class ServiceUnavailableError extends ServiceError {
+  override name = "ServiceUnavailableError";
+}
+
 /** The service is misconfigured (missing environment, a root key that cannot sign). Answers 500. */
 export class ConfigurationError extends Error {
   override name = "ConfigurationError";

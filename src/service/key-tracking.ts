@@ -19,7 +19,11 @@ import { VerificationError } from "../protocol/errors.js";
 import { type KeyAttestationFacts, verifyKeyAttestation } from "../protocol/key-attestation.js";
 import { encodeKeyTrackingReceipt, keyTrackingReceiptBody } from "../protocol/key-tracking-receipt.js";
 import { keyIdentifier, verifyRaw } from "../protocol/p256.js";
-import type { DeviceRequest, DeviceRequestAuthenticator } from "./device-request-auth.js";
+import {
+  type DeviceRequest,
+  type DeviceRequestAuthenticator,
+  REQUEST_TIME_WINDOW_MS,
+} from "./device-request-auth.js";
 import {
   AuthenticationError,
   ConfigurationError,
@@ -146,14 +150,23 @@ export class KeyTracking {
     deviceOemRoot: Uint8Array,
     at: Date,
   ): VerifiedCertificateChain {
-    try {
-      return verifyCertificateChain({
+    const verify = (when: Date) =>
+      verifyCertificateChain({
         leaf: input.endpointCertificate,
         intermediates: [input.instanceCaCertificate],
         anchors: [deviceOemRoot],
         expectedLeafProfile: "endpoint",
-        at,
+        at: when,
       });
+    try {
+      try {
+        return verify(at);
+      } catch (error) {
+        // The SE dates the endpoint certificate by its own clock, which may run a little ahead of ours:
+        // tolerate the skew request timestamps are allowed, for notBefore only.
+        if (!(error instanceof CertificateVerificationError) || error.reason !== "not-yet-valid") throw error;
+        return verify(new Date(at.getTime() + REQUEST_TIME_WINDOW_MS));
+      }
     } catch (error) {
       if (error instanceof CertificateVerificationError && error.reason !== "malformed") {
         throw new ForbiddenError(`the endpoint certificate chain is not trusted: ${error.message}`, {

@@ -24,9 +24,14 @@ import {
   parseCertificate,
 } from "../protocol/certificate-verifier.js";
 import type { DigestSigner } from "../protocol/signer.js";
-import { ConfigurationError, ConflictError } from "./errors.js";
+import { ConfigurationError, ConflictError, ServiceUnavailableError } from "./errors.js";
 import type { Clock, OemRootProfile, RootCertificateRecord, Signer, Store } from "./ports.js";
 import type { TrustAnchors } from "./schemas.js";
+
+const ROOT_TITLES: Readonly<Record<OemRootProfile, string>> = {
+  "device-oem-root": "Device OEM root",
+  "vehicle-oem-root": "Vehicle OEM root",
+};
 
 /** Roots start a day in the past so a device or car whose clock lags still accepts them. */
 const ROOT_BACKDATE_MS = 24 * 3600 * 1000;
@@ -50,6 +55,12 @@ export interface RootCertificatesOptions {
   readonly clock: Clock;
   /** Subject of each root (O = the OEM; CN defaults per profile). */
   readonly subjects: Readonly<Record<OemRootProfile, SubjectNameFields>>;
+  /**
+   * The roots this process may self-sign when none is stored; default both.
+   * In AWS only a function granted kms:Sign on a root's key can create that
+   * root; the others read it, and answer 503 until it exists.
+   */
+  readonly creatable?: ReadonlySet<OemRootProfile>;
 }
 
 /** A DigestSigner whose publicKey() is asked of the underlying signer once (a KMS GetPublicKey). */
@@ -111,6 +122,12 @@ export class RootCertificates {
     const publicKey = await signer.publicKey();
     const keyId = toHex(subjectKeyIdentifier(publicKey));
     let record = await store.getRootCertificate(profile, keyId);
+    if (!record && this.options.creatable && !this.options.creatable.has(profile)) {
+      throw new ServiceUnavailableError(
+        `the ${ROOT_TITLES[profile]} certificate has not been created yet; it is created by the first ` +
+          `${profile === "device-oem-root" ? "secure element" : "vehicle"} enrollment`,
+      );
+    }
     if (!record) {
       const now = clock.now();
       const notBefore = new Date(now.getTime() - ROOT_BACKDATE_MS);

@@ -8,6 +8,7 @@
 // error, not something silently ignored. Binary values are lower-case hex,
 // as everywhere in this project; certificates are PEM.
 import { z } from "zod";
+import { RELAY_ROUTE_SCHEMAS } from "./relay/relay-schemas.js";
 
 /** Largest request body read (bytes); anything longer is refused with 413 before parsing. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -236,11 +237,11 @@ export interface RouteSchemas {
   readonly response: z.ZodType;
   /** Status of a success that created something (a repeat of an idempotent request answers 200). */
   readonly successStatus: 200 | 201;
-  /** The 4xx statuses this route answers with a Problem. */
+  /** The 4xx statuses this route answers with a Problem, and 503 where a root may not exist yet. */
   readonly problemStatuses: readonly number[];
 }
 
-const DEVICE_PROBLEMS = [400, 401, 403, 404, 409, 413, 415] as const;
+const DEVICE_PROBLEMS = [400, 401, 403, 404, 409, 413, 415, 503] as const;
 const OEM_PROBLEMS = [400, 401, 404, 409, 413, 415] as const;
 
 export const ROUTE_SCHEMAS = {
@@ -248,7 +249,7 @@ export const ROUTE_SCHEMAS = {
     description: "The Device OEM and Vehicle OEM root certificates (created on first use).",
     response: TrustAnchorsSchema,
     successStatus: 200,
-    problemStatuses: [],
+    problemStatuses: [503],
   },
   "POST /v1/devices": {
     description:
@@ -268,7 +269,7 @@ export const ROUTE_SCHEMAS = {
     body: VehicleEnrollmentRequestSchema,
     response: VehicleEnrollmentResponseSchema,
     successStatus: 201,
-    problemStatuses: OEM_PROBLEMS,
+    problemStatuses: [...OEM_PROBLEMS, 503],
   },
   "POST /v1/vehicles/{vehicleId}/pairing": {
     description:
@@ -304,6 +305,8 @@ export const ROUTE_SCHEMAS = {
     successStatus: 200,
     problemStatuses: [400, 401, 404],
   },
+  // The TIGRESS relay's routes, defined with the relay (src/service/relay/relay-schemas.ts).
+  ...RELAY_ROUTE_SCHEMAS,
 } as const satisfies Record<string, RouteSchemas>;
 
 export type RouteKey = keyof typeof ROUTE_SCHEMAS;

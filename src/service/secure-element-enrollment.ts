@@ -59,9 +59,10 @@ export class SecureElementEnrollment {
     if (toHex(deviceIdFromInstanceKey(instanceKey)) !== input.seId) {
       // The SE identifier is derived from its key (device-identity.ts), so lost-mode notices can
       // address a device by an identifier nobody chose.
-      throw new ValidationError("body.seId must be the first 16 bytes of SHA-256 of body.instanceCaPublicKey", [
-        { path: "body.seId", message: "not derived from the instance CA key" },
-      ]);
+      throw new ValidationError(
+        "body.seId must be the first 16 bytes of SHA-256 of body.instanceCaPublicKey",
+        [{ path: "body.seId", message: "not derived from the instance CA key" }],
+      );
     }
     // Proof of possession: only the holder of the instance CA key can make this signature.
     const { nonce } = auth.verify(parsed, instanceKey);

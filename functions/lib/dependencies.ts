@@ -1,0 +1,102 @@
+// Builds the service from the environment, once per Lambda container (cold
+// start) and reused by every invocation: the DynamoDB client, the two root
+// signers and the roots' cache live as long as the container. The same code
+// builds the service under the local server, which sets the same variables.
+//
+//   TABLE_NAME                    the DynamoDB table (table-design.ts)
+//   DEVICE_OEM_SIGNER_URI         awskms:<key id|ARN|alias/…> or softkms:<dir>#<name>
+//   VEHICLE_OEM_SIGNER_URI        same, for the Vehicle OEM root
+//   SE_MANUFACTURER_PUBLIC_KEY    hex, 65-byte P-256 point trusted for factory attestations
+//   DEVICE_OEM_NAME               O of the Device OEM root and instance CA certificates
+//   VEHICLE_OEM_NAME              O of the Vehicle OEM root and vehicle certificates
+//   DEVICE_OEM_COUNTRY, VEHICLE_OEM_COUNTRY   optional C (ISO 3166 alpha-2)
+//   ROOT_CREATION                 optional: which roots this function may self-sign on first use,
+//                                 comma-separated device-oem-root,vehicle-oem-root (the default), or
+//                                 "none"; in AWS, exactly the roots whose key it may kms:Sign with
+//
+// Endpoints follow the SDK's standard settings (AWS_ENDPOINT_URL_DYNAMODB,
+// AWS_ENDPOINT_URL_KMS, AWS_REGION), so nothing here knows whether it talks
+// to AWS, LocalStack, DynamoDB Local or a KMS emulator.
+import { KMSClient } from "@aws-sdk/client-kms";
+import { DynamoDbStore } from "../../src/adapters/dynamodb/dynamodb-store.js";
+import { signerFromUri } from "../../src/adapters/kms/signer-from-uri.js";
+import { fromHex } from "../../src/protocol/bytes.js";
+import type { SubjectNameFields } from "../../src/protocol/certificate-profiles.js";
+import { type CarKeysService, createCarKeysService } from "../../src/service/car-keys-service.js";
+import { ConfigurationError } from "../../src/service/errors.js";
+import { OEM_ROOT_PROFILES, type OemRootProfile, type Signer } from "../../src/service/ports.js";
+
+export const REQUIRED_ENVIRONMENT = [
+  "TABLE_NAME",
+  "DEVICE_OEM_SIGNER_URI",
+  "VEHICLE_OEM_SIGNER_URI",
+  "SE_MANUFACTURER_PUBLIC_KEY",
+  "DEVICE_OEM_NAME",
+  "VEHICLE_OEM_NAME",
+] as const;
+
+type Environment = Readonly<Record<string, string | undefined>>;
+
+function creatableRoots(value: string | undefined): readonly OemRootProfile[] {
+  if (value === undefined || value.trim() === "") return OEM_ROOT_PROFILES;
+  if (value.trim() === "none") return [];
+  const names = value.split(",").map((name) => name.trim());
+  const unknown = names.filter((name) => !OEM_ROOT_PROFILES.includes(name as OemRootProfile));
+  if (unknown.length > 0) {
+    throw new ConfigurationError(
+      `ROOT_CREATION names ${unknown.join(", ")}; use ${OEM_ROOT_PROFILES.join(", ")} or none`,
+    );
+  }
+  return names as OemRootProfile[];
+}
+
+function subject(env: Environment, prefix: "DEVICE_OEM" | "VEHICLE_OEM"): SubjectNameFields {
+  const country = env[`${prefix}_COUNTRY`];
+  return { organization: env[`${prefix}_NAME`]!, ...(country ? { country } : {}) };
+}
+
+/** The service for `env`; throws ConfigurationError naming every missing or malformed variable. */
+export async function buildService(env: Environment = process.env): Promise<CarKeysService> {
+  const missing = REQUIRED_ENVIRONMENT.filter((name) => !env[name]);
+  if (missing.length > 0) throw new ConfigurationError(`missing environment: ${missing.join(", ")}`);
+  let manufacturerPublicKey: Uint8Array;
+  try {
+    manufacturerPublicKey = fromHex(env.SE_MANUFACTURER_PUBLIC_KEY!, "SE_MANUFACTURER_PUBLIC_KEY");
+  } catch (cause) {
+    throw new ConfigurationError("SE_MANUFACTURER_PUBLIC_KEY must be hex", { cause });
+  }
+  const roots = creatableRoots(env.ROOT_CREATION);
+  const uris = [env.DEVICE_OEM_SIGNER_URI!, env.VEHICLE_OEM_SIGNER_URI!];
+  // One KMS client for both roots, made only when a root is in KMS.
+  const kmsClient = uris.some((uri) => uri.startsWith("awskms:")) ? new KMSClient({}) : undefined;
+  const [device, vehicle] = await Promise.all(
+    uris.map((uri) => signerFromUri(uri, kmsClient ? { kmsClient } : {})),
+  );
+  const signer: Signer = { root: (profile) => (profile === "device-oem-root" ? device! : vehicle!) };
+  return createCarKeysService({
+    store: new DynamoDbStore({ tableName: env.TABLE_NAME! }),
+    signer,
+    manufacturerPublicKey,
+    deviceOem: subject(env, "DEVICE_OEM"),
+    vehicleOem: subject(env, "VEHICLE_OEM"),
+    creatableRoots: roots,
+  });
+}
+
+let pending: Promise<CarKeysService> | undefined;
+
+/** The container's service, built on first use; a failed build is retried by the next invocation. */
+export function getService(): Promise<CarKeysService> {
+  if (!pending) {
+    pending = buildService();
+    pending.catch(() => {
+      pending = undefined;
+    });
+  }
+  return pending;
+}
+
+/** Tests and the local server: use this service instead of one built from the environment. */
+export function setService(service: CarKeysService | undefined): void {
+  pending = service === undefined ? undefined : Promise.resolve(service);
+}

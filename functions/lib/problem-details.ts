@@ -1,0 +1,75 @@
+// Maps the service's typed errors to RFC 9457 problem details, by class, in
+// one table: the handlers never build an error response themselves
+// (DESIGN.md convention 4). A known refusal becomes middy's HttpError with
+// `expose` (always < 500) and a JSON problem as its message, which
+// @middy/http-error-handler turns into the response; anything else is left
+// for http-error-handler's fallback, a generic 500 that reveals nothing.
+// The detail is the domain error's message, written for the client; request
+// bodies, keys and passwords never appear in one.
+import { createError } from "@middy/util";
+import {
+  AuthenticationError,
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  PayloadTooLargeError,
+  ReplayError,
+  ServiceError,
+  ServiceUnavailableError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from "../../src/service/errors.js";
+import type { Problem } from "../../src/service/schemas.js";
+
+export const PROBLEM_CONTENT_TYPE = "application/problem+json";
+const PROBLEM_TYPE_PREFIX = "urn:carkeys:problem:";
+
+interface ProblemKind {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+}
+
+/** Most specific class first: ReplayError is an AuthenticationError. */
+const PROBLEM_KINDS: readonly [abstract new (...args: never[]) => ServiceError, ProblemKind][] = [
+  [ValidationError, { type: "validation", title: "Invalid request", status: 400 }],
+  [ReplayError, { type: "replay", title: "Request already used", status: 401 }],
+  [AuthenticationError, { type: "authentication", title: "Not authenticated", status: 401 }],
+  [ForbiddenError, { type: "forbidden", title: "Evidence not trusted", status: 403 }],
+  [NotFoundError, { type: "not-found", title: "Not found", status: 404 }],
+  [ConflictError, { type: "conflict", title: "Conflicts with the current state", status: 409 }],
+  [PayloadTooLargeError, { type: "payload-too-large", title: "Request body too large", status: 413 }],
+  [
+    UnsupportedMediaTypeError,
+    { type: "unsupported-media-type", title: "Unsupported media type", status: 415 },
+  ],
+  [ServiceUnavailableError, { type: "unavailable", title: "Not available yet", status: 503 }],
+];
+
+/** The body of every 500: nothing about the cause. */
+export const INTERNAL_PROBLEM: Problem = {
+  type: `${PROBLEM_TYPE_PREFIX}internal`,
+  title: "Internal error",
+  status: 500,
+  detail: "The service could not complete the request; it has been logged.",
+};
+
+/** The problem for a domain refusal, or undefined when `error` is not one (an internal failure). */
+export function problemFor(error: unknown, instance?: string): Problem | undefined {
+  if (!(error instanceof ServiceError)) return undefined;
+  const kind = PROBLEM_KINDS.find(([cls]) => error instanceof cls)?.[1];
+  if (!kind) return undefined;
+  return {
+    type: `${PROBLEM_TYPE_PREFIX}${kind.type}`,
+    title: kind.title,
+    status: kind.status,
+    detail: error.message,
+    ...(instance ? { instance } : {}),
+    ...(error instanceof ValidationError && error.fields.length > 0 ? { errors: [...error.fields] } : {}),
+  };
+}
+
+/** Middy's HttpError carrying the problem as its (exposed) message. */
+export function problemHttpError(problem: Problem, cause: unknown) {
+  return createError(problem.status, JSON.stringify(problem), { expose: true, cause });
+}

@@ -1,0 +1,169 @@
+// The request side of every handler, as a middy `before` middleware: find the
+// route by API Gateway's routeKey, check OEM authorization is present, read
+// the raw body (base64-decoded when API Gateway encoded it) within the 64 KiB
+// limit, parse it as strict JSON, and validate path parameters and body with
+// the route's zod schemas (src/service/schemas.ts). Written here rather than
+// with @middy/http-json-body-parser because device routes must verify their
+// signature over the exact raw bytes, which that parser replaces, and
+// because it answers malformed JSON with 415 instead of 400. The result goes
+// into a WeakMap keyed by the event, so nothing is smuggled through the
+// event's own fields.
+import type { MiddlewareObj } from "@middy/core";
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import type { z } from "zod";
+import type { DeviceRequest } from "../../src/service/device-request-auth.js";
+import {
+  AuthenticationError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from "../../src/service/errors.js";
+import {
+  MAX_BODY_BYTES,
+  ROUTE_SCHEMAS,
+  type RouteKey,
+  type RouteSchemas,
+} from "../../src/service/schemas.js";
+import { ROUTES, type RouteDefinition } from "../routes.js";
+
+export interface ParsedRequest {
+  readonly routeKey: RouteKey;
+  readonly route: RouteDefinition;
+  readonly params: unknown;
+  readonly body: unknown;
+  /** The request exactly as received, for device signature checks. */
+  readonly raw: DeviceRequest;
+  /** OEM routes: the IAM principal API Gateway (or the local server) authenticated. */
+  readonly caller?: string;
+}
+
+const parsedRequests = new WeakMap<object, ParsedRequest>();
+
+export function parsedRequest(event: object): ParsedRequest {
+  const parsed = parsedRequests.get(event);
+  // Only reachable if the chain is assembled without requestParser: a programming error, a 500.
+  if (!parsed) throw new Error("requestParser did not run for this event");
+  return parsed;
+}
+
+const JSON_MEDIA_TYPE = /^application\/(?:[a-z0-9.+-]+\+)?json\s*(?:;.*)?$/i;
+
+function rawBody(event: APIGatewayProxyEventV2): Uint8Array {
+  const body = event.body ?? "";
+  // Checked on the encoded length first, so an oversized body is never decoded.
+  const encodedLimit = event.isBase64Encoded ? Math.ceil(MAX_BODY_BYTES / 3) * 4 : MAX_BODY_BYTES * 3;
+  if (body.length > encodedLimit) throw tooLarge();
+  const bytes = event.isBase64Encoded
+    ? new Uint8Array(Buffer.from(body, "base64"))
+    : new Uint8Array(Buffer.from(body, "utf8"));
+  if (bytes.length > MAX_BODY_BYTES) throw tooLarge();
+  return bytes;
+}
+
+function tooLarge(): PayloadTooLargeError {
+  return new PayloadTooLargeError(`the request body is over ${MAX_BODY_BYTES} bytes`);
+}
+
+function parseJson(bytes: Uint8Array, contentType: string | undefined): unknown {
+  if (bytes.length === 0) return undefined;
+  if (!contentType || !JSON_MEDIA_TYPE.test(contentType)) {
+    throw new UnsupportedMediaTypeError("the request body must be JSON (Content-Type: application/json)");
+  }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new ValidationError("the request body is not valid UTF-8");
+  }
+  try {
+    // The parser's own message would quote the body back; the detail stays generic on purpose.
+    return JSON.parse(text);
+  } catch {
+    throw new ValidationError("the request body is not valid JSON");
+  }
+}
+
+function validate(schema: z.ZodType, value: unknown, prefix: "body" | "params"): unknown {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const fields = result.error.issues.map((issue) => {
+    const path = [prefix, ...issue.path.map(String)].join(".");
+    const message =
+      issue.code === "unrecognized_keys" ? `unknown field(s): ${issue.keys.join(", ")}` : issue.message;
+    return { path, message };
+  });
+  if (value === undefined && prefix === "body") {
+    throw new ValidationError("a JSON request body is required", fields);
+  }
+  const summary = fields.map((f) => `${f.path}: ${f.message}`).join("; ");
+  throw new ValidationError(`invalid ${prefix === "body" ? "request body" : "path"}: ${summary}`, fields);
+}
+
+function oemCaller(event: APIGatewayProxyEventV2): string {
+  const authorizer = (event.requestContext as { authorizer?: { iam?: Record<string, unknown> } }).authorizer;
+  const iam = authorizer?.iam;
+  if (!iam || typeof iam !== "object") {
+    throw new AuthenticationError(
+      "this route needs OEM authorization (IAM SigV4, or the local server credential)",
+    );
+  }
+  for (const field of ["userArn", "callerId", "accountId"]) {
+    const value = iam[field];
+    if (typeof value === "string" && value !== "") return value;
+  }
+  return "unknown";
+}
+
+/** The route definitions a function serves, by route key. */
+export function routesOf(functionName: string): Map<RouteKey, RouteDefinition> {
+  const out = new Map<RouteKey, RouteDefinition>();
+  for (const route of ROUTES) {
+    if (route.functionName !== functionName) continue;
+    const routeKey = `${route.method} ${route.path}`;
+    if (!Object.hasOwn(ROUTE_SCHEMAS, routeKey)) {
+      throw new Error(`route ${routeKey} has no entry in ROUTE_SCHEMAS`);
+    }
+    out.set(routeKey as RouteKey, route);
+  }
+  return out;
+}
+
+export function requestParser(
+  routes: ReadonlyMap<RouteKey, RouteDefinition>,
+): MiddlewareObj<APIGatewayProxyEventV2> {
+  return {
+    name: "requestParser",
+    before: (request) => {
+      const event = request.event;
+      const routeKey = event.routeKey as RouteKey;
+      const route = routes.get(routeKey);
+      if (!route) throw new NotFoundError(`no route ${event.routeKey} here`);
+      const schemas: RouteSchemas = ROUTE_SCHEMAS[routeKey];
+      const caller = route.auth === "oem" ? oemCaller(event) : undefined;
+      const bytes = rawBody(event);
+      const headers: Record<string, string | undefined> = {};
+      for (const [name, value] of Object.entries(event.headers ?? {})) headers[name.toLowerCase()] = value;
+      const params = schemas.params
+        ? validate(schemas.params, event.pathParameters ?? {}, "params")
+        : undefined;
+      const body = schemas.body
+        ? validate(schemas.body, parseJson(bytes, headers["content-type"]), "body")
+        : undefined;
+      const query = event.rawQueryString ? `?${event.rawQueryString}` : "";
+      parsedRequests.set(event, {
+        routeKey,
+        route,
+        params,
+        body,
+        raw: {
+          method: event.requestContext.http.method.toUpperCase(),
+          path: `${event.rawPath}${query}`,
+          body: bytes,
+          headers,
+        },
+        ...(caller === undefined ? {} : { caller }),
+      });
+    },
+  };
+}

@@ -1,0 +1,263 @@
+// The TIGRESS share-invitation relay's Lambda (draft-vinokurov-tigress-http-00
+// §6; README "Share-invitation relay (TIGRESS)"): all six mailbox routes of
+// functions/routes.ts, one service call each into src/service/relay. Its own
+// middy chain in the style of lib/http-handler.ts (logger context without
+// event logging, header normalization, typed errors → problem+json through
+// @middy/http-error-handler) rather than that chain itself, because the
+// relay answers what lib/http-handler.ts cannot: an HTML page (the preview),
+// bodiless 200s and 201s, Retry-After on 429, the Mailbox-Request-ID echoed
+// (§5.1), and bodies the relay validates only after it has ruled out a
+// repeated request id. There is no carkey-* signature here: the relay
+// authenticates by the Mailbox-Device-Claim header (routes are `auth: none`
+// to API Gateway), inside the service.
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy, { type MiddlewareObj } from "@middy/core";
+import httpErrorHandler from "@middy/http-error-handler";
+import httpHeaderNormalizer from "@middy/http-header-normalizer";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { NotFoundError, PayloadTooLargeError, ValidationError } from "../src/service/errors.js";
+import { logger } from "../src/service/logger.js";
+import { HEADER } from "../src/service/relay/mailbox-headers.js";
+import { PREVIEW_HEADERS } from "../src/service/relay/preview-page.js";
+import { AccessRightsError, RateLimitedError } from "../src/service/relay/relay-errors.js";
+import {
+  MAX_RELAY_BODY_BYTES,
+  type RelayRouteKey,
+  UUID_PATTERN,
+} from "../src/service/relay/relay-schemas.js";
+import type { RelayCaller, TigressRelay } from "../src/service/relay/relay-service.js";
+import type { Problem } from "../src/service/schemas.js";
+import {
+  INTERNAL_PROBLEM,
+  PROBLEM_CONTENT_TYPE,
+  problemFor,
+  problemHttpError,
+} from "./lib/problem-details.js";
+import { configuredLinkBase, getRelay } from "./lib/relay-dependencies.js";
+import { ROUTES } from "./routes.js";
+
+const FUNCTION_NAME = "relay";
+
+interface RouteContext {
+  readonly relay: TigressRelay;
+  readonly caller: RelayCaller;
+  readonly mailboxId: string;
+  readonly linkBase: string;
+  /** The parsed JSON body (undefined when empty); only read by the routes that take one. */
+  readonly body: () => unknown;
+}
+
+interface Reply {
+  readonly status: 200 | 201;
+  /** JSON, or undefined for no body. */
+  readonly json?: unknown;
+  /** A text body with its own headers (the preview page). */
+  readonly html?: string;
+}
+
+const json = (answer: { status: 200 | 201; body: unknown }): Reply => ({
+  status: answer.status,
+  ...(answer.body === undefined ? {} : { json: answer.body }),
+});
+
+const IMPLEMENTATIONS: Readonly<Record<RelayRouteKey, (context: RouteContext) => Promise<Reply>>> = {
+  "POST /v1/m": async (c) => json(await c.relay.createMailbox(c.caller, c.body(), c.linkBase)),
+  "PUT /v1/m/{id}": async (c) => json(await c.relay.updateMailbox(c.mailboxId, c.caller, c.body())),
+  "DELETE /v1/m/{id}": async (c) => json(await c.relay.deleteMailbox(c.mailboxId, c.caller)),
+  "GET /v1/m/{id}": async (c) => ({
+    status: 200,
+    html: await c.relay.readDisplayInformation(c.mailboxId, c.caller, c.linkBase),
+  }),
+  // §6.5 defines no request body; one sent anyway (§4.3's push token) is not read.
+  "POST /v1/m/{id}": async (c) => json(await c.relay.readSecureContent(c.mailboxId, c.caller)),
+  "PATCH /v1/m/{id}": async (c) => json(await c.relay.relinquishMailbox(c.mailboxId, c.caller)),
+};
+
+// The route table and this file must agree, checked when the module loads (as lib/http-handler.ts does).
+{
+  const expected = ROUTES.filter((r) => r.functionName === FUNCTION_NAME)
+    .map((r) => `${r.method} ${r.path}`)
+    .sort();
+  const implemented = Object.keys(IMPLEMENTATIONS).sort();
+  if (expected.join("\n") !== implemented.join("\n")) {
+    throw new Error(
+      `functions/relay.ts implements [${implemented.join(", ")}] but routes.ts gives it [${expected.join(", ")}]`,
+    );
+  }
+}
+
+/** The body as JSON; 413 over the relay's limit (checked before decoding), 400 when not JSON. */
+function jsonBody(event: APIGatewayProxyEventV2): unknown {
+  const text = event.body ?? "";
+  const encodedLimit = event.isBase64Encoded
+    ? Math.ceil(MAX_RELAY_BODY_BYTES / 3) * 4
+    : MAX_RELAY_BODY_BYTES * 3;
+  if (text.length > encodedLimit) throw tooLarge();
+  const bytes = event.isBase64Encoded ? Buffer.from(text, "base64") : Buffer.from(text, "utf8");
+  if (bytes.length > MAX_RELAY_BODY_BYTES) throw tooLarge();
+  if (bytes.length === 0) return undefined;
+  // Any Content-Type is read as JSON: the draft's bodies are all JSON, and refusing a label would only break clients.
+  let decoded: string;
+  try {
+    decoded = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new ValidationError("the request body is not valid UTF-8");
+  }
+  try {
+    // The parser's message would quote the body; the detail stays generic.
+    return JSON.parse(decoded);
+  } catch {
+    throw new ValidationError("the request body is not valid JSON");
+  }
+}
+
+function tooLarge(): PayloadTooLargeError {
+  return new PayloadTooLargeError(`the request body is over ${MAX_RELAY_BODY_BYTES} bytes`);
+}
+
+/** The origin urlLink and og:url use: configured, else the one the client called. */
+function linkBase(event: APIGatewayProxyEventV2): string {
+  const configured = configuredLinkBase();
+  if (configured) return configured;
+  const headers = event.headers ?? {};
+  const proto = headers["x-forwarded-proto"]?.split(",")[0]?.trim();
+  const host = headers.host?.trim();
+  const validHost =
+    host && /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(host) ? host : undefined;
+  return `${proto === "http" ? "http" : "https"}://${validHost ?? event.requestContext.domainName}`;
+}
+
+function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
+  return event.headers?.[name] ?? undefined;
+}
+
+const core = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+  const implementation = (IMPLEMENTATIONS as Record<string, (c: RouteContext) => Promise<Reply>>)[
+    event.routeKey
+  ];
+  if (!implementation) throw new NotFoundError(`no route ${event.routeKey} here`);
+  let parsed: { value: unknown } | undefined;
+  const reply = await implementation({
+    relay: getRelay(),
+    caller: {
+      claim: header(event, HEADER.claim),
+      requestId: header(event, HEADER.requestId),
+      attestation: header(event, HEADER.attestation),
+      address: event.requestContext.http.sourceIp,
+    },
+    mailboxId: event.pathParameters?.id ?? "",
+    linkBase: linkBase(event),
+    body: () => {
+      parsed ??= { value: jsonBody(event) };
+      return parsed.value;
+    },
+  });
+  logger.info("request served", { route: event.routeKey, status: reply.status });
+  if (reply.html !== undefined)
+    return { statusCode: reply.status, headers: { ...PREVIEW_HEADERS }, body: reply.html };
+  if (reply.json === undefined) return { statusCode: reply.status, headers: {}, body: "" };
+  return {
+    statusCode: reply.status,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(reply.json),
+  };
+};
+
+/** The relay's refusals beyond problem-details.ts's table: 403 for rights, 429 with Retry-After. */
+function relayProblem(
+  error: unknown,
+  instance: string | undefined,
+): { problem: Problem; headers?: Record<string, string> } | undefined {
+  const at = instance ? { instance } : {};
+  if (error instanceof RateLimitedError) {
+    return {
+      problem: {
+        type: "urn:carkeys:problem:rate-limited",
+        title: "Too many requests",
+        status: 429,
+        detail: error.message,
+        ...at,
+      },
+      headers: { "retry-after": String(error.retryAfterSeconds) },
+    };
+  }
+  if (error instanceof AccessRightsError) {
+    return {
+      problem: {
+        type: "urn:carkeys:problem:access-rights",
+        title: "Not allowed by the mailbox's access rights",
+        status: 403,
+        detail: error.message,
+        ...at,
+      },
+    };
+  }
+  const problem = problemFor(error, instance);
+  return problem ? { problem } : undefined;
+}
+
+function errorMapper(): MiddlewareObj<APIGatewayProxyEventV2> {
+  return {
+    name: "relayErrorMapper",
+    onError: (request) => {
+      const mapped = relayProblem(request.error, request.event?.rawPath);
+      if (mapped) {
+        // A refusal is the client's business: logged as a fact, never with the body or headers that caused it.
+        logger.info("request refused", {
+          route: request.event?.routeKey,
+          status: mapped.problem.status,
+          problem: mapped.problem.type,
+        });
+        const httpError = problemHttpError(mapped.problem, request.error) as Error & {
+          headers?: Record<string, string>;
+        };
+        if (mapped.headers) httpError.headers = mapped.headers;
+        request.error = httpError;
+        return;
+      }
+      const error = request.error as Error | null;
+      logger.error("request failed", {
+        errorName: error?.name,
+        errorMessage: error?.message,
+        stack: error?.stack,
+      });
+    },
+  };
+}
+
+/** On every answer: the request id echoed (§5.1), no caching, problem+json labelled. */
+function relayHeaders(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+  const decorate = (
+    request: {
+      event: APIGatewayProxyEventV2;
+      response: APIGatewayProxyStructuredResultV2 | undefined | null;
+    },
+    failed: boolean,
+  ) => {
+    const response = request.response;
+    if (!response) return;
+    const headers: Record<string, string | number | boolean> = { ...response.headers };
+    if (failed) {
+      delete headers["Content-Type"];
+      headers["content-type"] = PROBLEM_CONTENT_TYPE;
+    }
+    headers["cache-control"] = "no-store";
+    headers["x-content-type-options"] = "nosniff";
+    // Only a UUID is echoed, so nothing a client sends is reflected unchecked.
+    const requestId = request.event?.headers?.[HEADER.requestId]?.trim();
+    if (requestId && UUID_PATTERN.test(requestId)) headers[HEADER.requestId] = requestId;
+    response.headers = headers;
+  };
+  return {
+    name: "relayHeaders",
+    after: (request) => decorate(request, false),
+    onError: (request) => decorate(request, true),
+  };
+}
+
+export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(core)
+  .use(injectLambdaContext(logger, { logEvent: false, resetKeys: true }))
+  .use(relayHeaders())
+  .use(httpErrorHandler({ logger: false, fallbackMessage: JSON.stringify(INTERNAL_PROBLEM) }))
+  .use(errorMapper())
+  .use(httpHeaderNormalizer());

@@ -1,0 +1,232 @@
+// DynamoDbStore against DynamoDB Local: the single-table layout
+// (table-design.ts), every state change conditional and atomic — a failed
+// condition is a domain error (ConflictError, ReplayError) and leaves the
+// table exactly as it was, checked by scanning it — nonces and pairing
+// records carrying the TTL attribute in epoch seconds, and the index that
+// lists a vehicle's keys. ensureTable is idempotent and enables TTL.
+import { DescribeTableCommand, DescribeTimeToLiveCommand } from "@aws-sdk/client-dynamodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DynamoDbStore } from "../../../src/adapters/dynamodb/dynamodb-store.js";
+import { ensureTable, TABLE_DESIGN } from "../../../src/adapters/dynamodb/table-design.js";
+import { ConflictError, ReplayError } from "../../../src/service/errors.js";
+import type { KeyRecord, NonceClaim, PairingRecord, VehicleRecord } from "../../../src/service/ports.js";
+import { startTestTable, type TestTable } from "../../support/dynamodb-table.js";
+
+let table: TestTable;
+let store: DynamoDbStore;
+let counter = 0;
+
+const hex = (bytes: number) => {
+  counter++;
+  return counter.toString(16).padStart(bytes * 2, "0");
+};
+const nonce = (signer = "instance:x"): NonceClaim => ({
+  signer,
+  nonce: hex(16),
+  expiresAt: new Date(Date.now() + 600_000),
+});
+const vehicle = (vehicleId = hex(16)): VehicleRecord => ({
+  vehicleId,
+  publicKey: `04${"ab".repeat(64)}`,
+  certificatePem: "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n",
+  serialNumber: "01",
+  enrolledAt: new Date().toISOString(),
+  enrolledBy: "arn:aws:iam::123456789012:user/oem",
+});
+const pairing = (vehicleId: string, hoursLeft = 1): PairingRecord => ({
+  vehicleId,
+  pairingId: hex(8),
+  createdAt: new Date().toISOString(),
+  expiresAt: new Date(Date.now() + hoursLeft * 3600_000).toISOString(),
+});
+const key = (vehicleId: string, role: "owner" | "friend" = "owner", keyId = hex(6)): KeyRecord => ({
+  keyId,
+  vehicleId,
+  role,
+  endpointPublicKey: `04${keyId.padEnd(128, "0")}`,
+  endpointCertificatePem: "pem",
+  instanceCaCertificatePem: "pem",
+  serialNumber: "02",
+  registeredAt: new Date().toISOString(),
+  receipt: "70",
+  ...(role === "friend"
+    ? {
+        attestation: {
+          encoded: "70",
+          serial: 3,
+          profile: { kind: "drive" as const, speedLimitKmh: 80 },
+          ownerKeyId: "000000000001",
+          issuedAt: new Date().toISOString(),
+        },
+      }
+    : {}),
+});
+
+/** Runs `write`, expects it to throw `error`, and checks the table did not change. */
+async function refusedWithoutWrites(
+  write: () => Promise<unknown>,
+  error: abstract new (...a: never[]) => Error,
+) {
+  const before = await table.scan();
+  await expect(write()).rejects.toThrow(error);
+  expect(await table.scan()).toEqual(before);
+}
+
+beforeAll(async () => {
+  table = await startTestTable();
+  store = new DynamoDbStore({ tableName: table.tableName, client: table.documentClient });
+});
+
+afterAll(async () => {
+  await table?.stop();
+});
+
+describe("ensureTable", () => {
+  it("creates pk/sk, the vehicle-keys index and TTL on expiresAt, and can run again", async () => {
+    await ensureTable(table.client, table.tableName);
+    const { Table } = await table.client.send(new DescribeTableCommand({ TableName: table.tableName }));
+    expect(Table?.KeySchema).toEqual([
+      { AttributeName: "pk", KeyType: "HASH" },
+      { AttributeName: "sk", KeyType: "RANGE" },
+    ]);
+    expect(Table?.GlobalSecondaryIndexes?.map((i) => i.IndexName)).toEqual([
+      TABLE_DESIGN.vehicleKeysIndex.name,
+    ]);
+    const ttl = await table.client.send(new DescribeTimeToLiveCommand({ TableName: table.tableName }));
+    expect(ttl.TimeToLiveDescription).toMatchObject({
+      AttributeName: "expiresAt",
+      TimeToLiveStatus: "ENABLED",
+    });
+  });
+});
+
+describe("DynamoDbStore", () => {
+  it("creates a root certificate once; a second create is a ConflictError caused by the condition", async () => {
+    const root = {
+      profile: "device-oem-root" as const,
+      keyId: hex(20),
+      publicKey: "04",
+      certificatePem: "pem",
+      serialNumber: "01",
+      createdAt: new Date().toISOString(),
+    };
+    await store.createRootCertificate(root);
+    expect(await store.getRootCertificate("device-oem-root", root.keyId)).toEqual(root);
+    expect(await store.getRootCertificate("vehicle-oem-root", root.keyId)).toBeUndefined();
+    const error = await store.createRootCertificate(root).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConflictError);
+    expect((error as Error).cause).toMatchObject({ name: "ConditionalCheckFailedException" });
+  });
+
+  it("enrolls a secure element with its nonce atomically", async () => {
+    const se = {
+      seId: hex(16),
+      instanceCaPublicKey: "04",
+      certificatePem: "pem",
+      serialNumber: "01",
+      factoryAttestedAt: new Date().toISOString(),
+      enrolledAt: new Date().toISOString(),
+    };
+    const claim = nonce();
+    await store.createSecureElement(se, claim);
+    expect(await store.getSecureElement(se.seId)).toEqual(se);
+    const items = await table.scan();
+    const stored = items.find((i) => i.pk === `NONCE#${claim.signer}#${claim.nonce}`);
+    expect(stored?.expiresAt).toBe(Math.ceil(claim.expiresAt.getTime() / 1000));
+    // The SE exists: ConflictError, and the fresh nonce is not spent either.
+    await refusedWithoutWrites(() => store.createSecureElement(se, nonce()), ConflictError);
+    // The nonce was spent: ReplayError, and the new SE is not written.
+    await refusedWithoutWrites(() => store.createSecureElement({ ...se, seId: hex(16) }, claim), ReplayError);
+  });
+
+  it("claims a nonce once per signer", async () => {
+    const claim = nonce("endpoint:aaaaaaaaaaaa");
+    await store.claimNonce(claim);
+    await refusedWithoutWrites(() => store.claimNonce(claim), ReplayError);
+    // The same nonce value from another signer is another claim.
+    await store.claimNonce({ ...claim, signer: "endpoint:bbbbbbbbbbbb" });
+  });
+
+  it("enrolls a vehicle with its pairing record, which carries the TTL", async () => {
+    const v = vehicle();
+    const p = pairing(v.vehicleId);
+    await store.createVehicle(v, p);
+    expect(await store.getVehicle(v.vehicleId)).toEqual(v);
+    expect(await store.getPairing(v.vehicleId)).toEqual(p);
+    const item = (await table.scan()).find((i) => i.pk === `VEHICLE#${v.vehicleId}` && i.sk === "PAIRING");
+    expect(item?.expiresAt).toBe(Math.ceil(Date.parse(p.expiresAt) / 1000));
+    await refusedWithoutWrites(() => store.createVehicle(v, pairing(v.vehicleId)), ConflictError);
+    const next = pairing(v.vehicleId);
+    await store.replacePairing(next);
+    expect(await store.getPairing(v.vehicleId)).toEqual(next);
+  });
+
+  it("refuses new pairing for an unknown vehicle", async () => {
+    await refusedWithoutWrites(() => store.replacePairing(pairing(hex(16))), ConflictError);
+  });
+
+  it("registers the owner key: key, owner, pairing spent and nonce in one transaction", async () => {
+    const v = vehicle();
+    await store.createVehicle(v, pairing(v.vehicleId));
+    const owner = key(v.vehicleId);
+    await store.registerOwnerKey(owner, nonce(), new Date());
+    expect(await store.getKey(owner.keyId)).toEqual(owner);
+    expect((await store.getVehicle(v.vehicleId))?.owner).toEqual({
+      keyId: owner.keyId,
+      publicKey: owner.endpointPublicKey,
+    });
+    expect(await store.getPairing(v.vehicleId)).toBeUndefined();
+    // A second owner: the vehicle's condition fails.
+    await refusedWithoutWrites(
+      () => store.registerOwnerKey(key(v.vehicleId), nonce(), new Date()),
+      ConflictError,
+    );
+    await refusedWithoutWrites(() => store.replacePairing(pairing(v.vehicleId)), ConflictError);
+  });
+
+  it("refuses an owner key without unexpired pairing material, or with a taken key id", async () => {
+    const v = vehicle();
+    await store.createVehicle(v, pairing(v.vehicleId, 1));
+    const later = new Date(Date.now() + 2 * 3600_000);
+    await refusedWithoutWrites(() => store.registerOwnerKey(key(v.vehicleId), nonce(), later), ConflictError);
+    const taken = key(vehicle().vehicleId);
+    const w = vehicle();
+    await store.createVehicle(w, pairing(w.vehicleId));
+    await store.createVehicle(vehicle(taken.vehicleId), pairing(taken.vehicleId));
+    await store.registerOwnerKey(taken, nonce(), new Date());
+    await refusedWithoutWrites(
+      () => store.registerOwnerKey({ ...taken, vehicleId: w.vehicleId }, nonce(), new Date()),
+      ConflictError,
+    );
+  });
+
+  it("registers friend keys only under the owner on record, and lists a vehicle's keys", async () => {
+    const v = vehicle();
+    await store.createVehicle(v, pairing(v.vehicleId));
+    const owner = key(v.vehicleId);
+    await store.registerOwnerKey(owner, nonce(), new Date());
+    const friend = key(v.vehicleId, "friend");
+    await refusedWithoutWrites(() => store.registerFriendKey(friend, "ffffffffffff", nonce()), ConflictError);
+    const claim = nonce();
+    await store.registerFriendKey(friend, owner.keyId, claim);
+    await refusedWithoutWrites(
+      () => store.registerFriendKey(key(v.vehicleId, "friend"), owner.keyId, claim),
+      ReplayError,
+    );
+    expect(await store.getKey(friend.keyId)).toEqual(friend);
+    const listed = await store.listVehicleKeys(v.vehicleId);
+    expect(listed.map((k) => k.keyId)).toEqual([owner.keyId, friend.keyId].sort());
+    expect(listed.find((k) => k.keyId === friend.keyId)).toEqual(friend);
+    expect(await store.listVehicleKeys(hex(16))).toEqual([]);
+  });
+
+  it("keeps layout attributes out of the records it returns", async () => {
+    const v = vehicle();
+    await store.createVehicle(v, pairing(v.vehicleId));
+    const owner = key(v.vehicleId);
+    await store.registerOwnerKey(owner, nonce(), new Date());
+    const record = (await store.getKey(owner.keyId)) as unknown as Record<string, unknown>;
+    for (const name of ["pk", "sk", "type", "gsi1pk", "gsi1sk", "expiresAt"])
+      expect(record).not.toHaveProperty(name);
+  });
+});

@@ -1,0 +1,245 @@
+// Key tracking (issue 4): an owner key registers with its endpoint chain to
+// the Device OEM root, signed by the endpoint key, against unexpired pairing
+// material, and becomes the vehicle's owner; a friend key needs the owner's
+// attestation verified with the owner key on record; every registration gets
+// an RCPT receipt signed by the Vehicle OEM root (one Sign); repeats return
+// the stored record; each refusal names its reason and writes nothing.
+import { describe, expect, it } from "vitest";
+import { fromHex, toHex } from "../../src/protocol/bytes.js";
+import { verifyKeyTrackingReceipt } from "../../src/protocol/key-tracking-receipt.js";
+import {
+  AuthenticationError,
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  ReplayError,
+  ValidationError,
+} from "../../src/service/errors.js";
+import { KeySchema } from "../../src/service/schemas.js";
+import { attestFriendKey } from "../support/test-device.js";
+import {
+  deviceRequest,
+  enrollDevice,
+  enrollVehicle,
+  registerKey,
+  type TestService,
+  testService,
+} from "../support/test-service.js";
+
+async function ownerSetup(t: TestService = testService()) {
+  const device = await enrollDevice(t);
+  const vehicle = await enrollVehicle(t);
+  const owner = await device.newEndpoint(vehicle.id, "owner");
+  return { t, device, vehicle, owner };
+}
+
+describe("KeyTracking: owner keys", () => {
+  it("registers the owner key, returns a verifiable receipt and sets the vehicle's owner", async () => {
+    const { t, device, vehicle, owner } = await ownerSetup();
+    const vehicleCalls = t.signers["vehicle-oem-root"].calls;
+    const { created, response } = await registerKey(t, device, owner);
+    expect(created).toBe(true);
+    expect(t.signers["vehicle-oem-root"].calls).toBe(vehicleCalls + 1);
+    KeySchema.parse(response);
+    expect(response).toMatchObject({ keyId: owner.keyId, vehicleId: vehicle.idHex, role: "owner" });
+    const root = await t.service.roots.get("vehicle-oem-root");
+    const facts = verifyKeyTrackingReceipt(fromHex(response.receipt), root.publicKey);
+    expect(toHex(facts.endpointPublicKey)).toBe(toHex(owner.keyPair.publicKey));
+    expect(toHex(facts.vehicleIdentifier)).toBe(vehicle.idHex);
+    expect(facts.role).toBe("owner");
+    expect(facts.registeredAt).toBe(t.clock.time);
+    expect(t.store.vehicles.get(vehicle.idHex)?.owner?.keyId).toBe(owner.keyId);
+    expect(t.store.pairings.has(vehicle.idHex)).toBe(false);
+    expect(await t.service.keys.get(owner.keyId)).toEqual(response);
+    expect(await t.service.keys.listForVehicle(vehicle.idHex)).toEqual({
+      vehicleId: vehicle.idHex,
+      keys: [response],
+    });
+  });
+
+  it("answers a repeat with the stored record and no second Sign; a replay is refused", async () => {
+    const { t, device, owner } = await ownerSetup();
+    const first = await registerKey(t, device, owner);
+    const calls = t.signers["vehicle-oem-root"].calls;
+    const again = await registerKey(t, device, owner);
+    expect(again).toEqual({ created: false, response: first.response });
+    expect(t.signers["vehicle-oem-root"].calls).toBe(calls);
+    const { body, request } = deviceRequest(
+      "POST",
+      "/v1/keys",
+      { endpointCertificate: owner.certificatePem, instanceCaCertificate: device.instanceCaCertificatePem },
+      (o) => owner.sign(o),
+    );
+    await t.service.keys.register(body, request);
+    await expect(t.service.keys.register(body, request)).rejects.toThrow(ReplayError);
+  });
+
+  it("refuses a second owner key for the vehicle", async () => {
+    const { t, device, vehicle, owner } = await ownerSetup();
+    await registerKey(t, device, owner);
+    const secondPhone = await enrollDevice(t);
+    const other = await secondPhone.newEndpoint(vehicle.id, "owner");
+    const writes = t.store.writes;
+    await expect(registerKey(t, secondPhone, other)).rejects.toThrow(ConflictError);
+    expect(t.store.writes).toBe(writes);
+  });
+
+  it("refuses an owner key once the pairing material has expired", async () => {
+    const { t, device, owner } = await ownerSetup();
+    t.clock.time += 169 * 3600_000; // the default validity is 168 hours
+    const { body, request } = deviceRequest(
+      "POST",
+      "/v1/keys",
+      { endpointCertificate: owner.certificatePem, instanceCaCertificate: device.instanceCaCertificatePem },
+      (o) => owner.sign({ ...o, timestamp: t.clock.time }),
+    );
+    const writes = t.store.writes;
+    await expect(t.service.keys.register(body, request)).rejects.toThrow(
+      "no unexpired owner-pairing material",
+    );
+    expect(t.store.writes).toBe(writes);
+  });
+
+  it("refuses an unknown vehicle (404)", async () => {
+    const t = testService();
+    const device = await enrollDevice(t);
+    const endpoint = await device.newEndpoint(new Uint8Array(16).fill(7), "owner");
+    await expect(registerKey(t, device, endpoint)).rejects.toThrow(NotFoundError);
+    expect(t.store.keys.size).toBe(0);
+  });
+
+  it("refuses a chain from an SE the Device OEM never certified (403)", async () => {
+    const { t, vehicle } = await ownerSetup();
+    // Enrolled with another service (another Device OEM root).
+    const stranger = await enrollDevice(testService());
+    const endpoint = await stranger.newEndpoint(vehicle.id, "owner");
+    await expect(registerKey(t, stranger, endpoint)).rejects.toThrow(ForbiddenError);
+    await expect(registerKey(t, stranger, endpoint)).rejects.toThrow("untrusted-anchor");
+    expect(t.store.keys.size).toBe(0);
+  });
+
+  it("refuses an endpoint certificate with the instance CA of another SE (403 wrong-issuer)", async () => {
+    const { t, owner } = await ownerSetup();
+    const other = await enrollDevice(t);
+    const { body, request } = deviceRequest(
+      "POST",
+      "/v1/keys",
+      { endpointCertificate: owner.certificatePem, instanceCaCertificate: other.instanceCaCertificatePem },
+      (o) => owner.sign(o),
+    );
+    await expect(t.service.keys.register(body, request)).rejects.toThrow(ForbiddenError);
+    // Refused before the nonce was spent: the same request fails the same way, not as a replay.
+    await expect(t.service.keys.register(body, request)).rejects.toThrow("wrong-issuer");
+  });
+
+  it("refuses a request signed by another key than the endpoint certificate's", async () => {
+    const { t, device, vehicle, owner } = await ownerSetup();
+    const other = await device.newEndpoint(vehicle.id, "owner");
+    const { body, request } = deviceRequest(
+      "POST",
+      "/v1/keys",
+      { endpointCertificate: owner.certificatePem, instanceCaCertificate: device.instanceCaCertificatePem },
+      (o) => other.sign(o),
+    );
+    await expect(t.service.keys.register(body, request)).rejects.toThrow(
+      `carkey-signer must be endpoint:${owner.keyId}`,
+    );
+    const forged = deviceRequest(
+      "POST",
+      "/v1/keys",
+      { endpointCertificate: owner.certificatePem, instanceCaCertificate: device.instanceCaCertificatePem },
+      (o) => other.sign({ ...o, signer: owner.signer }),
+    );
+    await expect(t.service.keys.register(forged.body, forged.request)).rejects.toThrow(AuthenticationError);
+    expect(t.store.keys.size).toBe(0);
+  });
+
+  it("refuses an owner key that brings a key attestation (400)", async () => {
+    const { t, device, vehicle, owner } = await ownerSetup();
+    const stray = attestFriendKey(owner, owner, vehicle.id);
+    await expect(registerKey(t, device, owner, stray)).rejects.toThrow(ValidationError);
+  });
+
+  it("refuses a certificate that does not parse (400)", async () => {
+    const { t, device, owner } = await ownerSetup();
+    const broken = owner.certificatePem.replace(/\n[A-Za-z0-9+/]{10}/, "\nAAAAAAAAAA");
+    const { body, request } = deviceRequest(
+      "POST",
+      "/v1/keys",
+      { endpointCertificate: broken, instanceCaCertificate: device.instanceCaCertificatePem },
+      (o) => owner.sign(o),
+    );
+    await expect(t.service.keys.register(body, request)).rejects.toThrow(ValidationError);
+  });
+});
+
+describe("KeyTracking: friend keys", () => {
+  it("registers a friend key attested by the owner, with the granted profile", async () => {
+    const { t, device, vehicle, owner } = await ownerSetup();
+    await registerKey(t, device, owner);
+    const friendDevice = await enrollDevice(t);
+    const friend = await friendDevice.newEndpoint(vehicle.id, "friend");
+    const attestation = attestFriendKey(owner, friend, vehicle.id, { kind: "drive", speedLimitKmh: 80 }, 7);
+    const { created, response } = await registerKey(t, friendDevice, friend, attestation);
+    expect(created).toBe(true);
+    expect(response).toMatchObject({
+      role: "friend",
+      profile: { kind: "drive", speedLimitKmh: 80 },
+      attestationSerial: 7,
+      ownerKeyId: owner.keyId,
+    });
+    const root = await t.service.roots.get("vehicle-oem-root");
+    expect(verifyKeyTrackingReceipt(fromHex(response.receipt), root.publicKey).attestationSerial).toBe(7);
+    const list = await t.service.keys.listForVehicle(vehicle.idHex);
+    expect(list.keys.map((k) => k.role).sort()).toEqual(["friend", "owner"]);
+  });
+
+  it("needs the attestation (400) and an owner on record (409)", async () => {
+    const { t, device, vehicle, owner } = await ownerSetup();
+    const friend = await device.newEndpoint(vehicle.id, "friend");
+    await expect(registerKey(t, device, friend)).rejects.toThrow("needs the owner's keyAttestation");
+    await expect(registerKey(t, device, friend, attestFriendKey(owner, friend, vehicle.id))).rejects.toThrow(
+      "has no owner key on record",
+    );
+  });
+
+  it("refuses an attestation by another key than the owner on record (403)", async () => {
+    const { t, device, vehicle, owner } = await ownerSetup();
+    await registerKey(t, device, owner);
+    const friend = await device.newEndpoint(vehicle.id, "friend");
+    const notOwner = await device.newEndpoint(vehicle.id, "owner");
+    const writes = t.store.writes;
+    await expect(
+      registerKey(t, device, friend, attestFriendKey(notOwner, friend, vehicle.id)),
+    ).rejects.toThrow(ForbiddenError);
+    expect(t.store.writes).toBe(writes);
+  });
+
+  it("refuses an attestation for another friend key or vehicle (403)", async () => {
+    const { t, device, vehicle, owner } = await ownerSetup();
+    await registerKey(t, device, owner);
+    const friend = await device.newEndpoint(vehicle.id, "friend");
+    const someoneElse = await device.newEndpoint(vehicle.id, "friend");
+    await expect(
+      registerKey(t, device, friend, attestFriendKey(owner, someoneElse, vehicle.id)),
+    ).rejects.toThrow("for another key");
+    await expect(
+      registerKey(t, device, friend, attestFriendKey(owner, friend, new Uint8Array(16).fill(9))),
+    ).rejects.toThrow("for another vehicle");
+  });
+
+  it("refuses an attestation that does not parse (400)", async () => {
+    const { t, device, vehicle, owner } = await ownerSetup();
+    await registerKey(t, device, owner);
+    const friend = await device.newEndpoint(vehicle.id, "friend");
+    await expect(registerKey(t, device, friend, Uint8Array.of(0x70, 0x00))).rejects.toThrow(ValidationError);
+  });
+});
+
+describe("KeyTracking: reads", () => {
+  it("404s unknown keys and vehicles", async () => {
+    const t = testService();
+    await expect(t.service.keys.get("0123456789ab")).rejects.toThrow(NotFoundError);
+    await expect(t.service.keys.listForVehicle("00".repeat(8))).rejects.toThrow(NotFoundError);
+  });
+});

@@ -1,0 +1,64 @@
+// API Gateway events for the service's requests, signed as a device signs
+// them (over the exact body bytes the event carries), for the handler tests.
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { toHex } from "../../src/protocol/bytes.js";
+import type { KeyPair } from "../../src/protocol/p256.js";
+import { apiEvent, bodyBytes, type EventOptions } from "./lambda-harness.js";
+import type { SignOptions, TestDevice, TestEndpoint } from "./test-device.js";
+
+type Signer = (options: SignOptions) => Record<string, string>;
+
+/** A device-signed event: the signature covers method, rawPath?query and the body bytes sent. */
+export function signedEvent(
+  routeKey: string,
+  body: unknown,
+  sign: Signer,
+  options: Omit<EventOptions, "body"> & { sign?: Partial<SignOptions> } = {},
+): APIGatewayProxyEventV2 {
+  const [method, template] = routeKey.split(" ") as [string, string];
+  const path =
+    template.replace(/\{(\w+)\}/g, (_, name: string) => options.params?.[name] ?? "") +
+    (options.query ? `?${options.query}` : "");
+  const headers = sign({ method, path, body: bodyBytes(body), ...options.sign });
+  return apiEvent(routeKey, { ...options, body, headers: { ...options.headers, ...headers } });
+}
+
+export function deviceEnrollmentEvent(
+  device: TestDevice,
+  body: unknown = device.enrollmentBody(),
+  options: Parameters<typeof signedEvent>[3] = {},
+): APIGatewayProxyEventV2 {
+  return signedEvent("POST /v1/devices", body, (o) => device.signAsInstance(o), options);
+}
+
+export function keyRegistrationBody(device: TestDevice, endpoint: TestEndpoint, keyAttestation?: Uint8Array) {
+  return {
+    endpointCertificate: endpoint.certificatePem,
+    instanceCaCertificate: device.instanceCaCertificatePem!,
+    ...(keyAttestation ? { keyAttestation: toHex(keyAttestation) } : {}),
+  };
+}
+
+export function keyRegistrationEvent(
+  device: TestDevice,
+  endpoint: TestEndpoint,
+  keyAttestation?: Uint8Array,
+  options: Parameters<typeof signedEvent>[3] = {},
+): APIGatewayProxyEventV2 {
+  return signedEvent(
+    "POST /v1/keys",
+    keyRegistrationBody(device, endpoint, keyAttestation),
+    (o) => endpoint.sign(o),
+    options,
+  );
+}
+
+export function vehicleEnrollmentEvent(
+  vehicle: { idHex: string; keyPair: KeyPair },
+  extra: Record<string, unknown> = {},
+): APIGatewayProxyEventV2 {
+  return apiEvent("POST /v1/vehicles", {
+    iam: true,
+    body: { vehicleId: vehicle.idHex, vehiclePublicKey: toHex(vehicle.keyPair.publicKey), ...extra },
+  });
+}

@@ -1,0 +1,138 @@
+// An in-process fake of the service's Store port, for domain tests that need
+// many cases fast. It keeps the contract of ports.ts (each write all or
+// nothing, ConflictError / ReplayError on a failed condition) with plain
+// maps; the real adapter is tested against DynamoDB Local in
+// test/adapters/dynamodb, and the handlers run on it in test/functions.
+// `writes` counts successful writes, so a test can assert that a refusal
+// left the store untouched.
+import { ConflictError, ReplayError } from "../../src/service/errors.js";
+import type {
+  KeyRecord,
+  NonceClaim,
+  OemRootProfile,
+  PairingRecord,
+  RootCertificateRecord,
+  SecureElementRecord,
+  Store,
+  VehicleRecord,
+} from "../../src/service/ports.js";
+
+export class MemoryStore implements Store {
+  readonly roots = new Map<string, RootCertificateRecord>();
+  readonly secureElements = new Map<string, SecureElementRecord>();
+  readonly vehicles = new Map<string, VehicleRecord>();
+  readonly pairings = new Map<string, PairingRecord>();
+  readonly keys = new Map<string, KeyRecord>();
+  readonly nonces = new Map<string, Date>();
+  writes = 0;
+
+  /** Everything, as one JSON text: what a test searches for secrets. */
+  dump(): string {
+    return JSON.stringify({
+      roots: [...this.roots.values()],
+      secureElements: [...this.secureElements.values()],
+      vehicles: [...this.vehicles.values()],
+      pairings: [...this.pairings.values()],
+      keys: [...this.keys.values()],
+      nonces: [...this.nonces.keys()],
+    });
+  }
+
+  async getRootCertificate(profile: OemRootProfile, keyId: string) {
+    return clone(this.roots.get(`${profile}#${keyId}`));
+  }
+
+  async createRootCertificate(record: RootCertificateRecord) {
+    const id = `${record.profile}#${record.keyId}`;
+    if (this.roots.has(id)) throw new ConflictError("root exists");
+    this.roots.set(id, clone(record));
+    this.writes++;
+  }
+
+  async getSecureElement(seId: string) {
+    return clone(this.secureElements.get(seId));
+  }
+
+  async createSecureElement(record: SecureElementRecord, nonce: NonceClaim) {
+    if (this.secureElements.has(record.seId)) throw new ConflictError("secure element exists");
+    this.checkNonce(nonce);
+    this.secureElements.set(record.seId, clone(record));
+    this.spend(nonce);
+  }
+
+  async claimNonce(nonce: NonceClaim) {
+    this.checkNonce(nonce);
+    this.spend(nonce);
+  }
+
+  async getVehicle(vehicleId: string) {
+    return clone(this.vehicles.get(vehicleId));
+  }
+
+  async createVehicle(record: VehicleRecord, pairing: PairingRecord) {
+    if (this.vehicles.has(record.vehicleId)) throw new ConflictError("vehicle exists");
+    this.vehicles.set(record.vehicleId, clone(record));
+    this.pairings.set(record.vehicleId, clone(pairing));
+    this.writes++;
+  }
+
+  async getPairing(vehicleId: string) {
+    return clone(this.pairings.get(vehicleId));
+  }
+
+  async replacePairing(pairing: PairingRecord) {
+    const vehicle = this.vehicles.get(pairing.vehicleId);
+    if (!vehicle || vehicle.owner) throw new ConflictError("vehicle missing or owned");
+    this.pairings.set(pairing.vehicleId, clone(pairing));
+    this.writes++;
+  }
+
+  async getKey(keyId: string) {
+    return clone(this.keys.get(keyId));
+  }
+
+  async listVehicleKeys(vehicleId: string) {
+    return [...this.keys.values()]
+      .filter((k) => k.vehicleId === vehicleId)
+      .sort((a, b) => a.keyId.localeCompare(b.keyId))
+      .map((k) => clone(k));
+  }
+
+  async registerOwnerKey(key: KeyRecord, nonce: NonceClaim, at: Date) {
+    const vehicle = this.vehicles.get(key.vehicleId);
+    const pairing = this.pairings.get(key.vehicleId);
+    if (this.keys.has(key.keyId)) throw new ConflictError("key exists");
+    if (!vehicle || vehicle.owner) throw new ConflictError("vehicle missing or owned");
+    if (!pairing || Date.parse(pairing.expiresAt) <= at.getTime()) throw new ConflictError("no pairing");
+    this.checkNonce(nonce);
+    this.keys.set(key.keyId, clone(key));
+    this.vehicles.set(key.vehicleId, {
+      ...vehicle,
+      owner: { keyId: key.keyId, publicKey: key.endpointPublicKey },
+    });
+    this.pairings.delete(key.vehicleId);
+    this.spend(nonce);
+  }
+
+  async registerFriendKey(key: KeyRecord, ownerKeyId: string, nonce: NonceClaim) {
+    if (this.keys.has(key.keyId)) throw new ConflictError("key exists");
+    if (this.vehicles.get(key.vehicleId)?.owner?.keyId !== ownerKeyId)
+      throw new ConflictError("owner changed");
+    this.checkNonce(nonce);
+    this.keys.set(key.keyId, clone(key));
+    this.spend(nonce);
+  }
+
+  private checkNonce(nonce: NonceClaim) {
+    if (this.nonces.has(`${nonce.signer}#${nonce.nonce}`)) throw new ReplayError("nonce seen");
+  }
+
+  private spend(nonce: NonceClaim) {
+    this.nonces.set(`${nonce.signer}#${nonce.nonce}`, nonce.expiresAt);
+    this.writes++;
+  }
+}
+
+function clone<T>(value: T): T {
+  return value === undefined ? value : structuredClone(value);
+}
