@@ -170,7 +170,9 @@ describe("the offline PKI story", () => {
       vehicleIdentifier: car.vehicleIdentifier,
     });
     // The car already replaced that key at the new pairing, so it has nothing left to drop.
-    expect(() => car.acceptTermination(termination.attestation)).toThrow(`no key ${ownerKeyId} in this vehicle`);
+    expect(() => car.acceptTermination(termination.attestation)).toThrow(
+      `no key ${ownerKeyId} in this vehicle`,
+    );
     expect(await tap(ownerPhone.se, car.doorHandle)).toMatchObject({
       decision: "refused",
       reason: "AUTH0: device answered 6A88 (no key for this vehicle)",
@@ -181,7 +183,10 @@ describe("the offline PKI story", () => {
       decision: "unlocked",
       keyId: newOwnerKeyId,
     });
-    expect(await tap(newPhone.se, car.dashboard)).toMatchObject({ decision: "started", keyId: newOwnerKeyId });
+    expect(await tap(newPhone.se, car.dashboard)).toMatchObject({
+      decision: "started",
+      keyId: newOwnerKeyId,
+    });
     // ...and Alice's key, attested by the old owner key, still works without Alice doing anything.
     expect(await tap(alice.se, car.doorHandle, { intent: "lock" })).toMatchObject({
       decision: "locked",

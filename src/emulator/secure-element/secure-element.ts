@@ -16,7 +16,7 @@ import { parseCertificate, verifyCertificateChain } from "../../protocol/certifi
 import { FRAMEWORK_AID } from "../../protocol/constants.js";
 import { deviceIdFromInstanceKey } from "../../protocol/device-identity.js";
 import { keyAttestationBody, parseKeyAttestation } from "../../protocol/key-attestation.js";
-import { verifyNotice } from "../../protocol/lifecycle-notice.js";
+import { type NoticeAction, verifyNotice } from "../../protocol/lifecycle-notice.js";
 import { MAILBOX_SIZE, Mailbox, type MailboxId } from "../../protocol/mailbox-operations.js";
 import {
   assertPublicKey,
@@ -539,7 +539,12 @@ export class SecureElement {
    * only go up: a notice not newer than the last one applied is refused, so an
    * old resume cannot undo a later suspension.
    */
-  applyNotice(encoded: Uint8Array): { action: "suspend" | "resume"; counter: number } {
+  applyNotice(encoded: Uint8Array): {
+    action: NoticeAction;
+    counter: number;
+    /** "terminate-key" notices: the deleted key's termination attestation, for the service. */
+    terminationAttestation?: Uint8Array;
+  } {
     const root = parseCertificate(this.requireCertificates().deviceOemRoot);
     const notice = verifyNotice(encoded, root.subjectPublicKey);
     if (notice.vehicleIdentifier)
@@ -549,6 +554,12 @@ export class SecureElement {
       throw new SecureElementError(
         `stale notice: counter ${notice.counter} is not above ${this.noticeCounter}`,
       );
+    }
+    if (notice.action === "terminate-key") {
+      // The key must be here before the counter moves: a notice for a key this SE does not hold changes nothing.
+      const { attestation } = this.deleteKey(toHex(notice.keyIdentifier!));
+      this.noticeCounter = notice.counter;
+      return { action: notice.action, counter: notice.counter, terminationAttestation: attestation };
     }
     this.noticeCounter = notice.counter;
     if (notice.action === "suspend") this.lock();

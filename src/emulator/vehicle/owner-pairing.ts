@@ -32,7 +32,7 @@ import {
 import type { PairingVerifier } from "../../protocol/pairing-password.js";
 import { SecureMessagingSession } from "../../protocol/secure-messaging.js";
 import { createVerifier, P256_SHA256_HKDF_SHA256_CMAC_AES128 } from "../../protocol/spake2plus.js";
-import { SW } from "../../protocol/status-words.js";
+import { describeStatus, SW } from "../../protocol/status-words.js";
 import { endTransactionCommand } from "../../protocol/transaction-messages.js";
 import { type ApduChannel, ChannelError, transmit } from "./apdu-channel.js";
 import type { EnrolledEndpoint } from "./vehicle-state.js";
@@ -66,11 +66,29 @@ async function step(channel: ApduChannel, command: CommandApdu, name: string): P
     if (error instanceof ChannelError) throw new PairingRefused(error.message);
     throw error;
   }
-  if (response.sw === SW.VERIFICATION_FAILED) {
+  // 6300 means "wrong password" only as the answer to VERIFY; at WRITE DATA it is the device
+  // refusing the vehicle certificate, which is no password guess and must not use up an attempt.
+  if (response.sw === SW.VERIFICATION_FAILED && name === "SPAKE2+ VERIFY") {
     throw new PairingRefused(`${name}: the device rejected the vehicle's evidence (wrong password)`, true);
   }
-  if (response.sw !== SW.OK) throw new PairingRefused(`${name}: device answered ${swHex(response.sw)}`);
+  if (response.sw !== SW.OK) {
+    throw new PairingRefused(
+      `${name}: device answered ${swHex(response.sw)} (${describeStatus(response.sw)})`,
+    );
+  }
   return response.data;
+}
+
+/**
+ * Once the vehicle has sent its evidence, the device can tell offline whether
+ * the password it tried was right; a run that then ends without valid device
+ * evidence — any status, a torn field — counts as a failed attempt, or an
+ * attacker could test guesses without limit by never answering VERIFY.
+ */
+function countedAsAttempt(error: unknown): unknown {
+  return error instanceof PairingRefused && !error.countsAsAttempt
+    ? new PairingRefused(error.message, true)
+    : error;
 }
 
 /** Runs the pairing and returns the owner endpoint to enroll; throws PairingRefused. */
@@ -122,14 +140,22 @@ async function pair(channel: ApduChannel, ctx: PairingContext): Promise<Enrolled
       true,
     );
   }
-  const verified = TlvMap.parse(
-    await step(channel, spake2VerifyCommand(response.shareV, response.confirmV), "SPAKE2+ VERIFY"),
-  ).require(PAIRING_TAG.DEVICE_EVIDENCE, "device evidence", 16);
   let sharedKey: Uint8Array;
   try {
-    sharedKey = verifier.finish(verified);
-  } catch {
-    throw new PairingRefused("SPAKE2+ VERIFY: the device's evidence does not verify (wrong password)", true);
+    const verified = TlvMap.parse(
+      await step(channel, spake2VerifyCommand(response.shareV, response.confirmV), "SPAKE2+ VERIFY"),
+    ).require(PAIRING_TAG.DEVICE_EVIDENCE, "device evidence", 16);
+    try {
+      sharedKey = verifier.finish(verified);
+    } catch {
+      throw new PairingRefused(
+        "SPAKE2+ VERIFY: the device's evidence does not verify (wrong password)",
+        true,
+      );
+    }
+  } catch (error) {
+    if (error instanceof ProtocolError) throw new PairingRefused(`SPAKE2+ VERIFY: ${error.message}`, true);
+    throw countedAsAttempt(error);
   }
 
   const secure = new SecureMessagingSession(pairingSessionKeys(sharedKey));

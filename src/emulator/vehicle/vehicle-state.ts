@@ -42,7 +42,7 @@ export interface RevokedKey {
   attestationSerial: number | null;
   attestedBy: string | null;
   revokedAt: string;
-  reason: "owner-revocation" | "terminated" | "removed";
+  reason: "owner-revocation" | "terminated" | "removed" | "revocation-list";
 }
 
 export interface VehicleState {
@@ -54,6 +54,10 @@ export interface VehicleState {
   brand: string;
   /** Issued by the Vehicle OEM root; sent to devices at pairing and in share invitations. */
   vehicleCertificate: string | null;
+  /** The Vehicle OEM root from installCertificates: verifies revocation lists. Absent in older states. */
+  vehicleOemRoot?: string;
+  /** Highest revocation-list sequence applied (src/protocol/revocation-list.ts); absent until the first. */
+  revocationListSequence?: number;
   /** The Device OEM roots whose devices this car accepts keys from. */
   deviceOemRoots: string[];
   pairing: { verifier: StoredPairingVerifier | null; failedAttempts: number };
@@ -62,6 +66,12 @@ export interface VehicleState {
   revoked: RevokedKey[];
   /** Highest lifecycle-notice counter applied, per device id. */
   noticeCounters: Record<string, number>;
+  /**
+   * Devices whose last applied notice was a suspension: their keys are refused,
+   * including keys the car enrolls or pairs after the notice. Absent in states
+   * written before lost mode existed.
+   */
+  suspendedDevices?: string[];
   doorsLocked: boolean;
   endpoints: EnrolledEndpoint[];
   log: TapResult[];

@@ -20,6 +20,7 @@ import {
 } from "../../protocol/p256.js";
 import { type PairingVerifier, validateScryptParams } from "../../protocol/pairing-password.js";
 import type { RevocationFacts } from "../../protocol/revocation.js";
+import { verifyRevocationList } from "../../protocol/revocation-list.js";
 import { parseSignedStatement } from "../../protocol/signed-statement.js";
 import { TERMINATION_USAGE, verifyTerminationAttestation } from "../../protocol/termination-attestation.js";
 import type { ApduChannel } from "./apdu-channel.js";
@@ -183,6 +184,7 @@ export class Vehicle {
     }
     for (const root of certificates.deviceOemRoots) parseCertificate(root);
     this.state.vehicleCertificate = certificates.vehicleCertificate;
+    this.state.vehicleOemRoot = certificates.vehicleOemRoot;
     this.state.deviceOemRoots = [...certificates.deviceOemRoots];
   }
 
@@ -307,14 +309,64 @@ export class Vehicle {
     if (!notice.vehicleIdentifier || toHex(notice.vehicleIdentifier) !== this.state.vehicleIdentifier) {
       throw new VehicleError("the notice is not addressed to this vehicle");
     }
+    if (notice.action === "terminate-key") throw new VehicleError("a terminate-key notice is for a device");
+    const action = notice.action;
     const deviceId = toHex(notice.deviceId);
     const last = this.state.noticeCounters[deviceId] ?? 0;
     if (notice.counter <= last)
       throw new VehicleError(`stale notice: counter ${notice.counter} is not above ${last}`);
     this.state.noticeCounters[deviceId] = notice.counter;
+    // Remembered per device, so a key of that device enrolled later (a shared key's first tap) is suspended too.
+    const suspended = new Set(this.state.suspendedDevices ?? []);
+    if (action === "suspend") suspended.add(deviceId);
+    else suspended.delete(deviceId);
+    this.state.suspendedDevices = [...suspended];
     const affected = this.state.endpoints.filter((e) => e.deviceId === deviceId);
-    for (const e of affected) e.suspended = notice.action === "suspend";
-    return { action: notice.action, deviceId, keyIds: affected.map((e) => e.keyId) };
+    for (const e of affected) e.suspended = action === "suspend";
+    return { action, deviceId, keyIds: affected.map((e) => e.keyId) };
+  }
+
+  /**
+   * The Vehicle OEM's revocation list, fetched through the OEM's telematics
+   * (src/protocol/revocation-list.ts): verified with the Vehicle OEM root
+   * from installCertificates; every listed key is dropped and can never
+   * enroll again. Lists not newer than the last one applied are refused,
+   * and so is a list that starts after it (entries would be missing).
+   */
+  applyRevocationList(encoded: Uint8Array): { sequence: number; keyIds: string[] } {
+    if (!this.state.vehicleOemRoot) throw new VehicleError("no Vehicle OEM root installed");
+    const list = verifyRevocationList(encoded, parseCertificate(this.state.vehicleOemRoot).subjectPublicKey);
+    if (toHex(list.vehicleIdentifier) !== this.state.vehicleIdentifier) {
+      throw new VehicleError("the revocation list is for another vehicle");
+    }
+    const applied = this.state.revocationListSequence ?? 0;
+    if (list.latestSequence <= applied) {
+      throw new VehicleError(`stale revocation list: sequence ${list.latestSequence} is not above ${applied}`);
+    }
+    if (list.after > applied) {
+      throw new VehicleError(`the revocation list starts after ${list.after}; this car has applied up to ${applied}`);
+    }
+    const at = new Date(this.now()).toISOString();
+    const dropped: string[] = [];
+    for (const entry of list.entries) {
+      const keyId = toHex(entry.keyId);
+      const endpoint = this.state.endpoints.find((e) => e.keyId === keyId);
+      if (endpoint) {
+        this.state.endpoints = this.state.endpoints.filter((e) => e !== endpoint);
+        dropped.push(keyId);
+      }
+      if (!this.state.revoked.some((r) => r.keyId === keyId)) {
+        this.state.revoked.push({
+          keyId,
+          attestationSerial: entry.attestationSerial ?? endpoint?.attestationSerial ?? null,
+          attestedBy: endpoint?.attestedBy ?? null,
+          revokedAt: at,
+          reason: "revocation-list",
+        });
+      }
+    }
+    this.state.revocationListSequence = list.latestSequence;
+    return { sequence: list.latestSequence, keyIds: dropped };
   }
 
   private forgetKey(endpoint: EnrolledEndpoint, reason: RevokedKey["reason"]): void {
@@ -382,7 +434,8 @@ export class Vehicle {
     } catch (error) {
       return this.record(position, refusal(error));
     }
-    if (auth.endpoint.suspended) {
+    const { deviceId } = auth.endpoint;
+    if (auth.endpoint.suspended || (deviceId && this.state.suspendedDevices?.includes(deviceId))) {
       // Lost mode: the key authenticated, but its device is reported lost; nothing is kept.
       return this.record(position, {
         decision: "refused",
