@@ -71,6 +71,11 @@ export function enrollmentFromMailbox(
   if (!equalBytes(facts.endpointPublicKey, chain.publicKey))
     refuse("the attestation is for another key", keyId);
   const signer = toHex(facts.signerKeyId);
+  const replacedAt = state.ownerKeysReplacedAt?.[toHex(ownerKeyById(state, signer)!)];
+  if (replacedAt !== undefined && facts.issuedAt >= Date.parse(replacedAt)) {
+    // A phone the owner migrated away from may be lost: what it signs after the migration is worthless.
+    refuse("the attestation was signed by a replaced owner key after the migration", keyId);
+  }
   if (state.revoked.some((r) => r.attestedBy === signer && r.attestationSerial === facts.serial)) {
     refuse(`attestation serial ${facts.serial} was revoked`, keyId);
   }

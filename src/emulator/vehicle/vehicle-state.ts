@@ -63,6 +63,11 @@ export interface VehicleState {
   pairing: { verifier: StoredPairingVerifier | null; failedAttempts: number };
   /** Public keys of every owner key since the last "remove all keys", newest last (attestations stay valid across migration). */
   ownerKeys: string[];
+  /**
+   * When each former owner key was replaced by a migration (public key hex → ISO time): its
+   * attestations from before still enroll friends, any it signs afterwards are refused.
+   */
+  ownerKeysReplacedAt?: Record<string, string>;
   revoked: RevokedKey[];
   /** Highest lifecycle-notice counter applied, per device id. */
   noticeCounters: Record<string, number>;

@@ -253,6 +253,12 @@ export class Vehicle {
     this.state.endpoints = this.state.endpoints.filter((e) => e.role !== "owner" && e.keyId !== owner.keyId);
     this.state.endpoints.push(owner);
     this.state.ownerKeys.push(owner.endpointPublicKey);
+    if (previous) {
+      this.state.ownerKeysReplacedAt = {
+        ...this.state.ownerKeysReplacedAt,
+        [previous.endpointPublicKey]: new Date(this.now()).toISOString(),
+      };
+    }
     this.state.pairing = { verifier: null, failedAttempts: 0 };
     return { keyId: owner.keyId, replacedOwnerKeyId: previous?.keyId ?? null };
   }
@@ -272,6 +278,7 @@ export class Vehicle {
     }
     this.state.endpoints = [];
     this.state.ownerKeys = [];
+    this.state.ownerKeysReplacedAt = {};
     return removed;
   }
 
@@ -341,10 +348,14 @@ export class Vehicle {
     }
     const applied = this.state.revocationListSequence ?? 0;
     if (list.latestSequence <= applied) {
-      throw new VehicleError(`stale revocation list: sequence ${list.latestSequence} is not above ${applied}`);
+      throw new VehicleError(
+        `stale revocation list: sequence ${list.latestSequence} is not above ${applied}`,
+      );
     }
     if (list.after > applied) {
-      throw new VehicleError(`the revocation list starts after ${list.after}; this car has applied up to ${applied}`);
+      throw new VehicleError(
+        `the revocation list starts after ${list.after}; this car has applied up to ${applied}`,
+      );
     }
     const at = new Date(this.now()).toISOString();
     const dropped: string[] = [];

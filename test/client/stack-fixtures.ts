@@ -1,0 +1,77 @@
+// Fixtures for client tests against the real local stack (startCarKeyStack):
+// a temporary data directory, DynamoDB Local in memory, and the stack's own
+// emulated SE manufacturer as a synchronous factory attester, so an emulated
+// SecureElement leaves the "factory" with an attestation the service trusts.
+// The stack exposes its manufacturer as an async DigestSigner while
+// SecureElement.create needs a synchronous attester, so this reads the
+// manufacturer's key file (a JWK the stack wrote into its keys directory, a
+// development fixture by design) instead.
+import "../support/quiet-logs.js";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type CarKeyStack, startCarKeyStack } from "../../src/adapters/local-server/car-key-stack.js";
+import { type FactoryAttester, SecureElement } from "../../src/emulator/secure-element/secure-element.js";
+import { equalBytes } from "../../src/protocol/bytes.js";
+import { factoryAttestationBody } from "../../src/protocol/factory-attestation.js";
+import { publicKeyOf, signRaw } from "../../src/protocol/p256.js";
+import { encodeSignedStatement } from "../../src/protocol/signed-statement.js";
+
+// As `npm start` does: the SDK's notice about Node 22 says nothing about these tests.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
+export interface TestStack {
+  readonly stack: CarKeyStack;
+  readonly manufacturer: FactoryAttester;
+  /** Handler failures the local server reported (a 500 would hide them): a test should see none. */
+  readonly handlerErrors: { routeKey: string; error: unknown }[];
+  newSecureElement(): SecureElement;
+  stop(): Promise<void>;
+}
+
+export async function startTestStack(): Promise<TestStack> {
+  const dataDir = await mkdtemp(join(tmpdir(), "carkeys-client-"));
+  const handlerErrors: TestStack["handlerErrors"] = [];
+  let stack: CarKeyStack;
+  try {
+    stack = await startCarKeyStack({
+      port: 0,
+      inMemory: true,
+      dataDir,
+      onHandlerError: (error, routeKey) => handlerErrors.push({ routeKey, error }),
+    });
+  } catch (error) {
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  const manufacturer = await manufacturerOf(stack);
+  return {
+    stack,
+    manufacturer,
+    handlerErrors,
+    newSecureElement: () => SecureElement.create({ manufacturer }).se,
+    stop: async () => {
+      try {
+        await stack.stop();
+      } finally {
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+async function manufacturerOf(stack: CarKeyStack): Promise<FactoryAttester> {
+  const jwk = JSON.parse(await readFile(join(stack.keysDir, "se-manufacturer.json"), "utf8")) as {
+    d: string;
+  };
+  const privateKey = new Uint8Array(Buffer.from(jwk.d, "base64url"));
+  if (!equalBytes(publicKeyOf(privateKey), stack.manufacturerPublicKey)) {
+    throw new Error("se-manufacturer.json is not the key the stack trusts");
+  }
+  return {
+    attest(deviceId, instanceCaPublicKey, issuedAt) {
+      const body = factoryAttestationBody({ deviceId, instanceCaPublicKey, issuedAt });
+      return encodeSignedStatement(body, signRaw(privateKey, body));
+    },
+  };
+}
