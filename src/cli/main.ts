@@ -3,6 +3,7 @@
 // JSON for scripts; errors are one line on stderr and exit code 1.
 import "reflect-metadata";
 import { Command } from "commander";
+import { registerDemoCommand } from "./commands/demo.js";
 import { registerDeviceCommands } from "./commands/device.js";
 import { registerFlowCommands } from "./commands/flows.js";
 import { registerOemCommands } from "./commands/oem.js";
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerDeviceCommands(emulator);
   registerVehicleCommands(emulator);
   registerFlowCommands(emulator);
+  registerDemoCommand(program);
   return program;
 }
 

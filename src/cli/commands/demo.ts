@@ -1,0 +1,82 @@
+// `carkey demo`: the whole story against a deployment — by default a local
+// stack this command starts (DynamoDB Local in memory), or `--url` for one
+// already running (`npm start`, LocalStack, AWS).
+
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Command } from "commander";
+import { startCarKeyStack } from "../../adapters/local-server/car-key-stack.js";
+import { factoryAttesterFromFile } from "../../client/emulated-factory.js";
+import { CliError } from "../cli-error.js";
+import { type DemoStep, runDemoStory } from "../demo/demo-story.js";
+import { action } from "../output.js";
+
+interface DemoOptions {
+  url?: string;
+  json?: boolean;
+  oemToken?: string;
+  manufacturerKey?: string;
+  dataDir: string;
+}
+
+export function registerDemoCommand(program: Command): void {
+  program
+    .command("demo")
+    .description("run the whole story: pair, share through the relay, revoke, lost mode, new phone")
+    .option("--url <url>", "a running deployment (default: start a local stack in memory)")
+    .option("--json", "one JSON object per step: step, ok, decision, detail")
+    .option("--oem-token <token>", "OEM credential for --url (default: DATA_DIR/oem-token)")
+    .option(
+      "--manufacturer-key <file>",
+      "SE manufacturer key the deployment trusts (default: DATA_DIR/keys/se-manufacturer.json)",
+    )
+    .option("--data-dir <dir>", "the data directory of `npm start` (for --url against it)", ".data")
+    .action(
+      action(async (options: DemoOptions) => {
+        const print = (step: DemoStep) => {
+          if (options.json) process.stdout.write(`${JSON.stringify(step)}\n`);
+          else
+            process.stdout.write(
+              `${step.ok ? "✓" : "✗"} ${step.step.padEnd(30)} ${step.decision.padEnd(9)} ${step.detail}\n`,
+            );
+        };
+        let ok: boolean;
+        if (options.url) {
+          const token = options.oemToken ?? readText(join(options.dataDir, "oem-token"), "--oem-token");
+          const { attester } = factoryAttesterFromFile(
+            options.manufacturerKey ?? join(options.dataDir, "keys", "se-manufacturer.json"),
+          );
+          ok = await runDemoStory({ url: options.url, oemToken: token, manufacturer: attester }, print);
+        } else {
+          const { mkdtemp, rm } = await import("node:fs/promises");
+          const { tmpdir } = await import("node:os");
+          const dataDir = await mkdtemp(join(tmpdir(), "carkey-demo-"));
+          // The in-process handlers log each request; the demo's own lines are the story.
+          process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
+          process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+          const stack = await startCarKeyStack({ port: 0, inMemory: true, dataDir });
+          try {
+            const { attester } = factoryAttesterFromFile(join(stack.keysDir, "se-manufacturer.json"));
+            if (!options.json)
+              process.stdout.write(`local stack at ${stack.url} (DynamoDB Local in memory)\n`);
+            ok = await runDemoStory(
+              { url: stack.url, oemToken: stack.oemToken, manufacturer: attester },
+              print,
+            );
+          } finally {
+            await stack.stop();
+            await rm(dataDir, { recursive: true, force: true });
+          }
+        }
+        if (!ok) process.exitCode = 1;
+      }),
+    );
+}
+
+function readText(path: string, option: string): string {
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch {
+    throw new CliError(`cannot read ${path}; pass ${option}`);
+  }
+}

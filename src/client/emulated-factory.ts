@@ -1,0 +1,34 @@
+// The SE manufacturer for emulated devices talking to a real deployment: a
+// factory attester from a software key that the deployment trusts (its
+// SE_MANUFACTURER_PUBLIC_KEY). `npm start` keeps one at
+// .data/keys/se-manufacturer.json (a JWK); any deployment can be given one.
+import { readFileSync } from "node:fs";
+import type { FactoryAttester } from "../emulator/secure-element/secure-element.js";
+import { fromHex, toHex } from "../protocol/bytes.js";
+import { factoryAttestationBody } from "../protocol/factory-attestation.js";
+import { publicKeyOf, signRaw } from "../protocol/p256.js";
+import { encodeSignedStatement } from "../protocol/signed-statement.js";
+import { ClientError } from "./errors.js";
+
+/** Reads a P-256 private key from a JWK file (`d`) or a file of 64 hex digits. */
+export function factoryAttesterFromFile(path: string): { attester: FactoryAttester; publicKey: string } {
+  let privateKey: Uint8Array;
+  try {
+    const text = readFileSync(path, "utf8").trim();
+    privateKey = text.startsWith("{")
+      ? new Uint8Array(Buffer.from((JSON.parse(text) as { d: string }).d, "base64url"))
+      : fromHex(text, "manufacturer key");
+  } catch (error) {
+    throw new ClientError(`cannot read the SE manufacturer key ${path}: ${(error as Error).message}`);
+  }
+  if (privateKey.length !== 32) throw new ClientError(`${path} does not hold a P-256 private key`);
+  return {
+    publicKey: toHex(publicKeyOf(privateKey)),
+    attester: {
+      attest(deviceId, instanceCaPublicKey, issuedAt) {
+        const body = factoryAttestationBody({ deviceId, instanceCaPublicKey, issuedAt });
+        return encodeSignedStatement(body, signRaw(privateKey, body));
+      },
+    },
+  };
+}
