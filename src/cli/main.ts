@@ -1,6 +1,7 @@
 // The `carkey` command: emulators of the phone's secure element and of the
 // vehicle, and (with the cloud service) the demo. Each subcommand prints
 // JSON for scripts; errors are one line on stderr and exit code 1.
+import "./quiet-service-logs.js";
 import "reflect-metadata";
 import { Command } from "commander";
 import { registerDemoCommand } from "./commands/demo.js";

@@ -51,9 +51,6 @@ export function registerDemoCommand(program: Command): void {
           const { mkdtemp, rm } = await import("node:fs/promises");
           const { tmpdir } = await import("node:os");
           const dataDir = await mkdtemp(join(tmpdir(), "carkey-demo-"));
-          // The in-process handlers log each request; the demo's own lines are the story.
-          process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
-          process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
           const stack = await startCarKeyStack({ port: 0, inMemory: true, dataDir });
           try {
             const { attester } = factoryAttesterFromFile(join(stack.keysDir, "se-manufacturer.json"));

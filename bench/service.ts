@@ -1,0 +1,152 @@
+// Bench of the cloud service through the local server (issues 4 and 5):
+// certificate issuance (POST /v1/devices), key registration (POST /v1/keys),
+// and the relay's put/get, each as requests per second and p50/p99 latency,
+// beside the floor measured in the same run: a bare DynamoDB Local round trip,
+// a bare P-256 signature by the root signer, and a bare HTTP round trip to
+// the local server that no handler serves (its 404).
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { SoftSigner } from "../src/adapters/kms/soft-signer.js";
+import { startCarKeyStack } from "../src/adapters/local-server/car-key-stack.js";
+import { CarKeysClient, installVehicleEnrollment, OemBackendClient } from "../src/client/car-keys-client.js";
+import { factoryAttesterFromFile } from "../src/client/emulated-factory.js";
+import { deviceFetch } from "../src/client/signed-fetch.js";
+import { newDeviceClaim, rfc3339Utc, TigressClient } from "../src/client/tigress-client.js";
+import { SecureElement } from "../src/emulator/secure-element/secure-element.js";
+import { Vehicle } from "../src/emulator/vehicle/vehicle.js";
+import { toHex } from "../src/protocol/bytes.js";
+import { sha256Digest } from "../src/protocol/p256.js";
+import { formatMs, measure, printTable, type Sample } from "./measure.js";
+
+const RUNS = 60;
+
+function row(sample: Sample, floorMs: number) {
+  return {
+    operation: sample.name,
+    "req/s": (1000 / sample.medianMs).toFixed(1),
+    "p50 ms": formatMs(sample.medianMs),
+    "p99 ms": formatMs(sample.p99Ms),
+    "floor ms": formatMs(floorMs),
+    "× floor": (sample.medianMs / floorMs).toFixed(2),
+  };
+}
+
+export async function benchService(): Promise<void> {
+  const dataDir = await mkdtemp(join(tmpdir(), "carkeys-bench-"));
+  const stack = await startCarKeyStack({ port: 0, inMemory: true, dataDir });
+  try {
+    const { attester } = factoryAttesterFromFile(join(stack.keysDir, "se-manufacturer.json"));
+    const dynamo = new DynamoDBClient({
+      endpoint: stack.dynamoDb.endpoint,
+      region: "local",
+      credentials: { accessKeyId: "x", secretAccessKey: "x" },
+    });
+    const signer = await SoftSigner.open(stack.keysDir, "device-oem-root");
+    const digest = sha256Digest(new Uint8Array(64));
+
+    const ddb = await measure("bare DynamoDB Local GetItem", RUNS, () =>
+      dynamo.send(
+        new GetItemCommand({ TableName: stack.tableName, Key: { pk: { S: "BENCH" }, sk: { S: "BENCH" } } }),
+      ),
+    );
+    const sign = await measure("bare root signature (signDigest)", RUNS, () => signer.signDigest(digest));
+    const http = await measure("bare HTTP round trip (404)", RUNS, () =>
+      fetch(`${stack.url}/v1/bench`).then((r) => r.arrayBuffer()),
+    );
+
+    // Issuance: every run enrolls a fresh SE (one certificate, one conditional write).
+    const devices = Array.from(
+      { length: RUNS + Math.ceil(RUNS / 10) },
+      () => SecureElement.create({ manufacturer: attester }).se,
+    );
+    let next = 0;
+    const issuance = await measure("certificate issuance (POST /v1/devices)", RUNS, () => {
+      const se = devices[next++]!;
+      return deviceFetch(stack.url, se, `instance:${se.seId}`, "POST", "/v1/devices", {
+        seId: se.seId,
+        instanceCaPublicKey: toHex(se.instanceCaPublicKey),
+        factoryAttestation: toHex(se.factoryAttestation!),
+      });
+    });
+
+    // Key registration: one paired owner, then friend keys (chain + owner attestation verified, one receipt signed).
+    const client = new CarKeysClient(stack.url);
+    const oem = new OemBackendClient(stack.url, stack.oemToken);
+    const car = Vehicle.create();
+    const enrollment = await oem.enrollVehicle({
+      vehicleId: car.vehicleIdentifier,
+      vehiclePublicKey: car.publicKey,
+    });
+    const { password } = installVehicleEnrollment(car, enrollment.response);
+    const owner = SecureElement.create({ manufacturer: attester }).se;
+    await client.enrollSecureElement(owner);
+    owner.enterPairingPassword(password);
+    const { keyId: ownerKeyId } = await car.pair((command) => owner.transceive(command));
+    await client.registerKey(owner, ownerKeyId);
+    const friends: { se: SecureElement; keyId: string; attestation: Uint8Array }[] = [];
+    for (let i = 0; i < RUNS + Math.ceil(RUNS / 10); i++) {
+      const friend = SecureElement.create({ manufacturer: attester }).se;
+      await client.enrollSecureElement(friend);
+      const request = await friend.createFriendKey({
+        vehicleIdentifier: car.vehicleIdentifier,
+        vehicleCertificate: owner.key(ownerKeyId).vehicleCertificate!,
+        profile: { kind: "full" },
+      });
+      owner.authenticateUser();
+      friends.push({
+        se: friend,
+        keyId: request.keyId,
+        attestation: owner.attestFriendKey(ownerKeyId, request, { kind: "full" }),
+      });
+    }
+    let nextFriend = 0;
+    const registration = await measure("key registration (POST /v1/keys, friend)", RUNS, () => {
+      const friend = friends[nextFriend++]!;
+      return client.registerKey(friend.se, friend.keyId, friend.attestation);
+    });
+
+    // Relay: create, then the recipient reads and the initiator updates.
+    const relay = TigressClient.forService(stack.url);
+    const payload = { type: "AEAD_AES_128_GCM" as const, data: Buffer.alloc(1024, 7).toString("base64") };
+    const expiration = rfc3339Utc(new Date(Date.now() + 3600_000));
+    const displayInformation = {
+      title: "Car key",
+      description: "A shared car key",
+      imageURL: "https://example.com/key.png",
+    };
+    const created: { id: string; claim: string }[] = [];
+    const put = await measure("relay put (POST /v1/m, 1 KiB)", RUNS, async () => {
+      const claim = newDeviceClaim();
+      const mailbox = await relay.createMailbox(claim, {
+        payload,
+        displayInformation,
+        mailboxConfiguration: { accessRights: "RWD", expiration },
+      });
+      created.push({ id: mailbox.mailboxId, claim });
+    });
+    let read = 0;
+    const get = await measure("relay get (POST /v1/m/{id})", RUNS, () => {
+      const mailbox = created[read++ % created.length]!;
+      return relay.readSecureContent(mailbox.id, mailbox.claim);
+    });
+
+    const issuanceFloor = ddb.medianMs + sign.medianMs + http.medianMs;
+    const relayFloor = ddb.medianMs + http.medianMs;
+    printTable(
+      "Floor, measured in the same run (median)",
+      [ddb, sign, http].map((s) => ({ operation: s.name, "median ms": formatMs(s.medianMs) })),
+    );
+    printTable(`Service through the local server, sequential, ${RUNS} runs`, [
+      row(issuance, issuanceFloor),
+      row(registration, issuanceFloor),
+      row(put, relayFloor),
+      row(get, relayFloor),
+    ]);
+    dynamo.destroy();
+  } finally {
+    await stack.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
