@@ -1,0 +1,128 @@
+// The relay's persistence port (TIGRESS HTTP relay, draft-vinokurov-tigress-http-00
+// §4.1, §4.3, §5.1, §8.1): mailboxes, the last request id per claim, and
+// rate-limit buckets. Its own port rather than methods on ../ports.ts Store,
+// so the relay is one module and the store of issue 4 stays as it is.
+//
+// What a record holds is what the draft says the relay may see, and less:
+// the random mailbox id, SHA-256 digests of the device claims (a claim is
+// the only credential, so the table never holds one in usable form), the
+// ciphertext as the client sent it, the plaintext displayInformation the
+// draft makes public (§6.4), the Initiator's access rights, the expiry, the
+// last request ids and opaque attestation blobs. No push tokens (this relay
+// does not push), no client addresses, no names, nothing of the plaintext.
+//
+// Every state change is one conditional write (DESIGN.md convention 6) that
+// also requires the mailbox to be unexpired, so a mailbox past its
+// expiration but not yet swept by DynamoDB TTL behaves as deleted. A failed
+// condition throws MailboxConditionError and writes nothing; the relay then
+// reads again to tell the caller why. The first-reader binding is such a
+// write (`recipient` absent → set), so of two racing recipients exactly one
+// is bound.
+import type { AeadPayload, DisplayInformation } from "./relay-schemas.js";
+
+/** The two bound parties of a mailbox (§4.1). */
+export type MailboxSide = "initiator" | "recipient";
+
+/** A bound claim: its digest, the last successful request id (§5.1) and its latest attestation (§5.3). */
+export interface MailboxParty {
+  /** SHA-256 of the lower-case claim UUID, hex. */
+  readonly claimDigest: string;
+  /** Lower-case UUID of the last state change this claim made. */
+  readonly lastRequestId?: string;
+  /** The Mailbox-Device-Attestation header as sent (base64), opaque to the relay. */
+  readonly attestation?: string;
+}
+
+export interface MailboxRecord {
+  /** v4 UUID, lower case; the capability in the share link (§8.1.2). */
+  readonly mailboxId: string;
+  readonly initiator: MailboxParty;
+  /** Absent until the first ReadSecureContent from an unknown claim (§4.3), and after RelinquishMailbox. */
+  readonly recipient?: MailboxParty;
+  /** The Recipient that relinquished last, kept so its retried PATCH answers 201, not 401. */
+  readonly relinquished?: { readonly claimDigest: string; readonly requestId: string };
+  /** The single payload slot (§6.2: each update replaces it). */
+  readonly payload: AeadPayload;
+  readonly displayInformation: DisplayInformation;
+  /** What the Recipient may do: a non-empty subset of "RWD", in that order. The Initiator may do all. */
+  readonly recipientRights: string;
+  /** RFC 3339 UTC, whole seconds (`2024-01-11T10:00:00Z`). */
+  readonly expiration: string;
+}
+
+export type CreateMailboxOutcome =
+  | { readonly kind: "created" }
+  /** This claim's last creation had this request id: nothing was created; `mailboxId` is the earlier one. */
+  | { readonly kind: "duplicate"; readonly mailboxId: string };
+
+/** A bucket for the generic cell rate algorithm (a token bucket stated as one timestamp). */
+export interface RatePolicy {
+  /** Requests allowed back to back from a full bucket. */
+  readonly burst: number;
+  /** Milliseconds per request at the sustained rate. */
+  readonly intervalMs: number;
+}
+
+export type TokenOutcome =
+  | { readonly allowed: true }
+  | { readonly allowed: false; readonly retryAfterMs: number };
+
+export interface RelayStore {
+  /**
+   * Stores a new mailbox and remembers `requestId` as the last creation of
+   * its Initiator's claim, in one transaction. When that claim's remembered
+   * creation (unexpired) already has this request id, creates nothing and
+   * answers `duplicate` with the earlier mailbox's id. MailboxConditionError
+   * when the mailbox id is taken (122 random bits: never in practice).
+   */
+  createMailbox(mailbox: MailboxRecord, requestId: string, now: Date): Promise<CreateMailboxOutcome>;
+
+  /** The mailbox id of this claim's last unexpired creation, if its request id is `requestId`. */
+  findCreation(claimDigest: string, requestId: string, now: Date): Promise<string | undefined>;
+
+  /** The mailbox, strongly consistent; undefined when absent or expired at `now`. */
+  getMailbox(mailboxId: string, now: Date): Promise<MailboxRecord | undefined>;
+
+  /**
+   * The first-reader binding: makes `recipient` the Recipient if none is bound
+   * and its claim is not the Initiator's. Returns the mailbox as bound.
+   * MailboxConditionError when a recipient is bound already, or the mailbox is
+   * gone or expired.
+   */
+  bindRecipient(mailboxId: string, recipient: MailboxParty, now: Date): Promise<MailboxRecord>;
+
+  /**
+   * UpdateMailbox: replaces the payload and records `requestId` (and the
+   * attestation, when given) for `side`. MailboxConditionError unless `side`
+   * is still bound to `claimDigest`, its last request id is not `requestId`,
+   * and the mailbox is unexpired.
+   */
+  writePayload(
+    mailboxId: string,
+    side: MailboxSide,
+    claimDigest: string,
+    write: { readonly payload: AeadPayload; readonly requestId: string; readonly attestation?: string },
+    now: Date,
+  ): Promise<void>;
+
+  /**
+   * RelinquishMailbox: unbinds the Recipient and remembers it as `relinquished`.
+   * MailboxConditionError unless the Recipient is `claimDigest` and the mailbox is unexpired.
+   */
+  relinquish(mailboxId: string, claimDigest: string, requestId: string, now: Date): Promise<void>;
+
+  /**
+   * DeleteMailbox: removes the mailbox (and the Initiator's remembered creation
+   * of it). MailboxConditionError unless `claimDigest` is the Initiator's or the
+   * bound Recipient's and the mailbox is unexpired.
+   */
+  deleteMailbox(mailboxId: string, claimDigest: string, now: Date): Promise<void>;
+
+  /**
+   * Takes one request from `bucket` under `policy`, atomically: allowed when
+   * the bucket's theoretical arrival time is at most `now + (burst − 1)·interval`,
+   * which then moves one interval on; else refused with how long until the
+   * next request would pass. The bucket is forgotten (TTL) once full again.
+   */
+  takeToken(bucket: string, policy: RatePolicy, now: Date): Promise<TokenOutcome>;
+}

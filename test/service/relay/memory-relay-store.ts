@@ -1,0 +1,132 @@
+// An in-process fake of the relay's RelayStore port
+// (src/service/relay/relay-store.ts), for the domain tests that need many
+// cases fast. It keeps the port's contract with plain maps: each write
+// checks its condition (unexpired, bound claim, request id, absent
+// recipient) and either applies all of it or throws MailboxConditionError;
+// records go in and out as copies, so the relay cannot mutate stored state
+// by accident. The DynamoDB adapter runs the same contract against DynamoDB
+// Local in relay-store-contract.test.ts, and under the handler in
+// test/functions/relay.test.ts.
+
+import { gcra } from "../../../src/service/relay/rate-limiter.js";
+import { MailboxConditionError } from "../../../src/service/relay/relay-errors.js";
+import type { AeadPayload } from "../../../src/service/relay/relay-schemas.js";
+import type {
+  CreateMailboxOutcome,
+  MailboxParty,
+  MailboxRecord,
+  MailboxSide,
+  RatePolicy,
+  RelayStore,
+  TokenOutcome,
+} from "../../../src/service/relay/relay-store.js";
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+const copy = <T>(value: T): T => structuredClone(value);
+const live = (expiration: string, now: Date) => Date.parse(expiration) > now.getTime();
+
+export class MemoryRelayStore implements RelayStore {
+  readonly mailboxes = new Map<string, MailboxRecord>();
+  readonly creations = new Map<string, { requestId: string; mailboxId: string; expiration: string }>();
+  readonly buckets = new Map<string, number>();
+  /** Successful state changes (rate-limit buckets not counted). */
+  writes = 0;
+
+  async createMailbox(mailbox: MailboxRecord, requestId: string, now: Date): Promise<CreateMailboxOutcome> {
+    const claim = mailbox.initiator.claimDigest;
+    const earlier = this.creations.get(claim);
+    if (earlier && live(earlier.expiration, now) && earlier.requestId === requestId) {
+      return { kind: "duplicate", mailboxId: earlier.mailboxId };
+    }
+    if (this.mailboxes.has(mailbox.mailboxId)) throw new MailboxConditionError("mailbox id taken");
+    this.mailboxes.set(mailbox.mailboxId, copy(mailbox));
+    this.creations.set(claim, { requestId, mailboxId: mailbox.mailboxId, expiration: mailbox.expiration });
+    this.writes++;
+    return { kind: "created" };
+  }
+
+  async findCreation(claimDigest: string, requestId: string, now: Date): Promise<string | undefined> {
+    const earlier = this.creations.get(claimDigest);
+    return earlier && live(earlier.expiration, now) && earlier.requestId === requestId
+      ? earlier.mailboxId
+      : undefined;
+  }
+
+  async getMailbox(mailboxId: string, now: Date): Promise<MailboxRecord | undefined> {
+    const mailbox = this.mailboxes.get(mailboxId);
+    return mailbox && live(mailbox.expiration, now) ? copy(mailbox) : undefined;
+  }
+
+  async bindRecipient(mailboxId: string, recipient: MailboxParty, now: Date): Promise<MailboxRecord> {
+    const mailbox = this.live(mailboxId, now);
+    if (mailbox.recipient || mailbox.initiator.claimDigest === recipient.claimDigest) {
+      throw new MailboxConditionError("a recipient is bound already");
+    }
+    mailbox.recipient = copy(recipient);
+    this.writes++;
+    return copy(mailbox);
+  }
+
+  async writePayload(
+    mailboxId: string,
+    side: MailboxSide,
+    claimDigest: string,
+    write: { readonly payload: AeadPayload; readonly requestId: string; readonly attestation?: string },
+    now: Date,
+  ): Promise<void> {
+    const mailbox = this.live(mailboxId, now);
+    const party = mailbox[side];
+    if (party?.claimDigest !== claimDigest || party.lastRequestId === write.requestId) {
+      throw new MailboxConditionError(`the ${side} is not bound to this claim`);
+    }
+    mailbox.payload = copy(write.payload);
+    mailbox[side] = {
+      ...party,
+      lastRequestId: write.requestId,
+      ...(write.attestation === undefined ? {} : { attestation: write.attestation }),
+    };
+    this.writes++;
+  }
+
+  async relinquish(mailboxId: string, claimDigest: string, requestId: string, now: Date): Promise<void> {
+    const mailbox = this.live(mailboxId, now);
+    if (mailbox.recipient?.claimDigest !== claimDigest) throw new MailboxConditionError("not the recipient");
+    delete mailbox.recipient;
+    mailbox.relinquished = { claimDigest, requestId };
+    this.writes++;
+  }
+
+  async deleteMailbox(mailboxId: string, claimDigest: string, now: Date): Promise<void> {
+    const mailbox = this.live(mailboxId, now);
+    if (mailbox.initiator.claimDigest !== claimDigest && mailbox.recipient?.claimDigest !== claimDigest) {
+      throw new MailboxConditionError("not bound");
+    }
+    this.mailboxes.delete(mailboxId);
+    const creation = this.creations.get(mailbox.initiator.claimDigest);
+    if (creation?.mailboxId === mailboxId) this.creations.delete(mailbox.initiator.claimDigest);
+    this.writes++;
+  }
+
+  async takeToken(bucket: string, policy: RatePolicy, now: Date): Promise<TokenOutcome> {
+    const outcome = gcra(this.buckets.get(bucket), now.getTime(), policy);
+    if (!outcome.allowed) return outcome;
+    this.buckets.set(bucket, outcome.tat);
+    return { allowed: true };
+  }
+
+  /** Everything stored, as one JSON text: what a privacy test searches. */
+  dump(): string {
+    return JSON.stringify({
+      mailboxes: [...this.mailboxes.values()],
+      creations: [...this.creations.entries()],
+      buckets: [...this.buckets.keys()],
+    });
+  }
+
+  private live(mailboxId: string, now: Date): Mutable<MailboxRecord> {
+    const mailbox = this.mailboxes.get(mailboxId);
+    if (!mailbox || !live(mailbox.expiration, now)) throw new MailboxConditionError("no such mailbox");
+    return mailbox as Mutable<MailboxRecord>;
+  }
+}
