@@ -4,7 +4,7 @@
 // transaction state in RAM: nothing reaches the vault until CONTROL FLOW ends
 // the transaction, so a field dropped half-way leaves stored state unchanged.
 // It never throws: every failure becomes a status word and ends the session.
-import { type CommandApdu, encodeResponse, parseCommand } from "../../protocol/apdu.js";
+import { type CommandApdu, parseCommand } from "../../protocol/apdu.js";
 import { tlv } from "../../protocol/ber-tlv.js";
 import { equalBytes } from "../../protocol/bytes.js";
 import {
@@ -15,7 +15,6 @@ import {
   PROTOCOL_VERSION,
   SUPPORTED_VERSIONS,
 } from "../../protocol/constants.js";
-import { ProtocolError, SecureMessagingError } from "../../protocol/errors.js";
 import {
   encodeReadResults,
   type MailboxId,
@@ -37,6 +36,7 @@ import {
   parseAuth0,
   parseAuth1,
 } from "../../protocol/transaction-messages.js";
+import { reply, statusForError } from "./applet-status.js";
 import type { AnswerRefusal, KeyVault, KeyView } from "./key-vault.js";
 
 type Phase = "idle" | "selected" | "auth0" | "secured";
@@ -61,10 +61,6 @@ const REFUSAL_STATUS: Record<AnswerRefusal, number> = {
   "user-auth-required": SW.USER_AUTH_REQUIRED,
   "power-reserve": SW.CONDITIONS_NOT_SATISFIED,
 };
-
-function reply(sw: number, data: Uint8Array = new Uint8Array(0)): Uint8Array {
-  return encodeResponse({ data, sw });
-}
 
 export class DigitalKeyApplet {
   private session: Session = { phase: "idle", stagedMailboxes: new Map() };
@@ -91,12 +87,8 @@ export class DigitalKeyApplet {
     try {
       return this.dispatch(command);
     } catch (error) {
-      // A protocol error (bad TLV, bad point, bad MAC) ends the session; anything else is a bug
-      // we still must not let escape as a crash of the card.
       this.reset();
-      if (error instanceof SecureMessagingError) return reply(SW.SM_DATA_INCORRECT);
-      if (error instanceof ProtocolError) return reply(SW.WRONG_DATA);
-      return reply(SW.UNKNOWN);
+      return reply(statusForError(error));
     }
   }
 

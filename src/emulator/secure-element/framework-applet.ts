@@ -4,7 +4,7 @@
 // under secure messaging keyed from the SPAKE2+ secret. The owner key it
 // creates stays staged until CONTROL FLOW ends the pairing, so a failed or
 // torn pairing stores nothing. Like the Digital Key applet, it never throws.
-import { type CommandApdu, encodeResponse, parseCommand } from "../../protocol/apdu.js";
+import { type CommandApdu, parseCommand } from "../../protocol/apdu.js";
 import { tlv } from "../../protocol/ber-tlv.js";
 import { equalBytes } from "../../protocol/bytes.js";
 import {
@@ -14,7 +14,6 @@ import {
   INS,
   SUPPORTED_VERSIONS,
 } from "../../protocol/constants.js";
-import { ProtocolError, SecureMessagingError, VerificationError } from "../../protocol/errors.js";
 import {
   checkChosenVersion,
   deviceDataPlaintext,
@@ -36,6 +35,7 @@ import {
   type Spake2PlusProver,
 } from "../../protocol/spake2plus.js";
 import { SW } from "../../protocol/status-words.js";
+import { reply, statusForError } from "./applet-status.js";
 
 /** An owner key created during pairing, not yet stored. */
 export interface StagedOwnerKey {
@@ -88,10 +88,7 @@ export class FrameworkApplet {
       return await this.dispatch(command);
     } catch (error) {
       this.reset();
-      if (error instanceof SecureMessagingError) return reply(SW.SM_DATA_INCORRECT);
-      if (error instanceof VerificationError) return reply(SW.VERIFICATION_FAILED);
-      if (error instanceof ProtocolError) return reply(SW.WRONG_DATA);
-      return reply(SW.UNKNOWN);
+      return reply(statusForError(error));
     }
   }
 
@@ -193,8 +190,4 @@ export class FrameworkApplet {
     this.reset();
     return reply(sw);
   }
-}
-
-function reply(sw: number, data: Uint8Array = new Uint8Array(0)): Uint8Array {
-  return encodeResponse({ data, sw });
 }
