@@ -8,8 +8,14 @@ import {
   CarKeysClient,
   installVehicleEnrollment,
   OemBackendClient,
+  pairingVerifierFromJson,
   verifyKeyReceipt,
 } from "../../client/car-keys-client.js";
+import {
+  LifecycleClient,
+  OemLifecycleClient,
+  type VehicleSyncCursor,
+} from "../../client/lifecycle-client.js";
 import {
   friendAcceptInvitation,
   friendFinishShare,
@@ -23,6 +29,7 @@ import type { Intent } from "../../emulator/vehicle/reader-transaction.js";
 import type { TapResult } from "../../emulator/vehicle/tap-result.js";
 import { type Reader, Vehicle } from "../../emulator/vehicle/vehicle.js";
 import type { AccessProfile } from "../../protocol/access-profile.js";
+import { toHex } from "../../protocol/bytes.js";
 
 export const DEMO_STEPS = [
   "pair-owner",
@@ -70,6 +77,10 @@ export class DemoStory {
   private owner!: SecureElement;
   private ownerKeyId = "";
   private readonly friends: { se: SecureElement; keyId: string }[] = [];
+  private readonly lifecycle: LifecycleClient;
+  private readonly oemLifecycle: OemLifecycleClient;
+  /** Where the car's telematics unit left off syncing. */
+  private carCursor: VehicleSyncCursor = { revocations: 0, notices: 0 };
 
   constructor(
     private readonly target: DemoTarget,
@@ -78,6 +89,8 @@ export class DemoStory {
     this.client = new CarKeysClient(target.url);
     this.oem = new OemBackendClient(target.url, target.oemToken);
     this.relay = TigressClient.forService(target.url);
+    this.lifecycle = new LifecycleClient(target.url);
+    this.oemLifecycle = new OemLifecycleClient(target.url, target.oemToken);
   }
 
   /** Runs every step in order; stops at the first that fails. Returns whether all were as expected. */
@@ -90,14 +103,17 @@ export class DemoStory {
       "share-drive": () => this.share({ kind: "drive", speedLimitKmh: 80 }),
       "friend-unlock": () => this.expectTap(this.friend(0).se, this.car.doorHandle, "unlocked", "unlock"),
       "friend-start-refused": () => this.expectTap(this.friend(0).se, this.car.dashboard, "refused"),
-      revoke: () => this.notYet(),
-      "friend-refused-after-revoke": () => this.notYet(),
-      "lost-mode-suspend": () => this.notYet(),
-      "owner-refused-while-lost": () => this.notYet(),
-      "lost-mode-resume": () => this.notYet(),
-      "owner-unlock-after-resume": () => this.notYet(),
-      "migrate-owner": () => this.notYet(),
-      "friend-unlock-after-migration": () => this.notYet(),
+      revoke: () => this.revokeRemotely(),
+      "friend-refused-after-revoke": () =>
+        this.expectTap(this.friend(0).se, this.car.doorHandle, "refused", "unlock"),
+      "lost-mode-suspend": () => this.lostMode("suspend"),
+      "owner-refused-while-lost": () => this.expectTap(this.owner, this.car.doorHandle, "refused", "unlock"),
+      "lost-mode-resume": () => this.lostMode("resume"),
+      "owner-unlock-after-resume": () =>
+        this.expectTap(this.owner, this.car.doorHandle, "unlocked", "unlock"),
+      "migrate-owner": () => this.migrateOwner(),
+      "friend-unlock-after-migration": () =>
+        this.expectTap(this.friend(1).se, this.car.doorHandle, "unlocked", "unlock"),
     };
     for (const step of DEMO_STEPS) {
       let outcome: Omit<DemoStep, "step">;
@@ -177,8 +193,65 @@ export class DemoStory {
     };
   }
 
-  private async notYet(): Promise<Omit<DemoStep, "step">> {
-    return { ok: false, decision: "error", detail: "not implemented yet" };
+  /**
+   * The owner revokes the unlock-only key from the app: the service records it,
+   * the friend's phone syncs and its SE deletes the key (confirmed with the
+   * termination attestation), and the car syncs its signed revocation list.
+   */
+  private async revokeRemotely(): Promise<Omit<DemoStep, "step">> {
+    const friend = this.friend(0);
+    const revocation = this.owner.revokeFriendKey(this.ownerKeyId, friend.keyId);
+    const recorded = await this.lifecycle.revokeAsOwner(this.owner, this.ownerKeyId, revocation);
+    const friendSync = await this.lifecycle.syncDevice(friend.se);
+    const carSync = await this.oemLifecycle.syncVehicle(this.car, this.carCursor);
+    this.carCursor = carSync.cursor;
+    const terminated = friendSync.terminated.includes(friend.keyId);
+    const dropped = !this.car.keys().some((k) => k.keyId === friend.keyId);
+    return {
+      ok: recorded.state !== undefined && terminated && dropped,
+      decision: terminated ? "terminated" : "revoked",
+      detail: `key ${friend.keyId}: ${recorded.state} by the owner; the friend's SE deleted it (termination confirmed: ${terminated}); the car applied ${carSync.revoked} revocation-list entr${carSync.revoked === 1 ? "y" : "ies"}`,
+    };
+  }
+
+  /** The Device OEM suspends or resumes the owner's phone: its SE and the car both apply signed notices. */
+  private async lostMode(action: "suspend" | "resume"): Promise<Omit<DemoStep, "step">> {
+    const result = await this.oemLifecycle.setLostMode(this.owner.seId, action);
+    await this.lifecycle.syncDevice(this.owner);
+    const carSync = await this.oemLifecycle.syncVehicle(this.car, this.carCursor);
+    this.carCursor = carSync.cursor;
+    const locked = this.owner.isLocked;
+    return {
+      ok: locked === (action === "suspend") && carSync.noticesApplied > 0,
+      decision: action === "suspend" ? "suspended" : "resumed",
+      detail: `notice ${result.counter} for SE ${this.owner.seId.slice(0, 8)}…: applet ${locked ? "locked" : "unlocked"}; the car applied ${carSync.noticesApplied} notice(s)`,
+    };
+  }
+
+  /**
+   * A new phone: the automaker issues new pairing material, the new phone
+   * pairs with the car and registers its owner key; the service revokes the
+   * old owner key, and the old phone's SE deletes it when it syncs.
+   */
+  private async migrateOwner(): Promise<Omit<DemoStep, "step">> {
+    const vehicleId = toHex(this.car.vehicleIdentifier);
+    const pairing = await this.oem.newPairing(vehicleId);
+    this.car.provisionPairingVerifier(pairingVerifierFromJson(pairing.pairing.verifier));
+    const oldPhone = this.owner;
+    const oldKeyId = this.ownerKeyId;
+    const newPhone = await this.newDevice();
+    newPhone.enterPairingPassword(pairing.pairing.password);
+    const paired = await this.car.pair((command) => newPhone.transceive(command));
+    await this.client.registerKey(newPhone, paired.keyId);
+    const oldSync = await this.lifecycle.syncDevice(oldPhone);
+    this.owner = newPhone;
+    this.ownerKeyId = paired.keyId;
+    const oldGone = oldSync.terminated.includes(oldKeyId);
+    return {
+      ok: paired.replacedOwnerKeyId === oldKeyId && oldGone,
+      decision: "migrated",
+      detail: `new owner key ${paired.keyId} replaces ${oldKeyId} in the car; the old phone's SE deleted its key (confirmed: ${oldGone})`,
+    };
   }
 }
 

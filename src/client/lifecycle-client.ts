@@ -1,0 +1,171 @@
+// Key lifecycle over the service (issue 5): the owner's device revokes a
+// shared key remotely; devices sync their notices (terminate a revoked key and
+// confirm it with its termination attestation, lost-mode suspend/resume); the
+// car's telematics fetch the signed revocation list and the lost-mode notices
+// addressed to it; the OEM backend puts a device in lost mode. Every call is
+// the real HTTP route; signatures come from the emulated SE's keys.
+import type { SecureElement } from "../emulator/secure-element/secure-element.js";
+import type { Vehicle } from "../emulator/vehicle/vehicle.js";
+import { fromHex, toHex } from "../protocol/bytes.js";
+import { deviceFetch, type FetchOptions, oemFetch } from "./signed-fetch.js";
+
+interface DeviceNotice {
+  counter: number;
+  action: "suspend" | "resume" | "terminate-key";
+  keyId?: string;
+  notice: string;
+}
+
+interface VehicleNotice extends DeviceNotice {
+  sequence: number;
+}
+
+/** What a device did when it synced. */
+export interface DeviceSync {
+  applied: { counter: number; action: DeviceNotice["action"]; keyId?: string }[];
+  /** Keys the SE deleted and whose termination the service confirmed. */
+  terminated: string[];
+}
+
+/** Where the car's telematics unit left off. */
+export interface VehicleSyncCursor {
+  revocations: number;
+  notices: number;
+}
+
+export class LifecycleClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly options: FetchOptions = {},
+  ) {}
+
+  /** The owner's SE revoked a friend key (revokeFriendKey's statement): tell the service, signed by the owner key. */
+  async revokeAsOwner(
+    owner: Pick<SecureElement, "signServiceRequest">,
+    ownerKeyId: string,
+    revocation: Uint8Array,
+  ) {
+    const { body } = await deviceFetch(
+      this.baseUrl,
+      owner,
+      `endpoint:${ownerKeyId}`,
+      "POST",
+      "/v1/revocations",
+      { revocation: toHex(revocation) },
+      this.options,
+    );
+    return body as { keyId: string; state: string; listSequence?: number };
+  }
+
+  /**
+   * Fetches the device's notices after the last one its SE applied and applies
+   * them in order; a terminate-key notice makes the SE delete the key, and its
+   * termination attestation is posted back (revocation confirmed).
+   */
+  async syncDevice(se: SecureElement): Promise<DeviceSync> {
+    const after = se.exportState().noticeCounter;
+    const { body } = await deviceFetch<{ notices: DeviceNotice[] }>(
+      this.baseUrl,
+      se,
+      `instance:${se.seId}`,
+      "GET",
+      `/v1/devices/${se.seId}/notices?after=${after}`,
+      undefined,
+      this.options,
+    );
+    const sync: DeviceSync = { applied: [], terminated: [] };
+    for (const notice of [...body.notices].sort((a, b) => a.counter - b.counter)) {
+      const applied = se.applyNotice(fromHex(notice.notice, "notice"));
+      sync.applied.push({
+        counter: notice.counter,
+        action: notice.action,
+        ...(notice.keyId ? { keyId: notice.keyId } : {}),
+      });
+      if (applied.terminationAttestation && notice.keyId) {
+        await deviceFetch(
+          this.baseUrl,
+          se,
+          `instance:${se.seId}`,
+          "POST",
+          `/v1/keys/${notice.keyId}/termination`,
+          { attestation: toHex(applied.terminationAttestation) },
+          this.options,
+        );
+        sync.terminated.push(notice.keyId);
+      }
+    }
+    return sync;
+  }
+}
+
+/** The OEM backend's lifecycle routes, and the car's telematics sync through it. */
+export class OemLifecycleClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly token: string,
+    private readonly options: FetchOptions = {},
+  ) {}
+
+  async setLostMode(seId: string, action: "suspend" | "resume") {
+    const { body } = await oemFetch(
+      this.baseUrl,
+      this.token,
+      "POST",
+      `/v1/devices/${seId}/lost-mode`,
+      { action },
+      this.options,
+    );
+    return body as { seId: string; lostMode: string; counter: number; vehicleIds: string[] };
+  }
+
+  async revokeKey(keyId: string) {
+    const { body } = await oemFetch(
+      this.baseUrl,
+      this.token,
+      "POST",
+      `/v1/keys/${keyId}/revocation`,
+      {},
+      this.options,
+    );
+    return body as { keyId: string; state: string };
+  }
+
+  /**
+   * What the car does when it is online: applies the signed revocation list
+   * and its lost-mode notices after its cursor; returns the new cursor.
+   */
+  async syncVehicle(
+    vehicle: Vehicle,
+    cursor: VehicleSyncCursor,
+  ): Promise<{ cursor: VehicleSyncCursor; revoked: number; noticesApplied: number }> {
+    const vehicleId = toHex(vehicle.vehicleIdentifier);
+    const revocations = await oemFetch<{ latestSequence: number; list?: string; entries: unknown[] }>(
+      this.baseUrl,
+      this.token,
+      "GET",
+      `/v1/vehicles/${vehicleId}/revocations?after=${cursor.revocations}`,
+      undefined,
+      this.options,
+    );
+    if (revocations.body.list) vehicle.applyRevocationList(fromHex(revocations.body.list, "list"));
+    const notices = await oemFetch<{ latestSequence: number; notices: VehicleNotice[] }>(
+      this.baseUrl,
+      this.token,
+      "GET",
+      `/v1/vehicles/${vehicleId}/notices?after=${cursor.notices}`,
+      undefined,
+      this.options,
+    );
+    for (const notice of [...notices.body.notices].sort((a, b) => a.sequence - b.sequence)) {
+      vehicle.applyNotice(fromHex(notice.notice, "notice"));
+    }
+    return {
+      cursor: {
+        revocations: Math.max(cursor.revocations, revocations.body.latestSequence),
+        notices: Math.max(cursor.notices, notices.body.latestSequence),
+      },
+      revoked: revocations.body.entries.length,
+      noticesApplied: notices.body.notices.length,
+    };
+  }
+}
