@@ -8,10 +8,16 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { SoftSigner } from "../src/adapters/kms/soft-signer.js";
 import { startCarKeyStack } from "../src/adapters/local-server/car-key-stack.js";
 import { CarKeysClient, installVehicleEnrollment, OemBackendClient } from "../src/client/car-keys-client.js";
 import { factoryAttesterFromFile } from "../src/client/emulated-factory.js";
+import {
+  LifecycleClient,
+  OemLifecycleClient,
+  type VehicleSyncCursor,
+} from "../src/client/lifecycle-client.js";
 import { deviceFetch } from "../src/client/signed-fetch.js";
 import { newDeviceClaim, rfc3339Utc, TigressClient } from "../src/client/tigress-client.js";
 import { SecureElement } from "../src/emulator/secure-element/secure-element.js";
@@ -21,6 +27,42 @@ import { sha256Digest } from "../src/protocol/p256.js";
 import { formatMs, measure, printTable, type Sample } from "./measure.js";
 
 const RUNS = 60;
+
+/**
+ * Counts what `fn` costs: HTTP requests the client sends, and DynamoDB
+ * commands the in-process handlers send (every SDK client's send goes
+ * through DynamoDBClient.prototype.send, so wrapping it counts them all).
+ */
+async function countCalls(fn: () => Promise<void>) {
+  const dynamo: Record<string, number> = {};
+  let requests = 0;
+  // The document client and the plain client both send through the smithy Client base class.
+  const base = Object.getPrototypeOf(DynamoDBClient.prototype) as {
+    send: (this: unknown, ...args: unknown[]) => unknown;
+  };
+  const originalSend = base.send;
+  const originalFetch = globalThis.fetch;
+  base.send = function (this: unknown, ...args: unknown[]) {
+    if (this instanceof DynamoDBClient || this instanceof DynamoDBDocumentClient) {
+      const name = (args[0] as { constructor: { name: string } }).constructor.name;
+      dynamo[name] = (dynamo[name] ?? 0) + 1;
+    }
+    return originalSend.apply(this, args);
+  };
+  globalThis.fetch = ((...args: Parameters<typeof fetch>) => {
+    requests++;
+    return originalFetch(...args);
+  }) as typeof fetch;
+  const start = process.hrtime.bigint();
+  try {
+    await fn();
+  } finally {
+    base.send = originalSend;
+    globalThis.fetch = originalFetch;
+  }
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  return { ms, requests, dynamo, dynamoTotal: Object.values(dynamo).reduce((a, b) => a + b, 0) };
+}
 
 function row(sample: Sample, floorMs: number) {
   return {
@@ -132,6 +174,20 @@ export async function benchService(): Promise<void> {
       return relay.readSecureContent(mailbox.id, mailbox.claim);
     });
 
+    // Revocation end to end: owner posts it, the friend's device syncs (terminate + confirm), the car syncs.
+    const lifecycle = new LifecycleClient(stack.url);
+    const oemLifecycle = new OemLifecycleClient(stack.url, stack.oemToken);
+    let cursor: VehicleSyncCursor = { revocations: 0, notices: 0 };
+    const revocations = 10;
+    const counted = await countCalls(async () => {
+      for (const friend of friends.slice(0, revocations)) {
+        const revocation = owner.revokeFriendKey(ownerKeyId, friend.keyId);
+        await lifecycle.revokeAsOwner(owner, ownerKeyId, revocation);
+        await lifecycle.syncDevice(friend.se);
+        cursor = (await oemLifecycle.syncVehicle(car, cursor)).cursor;
+      }
+    });
+
     const issuanceFloor = ddb.medianMs + sign.medianMs + http.medianMs;
     const relayFloor = ddb.medianMs + http.medianMs;
     printTable(
@@ -143,6 +199,16 @@ export async function benchService(): Promise<void> {
       row(registration, issuanceFloor),
       row(put, relayFloor),
       row(get, relayFloor),
+    ]);
+    printTable(`Revocation end to end (owner → service → friend's SE → car), mean of ${revocations}`, [
+      {
+        "ms per revocation": formatMs(counted.ms / revocations),
+        "HTTP requests": (counted.requests / revocations).toFixed(1),
+        "DynamoDB operations": (counted.dynamoTotal / revocations).toFixed(1),
+        "of which": Object.entries(counted.dynamo)
+          .map(([name, n]) => `${name.replace(/Command$/, "")} ${(n / revocations).toFixed(1)}`)
+          .join(", "),
+      },
     ]);
     dynamo.destroy();
   } finally {
