@@ -81,6 +81,56 @@ export const ROUTES: readonly RouteDefinition[] = [
     auth: "oem",
     summary: "The keys registered for a vehicle",
   },
+  // Issue 5's key lifecycle: remote revocation, termination, revocation lists, notices and lost mode.
+  {
+    method: "POST",
+    path: "/v1/revocations",
+    functionName: "revocation",
+    auth: "device",
+    summary: "The owner's device revokes a friend key (RVKE statement, signed by the owner endpoint key)",
+  },
+  {
+    method: "POST",
+    path: "/v1/keys/{keyId}/revocation",
+    functionName: "revocation",
+    auth: "oem",
+    summary: "The OEM backend revokes a key",
+  },
+  {
+    method: "POST",
+    path: "/v1/keys/{keyId}/termination",
+    functionName: "revocation",
+    auth: "device",
+    summary: "The SE holding a revoked key confirms its deletion with the termination attestation",
+  },
+  {
+    method: "GET",
+    path: "/v1/vehicles/{vehicleId}/revocations",
+    functionName: "revocation-list",
+    auth: "oem",
+    summary: "The vehicle's revocation list after a cursor, signed by the Vehicle OEM root",
+  },
+  {
+    method: "GET",
+    path: "/v1/devices/{seId}/notices",
+    functionName: "notices",
+    auth: "device",
+    summary: "A device's lifecycle notices after its counter (signed by its instance key)",
+  },
+  {
+    method: "GET",
+    path: "/v1/vehicles/{vehicleId}/notices",
+    functionName: "notices",
+    auth: "oem",
+    summary: "A vehicle's lost-mode notices after its cursor, for the OEM's telematics",
+  },
+  {
+    method: "POST",
+    path: "/v1/devices/{seId}/lost-mode",
+    functionName: "notices",
+    auth: "oem",
+    summary: "Suspend or resume a device's keys (lost mode): notices for its SE and its vehicles",
+  },
   // The TIGRESS share-invitation relay (functions/relay.ts): authenticated inside the handler by the
   // Mailbox-Device-Claim header (draft-vinokurov-tigress-http-00 §5.2), so `none` to API Gateway.
   {

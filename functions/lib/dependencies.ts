@@ -13,12 +13,16 @@
 //   ROOT_CREATION                 optional: which roots this function may self-sign on first use,
 //                                 comma-separated device-oem-root,vehicle-oem-root (the default), or
 //                                 "none"; in AWS, exactly the roots whose key it may kms:Sign with
+//   EVENT_BUS_NAME                optional: publish service events (issue 5 notices, revocations) to this
+//                                 EventBridge bus; without it they are logged (one line each)
 //
 // Endpoints follow the SDK's standard settings (AWS_ENDPOINT_URL_DYNAMODB,
 // AWS_ENDPOINT_URL_KMS, AWS_REGION), so nothing here knows whether it talks
 // to AWS, LocalStack, DynamoDB Local or a KMS emulator.
 import { KMSClient } from "@aws-sdk/client-kms";
 import { DynamoDbStore } from "../../src/adapters/dynamodb/dynamodb-store.js";
+import { EventBridgeNotifier } from "../../src/adapters/events/eventbridge-notifier.js";
+import { LogNotifier } from "../../src/adapters/events/log-notifier.js";
 import { signerFromUri } from "../../src/adapters/kms/signer-from-uri.js";
 import { fromHex } from "../../src/protocol/bytes.js";
 import type { SubjectNameFields } from "../../src/protocol/certificate-profiles.js";
@@ -80,6 +84,9 @@ export async function buildService(env: Environment = process.env): Promise<CarK
     deviceOem: subject(env, "DEVICE_OEM"),
     vehicleOem: subject(env, "VEHICLE_OEM"),
     creatableRoots: roots,
+    notifier: env.EVENT_BUS_NAME
+      ? new EventBridgeNotifier({ eventBusName: env.EVENT_BUS_NAME })
+      : new LogNotifier(),
   });
 }
 

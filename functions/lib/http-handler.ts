@@ -36,6 +36,7 @@ type Infer<S> = S extends z.ZodType ? z.output<S> : undefined;
 export interface RouteInput<K extends RouteKey> {
   readonly body: Schemas[K] extends { body: infer S } ? Infer<S> : undefined;
   readonly params: Schemas[K] extends { params: infer S } ? Infer<S> : undefined;
+  readonly query: Schemas[K] extends { query: infer S } ? Infer<S> : undefined;
   /** The request as received: method, path with query, raw body bytes, lower-case headers. */
   readonly raw: DeviceRequest;
   /** OEM routes: the authenticated principal. */
@@ -112,6 +113,7 @@ export function createHttpHandler<K extends RouteKey>(
     const output = await implementation({
       body: parsed.body,
       params: parsed.params,
+      query: parsed.query,
       raw: parsed.raw,
       caller: parsed.caller,
       service,

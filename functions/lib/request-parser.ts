@@ -32,6 +32,8 @@ export interface ParsedRequest {
   readonly route: RouteDefinition;
   readonly params: unknown;
   readonly body: unknown;
+  /** Query parameters validated by the route's `query` schema; undefined when it has none. */
+  readonly query: unknown;
   /** The request exactly as received, for device signature checks. */
   readonly raw: DeviceRequest;
   /** OEM routes: the IAM principal API Gateway (or the local server) authenticated. */
@@ -84,7 +86,7 @@ function parseJson(bytes: Uint8Array, contentType: string | undefined): unknown 
   }
 }
 
-function validate(schema: z.ZodType, value: unknown, prefix: "body" | "params"): unknown {
+function validate(schema: z.ZodType, value: unknown, prefix: "body" | "params" | "query"): unknown {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const fields = result.error.issues.map((issue) => {
@@ -97,7 +99,8 @@ function validate(schema: z.ZodType, value: unknown, prefix: "body" | "params"):
     throw new ValidationError("a JSON request body is required", fields);
   }
   const summary = fields.map((f) => `${f.path}: ${f.message}`).join("; ");
-  throw new ValidationError(`invalid ${prefix === "body" ? "request body" : "path"}: ${summary}`, fields);
+  const what = { body: "request body", params: "path", query: "query" }[prefix];
+  throw new ValidationError(`invalid ${what}: ${summary}`, fields);
 }
 
 function oemCaller(event: APIGatewayProxyEventV2): string {
@@ -151,11 +154,19 @@ export function requestParser(
         ? validate(schemas.body, parseJson(bytes, headers["content-type"]), "body")
         : undefined;
       const query = event.rawQueryString ? `?${event.rawQueryString}` : "";
+      const queryValues = schemas.query
+        ? validate(
+            schemas.query,
+            Object.fromEntries(new URLSearchParams(event.rawQueryString ?? "")),
+            "query",
+          )
+        : undefined;
       parsedRequests.set(event, {
         routeKey,
         route,
         params,
         body,
+        query: queryValues,
         raw: {
           method: event.requestContext.http.method.toUpperCase(),
           path: `${event.rawPath}${query}`,

@@ -8,7 +8,7 @@
 // loader, the signer URIs are not secrets, and what a function can actually
 // do is decided by IAM and the key policies, not by which variables it sees.
 import { join } from "node:path";
-import { CfnOutput, CfnParameter, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, CfnParameter, CustomResource, Stack, type StackProps } from "aws-cdk-lib";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as events from "aws-cdk-lib/aws-events";
 import * as sns from "aws-cdk-lib/aws-sns";
@@ -19,7 +19,13 @@ import { OemRootKey } from "./constructs/oem-root-key.js";
 import { RouteFunction } from "./constructs/route-function.js";
 import { ServiceApi } from "./constructs/service-api.js";
 import { Table } from "./constructs/table.js";
-import { FUNCTION_ACCESS, type FunctionAccess, type RootKeyName } from "./function-access.js";
+import {
+  FUNCTION_ACCESS,
+  type FunctionAccess,
+  ROOT_BOOTSTRAP_ACCESS,
+  type RootKeyName,
+  rootCreation,
+} from "./function-access.js";
 
 export interface CarKeysStackProps extends StackProps {
   /** @default ROUTES from functions/routes.ts */
@@ -28,6 +34,8 @@ export interface CarKeysStackProps extends StackProps {
   readonly functionAccess?: Readonly<Record<string, FunctionAccess>>;
   /** Where `<functionName>.ts` handlers live (under the repository root). @default functions/ */
   readonly functionsDir?: string;
+  /** The deploy-time root bootstrap's handler. @default functions/root-bootstrap.ts */
+  readonly rootBootstrapEntry?: string;
   /** LOG_LEVEL and POWERTOOLS_LOG_LEVEL of every function. @default INFO */
   readonly logLevel?: string;
   /**
@@ -61,6 +69,8 @@ export class CarKeysStack extends Stack {
   readonly functions: ReadonlyMap<string, RouteFunction>;
   /** Created only when some function publishes events (issue 5's lost-mode notices). */
   readonly eventBus: events.EventBus | undefined;
+  /** Creates both root certificates at deploy time (a custom resource), before the API serves a request. */
+  readonly rootBootstrap: RouteFunction;
 
   constructor(scope: Construct, id: string, props: CarKeysStackProps = {}) {
     super(scope, id, props);
@@ -129,7 +139,8 @@ export class CarKeysStack extends Stack {
         name,
         entry: join(functionsDir, `${name}.ts`),
         description: `Car Keys ${name}: ${served.join(", ")}`,
-        environment,
+        // Each function creates only the roots it can sign with (the bootstrap below creates both first).
+        environment: { ...environment, ROOT_CREATION: rootCreation(grants) },
         ...(grants.memoryMiB ? { memoryMiB: grants.memoryMiB } : {}),
         ...(alarmAction ? { alarmAction } : {}),
       });
@@ -137,6 +148,29 @@ export class CarKeysStack extends Stack {
       functions.set(name, fn);
     }
     this.functions = functions;
+
+    // A fresh stack has no root certificates; a function that may not sign with a root would answer
+    // 503 until one that may had run. The bootstrap creates both during the deployment, and the
+    // stage waits for it, so no route ever sees a missing root.
+    this.rootBootstrap = new RouteFunction(this, "RootBootstrap", {
+      name: "root-bootstrap",
+      entry: props.rootBootstrapEntry ?? join(PROJECT_ROOT, "functions", "root-bootstrap.ts"),
+      description:
+        "Car Keys root-bootstrap: creates the Device OEM and Vehicle OEM root certificates at deploy time",
+      environment: { ...environment, ROOT_CREATION: rootCreation(ROOT_BOOTSTRAP_ACCESS) },
+      ...(alarmAction ? { alarmAction } : {}),
+    });
+    this.grant(this.rootBootstrap, ROOT_BOOTSTRAP_ACCESS);
+    const roots = new CustomResource(this, "RootCertificates", {
+      serviceToken: this.rootBootstrap.fn.functionArn,
+      resourceType: "Custom::CarKeysRootCertificates",
+      // A new root key (a new signer URI) runs the bootstrap again.
+      properties: {
+        DeviceOemSignerUri: this.rootKeys.deviceOem.signerUri,
+        VehicleOemSignerUri: this.rootKeys.vehicleOem.signerUri,
+      },
+    });
+    this.api.stage.node.addDependency(roots);
 
     for (const route of routes) {
       this.api.addRoute(route, functions.get(route.functionName)!);

@@ -4,7 +4,10 @@
 // IAM grants. A function without an entry fails the synth, so a new route
 // never runs with permissions nobody chose. Adding a function is one entry
 // here (plus its routes); an entry with `publishesEvents` makes the stack
-// create the EventBridge bus.
+// create the EventBridge bus. A function's ROOT_CREATION (which roots it may
+// self-sign on first use) follows from `signsWith` (rootCreation below): a
+// function creates only roots it can sign with; the deploy-time bootstrap
+// (functions/root-bootstrap.ts) creates both, so no route waits for another.
 
 /** The two OEM root keys in KMS. */
 export type RootKeyName = "deviceOem" | "vehicleOem";
@@ -41,6 +44,51 @@ export const FUNCTION_ACCESS: Readonly<Record<string, FunctionAccess>> = {
   "device-enrollment": { table: "readWrite", signsWith: ["deviceOem"], readsPublicKeyOf: BOTH_ROOTS },
   // Certifies vehicles with the Vehicle OEM root; stores pairing verifiers.
   "vehicle-enrollment": { table: "readWrite", signsWith: ["vehicleOem"], readsPublicKeyOf: BOTH_ROOTS },
-  // Verifies device chains (Device OEM root) and signs receipts with the Vehicle OEM root.
-  "key-tracking": { table: "readWrite", signsWith: ["vehicleOem"], readsPublicKeyOf: BOTH_ROOTS },
+  // Verifies device chains (Device OEM root) and signs receipts with the Vehicle OEM root; a new owner
+  // phone (issue 5 migration) also makes a terminate-key notice for the old one, signed by the Device OEM root.
+  "key-tracking": {
+    table: "readWrite",
+    signsWith: ["vehicleOem", "deviceOem"],
+    readsPublicKeyOf: BOTH_ROOTS,
+    publishesEvents: true,
+  },
+  // The TIGRESS relay: mailboxes and rate-limit buckets in the table; no key of any kind.
+  relay: { table: "readWrite" },
+  // Issue 5. Records revocations and terminations; signs terminate-key notices with the Device OEM root.
+  revocation: {
+    table: "readWrite",
+    signsWith: ["deviceOem"],
+    readsPublicKeyOf: BOTH_ROOTS,
+    publishesEvents: true,
+  },
+  // Serves vehicles' revocation lists, signed by the Vehicle OEM root.
+  "revocation-list": { table: "read", signsWith: ["vehicleOem"], readsPublicKeyOf: BOTH_ROOTS },
+  // Serves notices (device nonces are written) and signs lost-mode notices with the Device OEM root.
+  notices: {
+    table: "readWrite",
+    signsWith: ["deviceOem"],
+    readsPublicKeyOf: BOTH_ROOTS,
+    publishesEvents: true,
+  },
 };
+
+/**
+ * The deploy-time root bootstrap (a CloudFormation custom resource, not a
+ * route): creates both root certificates, so it signs with both keys.
+ */
+export const ROOT_BOOTSTRAP_ACCESS: FunctionAccess = {
+  table: "readWrite",
+  signsWith: BOTH_ROOTS,
+  readsPublicKeyOf: BOTH_ROOTS,
+};
+
+const ROOT_PROFILES: Readonly<Record<RootKeyName, string>> = {
+  deviceOem: "device-oem-root",
+  vehicleOem: "vehicle-oem-root",
+};
+
+/** The function's ROOT_CREATION (functions/lib/dependencies.ts): the roots it signs with, or "none". */
+export function rootCreation(access: FunctionAccess): string {
+  const roots = (access.signsWith ?? []).map((key) => ROOT_PROFILES[key]);
+  return roots.length > 0 ? roots.join(",") : "none";
+}

@@ -9,7 +9,9 @@ import { assertPublicKey } from "../protocol/p256.js";
 import type { ScryptCost } from "../protocol/pairing-password.js";
 import { DeviceRequestAuthenticator } from "./device-request-auth.js";
 import { ConfigurationError } from "./errors.js";
+import { KeyRevocation } from "./key-revocation.js";
 import { KeyTracking } from "./key-tracking.js";
+import { Notices } from "./notices.js";
 import {
   type Clock,
   type Notifier,
@@ -26,7 +28,7 @@ export interface CarKeysServiceConfig {
   readonly store: Store;
   readonly signer: Signer;
   readonly clock?: Clock;
-  /** Issue 5's events; unused by issue 4's routes. */
+  /** Issue 5's events (revocations, notices); default: dropped. */
   readonly notifier?: Notifier;
   /** The SE manufacturer's factory attestation key: 65-byte uncompressed P-256 point. */
   readonly manufacturerPublicKey: Uint8Array;
@@ -49,7 +51,11 @@ export interface CarKeysService {
   readonly secureElements: SecureElementEnrollment;
   readonly vehicles: VehicleEnrollment;
   readonly keys: KeyTracking;
+  readonly notices: Notices;
+  readonly revocations: KeyRevocation;
 }
+
+const dropEvents: Notifier = { publish: async () => {} };
 
 export function createCarKeysService(config: CarKeysServiceConfig): CarKeysService {
   try {
@@ -72,6 +78,7 @@ export function createCarKeysService(config: CarKeysServiceConfig): CarKeysServi
     ...(config.creatableRoots ? { creatable: new Set(config.creatableRoots) } : {}),
   });
   const auth = new DeviceRequestAuthenticator({ store, clock });
+  const notices = new Notices({ store, clock, roots, auth, notifier: config.notifier ?? dropEvents });
   const childSubject = (oem: SubjectNameFields): SubjectNameFields => ({
     organization: oem.organization,
     ...(oem.country ? { country: oem.country } : {}),
@@ -94,6 +101,8 @@ export function createCarKeysService(config: CarKeysServiceConfig): CarKeysServi
       vehicleOem: childSubject(config.vehicleOem),
       ...(config.scryptCost ? { scryptCost: config.scryptCost } : {}),
     }),
-    keys: new KeyTracking({ store, clock, roots, auth }),
+    keys: new KeyTracking({ store, clock, roots, auth, notices }),
+    notices,
+    revocations: new KeyRevocation({ store, clock, roots, auth, notices }),
   };
 }

@@ -10,11 +10,20 @@
 // the owner key on record. The nonce is written in the same transaction as
 // the key, so a refusal at any step leaves the table as it was. A repeat of a
 // registration returns the stored record and receipt (no second Sign).
+// Issue 5: an owner key for a vehicle that has one is a new phone taking over
+// (with new pairing material): the old owner key is revoked ("migrated") and
+// its SE gets a terminate-key notice, in the same transaction; friend keys
+// stay as they are. Keys record their SE id, indexed for lost mode.
 import { sha256 } from "@noble/hashes/sha2.js";
 import { equalBytes, fromHex, toHex } from "../protocol/bytes.js";
 import { CertificateVerificationError } from "../protocol/certificate-errors.js";
 import type { KeyRole } from "../protocol/certificate-profiles.js";
-import { type VerifiedCertificateChain, verifyCertificateChain } from "../protocol/certificate-verifier.js";
+import {
+  certificatePublicKey,
+  type VerifiedCertificateChain,
+  verifyCertificateChain,
+} from "../protocol/certificate-verifier.js";
+import { deviceIdFromInstanceKey } from "../protocol/device-identity.js";
 import { VerificationError } from "../protocol/errors.js";
 import { type KeyAttestationFacts, verifyKeyAttestation } from "../protocol/key-attestation.js";
 import { encodeKeyTrackingReceipt, keyTrackingReceiptBody } from "../protocol/key-tracking-receipt.js";
@@ -33,7 +42,8 @@ import {
   ValidationError,
 } from "./errors.js";
 import { bytesField, invalidField } from "./input.js";
-import type { Clock, KeyRecord, NonceClaim, Store, VehicleRecord } from "./ports.js";
+import { type Notices, noticeEvent } from "./notices.js";
+import type { Clock, KeyRecord, NonceClaim, OwnerMigration, Store, VehicleRecord } from "./ports.js";
 import type { RootCertificates } from "./root-certificates.js";
 import type { KeyRegistrationRequest, KeyView, VehicleKeysResponse } from "./schemas.js";
 import type { EnrollmentOutcome } from "./secure-element-enrollment.js";
@@ -43,6 +53,8 @@ export interface KeyTrackingOptions {
   readonly clock: Clock;
   readonly roots: RootCertificates;
   readonly auth: DeviceRequestAuthenticator;
+  /** Issue 5: the terminate-key notice of a migrated owner key. */
+  readonly notices: Notices;
 }
 
 export class KeyTracking {
@@ -88,7 +100,7 @@ export class KeyTracking {
 
     const attestation = role === "friend" ? this.verifyAttestation(input, vehicle, chain) : undefined;
     if (role === "owner") {
-      if (vehicle.owner) throw new ConflictError(`vehicle ${vehicleId} already has an owner key`);
+      // With an owner on record, this is a new phone taking over (issue 5 migration): allowed with new pairing material.
       const pairing = await store.getPairing(vehicleId);
       if (!pairing || Date.parse(pairing.expiresAt) <= now.getTime()) {
         throw new ConflictError(
@@ -108,6 +120,8 @@ export class KeyTracking {
       serialNumber: chain.serialNumber,
       registeredAt: now.toISOString(),
       receipt: toHex(receipt),
+      seId: toHex(deviceIdFromInstanceKey(certificatePublicKey(chain.chain[1]!))),
+      state: "active",
       ...(attestation
         ? {
             attestation: {
@@ -121,8 +135,22 @@ export class KeyTracking {
         : {}),
     };
     try {
-      if (role === "owner") await store.registerOwnerKey(record, nonce, now);
-      else await store.registerFriendKey(record, vehicle.owner!.keyId, nonce);
+      if (role === "owner") {
+        const migration = await this.migration(vehicle, keyId, now);
+        await store.registerOwnerKey(record, nonce, now, migration);
+        if (migration?.notice) {
+          await this.options.notices.publishAll([
+            {
+              type: "key.revoked",
+              keyId: migration.previousKeyId,
+              vehicleId,
+              occurredAt: now.toISOString(),
+              detail: { reason: "migrated", noticeCounter: migration.notice.notice.counter },
+            },
+            noticeEvent(migration.notice.notice),
+          ]);
+        }
+      } else await store.registerFriendKey(record, vehicle.owner!.keyId, nonce);
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
       // A concurrent twin registered the same key first: answer as its repeat.
@@ -209,6 +237,32 @@ export class KeyTracking {
       throw new ForbiddenError("the key attestation is for another key than the endpoint certificate");
     }
     return facts;
+  }
+
+  /**
+   * New-phone migration: the old owner key moves to revoked ("migrated") and
+   * its SE gets a terminate-key notice. Friend keys stay as they are: their
+   * attestations were checked when they were registered.
+   */
+  private async migration(
+    vehicle: VehicleRecord,
+    newKeyId: string,
+    now: Date,
+  ): Promise<OwnerMigration | undefined> {
+    if (!vehicle.owner) return undefined;
+    const previous = await this.options.store.getKey(vehicle.owner.keyId);
+    if (!previous || (previous.state ?? "active") !== "active") return { previousKeyId: vehicle.owner.keyId };
+    const notice = await this.options.notices.terminateKeyNotice(previous, now);
+    return {
+      previousKeyId: previous.keyId,
+      revocation: {
+        reason: "migrated",
+        revokedAt: now.toISOString(),
+        revokedBy: `endpoint:${newKeyId}`,
+        noticeCounter: notice.counter,
+      },
+      notice: { notice },
+    };
   }
 
   /** One Sign by the Vehicle OEM root, checked before it is handed out. */

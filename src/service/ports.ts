@@ -2,9 +2,8 @@
 // ports ← adapters): what the service needs from the outside world, and
 // nothing about how it is provided. Store is DynamoDB in AWS and locally;
 // Signer holds the two OEM root keys (KMS in AWS, a software key store on a
-// laptop); Clock is injectable so tests can step past expiries; Notifier is
-// declared for issue 5's events (sharing, revocation, lost mode) and unused
-// here. Records carry hex strings and ISO instants: they are what is stored,
+// laptop); Clock is injectable so tests can step past expiries; Notifier
+// publishes issue 5's events (revocations, notices) for the OEM's backend. Records carry hex strings and ISO instants: they are what is stored,
 // and the store adapter need not know any codec.
 import type { AccessProfile } from "../protocol/access-profile.js";
 import type { KeyRole } from "../protocol/certificate-profiles.js";
@@ -108,6 +107,38 @@ export interface FriendKeyAttestationRecord {
   readonly issuedAt: string;
 }
 
+/**
+ * Where a key is in its life (issue 5): active → revoked → terminated, only
+ * forward, each step a conditional write on the `state` attribute. Records
+ * written before issue 5 carry no state and count as active.
+ */
+export type KeyState = "active" | "revoked" | "terminated";
+
+/** Who revoked: the owner's device (RVKE statement), the OEM backend, or a new owner phone (migration). */
+export type RevocationReason = "owner" | "oem" | "migrated";
+
+export interface KeyRevocationRecord {
+  readonly reason: RevocationReason;
+  readonly revokedAt: string;
+  /** `endpoint:<ownerKeyId>` for the owner, the IAM principal for the OEM, the new owner key for a migration. */
+  readonly revokedBy: string;
+  /** The owner's RVKE statement (hex), when the owner revoked. */
+  readonly statement?: string;
+  /** The entry in the vehicle's revocation list, when one was made. */
+  readonly listSequence?: number;
+  /** The device counter of the terminate-key notice sent to the key's SE. */
+  readonly noticeCounter: number;
+}
+
+export interface KeyTerminationRecord {
+  /** The TERM statement (hex), verified with the endpoint key on record. */
+  readonly attestation: string;
+  /** When the SE deleted the key (from the attestation). */
+  readonly terminatedAt: string;
+  /** When the service recorded it: the revocation is confirmed. */
+  readonly confirmedAt: string;
+}
+
 /** A car key the service tracks. */
 export interface KeyRecord {
   /** 6 bytes, hex (PROTOCOL.md tag 4E). */
@@ -124,6 +155,85 @@ export interface KeyRecord {
   readonly receipt: string;
   /** Friend keys only: the owner's attestation. */
   readonly attestation?: FriendKeyAttestationRecord;
+  /** The SE holding the key (device-identity.ts, from the instance CA key); indexed for lost mode. */
+  readonly seId?: string;
+  /** Absent on records written before issue 5: active. */
+  readonly state?: KeyState;
+  readonly revocation?: KeyRevocationRecord;
+  readonly termination?: KeyTerminationRecord;
+}
+
+/** A signed lifecycle notice (src/protocol/lifecycle-notice.ts) as stored for its device to fetch. */
+export interface DeviceNoticeRecord {
+  readonly seId: string;
+  /** The device's monotonic notice counter, which the notice carries. */
+  readonly counter: number;
+  readonly action: "suspend" | "resume" | "terminate-key";
+  /** terminate-key: the key to delete. */
+  readonly keyId?: string;
+  /** The NTCE statement, hex, signed by the Device OEM root. */
+  readonly notice: string;
+  readonly issuedAt: string;
+}
+
+/** A vehicle-directed lost-mode notice, numbered per vehicle for the car's fetch cursor. */
+export interface VehicleNoticeRecord {
+  readonly vehicleId: string;
+  /** The vehicle's notice sequence (the cursor of GET …/notices). */
+  readonly sequence: number;
+  readonly seId: string;
+  /** The device counter the notice carries. */
+  readonly counter: number;
+  readonly action: "suspend" | "resume";
+  readonly notice: string;
+  readonly issuedAt: string;
+}
+
+/** One entry of a vehicle's revocation list (src/protocol/revocation-list.ts), numbered per vehicle. */
+export interface RevocationEntryRecord {
+  readonly vehicleId: string;
+  readonly sequence: number;
+  readonly keyId: string;
+  readonly attestationSerial?: number;
+  readonly revokedAt: string;
+}
+
+/** A device's notice counter and lost-mode status (counter 0 and active when nothing was ever sent). */
+export interface DeviceNoticeState {
+  readonly counter: number;
+  readonly lostMode: "active" | "suspended";
+}
+
+/**
+ * A notice to append for a device: written only if the device's counter is
+ * still `notice.counter - 1` (the conditional counter increment), so notices
+ * are gap-free and in order; `lostMode` also sets the device's status.
+ */
+export interface DeviceNoticeWrite {
+  readonly notice: DeviceNoticeRecord;
+  readonly lostMode?: DeviceNoticeState["lostMode"];
+}
+
+/** Same for a vehicle's notice sequence: written only if it is still `notice.sequence - 1`. */
+export type VehicleNoticeWrite = VehicleNoticeRecord;
+
+/** Same for a vehicle's revocation sequence: written only if it is still `entry.sequence - 1`. */
+export type RevocationEntryWrite = RevocationEntryRecord;
+
+/** A revocation, all or nothing: the key's state (only from active), its list entry, its device's notice. */
+export interface KeyRevocationWrite {
+  readonly keyId: string;
+  readonly revocation: KeyRevocationRecord;
+  readonly entry?: RevocationEntryWrite;
+  readonly notice: DeviceNoticeWrite;
+}
+
+/** A new owner phone: the old owner key moves to revoked (migrated) and its SE gets a terminate-key notice. */
+export interface OwnerMigration {
+  readonly previousKeyId: string;
+  /** Absent when the old owner key is no longer active (revoked already): only the owner changes. */
+  readonly revocation?: KeyRevocationRecord;
+  readonly notice?: DeviceNoticeWrite;
 }
 
 /** A device request nonce to be kept until `expiresAt`, after which the timestamp check refuses it anyway. */
@@ -157,7 +267,7 @@ export interface Store {
   /** ConflictError when the vehicle is enrolled already. */
   createVehicle(record: VehicleRecord, pairing: PairingRecord): Promise<void>;
   getPairing(vehicleId: string): Promise<PairingRecord | undefined>;
-  /** Replaces the vehicle's pairing record; ConflictError unless the vehicle exists and has no owner. */
+  /** Replaces the vehicle's pairing record; ConflictError unless the vehicle exists (an owner may exist: a new phone). */
   replacePairing(pairing: PairingRecord): Promise<void>;
 
   getKey(keyId: string): Promise<KeyRecord | undefined>;
@@ -166,9 +276,28 @@ export interface Store {
   /**
    * Records the owner key and makes it the vehicle's owner, consuming the
    * pairing record. ConflictError when the key id is taken, the vehicle has an
-   * owner, or no pairing record is unexpired at `at`.
+   * owner (other than `migration.previousKeyId`, which it then replaces), or
+   * no pairing record is unexpired at `at`.
    */
-  registerOwnerKey(key: KeyRecord, nonce: NonceClaim, at: Date): Promise<void>;
+  registerOwnerKey(key: KeyRecord, nonce: NonceClaim, at: Date, migration?: OwnerMigration): Promise<void>;
   /** Records a friend key. ConflictError when the key id is taken or the vehicle's owner is not `ownerKeyId`. */
   registerFriendKey(key: KeyRecord, ownerKeyId: string, nonce: NonceClaim): Promise<void>;
+
+  // ---- issue 5: key states, notices, revocation lists ----
+
+  /** ConflictError when the key is not active, or a counter moved (retry with fresh counters). */
+  revokeKey(write: KeyRevocationWrite): Promise<void>;
+  /** Moves a revoked key to terminated; ConflictError when it is not revoked. */
+  terminateKey(keyId: string, termination: KeyTerminationRecord): Promise<void>;
+  getDeviceNoticeState(seId: string): Promise<DeviceNoticeState>;
+  /** The keys registered with an `seId` on that SE (for lost mode's vehicle notices). */
+  listDeviceKeys(seId: string): Promise<{ keyId: string; vehicleId: string }[]>;
+  /** The vehicle's notice and revocation sequences (0 when none). */
+  getVehicleSequences(vehicleId: string): Promise<{ notices: number; revocations: number }>;
+  /** A device notice and the vehicle notices of one lost-mode action, all or nothing (ConflictError: retry). */
+  appendNotices(device: DeviceNoticeWrite, vehicles: readonly VehicleNoticeWrite[]): Promise<void>;
+  /** Notices with a counter above `after`, ascending, at most `limit`. */
+  listDeviceNotices(seId: string, after: number, limit: number): Promise<DeviceNoticeRecord[]>;
+  listVehicleNotices(vehicleId: string, after: number, limit: number): Promise<VehicleNoticeRecord[]>;
+  listRevocationEntries(vehicleId: string, after: number, limit: number): Promise<RevocationEntryRecord[]>;
 }

@@ -8,6 +8,7 @@
 // error, not something silently ignored. Binary values are lower-case hex,
 // as everywhere in this project; certificates are PEM.
 import { z } from "zod";
+import { LIFECYCLE_ROUTE_SCHEMAS } from "./lifecycle-schemas.js";
 import { RELAY_ROUTE_SCHEMAS } from "./relay/relay-schemas.js";
 
 /** Largest request body read (bytes); anything longer is refused with 413 before parsing. */
@@ -234,6 +235,8 @@ export interface RouteSchemas {
   readonly params?: z.ZodType;
   /** Request body; absent for GET. */
   readonly body?: z.ZodType;
+  /** Query parameters (strings, from rawQueryString); absent when the route takes none. */
+  readonly query?: z.ZodType;
   readonly response: z.ZodType;
   /** Status of a success that created something (a repeat of an idempotent request answers 200). */
   readonly successStatus: 200 | 201;
@@ -273,8 +276,9 @@ export const ROUTE_SCHEMAS = {
   },
   "POST /v1/vehicles/{vehicleId}/pairing": {
     description:
-      "New owner-pairing material for an enrolled vehicle without an owner key; the previous password stops " +
-      "being accepted for registration.",
+      "New owner-pairing material for an enrolled vehicle; the previous password stops being accepted for " +
+      "registration. With an owner key on record it is a new phone's: registering its owner key replaces the " +
+      "old one (revoked as migrated, its SE told to terminate it); friend keys stay valid.",
     params: VehicleIdParamsSchema,
     body: PairingRequestSchema,
     response: PairingResponseSchema,
@@ -307,6 +311,8 @@ export const ROUTE_SCHEMAS = {
   },
   // The TIGRESS relay's routes, defined with the relay (src/service/relay/relay-schemas.ts).
   ...RELAY_ROUTE_SCHEMAS,
+  // Issue 5's key lifecycle (src/service/lifecycle-schemas.ts).
+  ...LIFECYCLE_ROUTE_SCHEMAS,
 } as const satisfies Record<string, RouteSchemas>;
 
 export type RouteKey = keyof typeof ROUTE_SCHEMAS;

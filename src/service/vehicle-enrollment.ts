@@ -92,11 +92,14 @@ export class VehicleEnrollment {
     };
   }
 
-  /** New owner-pairing material for an enrolled vehicle that has no owner key yet. */
+  /**
+   * New owner-pairing material for an enrolled vehicle. With an owner key on
+   * record it is a new phone's (issue 5 migration): registering the owner key
+   * it pairs replaces the old one, which is revoked and told to terminate.
+   */
   async newPairing(vehicleId: string, input: PairingRequest): Promise<PairingResponse> {
     const vehicle = await this.options.store.getVehicle(vehicleId);
     if (!vehicle) throw new NotFoundError(`vehicle ${vehicleId} is not enrolled`);
-    if (vehicle.owner) throw ownerConflict(vehicleId);
     const pairing = this.pairing(vehicleId, this.options.clock.now(), input?.pairingValidityHours);
     await this.options.store.replacePairing(pairing.record);
     return { vehicleId, pairing: pairing.material };

@@ -17,7 +17,7 @@ import { bundleLambda } from "../../bench/lambda-bundles.js";
 import { functionNames, ROUTES, type RouteDefinition } from "../../functions/routes.js";
 import { PROJECT_ROOT } from "../../infra/lib/bundling-options.js";
 import { CarKeysStack } from "../../infra/lib/car-keys-stack.js";
-import { FUNCTION_ACCESS, type RootKeyName } from "../../infra/lib/function-access.js";
+import { FUNCTION_ACCESS, type RootKeyName, rootCreation } from "../../infra/lib/function-access.js";
 
 interface Statement {
   Effect: "Allow" | "Deny";
@@ -130,7 +130,12 @@ function roleStatements(roleId: string): Statement[] {
 
 const rootKeyNames: readonly RootKeyName[] = ["deviceOem", "vehicleOem"];
 const keyArn = (key: RootKeyName) => ({ "Fn::GetAtt": [logicalId(stack.rootKeys[key].key), "Arn"] });
-const roleArn = (name: string) => ({ "Fn::GetAtt": [logicalId(stack.functions.get(name)!.role), "Arn"] });
+const roleArn = (name: string) => ({
+  "Fn::GetAtt": [
+    logicalId(name === "root-bootstrap" ? stack.rootBootstrap.role : stack.functions.get(name)!.role),
+    "Arn",
+  ],
+});
 
 describe("OEM root keys", () => {
   it("are P-256 signing keys, retained, one per root", () => {
@@ -144,8 +149,8 @@ describe("OEM root keys", () => {
 
   it("have key policies that let only the issuing functions' roles sign, and only digests with ECDSA_SHA_256", () => {
     const expectedSigners: Record<RootKeyName, string[]> = {
-      deviceOem: ["device-enrollment"],
-      vehicleOem: ["vehicle-enrollment", "key-tracking"],
+      deviceOem: ["device-enrollment", "key-tracking", "revocation", "notices", "root-bootstrap"],
+      vehicleOem: ["vehicle-enrollment", "key-tracking", "revocation-list", "root-bootstrap"],
     };
     for (const key of rootKeyNames) {
       const policy = resources[logicalId(stack.rootKeys[key].key)]!.Properties.KeyPolicy as {
@@ -189,7 +194,10 @@ describe("function roles", () => {
     const signs: Record<string, RootKeyName[]> = {
       "device-enrollment": ["deviceOem"],
       "vehicle-enrollment": ["vehicleOem"],
-      "key-tracking": ["vehicleOem"],
+      "key-tracking": ["vehicleOem", "deviceOem"],
+      revocation: ["deviceOem"],
+      "revocation-list": ["vehicleOem"],
+      notices: ["deviceOem"],
     };
     for (const name of functionNames()) {
       const statements = roleStatements(logicalId(stack.functions.get(name)!.role));
@@ -198,7 +206,8 @@ describe("function roles", () => {
       expect(signing.length, `${name} signing statements`).toBe(expected.length === 0 ? 0 : 1);
       if (expected.length === 0) continue;
       expect(actions(signing[0]!)).toEqual(["kms:Sign"]);
-      expect(asList(signing[0]!.Resource)).toEqual(expected.map(keyArn));
+      const byJson = (a: unknown, b: unknown) => JSON.stringify(a).localeCompare(JSON.stringify(b));
+      expect(asList(signing[0]!.Resource).sort(byJson)).toEqual(expected.map(keyArn).sort(byJson));
       expect(signing[0]!.Condition?.StringEquals).toMatchObject({ "kms:MessageType": "DIGEST" });
     }
   });
@@ -321,9 +330,9 @@ describe("HTTP API", () => {
 });
 
 describe("functions", () => {
-  it("are one ESM Lambda per function name, Node 20 on ARM64, with the service's environment", () => {
+  it("are one ESM Lambda per function name (and the root bootstrap), Node 20 on ARM64, with the service's environment", () => {
     const lambdas = ofType("AWS::Lambda::Function");
-    expect(lambdas).toHaveLength(functionNames().length);
+    expect(lambdas).toHaveLength(functionNames().length + 1);
     for (const [, fn] of lambdas) {
       expect(fn.Properties).toMatchObject({
         Runtime: "nodejs20.x",
@@ -342,6 +351,8 @@ describe("functions", () => {
           "LOG_LEVEL",
           "POWERTOOLS_LOG_LEVEL",
           "NODE_OPTIONS",
+          "ROOT_CREATION",
+          "EVENT_BUS_NAME",
         ].sort(),
       );
       expect(env.TABLE_NAME).toEqual({ Ref: logicalId(stack.table.table) });
@@ -367,7 +378,35 @@ describe("functions", () => {
       MetricName: "5xx",
       Dimensions: [{ Name: "ApiId", Value: { Ref: logicalId(stack.api.api) } }],
     });
-    expect(ofType("AWS::CloudWatch::Alarm")).toHaveLength(2 * functionNames().length + 1);
+    expect(ofType("AWS::CloudWatch::Alarm")).toHaveLength(2 * (functionNames().length + 1) + 1);
+  });
+
+  it("create only the roots they sign with (ROOT_CREATION), and the bootstrap both", () => {
+    const env = (fn: { fn: unknown }) =>
+      (
+        resources[logicalId((fn as { fn: { node: { defaultChild?: unknown } } }).fn)]!.Properties
+          .Environment as {
+          Variables: Record<string, unknown>;
+        }
+      ).Variables;
+    for (const name of functionNames()) {
+      expect(env(stack.functions.get(name)!).ROOT_CREATION, name).toBe(rootCreation(FUNCTION_ACCESS[name]!));
+    }
+    expect(env(stack.functions.get("trust-anchors")!).ROOT_CREATION).toBe("none");
+    expect(env(stack.functions.get("notices")!).ROOT_CREATION).toBe("device-oem-root");
+    expect(env(stack.functions.get("revocation-list")!).ROOT_CREATION).toBe("vehicle-oem-root");
+    expect(env(stack.rootBootstrap).ROOT_CREATION).toBe("device-oem-root,vehicle-oem-root");
+  });
+
+  it("bootstrap both root certificates at deploy time, before the API stage exists", () => {
+    const custom = ofType("Custom::CarKeysRootCertificates");
+    expect(custom).toHaveLength(1);
+    const [customId, resource] = custom[0]!;
+    expect(resource.Properties.ServiceToken).toEqual({
+      "Fn::GetAtt": [logicalId(stack.rootBootstrap.fn), "Arn"],
+    });
+    const [, stage] = ofType("AWS::ApiGatewayV2::Stage")[0]!;
+    expect(asList((stage as Resource & { DependsOn?: unknown }).DependsOn)).toContain(customId);
   });
 
   it("are bundled byte for byte as `npm run bench` bundles them", async () => {

@@ -117,15 +117,16 @@ describe("VehicleEnrollment", () => {
     expect(t.store.writes).toBe(0);
   });
 
-  it("refuses new pairing material for an unknown vehicle (404) and for an owned one (409)", async () => {
+  it("refuses new pairing material for an unknown vehicle (404); an owned one gets it (new phone), a re-enrollment does not", async () => {
     const t = testService();
     await expect(t.service.vehicles.newPairing("00".repeat(8), undefined)).rejects.toThrow(NotFoundError);
     const device = await enrollDevice(t);
     const vehicle = await enrollVehicle(t);
     await registerKey(t, device, await device.newEndpoint(vehicle.id, "owner"));
-    await expect(t.service.vehicles.newPairing(vehicle.idHex, undefined)).rejects.toThrow(
-      "already has an owner key",
-    );
+    // Issue 5: new pairing material for an owned vehicle is how a new phone takes over.
+    await expect(t.service.vehicles.newPairing(vehicle.idHex, undefined)).resolves.toMatchObject({
+      vehicleId: vehicle.idHex,
+    });
     await expect(
       t.service.vehicles.enroll(
         { vehicleId: vehicle.idHex, vehiclePublicKey: toHex(vehicle.keyPair.publicKey) },

@@ -7,13 +7,22 @@
 // left the store untouched.
 import { ConflictError, ReplayError } from "../../src/service/errors.js";
 import type {
+  DeviceNoticeRecord,
+  DeviceNoticeState,
+  DeviceNoticeWrite,
   KeyRecord,
+  KeyRevocationWrite,
+  KeyTerminationRecord,
   NonceClaim,
   OemRootProfile,
+  OwnerMigration,
   PairingRecord,
+  RevocationEntryRecord,
   RootCertificateRecord,
   SecureElementRecord,
   Store,
+  VehicleNoticeRecord,
+  VehicleNoticeWrite,
   VehicleRecord,
 } from "../../src/service/ports.js";
 
@@ -24,6 +33,10 @@ export class MemoryStore implements Store {
   readonly pairings = new Map<string, PairingRecord>();
   readonly keys = new Map<string, KeyRecord>();
   readonly nonces = new Map<string, Date>();
+  readonly deviceNoticeStates = new Map<string, DeviceNoticeState>();
+  readonly deviceNotices = new Map<string, DeviceNoticeRecord[]>();
+  readonly vehicleNotices = new Map<string, VehicleNoticeRecord[]>();
+  readonly revocationEntries = new Map<string, RevocationEntryRecord[]>();
   writes = 0;
 
   /** Everything, as one JSON text: what a test searches for secrets. */
@@ -82,7 +95,7 @@ export class MemoryStore implements Store {
 
   async replacePairing(pairing: PairingRecord) {
     const vehicle = this.vehicles.get(pairing.vehicleId);
-    if (!vehicle || vehicle.owner) throw new ConflictError("vehicle missing or owned");
+    if (!vehicle) throw new ConflictError("vehicle missing");
     this.pairings.set(pairing.vehicleId, clone(pairing));
     this.writes++;
   }
@@ -98,13 +111,19 @@ export class MemoryStore implements Store {
       .map((k) => clone(k));
   }
 
-  async registerOwnerKey(key: KeyRecord, nonce: NonceClaim, at: Date) {
+  async registerOwnerKey(key: KeyRecord, nonce: NonceClaim, at: Date, migration?: OwnerMigration) {
     const vehicle = this.vehicles.get(key.vehicleId);
     const pairing = this.pairings.get(key.vehicleId);
     if (this.keys.has(key.keyId)) throw new ConflictError("key exists");
-    if (!vehicle || vehicle.owner) throw new ConflictError("vehicle missing or owned");
+    if (!vehicle || vehicle.owner?.keyId !== migration?.previousKeyId) {
+      throw new ConflictError("vehicle missing or owned");
+    }
     if (!pairing || Date.parse(pairing.expiresAt) <= at.getTime()) throw new ConflictError("no pairing");
     this.checkNonce(nonce);
+    if (migration?.revocation) this.checkActive(migration.previousKeyId);
+    if (migration?.notice) this.checkDeviceNotice(migration.notice);
+    if (migration?.revocation) this.applyRevocation(migration.previousKeyId, migration.revocation);
+    if (migration?.notice) this.applyDeviceNotice(migration.notice);
     this.keys.set(key.keyId, clone(key));
     this.vehicles.set(key.vehicleId, {
       ...vehicle,
@@ -121,6 +140,105 @@ export class MemoryStore implements Store {
     this.checkNonce(nonce);
     this.keys.set(key.keyId, clone(key));
     this.spend(nonce);
+  }
+
+  async revokeKey(write: KeyRevocationWrite) {
+    this.checkActive(write.keyId);
+    if (
+      write.entry &&
+      (this.revocationEntries.get(write.entry.vehicleId)?.length ?? 0) !== write.entry.sequence - 1
+    ) {
+      throw new ConflictError("revocation sequence moved");
+    }
+    this.checkDeviceNotice(write.notice);
+    this.applyRevocation(write.keyId, write.revocation);
+    if (write.entry) this.push(this.revocationEntries, write.entry.vehicleId, write.entry);
+    this.applyDeviceNotice(write.notice);
+  }
+
+  async terminateKey(keyId: string, termination: KeyTerminationRecord) {
+    const key = this.keys.get(keyId);
+    if (key?.state !== "revoked") throw new ConflictError("not revoked");
+    this.keys.set(keyId, { ...key, state: "terminated", termination: clone(termination) });
+    this.writes++;
+  }
+
+  async getDeviceNoticeState(seId: string) {
+    return clone(this.deviceNoticeStates.get(seId)) ?? { counter: 0, lostMode: "active" as const };
+  }
+
+  async listDeviceKeys(seId: string) {
+    return [...this.keys.values()]
+      .filter((k) => k.seId === seId)
+      .map((k) => ({ keyId: k.keyId, vehicleId: k.vehicleId }));
+  }
+
+  async getVehicleSequences(vehicleId: string) {
+    return {
+      notices: this.vehicleNotices.get(vehicleId)?.length ?? 0,
+      revocations: this.revocationEntries.get(vehicleId)?.length ?? 0,
+    };
+  }
+
+  async appendNotices(device: DeviceNoticeWrite, vehicles: readonly VehicleNoticeWrite[]) {
+    this.checkDeviceNotice(device);
+    for (const v of vehicles) {
+      if ((this.vehicleNotices.get(v.vehicleId)?.length ?? 0) !== v.sequence - 1) {
+        throw new ConflictError("vehicle notice sequence moved");
+      }
+    }
+    this.applyDeviceNotice(device);
+    for (const v of vehicles) this.push(this.vehicleNotices, v.vehicleId, v);
+  }
+
+  async listDeviceNotices(seId: string, after: number, limit: number) {
+    return (this.deviceNotices.get(seId) ?? [])
+      .filter((n) => n.counter > after)
+      .slice(0, limit)
+      .map(clone);
+  }
+
+  async listVehicleNotices(vehicleId: string, after: number, limit: number) {
+    return (this.vehicleNotices.get(vehicleId) ?? [])
+      .filter((n) => n.sequence > after)
+      .slice(0, limit)
+      .map(clone);
+  }
+
+  async listRevocationEntries(vehicleId: string, after: number, limit: number) {
+    return (this.revocationEntries.get(vehicleId) ?? [])
+      .filter((n) => n.sequence > after)
+      .slice(0, limit)
+      .map(clone);
+  }
+
+  private checkActive(keyId: string) {
+    const key = this.keys.get(keyId);
+    if (!key || (key.state ?? "active") !== "active") throw new ConflictError("key not active");
+  }
+
+  private applyRevocation(keyId: string, revocation: KeyRevocationWrite["revocation"]) {
+    this.keys.set(keyId, { ...this.keys.get(keyId)!, state: "revoked", revocation: clone(revocation) });
+  }
+
+  private checkDeviceNotice(write: DeviceNoticeWrite) {
+    const counter = this.deviceNoticeStates.get(write.notice.seId)?.counter ?? 0;
+    if (counter !== write.notice.counter - 1) throw new ConflictError("device notice counter moved");
+  }
+
+  private applyDeviceNotice(write: DeviceNoticeWrite) {
+    const { seId, counter } = write.notice;
+    const previous = this.deviceNoticeStates.get(seId);
+    this.deviceNoticeStates.set(seId, {
+      counter,
+      lostMode: write.lostMode ?? previous?.lostMode ?? "active",
+    });
+    this.push(this.deviceNotices, seId, write.notice);
+  }
+
+  private push<T>(map: Map<string, T[]>, id: string, value: T) {
+    map.set(id, [...(map.get(id) ?? []), clone(value)]);
+    this.writes++;
   }
 
   private checkNonce(nonce: NonceClaim) {

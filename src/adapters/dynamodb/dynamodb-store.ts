@@ -22,16 +22,28 @@ import {
   type QueryCommandOutput,
   TransactWriteCommand,
   type TransactWriteCommandInput,
+  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { ConflictError, ReplayError } from "../../service/errors.js";
 import type {
+  DeviceNoticeRecord,
+  DeviceNoticeState,
+  DeviceNoticeWrite,
   KeyRecord,
+  KeyRevocationRecord,
+  KeyRevocationWrite,
+  KeyTerminationRecord,
   NonceClaim,
   OemRootProfile,
+  OwnerMigration,
   PairingRecord,
+  RevocationEntryRecord,
+  RevocationEntryWrite,
   RootCertificateRecord,
   SecureElementRecord,
   Store,
+  VehicleNoticeRecord,
+  VehicleNoticeWrite,
   VehicleRecord,
 } from "../../service/ports.js";
 import { TABLE_DESIGN } from "./table-design.js";
@@ -49,7 +61,30 @@ const key = {
   pairing: (vehicleId: string) => ({ pk: `VEHICLE#${vehicleId}`, sk: "PAIRING" }),
   key: (keyId: string) => ({ pk: `KEY#${keyId}`, sk: "KEY" }),
   nonce: (claim: NonceClaim) => ({ pk: `NONCE#${claim.signer}#${claim.nonce}`, sk: "NONCE" }),
+  // Issue 5: counters live in their own items beside the record they count for, so one transaction
+  // can move a key's state, a vehicle's sequence and a device's counter without touching an item twice.
+  deviceKey: (seId: string, keyId: string) => ({ pk: `SE#${seId}`, sk: `KEY#${keyId}` }),
+  deviceNotices: (seId: string) => ({ pk: `SE#${seId}`, sk: "NOTICES" }),
+  deviceNotice: (seId: string, counter: number) => ({
+    pk: `SE#${seId}`,
+    sk: `NOTICE#${sequenceKey(counter)}`,
+  }),
+  vehicleNotices: (vehicleId: string) => ({ pk: `VEHICLE#${vehicleId}`, sk: "NOTICES" }),
+  vehicleNotice: (vehicleId: string, sequence: number) => ({
+    pk: `VEHICLE#${vehicleId}`,
+    sk: `NOTICE#${sequenceKey(sequence)}`,
+  }),
+  vehicleRevocations: (vehicleId: string) => ({ pk: `VEHICLE#${vehicleId}`, sk: "REVOCATIONS" }),
+  revocationEntry: (vehicleId: string, sequence: number) => ({
+    pk: `VEHICLE#${vehicleId}`,
+    sk: `REVOCATION#${sequenceKey(sequence)}`,
+  }),
 };
+
+/** Zero-padded so that the sort key orders numerically. */
+function sequenceKey(n: number): string {
+  return String(n).padStart(16, "0");
+}
 
 const epochSeconds = (date: Date | string): number =>
   Math.ceil((typeof date === "string" ? Date.parse(date) : date.getTime()) / 1000);
@@ -156,11 +191,11 @@ export class DynamoDbStore implements Store {
           ConditionCheck: {
             TableName: this.tableName,
             Key: key.vehicle(pairing.vehicleId),
-            ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(#owner)",
-            ExpressionAttributeNames: { "#owner": "owner" },
+            // An owner may exist: new pairing material is how a new phone takes over (migration).
+            ConditionExpression: "attribute_exists(pk)",
           },
         },
-        () => new ConflictError(`vehicle ${pairing.vehicleId} is not enrolled or already has an owner key`),
+        () => new ConflictError(`vehicle ${pairing.vehicleId} is not enrolled`),
       ],
       [{ Put: { TableName: this.tableName, Item: this.pairingItem(pairing) } }, unexpected],
     ]);
@@ -193,8 +228,16 @@ export class DynamoDbStore implements Store {
     return keys;
   }
 
-  async registerOwnerKey(keyRecord: KeyRecord, nonce: NonceClaim, at: Date): Promise<void> {
+  async registerOwnerKey(
+    keyRecord: KeyRecord,
+    nonce: NonceClaim,
+    at: Date,
+    migration?: OwnerMigration,
+  ): Promise<void> {
     const vehicleId = keyRecord.vehicleId;
+    const ownerCondition = migration
+      ? { ConditionExpression: "attribute_exists(pk) AND #owner.keyId = :previous" }
+      : { ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(#owner)" };
     await this.transact([
       [
         this.putIfAbsent(this.keyItem(keyRecord)),
@@ -206,15 +249,24 @@ export class DynamoDbStore implements Store {
             TableName: this.tableName,
             Key: key.vehicle(vehicleId),
             UpdateExpression: "SET #owner = :owner",
-            ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(#owner)",
+            ...ownerCondition,
             ExpressionAttributeNames: { "#owner": "owner" },
             ExpressionAttributeValues: {
               ":owner": { keyId: keyRecord.keyId, publicKey: keyRecord.endpointPublicKey },
+              ...(migration ? { ":previous": migration.previousKeyId } : {}),
             },
           },
         },
-        () => new ConflictError(`vehicle ${vehicleId} already has an owner key`),
+        () =>
+          new ConflictError(
+            migration
+              ? `the owner key of vehicle ${vehicleId} changed meanwhile; retry`
+              : `vehicle ${vehicleId} already has an owner key`,
+          ),
       ],
+      ...(migration?.revocation ? [this.revokeItem(migration.previousKeyId, migration.revocation)] : []),
+      ...(migration?.notice ? this.deviceNoticeItems(migration.notice) : []),
+      ...this.deviceKeyItems(keyRecord),
       [
         {
           // The pairing material is spent by the owner it paired; expired material cannot be spent.
@@ -250,8 +302,246 @@ export class DynamoDbStore implements Store {
         },
         () => new ConflictError(`the owner key of vehicle ${keyRecord.vehicleId} changed; attest again`),
       ],
+      ...this.deviceKeyItems(keyRecord),
       this.nonceItem(nonce),
     ]);
+  }
+
+  // ---- issue 5: key states, notices, revocation lists ----
+
+  async revokeKey(write: KeyRevocationWrite): Promise<void> {
+    await this.transact([
+      this.revokeItem(write.keyId, write.revocation),
+      ...(write.entry ? this.revocationEntryItems(write.entry) : []),
+      ...this.deviceNoticeItems(write.notice),
+    ]);
+  }
+
+  async terminateKey(keyId: string, termination: KeyTerminationRecord): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key.key(keyId),
+          UpdateExpression: "SET #state = :terminated, #termination = :termination",
+          ConditionExpression: "#state = :revoked",
+          ExpressionAttributeNames: { "#state": "state", "#termination": "termination" },
+          ExpressionAttributeValues: {
+            ":terminated": "terminated",
+            ":revoked": "revoked",
+            ":termination": termination,
+          },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        throw withCause(new ConflictError(`key ${keyId} is not revoked`), error);
+      }
+      throw error;
+    }
+  }
+
+  async getDeviceNoticeState(seId: string): Promise<DeviceNoticeState> {
+    const item = await this.get(key.deviceNotices(seId));
+    return {
+      counter: (item?.counter as number | undefined) ?? 0,
+      lostMode: (item?.lostMode as DeviceNoticeState["lostMode"] | undefined) ?? "active",
+    };
+  }
+
+  async listDeviceKeys(seId: string): Promise<{ keyId: string; vehicleId: string }[]> {
+    const out: { keyId: string; vehicleId: string }[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page: QueryCommandOutput = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+          ExpressionAttributeNames: { "#pk": "pk", "#sk": "sk" },
+          ExpressionAttributeValues: { ":pk": `SE#${seId}`, ":prefix": "KEY#" },
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        out.push({ keyId: item.keyId as string, vehicleId: item.vehicleId as string });
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  async getVehicleSequences(vehicleId: string): Promise<{ notices: number; revocations: number }> {
+    const [notices, revocations] = await Promise.all([
+      this.get(key.vehicleNotices(vehicleId)),
+      this.get(key.vehicleRevocations(vehicleId)),
+    ]);
+    return {
+      notices: (notices?.counter as number | undefined) ?? 0,
+      revocations: (revocations?.counter as number | undefined) ?? 0,
+    };
+  }
+
+  async appendNotices(device: DeviceNoticeWrite, vehicles: readonly VehicleNoticeWrite[]): Promise<void> {
+    await this.transact([
+      ...this.deviceNoticeItems(device),
+      ...vehicles.flatMap((notice) => [
+        this.counterItem(
+          key.vehicleNotices(notice.vehicleId),
+          notice.sequence,
+          {},
+          "vehicle notice sequence",
+        ),
+        this.newItem({
+          ...key.vehicleNotice(notice.vehicleId, notice.sequence),
+          type: "vehicle-notice",
+          ...notice,
+        }),
+      ]),
+    ]);
+  }
+
+  async listDeviceNotices(seId: string, after: number, limit: number): Promise<DeviceNoticeRecord[]> {
+    return this.range(`SE#${seId}`, "NOTICE#", after, limit);
+  }
+
+  async listVehicleNotices(vehicleId: string, after: number, limit: number): Promise<VehicleNoticeRecord[]> {
+    return this.range(`VEHICLE#${vehicleId}`, "NOTICE#", after, limit);
+  }
+
+  async listRevocationEntries(
+    vehicleId: string,
+    after: number,
+    limit: number,
+  ): Promise<RevocationEntryRecord[]> {
+    return this.range(`VEHICLE#${vehicleId}`, "REVOCATION#", after, limit);
+  }
+
+  /** Items of one partition whose sort key is `prefix` and a number above `after`, ascending. */
+  private async range<T>(pk: string, prefix: string, after: number, limit: number): Promise<T[]> {
+    const out: T[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page: QueryCommandOutput = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :from AND :to",
+          ExpressionAttributeNames: { "#pk": "pk", "#sk": "sk" },
+          ExpressionAttributeValues: {
+            ":pk": pk,
+            ":from": `${prefix}${sequenceKey(after + 1)}`,
+            ":to": `${prefix}${"9".repeat(16)}`,
+          },
+          ConsistentRead: true,
+          Limit: limit - out.length,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) out.push(record<T>(item)!);
+      start = page.LastEvaluatedKey;
+    } while (start && out.length < limit);
+    return out;
+  }
+
+  /** The key moves to revoked, only from active (records from before issue 5 have no state: active). */
+  private revokeItem(keyId: string, revocation: KeyRevocationRecord): [TransactItem, Refusal] {
+    return [
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: key.key(keyId),
+          UpdateExpression: "SET #state = :revoked, #revocation = :revocation",
+          ConditionExpression: "attribute_exists(pk) AND (attribute_not_exists(#state) OR #state = :active)",
+          ExpressionAttributeNames: { "#state": "state", "#revocation": "revocation" },
+          ExpressionAttributeValues: {
+            ":revoked": "revoked",
+            ":active": "active",
+            ":revocation": revocation,
+          },
+        },
+      },
+      () => new ConflictError(`key ${keyId} is not active`),
+    ];
+  }
+
+  private deviceNoticeItems(write: DeviceNoticeWrite): [TransactItem, Refusal][] {
+    const { notice } = write;
+    return [
+      this.counterItem(
+        key.deviceNotices(notice.seId),
+        notice.counter,
+        write.lostMode ? { lostMode: write.lostMode } : {},
+        "device notice counter",
+      ),
+      this.newItem({ ...key.deviceNotice(notice.seId, notice.counter), type: "device-notice", ...notice }),
+    ];
+  }
+
+  private revocationEntryItems(entry: RevocationEntryWrite): [TransactItem, Refusal][] {
+    return [
+      this.counterItem(key.vehicleRevocations(entry.vehicleId), entry.sequence, {}, "revocation sequence"),
+      this.newItem({
+        ...key.revocationEntry(entry.vehicleId, entry.sequence),
+        type: "revocation-entry",
+        ...entry,
+      }),
+    ];
+  }
+
+  /** The conditional counter increment: `counter` becomes `next` only if it is `next - 1` now. */
+  private counterItem(
+    itemKey: { pk: string; sk: string },
+    next: number,
+    extra: Record<string, unknown>,
+    what: string,
+  ): [TransactItem, Refusal] {
+    const names: Record<string, string> = { "#c": "counter" };
+    const values: Record<string, unknown> = { ":next": next };
+    const sets = ["#c = :next"];
+    for (const [i, [name, value]] of Object.entries(extra).entries()) {
+      names[`#x${i}`] = name;
+      values[`:x${i}`] = value;
+      sets.push(`#x${i} = :x${i}`);
+    }
+    if (next > 1) values[":prev"] = next - 1;
+    return [
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: itemKey,
+          UpdateExpression: `SET ${sets.join(", ")}`,
+          ConditionExpression: next > 1 ? "#c = :prev" : "attribute_not_exists(#c)",
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        },
+      },
+      () => new ConflictError(`the ${what} moved meanwhile; retry`),
+    ];
+  }
+
+  /** The device's index entry for a key, so lost mode finds the vehicles holding its keys. */
+  private deviceKeyItems(keyRecord: KeyRecord): [TransactItem, Refusal][] {
+    if (!keyRecord.seId) return [];
+    return [
+      [
+        {
+          Put: {
+            TableName: this.tableName,
+            Item: {
+              ...key.deviceKey(keyRecord.seId, keyRecord.keyId),
+              type: "device-key",
+              keyId: keyRecord.keyId,
+              vehicleId: keyRecord.vehicleId,
+            },
+          },
+        },
+        unexpected,
+      ],
+    ];
+  }
+
+  private newItem(item: Item): [TransactItem, Refusal] {
+    return [this.putIfAbsent(item), () => new ConflictError("the item exists already; retry")];
   }
 
   // ---- helpers ----

@@ -181,7 +181,10 @@ describe("DynamoDbStore", () => {
       () => store.registerOwnerKey(key(v.vehicleId), nonce(), new Date()),
       ConflictError,
     );
-    await refusedWithoutWrites(() => store.replacePairing(pairing(v.vehicleId)), ConflictError);
+    // Issue 5: new pairing material for an owned vehicle is a new phone's; an unknown vehicle gets none.
+    await store.replacePairing(pairing(v.vehicleId));
+    expect(await store.getPairing(v.vehicleId)).toBeDefined();
+    await refusedWithoutWrites(() => store.replacePairing(pairing("00".repeat(8))), ConflictError);
   });
 
   it("refuses an owner key without unexpired pairing material, or with a taken key id", async () => {

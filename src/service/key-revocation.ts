@@ -1,0 +1,306 @@
+// Remote revocation (issue 5): a key's life moves only forward, active →
+// revoked → terminated, each step one conditional write on its `state`.
+// Revoking (the owner's device with an RVKE statement its SE signed, or the
+// OEM backend) writes in one transaction: the key's new state, an entry in
+// the vehicle's revocation list (per-vehicle sequence) and a terminate-key
+// notice for the SE holding the key (per-device counter). A repeat answers
+// the revocation on record (200) without signing anything. The device, after
+// its SE deleted the key, posts the termination attestation; verified with
+// the endpoint key on record, it moves the key to terminated: the revocation
+// is confirmed. The car fetches its revocation list through the OEM, signed
+// by the Vehicle OEM root at fetch time (one Sign per non-empty answer).
+// Nothing here needs the car online: the owner's mailbox path still works.
+import { sha256 } from "@noble/hashes/sha2.js";
+import { fromHex, toHex } from "../protocol/bytes.js";
+import { ProtocolError, VerificationError } from "../protocol/errors.js";
+import { keyIdentifier, verifyRaw } from "../protocol/p256.js";
+import { parseRevocation, type RevocationFacts, verifyRevocation } from "../protocol/revocation.js";
+import { encodeRevocationList, revocationListBody } from "../protocol/revocation-list.js";
+import { verifyTerminationAttestation } from "../protocol/termination-attestation.js";
+import type { DeviceRequest, DeviceRequestAuthenticator } from "./device-request-auth.js";
+import { ConfigurationError, ConflictError, ForbiddenError, NotFoundError } from "./errors.js";
+import { bytesField, invalidField } from "./input.js";
+import { COUNTER_ATTEMPTS, type Notices, noticeEvent, seIdOfKey } from "./notices.js";
+import type { Clock, KeyRecord, KeyRevocationRecord, RevocationReason, Store } from "./ports.js";
+import type { RootCertificates } from "./root-certificates.js";
+import type { EnrollmentOutcome } from "./secure-element-enrollment.js";
+
+/** Entries per revocation list; the car fetches again from the last sequence. */
+export const REVOCATION_PAGE_SIZE = 200;
+
+export interface RevocationView {
+  readonly keyId: string;
+  readonly vehicleId: string;
+  readonly role: "owner" | "friend";
+  readonly state: "revoked" | "terminated";
+  readonly reason: RevocationReason;
+  readonly revokedAt: string;
+  readonly revokedBy: string;
+  readonly listSequence?: number;
+  readonly noticeCounter: number;
+  readonly terminatedAt?: string;
+  readonly confirmedAt?: string;
+}
+
+export interface RevocationListView {
+  readonly vehicleId: string;
+  readonly after: number;
+  readonly latestSequence: number;
+  readonly entries: { sequence: number; keyId: string; attestationSerial?: number; revokedAt: string }[];
+  /** The RVLS statement (hex); absent when there is nothing after the cursor (no Sign spent). */
+  readonly list?: string;
+}
+
+export interface KeyRevocationOptions {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly roots: RootCertificates;
+  readonly auth: DeviceRequestAuthenticator;
+  readonly notices: Notices;
+}
+
+export class KeyRevocation {
+  private readonly options: KeyRevocationOptions;
+
+  constructor(options: KeyRevocationOptions) {
+    this.options = options;
+  }
+
+  /** POST /v1/revocations: the owner's RVKE statement, the request signed by the same owner endpoint key. */
+  async revokeByOwner(
+    input: { revocation: string },
+    request: DeviceRequest,
+  ): Promise<EnrollmentOutcome<RevocationView>> {
+    const { store, auth } = this.options;
+    const caller = await auth.authenticate(request, "endpoint");
+    const encoded = bytesField(input.revocation, "body.revocation");
+    let parsed: RevocationFacts;
+    try {
+      parsed = parseRevocation(encoded).facts;
+    } catch (error) {
+      return invalidField("body.revocation", error);
+    }
+    const vehicleId = toHex(parsed.vehicleIdentifier);
+    const vehicle = await store.getVehicle(vehicleId);
+    if (!vehicle) throw new NotFoundError(`vehicle ${vehicleId} is not enrolled`);
+    if (!vehicle.owner || vehicle.owner.keyId !== caller.id) {
+      throw new ForbiddenError(`only the owner key of vehicle ${vehicleId} may revoke its keys`);
+    }
+    const signer = await store.getKey(caller.id);
+    if (!signer || (signer.state ?? "active") !== "active") {
+      throw new ForbiddenError(`the owner key ${caller.id} is no longer active`);
+    }
+    let facts: RevocationFacts;
+    try {
+      facts = verifyRevocation(encoded, fromHex(vehicle.owner.publicKey));
+    } catch (error) {
+      if (error instanceof VerificationError) {
+        throw new ForbiddenError(
+          `the revocation is not signed by the vehicle's owner key: ${error.message}`,
+          {
+            cause: error,
+          },
+        );
+      }
+      return invalidField("body.revocation", error);
+    }
+    const keyId = toHex(facts.revokedKeyId);
+    const target = await store.getKey(keyId);
+    if (!target) throw new NotFoundError(`key ${keyId} is not registered`);
+    if (target.vehicleId !== vehicleId)
+      throw new ForbiddenError(`key ${keyId} is not a key of vehicle ${vehicleId}`);
+    if (target.role !== "friend") {
+      throw new ForbiddenError(
+        "the owner revokes friend keys; the owner key moves with a new phone's pairing",
+      );
+    }
+    if (target.attestation?.serial !== facts.attestationSerial) {
+      throw new ForbiddenError(
+        `the revocation names attestation serial ${facts.attestationSerial}, not the one key ${keyId} was registered with`,
+      );
+    }
+    return this.revoke(target, "owner", `endpoint:${caller.id}`, toHex(encoded));
+  }
+
+  /** POST /v1/keys/{keyId}/revocation: the OEM backend revokes any key. */
+  async revokeByOem(keyId: string, caller: string): Promise<EnrollmentOutcome<RevocationView>> {
+    const target = await this.options.store.getKey(keyId);
+    if (!target) throw new NotFoundError(`key ${keyId} is not registered`);
+    return this.revoke(target, "oem", caller);
+  }
+
+  /** POST /v1/keys/{keyId}/termination: the SE holding the key proves it deleted it. */
+  async confirmTermination(
+    keyId: string,
+    input: { attestation: string },
+    request: DeviceRequest,
+  ): Promise<EnrollmentOutcome<RevocationView>> {
+    const { store, auth, clock } = this.options;
+    const caller = await auth.authenticate(request, "instance");
+    const key = await store.getKey(keyId);
+    if (!key) throw new NotFoundError(`key ${keyId} is not registered`);
+    if (seIdOfKey(key) !== caller.id) {
+      throw new ForbiddenError(`key ${keyId} lives on another secure element than the one that signed`);
+    }
+    const encoded = bytesField(input.attestation, "body.attestation");
+    let terminatedAt: number;
+    try {
+      const facts = verifyTerminationAttestation(encoded, fromHex(key.endpointPublicKey));
+      if (toHex(facts.keyIdentifier) !== keyId || toHex(facts.vehicleIdentifier) !== key.vehicleId) {
+        throw new VerificationError("termination attestation is for another key or vehicle");
+      }
+      terminatedAt = facts.terminatedAt;
+    } catch (error) {
+      if (error instanceof VerificationError) {
+        throw new ForbiddenError(`the termination attestation is not for key ${keyId}: ${error.message}`, {
+          cause: error,
+        });
+      }
+      if (error instanceof ProtocolError) return invalidField("body.attestation", error);
+      throw error;
+    }
+    if (key.state === "terminated") return { created: false, response: revocationView(key) };
+    if ((key.state ?? "active") === "active") {
+      throw new ConflictError(`key ${keyId} is not revoked; a termination confirms a revocation`);
+    }
+    const termination = {
+      attestation: toHex(encoded),
+      terminatedAt: new Date(terminatedAt).toISOString(),
+      confirmedAt: clock.now().toISOString(),
+    };
+    try {
+      await store.terminateKey(keyId, termination);
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+      const now = await store.getKey(keyId);
+      if (now?.state !== "terminated") throw error;
+      return { created: false, response: revocationView(now) };
+    }
+    await this.options.notices.publishAll([
+      {
+        type: "key.terminated",
+        keyId,
+        vehicleId: key.vehicleId,
+        occurredAt: termination.confirmedAt,
+        detail: { terminatedAt: termination.terminatedAt },
+      },
+    ]);
+    return { created: true, response: revocationView({ ...key, state: "terminated", termination }) };
+  }
+
+  /** GET /v1/vehicles/{vehicleId}/revocations?after=n: the car's list, through the OEM. */
+  async revocationList(vehicleId: string, after: number): Promise<RevocationListView> {
+    const { store, roots, clock } = this.options;
+    if (!(await store.getVehicle(vehicleId))) throw new NotFoundError(`vehicle ${vehicleId} is not enrolled`);
+    const { revocations: latest } = await store.getVehicleSequences(vehicleId);
+    if (after > latest) {
+      throw new ConflictError(
+        `stale revocation cursor: after=${after} is beyond the latest sequence ${latest}`,
+      );
+    }
+    const entries = await store.listRevocationEntries(vehicleId, after, REVOCATION_PAGE_SIZE);
+    const view = entries.map((e) => ({
+      sequence: e.sequence,
+      keyId: e.keyId,
+      ...(e.attestationSerial === undefined ? {} : { attestationSerial: e.attestationSerial }),
+      revokedAt: e.revokedAt,
+    }));
+    if (entries.length === 0) return { vehicleId, after, latestSequence: after, entries: [] };
+    const root = await roots.get("vehicle-oem-root");
+    const latestSequence = entries.at(-1)!.sequence;
+    const body = revocationListBody({
+      vehicleIdentifier: fromHex(vehicleId),
+      after,
+      latestSequence,
+      issuedAt: clock.now().getTime(),
+      signerKeyId: keyIdentifier(root.publicKey),
+      entries: entries.map((e) => ({
+        sequence: e.sequence,
+        keyId: fromHex(e.keyId),
+        ...(e.attestationSerial === undefined ? {} : { attestationSerial: e.attestationSerial }),
+        revokedAt: Date.parse(e.revokedAt),
+      })),
+    });
+    const signature = await root.signer.signDigest(sha256(body));
+    if (!(signature instanceof Uint8Array) || !verifyRaw(signature, body, root.publicKey)) {
+      throw new ConfigurationError("the Vehicle OEM root signer returned a signature that does not verify");
+    }
+    return {
+      vehicleId,
+      after,
+      latestSequence,
+      entries: view,
+      list: toHex(encodeRevocationList(body, signature)),
+    };
+  }
+
+  /** The one revocation write, retried with fresh counters when a concurrent notice or entry took them. */
+  private async revoke(
+    target: KeyRecord,
+    reason: RevocationReason,
+    revokedBy: string,
+    statement?: string,
+  ): Promise<EnrollmentOutcome<RevocationView>> {
+    const { store, clock, notices } = this.options;
+    let key: KeyRecord | undefined = target;
+    for (let attempt = 0; attempt < COUNTER_ATTEMPTS; attempt++) {
+      if (!key) throw new NotFoundError(`key ${target.keyId} is not registered`);
+      if ((key.state ?? "active") !== "active") return { created: false, response: revocationView(key) };
+      const now = clock.now();
+      const notice = await notices.terminateKeyNotice(key, now);
+      const { revocations } = await store.getVehicleSequences(key.vehicleId);
+      const entry = {
+        vehicleId: key.vehicleId,
+        sequence: revocations + 1,
+        keyId: key.keyId,
+        ...(key.attestation ? { attestationSerial: key.attestation.serial } : {}),
+        revokedAt: now.toISOString(),
+      };
+      const revocation: KeyRevocationRecord = {
+        reason,
+        revokedAt: now.toISOString(),
+        revokedBy,
+        ...(statement ? { statement } : {}),
+        listSequence: entry.sequence,
+        noticeCounter: notice.counter,
+      };
+      try {
+        await store.revokeKey({ keyId: key.keyId, revocation, entry, notice: { notice } });
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+        key = await store.getKey(target.keyId);
+        continue;
+      }
+      await notices.publishAll([
+        {
+          type: "key.revoked",
+          keyId: key.keyId,
+          vehicleId: key.vehicleId,
+          occurredAt: revocation.revokedAt,
+          detail: { reason, listSequence: entry.sequence, noticeCounter: notice.counter },
+        },
+        noticeEvent(notice),
+      ]);
+      return { created: true, response: revocationView({ ...key, state: "revoked", revocation }) };
+    }
+    throw new ConflictError(`key ${target.keyId}: concurrent revocations and notices; retry`);
+  }
+}
+
+export function revocationView(key: KeyRecord): RevocationView {
+  const r = key.revocation!;
+  return {
+    keyId: key.keyId,
+    vehicleId: key.vehicleId,
+    role: key.role,
+    state: key.state === "terminated" ? "terminated" : "revoked",
+    reason: r.reason,
+    revokedAt: r.revokedAt,
+    revokedBy: r.revokedBy,
+    ...(r.listSequence === undefined ? {} : { listSequence: r.listSequence }),
+    noticeCounter: r.noticeCounter,
+    ...(key.termination
+      ? { terminatedAt: key.termination.terminatedAt, confirmedAt: key.termination.confirmedAt }
+      : {}),
+  };
+}

@@ -1,0 +1,266 @@
+// Lifecycle notices (issue 5 "Lost-mode suspension notices" and the
+// terminate-key notices of remote revocation): signed by the Device OEM root
+// through the Signer port, one signDigest per notice, numbered by a
+// per-device counter that only a conditional write moves (the store appends
+// a notice only if the counter is still one below it, so a device's notices
+// are gap-free and in order and a cursor never skips one). Devices fetch
+// theirs signed by their instance key; vehicles fetch theirs through the
+// OEM's telematics (an oem route). Lost mode is set by the Device OEM's
+// backend; an owner who reports a phone lost does so through the OEM's
+// account system, which calls the same route: the service has no owner
+// accounts. Every notice is also published through the Notifier port;
+// publishing is best effort after the write (the notice is durable and
+// fetchable either way), so a failed publish is logged, not answered as an error.
+import { sha256 } from "@noble/hashes/sha2.js";
+import { fromHex, toHex } from "../protocol/bytes.js";
+import { certificatePublicKey, parseCertificate } from "../protocol/certificate-verifier.js";
+import { deviceIdFromInstanceKey } from "../protocol/device-identity.js";
+import { type NoticeAction, noticeBody } from "../protocol/lifecycle-notice.js";
+import { verifyRaw } from "../protocol/p256.js";
+import { encodeSignedStatement } from "../protocol/signed-statement.js";
+import type { DeviceRequest, DeviceRequestAuthenticator } from "./device-request-auth.js";
+import { ConfigurationError, ConflictError, ForbiddenError, NotFoundError } from "./errors.js";
+import { logger } from "./logger.js";
+import type {
+  Clock,
+  DeviceNoticeRecord,
+  KeyRecord,
+  Notifier,
+  ServiceEvent,
+  Store,
+  VehicleNoticeRecord,
+  VehicleNoticeWrite,
+} from "./ports.js";
+import type { RootCertificates } from "./root-certificates.js";
+import type { EnrollmentOutcome } from "./secure-element-enrollment.js";
+
+/** Notices returned per fetch; the device or car fetches again from the last one. */
+export const NOTICE_PAGE_SIZE = 100;
+/** How often a write that lost a counter race is tried again (with fresh counters and signatures). */
+export const COUNTER_ATTEMPTS = 4;
+
+export interface NoticeView {
+  readonly counter: number;
+  readonly action: NoticeAction;
+  readonly keyId?: string;
+  readonly issuedAt: string;
+  readonly notice: string;
+}
+
+export interface DeviceNoticesView {
+  readonly seId: string;
+  readonly latestCounter: number;
+  readonly notices: NoticeView[];
+}
+
+export interface VehicleNoticesView {
+  readonly vehicleId: string;
+  readonly latestSequence: number;
+  readonly notices: (NoticeView & { sequence: number; seId: string })[];
+}
+
+export interface LostModeView {
+  readonly seId: string;
+  readonly lostMode: "active" | "suspended";
+  /** The device counter of the notices of the last change. */
+  readonly counter: number;
+  readonly vehicleIds: string[];
+}
+
+export interface NoticesOptions {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly roots: RootCertificates;
+  readonly auth: DeviceRequestAuthenticator;
+  readonly notifier: Notifier;
+}
+
+/** The SE holding a key: from the record, or derived from its instance CA certificate (records before issue 5). */
+export function seIdOfKey(key: KeyRecord): string {
+  if (key.seId) return key.seId;
+  return toHex(deviceIdFromInstanceKey(certificatePublicKey(parseCertificate(key.instanceCaCertificatePem))));
+}
+
+export class Notices {
+  private readonly options: NoticesOptions;
+
+  constructor(options: NoticesOptions) {
+    this.options = options;
+  }
+
+  /** One Sign by the Device OEM root, checked before it is handed out. */
+  async sign(fields: {
+    seId: string;
+    counter: number;
+    action: NoticeAction;
+    keyId?: string;
+    vehicleId?: string;
+    issuedAt: Date;
+  }): Promise<string> {
+    const root = await this.options.roots.get("device-oem-root");
+    const body = noticeBody({
+      deviceId: fromHex(fields.seId),
+      action: fields.action,
+      counter: fields.counter,
+      issuedAt: fields.issuedAt.getTime(),
+      ...(fields.vehicleId ? { vehicleIdentifier: fromHex(fields.vehicleId) } : {}),
+      ...(fields.keyId ? { keyIdentifier: fromHex(fields.keyId) } : {}),
+    });
+    const signature = await root.signer.signDigest(sha256(body));
+    if (!(signature instanceof Uint8Array) || !verifyRaw(signature, body, root.publicKey)) {
+      throw new ConfigurationError("the Device OEM root signer returned a signature that does not verify");
+    }
+    return toHex(encodeSignedStatement(body, signature));
+  }
+
+  /** A terminate-key notice for the SE holding `key`, with the counter the device has next. */
+  async terminateKeyNotice(key: KeyRecord, at: Date): Promise<DeviceNoticeRecord> {
+    const seId = seIdOfKey(key);
+    const { counter } = await this.options.store.getDeviceNoticeState(seId);
+    const next = counter + 1;
+    const notice = await this.sign({
+      seId,
+      counter: next,
+      action: "terminate-key",
+      keyId: key.keyId,
+      issuedAt: at,
+    });
+    return {
+      seId,
+      counter: next,
+      action: "terminate-key",
+      keyId: key.keyId,
+      notice,
+      issuedAt: at.toISOString(),
+    };
+  }
+
+  /** Puts a device in lost mode or takes it out: one device notice, one per vehicle holding its keys. */
+  async setLostMode(
+    seId: string,
+    action: "suspend" | "resume",
+    caller: string,
+  ): Promise<EnrollmentOutcome<LostModeView>> {
+    const { store, clock } = this.options;
+    if (!(await store.getSecureElement(seId)))
+      throw new NotFoundError(`secure element ${seId} is not enrolled`);
+    const wanted = action === "suspend" ? "suspended" : "active";
+    const vehicleIds = [...new Set((await store.listDeviceKeys(seId)).map((k) => k.vehicleId))].sort();
+    for (let attempt = 0; attempt < COUNTER_ATTEMPTS; attempt++) {
+      const state = await store.getDeviceNoticeState(seId);
+      if (state.lostMode === wanted) {
+        // A repeat: the device is already where it was asked to be; nothing new is signed.
+        return { created: false, response: { seId, lostMode: wanted, counter: state.counter, vehicleIds } };
+      }
+      const now = clock.now();
+      const counter = state.counter + 1;
+      const device: DeviceNoticeRecord = {
+        seId,
+        counter,
+        action,
+        notice: await this.sign({ seId, counter, action, issuedAt: now }),
+        issuedAt: now.toISOString(),
+      };
+      const vehicles: VehicleNoticeWrite[] = [];
+      for (const vehicleId of vehicleIds) {
+        const { notices } = await store.getVehicleSequences(vehicleId);
+        vehicles.push({
+          vehicleId,
+          sequence: notices + 1,
+          seId,
+          counter,
+          action,
+          notice: await this.sign({ seId, counter, action, vehicleId, issuedAt: now }),
+          issuedAt: now.toISOString(),
+        });
+      }
+      try {
+        await store.appendNotices({ notice: device, lostMode: wanted }, vehicles);
+      } catch (error) {
+        if (error instanceof ConflictError) continue;
+        throw error;
+      }
+      await this.publishAll([
+        {
+          type: action === "suspend" ? "device.suspended" : "device.resumed",
+          occurredAt: now.toISOString(),
+          detail: { seId, counter, vehicleIds, requestedBy: caller },
+        },
+        noticeEvent(device),
+        ...vehicles.map(vehicleNoticeEvent),
+      ]);
+      return { created: true, response: { seId, lostMode: wanted, counter, vehicleIds } };
+    }
+    throw new ConflictError(`the notices of secure element ${seId} are changing concurrently; retry`);
+  }
+
+  /** GET /v1/devices/{seId}/notices: signed by that SE's instance key. */
+  async forDevice(seId: string, after: number, request: DeviceRequest): Promise<DeviceNoticesView> {
+    const { store, auth } = this.options;
+    const caller = await auth.authenticate(request, "instance");
+    if (caller.id !== seId) throw new ForbiddenError("a device fetches only its own notices");
+    const { counter } = await store.getDeviceNoticeState(seId);
+    if (after > counter) {
+      throw new ConflictError(`stale notice cursor: after=${after} is beyond the latest counter ${counter}`);
+    }
+    const notices = await store.listDeviceNotices(seId, after, NOTICE_PAGE_SIZE);
+    return { seId, latestCounter: counter, notices: notices.map(noticeView) };
+  }
+
+  /** GET /v1/vehicles/{vehicleId}/notices: the OEM's telematics, for the car. */
+  async forVehicle(vehicleId: string, after: number): Promise<VehicleNoticesView> {
+    const { store } = this.options;
+    if (!(await store.getVehicle(vehicleId))) throw new NotFoundError(`vehicle ${vehicleId} is not enrolled`);
+    const { notices: latest } = await store.getVehicleSequences(vehicleId);
+    if (after > latest) {
+      throw new ConflictError(`stale notice cursor: after=${after} is beyond the latest sequence ${latest}`);
+    }
+    const notices = await store.listVehicleNotices(vehicleId, after, NOTICE_PAGE_SIZE);
+    return {
+      vehicleId,
+      latestSequence: latest,
+      notices: notices.map((n) => ({ ...noticeView(n), sequence: n.sequence, seId: n.seId })),
+    };
+  }
+
+  async publishAll(events: readonly ServiceEvent[]): Promise<void> {
+    for (const event of events) {
+      try {
+        await this.options.notifier.publish(event);
+      } catch (error) {
+        logger.error("event not published", {
+          eventType: event.type,
+          errorMessage: (error as Error).message,
+        });
+      }
+    }
+  }
+}
+
+function noticeView(n: DeviceNoticeRecord | VehicleNoticeRecord): NoticeView {
+  return {
+    counter: n.counter,
+    action: n.action,
+    ...("keyId" in n && n.keyId ? { keyId: n.keyId } : {}),
+    issuedAt: n.issuedAt,
+    notice: n.notice,
+  };
+}
+
+export function noticeEvent(n: DeviceNoticeRecord): ServiceEvent {
+  return {
+    type: "device.notice-issued",
+    ...(n.keyId ? { keyId: n.keyId } : {}),
+    occurredAt: n.issuedAt,
+    detail: { seId: n.seId, counter: n.counter, action: n.action, notice: n.notice },
+  };
+}
+
+function vehicleNoticeEvent(n: VehicleNoticeRecord): ServiceEvent {
+  return {
+    type: "vehicle.notice-issued",
+    vehicleId: n.vehicleId,
+    occurredAt: n.issuedAt,
+    detail: { seId: n.seId, counter: n.counter, sequence: n.sequence, action: n.action, notice: n.notice },
+  };
+}
