@@ -416,6 +416,7 @@ describe("functions", () => {
       ([id]) => id === logicalId(stack.functions.get(name)!.fn),
     )![1].Properties.Code as { S3Key: string };
     const assetDir = join(app.synth().directory, `asset.${code.S3Key.replace(/\.zip$/, "")}`);
+    mkdirSync(cacheDir, { recursive: true });
     const outdir = mkdtempSync(join(cacheDir, "carkeys-infra-bundle-"));
     stubDirs.push(outdir);
     const bundle = await bundleLambda(entry, outdir);
