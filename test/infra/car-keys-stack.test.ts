@@ -330,12 +330,12 @@ describe("HTTP API", () => {
 });
 
 describe("functions", () => {
-  it("are one ESM Lambda per function name (and the root bootstrap), Node 20 on ARM64, with the service's environment", () => {
+  it("are one ESM Lambda per function name (and the root bootstrap), Node 22 on ARM64, with the service's environment", () => {
     const lambdas = ofType("AWS::Lambda::Function");
     expect(lambdas).toHaveLength(functionNames().length + 1);
     for (const [, fn] of lambdas) {
       expect(fn.Properties).toMatchObject({
-        Runtime: "nodejs20.x",
+        Runtime: "nodejs22.x",
         Architectures: ["arm64"],
         Handler: "index.handler",
       });
