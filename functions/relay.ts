@@ -26,12 +26,12 @@ import {
   UUID_PATTERN,
 } from "../src/service/relay/relay-schemas.js";
 import type { RelayCaller, TigressRelay } from "../src/service/relay/relay-service.js";
-import type { Problem } from "../src/service/schemas.js";
 import {
+  errorMapper,
   INTERNAL_PROBLEM,
   PROBLEM_CONTENT_TYPE,
+  type ProblemMapper,
   problemFor,
-  problemHttpError,
 } from "./lib/problem-details.js";
 import { configuredLinkBase, getRelay } from "./lib/relay-dependencies.js";
 import { ROUTES } from "./routes.js";
@@ -164,10 +164,7 @@ const core = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStruc
 };
 
 /** The relay's refusals beyond problem-details.ts's table: 403 for rights, 429 with Retry-After. */
-function relayProblem(
-  error: unknown,
-  instance: string | undefined,
-): { problem: Problem; headers?: Record<string, string> } | undefined {
+const relayProblem: ProblemMapper = (error, instance) => {
   const at = instance ? { instance } : {};
   if (error instanceof RateLimitedError) {
     return {
@@ -194,36 +191,7 @@ function relayProblem(
   }
   const problem = problemFor(error, instance);
   return problem ? { problem } : undefined;
-}
-
-function errorMapper(): MiddlewareObj<APIGatewayProxyEventV2> {
-  return {
-    name: "relayErrorMapper",
-    onError: (request) => {
-      const mapped = relayProblem(request.error, request.event?.rawPath);
-      if (mapped) {
-        // A refusal is the client's business: logged as a fact, never with the body or headers that caused it.
-        logger.info("request refused", {
-          route: request.event?.routeKey,
-          status: mapped.problem.status,
-          problem: mapped.problem.type,
-        });
-        const httpError = problemHttpError(mapped.problem, request.error) as Error & {
-          headers?: Record<string, string>;
-        };
-        if (mapped.headers) httpError.headers = mapped.headers;
-        request.error = httpError;
-        return;
-      }
-      const error = request.error as Error | null;
-      logger.error("request failed", {
-        errorName: error?.name,
-        errorMessage: error?.message,
-        stack: error?.stack,
-      });
-    },
-  };
-}
+};
 
 /** On every answer: the request id echoed (§5.1), no caching, problem+json labelled. */
 function relayHeaders(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
@@ -259,5 +227,5 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredRe
   .use(injectLambdaContext(logger, { logEvent: false, resetKeys: true }))
   .use(relayHeaders())
   .use(httpErrorHandler({ logger: false, fallbackMessage: JSON.stringify(INTERNAL_PROBLEM) }))
-  .use(errorMapper())
+  .use(errorMapper(relayProblem))
   .use(httpHeaderNormalizer());

@@ -27,7 +27,7 @@ import type { DeviceRequest } from "../../src/service/device-request-auth.js";
 import { logger } from "../../src/service/logger.js";
 import type { ROUTE_SCHEMAS, RouteKey } from "../../src/service/schemas.js";
 import { getService } from "./dependencies.js";
-import { INTERNAL_PROBLEM, PROBLEM_CONTENT_TYPE, problemFor, problemHttpError } from "./problem-details.js";
+import { errorMapper, INTERNAL_PROBLEM, PROBLEM_CONTENT_TYPE } from "./problem-details.js";
 import { parsedRequest, requestParser, routesOf } from "./request-parser.js";
 
 type Schemas = typeof ROUTE_SCHEMAS;
@@ -52,31 +52,6 @@ export interface RouteOutput<K extends RouteKey> {
 export type RouteImplementations<K extends RouteKey> = {
   readonly [P in K]: (input: RouteInput<P>) => Promise<RouteOutput<P>>;
 };
-
-function errorMapper(): MiddlewareObj<APIGatewayProxyEventV2> {
-  return {
-    name: "errorMapper",
-    onError: (request) => {
-      const problem = problemFor(request.error, request.event?.rawPath);
-      if (problem) {
-        // A refusal is the client's business: logged as a fact, without the body that caused it.
-        logger.info("request refused", {
-          status: problem.status,
-          problem: problem.type,
-          detail: problem.detail,
-        });
-        request.error = problemHttpError(problem, request.error);
-        return;
-      }
-      const error = request.error as Error | null;
-      logger.error("request failed", {
-        errorName: error?.name,
-        errorMessage: error?.message,
-        stack: error?.stack,
-      });
-    },
-  };
-}
 
 function problemContentType(): MiddlewareObj<APIGatewayProxyEventV2> {
   return {

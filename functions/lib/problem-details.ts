@@ -6,7 +6,9 @@
 // for http-error-handler's fallback, a generic 500 that reveals nothing.
 // The detail is the domain error's message, written for the client; request
 // bodies, keys and passwords never appear in one.
+import type { MiddlewareObj } from "@middy/core";
 import { createError } from "@middy/util";
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import {
   AuthenticationError,
   ConflictError,
@@ -19,6 +21,7 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from "../../src/service/errors.js";
+import { logger } from "../../src/service/logger.js";
 import type { Problem } from "../../src/service/schemas.js";
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
@@ -72,4 +75,52 @@ export function problemFor(error: unknown, instance?: string): Problem | undefin
 /** Middy's HttpError carrying the problem as its (exposed) message. */
 export function problemHttpError(problem: Problem, cause: unknown) {
   return createError(problem.status, JSON.stringify(problem), { expose: true, cause });
+}
+
+/** A refusal as the client will see it, with any extra response headers (Retry-After). */
+export interface MappedProblem {
+  readonly problem: Problem;
+  readonly headers?: Record<string, string>;
+}
+
+export type ProblemMapper = (error: unknown, instance: string | undefined) => MappedProblem | undefined;
+
+const mapDomainError: ProblemMapper = (error, instance) => {
+  const problem = problemFor(error, instance);
+  return problem ? { problem } : undefined;
+};
+
+/**
+ * The middleware every handler chain ends its error path with: a known
+ * refusal becomes its problem (logged as a fact, never with the body that
+ * caused it); anything else is logged with its stack and left to
+ * http-error-handler's generic 500.
+ */
+export function errorMapper(map: ProblemMapper = mapDomainError): MiddlewareObj<APIGatewayProxyEventV2> {
+  return {
+    name: "errorMapper",
+    onError: (request) => {
+      const mapped = map(request.error, request.event?.rawPath);
+      if (mapped) {
+        logger.info("request refused", {
+          route: request.event?.routeKey,
+          status: mapped.problem.status,
+          problem: mapped.problem.type,
+          detail: mapped.problem.detail,
+        });
+        const httpError = problemHttpError(mapped.problem, request.error) as Error & {
+          headers?: Record<string, string>;
+        };
+        if (mapped.headers) httpError.headers = mapped.headers;
+        request.error = httpError;
+        return;
+      }
+      const error = request.error as Error | null;
+      logger.error("request failed", {
+        errorName: error?.name,
+        errorMessage: error?.message,
+        stack: error?.stack,
+      });
+    },
+  };
 }
