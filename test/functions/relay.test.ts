@@ -420,7 +420,10 @@ describe("single redemption (issue 5)", () => {
     const answers = await Promise.all(claims.map((claim) => send("POST /v1/m/{id}", { id, claim })));
     const statuses = answers.map((a) => a.status).sort();
     expect(statuses).toEqual([200, 401, 401, 401, 401, 401, 401, 401, 401, 401]);
-    expect(bindAttempts).toBeGreaterThan(1);
+    // Usually several binding writes race; on a loaded machine the first may land before the others
+    // read the mailbox, and they are refused on read. Either way exactly one wins; the store-level
+    // test (dynamodb-relay-store.test.ts) forces ten writes into the race.
+    expect(bindAttempts).toBeGreaterThanOrEqual(1);
     const winner = claims[answers.findIndex((a) => a.status === 200)]!;
     const item = (await table.scan()).find((i) => i.pk === `MBX#${id}`)!;
     expect(item.recipientClaimDigest).toBe(claimDigest(winner));
