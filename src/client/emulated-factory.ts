@@ -3,11 +3,9 @@
 // SE_MANUFACTURER_PUBLIC_KEY). `npm start` keeps one at
 // .data/keys/se-manufacturer.json (a JWK); any deployment can be given one.
 import { readFileSync } from "node:fs";
-import type { FactoryAttester } from "../emulator/secure-element/secure-element.js";
+import { type FactoryAttester, softwareFactoryAttester } from "../emulator/secure-element/secure-element.js";
 import { fromHex, toHex } from "../protocol/bytes.js";
-import { factoryAttestationBody } from "../protocol/factory-attestation.js";
-import { publicKeyOf, signRaw } from "../protocol/p256.js";
-import { encodeSignedStatement } from "../protocol/signed-statement.js";
+import { publicKeyOf } from "../protocol/p256.js";
 import { ClientError } from "./errors.js";
 
 /** Reads a P-256 private key from a JWK file (`d`) or a file of 64 hex digits. */
@@ -24,11 +22,6 @@ export function factoryAttesterFromFile(path: string): { attester: FactoryAttest
   if (privateKey.length !== 32) throw new ClientError(`${path} does not hold a P-256 private key`);
   return {
     publicKey: toHex(publicKeyOf(privateKey)),
-    attester: {
-      attest(deviceId, instanceCaPublicKey, issuedAt) {
-        const body = factoryAttestationBody({ deviceId, instanceCaPublicKey, issuedAt });
-        return encodeSignedStatement(body, signRaw(privateKey, body));
-      },
-    },
+    attester: softwareFactoryAttester(privateKey),
   };
 }

@@ -7,8 +7,13 @@ import { tlv } from "./ber-tlv.js";
 import { equalBytes, expectLength, readUint, uintBytes } from "./bytes.js";
 import { deviceIdFromInstanceKey } from "./device-identity.js";
 import { VerificationError } from "./errors.js";
-import { assertPublicKey } from "./p256.js";
-import { parseSignedStatement, statementBody, verifyStatementSignature } from "./signed-statement.js";
+import { assertPublicKey, signRaw } from "./p256.js";
+import {
+  encodeSignedStatement,
+  parseSignedStatement,
+  statementBody,
+  verifyStatementSignature,
+} from "./signed-statement.js";
 
 /** ASCII "FACT". */
 export const FACTORY_USAGE = Uint8Array.of(0x46, 0x41, 0x43, 0x54);
@@ -29,6 +34,18 @@ export function factoryAttestationBody(f: FactoryAttestationFacts): Uint8Array {
     tlv(TAG_INSTANCE_PUBLIC, assertPublicKey(f.instanceCaPublicKey, "instance CA public key")),
     tlv(TAG_ISSUED_AT, uintBytes(f.issuedAt, 8)),
   ]);
+}
+
+/**
+ * The manufacturer's side, with a software key: what the emulators, the local
+ * stack and the tests play. A real SE leaves its factory with this statement.
+ */
+export function signFactoryAttestation(
+  manufacturerKey: Uint8Array,
+  facts: FactoryAttestationFacts,
+): Uint8Array {
+  const body = factoryAttestationBody(facts);
+  return encodeSignedStatement(body, signRaw(manufacturerKey, body));
 }
 
 export function verifyFactoryAttestation(

@@ -7,15 +7,13 @@
 // manufacturer's key file (a JWK the stack wrote into its keys directory, a
 // development fixture by design) instead.
 import "../support/quiet-logs.js";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CarKeyStack, startCarKeyStack } from "../../src/adapters/local-server/car-key-stack.js";
+import { factoryAttesterFromFile } from "../../src/client/emulated-factory.js";
 import { type FactoryAttester, SecureElement } from "../../src/emulator/secure-element/secure-element.js";
-import { equalBytes } from "../../src/protocol/bytes.js";
-import { factoryAttestationBody } from "../../src/protocol/factory-attestation.js";
-import { publicKeyOf, signRaw } from "../../src/protocol/p256.js";
-import { encodeSignedStatement } from "../../src/protocol/signed-statement.js";
+import { toHex } from "../../src/protocol/bytes.js";
 
 // As `npm start` does: the SDK's notice about Node 22 says nothing about these tests.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -61,17 +59,9 @@ export async function startTestStack(): Promise<TestStack> {
 }
 
 async function manufacturerOf(stack: CarKeyStack): Promise<FactoryAttester> {
-  const jwk = JSON.parse(await readFile(join(stack.keysDir, "se-manufacturer.json"), "utf8")) as {
-    d: string;
-  };
-  const privateKey = new Uint8Array(Buffer.from(jwk.d, "base64url"));
-  if (!equalBytes(publicKeyOf(privateKey), stack.manufacturerPublicKey)) {
+  const { attester, publicKey } = factoryAttesterFromFile(join(stack.keysDir, "se-manufacturer.json"));
+  if (publicKey !== toHex(stack.manufacturerPublicKey)) {
     throw new Error("se-manufacturer.json is not the key the stack trusts");
   }
-  return {
-    attest(deviceId, instanceCaPublicKey, issuedAt) {
-      const body = factoryAttestationBody({ deviceId, instanceCaPublicKey, issuedAt });
-      return encodeSignedStatement(body, signRaw(privateKey, body));
-    },
-  };
+  return attester;
 }

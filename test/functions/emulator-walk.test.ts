@@ -7,13 +7,13 @@
 // It proves the formats agree end to end; the store is the in-process fake
 // here (the DynamoDB adapter has its own tests against DynamoDB Local).
 import "../support/quiet-logs.js";
-import { randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import { handler as deviceEnrollment } from "../../functions/device-enrollment.js";
 import { handler as keyTracking } from "../../functions/key-tracking.js";
 import { setService } from "../../functions/lib/dependencies.js";
 import { handler as trustAnchors } from "../../functions/trust-anchors.js";
 import { handler as vehicleEnrollment } from "../../functions/vehicle-enrollment.js";
+import { signedRequestHeaders } from "../../src/client/signed-fetch.js";
 import { SecureElement } from "../../src/emulator/secure-element/secure-element.js";
 import { Vehicle } from "../../src/emulator/vehicle/vehicle.js";
 import { fromHex, toHex } from "../../src/protocol/bytes.js";
@@ -25,27 +25,14 @@ import { testService } from "../support/test-service.js";
 
 afterAll(() => setService(undefined));
 
-/** Signs as the SE does: only the canonical request, with the key `signer` names. */
+/** Signs as the SE does (the client's header builder): only the canonical request, with the key `signer` names. */
 function seSigner(se: SecureElement, signer: RequestSigner) {
-  return (o: { method: string; path: string; body: Uint8Array | string }) => {
-    const body = typeof o.body === "string" ? new TextEncoder().encode(o.body) : o.body;
-    const timestamp = Date.now();
-    const nonce = toHex(randomBytes(16));
-    const signature = se.signServiceRequest({
+  return (o: { method: string; path: string; body: Uint8Array | string }) =>
+    signedRequestHeaders(se, signer, {
       method: o.method,
       path: o.path,
-      body,
-      timestamp,
-      nonce,
-      signer,
+      body: typeof o.body === "string" ? new TextEncoder().encode(o.body) : o.body,
     });
-    return {
-      "carkey-signer": signer,
-      "carkey-timestamp": String(timestamp),
-      "carkey-nonce": nonce,
-      "carkey-signature": toHex(signature),
-    };
-  };
 }
 
 describe("the service and the emulators", () => {

@@ -8,7 +8,6 @@
 // phone on the SE and in the car, a new phone takes over the owner key, and
 // the other friend's key keeps working.
 import "../support/quiet-logs.js";
-import { randomBytes } from "node:crypto";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { handler as deviceEnrollment } from "../../functions/device-enrollment.js";
@@ -19,6 +18,7 @@ import { handler as revocation } from "../../functions/revocation.js";
 import { handler as revocationList } from "../../functions/revocation-list.js";
 import { handler as trustAnchors } from "../../functions/trust-anchors.js";
 import { handler as vehicleEnrollment } from "../../functions/vehicle-enrollment.js";
+import { signedRequestHeaders } from "../../src/client/signed-fetch.js";
 import { SecureElement } from "../../src/emulator/secure-element/secure-element.js";
 import { tap } from "../../src/emulator/tap.js";
 import { Vehicle } from "../../src/emulator/vehicle/vehicle.js";
@@ -40,27 +40,14 @@ afterAll(async () => {
   await harness?.stop();
 });
 
-/** Signs as the SE does: only the canonical request, with the key `signer` names. */
+/** Signs as the SE does (the client's header builder): only the canonical request, with the key `signer` names. */
 function seSigner(se: SecureElement, signer: RequestSigner) {
-  return (o: { method: string; path: string; body: Uint8Array | string }) => {
-    const body = typeof o.body === "string" ? new TextEncoder().encode(o.body) : o.body;
-    const timestamp = Date.now();
-    const nonce = toHex(randomBytes(16));
-    const signature = se.signServiceRequest({
+  return (o: { method: string; path: string; body: Uint8Array | string }) =>
+    signedRequestHeaders(se, signer, {
       method: o.method,
       path: o.path,
-      body,
-      timestamp,
-      nonce,
-      signer,
+      body: typeof o.body === "string" ? new TextEncoder().encode(o.body) : o.body,
     });
-    return {
-      "carkey-signer": signer,
-      "carkey-timestamp": String(timestamp),
-      "carkey-nonce": nonce,
-      "carkey-signature": toHex(signature),
-    };
-  };
 }
 
 async function ok(handler: Parameters<typeof invoke>[0], event: APIGatewayProxyEventV2, status = [200, 201]) {

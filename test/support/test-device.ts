@@ -11,7 +11,7 @@ import { toHex } from "../../src/protocol/bytes.js";
 import { issueCertificate } from "../../src/protocol/certificate-issuer.js";
 import type { KeyRole } from "../../src/protocol/certificate-profiles.js";
 import { deviceIdFromInstanceKey } from "../../src/protocol/device-identity.js";
-import { factoryAttestationBody } from "../../src/protocol/factory-attestation.js";
+import { signFactoryAttestation } from "../../src/protocol/factory-attestation.js";
 import { keyAttestationBody } from "../../src/protocol/key-attestation.js";
 import { generateKeyPair, type KeyPair, keyIdentifier, signRaw } from "../../src/protocol/p256.js";
 import { canonicalRequest, type RequestSigner } from "../../src/protocol/request-signature.js";
@@ -27,10 +27,8 @@ export function testManufacturer(): TestManufacturer {
   const keyPair = generateKeyPair();
   return {
     keyPair,
-    attest(deviceId, instanceCaPublicKey, issuedAt = Date.now()) {
-      const body = factoryAttestationBody({ deviceId, instanceCaPublicKey, issuedAt });
-      return encodeSignedStatement(body, signRaw(keyPair.privateKey, body));
-    },
+    attest: (deviceId, instanceCaPublicKey, issuedAt = Date.now()) =>
+      signFactoryAttestation(keyPair.privateKey, { deviceId, instanceCaPublicKey, issuedAt }),
   };
 }
 

@@ -8,7 +8,7 @@
 import { fromHex, toHex } from "../../protocol/bytes.js";
 import { createSelfSignedRoot, issueCertificate } from "../../protocol/certificate-issuer.js";
 import { deviceIdFromInstanceKey } from "../../protocol/device-identity.js";
-import { factoryAttestationBody, verifyFactoryAttestation } from "../../protocol/factory-attestation.js";
+import { verifyFactoryAttestation } from "../../protocol/factory-attestation.js";
 import { type NoticeAction, noticeBody } from "../../protocol/lifecycle-notice.js";
 import { generateKeyPair, publicKeyOf, signDigestRaw, signRaw } from "../../protocol/p256.js";
 import {
@@ -20,6 +20,7 @@ import {
 } from "../../protocol/pairing-password.js";
 import { encodeSignedStatement } from "../../protocol/signed-statement.js";
 import type { DigestSigner } from "../../protocol/signer.js";
+import { type FactoryAttester, softwareFactoryAttester } from "../secure-element/secure-element.js";
 
 export const OEM_STATE_FORMAT = "carkeys-emulated-oem/1";
 const YEAR_MS = 365.25 * 24 * 3600 * 1000;
@@ -38,11 +39,6 @@ export interface EmulatedOemState {
 export interface TrustAnchors {
   deviceOemRoot: string;
   vehicleOemRoot: string;
-}
-
-/** Signs the factory attestation of a new SE (what its manufacturer does at production). */
-export interface SeManufacturer {
-  attest(deviceId: Uint8Array, instanceCaPublicKey: Uint8Array, issuedAt: number): Uint8Array;
 }
 
 function softSigner(privateKeyHex: string): DigestSigner {
@@ -112,14 +108,9 @@ export class EmulatedOem {
     return publicKeyOf(fromHex(this.state.manufacturerKey));
   }
 
-  get manufacturer(): SeManufacturer {
-    const key = fromHex(this.state.manufacturerKey);
-    return {
-      attest: (deviceId, instanceCaPublicKey, issuedAt) => {
-        const body = factoryAttestationBody({ deviceId, instanceCaPublicKey, issuedAt });
-        return encodeSignedStatement(body, signRaw(key, body));
-      },
-    };
+  /** The SE manufacturer: signs the factory attestation of each new SE. */
+  get manufacturer(): FactoryAttester {
+    return softwareFactoryAttester(fromHex(this.state.manufacturerKey));
   }
 
   /** Certifies an SE's instance CA, given the manufacturer's attestation that the key lives in a genuine SE. */

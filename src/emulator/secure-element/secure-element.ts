@@ -15,6 +15,7 @@ import type { KeyRole } from "../../protocol/certificate-profiles.js";
 import { parseCertificate, verifyCertificateChain } from "../../protocol/certificate-verifier.js";
 import { FRAMEWORK_AID } from "../../protocol/constants.js";
 import { deviceIdFromInstanceKey } from "../../protocol/device-identity.js";
+import { signFactoryAttestation } from "../../protocol/factory-attestation.js";
 import { keyAttestationBody, parseKeyAttestation } from "../../protocol/key-attestation.js";
 import { type NoticeAction, verifyNotice } from "../../protocol/lifecycle-notice.js";
 import { MAILBOX_SIZE, Mailbox, type MailboxId } from "../../protocol/mailbox-operations.js";
@@ -62,6 +63,14 @@ export interface SecureElementOptions {
 /** The SE manufacturer, attesting at production that the instance CA key lives in this SE. */
 export interface FactoryAttester {
   attest(deviceId: Uint8Array, instanceCaPublicKey: Uint8Array, issuedAt: number): Uint8Array;
+}
+
+/** A manufacturer with a software key (emulators, the local stack, tests). */
+export function softwareFactoryAttester(manufacturerKey: Uint8Array): FactoryAttester {
+  return {
+    attest: (deviceId, instanceCaPublicKey, issuedAt) =>
+      signFactoryAttestation(manufacturerKey, { deviceId, instanceCaPublicKey, issuedAt }),
+  };
 }
 
 export interface SeCertificates {

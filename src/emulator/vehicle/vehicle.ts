@@ -465,7 +465,7 @@ export class Vehicle {
         reason: "immobilizer token missing or wrong",
       });
     }
-    const refused = this.refusalReason(auth, wanted);
+    const refused = profileRefusal(auth.endpoint.profile, wanted, Math.floor(this.now() / 1000));
     try {
       await endTransaction(channel, auth);
     } catch (error) {
@@ -501,11 +501,6 @@ export class Vehicle {
       reason: `${auth.endpoint.role} key, ${profile.kind}${limited ? `, speed limited to ${profile.speedLimitKmh} km/h` : ""}${notes.length ? `; ${notes.join("; ")}` : ""}`,
       ...(limited ? { speedLimitKmh: profile.speedLimitKmh } : {}),
     });
-  }
-
-  private refusalReason(auth: AuthenticatedTransaction, intent: Intent): string | undefined {
-    const byProfile = profileRefusal(auth.endpoint.profile, intent, Math.floor(this.now() / 1000));
-    return byProfile;
   }
 
   private identity() {
