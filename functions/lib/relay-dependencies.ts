@@ -18,6 +18,9 @@ import { TigressRelay } from "../../src/service/relay/relay-service.js";
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
+/** What the relay cannot run without (the stack's infra test checks every relay function has it). */
+export const RELAY_REQUIRED_ENVIRONMENT = ["TABLE_NAME"] as const;
+
 let built: { readonly key: string; readonly relay: TigressRelay } | undefined;
 let injected: TigressRelay | undefined;
 

@@ -5,7 +5,7 @@
 // shape the template; the SE manufacturer key is a deploy-time parameter.
 import { App, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
-import { CarKeysStack } from "../lib/car-keys-stack.js";
+import { CarKeysStack, DEFAULT_DEVICE_OEM_NAME, DEFAULT_VEHICLE_OEM_NAME } from "../lib/car-keys-stack.js";
 
 const app = new App();
 
@@ -19,6 +19,10 @@ new CarKeysStack(app, context("carkeys:stackName") ?? "CarKeys", {
   logLevel: context("carkeys:logLevel") ?? "INFO",
   sourceMapsAtRuntime: context("carkeys:sourceMapsAtRuntime") !== "false",
   alarmTopicArn: context("carkeys:alarmTopicArn"),
+  deviceOemName: context("carkeys:deviceOemName") ?? DEFAULT_DEVICE_OEM_NAME,
+  vehicleOemName: context("carkeys:vehicleOemName") ?? DEFAULT_VEHICLE_OEM_NAME,
+  deviceOemCountry: context("carkeys:deviceOemCountry"),
+  vehicleOemCountry: context("carkeys:vehicleOemCountry"),
 });
 
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -57,7 +57,24 @@ export interface CarKeysStackProps extends StackProps {
    * @default 100 per second, bursts of 200
    */
   readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
+  /**
+   * The Device OEM's organization name (O of its root and instance CA certificates).
+   * @default "Car Keys Device OEM"
+   */
+  readonly deviceOemName?: string;
+  /**
+   * The Vehicle OEM's organization name (O of its root and vehicle certificates).
+   * @default "Car Keys Vehicle OEM"
+   */
+  readonly vehicleOemName?: string;
+  /** Optional C (ISO 3166 alpha-2) of the Device OEM's certificates. @default none */
+  readonly deviceOemCountry?: string | undefined;
+  /** Optional C (ISO 3166 alpha-2) of the Vehicle OEM's certificates. @default none */
+  readonly vehicleOemCountry?: string | undefined;
 }
+
+export const DEFAULT_DEVICE_OEM_NAME = "Car Keys Device OEM";
+export const DEFAULT_VEHICLE_OEM_NAME = "Car Keys Vehicle OEM";
 
 /** SEC1 uncompressed P-256 point in hex: 04 ‖ X ‖ Y. */
 const P256_PUBLIC_KEY_HEX = "^04[0-9a-fA-F]{128}$";
@@ -119,6 +136,12 @@ export class CarKeysStack extends Stack {
       DEVICE_OEM_SIGNER_URI: this.rootKeys.deviceOem.signerUri,
       VEHICLE_OEM_SIGNER_URI: this.rootKeys.vehicleOem.signerUri,
       SE_MANUFACTURER_PUBLIC_KEY: seManufacturerKey.valueAsString,
+      // The certificates' subject names: every function that builds the service requires them
+      // (functions/lib/dependencies.ts), the root bootstrap first of all.
+      DEVICE_OEM_NAME: props.deviceOemName ?? DEFAULT_DEVICE_OEM_NAME,
+      VEHICLE_OEM_NAME: props.vehicleOemName ?? DEFAULT_VEHICLE_OEM_NAME,
+      ...(props.deviceOemCountry ? { DEVICE_OEM_COUNTRY: props.deviceOemCountry } : {}),
+      ...(props.vehicleOemCountry ? { VEHICLE_OEM_COUNTRY: props.vehicleOemCountry } : {}),
       LOG_LEVEL: logLevel,
       POWERTOOLS_LOG_LEVEL: logLevel,
       ...(this.eventBus ? { EVENT_BUS_NAME: this.eventBus.eventBusName } : {}),

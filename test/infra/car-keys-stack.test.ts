@@ -14,6 +14,8 @@ import { Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleLambda } from "../../bench/lambda-bundles.js";
+import { REQUIRED_ENVIRONMENT } from "../../functions/lib/dependencies.js";
+import { RELAY_REQUIRED_ENVIRONMENT } from "../../functions/lib/relay-dependencies.js";
 import { functionNames, ROUTES, type RouteDefinition } from "../../functions/routes.js";
 import { PROJECT_ROOT } from "../../infra/lib/bundling-options.js";
 import { CarKeysStack } from "../../infra/lib/car-keys-stack.js";
@@ -348,6 +350,8 @@ describe("functions", () => {
           "DEVICE_OEM_SIGNER_URI",
           "VEHICLE_OEM_SIGNER_URI",
           "SE_MANUFACTURER_PUBLIC_KEY",
+          "DEVICE_OEM_NAME",
+          "VEHICLE_OEM_NAME",
           "LOG_LEVEL",
           "POWERTOOLS_LOG_LEVEL",
           "NODE_OPTIONS",
@@ -358,6 +362,31 @@ describe("functions", () => {
       expect(env.TABLE_NAME).toEqual({ Ref: logicalId(stack.table.table) });
       expect(env.SE_MANUFACTURER_PUBLIC_KEY).toEqual({ Ref: "SeManufacturerPublicKey" });
     }
+  });
+
+  it("hold every variable their code requires, non-empty (a missing one fails the first deploy)", () => {
+    const required = (name: string): readonly string[] =>
+      name === "relay" ? RELAY_REQUIRED_ENVIRONMENT : REQUIRED_ENVIRONMENT;
+    const deployed = [
+      ...functionNames().map((name) => [name, stack.functions.get(name)!] as const),
+      ["root-bootstrap", stack.rootBootstrap] as const,
+    ];
+    for (const [name, fn] of deployed) {
+      const env = (
+        resources[logicalId(fn.fn)]!.Properties.Environment as { Variables: Record<string, unknown> }
+      ).Variables;
+      for (const variable of required(name)) {
+        expect(env[variable], `${name} needs ${variable}`).toBeDefined();
+        expect(env[variable], `${name} needs ${variable}`).not.toBe("");
+      }
+    }
+    const bootstrapEnv = (
+      resources[logicalId(stack.rootBootstrap.fn)]!.Properties.Environment as {
+        Variables: Record<string, unknown>;
+      }
+    ).Variables;
+    expect(bootstrapEnv.DEVICE_OEM_NAME).toBe(cdkJson.context["carkeys:deviceOemName"]);
+    expect(bootstrapEnv.VEHICLE_OEM_NAME).toBe(cdkJson.context["carkeys:vehicleOemName"]);
   });
 
   it("have alarms on errors and throttles, and the API one on 5xx", () => {
