@@ -96,7 +96,8 @@ function banner(stack: CarKeyStack, cwd: string = process.cwd()): string {
     stack.oemTokenSource === "option"
       ? "from OEM_API_TOKEN"
       : stack.oemTokenSource === "generated"
-        ? `${show(stack.oemTokenFile!)} (new: ${stack.oemToken})`
+        ? // The token is a bearer secret: a terminal's scrollback, a CI log or a screen share must not hold it.
+          `${show(stack.oemTokenFile!)} (new, mode 0600; read it from the file)`
         : show(stack.oemTokenFile!);
   const keys = (uri: string) => (uri.startsWith("softkms:") ? show(uri.slice("softkms:".length)) : uri);
   return [

@@ -5,7 +5,7 @@
 // no DynamoDB Local JVM left behind. Without Java it must say, in one line,
 // what to install, and exit 1.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -105,7 +105,12 @@ describe("npm start", () => {
       5_000,
     );
     expect(output()).toContain(`${url}/openapi.json`);
-    expect(output()).toMatch(/OEM token: +\S*oem-token \(new: [A-Za-z0-9_-]{43}\)/);
+    // The banner names the token file, never the token: a bearer secret must not reach scrollback or CI logs.
+    expect(output()).toMatch(/OEM token: +\S*oem-token \(new, mode 0600; read it from the file\)/);
+    const token = (await readFile(join(dataDir, "oem-token"), "utf8")).trim();
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(output()).not.toContain(token);
+    expect(output()).not.toContain(token.slice(0, 8));
     expect(output()).toContain("in memory");
 
     const openapi = await fetch(`${url}/openapi.json`);
