@@ -10,14 +10,17 @@
 // through the local server, which runs this same handler.
 import "../support/quiet-logs.js";
 import { randomUUID } from "node:crypto";
+import { DynamoDBClient, InternalServerError } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { setRelay } from "../../functions/lib/relay-dependencies.js";
 import { handler } from "../../functions/relay.js";
 import { ROUTES } from "../../functions/routes.js";
 import { DynamoDbRelayStore } from "../../src/adapters/dynamodb/dynamodb-relay-store.js";
 import { startLocalServer } from "../../src/adapters/local-server/local-server.js";
 import { TigressClient } from "../../src/client/tigress-client.js";
+import { logger } from "../../src/service/logger.js";
 import { claimDigest } from "../../src/service/relay/mailbox-headers.js";
 import type { RateLimits } from "../../src/service/relay/rate-limiter.js";
 import { RELAY_ROUTE_SCHEMAS } from "../../src/service/relay/relay-schemas.js";
@@ -431,6 +434,58 @@ describe("single redemption (issue 5)", () => {
     expect((await send("POST /v1/m/{id}", { id, claim: winner })).status).toBe(200);
     for (const claim of claims.filter((c) => c !== winner)) {
       expect((await send("POST /v1/m/{id}", { id, claim })).status).toBe(401);
+    }
+  });
+});
+
+// ---- housekeeping --------------------------------------------------------------------------------
+
+describe("a delete whose housekeeping write fails", () => {
+  it("answers 200 (the mailbox is gone), logs the failure, and a second delete answers 404", async () => {
+    // DynamoDB Local cannot be made to fail one write on demand, so the SDK client refuses exactly the
+    // creation-record delete (the housekeeping write) with a service error, before it is sent.
+    const client = new DynamoDBClient({
+      endpoint: table.endpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    let refused = 0;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { Key?: { pk?: { S?: string } } };
+        if (context.commandName === "DeleteItemCommand" && input.Key?.pk?.S?.startsWith("MBXCREATE#")) {
+          refused++;
+          throw new InternalServerError({ message: "injected", $metadata: {} });
+        }
+        return next(args);
+      },
+      { step: "build", name: "refuseHousekeeping" },
+    );
+    const documentClient = DynamoDBDocumentClient.from(client);
+    const warn = vi.spyOn(logger, "warn");
+    try {
+      setRelay(
+        new TigressRelay({
+          store: new DynamoDbRelayStore({ tableName: table.tableName, client: documentClient }),
+        }),
+      );
+      const { claim, id } = await createMailbox();
+      const deleted = await send("DELETE /v1/m/{id}", { id, claim });
+      expect(deleted.status, deleted.text).toBe(200);
+      expect(refused).toBe(1);
+      expect(warn).toHaveBeenCalledWith(
+        expect.stringMatching(/housekeeping failed/),
+        expect.objectContaining({ mailboxId: id, error: "InternalServerError" }),
+      );
+      const items = await table.scan();
+      expect(items.some((i) => i.pk === `MBX#${id}`)).toBe(false);
+      // The creation record stays for its TTL; the mailbox stays gone.
+      expect(items.some((i) => i.pk === `MBXCREATE#${claimDigest(claim)}`)).toBe(true);
+      expectProblem(await send("DELETE /v1/m/{id}", { id, claim }), 404);
+      expectProblem(await send("POST /v1/m/{id}", { id, claim }), 404);
+    } finally {
+      warn.mockRestore();
+      client.destroy();
     }
   });
 });

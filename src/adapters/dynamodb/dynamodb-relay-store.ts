@@ -25,6 +25,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { logger } from "../../service/logger.js";
 import { MailboxConditionError } from "../../service/relay/relay-errors.js";
 import type { AeadPayload, DisplayInformation } from "../../service/relay/relay-schemas.js";
 import type {
@@ -257,6 +258,9 @@ export class DynamoDbRelayStore implements RelayStore {
     const initiator = out.Attributes?.[SIDE.initiator.claim];
     if (typeof initiator !== "string") return;
     // Housekeeping (TTL would remove it too): the Initiator's creation record, if it still names this mailbox.
+    // The mailbox is already gone, so the delete has happened: a failure here is logged, never the caller's
+    // error (a 500 would make a client retry a delete that then answers 404). A record left behind only
+    // makes a repeat of its creation request answer "already done" until its TTL removes it.
     try {
       await this.client.send(
         new DeleteCommand({
@@ -267,7 +271,12 @@ export class DynamoDbRelayStore implements RelayStore {
         }),
       );
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!(error instanceof ConditionalCheckFailedException)) {
+        logger.warn("relay housekeeping failed: creation record left for its TTL", {
+          mailboxId,
+          error: (error as Error).name,
+        });
+      }
     }
   }
 

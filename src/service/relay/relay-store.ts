@@ -114,7 +114,8 @@ export interface RelayStore {
   /**
    * DeleteMailbox: removes the mailbox (and the Initiator's remembered creation
    * of it). MailboxConditionError unless `claimDigest` is the Initiator's or the
-   * bound Recipient's and the mailbox is unexpired.
+   * bound Recipient's and the mailbox is unexpired. Once the mailbox is gone it
+   * resolves: failing to remove the creation record is the store's to log.
    */
   deleteMailbox(mailboxId: string, claimDigest: string, now: Date): Promise<void>;
 
