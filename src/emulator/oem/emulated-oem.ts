@@ -1,7 +1,7 @@
 // The automakers' side for offline runs: a Device OEM root, a Vehicle OEM
 // root and an SE manufacturer, each a software P-256 key, doing what the
 // cloud service does with KMS (certify instance CAs and vehicles, make
-// owner-pairing material, sign lost-mode notices). It is a test fixture for
+// owner-pairing material, sign lost-mode notices and revocation lists). It is a test fixture for
 // laptops and CI — its private keys sit in its state file — and uses the very
 // same protocol functions the cloud service uses.
 
@@ -10,7 +10,7 @@ import { createSelfSignedRoot, issueCertificate } from "../../protocol/certifica
 import { deviceIdFromInstanceKey } from "../../protocol/device-identity.js";
 import { verifyFactoryAttestation } from "../../protocol/factory-attestation.js";
 import { type NoticeAction, noticeBody } from "../../protocol/lifecycle-notice.js";
-import { generateKeyPair, publicKeyOf, signDigestRaw, signRaw } from "../../protocol/p256.js";
+import { generateKeyPair, keyIdentifier, publicKeyOf, signDigestRaw, signRaw } from "../../protocol/p256.js";
 import {
   computePairingVerifier,
   createScryptParams,
@@ -18,6 +18,11 @@ import {
   type PairingVerifier,
   type ScryptCost,
 } from "../../protocol/pairing-password.js";
+import {
+  encodeRevocationList,
+  type RevocationListEntry,
+  revocationListBody,
+} from "../../protocol/revocation-list.js";
 import { encodeSignedStatement } from "../../protocol/signed-statement.js";
 import type { DigestSigner } from "../../protocol/signer.js";
 import { type FactoryAttester, softwareFactoryAttester } from "../secure-element/secure-element.js";
@@ -171,5 +176,24 @@ export class EmulatedOem {
     this.state.noticeCounters[id] = counter;
     const body = noticeBody({ deviceId, action, counter, issuedAt: now, vehicleIdentifier });
     return encodeSignedStatement(body, signRaw(fromHex(this.state.deviceOemRootKey), body));
+  }
+
+  /** A vehicle's revocation list (src/protocol/revocation-list.ts) signed by the Vehicle OEM root. */
+  revocationList(
+    vehicleIdentifier: Uint8Array,
+    entries: readonly RevocationListEntry[],
+    after = 0,
+    now = Date.now(),
+  ): Uint8Array {
+    const privateKey = fromHex(this.state.vehicleOemRootKey);
+    const body = revocationListBody({
+      vehicleIdentifier,
+      after,
+      latestSequence: entries.at(-1)?.sequence ?? after,
+      issuedAt: now,
+      signerKeyId: keyIdentifier(publicKeyOf(privateKey)),
+      entries,
+    });
+    return encodeRevocationList(body, signRaw(privateKey, body));
   }
 }

@@ -8,3 +8,14 @@ export class SecureElementError extends Error {
 export class KeyNotFoundError extends SecureElementError {
   override name = "KeyNotFoundError";
 }
+
+/**
+ * The device is in lost mode: its keys answer no transaction, and it signs no
+ * key attestation or revocation until a resume notice unlocks it.
+ */
+export class SecureElementLockedError extends SecureElementError {
+  override name = "SecureElementLockedError";
+  constructor(operation: string) {
+    super(`the device is in lost mode (locked): it refuses to ${operation}`);
+  }
+}

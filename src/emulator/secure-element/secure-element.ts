@@ -37,7 +37,7 @@ import { encodeSignedStatement } from "../../protocol/signed-statement.js";
 import { encodeTerminationAttestation, terminationBody } from "../../protocol/termination-attestation.js";
 import { checkVehicleIdentifier } from "../../protocol/transaction-messages.js";
 import { DigitalKeyApplet } from "./digital-key-applet.js";
-import { KeyNotFoundError, SecureElementError } from "./errors.js";
+import { KeyNotFoundError, SecureElementError, SecureElementLockedError } from "./errors.js";
 import { FrameworkApplet, type StagedOwnerKey } from "./framework-applet.js";
 import type { AnswerRefusal, KeyVault, KeyView } from "./key-vault.js";
 import { createSealingKey, seal, unseal } from "./sealed-storage.js";
@@ -442,6 +442,8 @@ export class SecureElement {
    * the wallet asks for Face ID before sharing.
    */
   attestFriendKey(ownerKeyId: string, request: KeyCreationRequest, profile: AccessProfile): Uint8Array {
+    // A lost phone must not mint keys: the car and the service refuse them too, but the SE is the first line.
+    if (this.locked) throw new SecureElementLockedError("sign a key attestation");
     const owner = this.requireKey(ownerKeyId);
     if (owner.role !== "owner") throw new SecureElementError(`key ${ownerKeyId} is not an owner key`);
     if (this.now() > this.userAuthenticatedUntil)
@@ -512,6 +514,7 @@ export class SecureElement {
    * owner's next tap, with no network anywhere.
    */
   revokeFriendKey(ownerKeyId: string, friendKeyId: string): Uint8Array {
+    if (this.locked) throw new SecureElementLockedError("sign a revocation");
     const owner = this.requireKey(ownerKeyId);
     const issued = this.issuedAttestations.filter(
       (a) => a.ownerKeyId === ownerKeyId && a.friendKeyId === friendKeyId,

@@ -21,6 +21,32 @@ export function ownerKeyById(state: VehicleState, keyId: string): Uint8Array | u
   return hex ? fromHex(hex) : undefined;
 }
 
+/**
+ * When an owner key stopped being trusted to attest: replaced by a new owner's
+ * pairing (migration), or revoked (revocation list) or terminated since. The
+ * times stay in the car's state after the key itself is gone from it.
+ */
+export function ownerKeyStop(
+  state: VehicleState,
+  keyId: string,
+  publicKey: string,
+): { at: number; what: string } | undefined {
+  const stops: { at: number; what: string }[] = [];
+  const replacedAt = state.ownerKeysReplacedAt?.[publicKey];
+  if (replacedAt !== undefined) stops.push({ at: Date.parse(replacedAt), what: "a replaced owner key" });
+  const revoked = state.revoked.find((r) => r.keyId === keyId);
+  if (revoked) stops.push({ at: Date.parse(revoked.revokedAt), what: `a ${revoked.reason} owner key` });
+  return stops.sort((a, b) => a.at - b.at)[0];
+}
+
+/** The device an owner key lives on: recorded at pairing (older states: the enrolled owner endpoint). */
+export function ownerKeyDevice(state: VehicleState, publicKey: string): string | undefined {
+  return (
+    state.ownerKeyDevices?.[publicKey] ??
+    state.endpoints.find((e) => e.endpointPublicKey === publicKey)?.deviceId
+  );
+}
+
 function refuse(reason: string, keyId: string): never {
   throw new TransactionRefused(`enrollment: ${reason}`, keyId, "standard");
 }
@@ -71,10 +97,16 @@ export function enrollmentFromMailbox(
   if (!equalBytes(facts.endpointPublicKey, chain.publicKey))
     refuse("the attestation is for another key", keyId);
   const signer = toHex(facts.signerKeyId);
-  const replacedAt = state.ownerKeysReplacedAt?.[toHex(ownerKeyById(state, signer)!)];
-  if (replacedAt !== undefined && facts.issuedAt >= Date.parse(replacedAt)) {
-    // A phone the owner migrated away from may be lost: what it signs after the migration is worthless.
-    refuse("the attestation was signed by a replaced owner key after the migration", keyId);
+  const signerPublicKey = toHex(ownerKeyById(state, signer)!);
+  const stopped = ownerKeyStop(state, signer, signerPublicKey);
+  if (stopped && facts.issuedAt >= stopped.at) {
+    // A phone the owner migrated away from, or whose owner key the OEM revoked, may be in a thief's
+    // hands: what it signs after that time is worthless. Friends it attested before keep their keys.
+    refuse(`the attestation was signed by ${stopped.what} after it stopped`, keyId);
+  }
+  const signerDevice = ownerKeyDevice(state, signerPublicKey);
+  if (signerDevice && state.suspendedDevices?.includes(signerDevice)) {
+    refuse("the attesting owner key's device is suspended (lost mode)", keyId);
   }
   if (state.revoked.some((r) => r.attestedBy === signer && r.attestationSerial === facts.serial)) {
     refuse(`attestation serial ${facts.serial} was revoked`, keyId);

@@ -68,6 +68,16 @@ export interface VehicleState {
    * attestations from before still enroll friends, any it signs afterwards are refused.
    */
   ownerKeysReplacedAt?: Record<string, string>;
+  /**
+   * The device (SE id) each paired owner key lives on (public key hex → device id), kept after the
+   * key is replaced or revoked, so attestations from a device in lost mode are refused. Absent in
+   * older states, where the enrolled owner endpoint's deviceId is used instead.
+   */
+  ownerKeyDevices?: Record<string, string>;
+  /**
+   * Keys that stopped for good. For an owner key, `revokedAt` is also the time after which its
+   * key attestations are refused (the revocation list's time when it came from one).
+   */
   revoked: RevokedKey[];
   /** Highest lifecycle-notice counter applied, per device id. */
   noticeCounters: Record<string, number>;

@@ -253,6 +253,12 @@ export class Vehicle {
     this.state.endpoints = this.state.endpoints.filter((e) => e.role !== "owner" && e.keyId !== owner.keyId);
     this.state.endpoints.push(owner);
     this.state.ownerKeys.push(owner.endpointPublicKey);
+    if (owner.deviceId) {
+      this.state.ownerKeyDevices = {
+        ...this.state.ownerKeyDevices,
+        [owner.endpointPublicKey]: owner.deviceId,
+      };
+    }
     if (previous) {
       this.state.ownerKeysReplacedAt = {
         ...this.state.ownerKeysReplacedAt,
@@ -279,6 +285,7 @@ export class Vehicle {
     this.state.endpoints = [];
     this.state.ownerKeys = [];
     this.state.ownerKeysReplacedAt = {};
+    this.state.ownerKeyDevices = {};
     return removed;
   }
 
@@ -357,7 +364,6 @@ export class Vehicle {
         `the revocation list starts after ${list.after}; this car has applied up to ${applied}`,
       );
     }
-    const at = new Date(this.now()).toISOString();
     const dropped: string[] = [];
     for (const entry of list.entries) {
       const keyId = toHex(entry.keyId);
@@ -371,7 +377,8 @@ export class Vehicle {
           keyId,
           attestationSerial: entry.attestationSerial ?? endpoint?.attestationSerial ?? null,
           attestedBy: endpoint?.attestedBy ?? null,
-          revokedAt: at,
+          // The OEM's time (when not in the future): an owner key's attestations signed after it are refused.
+          revokedAt: new Date(Math.min(entry.revokedAt, this.now())).toISOString(),
           reason: "revocation-list",
         });
       }
