@@ -115,16 +115,16 @@ function tooLarge(): PayloadTooLargeError {
   return new PayloadTooLargeError(`the request body is over ${MAX_RELAY_BODY_BYTES} bytes`);
 }
 
-/** The origin urlLink and og:url use: configured, else the one the client called. */
+/**
+ * The origin urlLink and og:url use: RELAY_LINK_BASE_URL (the stack sets it to the API's endpoint, the
+ * local stack to its own URL), else the API's own domain. Never the Host or X-Forwarded-* headers: a link
+ * must not point at whatever origin a caller names. `requestContext.domainName` is "the full domain name
+ * used to invoke the API" (API Gateway developer guide, HTTP API `$context` variables); API Gateway invokes
+ * this function only for a domain that belongs to the API (its execute-api domain or a custom domain mapped
+ * to it), so it is one of ours. HTTP APIs serve HTTPS only.
+ */
 function linkBase(event: APIGatewayProxyEventV2): string {
-  const configured = configuredLinkBase();
-  if (configured) return configured;
-  const headers = event.headers ?? {};
-  const proto = headers["x-forwarded-proto"]?.split(",")[0]?.trim();
-  const host = headers.host?.trim();
-  const validHost =
-    host && /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(host) ? host : undefined;
-  return `${proto === "http" ? "http" : "https"}://${validHost ?? event.requestContext.domainName}`;
+  return configuredLinkBase() ?? `https://${event.requestContext.domainName}`;
 }
 
 function header(event: APIGatewayProxyEventV2, name: string): string | undefined {

@@ -4,9 +4,12 @@
 // on its own and a relay Lambda never gets key material it does not use.
 //
 //   TABLE_NAME                   the service's DynamoDB table (table-design.ts)
-//   RELAY_LINK_BASE_URL          optional: the origin put in urlLink, e.g.
+//   RELAY_LINK_BASE_URL          the origin put in urlLink, e.g.
 //                                https://share.example.com (a custom domain in
-//                                front of the API); default: the request's own
+//                                front of the API); the stack sets the API's
+//                                endpoint, the local stack its own URL; unset:
+//                                the API's own domain (requestContext.domainName),
+//                                never the client's Host header
 //
 // The endpoint follows the SDK's standard settings (AWS_ENDPOINT_URL_DYNAMODB),
 // and the built relay is dropped when TABLE_NAME or that endpoint change,

@@ -23,6 +23,7 @@ new CarKeysStack(app, context("carkeys:stackName") ?? "CarKeys", {
   vehicleOemName: context("carkeys:vehicleOemName") ?? DEFAULT_VEHICLE_OEM_NAME,
   deviceOemCountry: context("carkeys:deviceOemCountry"),
   vehicleOemCountry: context("carkeys:vehicleOemCountry"),
+  relayLinkBaseUrl: context("carkeys:relayLinkBaseUrl"),
 });
 
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -71,6 +71,11 @@ export interface CarKeysStackProps extends StackProps {
   readonly deviceOemCountry?: string | undefined;
   /** Optional C (ISO 3166 alpha-2) of the Vehicle OEM's certificates. @default none */
   readonly vehicleOemCountry?: string | undefined;
+  /**
+   * The origin of the relay's share links (e.g. https://share.example.com, a custom domain mapped to
+   * the API). @default the API's execute-api endpoint
+   */
+  readonly relayLinkBaseUrl?: string | undefined;
 }
 
 export const DEFAULT_DEVICE_OEM_NAME = "Car Keys Device OEM";
@@ -163,7 +168,14 @@ export class CarKeysStack extends Stack {
         entry: join(functionsDir, `${name}.ts`),
         description: `Car Keys ${name}: ${served.join(", ")}`,
         // Each function creates only the roots it can sign with (the bootstrap below creates both first).
-        environment: { ...environment, ROOT_CREATION: rootCreation(grants) },
+        environment: {
+          ...environment,
+          ROOT_CREATION: rootCreation(grants),
+          // The function depends on the API (Fn::GetAtt ApiEndpoint), the API not on it: no cycle.
+          ...(grants.mintsLinks
+            ? { RELAY_LINK_BASE_URL: props.relayLinkBaseUrl ?? this.api.api.apiEndpoint }
+            : {}),
+        },
         ...(grants.memoryMiB ? { memoryMiB: grants.memoryMiB } : {}),
         ...(alarmAction ? { alarmAction } : {}),
       });

@@ -29,6 +29,11 @@ export interface FunctionAccess {
   readonly readsPublicKeyOf?: readonly RootKeyName[];
   /** events:PutEvents on the service's event bus, whose name arrives in EVENT_BUS_NAME. */
   readonly publishesEvents?: boolean;
+  /**
+   * Mints share links (the relay's urlLink): gets RELAY_LINK_BASE_URL, the API's own endpoint unless the
+   * stack is given a custom domain's origin, so no link's origin ever comes from a request.
+   */
+  readonly mintsLinks?: boolean;
   /** Memory (and so CPU share) when the default does not fit. */
   readonly memoryMiB?: number;
 }
@@ -53,7 +58,7 @@ export const FUNCTION_ACCESS: Readonly<Record<string, FunctionAccess>> = {
     publishesEvents: true,
   },
   // The TIGRESS relay: mailboxes and rate-limit buckets in the table; no key of any kind.
-  relay: { table: "readWrite" },
+  relay: { table: "readWrite", mintsLinks: true },
   // Issue 5. Records revocations and terminations; signs terminate-key notices with the Device OEM root.
   revocation: {
     table: "readWrite",

@@ -255,6 +255,17 @@ describe("the TIGRESS flow over the Lambda handler", () => {
     expectProblem(await send("DELETE /v1/m/{id}", { id, claim: owner }), 404);
   });
 
+  it("takes the link's origin from the API's domain, never from the Host or X-Forwarded-* headers", async () => {
+    const claim = newClaim();
+    const request = event("POST /v1/m", { claim, body: createBody() });
+    request.headers.host = "attacker.example";
+    request.headers["x-forwarded-proto"] = "http";
+    const result = (await handler(request, {} as Context)) as APIGatewayProxyStructuredResultV2;
+    expect(result.statusCode, result.body).toBe(200);
+    const { urlLink } = JSON.parse(result.body ?? "{}") as { urlLink: string };
+    expect(urlLink).toMatch(new RegExp(`^https://${HOST.replaceAll(".", "\\.")}/v1/m/[0-9a-f-]{36}$`));
+  });
+
   it("answers repeated request ids with 201 and does nothing", async () => {
     const owner = newClaim();
     const requestId = newRequestId();
@@ -599,6 +610,8 @@ describe("a draft-following client (src/client/tigress-client.ts) through the lo
       routes: ROUTES.filter((r) => r.functionName === "relay"),
       handlers: { relay: handler },
     });
+    // As the local stack (car-key-stack.ts) does: links point at the server's own URL.
+    process.env.RELAY_LINK_BASE_URL = server.url;
     try {
       const client = TigressClient.forService(server.url);
       const owner = newClaim();
@@ -632,6 +645,7 @@ describe("a draft-following client (src/client/tigress-client.ts) through the lo
       await client.deleteMailbox(created.mailboxId, owner);
       await expect(client.readSecureContent(created.mailboxId, owner)).rejects.toMatchObject({ status: 404 });
     } finally {
+      delete process.env.RELAY_LINK_BASE_URL;
       await server.close();
     }
   });

@@ -335,7 +335,8 @@ describe("functions", () => {
   it("are one ESM Lambda per function name (and the root bootstrap), Node 22 on ARM64, with the service's environment", () => {
     const lambdas = ofType("AWS::Lambda::Function");
     expect(lambdas).toHaveLength(functionNames().length + 1);
-    for (const [, fn] of lambdas) {
+    const relayId = logicalId(stack.functions.get("relay")!.fn);
+    for (const [id, fn] of lambdas) {
       expect(fn.Properties).toMatchObject({
         Runtime: "nodejs22.x",
         Architectures: ["arm64"],
@@ -357,10 +358,15 @@ describe("functions", () => {
           "NODE_OPTIONS",
           "ROOT_CREATION",
           "EVENT_BUS_NAME",
+          // Only the relay mints links; their origin is the API's own endpoint, never a request's Host.
+          ...(id === relayId ? ["RELAY_LINK_BASE_URL"] : []),
         ].sort(),
       );
       expect(env.TABLE_NAME).toEqual({ Ref: logicalId(stack.table.table) });
       expect(env.SE_MANUFACTURER_PUBLIC_KEY).toEqual({ Ref: "SeManufacturerPublicKey" });
+      if (id === relayId) {
+        expect(env.RELAY_LINK_BASE_URL).toEqual({ "Fn::GetAtt": [logicalId(stack.api.api), "ApiEndpoint"] });
+      }
     }
   });
 

@@ -47,6 +47,12 @@ export interface EventOptions {
   readonly apiId: string;
   readonly requestId: string;
   readonly now: Date;
+  /**
+   * `requestContext.domainName`: the server's own name. API Gateway reports the API's domain the request
+   * was routed by (only the API's own domains reach it); a local server reached at 127.0.0.1 must not let
+   * the client's Host header stand in for it.
+   */
+  readonly domainName: string;
   /** Set for IAM-authorized routes once the caller is authenticated. */
   readonly iam?: APIGatewayEventRequestContextIAMAuthorizer["iam"] | undefined;
 }
@@ -92,8 +98,7 @@ export function splitRequestTarget(target: string): { rawPath: string; rawQueryS
 export function toApiGatewayEvent(request: HttpRequestFacts, options: EventOptions): APIGatewayProxyEventV2 {
   const { rawPath, rawQueryString } = splitRequestTarget(request.target);
   const { headers, cookies } = collectHeaders(request);
-  const host = headers.host ?? "localhost";
-  const domainName = host.replace(/:\d+$/, "");
+  const domainName = options.domainName;
   const requestContext: APIGatewayEventRequestContextV2 & {
     authorizer?: APIGatewayEventRequestContextIAMAuthorizer;
   } = {

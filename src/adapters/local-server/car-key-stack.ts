@@ -210,6 +210,7 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
   }
 
   const listening = server;
+  const linkBase = useAsRelayLinkBase(listening.url);
   let stopped: Promise<void> | undefined;
   return {
     url: listening.url,
@@ -232,11 +233,33 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
           try {
             await local?.stop();
           } finally {
+            linkBase.release();
             running = false;
           }
         }
       })();
       return stopped;
+    },
+  };
+}
+
+/** The RELAY_LINK_BASE_URL this module wrote, so a later stack replaces it but never a developer's own. */
+let linkBaseWrittenHere: string | undefined;
+
+/**
+ * The relay's share links point at this server (functions/lib/relay-dependencies.ts), as in AWS they point
+ * at the API's endpoint: never at a Host header a client sent. A RELAY_LINK_BASE_URL set by the developer wins.
+ */
+function useAsRelayLinkBase(url: string): { release(): void } {
+  const current = process.env.RELAY_LINK_BASE_URL;
+  if (current !== undefined && current !== "" && current !== linkBaseWrittenHere) return { release() {} };
+  process.env.RELAY_LINK_BASE_URL = linkBaseWrittenHere = url;
+  return {
+    release() {
+      if (process.env.RELAY_LINK_BASE_URL === url && linkBaseWrittenHere === url) {
+        delete process.env.RELAY_LINK_BASE_URL;
+        linkBaseWrittenHere = undefined;
+      }
     },
   };
 }

@@ -158,6 +158,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     accountId: options.accountId ?? "000000000000",
     apiId: options.apiId ?? "local",
+    domainName: host,
     onRequest: options.onRequest,
     onHandlerError: options.onHandlerError,
   };
@@ -191,6 +192,7 @@ interface Settings {
   readonly timeoutMs: number;
   readonly accountId: string;
   readonly apiId: string;
+  readonly domainName: string;
   readonly onRequest: LocalServerOptions["onRequest"];
   readonly onHandlerError: LocalServerOptions["onHandlerError"];
 }
@@ -265,6 +267,7 @@ async function serve(settings: Settings, req: IncomingMessage, res: ServerRespon
       pathParameters: match.pathParameters,
       accountId: settings.accountId,
       apiId: settings.apiId,
+      domainName: settings.domainName,
       requestId,
       now,
       iam,

@@ -36,6 +36,7 @@ const OPTIONS = {
   apiId: "local",
   requestId: "JKJaXmPLvHcESHA=",
   now: NOW,
+  domainName: "api.example.test",
 };
 
 describe("toApiGatewayEvent", () => {

@@ -7,7 +7,9 @@
 // enrolled through the local server gets a certificate OpenSSL verifies.
 import "../../support/quiet-logs.js";
 import { execFileSync, spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,6 +21,7 @@ import {
 } from "../../../src/adapters/local-server/car-key-stack.js";
 import { toHex } from "../../../src/protocol/bytes.js";
 import { generateKeyPair } from "../../../src/protocol/p256.js";
+import { DISPLAY, payloadOfSize } from "../../service/relay/relay-fixtures.js";
 
 let dataDir: string;
 let stack: CarKeyStack;
@@ -192,6 +195,40 @@ describe("OEM routes through the real handlers", () => {
     const listed = await fetch(`${stack.url}/v1/vehicles/${vehicleId}/keys`, { headers: oem() });
     expect(listed.status).toBe(200);
     expect(await listed.json()).toEqual({ vehicleId, keys: [] });
+  });
+});
+
+describe("the relay's share link", () => {
+  it("points at the stack's own URL whatever Host the client sends", async () => {
+    const body = JSON.stringify({ payload: payloadOfSize(40), displayInformation: { ...DISPLAY } });
+    const answer = await new Promise<{ status: number; json: Json }>((resolve, reject) => {
+      const req = httpRequest(
+        `${stack.url}/v1/m`,
+        {
+          method: "POST",
+          headers: {
+            host: "attacker.example",
+            "x-forwarded-proto": "https",
+            "content-type": "application/json",
+            "mailbox-device-claim": randomUUID(),
+            "mailbox-request-id": randomUUID(),
+          },
+        },
+        (res) => {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk: string) => {
+            text += chunk;
+          });
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as Json }));
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+    expect(answer.status, JSON.stringify(answer.json)).toBe(200);
+    expect(answer.json.urlLink).toMatch(new RegExp(`^${stack.url}/v1/m/[0-9a-f-]{36}$`));
+    expect(answer.json.urlLink).not.toContain("attacker");
   });
 });
 

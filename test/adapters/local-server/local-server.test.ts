@@ -114,6 +114,28 @@ describe("the event a handler receives", () => {
     expect(Math.abs(event.requestContext.timeEpoch - Date.now())).toBeLessThan(10_000);
   });
 
+  it("names the server's own domain, whatever Host the client sends", async () => {
+    // API Gateway reports the domain it routed by; a client's Host must not become "the API's domain".
+    const event = await new Promise<APIGatewayProxyEventV2WithIAMAuthorizer>((resolve, reject) => {
+      const req = httpRequest(
+        `${server.url}/v1/trust-anchors`,
+        { headers: { host: "attacker.example:443" } },
+        (res) => {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk: string) => {
+            text += chunk;
+          });
+          res.on("end", () => resolve(JSON.parse(text)));
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+    expect(event.headers.host).toBe("attacker.example:443");
+    expect(event.requestContext.domainName).toBe("127.0.0.1");
+  });
+
   it("has the path parameters, and a base64 body for binary content", async () => {
     const response = await fetch(`${server.url}/v1/vehicles/00112233/keys`, {
       headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/octet-stream" },
