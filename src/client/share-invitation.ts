@@ -28,9 +28,9 @@
 // The session states are plain JSON for the wallet to keep between polls;
 // they hold the Secret, as the device's own storage may, and nothing else
 // secret.
-import { gcm } from "@noble/ciphers/aes.js";
 import type { SecureElement } from "../emulator/secure-element/secure-element.js";
 import { type AccessProfile, checkAccessProfile } from "../protocol/access-profile.js";
+import { aesGcmDecrypt, aesGcmEncrypt } from "../protocol/aes.js";
 import { fromHex, toHex } from "../protocol/bytes.js";
 import { parseCertificate } from "../protocol/certificate-verifier.js";
 import { parseKeyAttestation } from "../protocol/key-attestation.js";
@@ -170,7 +170,7 @@ export function sealShareMessage(secret: Uint8Array, message: ShareMessage): Mai
   const type = payloadTypeFor(secret);
   const plaintext = new TextEncoder().encode(JSON.stringify({ format: SHARE_FORMAT, content: message }));
   const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
-  const sealed = gcm(secret, iv).encrypt(plaintext);
+  const sealed = aesGcmEncrypt(secret, iv, plaintext);
   const data = new Uint8Array(IV_BYTES + sealed.length);
   data.set(iv);
   data.set(sealed, IV_BYTES);
@@ -191,7 +191,7 @@ export function decryptShareMessage(secret: Uint8Array, payload: MailboxPayload)
     throw new ShareDecryptionError("the payload is too short to decrypt");
   let plaintext: Uint8Array;
   try {
-    plaintext = gcm(secret, data.subarray(0, IV_BYTES)).decrypt(data.subarray(IV_BYTES));
+    plaintext = aesGcmDecrypt(secret, data.subarray(0, IV_BYTES), data.subarray(IV_BYTES));
   } catch (cause) {
     throw new ShareDecryptionError(
       "the payload does not decrypt with this Secret (wrong Secret or altered)",

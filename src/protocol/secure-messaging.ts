@@ -3,7 +3,11 @@
 // AES-CMAC over (chaining value ‖ ciphertext) truncated to 8 bytes. One class
 // serves both ends; each side calls the pair of methods for its role. A MAC or
 // padding failure throws and poisons the session: nothing more is accepted.
-import { cbc, cmac, ecb } from "@noble/ciphers/aes.js";
+// AES and CMAC run on node:crypto (aes.ts, aes-cmac.ts), with the session's
+// keys loaded once when the session starts.
+import { createSecretKey, type KeyObject } from "node:crypto";
+import { aesCbcDecrypt, aesCbcEncrypt, aesEcbEncrypt } from "./aes.js";
+import { AesCmac } from "./aes-cmac.js";
 import { concatBytes, equalBytes } from "./bytes.js";
 import { ProtocolInputError, SecureMessagingError } from "./errors.js";
 
@@ -13,12 +17,9 @@ export interface SessionKeys {
   readonly krmac: Uint8Array;
 }
 
-const MAC_LENGTH = 8;
+export { aesCmac } from "./aes-cmac.js";
 
-/** AES-CMAC (RFC 4493) with the key first; noble's `cmac` takes (message, key). */
-export function aesCmac(key: Uint8Array, message: Uint8Array): Uint8Array {
-  return cmac(message, key);
-}
+const MAC_LENGTH = 8;
 const BLOCK = 16;
 
 export function padIso9797M2(data: Uint8Array): Uint8Array {
@@ -41,7 +42,9 @@ export class SecureMessagingSession {
   private chaining: Uint8Array = new Uint8Array(BLOCK);
   private broken = false;
 
-  private readonly keys: SessionKeys;
+  private readonly kenc: KeyObject;
+  private readonly kmac: AesCmac;
+  private readonly krmac: AesCmac;
 
   constructor(keys: SessionKeys) {
     for (const name of ["kenc", "kmac", "krmac"] as const) {
@@ -50,7 +53,9 @@ export class SecureMessagingSession {
         throw new ProtocolInputError(`${name} must be 16 bytes`);
     }
     // Only the three session keys are kept: callers often pass a wider key schedule.
-    this.keys = { kenc: keys.kenc, kmac: keys.kmac, krmac: keys.krmac };
+    this.kenc = createSecretKey(keys.kenc);
+    this.kmac = new AesCmac(keys.kmac);
+    this.krmac = new AesCmac(keys.krmac);
   }
 
   get messageCounter(): number {
@@ -61,14 +66,14 @@ export class SecureMessagingSession {
   protectCommand(plaintext: Uint8Array): Uint8Array {
     this.assertUsable();
     const ciphertext = this.encrypt(plaintext, 0x00);
-    const mac = aesCmac(this.keys.kmac, concatBytes(this.chaining, ciphertext));
+    const mac = this.kmac.mac(concatBytes(this.chaining, ciphertext));
     this.chaining = mac;
     return concatBytes(ciphertext, mac.subarray(0, MAC_LENGTH));
   }
 
   unprotectResponse(data: Uint8Array): Uint8Array {
     this.assertUsable();
-    const ciphertext = this.checkMac(data, this.keys.krmac);
+    const ciphertext = this.checkMac(data, this.krmac);
     const plaintext = this.decrypt(ciphertext, 0x80);
     this.counter++;
     return plaintext;
@@ -77,15 +82,15 @@ export class SecureMessagingSession {
   // --- device (card) side ---
   unprotectCommand(data: Uint8Array): Uint8Array {
     this.assertUsable();
-    const ciphertext = this.checkMac(data, this.keys.kmac);
-    this.chaining = aesCmac(this.keys.kmac, concatBytes(this.chaining, ciphertext));
+    const ciphertext = this.checkMac(data, this.kmac);
+    this.chaining = this.kmac.mac(concatBytes(this.chaining, ciphertext));
     return this.decrypt(ciphertext, 0x00);
   }
 
   protectResponse(plaintext: Uint8Array): Uint8Array {
     this.assertUsable();
     const ciphertext = this.encrypt(plaintext, 0x80);
-    const mac = aesCmac(this.keys.krmac, concatBytes(this.chaining, ciphertext));
+    const mac = this.krmac.mac(concatBytes(this.chaining, ciphertext));
     this.counter++;
     return concatBytes(ciphertext, mac.subarray(0, MAC_LENGTH));
   }
@@ -98,18 +103,18 @@ export class SecureMessagingSession {
     const block = new Uint8Array(BLOCK);
     block[0] = pcb;
     block[15] = this.counter & 0xff;
-    return ecb(this.keys.kenc, { disablePadding: true }).encrypt(block);
+    return aesEcbEncrypt(this.kenc, block);
   }
 
   private encrypt(plaintext: Uint8Array, pcb: number): Uint8Array {
     if (plaintext.length === 0) return new Uint8Array(0);
-    return cbc(this.keys.kenc, this.icv(pcb), { disablePadding: true }).encrypt(padIso9797M2(plaintext));
+    return aesCbcEncrypt(this.kenc, this.icv(pcb), padIso9797M2(plaintext));
   }
 
   private decrypt(ciphertext: Uint8Array, pcb: number): Uint8Array {
     if (ciphertext.length === 0) return new Uint8Array(0);
     if (ciphertext.length % BLOCK !== 0) return this.fail("ciphertext is not a whole number of blocks");
-    const padded = cbc(this.keys.kenc, this.icv(pcb), { disablePadding: true }).decrypt(ciphertext);
+    const padded = aesCbcDecrypt(this.kenc, this.icv(pcb), ciphertext);
     try {
       return unpadIso9797M2(padded);
     } catch (error) {
@@ -118,10 +123,10 @@ export class SecureMessagingSession {
     }
   }
 
-  private checkMac(data: Uint8Array, macKey: Uint8Array): Uint8Array {
+  private checkMac(data: Uint8Array, macKey: AesCmac): Uint8Array {
     if (data.length < MAC_LENGTH) return this.fail("protected message shorter than its MAC");
     const ciphertext = data.subarray(0, data.length - MAC_LENGTH);
-    const expected = aesCmac(macKey, concatBytes(this.chaining, ciphertext)).subarray(0, MAC_LENGTH);
+    const expected = macKey.mac(concatBytes(this.chaining, ciphertext)).subarray(0, MAC_LENGTH);
     if (!equalBytes(expected, data.subarray(data.length - MAC_LENGTH)))
       return this.fail("MAC does not verify");
     return ciphertext;

@@ -9,13 +9,13 @@
 // small one-shot state object: a run cannot be resumed after a failure, so a
 // wrong guess costs the attacker a whole protocol run. The transcript and key
 // schedule are exported so the tests can compare every intermediate value.
-import { cmac } from "@noble/ciphers/aes.js";
+//
+// Hashes, HMAC, HKDF and CMAC run on node:crypto; the point arithmetic, which
+// node:crypto does not expose, stays on noble.
+import { createHash, createHmac, hkdfSync } from "node:crypto";
 import { p256 } from "@noble/curves/nist.js";
 import { bytesToNumberBE, numberToBytesBE } from "@noble/curves/utils.js";
-import { hkdf } from "@noble/hashes/hkdf.js";
-import { hmac } from "@noble/hashes/hmac.js";
-import { sha256, sha512 } from "@noble/hashes/sha2.js";
-import type { CHash } from "@noble/hashes/utils.js";
+import { aesCmac } from "./aes-cmac.js";
 import { concatBytes, equalBytes, fromHex, utf8 } from "./bytes.js";
 import { ProtocolInputError, VerificationError } from "./errors.js";
 import { assertPublicKey, type RandomSource, systemRandom } from "./p256.js";
@@ -31,9 +31,31 @@ const SCALAR_LENGTH = 32;
  * each of K_confirmP and K_confirmV: §3.4 sizes them by the MAC, HashLen for
  * HMAC, the AES key size (16) for CMAC-AES-128; `K_shared` is always HashLen.
  */
+/** A suite's Hash: a function with the node:crypto name and output length HKDF needs. */
+export interface SuiteHash {
+  (message: Uint8Array): Uint8Array;
+  readonly algorithm: "sha256" | "sha512";
+  readonly outputLen: number;
+}
+
+function suiteHash(algorithm: "sha256" | "sha512", outputLen: number): SuiteHash {
+  const hash = (message: Uint8Array) => new Uint8Array(createHash(algorithm).update(message).digest());
+  return Object.freeze(Object.assign(hash, { algorithm, outputLen }));
+}
+
+const sha256 = suiteHash("sha256", 32);
+const sha512 = suiteHash("sha512", 64);
+
+const hmac = (hash: SuiteHash, key: Uint8Array, message: Uint8Array): Uint8Array =>
+  new Uint8Array(createHmac(hash.algorithm, key).update(message).digest());
+
+/** HKDF (RFC 5869) with no salt, as §3.4's KDF(nil, …) asks. */
+const hkdf = (hash: SuiteHash, ikm: Uint8Array, info: Uint8Array, length: number): Uint8Array =>
+  new Uint8Array(hkdfSync(hash.algorithm, ikm, new Uint8Array(0), info, length));
+
 export interface Spake2PlusSuite {
   readonly name: string;
-  readonly hash: CHash;
+  readonly hash: SuiteHash;
   readonly macKeyLength: number;
   readonly macLength: number;
   readonly mac: (key: Uint8Array, message: Uint8Array) => Uint8Array;
@@ -61,7 +83,7 @@ export const P256_SHA256_HKDF_SHA256_CMAC_AES128: Spake2PlusSuite = Object.freez
   hash: sha256,
   macKeyLength: 16,
   macLength: 16,
-  mac: (key: Uint8Array, message: Uint8Array) => cmac(message, key),
+  mac: (key: Uint8Array, message: Uint8Array) => aesCmac(key, message),
 });
 
 export const P256_SHA512_HKDF_SHA512_CMAC_AES128: Spake2PlusSuite = Object.freeze({
@@ -69,7 +91,7 @@ export const P256_SHA512_HKDF_SHA512_CMAC_AES128: Spake2PlusSuite = Object.freez
   hash: sha512,
   macKeyLength: 16,
   macLength: 16,
-  mac: (key: Uint8Array, message: Uint8Array) => cmac(message, key),
+  mac: (key: Uint8Array, message: Uint8Array) => aesCmac(key, message),
 });
 
 /** M and N for P-256 as RFC 9383 §4 prints them (compressed SEC1); the transcript uses them uncompressed. */
@@ -91,6 +113,7 @@ function assertSuite(suite: Spake2PlusSuite): Spake2PlusSuite {
     typeof suite !== "object" ||
     suite === null ||
     typeof suite.hash !== "function" ||
+    (suite.hash.algorithm !== "sha256" && suite.hash.algorithm !== "sha512") ||
     typeof suite.mac !== "function" ||
     !Number.isInteger(suite.macKeyLength) ||
     suite.macKeyLength < 16 ||
@@ -249,12 +272,12 @@ const SHARED_KEY_INFO = utf8("SharedKey");
 export function keySchedule(suite: Spake2PlusSuite, TT: Uint8Array): KeySchedule {
   assertSuite(suite);
   const K_main = suite.hash(assertBytes(TT, "TT"));
-  const confirmation = hkdf(suite.hash, K_main, undefined, CONFIRMATION_KEYS_INFO, 2 * suite.macKeyLength);
+  const confirmation = hkdf(suite.hash, K_main, CONFIRMATION_KEYS_INFO, 2 * suite.macKeyLength);
   return {
     K_main,
     K_confirmP: confirmation.slice(0, suite.macKeyLength),
     K_confirmV: confirmation.slice(suite.macKeyLength),
-    K_shared: hkdf(suite.hash, K_main, undefined, SHARED_KEY_INFO, suite.hash.outputLen),
+    K_shared: hkdf(suite.hash, K_main, SHARED_KEY_INFO, suite.hash.outputLen),
   };
 }
 

@@ -1,12 +1,22 @@
-// Checks the ANSI X9.63 KDF (SEC 1 §3.6.1, NIST CAVS ansx963_2001) and HKDF-SHA256 (RFC 5869).
-// Published vectors, then node:crypto and the OpenSSL CLI as independent implementations.
+// Checks the ANSI X9.63 KDF (SEC 1 §3.6.1, NIST CAVS ansx963_2001), HMAC-SHA256 (RFC 4231) and
+// HKDF-SHA256 (RFC 5869). Published vectors, then noble (pure JS) and the OpenSSL CLI as
+// independent implementations: the project's KDFs run on node:crypto themselves.
 import { execFileSync } from "node:child_process";
 import { hkdfSync } from "node:crypto";
+import { hkdf as nobleHkdf } from "@noble/hashes/hkdf.js";
+import { hmac as nobleHmac } from "@noble/hashes/hmac.js";
+import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { fromHex, toHex } from "../../src/protocol/bytes.js";
 import { ProtocolInputError } from "../../src/protocol/errors.js";
-import { hkdfSha256, x963Kdf } from "../../src/protocol/kdf.js";
+import {
+  hkdfExpandSha256,
+  hkdfExtractSha256,
+  hkdfSha256,
+  hmacSha256,
+  x963Kdf,
+} from "../../src/protocol/kdf.js";
 import { refX963 } from "../vectors/carkeys/node-crypto-reference.js";
 
 const range = (from: number, to: number) => Uint8Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -82,7 +92,14 @@ describe("X9.63-KDF-SHA256", () => {
     expect(toHex(x963Kdf(z, tid, 32))).toBe(toHex(refX963(z, tid, 32)));
   });
 
-  it("matches the node:crypto implementation for random inputs and lengths (fast-check)", () => {
+  it("matches the test's node:crypto reference and noble's SHA-256 for random inputs (fast-check)", () => {
+    const nobleX963 = (z: Uint8Array, info: Uint8Array, length: number) => {
+      let out = "";
+      for (let counter = 1; out.length < 2 * length; counter++) {
+        out += toHex(nobleSha256(Buffer.concat([z, Buffer.of(0, 0, counter >> 8, counter & 0xff), info])));
+      }
+      return out.slice(0, 2 * length);
+    };
     fc.assert(
       fc.property(
         fc.uint8Array({ minLength: 1, maxLength: 80 }),
@@ -90,6 +107,7 @@ describe("X9.63-KDF-SHA256", () => {
         fc.integer({ min: 1, max: 200 }),
         (z, info, length) => {
           expect(toHex(x963Kdf(z, info, length))).toBe(toHex(refX963(z, info, length)));
+          expect(toHex(x963Kdf(z, info, length))).toBe(nobleX963(z, info, length));
         },
       ),
       { numRuns: 300 },
@@ -165,6 +183,33 @@ describe("HKDF-SHA256", () => {
     expect(toHex(hkdfSha256(ikm, new Uint8Array(0), 42, new Uint8Array(32)))).toBe(okm);
   });
 
+  it("RFC 5869 A.1 and A.3 PRKs from HKDF-Extract, and OKM from HKDF-Expand", () => {
+    const [a1, , a3] = RFC5869;
+    const prk1 = hkdfExtractSha256(a1!.ikm, a1!.salt);
+    expect(toHex(prk1)).toBe("077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5");
+    expect(toHex(hkdfExpandSha256(prk1, a1!.info, 42))).toBe(a1!.okm);
+    const prk3 = hkdfExtractSha256(a3!.ikm);
+    expect(toHex(prk3)).toBe("19ef24a32c717b167f33a91d6f648bdf96596776afdb6377ac434c1c293ccb04");
+    expect(toHex(hkdfExpandSha256(prk3, a3!.info, 42))).toBe(a3!.okm);
+  });
+
+  it("matches noble's HKDF for random inputs, salts and info longer than node:crypto's 1024 bytes", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 64 }),
+        fc.option(fc.uint8Array({ maxLength: 64 }), { nil: undefined }),
+        fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.uint8Array({ minLength: 1020, maxLength: 1300 })),
+        fc.integer({ min: 1, max: 255 }),
+        (ikm, salt, info, length) => {
+          const expected = toHex(nobleHkdf(nobleSha256, ikm, salt, info, length));
+          expect(toHex(hkdfSha256(ikm, info, length, salt))).toBe(expected);
+          expect(toHex(hkdfExpandSha256(hkdfExtractSha256(ikm, salt), info, length))).toBe(expected);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it("matches node:crypto hkdfSync with no salt for random inputs (fast-check)", () => {
     fc.assert(
       fc.property(
@@ -204,5 +249,29 @@ describe("HKDF-SHA256", () => {
 
   it.each([0, 255 * 32 + 1, 2.5])("refuses length %s", (length) => {
     expect(() => hkdfSha256(range(0, 31), new Uint8Array(0), length)).toThrow(ProtocolInputError);
+  });
+});
+
+describe("HMAC-SHA256", () => {
+  it("RFC 4231 test cases 1 and 2", () => {
+    expect(toHex(hmacSha256(new Uint8Array(20).fill(0x0b), new TextEncoder().encode("Hi There")))).toBe(
+      "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7",
+    );
+    expect(
+      toHex(
+        hmacSha256(
+          new TextEncoder().encode("Jefe"),
+          new TextEncoder().encode("what do ya want for nothing?"),
+        ),
+      ),
+    ).toBe("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  });
+
+  it("matches noble's HMAC for random keys (shorter and longer than a block) and messages", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 100 }), fc.uint8Array({ maxLength: 200 }), (key, message) => {
+        expect(toHex(hmacSha256(key, message))).toBe(toHex(nobleHmac(nobleSha256, key, message)));
+      }),
+    );
   });
 });

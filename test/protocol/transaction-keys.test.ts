@@ -3,6 +3,9 @@
 // node:crypto with every info string built byte by byte from the text of PROTOCOL.md.
 import { createECDH, createHash, generateKeyPairSync, hkdfSync, sign, verify } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { p256 } from "@noble/curves/nist.js";
+import { hkdf as nobleHkdf } from "@noble/hashes/hkdf.js";
+import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { encodeCommand, encodeResponse } from "../../src/protocol/apdu.js";
@@ -259,7 +262,7 @@ const arbPrivateKey = fc
   .uint8Array({ minLength: 32, maxLength: 32 })
   .filter((k) => k[0]! < 0xff && k.some((b) => b !== 0)); // below the group order, not zero
 
-describe("the project key schedule against node:crypto for random transactions (fast-check)", () => {
+describe("the project key schedule against node:crypto and noble for random transactions (fast-check)", () => {
   it("Z, Kdh, Kpersistent, Kenc/Kmac/Krmac, cryptogram and fast keys", () => {
     fc.assert(
       fc.property(
@@ -322,6 +325,19 @@ describe("the project key schedule against node:crypto for random transactions (
             xe,
           );
           const fast = hkdf(persistent, infoFast, 64);
+
+          // The same chain once more on noble (pure JS), so the OpenSSL-backed project code is never
+          // checked only against OpenSSL.
+          const nobleZ = p256.getSharedSecret(r.vehicleEph, endpointEphPub, true).slice(1);
+          expect(toHex(nobleZ)).toBe(toHex(z));
+          const nobleKdh = nobleSha256(B(nobleZ, [0, 0, 0, 1], r.tid));
+          expect(toHex(nobleKdh)).toBe(toHex(kdh));
+          const noblePersistent = nobleHkdf(nobleSha256, nobleKdh, undefined, info("Persistent"), 32);
+          expect(toHex(noblePersistent)).toBe(toHex(persistent));
+          expect(toHex(nobleHkdf(nobleSha256, nobleKdh, undefined, info("Volatile"), 48))).toBe(
+            toHex(volatile),
+          );
+          expect(toHex(nobleHkdf(nobleSha256, noblePersistent, undefined, infoFast, 64))).toBe(toHex(fast));
 
           const context: TransactionContext = {
             vehicleIdentifier: r.vehicleId,

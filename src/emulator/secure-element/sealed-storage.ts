@@ -3,7 +3,7 @@
 // secrets wrapped by a hardware-unique key. The sealing key is held apart from
 // the state (the CLI keeps it in a 0600 file beside the state file), so the
 // state file alone reveals no private key.
-import { gcm } from "@noble/ciphers/aes.js";
+import { aesGcmDecrypt, aesGcmEncrypt } from "../../protocol/aes.js";
 import { utf8 } from "../../protocol/bytes.js";
 import { type RandomSource, systemRandom } from "../../protocol/p256.js";
 import { SecureElementError } from "./errors.js";
@@ -21,7 +21,7 @@ export function seal(
   random: RandomSource = systemRandom,
 ): string {
   const nonce = random(NONCE_LENGTH);
-  const sealed = gcm(sealingKey, nonce, AAD).encrypt(plaintext);
+  const sealed = aesGcmEncrypt(sealingKey, nonce, plaintext, AAD);
   const out = new Uint8Array(NONCE_LENGTH + sealed.length);
   out.set(nonce);
   out.set(sealed, NONCE_LENGTH);
@@ -32,7 +32,7 @@ export function unseal(sealingKey: Uint8Array, sealed: string): Uint8Array {
   const bytes = new Uint8Array(Buffer.from(sealed, "base64"));
   if (bytes.length < NONCE_LENGTH + 16) throw new SecureElementError("sealed storage is truncated");
   try {
-    return gcm(sealingKey, bytes.subarray(0, NONCE_LENGTH), AAD).decrypt(bytes.subarray(NONCE_LENGTH));
+    return aesGcmDecrypt(sealingKey, bytes.subarray(0, NONCE_LENGTH), bytes.subarray(NONCE_LENGTH), AAD);
   } catch {
     throw new SecureElementError(
       "sealed storage does not open with this sealing key (wrong key or tampered state)",
