@@ -20,6 +20,7 @@ import {
   type RequestSigner,
 } from "../protocol/request-signature.js";
 import { AuthenticationError } from "./errors.js";
+import { refuseIfSuspended, seIdOfKey } from "./notices.js";
 import type { Clock, NonceClaim, Store } from "./ports.js";
 
 /** How far a request's timestamp may be from the service's clock, either way. */
@@ -160,26 +161,36 @@ export class DeviceRequestAuthenticator {
    * look the key up, verify, and claim the nonce on its own. Routes that
    * write state should instead pass `nonce` to the store call that writes it.
    */
-  async authenticate(request: DeviceRequest, expected?: SignerKind): Promise<AuthenticatedDeviceRequest> {
+  async authenticate(
+    request: DeviceRequest,
+    expected?: SignerKind,
+    options: { whileSuspended?: boolean } = {},
+  ): Promise<AuthenticatedDeviceRequest> {
     const parsed = this.parse(request);
     if (expected && parsed.kind !== expected) {
       throw new AuthenticationError(`this route must be signed by an ${expected} key`);
     }
-    const publicKey = await this.keyOnRecord(parsed);
-    const authenticated = this.verify(parsed, publicKey);
+    const signer = await this.signerOnRecord(parsed);
+    const authenticated = this.verify(parsed, signer.publicKey);
+    // Lost mode: after the signature (an unauthenticated caller learns nothing), before anything is written.
+    if (!options.whileSuspended)
+      await refuseIfSuspended(this.store, signer.seId, "it may only fetch notices and confirm terminations");
     await this.store.claimNonce(authenticated.nonce);
     return authenticated;
   }
 
-  private async keyOnRecord(parsed: ParsedDeviceRequest): Promise<Uint8Array> {
+  /** The signing key on record, and the SE it lives on. */
+  private async signerOnRecord(
+    parsed: ParsedDeviceRequest,
+  ): Promise<{ publicKey: Uint8Array; seId: string }> {
     if (parsed.kind === "instance") {
       const se = await this.store.getSecureElement(parsed.id);
       if (!se) throw new AuthenticationError(`no enrolled secure element ${parsed.id}`);
-      return fromHex(se.instanceCaPublicKey);
+      return { publicKey: fromHex(se.instanceCaPublicKey), seId: se.seId };
     }
     const key = await this.store.getKey(parsed.id);
     if (!key) throw new AuthenticationError(`no registered key ${parsed.id}`);
-    return fromHex(key.endpointPublicKey);
+    return { publicKey: fromHex(key.endpointPublicKey), seId: seIdOfKey(key) };
   }
 }
 

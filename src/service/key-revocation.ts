@@ -136,7 +136,8 @@ export class KeyRevocation {
     request: DeviceRequest,
   ): Promise<EnrollmentOutcome<RevocationView>> {
     const { store, auth, clock } = this.options;
-    const caller = await auth.authenticate(request, "instance");
+    // Confirming a termination only finishes a revocation: allowed in lost mode.
+    const caller = await auth.authenticate(request, "instance", { whileSuspended: true });
     const key = await store.getKey(keyId);
     if (!key) throw new NotFoundError(`key ${keyId} is not registered`);
     if (seIdOfKey(key) !== caller.id) {

@@ -42,7 +42,7 @@ import {
   ValidationError,
 } from "./errors.js";
 import { bytesField, invalidField } from "./input.js";
-import { type Notices, noticeEvent } from "./notices.js";
+import { type Notices, noticeEvent, refuseIfSuspended, seIdOfKey } from "./notices.js";
 import type { Clock, KeyRecord, NonceClaim, OwnerMigration, Store, VehicleRecord } from "./ports.js";
 import type { RootCertificates } from "./root-certificates.js";
 import type { KeyRegistrationRequest, KeyView, VehicleKeysResponse } from "./schemas.js";
@@ -79,6 +79,8 @@ export class KeyTracking {
       );
     }
     const { nonce } = auth.verify(parsed, chain.publicKey);
+    const seId = toHex(deviceIdFromInstanceKey(certificatePublicKey(chain.chain[1]!)));
+    await refuseIfSuspended(store, seId, "its keys register nothing");
     // The endpoint profile requires both extensions, so a verified chain always has them.
     const vehicleId = toHex(chain.vehicleIdentifier!);
     const role: KeyRole = chain.keyRole!;
@@ -99,6 +101,7 @@ export class KeyTracking {
     if (existing) return this.repeat(existing, chain, nonce);
 
     const attestation = role === "friend" ? this.verifyAttestation(input, vehicle, chain) : undefined;
+    const attestingOwner = attestation ? await this.attestingOwner(vehicle) : undefined;
     if (role === "owner") {
       // With an owner on record, this is a new phone taking over (issue 5 migration): allowed with new pairing material.
       const pairing = await store.getPairing(vehicleId);
@@ -120,7 +123,7 @@ export class KeyTracking {
       serialNumber: chain.serialNumber,
       registeredAt: now.toISOString(),
       receipt: toHex(receipt),
-      seId: toHex(deviceIdFromInstanceKey(certificatePublicKey(chain.chain[1]!))),
+      seId,
       state: "active",
       ...(attestation
         ? {
@@ -150,7 +153,13 @@ export class KeyTracking {
             noticeEvent(migration.notice.notice),
           ]);
         }
-      } else await store.registerFriendKey(record, vehicle.owner!.keyId, nonce);
+      } else {
+        await store.registerFriendKey(
+          record,
+          { ownerKeyId: attestingOwner!.keyId, unsuspendedDevices: [seId, seIdOfKey(attestingOwner!)] },
+          nonce,
+        );
+      }
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
       // A concurrent twin registered the same key first: answer as its repeat.
@@ -237,6 +246,22 @@ export class KeyTracking {
       throw new ForbiddenError("the key attestation is for another key than the endpoint certificate");
     }
     return facts;
+  }
+
+  /**
+   * The owner key whose attestation verified must still mint: active (not
+   * revoked by the OEM or replaced by a migration) and not on a device in lost
+   * mode. Checked here for a clear answer, and again by the store in the
+   * registration's transaction, so a revocation or suspension that commits in
+   * between still refuses it.
+   */
+  private async attestingOwner(vehicle: VehicleRecord): Promise<KeyRecord> {
+    const owner = await this.options.store.getKey(vehicle.owner!.keyId);
+    if (!owner || (owner.state ?? "active") !== "active") {
+      throw new ForbiddenError(`the attesting owner key ${vehicle.owner!.keyId} is no longer active`);
+    }
+    await refuseIfSuspended(this.options.store, seIdOfKey(owner), "its owner key attests nothing");
+    return owner;
   }
 
   /**

@@ -81,6 +81,13 @@ export function seIdOfKey(key: KeyRecord): string {
   return toHex(deviceIdFromInstanceKey(certificatePublicKey(parseCertificate(key.instanceCaCertificatePem))));
 }
 
+/** Lost mode reaches the service too: a suspended device's keys sign no request that changes anything. */
+export async function refuseIfSuspended(store: Store, seId: string, consequence: string): Promise<void> {
+  if ((await store.getDeviceNoticeState(seId)).lostMode === "suspended") {
+    throw new ForbiddenError(`secure element ${seId} is in lost mode (suspended): ${consequence}`);
+  }
+}
+
 export class Notices {
   private readonly options: NoticesOptions;
 
@@ -197,7 +204,8 @@ export class Notices {
   /** GET /v1/devices/{seId}/notices: signed by that SE's instance key. */
   async forDevice(seId: string, after: number, request: DeviceRequest): Promise<DeviceNoticesView> {
     const { store, auth } = this.options;
-    const caller = await auth.authenticate(request, "instance");
+    // A suspended device must still fetch: its resume (and terminate-key notices) come this way.
+    const caller = await auth.authenticate(request, "instance", { whileSuspended: true });
     if (caller.id !== seId) throw new ForbiddenError("a device fetches only its own notices");
     const { counter } = await store.getDeviceNoticeState(seId);
     if (after > counter) {

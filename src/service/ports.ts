@@ -236,6 +236,14 @@ export interface OwnerMigration {
   readonly notice?: DeviceNoticeWrite;
 }
 
+/** What must still hold when a friend key is written (not read before and trusted after). */
+export interface FriendRegistrationConditions {
+  /** The owner key that signed the attestation: the vehicle's owner, in state active. */
+  readonly ownerKeyId: string;
+  /** The devices (as the store names them for lost mode) that must not be suspended: the friend's and the owner's. */
+  readonly unsuspendedDevices: readonly string[];
+}
+
 /** A device request nonce to be kept until `expiresAt`, after which the timestamp check refuses it anyway. */
 export interface NonceClaim {
   /** `instance:<seId>` or `endpoint:<keyId>`: nonces are scoped per signing key. */
@@ -280,8 +288,18 @@ export interface Store {
    * no pairing record is unexpired at `at`.
    */
   registerOwnerKey(key: KeyRecord, nonce: NonceClaim, at: Date, migration?: OwnerMigration): Promise<void>;
-  /** Records a friend key. ConflictError when the key id is taken or the vehicle's owner is not `ownerKeyId`. */
-  registerFriendKey(key: KeyRecord, ownerKeyId: string, nonce: NonceClaim): Promise<void>;
+  /**
+   * Records a friend key, checking in the same transaction that the attesting
+   * owner key is still the vehicle's owner and active, and that no device in
+   * `conditions.unsuspendedDevices` is in lost mode. ConflictError when the key
+   * id is taken or the owner changed; ForbiddenError when the owner key is no
+   * longer active or a device is suspended.
+   */
+  registerFriendKey(
+    key: KeyRecord,
+    conditions: FriendRegistrationConditions,
+    nonce: NonceClaim,
+  ): Promise<void>;
 
   // ---- issue 5: key states, notices, revocation lists ----
 

@@ -5,11 +5,12 @@
 // test/adapters/dynamodb, and the handlers run on it in test/functions.
 // `writes` counts successful writes, so a test can assert that a refusal
 // left the store untouched.
-import { ConflictError, ReplayError } from "../../src/service/errors.js";
+import { ConflictError, ForbiddenError, ReplayError } from "../../src/service/errors.js";
 import type {
   DeviceNoticeRecord,
   DeviceNoticeState,
   DeviceNoticeWrite,
+  FriendRegistrationConditions,
   KeyRecord,
   KeyRevocationWrite,
   KeyTerminationRecord,
@@ -133,10 +134,16 @@ export class MemoryStore implements Store {
     this.spend(nonce);
   }
 
-  async registerFriendKey(key: KeyRecord, ownerKeyId: string, nonce: NonceClaim) {
+  async registerFriendKey(key: KeyRecord, conditions: FriendRegistrationConditions, nonce: NonceClaim) {
     if (this.keys.has(key.keyId)) throw new ConflictError("key exists");
-    if (this.vehicles.get(key.vehicleId)?.owner?.keyId !== ownerKeyId)
+    if (this.vehicles.get(key.vehicleId)?.owner?.keyId !== conditions.ownerKeyId)
       throw new ConflictError("owner changed");
+    const owner = this.keys.get(conditions.ownerKeyId);
+    if (!owner || (owner.state ?? "active") !== "active") throw new ForbiddenError("owner key not active");
+    for (const device of conditions.unsuspendedDevices) {
+      if (this.deviceNoticeStates.get(device)?.lostMode === "suspended")
+        throw new ForbiddenError("suspended");
+    }
     this.checkNonce(nonce);
     this.keys.set(key.keyId, clone(key));
     this.spend(nonce);

@@ -24,11 +24,12 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { ConflictError, ReplayError } from "../../service/errors.js";
+import { ConflictError, ForbiddenError, ReplayError } from "../../service/errors.js";
 import type {
   DeviceNoticeRecord,
   DeviceNoticeState,
   DeviceNoticeWrite,
+  FriendRegistrationConditions,
   KeyRecord,
   KeyRevocationRecord,
   KeyRevocationWrite,
@@ -284,7 +285,12 @@ export class DynamoDbStore implements Store {
     ]);
   }
 
-  async registerFriendKey(keyRecord: KeyRecord, ownerKeyId: string, nonce: NonceClaim): Promise<void> {
+  async registerFriendKey(
+    keyRecord: KeyRecord,
+    conditions: FriendRegistrationConditions,
+    nonce: NonceClaim,
+  ): Promise<void> {
+    const { ownerKeyId } = conditions;
     await this.transact([
       [
         this.putIfAbsent(this.keyItem(keyRecord)),
@@ -302,6 +308,22 @@ export class DynamoDbStore implements Store {
         },
         () => new ConflictError(`the owner key of vehicle ${keyRecord.vehicleId} changed; attest again`),
       ],
+      [
+        {
+          // Checked at write time, in this transaction: a revocation committed after the service read the
+          // owner key cannot let its attestation through.
+          ConditionCheck: {
+            TableName: this.tableName,
+            Key: key.key(ownerKeyId),
+            ConditionExpression:
+              "attribute_exists(pk) AND (attribute_not_exists(#state) OR #state = :active)",
+            ExpressionAttributeNames: { "#state": "state" },
+            ExpressionAttributeValues: { ":active": "active" },
+          },
+        },
+        () => new ForbiddenError(`the attesting owner key ${ownerKeyId} is no longer active`),
+      ],
+      ...[...new Set(conditions.unsuspendedDevices)].map((device) => this.notSuspendedItem(device)),
       ...this.deviceKeyItems(keyRecord),
       this.nonceItem(nonce),
     ]);
@@ -516,6 +538,22 @@ export class DynamoDbStore implements Store {
         },
       },
       () => new ConflictError(`the ${what} moved meanwhile; retry`),
+    ];
+  }
+
+  /** Holds unless the device is in lost mode (a device never sent a notice has no item: not suspended). */
+  private notSuspendedItem(device: string): [TransactItem, Refusal] {
+    return [
+      {
+        ConditionCheck: {
+          TableName: this.tableName,
+          Key: key.deviceNotices(device),
+          ConditionExpression: "attribute_not_exists(#lostMode) OR #lostMode <> :suspended",
+          ExpressionAttributeNames: { "#lostMode": "lostMode" },
+          ExpressionAttributeValues: { ":suspended": "suspended" },
+        },
+      },
+      () => new ForbiddenError("a device of this registration is in lost mode (suspended)"),
     ];
   }
 

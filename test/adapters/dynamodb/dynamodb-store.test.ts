@@ -8,7 +8,7 @@ import { DescribeTableCommand, DescribeTimeToLiveCommand } from "@aws-sdk/client
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DynamoDbStore } from "../../../src/adapters/dynamodb/dynamodb-store.js";
 import { ensureTable, TABLE_DESIGN } from "../../../src/adapters/dynamodb/table-design.js";
-import { ConflictError, ReplayError } from "../../../src/service/errors.js";
+import { ConflictError, ForbiddenError, ReplayError } from "../../../src/service/errors.js";
 import type { KeyRecord, NonceClaim, PairingRecord, VehicleRecord } from "../../../src/service/ports.js";
 import { startTestTable, type TestTable } from "../../support/dynamodb-table.js";
 
@@ -60,6 +60,11 @@ const key = (vehicleId: string, role: "owner" | "friend" = "owner", keyId = hex(
         },
       }
     : {}),
+});
+
+const conditions = (ownerKeyId: string, unsuspendedDevices: string[] = []) => ({
+  ownerKeyId,
+  unsuspendedDevices,
 });
 
 /** Runs `write`, expects it to throw `error`, and checks the table did not change. */
@@ -209,11 +214,14 @@ describe("DynamoDbStore", () => {
     const owner = key(v.vehicleId);
     await store.registerOwnerKey(owner, nonce(), new Date());
     const friend = key(v.vehicleId, "friend");
-    await refusedWithoutWrites(() => store.registerFriendKey(friend, "ffffffffffff", nonce()), ConflictError);
-    const claim = nonce();
-    await store.registerFriendKey(friend, owner.keyId, claim);
     await refusedWithoutWrites(
-      () => store.registerFriendKey(key(v.vehicleId, "friend"), owner.keyId, claim),
+      () => store.registerFriendKey(friend, conditions("ffffffffffff"), nonce()),
+      ConflictError,
+    );
+    const claim = nonce();
+    await store.registerFriendKey(friend, conditions(owner.keyId), claim);
+    await refusedWithoutWrites(
+      () => store.registerFriendKey(key(v.vehicleId, "friend"), conditions(owner.keyId), claim),
       ReplayError,
     );
     expect(await store.getKey(friend.keyId)).toEqual(friend);
@@ -221,6 +229,53 @@ describe("DynamoDbStore", () => {
     expect(listed.map((k) => k.keyId)).toEqual([owner.keyId, friend.keyId].sort());
     expect(listed.find((k) => k.keyId === friend.keyId)).toEqual(friend);
     expect(await store.listVehicleKeys(hex(16))).toEqual([]);
+  });
+
+  it("refuses a friend key, writing nothing, once the owner key is not active or a device is suspended", async () => {
+    const v = vehicle();
+    await store.createVehicle(v, pairing(v.vehicleId));
+    const owner = key(v.vehicleId);
+    await store.registerOwnerKey(owner, nonce(), new Date());
+    const [friendDevice, ownerDevice] = [hex(16), hex(16)];
+    const devices = [friendDevice, ownerDevice];
+    const issuedAt = new Date().toISOString();
+    await store.appendNotices(
+      {
+        notice: { seId: ownerDevice, counter: 1, action: "suspend", notice: "70", issuedAt },
+        lostMode: "suspended",
+      },
+      [],
+    );
+    await refusedWithoutWrites(
+      () => store.registerFriendKey(key(v.vehicleId, "friend"), conditions(owner.keyId, devices), nonce()),
+      ForbiddenError,
+    );
+    await store.appendNotices(
+      {
+        notice: { seId: ownerDevice, counter: 2, action: "resume", notice: "70", issuedAt },
+        lostMode: "active",
+      },
+      [],
+    );
+    await store.registerFriendKey(key(v.vehicleId, "friend"), conditions(owner.keyId, devices), nonce());
+    await store.revokeKey({
+      keyId: owner.keyId,
+      revocation: { reason: "oem", revokedAt: issuedAt, revokedBy: "oem", noticeCounter: 3 },
+      notice: {
+        notice: {
+          seId: ownerDevice,
+          counter: 3,
+          action: "terminate-key",
+          keyId: owner.keyId,
+          notice: "70",
+          issuedAt,
+        },
+      },
+    });
+    await refusedWithoutWrites(
+      () => store.registerFriendKey(key(v.vehicleId, "friend"), conditions(owner.keyId, devices), nonce()),
+      ForbiddenError,
+    );
   });
 
   it("keeps layout attributes out of the records it returns", async () => {
