@@ -6,7 +6,11 @@ export const DIGITAL_KEY_AID = fromHex("A000000809434343444B417631");
 export const FRAMEWORK_AID = fromHex("A000000809434343444B467631");
 
 export const PROTOCOL_VERSION = fromHex("0200");
-/** The 5C value the device offers in SELECT, highest first. */
+/**
+ * The 5C value the device offers in SELECT, highest first. Both versions run
+ * the same transaction; the chosen one enters the key derivation (TLV 5C), so
+ * the two sides must agree on it. Each side accepts every version listed here.
+ */
 export const SUPPORTED_VERSIONS = fromHex("02000100");
 
 export const INTERFACE_BYTE = 0x5e;

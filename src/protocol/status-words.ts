@@ -6,6 +6,8 @@ export const SW = {
   OK: 0x9000,
   /** Lost mode: the applet is locked and no key answers. */
   APPLET_LOCKED: 0x6283,
+  /** Execution error, non-volatile memory unchanged: CONTROL FLOW reported a failed transaction, nothing kept. */
+  NOTHING_COMMITTED: 0x6400,
   WRONG_LENGTH: 0x6700,
   /** Express mode is off for this key and no fresh user authentication was given. */
   USER_AUTH_REQUIRED: 0x6982,
@@ -36,6 +38,7 @@ export type StatusWord = (typeof SW)[keyof typeof SW];
 const DESCRIPTIONS: Record<number, string> = {
   [SW.OK]: "success",
   [SW.APPLET_LOCKED]: "applet locked (lost mode)",
+  [SW.NOTHING_COMMITTED]: "execution error, nothing committed",
   [SW.WRONG_LENGTH]: "wrong length",
   [SW.USER_AUTH_REQUIRED]: "user authentication required (express mode off)",
   [SW.AUTH_BLOCKED]: "pairing blocked",

@@ -238,26 +238,43 @@ describe("the vehicle refuses a hostile device and keeps its state", () => {
     );
   });
 
-  it("refuses a truncated response APDU at every step", async () => {
+  it("refuses a truncated response APDU at every step before the key authenticated, and engine start without its token", async () => {
     const { se, car } = await primed();
     const steps: Array<[number, string]> = [
-      [INS.SELECT, "SELECT"],
-      [INS.AUTH0, "AUTH0"],
-      [INS.AUTH1, "AUTH1"],
-      [INS.EXCHANGE, "EXCHANGE"],
-      [INS.CONTROL_FLOW, "CONTROL FLOW"],
+      [INS.SELECT, "SELECT: malformed response APDU"],
+      [INS.AUTH0, "AUTH0: malformed response APDU"],
+      [INS.AUTH1, "AUTH1: malformed response APDU"],
+      // After authentication the mailbox is best effort, but engine start needs the token it carries.
+      [
+        INS.EXCHANGE,
+        "no immobilizer token: reading it back failed, EXCHANGE failed (malformed response APDU)",
+      ],
     ];
-    for (const [step, name] of steps) {
+    for (const [step, reason] of steps) {
       const { channel } = tampering(se, (ins, answer) => (ins === step ? answer.subarray(0, 1) : answer));
-      await expectRefused(car, "dashboard", channel, `${name}: malformed response APDU`);
+      const result = await expectRefused(car, "dashboard", channel, reason);
+      expect(result.failure === undefined).toBe(step === INS.EXCHANGE);
+      if (result.failure) expect(result.failure.answer).toHaveLength(2);
       se.fieldLost();
     }
+    // A truncated CONTROL FLOW answer: the start stands (the token was valid), nothing of the transaction is kept.
+    const before = carStored(car);
+    const { channel } = tampering(se, (ins, answer) =>
+      ins === INS.CONTROL_FLOW ? answer.subarray(0, 1) : answer,
+    );
+    const result = await car.tap("dashboard", channel);
+    se.fieldLost();
+    expect(result.decision).toBe("started");
+    expect(result.reason).toContain(
+      "CONTROL FLOW: malformed response APDU; nothing from this transaction kept",
+    );
+    expect(carStored(car)).toEqual(before);
     // The car still works with the honest device.
     expect((await tap(se, car.dashboard)).decision).toBe("started");
   });
 
-  it("refuses a non-9000 answer to CONTROL FLOW, keeping neither Kpersistent nor the immobilizer token", async () => {
-    // A key's first transaction: a success would store both and unlock the doors.
+  it("a non-9000 answer to CONTROL FLOW: the door decision stands, neither Kpersistent nor the immobilizer token is kept", async () => {
+    // A key's first transaction: a success would store both.
     const { se } = SecureElement.create();
     const car = Vehicle.create();
     const key = se.provisionKey({
@@ -271,10 +288,12 @@ describe("the vehicle refuses a hostile device and keeps its state", () => {
       // The device never sees CONTROL FLOW; it answers "conditions not satisfied".
       return command[1] === INS.CONTROL_FLOW ? Uint8Array.of(0x69, 0x85) : await se.transceive(command);
     };
-    const result = await expectRefused(car, "door", channel, "CONTROL FLOW: device answered 6985");
+    const result = await car.tap("door", channel);
     se.fieldLost();
     expect(sent).toEqual([INS.SELECT, INS.AUTH0, INS.AUTH1, INS.EXCHANGE, INS.CONTROL_FLOW]);
-    expect(result).toMatchObject({ keyId: key.keyId, flow: "standard" });
+    expect(result).toMatchObject({ decision: "unlocked", keyId: key.keyId, flow: "standard" });
+    expect(result.reason).toContain("CONTROL FLOW 01 00: device answered 6985");
+    expect(result.reason).toContain("nothing from this transaction kept");
     expect(car.exportState().endpoints[0]).not.toHaveProperty("persistentKey");
     expect(car.exportState().endpoints[0]).not.toHaveProperty("immobilizerToken");
     expect(se.hasPersistentKey(key.keyId)).toBe(false);
@@ -450,7 +469,8 @@ describe("the SE facing a hostile reader", () => {
     // Nothing of the endpoint's signature or key identifier went out.
     for (const answer of answers) expect(toHex(answer)).not.toContain(key.keyId);
     expect((await transceive(se, exchangeCommand(new Uint8Array(24)))).sw).toBe(SW.CONDITIONS_NOT_SATISFIED);
-    expect((await transceive(se, endTransactionCommand())).sw).toBe(SW.OK);
+    // CONTROL FLOW 01 00 on an ended session commits nothing and says so.
+    expect((await transceive(se, endTransactionCommand())).sw).toBe(SW.CONDITIONS_NOT_SATISFIED);
     expect(seStored(se, sealingKey)).toEqual(before);
   });
 });

@@ -12,7 +12,6 @@ import {
   CLA_SECURE,
   DIGITAL_KEY_AID,
   INS,
-  PROTOCOL_VERSION,
   SUPPORTED_VERSIONS,
 } from "../../protocol/constants.js";
 import {
@@ -21,6 +20,7 @@ import {
   parseMailboxOperations,
 } from "../../protocol/mailbox-operations.js";
 import { ecdhX, generateKeyPair, verifyRaw, xCoordinate } from "../../protocol/p256.js";
+import { offersVersion } from "../../protocol/protocol-versions.js";
 import { SecureMessagingSession } from "../../protocol/secure-messaging.js";
 import { SW } from "../../protocol/status-words.js";
 import {
@@ -114,7 +114,8 @@ export class DigitalKeyApplet {
   private auth0(c: CommandApdu): Uint8Array {
     if (this.session.phase !== "selected") return this.refuse(SW.CONDITIONS_NOT_SATISFIED);
     const a = parseAuth0(c);
-    if (!equalBytes(a.version, PROTOCOL_VERSION)) return this.refuse(SW.WRONG_DATA);
+    // Every version offered in SELECT is accepted; anything else is a malformed AUTH0.
+    if (!offersVersion(SUPPORTED_VERSIONS, a.version)) return this.refuse(SW.WRONG_DATA);
     const key = this.vault.findKeyForVehicle(a.vehicleIdentifier);
     if (!key) return this.refuse(SW.KEY_NOT_FOUND);
     const refusal = this.vault.refusalFor(key);
@@ -202,22 +203,27 @@ export class DigitalKeyApplet {
     return reply(SW.OK, s.secure.protectResponse(encodeReadResults(reads)));
   }
 
+  /**
+   * CONTROL FLOW ends the transaction. P1 = 01: the vehicle reports success;
+   * P2 carries its code (CCC: vehicle error codes, domain-specific codes or
+   * timing information), which is recorded but never turns a success into a
+   * failure, so the device commits exactly when the vehicle does. P1 = 00
+   * (failure) or any other P1 commits nothing and answers an error status, so
+   * the vehicle can never read "committed" from a discarded transaction.
+   */
   private controlFlow(c: CommandApdu): Uint8Array {
     const s = this.session;
-    const completed =
-      c.p1 === 0x01 && c.p2 === 0x00 && (s.phase === "secured" || (s.phase === "auth0" && !!s.fastKeys));
-    if (completed && s.key) {
-      const update = {
-        mailboxes: s.stagedMailboxes,
-        ...(s.pendingPersistent ? { persistent: s.pendingPersistent } : {}),
-      };
-      this.vault.commitTransaction(s.key.keyId, update);
-      this.reset();
-      this.onCommit();
-      return reply(SW.OK);
-    }
-    // Any other CONTROL FLOW (an abort, or an end before authentication) discards the transaction.
+    if (c.p1 === 0x00) return this.refuse(SW.NOTHING_COMMITTED);
+    if (c.p1 !== 0x01) return this.refuse(SW.WRONG_P1P2);
+    const authenticated = s.phase === "secured" || (s.phase === "auth0" && !!s.fastKeys);
+    if (!authenticated || !s.key) return this.refuse(SW.CONDITIONS_NOT_SATISFIED);
+    this.vault.commitTransaction(s.key.keyId, {
+      mailboxes: s.stagedMailboxes,
+      ...(s.pendingPersistent ? { persistent: s.pendingPersistent } : {}),
+      ending: { flow: s.pendingPersistent ? "standard" : "fast", controlFlowP2: c.p2 },
+    });
     this.reset();
+    this.onCommit();
     return reply(SW.OK);
   }
 

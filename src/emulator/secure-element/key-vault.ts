@@ -13,6 +13,12 @@ export interface KeyView {
   readonly express: boolean;
 }
 
+/** How the last committed transaction of a key ended: its flow and CONTROL FLOW's P2 (the vehicle's code). */
+export interface TransactionEnding {
+  readonly flow: "standard" | "fast";
+  readonly controlFlowP2: number;
+}
+
 /** Why no key may answer right now, or undefined when `key` may. */
 export type AnswerRefusal = "locked" | "user-auth-required" | "power-reserve";
 
@@ -22,10 +28,14 @@ export interface KeyVault {
   signWithEndpoint(keyId: Uint8Array, message: Uint8Array): Uint8Array;
   persistentKey(keyId: Uint8Array): Uint8Array | undefined;
   readMailbox(keyId: Uint8Array, mailbox: MailboxId): Uint8Array;
-  /** Applies a completed transaction atomically: new persistent key and mailbox images. */
+  /** Applies a completed transaction atomically: new persistent key, mailbox images, how it ended. */
   commitTransaction(
     keyId: Uint8Array,
-    update: { persistent?: Uint8Array; mailboxes: ReadonlyMap<MailboxId, Uint8Array> },
+    update: {
+      persistent?: Uint8Array;
+      mailboxes: ReadonlyMap<MailboxId, Uint8Array>;
+      ending: TransactionEnding;
+    },
   ): void;
   randomBytes(length: number): Uint8Array;
 }

@@ -111,6 +111,8 @@ export interface KeyInfo {
   endpointCertificate?: string;
   /** The vehicle's certificate, verified at pairing or at accepting a share; passed on in invitations. */
   vehicleCertificate?: string;
+  /** The last committed transaction: its flow, CONTROL FLOW's P2 in hex, and when. */
+  lastTransaction?: { flow: "standard" | "fast"; controlFlowP2: string; at: string };
 }
 
 export interface TerminatedKey {
@@ -821,6 +823,11 @@ export class SecureElement {
         const key = this.keys.get(id);
         if (!key) return; // deleted while the field was up: nothing to keep
         if (update.persistent) this.#secrets.persistent[id] = toHex(update.persistent);
+        key.lastTransaction = {
+          flow: update.ending.flow,
+          controlFlowP2: update.ending.controlFlowP2.toString(16).padStart(2, "0"),
+          at: new Date(this.now()).toISOString(),
+        };
         for (const [mailbox, image] of update.mailboxes) {
           if (mailbox === Mailbox.CONFIDENTIAL) this.#secrets.confidentialMailbox[id] = toHex(image);
           else key.privateMailbox = toHex(image);

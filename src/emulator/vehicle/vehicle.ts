@@ -7,6 +7,7 @@
 // enrolls shared keys offline from the owner's attestation, applies the
 // owner's revocations, and obeys signed lost-mode notices.
 import { type AccessProfile, checkAccessProfile, profileRefusal } from "../../protocol/access-profile.js";
+import { swHex } from "../../protocol/apdu.js";
 import { fromHex, toHex, utf8 } from "../../protocol/bytes.js";
 import { parseCertificate, verifyCertificateChain } from "../../protocol/certificate-verifier.js";
 import { ProtocolError, ProtocolInputError } from "../../protocol/errors.js";
@@ -22,6 +23,7 @@ import { type PairingVerifier, validateScryptParams } from "../../protocol/pairi
 import type { RevocationFacts } from "../../protocol/revocation.js";
 import { verifyRevocationList } from "../../protocol/revocation-list.js";
 import { parseSignedStatement } from "../../protocol/signed-statement.js";
+import { describeStatus, SW } from "../../protocol/status-words.js";
 import { TERMINATION_USAGE, verifyTerminationAttestation } from "../../protocol/termination-attestation.js";
 import type { ApduChannel } from "./apdu-channel.js";
 import { PairingRefused, runOwnerPairing } from "./owner-pairing.js";
@@ -29,7 +31,11 @@ import {
   type AuthenticatedTransaction,
   endTransaction,
   type Intent,
+  ReaderLink,
   runReaderTransaction,
+  SUCCESS_ENDING,
+  type TraceEntry,
+  type TransactionEnding,
   type TransactionPolicy,
   TransactionRefused,
 } from "./reader-transaction.js";
@@ -57,6 +63,17 @@ export interface VehicleOptions {
 export interface Reader {
   readonly vehicle: Vehicle;
   readonly position: ReaderPosition;
+}
+
+export interface TapOptions {
+  /** Receives every command and answer of the tap, hex, with its step (the conformance trace). */
+  trace?: (entry: TraceEntry) => void;
+  /**
+   * How the car ends the transaction (default CONTROL FLOW 01 00). P1 = 01 with
+   * another P2 reports success with a code; P1 = 00 reports a failure: the car
+   * then keeps nothing and changes nothing (the conformance kit's probes).
+   */
+  ending?: TransactionEnding;
 }
 
 export class VehicleError extends Error {
@@ -434,15 +451,22 @@ export class Vehicle {
    * and to lock an unlocked one unless `intent` says otherwise; at the
    * dashboard it is engine start.
    */
-  async tap(position: ReaderPosition, channel: ApduChannel, intent?: Intent): Promise<TapResult> {
+  async tap(
+    position: ReaderPosition,
+    channel: ApduChannel,
+    intent?: Intent,
+    options: TapOptions = {},
+  ): Promise<TapResult> {
     const wanted: Intent =
       position === "dashboard" ? "start" : (intent ?? (this.state.doorsLocked ? "unlock" : "lock"));
     if (position === "door" && wanted === "start")
       throw new ProtocolInputError("the door reader cannot start the engine");
+    const ending = options.ending ?? SUCCESS_ENDING;
+    const link = new ReaderLink(channel, options.trace);
     let auth: AuthenticatedTransaction;
     try {
       auth = await runReaderTransaction(
-        channel,
+        link,
         this.identity(),
         this.state.endpoints,
         this.policy(),
@@ -452,31 +476,58 @@ export class Vehicle {
     } catch (error) {
       return this.record(position, refusal(error));
     }
+    const identified = { flow: auth.flow, keyId: auth.endpoint.keyId };
+    const skipped = auth.skipped.length ? { skipped: auth.skipped } : {};
     const { deviceId } = auth.endpoint;
     if (auth.endpoint.suspended || (deviceId && this.state.suspendedDevices?.includes(deviceId))) {
       // Lost mode: the key authenticated, but its device is reported lost; nothing is kept.
       return this.record(position, {
         decision: "refused",
-        flow: auth.flow,
-        keyId: auth.endpoint.keyId,
+        ...identified,
         reason: "key suspended (lost mode)",
       });
     }
     if (wanted === "start" && !auth.immobilizerValid) {
-      // A wrong token is a bad device answer, not a policy refusal: the car neither confirms the
-      // transaction nor keeps anything from it (the device discards its side when the field drops).
+      // No valid token: the car neither confirms the transaction nor keeps anything from it (the
+      // device discards its side when the field drops); the reason says whether the token is
+      // missing (no mailbox support, provisioning failed) or wrong.
       return this.record(position, {
         decision: "refused",
-        flow: auth.flow,
-        keyId: auth.endpoint.keyId,
-        reason: "immobilizer token missing or wrong",
+        ...identified,
+        reason: auth.immobilizerProblem ?? "no immobilizer token",
+        ...skipped,
       });
     }
     const refused = profileRefusal(auth.endpoint.profile, wanted, Math.floor(this.now() / 1000));
+    let ended: Awaited<ReturnType<typeof endTransaction>>;
     try {
-      await endTransaction(channel, auth);
+      ended = await endTransaction(link, ending);
     } catch (error) {
-      return this.record(position, refusal(error));
+      ended = { data: new Uint8Array(0), sw: -1 };
+      if (ending.p1 === SUCCESS_ENDING.p1) {
+        // The device authenticated; only the commit is in doubt. The decision stands, nothing is kept.
+        return this.decide(position, wanted, auth, refused, {
+          skipped: auth.skipped,
+          notKept: `${(error as Error).message}; nothing from this transaction kept`,
+        });
+      }
+    }
+    const controlFlow = `CONTROL FLOW ${hex2(ending.p1)} ${hex2(ending.p2)}`;
+    if (ending.p1 !== SUCCESS_ENDING.p1) {
+      // The car reported a failure: nothing is kept and nothing happens, whatever the device answered.
+      const answer = ended.sw < 0 ? "no answer" : `${swHex(ended.sw)} (${describeStatus(ended.sw)})`;
+      return this.record(position, {
+        decision: "refused",
+        ...identified,
+        reason: `the vehicle ended with ${controlFlow} (failure); device answered ${answer}; nothing kept`,
+        ...skipped,
+      });
+    }
+    if (ended.sw !== SW.OK) {
+      return this.decide(position, wanted, auth, refused, {
+        skipped: auth.skipped,
+        notKept: `${controlFlow}: device answered ${swHex(ended.sw)} (${describeStatus(ended.sw)}); nothing from this transaction kept`,
+      });
     }
     // The device confirmed the end: keep what the transaction established, even for a refused
     // action (the key authenticated; its profile just does not allow this).
@@ -484,29 +535,50 @@ export class Vehicle {
     if (auth.persistentKey) auth.endpoint.persistentKey = toHex(auth.persistentKey);
     if (auth.provisionedToken) auth.endpoint.immobilizerToken = toHex(auth.provisionedToken);
     if (auth.ownerMail) this.applyRevocations(auth.ownerMail.revocations);
-    if (refused)
-      return this.record(position, {
-        decision: "refused",
-        flow: auth.flow,
-        keyId: auth.endpoint.keyId,
-        reason: refused,
-      });
+    return this.decide(position, wanted, auth, refused, { skipped: auth.skipped });
+  }
+
+  /**
+   * The decision of an authenticated transaction: the profile's refusal if
+   * any, else the action. It rests on the authentication alone; `notKept`
+   * says the commit failed, `skipped` lists the mailbox work not done.
+   */
+  private decide(
+    position: ReaderPosition,
+    wanted: Intent,
+    auth: AuthenticatedTransaction,
+    refused: string | undefined,
+    outcome: { skipped: string[]; notKept?: string },
+  ): TapResult {
+    const identified = { flow: auth.flow, keyId: auth.endpoint.keyId };
+    const skipped = outcome.skipped.length ? { skipped: outcome.skipped } : {};
+    const kept = !outcome.notKept;
+    const notes = [
+      kept && auth.enrolled ? "enrolled from the owner's attestation" : "",
+      kept && auth.ownerMail?.revocations.length
+        ? `applied ${auth.ownerMail.revocations.length} revocation(s)`
+        : "",
+      kept && auth.ownerMail?.rejected ? `dropped ${auth.ownerMail.rejected} invalid revocation(s)` : "",
+      ...outcome.skipped,
+      outcome.notKept ?? "",
+    ].filter(Boolean);
+    const suffix = notes.length ? `; ${notes.join("; ")}` : "";
+    if (refused) {
+      const problems = [...outcome.skipped, outcome.notKept ?? ""].filter(Boolean);
+      const reason = `${refused}${problems.length ? `; ${problems.join("; ")}` : ""}`;
+      return this.record(position, { decision: "refused", ...identified, reason, ...skipped });
+    }
 
     const decision: Decision = wanted === "start" ? "started" : wanted === "unlock" ? "unlocked" : "locked";
     if (wanted !== "start") this.state.doorsLocked = wanted === "lock";
     const profile = auth.endpoint.profile;
     const limited = wanted === "start" && profile.kind === "drive";
-    const notes = [
-      auth.enrolled ? "enrolled from the owner's attestation" : "",
-      auth.ownerMail?.revocations.length ? `applied ${auth.ownerMail.revocations.length} revocation(s)` : "",
-      auth.ownerMail?.rejected ? `dropped ${auth.ownerMail.rejected} invalid revocation(s)` : "",
-    ].filter(Boolean);
     return this.record(position, {
       decision,
-      flow: auth.flow,
-      keyId: auth.endpoint.keyId,
-      reason: `${auth.endpoint.role} key, ${profile.kind}${limited ? `, speed limited to ${profile.speedLimitKmh} km/h` : ""}${notes.length ? `; ${notes.join("; ")}` : ""}`,
+      ...identified,
+      reason: `${auth.endpoint.role} key, ${profile.kind}${limited ? `, speed limited to ${profile.speedLimitKmh} km/h` : ""}${suffix}`,
       ...(limited ? { speedLimitKmh: profile.speedLimitKmh } : {}),
+      ...skipped,
     });
   }
 
@@ -526,9 +598,19 @@ export class Vehicle {
   }
 }
 
+function hex2(byte: number): string {
+  return byte.toString(16).padStart(2, "0");
+}
+
 function refusal(error: unknown): Omit<TapResult, "reader" | "at"> {
   if (error instanceof TransactionRefused) {
-    return { decision: "refused", flow: error.flow, keyId: error.keyId, reason: error.message };
+    return {
+      decision: "refused",
+      flow: error.flow,
+      keyId: error.keyId,
+      reason: error.message,
+      ...(error.evidence ? { failure: error.evidence } : {}),
+    };
   }
   if (error instanceof ProtocolError)
     return { decision: "refused", flow: null, keyId: null, reason: error.message };
