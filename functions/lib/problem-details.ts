@@ -5,7 +5,8 @@
 // @middy/http-error-handler turns into the response; anything else is left
 // for http-error-handler's fallback, a generic 500 that reveals nothing.
 // The detail is the domain error's message, written for the client; request
-// bodies, keys and passwords never appear in one.
+// bodies, keys and passwords never appear in one, nor a library's own text
+// (an ASN.1 decoder's complaint): that goes to the log with the error's causes.
 import type { MiddlewareObj } from "@middy/core";
 import { createError } from "@middy/util";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
@@ -72,6 +73,18 @@ export function problemFor(error: unknown, instance?: string): Problem | undefin
   };
 }
 
+/** The `cause` chain below a refusal, as "Name: message" lines (bounded: a cause may be long or cyclic). */
+export function causeChain(error: unknown): string[] {
+  const lines: string[] = [];
+  let cause = (error as { cause?: unknown } | null)?.cause;
+  while (cause !== undefined && cause !== null && lines.length < 5) {
+    const text = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    lines.push(text.length > 300 ? `${text.slice(0, 300)}…` : text);
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return lines;
+}
+
 /** Middy's HttpError carrying the problem as its (exposed) message. */
 export function problemHttpError(problem: Problem, cause: unknown) {
   return createError(problem.status, JSON.stringify(problem), { expose: true, cause });
@@ -102,11 +115,14 @@ export function errorMapper(map: ProblemMapper = mapDomainError): MiddlewareObj<
     onError: (request) => {
       const mapped = map(request.error, request.event?.rawPath);
       if (mapped) {
+        const causes = causeChain(request.error);
         logger.info("request refused", {
           route: request.event?.routeKey,
           status: mapped.problem.status,
           problem: mapped.problem.type,
           detail: mapped.problem.detail,
+          // What a library said (an ASN.1 decoder's text) is for the operator, never in the detail.
+          ...(causes.length > 0 ? { causes } : {}),
         });
         const httpError = problemHttpError(mapped.problem, request.error) as Error & {
           headers?: Record<string, string>;

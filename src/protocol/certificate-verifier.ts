@@ -216,7 +216,8 @@ export function parseCertificate(input: CertificateInput): ParsedCertificate {
     typed = decodeExtensions(certificate.extensions);
   } catch (error) {
     if (error instanceof CertificateVerificationError) throw error;
-    throw malformed(`X.509 decoding failed: ${(error as Error).message}`, error);
+    // The ASN.1 library's own text stays in `cause` (for logs): callers show this message to clients.
+    throw malformed("does not decode as an X.509 certificate", error);
   }
   if (Number.isNaN(notBefore.getTime()) || Number.isNaN(notAfter.getTime()))
     throw malformed("invalid validity time");

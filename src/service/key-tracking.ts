@@ -20,6 +20,7 @@ import { CertificateVerificationError } from "../protocol/certificate-errors.js"
 import type { KeyRole } from "../protocol/certificate-profiles.js";
 import {
   certificatePublicKey,
+  parseCertificate,
   type VerifiedCertificateChain,
   verifyCertificateChain,
 } from "../protocol/certificate-verifier.js";
@@ -41,7 +42,7 @@ import {
   NotFoundError,
   ValidationError,
 } from "./errors.js";
-import { bytesField, invalidField } from "./input.js";
+import { bytesField, invalidField, parseField } from "./input.js";
 import { type Notices, noticeEvent, refuseIfSuspended, seIdOfKey } from "./notices.js";
 import type { Clock, KeyRecord, NonceClaim, OwnerMigration, Store, VehicleRecord } from "./ports.js";
 import type { RootCertificates } from "./root-certificates.js";
@@ -187,10 +188,19 @@ export class KeyTracking {
     deviceOemRoot: Uint8Array,
     at: Date,
   ): VerifiedCertificateChain {
+    // Parsed first, each on its own, so a certificate that does not decode is refused under its own field.
+    const leaf = parseField(
+      "body.endpointCertificate",
+      () => parseCertificate(input.endpointCertificate).der,
+    );
+    const instanceCa = parseField(
+      "body.instanceCaCertificate",
+      () => parseCertificate(input.instanceCaCertificate).der,
+    );
     const verify = (when: Date) =>
       verifyCertificateChain({
-        leaf: input.endpointCertificate,
-        intermediates: [input.instanceCaCertificate],
+        leaf,
+        intermediates: [instanceCa],
         anchors: [deviceOemRoot],
         expectedLeafProfile: "endpoint",
         at: when,

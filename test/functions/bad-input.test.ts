@@ -8,13 +8,14 @@
 import "../support/quiet-logs.js";
 import type { APIGatewayProxyEventV2, APIGatewayProxyHandlerV2 } from "aws-lambda";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { handler as deviceEnrollment } from "../../functions/device-enrollment.js";
 import { handler as keyTracking } from "../../functions/key-tracking.js";
 import { handler as trustAnchors } from "../../functions/trust-anchors.js";
 import { handler as vehicleEnrollment } from "../../functions/vehicle-enrollment.js";
 import { toHex } from "../../src/protocol/bytes.js";
 import { generateKeyPair } from "../../src/protocol/p256.js";
+import { logger } from "../../src/service/logger.js";
 import { MAX_BODY_BYTES } from "../../src/service/schemas.js";
 import {
   deviceEnrollmentEvent,
@@ -57,6 +58,22 @@ async function refused(
 }
 
 const oversize = "x".repeat(MAX_BODY_BYTES + 1);
+
+/**
+ * `pem` with its validity's first time retagged UTCTime → OCTET STRING (same length): still DER our own
+ * structure check accepts, but not an X.509 Validity, so the ASN.1 library refuses it with its own text.
+ */
+function undecodable(pem: string): string {
+  const der = Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ""), "base64");
+  const at = der.indexOf(Buffer.from([0x30, 0x1e, 0x17, 0x0d]));
+  expect(at).toBeGreaterThan(0);
+  der[at + 2] = 0x04;
+  const lines = der
+    .toString("base64")
+    .match(/.{1,64}/g)!
+    .join("\n");
+  return `-----BEGIN CERTIFICATE-----\n${lines}\n-----END CERTIFICATE-----\n`;
+}
 
 beforeAll(async () => {
   harness = await startLambdaHarness();
@@ -364,6 +381,44 @@ describe("POST /v1/keys", () => {
       400,
       "one PEM CERTIFICATE block",
     );
+  });
+
+  it("names the certificate that does not decode in its own words, and logs the ASN.1 library's text", async () => {
+    const key = await device.newEndpoint(ownerlessVehicle.id, "owner");
+    const info = vi.spyOn(logger, "info");
+    try {
+      for (const [field, body] of [
+        [
+          "body.endpointCertificate",
+          { ...keyRegistrationBody(device, key), endpointCertificate: undecodable(key.certificatePem) },
+        ],
+        [
+          "body.instanceCaCertificate",
+          {
+            ...keyRegistrationBody(device, key),
+            instanceCaCertificate: undecodable(device.instanceCaCertificatePem!),
+          },
+        ],
+      ] as const) {
+        info.mockClear();
+        const problem = await refused(
+          keyTracking,
+          signedEvent(route, body, (o) => key.sign(o)),
+          400,
+          `${field}: malformed: does not decode as an X.509 certificate`,
+        );
+        // Nothing of the decoder's vocabulary reaches the client ...
+        expect(JSON.stringify(problem)).not.toMatch(/ASN\.?1|schema|DataView|offset|buffer/i);
+        expect(problem.errors).toEqual([
+          { path: field, message: expect.stringContaining("does not decode") },
+        ]);
+        // ... it is in the log, for the operator.
+        const refusal = info.mock.calls.find(([message]) => message === "request refused");
+        expect(JSON.stringify(refusal?.[1])).toMatch(/ASN1 schema/);
+      }
+    } finally {
+      info.mockRestore();
+    }
   });
 
   it("refuses bad, stale and replayed signatures (401)", async () => {
