@@ -58,6 +58,13 @@ export interface KeyTrackingOptions {
   readonly notices: Notices;
 }
 
+/** What a registration has established once its signature verified: enough to answer as a repeat. */
+interface VerifiedRegistration {
+  readonly keyId: string;
+  readonly chain: VerifiedCertificateChain;
+  readonly nonce: NonceClaim;
+}
+
 export class KeyTracking {
   private readonly options: KeyTrackingOptions;
 
@@ -66,6 +73,26 @@ export class KeyTracking {
   }
 
   async register(input: KeyRegistrationRequest, request: DeviceRequest): Promise<EnrollmentOutcome<KeyView>> {
+    const verified: Partial<VerifiedRegistration> = {};
+    try {
+      return await this.registerOnce(input, request, verified);
+    } catch (error) {
+      // A twin of this request (the same key, sent twice in parallel) may have won any step after our
+      // existence check: it consumed the pairing material, changed the owner, or wrote the key first.
+      // Once the key is on record for this very endpoint key, the registration asked for is done: answer
+      // as its repeat (200, the stored record and receipt), not with the conflict the loser ran into.
+      if (!(error instanceof ConflictError) || !verified.nonce) throw error;
+      const winner = await this.options.store.getKey(verified.keyId!);
+      if (!winner) throw error;
+      return this.repeat(winner, verified.chain!, verified.nonce);
+    }
+  }
+
+  private async registerOnce(
+    input: KeyRegistrationRequest,
+    request: DeviceRequest,
+    verified: Partial<VerifiedRegistration>,
+  ): Promise<EnrollmentOutcome<KeyView>> {
     const { auth, store, clock, roots } = this.options;
     const parsed = auth.parse(request);
     if (parsed.kind !== "endpoint") {
@@ -80,6 +107,7 @@ export class KeyTracking {
       );
     }
     const { nonce } = auth.verify(parsed, chain.publicKey);
+    Object.assign(verified, { keyId, chain, nonce });
     const seId = toHex(deviceIdFromInstanceKey(certificatePublicKey(chain.chain[1]!)));
     await refuseIfSuspended(store, seId, "its keys register nothing");
     // The endpoint profile requires both extensions, so a verified chain always has them.
