@@ -4,6 +4,7 @@
 import "./quiet-service-logs.js";
 import "reflect-metadata";
 import { Command } from "commander";
+import { registerConformanceCommand } from "./commands/conformance.js";
 import { registerDemoCommand } from "./commands/demo.js";
 import { registerDeviceCommands } from "./commands/device.js";
 import { registerFlowCommands } from "./commands/flows.js";
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerDeviceCommands(emulator);
   registerVehicleCommands(emulator);
   registerFlowCommands(emulator);
+  registerConformanceCommand(emulator);
   registerDemoCommand(program);
   return program;
 }

@@ -1,8 +1,10 @@
 // `carkey emulator vehicle …`: an emulated car with a door-handle reader and
 // a dashboard reader, tapping devices that speak the hex line protocol.
+import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
+import { initiatorChannel } from "../../emulator/line-initiator.js";
 import { spawnLineDevice } from "../../emulator/line-protocol.js";
-import type { Intent } from "../../emulator/vehicle/reader-transaction.js";
+import type { Intent, TraceEntry } from "../../emulator/vehicle/reader-transaction.js";
 import { Vehicle } from "../../emulator/vehicle/vehicle.js";
 import { accessProfileFromOptions } from "../../protocol/access-profile.js";
 import { fromHex, toHex } from "../../protocol/bytes.js";
@@ -150,26 +152,79 @@ export function registerVehicleCommands(emulator: Command): void {
       'the device, e.g. "npx carkey emulator device nfc --state phone.json"',
     )
     .option("--action <intent>", "at the door: unlock | lock (default: toggle)")
+    .option(
+      "--trace <file>",
+      "write every command and answer (hex) with its step to this file, one JSON line each",
+    )
     .action(
-      action(async (options: { state: string; reader: string; deviceCmd: string; action?: string }) => {
-        if (options.reader !== "door" && options.reader !== "dashboard") {
-          throw new CliError("--reader must be door or dashboard");
-        }
-        if (options.action !== undefined && options.action !== "unlock" && options.action !== "lock") {
-          throw new CliError("--action must be unlock or lock");
-        }
-        if (options.action !== undefined && options.reader !== "door") {
-          throw new CliError("--action applies to the door reader only");
+      action(
+        async (options: {
+          state: string;
+          reader: string;
+          deviceCmd: string;
+          action?: string;
+          trace?: string;
+        }) => {
+          if (options.reader !== "door" && options.reader !== "dashboard") {
+            throw new CliError("--reader must be door or dashboard");
+          }
+          if (options.action !== undefined && options.action !== "unlock" && options.action !== "lock") {
+            throw new CliError("--action must be unlock or lock");
+          }
+          if (options.action !== undefined && options.reader !== "door") {
+            throw new CliError("--action applies to the door reader only");
+          }
+          const car = loadVehicle(options.state);
+          const trace: TraceEntry[] = [];
+          const device = spawnLineDevice(options.deviceCmd);
+          try {
+            const result = await car.tap(
+              options.reader,
+              device.channel,
+              options.action as Intent | undefined,
+              {
+                trace: (entry) => trace.push(entry),
+              },
+            );
+            saveVehicle(options.state, car);
+            // A refused transaction carries `failure`: the step, its command and answer, and what was expected.
+            printJson(result);
+          } finally {
+            await device.close();
+            if (options.trace) writeTrace(options.trace, trace);
+          }
+        },
+      ),
+    );
+
+  vehicle
+    .command("reader")
+    .description(
+      "act as the reader of one transaction on stdout/stdin: one command APDU in hex per line out, its answer in hex per line in; prints the decision on stderr",
+    )
+    .requiredOption("--state <file>", "vehicle state file (saved after the transaction)")
+    .requiredOption("--intent <intent>", "unlock | lock (door reader) or start (dashboard reader)")
+    .action(
+      action(async (options: { state: string; intent: string }) => {
+        if (options.intent !== "unlock" && options.intent !== "lock" && options.intent !== "start") {
+          throw new CliError("--intent must be unlock, lock or start");
         }
         const car = loadVehicle(options.state);
-        const device = spawnLineDevice(options.deviceCmd);
+        const link = initiatorChannel(process.stdin, process.stdout);
         try {
-          const result = await car.tap(options.reader, device.channel, options.action as Intent | undefined);
+          const position = options.intent === "start" ? "dashboard" : "door";
+          const intent = options.intent === "start" ? undefined : options.intent;
+          const result = await car.tap(position, link.channel, intent);
           saveVehicle(options.state, car);
-          printJson(result);
+          // stdout carries the APDUs: the decision goes to stderr, one JSON line.
+          process.stderr.write(`${JSON.stringify(result)}\n`);
         } finally {
-          await device.close();
+          link.close();
         }
       }),
     );
+}
+
+function writeTrace(path: string, entries: readonly TraceEntry[]): void {
+  writeFileSync(path, entries.map((e) => JSON.stringify(e)).join("\n") + (entries.length ? "\n" : ""));
 }
