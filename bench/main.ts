@@ -1,8 +1,11 @@
 // `npm run bench`: every figure beside the floor it should be read against.
-// `npm run bench -- transactions` (or lambda-bundles, service) runs one part.
+// `npm run bench -- transactions` (or lambda-bundles, service, load) runs one part;
+// `--json` prints one JSON object per line instead of the tables.
 import "../src/cli/quiet-service-logs.js";
 import "reflect-metadata";
+import { cpus, loadavg } from "node:os";
 import { benchLambdaBundles } from "./lambda-bundles.js";
+import { jsonOutput } from "./measure.js";
 import { benchService } from "./service.js";
 import { benchTransactions } from "./transactions.js";
 
@@ -11,8 +14,12 @@ const parts: Record<string, () => Promise<void>> = {
   service: benchService,
   "lambda-bundles": benchLambdaBundles,
 };
-const wanted = process.argv.slice(2);
-console.log(`Car Keys bench — node ${process.version}, ${new Date().toISOString()}`);
+const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith("--"));
+const header = `Car Keys bench — node ${process.version}, ${cpus().length}× ${cpus()[0]?.model ?? "CPU"}, load ${loadavg()
+  .map((l) => l.toFixed(2))
+  .join(" ")}, ${new Date().toISOString()}`;
+if (jsonOutput) console.log(JSON.stringify({ name: "bench", header }));
+else console.log(header);
 for (const [name, run] of Object.entries(parts)) {
   if (wanted.length === 0 || wanted.includes(name)) await run();
 }

@@ -36,7 +36,40 @@ export function formatMs(ms: number): string {
   return ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3);
 }
 
+/** `npm run bench -- --json`: one JSON object per line instead of the human tables. */
+export const jsonOutput = process.argv.includes("--json");
+
 export function printTable(title: string, rows: ReadonlyArray<Record<string, string | number>>): void {
+  if (jsonOutput) {
+    for (const row of rows) console.log(JSON.stringify({ table: title, ...row }));
+    return;
+  }
   console.log(`\n## ${title}`);
   console.table(rows);
+}
+
+const round = (ms: number) => Number(ms.toFixed(4));
+
+/** A named figure for --json: median, floor and their ratio (plus any extra fields). */
+export function emit(
+  name: string,
+  sample: Sample,
+  floorMs: number,
+  extra: Record<string, number | string> = {},
+): void {
+  if (!jsonOutput) return;
+  const record = {
+    name,
+    median_ms: round(sample.medianMs),
+    p99_ms: round(sample.p99Ms),
+    floor_ms: round(floorMs),
+    ratio: Number((sample.medianMs / floorMs).toFixed(3)),
+    ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, typeof v === "number" ? round(v) : v])),
+  };
+  console.log(JSON.stringify(record));
+}
+
+/** Any other named record for --json. */
+export function emitRecord(record: Record<string, number | string>): void {
+  if (jsonOutput) console.log(JSON.stringify(record));
 }

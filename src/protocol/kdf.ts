@@ -3,7 +3,7 @@
 // all on node:crypto (OpenSSL). test/protocol/kdf.test.ts checks them against
 // the NIST CAVS and RFC 5869 vectors and against noble's implementations.
 import { createHash, createHmac, hkdfSync } from "node:crypto";
-import { concatBytes, u32 } from "./bytes.js";
+import { u32 } from "./bytes.js";
 import { ProtocolInputError } from "./errors.js";
 
 const HASH_LENGTH = 32;
@@ -24,8 +24,11 @@ export function x963Kdf(z: Uint8Array, sharedInfo: Uint8Array, length: number): 
   return out.slice(0, length);
 }
 
-export function hmacSha256(key: Uint8Array, message: Uint8Array): Uint8Array {
-  return new Uint8Array(createHmac("sha256", key).update(message).digest());
+/** HMAC-SHA256(key, the parts concatenated). */
+export function hmacSha256(key: Uint8Array, ...message: readonly Uint8Array[]): Uint8Array {
+  const mac = createHmac("sha256", key);
+  for (const part of message) mac.update(part);
+  return new Uint8Array(mac.digest());
 }
 
 /** HKDF-Extract (RFC 5869 §2.2): PRK = HMAC(salt, IKM); an absent salt is HashLen zeros. */
@@ -39,7 +42,7 @@ export function hkdfExpandSha256(prk: Uint8Array, info: Uint8Array, length: numb
   const out = new Uint8Array(Math.ceil(length / HASH_LENGTH) * HASH_LENGTH);
   let previous: Uint8Array = new Uint8Array(0);
   for (let i = 1; (i - 1) * HASH_LENGTH < length; i++) {
-    previous = hmacSha256(prk, concatBytes(previous, info, Uint8Array.of(i)));
+    previous = hmacSha256(prk, previous, info, Uint8Array.of(i));
     out.set(previous, (i - 1) * HASH_LENGTH);
   }
   return out.slice(0, length);

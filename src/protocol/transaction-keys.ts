@@ -15,7 +15,7 @@ import {
   TRANSACTION_ID_LENGTH,
   VEHICLE_USAGE,
 } from "./constants.js";
-import { hkdfSha256, x963Kdf } from "./kdf.js";
+import { hkdfExtractSha256, hkdfSha256, hmacSha256, x963Kdf } from "./kdf.js";
 import type { SessionKeys } from "./secure-messaging.js";
 
 /** What both sides know about one transaction once AUTH0 has been answered. */
@@ -93,18 +93,25 @@ export interface FastKeys extends SessionKeys {
   readonly cryptogram: Uint8Array;
 }
 
-export function fastInfo(
-  c: TransactionContext,
+/** The part of infoFast fixed for one vehicle and one endpoint: a reader can compute it ahead. */
+export function fastInfoPrefix(
+  vehicleIdentifier: Uint8Array,
   vehicleLongTermX: Uint8Array,
   endpointLongTermX: Uint8Array,
 ): Uint8Array {
-  checkContext(c);
   return concatBytes(
     expectLength(vehicleLongTermX, 32, "vehicleLongTermX"),
     CONTEXT_VOLATILE_FAST,
-    c.vehicleIdentifier,
+    vehicleIdentifier,
     expectLength(endpointLongTermX, 32, "endpointLongTermX"),
     Uint8Array.of(INTERFACE_BYTE),
+  );
+}
+
+/** The part of infoFast that changes with every transaction (and is the same for every endpoint). */
+export function fastInfoSuffix(c: TransactionContext): Uint8Array {
+  checkContext(c);
+  return concatBytes(
     tlv(TAG.VERSIONS, c.versions),
     tlv(TAG.VERSIONS, c.version),
     c.vehicleEphemeralX,
@@ -112,6 +119,35 @@ export function fastInfo(
     c.flags,
     c.endpointEphemeralX,
   );
+}
+
+export function fastInfo(
+  c: TransactionContext,
+  vehicleLongTermX: Uint8Array,
+  endpointLongTermX: Uint8Array,
+): Uint8Array {
+  checkContext(c);
+  return concatBytes(
+    fastInfoPrefix(c.vehicleIdentifier, vehicleLongTermX, endpointLongTermX),
+    fastInfoSuffix(c),
+  );
+}
+
+/**
+ * HKDF-Extract of Kpersistent with no salt (RFC 5869 §2.2): it depends on the
+ * key alone, so a vehicle trying a cryptogram against many keys keeps it.
+ */
+export function fastPseudorandomKey(persistent: Uint8Array): Uint8Array {
+  return hkdfExtractSha256(expectLength(persistent, 32, "persistent key"));
+}
+
+/**
+ * The cryptogram alone: the first 16 bytes of HKDF-Expand's T(1) =
+ * HMAC(PRK, infoFast ‖ 01) (RFC 5869 §2.3), one HMAC instead of the four
+ * blocks deriveFastKeys computes. Equal to deriveFastKeys(...).cryptogram.
+ */
+export function fastCryptogram(prk: Uint8Array, infoPrefix: Uint8Array, infoSuffix: Uint8Array): Uint8Array {
+  return hmacSha256(expectLength(prk, 32, "PRK"), infoPrefix, infoSuffix, Uint8Array.of(1)).slice(0, 16);
 }
 
 export function deriveFastKeys(

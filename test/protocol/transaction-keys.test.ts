@@ -26,7 +26,11 @@ import {
   deriveFastKeys,
   deriveKdh,
   deriveStandardKeys,
+  fastCryptogram,
   fastInfo,
+  fastInfoPrefix,
+  fastInfoSuffix,
+  fastPseudorandomKey,
   standardInfo,
   type TransactionContext,
 } from "../../src/protocol/transaction-keys.js";
@@ -361,6 +365,16 @@ describe("the project key schedule against node:crypto and noble for random tran
             xCoordinate(publicKeyOf(r.vehicleLt)),
             xCoordinate(publicKeyOf(r.endpointLt)),
           );
+          // The reader's shortcut (kept PRK, fixed info head, one HMAC) gives the same cryptogram.
+          const prefix = fastInfoPrefix(
+            r.vehicleId,
+            xCoordinate(publicKeyOf(r.vehicleLt)),
+            xCoordinate(publicKeyOf(r.endpointLt)),
+          );
+          expect(toHex(Buffer.concat([prefix, fastInfoSuffix(context)]))).toBe(toHex(infoFast));
+          expect(
+            toHex(fastCryptogram(fastPseudorandomKey(standard.persistent), prefix, fastInfoSuffix(context))),
+          ).toBe(toHex(fast.subarray(0, 16)));
           expect(
             toHex(projectFast.cryptogram) +
               toHex(projectFast.kenc) +

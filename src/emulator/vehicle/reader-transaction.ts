@@ -46,7 +46,6 @@ import { SecureMessagingSession } from "../../protocol/secure-messaging.js";
 import { describeStatus, SW } from "../../protocol/status-words.js";
 import {
   authenticationPayload,
-  deriveFastKeys,
   deriveKdh,
   deriveStandardKeys,
   type TransactionContext,
@@ -61,6 +60,7 @@ import {
   selectCommand,
 } from "../../protocol/transaction-messages.js";
 import { type ApduChannel, ChannelError, transmit } from "./apdu-channel.js";
+import { matchCryptogram } from "./fast-key-index.js";
 import type { Flow, RefusalEvidence } from "./tap-result.js";
 import type { EnrolledEndpoint } from "./vehicle-state.js";
 
@@ -468,26 +468,6 @@ export async function endTransaction(
     data: new Uint8Array(0),
   };
   return link.send(command, "CONTROL FLOW");
-}
-
-function matchCryptogram(
-  cryptogram: Uint8Array,
-  context: TransactionContext,
-  reader: ReaderIdentity,
-  endpoints: readonly EnrolledEndpoint[],
-): { endpoint: EnrolledEndpoint; keys: ReturnType<typeof deriveFastKeys> } | undefined {
-  // The answer does not say which endpoint sent it: try every key we share a persistent key with.
-  for (const endpoint of endpoints) {
-    if (!endpoint.persistentKey) continue;
-    const keys = deriveFastKeys(
-      fromHex(endpoint.persistentKey),
-      context,
-      xCoordinate(reader.publicKey),
-      xCoordinate(fromHex(endpoint.endpointPublicKey)),
-    );
-    if (equalBytes(keys.cryptogram, cryptogram)) return { endpoint, keys };
-  }
-  return undefined;
 }
 
 /**
