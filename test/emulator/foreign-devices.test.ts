@@ -67,6 +67,21 @@ describe("a phone built from the public description only (no mailbox support)", 
     expect(phone.controlFlows.every((cf) => cf === "0100")).toBe(true);
   });
 
+  it("a key the car does not know: the refusal after AUTH1 names the key and the flow", async () => {
+    const car = Vehicle.create();
+    const phone = new PublicDescriptionDevice({
+      vehicleIdentifier: car.vehicleIdentifier,
+      vehiclePublicKey: car.publicKey,
+    });
+    // Not enrolled: the car looks for an enrollment package in the private mailbox, which this phone has not.
+    const result = await car.tap("door", phone.transceive, "unlock");
+    expect(result).toMatchObject({ decision: "refused", flow: "standard", keyId: toHex(phone.keyId) });
+    expect(result.reason).toBe("EXCHANGE: device answered 6D00 (instruction not supported)");
+    expect(result.failure).toMatchObject({ step: "EXCHANGE", answer: "6d00" });
+    expect(car.transactionLog.at(-1)).toEqual(result);
+    expect(car.doorsLocked).toBe(true);
+  });
+
   it("a wrong reader key: the phone refuses AUTH1 and the car logs the step, command, answer and expectation", async () => {
     const { car, phone } = carWithForeignPhone();
     const other = generateKeyPair();
