@@ -17,10 +17,11 @@ import { keyIdentifier, verifyRaw } from "../protocol/p256.js";
 import { parseRevocation, type RevocationFacts, verifyRevocation } from "../protocol/revocation.js";
 import { encodeRevocationList, revocationListBody } from "../protocol/revocation-list.js";
 import { verifyTerminationAttestation } from "../protocol/termination-attestation.js";
+import { CounterBackoff, type CounterBackoffOptions } from "./counter-backoff.js";
 import type { DeviceRequest, DeviceRequestAuthenticator } from "./device-request-auth.js";
 import { ConfigurationError, ConflictError, ForbiddenError, NotFoundError } from "./errors.js";
 import { bytesField, invalidField } from "./input.js";
-import { COUNTER_ATTEMPTS, type Notices, noticeEvent, seIdOfKey } from "./notices.js";
+import { type Notices, noticeEvent, seIdOfKey } from "./notices.js";
 import type { Clock, KeyRecord, KeyRevocationRecord, RevocationReason, Store } from "./ports.js";
 import type { RootCertificates } from "./root-certificates.js";
 import type { EnrollmentOutcome } from "./secure-element-enrollment.js";
@@ -57,6 +58,8 @@ export interface KeyRevocationOptions {
   readonly roots: RootCertificates;
   readonly auth: DeviceRequestAuthenticator;
   readonly notices: Notices;
+  /** Retries of a revocation that lost a counter race (tests shorten them). */
+  readonly counterBackoff?: CounterBackoffOptions;
 }
 
 export class KeyRevocation {
@@ -244,7 +247,8 @@ export class KeyRevocation {
   ): Promise<EnrollmentOutcome<RevocationView>> {
     const { store, clock, notices } = this.options;
     let key: KeyRecord | undefined = target;
-    for (let attempt = 0; attempt < COUNTER_ATTEMPTS; attempt++) {
+    const backoff = new CounterBackoff(this.options.counterBackoff);
+    do {
       if (!key) throw new NotFoundError(`key ${target.keyId} is not registered`);
       if ((key.state ?? "active") !== "active") return { created: false, response: revocationView(key) };
       const now = clock.now();
@@ -283,7 +287,7 @@ export class KeyRevocation {
         noticeEvent(notice),
       ]);
       return { created: true, response: revocationView({ ...key, state: "revoked", revocation }) };
-    }
+    } while (await backoff.afterLostRace());
     throw new ConflictError(`key ${target.keyId}: concurrent revocations and notices; retry`);
   }
 }

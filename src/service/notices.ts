@@ -18,6 +18,7 @@ import { deviceIdFromInstanceKey } from "../protocol/device-identity.js";
 import { type NoticeAction, noticeBody } from "../protocol/lifecycle-notice.js";
 import { verifyRaw } from "../protocol/p256.js";
 import { encodeSignedStatement } from "../protocol/signed-statement.js";
+import { CounterBackoff, type CounterBackoffOptions } from "./counter-backoff.js";
 import type { DeviceRequest, DeviceRequestAuthenticator } from "./device-request-auth.js";
 import { ConfigurationError, ConflictError, ForbiddenError, NotFoundError } from "./errors.js";
 import { logger } from "./logger.js";
@@ -36,8 +37,6 @@ import type { EnrollmentOutcome } from "./secure-element-enrollment.js";
 
 /** Notices returned per fetch; the device or car fetches again from the last one. */
 export const NOTICE_PAGE_SIZE = 100;
-/** How often a write that lost a counter race is tried again (with fresh counters and signatures). */
-export const COUNTER_ATTEMPTS = 4;
 
 export interface NoticeView {
   readonly counter: number;
@@ -73,6 +72,8 @@ export interface NoticesOptions {
   readonly roots: RootCertificates;
   readonly auth: DeviceRequestAuthenticator;
   readonly notifier: Notifier;
+  /** Retries of a write that lost a counter race (tests shorten them). */
+  readonly counterBackoff?: CounterBackoffOptions;
 }
 
 /** The SE holding a key: from the record, or derived from its instance CA certificate (records before issue 5). */
@@ -153,7 +154,9 @@ export class Notices {
       throw new NotFoundError(`secure element ${seId} is not enrolled`);
     const wanted = action === "suspend" ? "suspended" : "active";
     const vehicleIds = [...new Set((await store.listDeviceKeys(seId)).map((k) => k.vehicleId))].sort();
-    for (let attempt = 0; attempt < COUNTER_ATTEMPTS; attempt++) {
+    // A write that lost a counter race is tried again with fresh counters and signatures, after a backoff.
+    const backoff = new CounterBackoff(this.options.counterBackoff);
+    do {
       const state = await store.getDeviceNoticeState(seId);
       if (state.lostMode === wanted) {
         // A repeat: the device is already where it was asked to be; nothing new is signed.
@@ -197,7 +200,7 @@ export class Notices {
         ...vehicles.map(vehicleNoticeEvent),
       ]);
       return { created: true, response: { seId, lostMode: wanted, counter, vehicleIds } };
-    }
+    } while (await backoff.afterLostRace());
     throw new ConflictError(`the notices of secure element ${seId} are changing concurrently; retry`);
   }
 
