@@ -15,7 +15,12 @@ import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 import { functionNames } from "../functions/routes.js";
-import { BUNDLE_FILE, esbuildBuildOptions, PROJECT_ROOT } from "../infra/lib/bundling-options.js";
+import {
+  BUNDLE_FILE,
+  BUNDLE_NODE_TARGET,
+  esbuildBuildOptions,
+  PROJECT_ROOT,
+} from "../infra/lib/bundling-options.js";
 import { formatMs, percentile, printTable } from "./measure.js";
 
 export interface LambdaBundle {
@@ -141,7 +146,7 @@ export async function benchLambdaBundles(runs = 11): Promise<void> {
       });
     }
     printTable(
-      `Lambda bundles: esbuild as the stack runs it (ESM, minified, node20); module load = median of ${runs} fresh processes`,
+      `Lambda bundles: esbuild as the stack runs it (ESM, minified, node${BUNDLE_NODE_TARGET}); module load = median of ${runs} fresh processes`,
       rows,
     );
   } finally {

@@ -13,16 +13,22 @@ import type { BuildOptions } from "esbuild";
 export const PROJECT_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /**
- * Node major version of the Lambda runtime: 22, because nodejs20.x is
- * deprecated on Lambda (since 2026-04-30; no new functions after 2027-02-01).
+ * Node major version of the Lambda runtime: 24 (nodejs24.x), pinned rather
+ * than CDK's `Runtime.NODEJS_LATEST`, so a CDK upgrade never moves the
+ * runtime under a deployed stack without the tests having run on it (CI runs
+ * the suite on Node 24 as well; scripts/install-deploy-emulator.sh installs
+ * that Node). nodejs24.x no longer calls callback-style handlers; every
+ * handler here is an async function (middy), so none needs one. nodejs20.x
+ * is deprecated on Lambda (since 2026-04-30), and AWS SDK releases from
+ * January 2027 need Node 22 or later.
  */
-export const LAMBDA_NODE_MAJOR = 22;
+export const LAMBDA_NODE_MAJOR = 24;
 /**
- * esbuild's target stays at the toolchain's Node 20 (package.json engines,
- * TOOLCHAIN.md): the same bundle then loads in the local bench and runs on
- * the newer Lambda runtime unchanged.
+ * esbuild's target is the runtime's own Node: the bundle is built for what
+ * runs it. (The bench also loads these bundles on the toolchain's Node;
+ * our sources use no syntax newer than Node 20 parses.)
  */
-export const BUNDLE_NODE_TARGET = 20;
+export const BUNDLE_NODE_TARGET = LAMBDA_NODE_MAJOR;
 
 const requireFromHere = createRequire(import.meta.url);
 

@@ -20,6 +20,7 @@ import { keyIdentifier } from "../protocol/p256.js";
 import type { PairingVerifier } from "../protocol/pairing-password.js";
 import type { RequestSigner } from "../protocol/request-signature.js";
 import { ClientError, ServiceResponseError } from "./errors.js";
+import type { OemAuth } from "./oem-auth.js";
 import { deviceFetch, type FetchOptions, oemFetch, publicFetch } from "./signed-fetch.js";
 
 // ---- the API's shapes (src/service/schemas.ts) -------------------------------------------------
@@ -284,13 +285,14 @@ export class CarKeysClient {
 }
 
 /**
- * The OEM backend's side. Locally `token` is the local server's OEM token
- * (`.data/oem-token`); in AWS pass "" and a SigV4-signing fetch in `options`.
+ * The OEM backend's side. `token`: the local server's OEM token
+ * (`.data/oem-token`), or "" to sign with SigV4 and the AWS default
+ * credentials, as API Gateway's IAM authorizer wants (oem-auth.ts).
  */
 export class OemBackendClient {
   constructor(
     readonly baseUrl: string,
-    private readonly token: string,
+    private readonly token: string | OemAuth,
     private readonly options: FetchOptions = {},
   ) {}
 

@@ -7,6 +7,7 @@
 import type { SecureElement } from "../emulator/secure-element/secure-element.js";
 import type { Vehicle } from "../emulator/vehicle/vehicle.js";
 import { fromHex, toHex } from "../protocol/bytes.js";
+import type { OemAuth } from "./oem-auth.js";
 import { deviceFetch, type FetchOptions, oemFetch } from "./signed-fetch.js";
 
 interface DeviceNotice {
@@ -98,11 +99,14 @@ export class LifecycleClient {
   }
 }
 
-/** The OEM backend's lifecycle routes, and the car's telematics sync through it. */
+/**
+ * The OEM backend's lifecycle routes, and the car's telematics sync through
+ * it. `token` as for OemBackendClient: bearer token, or "" for SigV4.
+ */
 export class OemLifecycleClient {
   constructor(
     readonly baseUrl: string,
-    private readonly token: string,
+    private readonly token: string | OemAuth,
     private readonly options: FetchOptions = {},
   ) {}
 

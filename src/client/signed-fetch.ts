@@ -4,12 +4,11 @@
 // (src/protocol/request-signature.ts: method, path with query, SHA-256 of the
 // body, a timestamp and a fresh 16-byte nonce, the signer's name) and puts
 // the signature in the carkey-* headers; the SE never hands out a key. An OEM
-// backend calls its routes with oemFetch: locally a static bearer token (the
-// local server's stand-in for IAM); in AWS the same routes sit behind API
-// Gateway's IAM authorizer, and a backend signs each request with SigV4
-// (e.g. @smithy/signature-v4 with its role's credentials, service
-// "execute-api") instead of sending a token — pass such a signer's fetch in
-// `options.fetch`. Every answer is parsed in one place: JSON on success,
+// backend calls its routes with oemFetch, authenticated as oem-auth.ts says:
+// SigV4 (the AWS SDK's signer, default credential chain) for API Gateway's IAM
+// authorizer in AWS or on an emulator, or the local server's static bearer
+// token. `*.localhost` URLs (an emulator's API host names) go over
+// loopback-fetch.ts. Every answer is parsed in one place: JSON on success,
 // problem+json (RFC 9457) into a typed ServiceError on refusal.
 import { toHex } from "../protocol/bytes.js";
 import {
@@ -18,6 +17,8 @@ import {
   type SignedRequestParts,
 } from "../protocol/request-signature.js";
 import { type ProblemField, ServiceConnectionError, ServiceError, ServiceResponseError } from "./errors.js";
+import { isLocalhostName, loopbackFetch } from "./loopback-fetch.js";
+import { type OemAuth, type OemSigning, oemAuth, oemAuthHeaders } from "./oem-auth.js";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -131,22 +132,50 @@ export async function deviceFetch<T = unknown>(
 }
 
 /**
- * A request to an OEM route. Locally: `authorization: Bearer <token>` (the
- * local server's static credential). In AWS the OEM routes use IAM: sign with
- * SigV4 in a custom `options.fetch` and pass an empty token.
+ * A request to an OEM route, authenticated by `credential`: a non-empty string
+ * is the local server's bearer token; "" (or `{ kind: "sigv4" }`) signs it
+ * with SigV4 for API Gateway's IAM authorizer (oem-auth.ts).
  */
 export async function oemFetch<T = unknown>(
   baseUrl: string,
-  token: string,
+  credential: string | OemAuth,
   method: HttpMethod,
   path: string,
   body?: unknown,
   options: FetchOptions = {},
 ): Promise<ServiceResponse<T>> {
   const url = serviceUrl(baseUrl, path);
-  const headers: Record<string, string> = { ...options.headers };
-  if (token !== "") headers.authorization = `Bearer ${token}`;
-  return sendJson<T>(url, method, encodeBody(body), body !== undefined, headers, options);
+  const bytes = encodeBody(body);
+  const auth = oemAuth(credential);
+  const { headers: authHeaders, signing } = await oemAuthHeaders(auth, { method, url, body: bytes });
+  const headers: Record<string, string> = { ...options.headers, ...authHeaders };
+  try {
+    return await sendJson<T>(url, method, bytes, body !== undefined, headers, options);
+  } catch (error) {
+    throw explainOemRefusal(error, auth, signing);
+  }
+}
+
+/** A 401/403 on an OEM route, with what the request was authenticated as (never a secret). */
+function explainOemRefusal(error: unknown, auth: OemAuth, signing: OemSigning | undefined): unknown {
+  if (!(error instanceof ServiceError) || (error.status !== 401 && error.status !== 403)) return error;
+  const how =
+    auth.kind === "bearer"
+      ? "sent the OEM bearer token: is it the one this server printed (.data/oem-token)? An API Gateway " +
+        "deployment wants SigV4 instead: give no token and AWS credentials"
+      : `signed with SigV4 as access key ${signing?.accessKeyId ?? "?"} for region ${signing?.region ?? "?"}: ` +
+        "IAM refused it, so the region may be wrong (set AWS_REGION to the API's) or the caller may lack " +
+        "execute-api:Invoke on this route (assume the stack's OemBackendRoleArn)";
+  return new ServiceError({
+    status: error.status,
+    title: error.title,
+    detail: `${error.detail} (${how})`,
+    type: error.type,
+    instance: error.instance,
+    errors: error.errors,
+    request: error.request,
+    retryAfterSeconds: error.retryAfterSeconds,
+  });
 }
 
 /** A public route (trust anchors, the OpenAPI document). */
@@ -196,7 +225,7 @@ export async function send(
   method: HttpMethod,
   request: { headers: Record<string, string>; body?: Uint8Array; options: FetchOptions },
 ): Promise<Response> {
-  const doFetch = request.options.fetch ?? globalThis.fetch;
+  const doFetch = request.options.fetch ?? (isLocalhostName(url.hostname) ? loopbackFetch : globalThis.fetch);
   try {
     return await doFetch(url, {
       method,

@@ -332,13 +332,13 @@ describe("HTTP API", () => {
 });
 
 describe("functions", () => {
-  it("are one ESM Lambda per function name (and the root bootstrap), Node 22 on ARM64, with the service's environment", () => {
+  it("are one ESM Lambda per function name (and the root bootstrap), Node 24 on ARM64, with the service's environment", () => {
     const lambdas = ofType("AWS::Lambda::Function");
     expect(lambdas).toHaveLength(functionNames().length + 1);
     const relayId = logicalId(stack.functions.get("relay")!.fn);
     for (const [id, fn] of lambdas) {
       expect(fn.Properties).toMatchObject({
-        Runtime: "nodejs22.x",
+        Runtime: "nodejs24.x",
         Architectures: ["arm64"],
         Handler: "index.handler",
       });

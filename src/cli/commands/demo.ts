@@ -1,8 +1,10 @@
 // `carkey demo`: the whole story against a deployment — by default a local
 // stack this command starts (DynamoDB Local in memory), or `--url` for one
-// already running (`npm start`, LocalStack, AWS).
+// already running (`npm start`, `npm run deploy:local`, AWS). Against an API
+// Gateway URL (`*.execute-api.*`) the OEM routes are signed with SigV4 using
+// the AWS default credentials; against the local server with its OEM token.
 
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { startCarKeyStack } from "../../adapters/local-server/car-key-stack.js";
@@ -25,7 +27,11 @@ export function registerDemoCommand(program: Command): void {
     .description("run the whole story: pair, share through the relay, revoke, lost mode, new phone")
     .option("--url <url>", "a running deployment (default: start a local stack in memory)")
     .option("--json", "one JSON object per step: step, ok, decision, detail")
-    .option("--oem-token <token>", "OEM credential for --url (default: DATA_DIR/oem-token)")
+    .option(
+      "--oem-token <token>",
+      "OEM bearer token for --url (default: DATA_DIR/oem-token, except for an API Gateway URL; " +
+        "without a token OEM routes are signed with SigV4 using the AWS default credentials)",
+    )
     .option(
       "--manufacturer-key <file>",
       "SE manufacturer key the deployment trusts (default: DATA_DIR/keys/se-manufacturer.json)",
@@ -42,7 +48,7 @@ export function registerDemoCommand(program: Command): void {
         };
         let ok: boolean;
         if (options.url) {
-          const token = options.oemToken ?? readText(join(options.dataDir, "oem-token"), "--oem-token");
+          const token = options.oemToken ?? localOemToken(options.url, options.dataDir);
           const { attester } = factoryAttesterFromFile(
             options.manufacturerKey ?? join(options.dataDir, "keys", "se-manufacturer.json"),
           );
@@ -70,10 +76,24 @@ export function registerDemoCommand(program: Command): void {
     );
 }
 
-function readText(path: string, option: string): string {
+/**
+ * The local server's OEM token for `url`, or "" (sign with SigV4): an API
+ * Gateway host, in AWS or on an emulator, authorizes OEM routes with IAM;
+ * any other URL is taken to be `npm start` when DATA_DIR holds its token.
+ */
+function localOemToken(url: string, dataDir: string): string {
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    throw new CliError(`--url is not an absolute URL: ${url}`);
+  }
+  if (/\.execute-api\./i.test(host)) return "";
+  const path = join(dataDir, "oem-token");
+  if (!existsSync(path)) return "";
   try {
     return readFileSync(path, "utf8").trim();
   } catch {
-    throw new CliError(`cannot read ${path}; pass ${option}`);
+    throw new CliError(`cannot read ${path}; pass --oem-token`);
   }
 }
