@@ -13,9 +13,19 @@ cd "$root"
 state="$(mktemp -d "${TMPDIR:-/tmp}/carkeys-deploy-check.XXXXXX")"
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 
+# Long steps run in the background and are waited for: bash runs a trap only
+# between commands, and `wait` is one a signal interrupts.
+child=""
+bounded() {
+  "$@" &
+  child=$!
+  wait "$child"
+}
+
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
+  [[ -n "$child" ]] && kill -TERM "$child" 2>/dev/null && wait "$child" 2>/dev/null
   local pid=""
   [[ -f "$state/ministack.pid" ]] && pid="$(cat "$state/ministack.pid")"
   timeout 120 npx tsx scripts/deploy-local.ts --destroy --state-dir "$state" --port "$port" >&2 || true
@@ -33,14 +43,16 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 started=$SECONDS
-timeout 900 npx tsx scripts/deploy-local.ts --json --state-dir "$state" --port "$port" >"$state/result.json"
+bounded timeout 900 npx tsx scripts/deploy-local.ts --json --state-dir "$state" --port "$port" >"$state/result.json"
 deployed=$SECONDS
 url="$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).url)' "$state/result.json")"
 echo "deploy-check: deployed in $((deployed - started)) s; running the demo against $url"
 
 demo_status=0
-AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_SESSION_TOKEN= AWS_PROFILE= AWS_REGION=eu-west-2 \
-  timeout 300 node bin/carkey.js demo --url "$url" --data-dir "$state" --json >"$state/demo.jsonl" || demo_status=$?
+# MiniStack's credentials: the demo signs OEM requests with SigV4 as any AWS client would.
+bounded env -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=eu-west-2 \
+  timeout 300 node bin/carkey.js demo --url "$url" --data-dir "$state" --json >"$state/demo.jsonl" ||
+  demo_status=$?
 cat "$state/demo.jsonl"
 
 # Every step the story has, each reported once and ok (a story cut short fails too).
