@@ -244,7 +244,13 @@ async function deploy(options: Options): Promise<void> {
   const started = Date.now();
   // One synth, with bundling (esbuild): this assembly is what bootstrap and deploy use.
   say("synthesizing the stack (esbuild bundles every function)");
-  await run(cdk, ["synth", "--quiet", "--no-notices", "--output", assembly], env);
+  // The relay's share links must name the API as MiniStack serves it, not its AWS endpoint.
+  const linkBase = `http://{apiId}.execute-api.localhost:${options.port}`;
+  await run(
+    cdk,
+    ["synth", "--quiet", "--no-notices", "--output", assembly, "-c", `carkeys:relayLinkBaseUrl=${linkBase}`],
+    env,
+  );
   const synthSeconds = (Date.now() - started) / 1000;
   const nodeMajor = await templateNodeMajor(assembly);
   await startMiniStack(options, nodeMajor);

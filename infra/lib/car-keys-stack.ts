@@ -73,7 +73,8 @@ export interface CarKeysStackProps extends StackProps {
   readonly vehicleOemCountry?: string | undefined;
   /**
    * The origin of the relay's share links (e.g. https://share.example.com, a custom domain mapped to
-   * the API). @default the API's execute-api endpoint
+   * the API). `{apiId}` in it stands for the API's id, for hosts that name the API, as a local
+   * emulator's `http://{apiId}.execute-api.localhost:4566` does. @default the API's execute-api endpoint
    */
   readonly relayLinkBaseUrl?: string | undefined;
 }
@@ -173,7 +174,11 @@ export class CarKeysStack extends Stack {
           ROOT_CREATION: rootCreation(grants),
           // The function depends on the API (Fn::GetAtt ApiEndpoint), the API not on it: no cycle.
           ...(grants.mintsLinks
-            ? { RELAY_LINK_BASE_URL: props.relayLinkBaseUrl ?? this.api.api.apiEndpoint }
+            ? {
+                RELAY_LINK_BASE_URL:
+                  props.relayLinkBaseUrl?.replaceAll("{apiId}", this.api.api.apiId) ??
+                  this.api.api.apiEndpoint,
+              }
             : {}),
         },
         ...(grants.memoryMiB ? { memoryMiB: grants.memoryMiB } : {}),

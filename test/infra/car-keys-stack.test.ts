@@ -507,6 +507,32 @@ describe("the tables drive the stack", () => {
     ).toThrow(/handler .*missing\.ts does not exist/);
   });
 
+  it("puts the API's id where a configured relay link origin says {apiId} (an emulator's host names)", () => {
+    const dir = writeStubHandlers(["relay"]);
+    stubDirs.push(dir);
+    // Bundling is skipped here: only the wiring is under test.
+    const bare = new App({ context: { ...cdkJson.context, "aws:cdk:bundling-stacks": [] } });
+    const emulated = new CarKeysStack(bare, "Emulated", {
+      functionsDir: dir,
+      routes: ROUTES.filter((r) => r.functionName === "relay"),
+      relayLinkBaseUrl: "http://{apiId}.execute-api.localhost:4566",
+    });
+    const relay = Object.values(
+      Template.fromStack(emulated).toJSON().Resources as Record<string, Resource>,
+    ).find((r) => r.Type === "AWS::Lambda::Function" && String(r.Properties.Description).includes("relay"));
+    const env = (relay!.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(env.RELAY_LINK_BASE_URL).toEqual({
+      "Fn::Join": [
+        "",
+        [
+          "http://",
+          { Ref: emulated.getLogicalId(emulated.api.api.node.defaultChild as CfnElement) },
+          ".execute-api.localhost:4566",
+        ],
+      ],
+    });
+  });
+
   it("adds an event bus when a function publishes events, and lets only that function put events", () => {
     const dir = writeStubHandlers(["notices", "openapi"]);
     stubDirs.push(dir);
