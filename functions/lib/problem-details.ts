@@ -132,9 +132,12 @@ export function errorMapper(map: ProblemMapper = mapDomainError): MiddlewareObj<
         return;
       }
       const error = request.error as Error | null;
+      // The causes say why (e.g. a signer failure's KMS AccessDeniedException); the 500 body never does.
+      const causes = causeChain(request.error);
       logger.error("request failed", {
         errorName: error?.name,
         errorMessage: error?.message,
+        ...(causes.length > 0 ? { causes } : {}),
         stack: error?.stack,
       });
     },

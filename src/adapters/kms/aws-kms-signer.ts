@@ -30,6 +30,20 @@ export class KmsSignerError extends Error {
   override name = "KmsSignerError";
 }
 
+/**
+ * What KMS (or the SDK) said, as "Name: message (HTTP status)", for the
+ * signer's own message, so the log names the refusal (AccessDeniedException,
+ * KMSInvalidStateException, a throttle) rather than only that signing failed.
+ * KMS error messages name the key and the caller, never key material or the
+ * digest; the text is bounded all the same.
+ */
+export function kmsErrorSummary(error: unknown): string {
+  if (!(error instanceof Error)) return String(error).slice(0, 300);
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const message = error.message.replace(/\s+/g, " ").trim().slice(0, 300);
+  return `${error.name}: ${message || "(no message)"}${status === undefined ? "" : ` (HTTP ${status})`}`;
+}
+
 /** SubjectPublicKeyInfo header for id-ecPublicKey on prime256v1 with a 65-byte BIT STRING (RFC 5480 §2). */
 const P256_SPKI_PREFIX = Uint8Array.from(
   Buffer.from("3059301306072a8648ce3d020106082a8648ce3d030107034200", "hex"),
@@ -95,7 +109,9 @@ export class AwsKmsSigner implements DigestSigner {
       );
       signature = output.Signature;
     } catch (cause) {
-      throw new KmsSignerError(`KMS Sign with key ${this.keyId} failed`, { cause });
+      throw new KmsSignerError(`KMS Sign with key ${this.keyId} failed: ${kmsErrorSummary(cause)}`, {
+        cause,
+      });
     }
     if (!signature) throw new KmsSignerError(`KMS Sign with key ${this.keyId} returned no signature`);
     try {
@@ -110,7 +126,9 @@ export class AwsKmsSigner implements DigestSigner {
     try {
       output = await this.client.send(new GetPublicKeyCommand({ KeyId: this.keyId }));
     } catch (cause) {
-      throw new KmsSignerError(`KMS GetPublicKey for key ${this.keyId} failed`, { cause });
+      throw new KmsSignerError(`KMS GetPublicKey for key ${this.keyId} failed: ${kmsErrorSummary(cause)}`, {
+        cause,
+      });
     }
     if (output.KeySpec !== undefined && output.KeySpec !== "ECC_NIST_P256") {
       throw new KmsSignerError(`KMS key ${this.keyId} is ${output.KeySpec}, not ECC_NIST_P256`);

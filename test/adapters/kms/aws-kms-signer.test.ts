@@ -198,6 +198,28 @@ describe.skipIf(skip)(`AwsKmsSigner against local-kms${skip ? ` (${KMS_EMULATOR_
     );
     expect(error).toBeInstanceOf(KmsSignerError);
     expect((error as Error).cause).toMatchObject({ name: "NotFoundException" });
+    // The log shows the signer's message: it names what KMS said.
+    expect((error as Error).message).toMatch(/failed: NotFoundException: .+ \(HTTP 400\)$/);
+  });
+});
+
+describe("a KMS refusal in the signer's message", () => {
+  it("carries the AWS error name and message, never the digest", async () => {
+    const refusal = Object.assign(
+      new Error("User: arn:aws:sts::111122223333:assumed-role/app/x is not authorized to perform: kms:Sign"),
+      { name: "AccessDeniedException", $metadata: { httpStatusCode: 400 } },
+    );
+    const client = { send: async () => Promise.reject(refusal) } as unknown as KMSClient;
+    const signer = new AwsKmsSigner({ keyId: "alias/root", client });
+    const digest = new Uint8Array(32).fill(0xab);
+    const error = (await signer.signDigest(digest).catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(KmsSignerError);
+    expect(error.message).toBe(
+      "KMS Sign with key alias/root failed: AccessDeniedException: User: arn:aws:sts::111122223333:" +
+        "assumed-role/app/x is not authorized to perform: kms:Sign (HTTP 400)",
+    );
+    expect(error.message).not.toContain(toHex(digest));
+    expect(error.cause).toBe(refusal);
   });
 });
 
