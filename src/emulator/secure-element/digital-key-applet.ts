@@ -217,13 +217,18 @@ export class DigitalKeyApplet {
     if (c.p1 !== 0x01) return this.refuse(SW.WRONG_P1P2);
     const authenticated = s.phase === "secured" || (s.phase === "auth0" && !!s.fastKeys);
     if (!authenticated || !s.key) return this.refuse(SW.CONDITIONS_NOT_SATISFIED);
-    this.vault.commitTransaction(s.key.keyId, {
-      mailboxes: s.stagedMailboxes,
-      ...(s.pendingPersistent ? { persistent: s.pendingPersistent } : {}),
-      ending: { flow: s.pendingPersistent ? "standard" : "fast", controlFlowP2: c.p2 },
-    });
+    // A fast transaction without EXCHANGE never proved to us that the reader matched the cryptogram:
+    // it has nothing to commit, and we record nothing for a reader we cannot tell from any other.
+    const proven = s.phase === "secured";
+    if (proven) {
+      this.vault.commitTransaction(s.key.keyId, {
+        mailboxes: s.stagedMailboxes,
+        ...(s.pendingPersistent ? { persistent: s.pendingPersistent } : {}),
+        ending: { flow: s.pendingPersistent ? "standard" : "fast", controlFlowP2: c.p2 },
+      });
+    }
     this.reset();
-    this.onCommit();
+    if (proven) this.onCommit();
     return reply(SW.OK);
   }
 
