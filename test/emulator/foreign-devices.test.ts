@@ -199,6 +199,24 @@ describe("our device: versions and CONTROL FLOW", () => {
     });
   }
 
+  it("a reader that sends a fast AUTH0 and then CONTROL FLOW 01 xx, proving nothing, changes no stored state", async () => {
+    const { se, car, key } = ourPhone();
+    expect((await tap(se, car.doorHandle)).flow).toBe("standard");
+    const before = se.key(key.keyId);
+    await se.transceive(encodeCommand(selectCommand()));
+    const auth0 = auth0Command({
+      fast: true,
+      transactionCode: TransactionCode.UNLOCK,
+      version: fromHex("0200"),
+      vehicleEphemeralPublic: generateKeyPair().publicKey,
+      transactionId: crypto.getRandomValues(new Uint8Array(16)),
+      vehicleIdentifier: car.vehicleIdentifier,
+    });
+    expect(toHex((await se.transceive(encodeCommand(auth0))).slice(-2))).toBe("9000");
+    expect(toHex(await se.transceive(fromHex("803c0105")))).toBe("9000");
+    expect(se.key(key.keyId)).toEqual(before);
+  });
+
   for (const [p1, p2, status] of [
     [0x00, 0x00, SW.NOTHING_COMMITTED],
     [0x00, 0x05, SW.NOTHING_COMMITTED],
