@@ -1,9 +1,10 @@
 // `npm run bench`: every figure beside the floor it should be read against.
-// `npm run bench -- transactions` (or lambda-bundles, service, load) runs one part;
+// `npm run bench -- transactions` (or lambda-bundles, service, cli-startup) runs one part;
 // `--json` prints one JSON object per line instead of the tables.
 import "../src/cli/quiet-service-logs.js";
 import "reflect-metadata";
 import { cpus, loadavg } from "node:os";
+import { benchCliStartup } from "./cli-startup.js";
 import { benchLambdaBundles } from "./lambda-bundles.js";
 import { jsonOutput } from "./measure.js";
 import { benchService } from "./service.js";
@@ -13,6 +14,7 @@ const parts: Record<string, () => Promise<void>> = {
   transactions: benchTransactions,
   service: benchService,
   "lambda-bundles": benchLambdaBundles,
+  "cli-startup": benchCliStartup,
 };
 const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith("--"));
 const header = `Car Keys bench — node ${process.version}, ${cpus().length}× ${cpus()[0]?.model ?? "CPU"}, load ${loadavg()
