@@ -24,8 +24,10 @@ interface VehicleNotice extends DeviceNotice {
 /** What a device did when it synced. */
 export interface DeviceSync {
   applied: { counter: number; action: DeviceNotice["action"]; keyId?: string }[];
-  /** Keys the SE deleted and whose termination the service confirmed. */
+  /** Keys the SE deleted and whose termination the service confirmed in this sync (earlier ones included). */
   terminated: string[];
+  /** Deleted keys whose termination could not be confirmed now: the SE keeps them for the next sync. */
+  unconfirmed: { keyId: string; error: string }[];
 }
 
 /** Where the car's telematics unit left off. */
@@ -61,7 +63,11 @@ export class LifecycleClient {
   /**
    * Fetches the device's notices after the last one its SE applied and applies
    * them in order; a terminate-key notice makes the SE delete the key, and its
-   * termination attestation is posted back (revocation confirmed).
+   * termination attestation is posted back (revocation confirmed). The SE keeps
+   * every attestation the service has not confirmed, and each sync sends them
+   * all again: the notice is applied once, so a POST lost after the key was
+   * deleted could otherwise never be made good. Confirmation is idempotent
+   * (a repeat answers 200), so resending is safe.
    */
   async syncDevice(se: SecureElement): Promise<DeviceSync> {
     const after = se.exportState().noticeCounter;
@@ -74,26 +80,32 @@ export class LifecycleClient {
       undefined,
       this.options,
     );
-    const sync: DeviceSync = { applied: [], terminated: [] };
+    const sync: DeviceSync = { applied: [], terminated: [], unconfirmed: [] };
     for (const notice of [...body.notices].sort((a, b) => a.counter - b.counter)) {
-      const applied = se.applyNotice(fromHex(notice.notice, "notice"));
+      se.applyNotice(fromHex(notice.notice, "notice"));
       sync.applied.push({
         counter: notice.counter,
         action: notice.action,
         ...(notice.keyId ? { keyId: notice.keyId } : {}),
       });
-      if (applied.terminationAttestation && notice.keyId) {
+    }
+    for (const { keyId, attestation } of se.unconfirmedTerminations()) {
+      try {
         await deviceFetch(
           this.baseUrl,
           se,
           `instance:${se.seId}`,
           "POST",
-          `/v1/keys/${notice.keyId}/termination`,
-          { attestation: toHex(applied.terminationAttestation) },
+          `/v1/keys/${keyId}/termination`,
+          { attestation: toHex(attestation) },
           this.options,
         );
-        sync.terminated.push(notice.keyId);
+      } catch (error) {
+        sync.unconfirmed.push({ keyId, error: error instanceof Error ? error.message : String(error) });
+        continue;
       }
+      se.terminationConfirmed(keyId);
+      sync.terminated.push(keyId);
     }
     return sync;
   }

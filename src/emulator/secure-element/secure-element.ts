@@ -119,6 +119,11 @@ export interface TerminatedKey {
   keyId: string;
   vehicleIdentifier: string;
   terminatedAt: string;
+  /**
+   * The termination attestation (hex), kept until the service confirmed it: the key is gone, so
+   * this signature is the only proof left, and a lost POST must be sent again at the next sync.
+   */
+  unconfirmedAttestation?: string;
 }
 
 /** What the SE hands out for storage: no private scalar outside `sealed`. */
@@ -615,6 +620,19 @@ export class SecureElement {
     return this.terminated.map((t) => ({ ...t }));
   }
 
+  /** Deleted keys whose termination the service has not confirmed yet, with their attestations. */
+  unconfirmedTerminations(): { keyId: string; attestation: Uint8Array }[] {
+    return this.terminated
+      .filter((t) => t.unconfirmedAttestation !== undefined)
+      .map((t) => ({ keyId: t.keyId, attestation: fromHex(t.unconfirmedAttestation!) }));
+  }
+
+  /** The service recorded the termination of `keyId`: its attestation need not be kept any longer. */
+  terminationConfirmed(keyId: string): void {
+    const record = this.terminated.find((t) => t.keyId === keyId);
+    if (record) delete record.unconfirmedAttestation;
+  }
+
   hasPersistentKey(keyId: string): boolean {
     return this.#secrets.persistent[keyId] !== undefined;
   }
@@ -674,13 +692,15 @@ export class SecureElement {
     delete this.#secrets.persistent[keyId];
     delete this.#secrets.confidentialMailbox[keyId];
     this.#applet.reset();
-    const record = {
+    const attestation = encodeTerminationAttestation(body, signature);
+    const record: TerminatedKey = {
       keyId,
       vehicleIdentifier: key.vehicleIdentifier,
       terminatedAt: new Date(terminatedAt).toISOString(),
+      unconfirmedAttestation: toHex(attestation),
     };
     this.terminated.push(record);
-    return { attestation: encodeTerminationAttestation(body, signature), terminatedAt: record.terminatedAt };
+    return { attestation, terminatedAt: record.terminatedAt };
   }
 
   /** The owner app's view of a key's private mailbox (the confidential one is never readable here). */
