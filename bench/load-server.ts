@@ -1,0 +1,44 @@
+// The local server for `npm run bench -- load`, in its own process so the load
+// generator does not share its event loop: DynamoDB Local in memory, a fresh
+// data folder, loopback only. It prints one JSON line (url, keys folder, OEM
+// token) for the parent, which is the only reader of this pipe, and stops
+// when its stdin closes. The relay's rate limits are opened wide here: the
+// load test measures the relay's work, not its refusals of one client address.
+import "../src/cli/quiet-service-logs.js";
+import "reflect-metadata";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setRelay } from "../functions/lib/relay-dependencies.js";
+import { DynamoDbRelayStore } from "../src/adapters/dynamodb/dynamodb-relay-store.js";
+import { startCarKeyStack } from "../src/adapters/local-server/car-key-stack.js";
+import { TigressRelay } from "../src/service/relay/relay-service.js";
+
+const dataDir = await mkdtemp(join(tmpdir(), "carkeys-load-"));
+const stack = await startCarKeyStack({ port: 0, inMemory: true, dataDir });
+// One millisecond per request with a burst of days: every client of this run shares one address
+// (loopback), and an interval of 0 would make the allowance exactly "now", which concurrent
+// requests with a millisecond-older clock reading would miss.
+const open = { burst: 1_000_000_000, intervalMs: 1 };
+setRelay(
+  new TigressRelay({
+    store: new DynamoDbRelayStore({ tableName: stack.tableName }),
+    rateLimits: { perAddress: open, perClaim: open },
+  }),
+);
+process.stdout.write(
+  `${JSON.stringify({ url: stack.url, keysDir: stack.keysDir, oemToken: stack.oemToken })}\n`,
+);
+
+let stopping = false;
+async function stop(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  await stack.stop();
+  await rm(dataDir, { recursive: true, force: true });
+  process.exit(0);
+}
+process.stdin.on("end", stop);
+process.stdin.on("close", stop);
+process.stdin.resume();
+process.on("SIGTERM", stop);
