@@ -185,7 +185,15 @@ export function registerDeviceCommands(emulator: Command): void {
         const se = loadDevice(options.state);
         if (options.userAuthenticated) se.authenticateUser();
         se.onTransactionCommitted(() => saveDevice(options.state, se));
-        await serveLineProtocol(process.stdin, process.stdout, (command) => se.transceive(command));
+        // Answers stay on stdout, one per line; why a line got 6700 goes to stderr for the integrator.
+        await serveLineProtocol(process.stdin, process.stdout, (command) => se.transceive(command), {
+          onRefusedLine: (line, reason) =>
+            process.stderr.write(`carkey: input line ${line} is ${reason}; answered 6700\n`),
+          onError: (line, error) =>
+            process.stderr.write(
+              `carkey: input line ${line} failed (${(error as Error).message}); answered 6F00\n`,
+            ),
+        });
       }),
     );
 }
