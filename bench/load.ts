@@ -13,7 +13,6 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import autocannon from "autocannon";
 import { CarKeysClient } from "../src/client/car-keys-client.js";
 import { factoryAttesterFromFile } from "../src/client/emulated-factory.js";
 import { signedRequestHeaders } from "../src/client/signed-fetch.js";
@@ -61,9 +60,50 @@ async function stopServer(server: Server): Promise<void> {
   clearTimeout(timer);
 }
 
-type RequestSpec = autocannon.Request;
+/** The part of autocannon's API this bench uses (autocannon 9, a pinned dev dependency). */
+interface RequestSpec {
+  method: "GET" | "POST";
+  path?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  setupRequest?: (request: RequestSpec, context: object) => RequestSpec;
+}
+interface Histogram {
+  average: number;
+  p50: number;
+  p99: number;
+}
+interface LoadResult {
+  requests: Histogram;
+  latency: Histogram;
+  duration: number;
+  errors: number;
+  non2xx: number;
+  "2xx": number;
+  "5xx": number;
+  statusCodeStats?: Record<string, { count?: number }>;
+}
+type Autocannon = (options: {
+  url: string;
+  connections: number;
+  duration: number;
+  maxOverallRequests?: number;
+  requests: RequestSpec[];
+  timeout: number;
+}) => Promise<LoadResult>;
+
+async function loadAutocannon(): Promise<Autocannon> {
+  // Imported by name at run time, so type-checking and the other bench parts never need it installed.
+  const specifier = "autocannon";
+  try {
+    return ((await import(specifier)) as { default: Autocannon }).default;
+  } catch (cause) {
+    throw new Error("npm run bench -- load needs the dev dependency autocannon: run npm ci", { cause });
+  }
+}
 
 export async function benchLoad(): Promise<void> {
+  const autocannon = await loadAutocannon();
   const connections = flag("connections", 32, 256);
   const seconds = flag("seconds", 30, 600);
   // Issuance needs a fresh SE per request; the pool bounds that run (an SE costs ~2 ms to make).
