@@ -136,13 +136,17 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`${banner(stack)}\n`);
 
-  let stopping = false;
+  let stoppingSince: number | undefined;
   const shutdown = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      // A second Ctrl-C does not wait for a slow shutdown.
+    if (stoppingSince !== undefined) {
+      // A Ctrl-C in a terminal reaches this process twice: from the terminal
+      // (the whole foreground group) and relayed by npm. A repeat within a
+      // second is that same keypress; a later one does not wait for a slow
+      // shutdown (DynamoDB Local's exit hook still ends the JVM).
+      if (Date.now() - stoppingSince < 1000) return;
       process.exit(130);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     process.stdout.write(`\n${signal}: stopping the server and DynamoDB Local\n`);
     stack.stop().then(
       () => process.exit(0),

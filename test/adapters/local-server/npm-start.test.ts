@@ -131,6 +131,32 @@ describe("npm start", () => {
     await expect(fetch(`${url}/openapi.json`)).rejects.toThrow();
   });
 
+  // A process manager (or `kill <pid>`) signals npm alone, not its group: npm must hand the
+  // signal on to the server, which stops itself and DynamoDB Local; nothing may outlive npm.
+  it.each(["SIGTERM", "SIGINT"] as const)(
+    "stops the server and DynamoDB Local on %s to npm alone",
+    async (name) => {
+      const dataDir = await mkdtemp(join(tmpdir(), "carkeys-npm-start-"));
+      dirs.push(dataDir);
+      const { child, output } = start(["--in-memory", "--data-dir", dataDir, "--quiet"], { PORT: "0" });
+      const [, url] = await waitFor(output, /listening on (http:\/\/127\.0\.0\.1:\d+)/, child, 90_000);
+      const [, dynamoPort] = await waitFor(
+        output,
+        /DynamoDB Local at http:\/\/127\.0\.0\.1:(\d+)/,
+        child,
+        5_000,
+      );
+      expect(javaOnPort(dynamoPort!)).toHaveLength(1);
+
+      process.kill(child.pid!, name);
+      await exited(child);
+      await waitUntil(() => processesWith(dataDir).length === 0, 30_000);
+      expect(output()).toContain(`${name}: stopping the server and DynamoDB Local`);
+      expect(javaOnPort(dynamoPort!)).toEqual([]);
+      await expect(fetch(`${url}/openapi.json`)).rejects.toThrow();
+    },
+  );
+
   it("says in one line what to install when Java is missing, and exits 1", async () => {
     const dataDir = await mkdtemp(join(tmpdir(), "carkeys-npm-start-"));
     dirs.push(dataDir);
