@@ -5,7 +5,6 @@
 // none; and OpenSSL accepts what KMS signed (`openssl verify -x509_strict`).
 // Skipped with a visible reason when the emulator is missing and CI is unset.
 import "../support/quiet-logs.js";
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,6 +32,7 @@ import {
   startKmsEmulator,
 } from "../support/kms-emulator.js";
 import { apiEvent, invoke } from "../support/lambda-harness.js";
+import { tool } from "../support/run-tool.js";
 import { TestDevice, testManufacturer, testVehicle } from "../support/test-device.js";
 
 const skip = !isKmsEmulatorInstalled() && !process.env.CI;
@@ -47,8 +47,8 @@ describe.skipIf(skip)(`handlers with the OEM roots in KMS${skip ? ` (${KMS_EMULA
   const manufacturer = testManufacturer();
   const count = (operation: string) => calls.get(`TrentService.${operation}`) ?? 0;
 
-  const openssl = (args: string[]) =>
-    execFileSync("openssl", args, { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+  // Asynchronous: KMS and DynamoDB clients in this process hold keep-alive connections.
+  const openssl = async (args: string[]) => (await tool("openssl", args, { cwd: dir })).trim();
   const pem = (name: string, text: string) => {
     writeFileSync(join(dir, name), text);
     return name;
@@ -109,7 +109,7 @@ describe.skipIf(skip)(`handlers with the OEM roots in KMS${skip ? ` (${KMS_EMULA
     await invoke(trustAnchors, apiEvent("GET /v1/trust-anchors"));
     expect(count("Sign")).toBe(2);
     const root = pem("device-root.pem", answer.json.deviceOemRoot);
-    expect(openssl(["verify", "-x509_strict", "-CAfile", root, root])).toBe(`${root}: OK`);
+    expect(await openssl(["verify", "-x509_strict", "-CAfile", root, root])).toBe(`${root}: OK`);
   });
 
   it("issues an instance CA, a vehicle certificate and a receipt with one Sign each; OpenSSL verifies the chains", async () => {
@@ -138,7 +138,7 @@ describe.skipIf(skip)(`handlers with the OEM roots in KMS${skip ? ` (${KMS_EMULA
     expect(count("GetPublicKey")).toBe(2);
 
     expect(
-      openssl([
+      await openssl([
         "verify",
         "-x509_strict",
         "-CAfile",
@@ -149,7 +149,7 @@ describe.skipIf(skip)(`handlers with the OEM roots in KMS${skip ? ` (${KMS_EMULA
       ]),
     ).toBe("endpoint.pem: OK");
     expect(
-      openssl([
+      await openssl([
         "verify",
         "-x509_strict",
         "-CAfile",

@@ -9,7 +9,11 @@
 //   IAM principal in `requestContext.authorizer.iam`, as an IAM-authorized one
 //   does in AWS, and no longer carries the token (no handler can log it);
 // - a request body limit (413 from the Content-Length alone when it is
-//   declared, otherwise as soon as the limit is crossed, without reading on);
+//   declared, otherwise as soon as the limit is crossed); the answer goes out
+//   at once, and the rest of the body is read and thrown away (up to a
+//   bound) before the connection closes, so a client that writes its whole
+//   body before reading still gets the answer instead of a reset;
+// - connection timeouts chosen on purpose (see KEEP_ALIVE_TIMEOUT_MS);
 // - API Gateway's own failure answers: 500 `{"message":"Internal Server
 //   Error"}` when a handler throws or returns an unusable result, 503 when it
 //   runs past the 30 s integration timeout.
@@ -67,6 +71,11 @@ export interface LocalServerOptions {
   readonly accountId?: string;
   /** `requestContext.apiId`; default "local". */
   readonly apiId?: string;
+  /**
+   * How much of a refused request's body is read and thrown away before the
+   * connection closes; default 16 MiB. A body declared larger is not waited for.
+   */
+  readonly discardLimitBytes?: number;
   /** Called once per request after the response is written (an access log; no bodies, no headers). */
   readonly onRequest?: (entry: AccessLogEntry) => void;
   /** Called when a handler fails; API Gateway hides the cause from the caller, the developer should see it. */
@@ -75,6 +84,7 @@ export interface LocalServerOptions {
 
 export interface AccessLogEntry {
   readonly method: string;
+  /** The decoded path, safe to print on one line: control characters and backslashes escaped (`escapeForLog`). */
   readonly path: string;
   readonly status: number;
   readonly durationMs: number;
@@ -95,6 +105,26 @@ export class LocalServerError extends Error {
 }
 
 export const DEFAULT_BODY_LIMIT_BYTES = 256 * 1024;
+export const DEFAULT_DISCARD_LIMIT_BYTES = 16 * 1024 * 1024;
+/**
+ * How long an idle keep-alive connection stays open. Longer than the idle
+ * timeout of common client pools (fetch/undici 4 s, Node's global http.Agent
+ * 5 s, Go's net/http 90 s), as API Gateway's own front end keeps idle
+ * connections longer than its clients do: the client always gives up an idle
+ * connection first, so it never sends a request on a connection the server
+ * is closing at that moment (which the client sees as ECONNRESET). Node's
+ * default, 5 s, loses that race against a client whose pool keeps 5 s too,
+ * and against any client whose process was busy for a few seconds.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 120_000;
+/**
+ * How long a request's headers may take to arrive, counted from its first
+ * byte (an idle keep-alive connection is not counted): Node's default, set
+ * here on purpose so it does not change under us.
+ */
+export const HEADERS_TIMEOUT_MS = 60_000;
+/** How long a whole request, headers and body, may take to arrive. */
+export const REQUEST_TIMEOUT_MS = 120_000;
 const DEFAULT_TIMEOUT_MS = 30_000;
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "::1", "localhost"]);
 const FUNCTION_NAME = /^[a-z0-9][a-z0-9-]*$/;
@@ -150,10 +180,16 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     }
   }
 
+  const discardLimit = options.discardLimitBytes ?? DEFAULT_DISCARD_LIMIT_BYTES;
+  if (!Number.isSafeInteger(discardLimit) || discardLimit < 0) {
+    throw new LocalServerError("discardLimitBytes must be a non-negative integer");
+  }
+
   const settings: Settings = {
     router,
     handlers,
     bodyLimit,
+    discardLimit,
     credentialDigest: sha256(options.oemCredential),
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     accountId: options.accountId ?? "000000000000",
@@ -170,6 +206,9 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       else res.destroy();
     });
   });
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
   await listen(server, options.port, host);
   const port = (server.address() as AddressInfo).port;
   const urlHost = host === "::1" ? "[::1]" : host;
@@ -188,6 +227,7 @@ interface Settings {
   readonly router: Router;
   readonly handlers: HandlerMap;
   readonly bodyLimit: number;
+  readonly discardLimit: number;
   readonly credentialDigest: Buffer;
   readonly timeoutMs: number;
   readonly accountId: string;
@@ -206,7 +246,7 @@ async function serve(settings: Settings, req: IncomingMessage, res: ServerRespon
   res.once("finish", () => {
     settings.onRequest?.({
       method,
-      path,
+      path: escapeForLog(path),
       status: res.statusCode,
       durationMs: Math.round((performance.now() - started) * 10) / 10,
       requestId,
@@ -217,14 +257,20 @@ async function serve(settings: Settings, req: IncomingMessage, res: ServerRespon
     path = splitRequestTarget(req.url ?? "").rawPath;
   } catch (error) {
     if (!(error instanceof RequestTargetError)) throw error;
-    return refuse(req, res, problemFacts(400, error.message));
+    return refuse(settings, req, res, problemFacts(400, error.message));
   }
   const match = settings.router.match(method, path);
   if (match.kind === "not-found") {
-    return refuse(req, res, problemFacts(404, `no route for ${method} ${path}`, { instance: path }));
+    return refuse(
+      settings,
+      req,
+      res,
+      problemFacts(404, `no route for ${method} ${path}`, { instance: path }),
+    );
   }
   if (match.kind === "method-not-allowed") {
     return refuse(
+      settings,
       req,
       res,
       problemFacts(405, `${path} does not accept ${method}; it accepts ${match.allowed.join(", ")}`, {
@@ -237,16 +283,16 @@ async function serve(settings: Settings, req: IncomingMessage, res: ServerRespon
   let iam: APIGatewayEventRequestContextIAMAuthorizer["iam"] | undefined;
   if (match.route.auth === "oem") {
     const refusal = checkOemCredential(req.headers.authorization, settings.credentialDigest, path);
-    if (refusal) return refuse(req, res, refusal);
+    if (refusal) return refuse(settings, req, res, refusal);
     iam = localPrincipal(settings.accountId);
   }
 
   const declared = req.headers["content-length"];
   if (declared !== undefined && Number(declared) > settings.bodyLimit) {
-    return refuse(req, res, tooLarge(settings.bodyLimit, path));
+    return refuse(settings, req, res, tooLarge(settings.bodyLimit, path));
   }
   const body = await readBody(req, settings.bodyLimit);
-  if (body === undefined) return refuse(req, res, tooLarge(settings.bodyLimit, path));
+  if (body === undefined) return refuse(settings, req, res, tooLarge(settings.bodyLimit, path));
 
   const headers = { ...req.headersDistinct };
   // The token authorized this request; past this point nothing needs it (in AWS the header holds a SigV4 signature).
@@ -416,25 +462,71 @@ function lambdaContext(functionName: string, accountId: string, deadline: number
 }
 
 /**
- * Answers at once, without waiting for the rest of the request body: the
- * connection closes after the answer, so nothing more a refused caller sends
- * is buffered (node discards what arrives while the client reads the answer,
- * for a second at most).
+ * Answers a request refused before its body was read (400, 401, 404, 405,
+ * 413). The answer goes out at once, for clients that read while they write
+ * (curl, fetch); the connection then closes. Closing a socket that still
+ * holds unread data makes the kernel reset the connection, and a client that
+ * writes its whole body before reading (Python's urllib, many scripts) would
+ * get a broken pipe and never see the answer. So the rest of the body is read
+ * and thrown away first, up to `discardLimit` bytes; the response is ended,
+ * and the connection closed, when the body has ended. A body declared larger
+ * than that, or found to be, is not waited for: the connection goes once the
+ * answer is out. A client that stalls mid-body is dropped by the server's
+ * request timeout (REQUEST_TIMEOUT_MS).
  */
-function refuse(req: IncomingMessage, res: ServerResponse, response: HttpResponseFacts): void {
+function refuse(
+  settings: Settings,
+  req: IncomingMessage,
+  res: ServerResponse,
+  response: HttpResponseFacts,
+): void {
   if (req.complete) {
     writeResponse(res, response);
     return;
   }
-  req.pause();
   res.shouldKeepAlive = false;
   res.setHeader("connection", "close");
-  res.once("finish", () => {
-    // Half-close first so the client can read the answer; then let go of the socket for good.
-    req.socket.end();
-    setTimeout(() => req.socket.destroy(), 1_000).unref();
+  const declared = Number(req.headers["content-length"]);
+  if (declared > settings.discardLimit) {
+    req.pause();
+    writeResponse(res, response);
+    return;
+  }
+  writeResponse(res, response, { end: false });
+  let discarded = 0;
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    req.off("data", discard);
+    res.end();
+  };
+  const discard = (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded <= settings.discardLimit) return;
+    end();
+    req.socket.destroy();
+  };
+  req.on("data", discard);
+  req.once("end", end);
+  req.once("close", end);
+  req.resume();
+}
+
+/**
+ * A decoded path made safe for a one-line log: a backslash becomes `\\`, and
+ * control characters (C0, DEL, C1) and the Unicode line and paragraph
+ * separators become `\xHH` or `\uHHHH`, so `%0A` in a request cannot start
+ * a forged log line.
+ */
+export function escapeForLog(text: string): string {
+  return text.replace(/[\\\p{Cc}\u2028\u2029]/gu, (c) => {
+    if (c === "\\") return "\\\\";
+    const code = c.charCodeAt(0);
+    return code <= 0xff
+      ? `\\x${code.toString(16).padStart(2, "0").toUpperCase()}`
+      : `\\u${code.toString(16).toUpperCase()}`;
   });
-  writeResponse(res, response);
 }
 
 function problemFacts(
@@ -450,7 +542,7 @@ function problemFacts(
   };
 }
 
-function writeResponse(res: ServerResponse, response: HttpResponseFacts): void {
+function writeResponse(res: ServerResponse, response: HttpResponseFacts, options = { end: true }): void {
   res.statusCode = response.statusCode;
   const grouped = new Map<string, string[]>();
   for (const [name, value] of response.headers) {
@@ -462,7 +554,10 @@ function writeResponse(res: ServerResponse, response: HttpResponseFacts): void {
     res.setHeader(name, name === "set-cookie" ? values : values.join(","));
   }
   res.setHeader("content-length", response.body.length);
-  res.end(Buffer.from(response.body.buffer, response.body.byteOffset, response.body.length));
+  const body = Buffer.from(response.body.buffer, response.body.byteOffset, response.body.length);
+  // Not ended: the whole answer is on the wire (its length is declared), and the caller ends it later.
+  if (options.end) res.end(body);
+  else res.write(body);
 }
 
 function tooLarge(limit: number, instance: string): HttpResponseFacts {

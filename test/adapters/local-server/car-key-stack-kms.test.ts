@@ -5,7 +5,6 @@
 // certificate issued through the local server verifies with OpenSSL. Skipped
 // with a note where local-kms is not installed (CI installs it).
 import "../../support/quiet-logs.js";
-import { execFileSync } from "node:child_process";
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +13,7 @@ import { type CarKeyStack, startCarKeyStack } from "../../../src/adapters/local-
 import { toHex } from "../../../src/protocol/bytes.js";
 import { generateKeyPair } from "../../../src/protocol/p256.js";
 import { type KmsEmulator, startKmsEmulator } from "../../support/kms-emulator.js";
+import { tool } from "../../support/run-tool.js";
 
 let kms: KmsEmulator | undefined;
 let stack: CarKeyStack | undefined;
@@ -67,8 +67,6 @@ describe("the local stack with KMS-held roots", () => {
     const leaf = join(dataDir, "leaf.pem");
     await writeFile(root, trustAnchors.vehicleOemRoot);
     await writeFile(leaf, vehicleCertificate);
-    expect(
-      execFileSync("openssl", ["verify", "-x509_strict", "-CAfile", root, leaf], { encoding: "utf8" }),
-    ).toContain(": OK");
+    expect(await tool("openssl", ["verify", "-x509_strict", "-CAfile", root, leaf])).toContain(": OK");
   });
 });

@@ -6,7 +6,6 @@
 // (PEMs OpenSSL parses), OEM authorization end to end, and that a vehicle
 // enrolled through the local server gets a certificate OpenSSL verifies.
 import "../../support/quiet-logs.js";
-import { execFileSync, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
@@ -22,6 +21,7 @@ import {
 import { toHex } from "../../../src/protocol/bytes.js";
 import { generateKeyPair } from "../../../src/protocol/p256.js";
 import { DISPLAY, payloadOfSize } from "../../service/relay/relay-fixtures.js";
+import { runTool, tool } from "../../support/run-tool.js";
 
 let dataDir: string;
 let stack: CarKeyStack;
@@ -106,23 +106,19 @@ describe("GET /openapi.json", () => {
   });
 
   it("passes openapi-spec-validator when it is installed", async (context) => {
-    const probe = spawnSync("python3", ["-c", "import openapi_spec_validator"], { stdio: "ignore" });
-    if (probe.status !== 0) {
+    const probe = await runTool("python3", ["-c", "import openapi_spec_validator"]);
+    if (probe.code !== 0) {
       context.skip("python3 with openapi-spec-validator is not installed; structural checks above still ran");
     }
     const file = join(dataDir, "openapi.json");
     await writeFile(file, JSON.stringify(doc));
-    const result = spawnSync(
-      "python3",
-      [
-        "-c",
-        "import json,sys\nfrom openapi_spec_validator import validate\nvalidate(json.load(open(sys.argv[1])))",
-        file,
-      ],
-      { encoding: "utf8" },
-    );
+    const result = await runTool("python3", [
+      "-c",
+      "import json,sys\nfrom openapi_spec_validator import validate\nvalidate(json.load(open(sys.argv[1])))",
+      file,
+    ]);
     expect(result.stderr).toBe("");
-    expect(result.status).toBe(0);
+    expect(result.code).toBe(0);
   });
 });
 
@@ -134,17 +130,19 @@ describe("GET /v1/trust-anchors", () => {
     for (const [name, pem] of Object.entries(anchors)) {
       const file = join(dataDir, `${name}.pem`);
       await writeFile(file, pem);
-      const subject = execFileSync(
-        "openssl",
-        ["x509", "-in", file, "-noout", "-subject", "-ext", "basicConstraints"],
-        {
-          encoding: "utf8",
-        },
-      );
+      const subject = await tool("openssl", [
+        "x509",
+        "-in",
+        file,
+        "-noout",
+        "-subject",
+        "-ext",
+        "basicConstraints",
+      ]);
       expect(subject, name).toMatch(/O\s*=\s*Car Keys Local/);
       expect(subject, name).toMatch(/CA:TRUE/);
       // Self-signed roots verify against themselves under strict X.509 rules.
-      execFileSync("openssl", ["verify", "-x509_strict", "-CAfile", file, file], { encoding: "utf8" });
+      await tool("openssl", ["verify", "-x509_strict", "-CAfile", file, file]);
     }
   });
 });
@@ -187,9 +185,7 @@ describe("OEM routes through the real handlers", () => {
     const leaf = join(dataDir, "vehicle.pem");
     await writeFile(root, enrolled.trustAnchors.vehicleOemRoot);
     await writeFile(leaf, enrolled.vehicleCertificate);
-    const verified = execFileSync("openssl", ["verify", "-x509_strict", "-CAfile", root, leaf], {
-      encoding: "utf8",
-    });
+    const verified = await tool("openssl", ["verify", "-x509_strict", "-CAfile", root, leaf]);
     expect(verified).toContain(": OK");
 
     const listed = await fetch(`${stack.url}/v1/vehicles/${vehicleId}/keys`, { headers: oem() });
