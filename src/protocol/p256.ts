@@ -99,10 +99,17 @@ export function xCoordinate(point: Uint8Array): Uint8Array {
 
 /** Z = x(ECDH(own private, peer public)). */
 export function ecdhX(privateKey: Uint8Array, peerPublic: Uint8Array): Uint8Array {
-  assertPublicKey(peerPublic, "peer public key");
+  if (!(peerPublic instanceof Uint8Array) || peerPublic.length !== 65 || peerPublic[0] !== 0x04) {
+    throw new ProtocolInputError("peer public key must be a 65-byte uncompressed P-256 point");
+  }
   const ecdh = ecdhContext(privateKey);
-  // OpenSSL's ECDH shared secret is exactly the 32-byte x coordinate (SEC 1 §3.3.1).
-  return asBytes(ecdh.computeSecret(peerPublic));
+  try {
+    // OpenSSL decodes the peer point only if it is on the curve (the check assertPublicKey makes) and
+    // returns exactly the 32-byte x coordinate of the shared point (SEC 1 §3.3.1).
+    return asBytes(ecdh.computeSecret(peerPublic));
+  } catch {
+    throw new ProtocolInputError("peer public key is not a point on P-256");
+  }
 }
 
 /**
