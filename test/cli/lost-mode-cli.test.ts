@@ -17,7 +17,8 @@ function carkey(args: string[]): Promise<{ code: number | null; stdout: string; 
     const child = execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd: ROOT, timeout: 60_000 },
+      // No per-process timeout: on a loaded machine a CLI start alone can pass a minute; the test's own bound holds.
+      { cwd: ROOT },
       (_e, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
     );
   });
@@ -65,5 +66,5 @@ describe("carkey share and revoke on a locked device", () => {
       expect(run.stderr).toBe(`carkey: the device is in lost mode (locked): it refuses to ${expected[i]}\n`);
     });
     expect(files()).toEqual(before);
-  }, 120_000);
+  }, 600_000);
 });
