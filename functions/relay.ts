@@ -26,12 +26,13 @@ import {
   UUID_PATTERN,
 } from "../src/service/relay/relay-schemas.js";
 import type { RelayCaller, TigressRelay } from "../src/service/relay/relay-service.js";
+import { withInvocationDeadline } from "./lib/invocation-deadline.js";
 import {
   errorMapper,
   INTERNAL_PROBLEM,
+  mapDomainError,
   PROBLEM_CONTENT_TYPE,
   type ProblemMapper,
-  problemFor,
 } from "./lib/problem-details.js";
 import { configuredLinkBase, getRelay } from "./lib/relay-dependencies.js";
 import { ROUTES } from "./routes.js";
@@ -189,8 +190,7 @@ const relayProblem: ProblemMapper = (error, instance) => {
       },
     };
   }
-  const problem = problemFor(error, instance);
-  return problem ? { problem } : undefined;
+  return mapDomainError(error, instance);
 };
 
 /** On every answer: the request id echoed (§5.1), no caching, problem+json labelled. */
@@ -223,9 +223,11 @@ function relayHeaders(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxySt
   };
 }
 
-export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(core)
-  .use(injectLambdaContext(logger, { logEvent: false, resetKeys: true }))
-  .use(relayHeaders())
-  .use(httpErrorHandler({ logger: false, fallbackMessage: JSON.stringify(INTERNAL_PROBLEM) }))
-  .use(errorMapper(relayProblem))
-  .use(httpHeaderNormalizer());
+export const handler = withInvocationDeadline(
+  middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(core)
+    .use(injectLambdaContext(logger, { logEvent: false, resetKeys: true }))
+    .use(relayHeaders())
+    .use(httpErrorHandler({ logger: false, fallbackMessage: JSON.stringify(INTERNAL_PROBLEM) }))
+    .use(errorMapper(relayProblem))
+    .use(httpHeaderNormalizer()),
+);

@@ -27,6 +27,7 @@ import type { DeviceRequest } from "../../src/service/device-request-auth.js";
 import { logger } from "../../src/service/logger.js";
 import type { ROUTE_SCHEMAS, RouteKey } from "../../src/service/schemas.js";
 import { getService } from "./dependencies.js";
+import { withInvocationDeadline } from "./invocation-deadline.js";
 import { errorMapper, INTERNAL_PROBLEM, PROBLEM_CONTENT_TYPE } from "./problem-details.js";
 import { parsedRequest, requestParser, routesOf } from "./request-parser.js";
 
@@ -101,11 +102,12 @@ export function createHttpHandler<K extends RouteKey>(
     };
   };
 
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(core)
+  const chain = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(core)
     .use(injectLambdaContext(logger, { logEvent: false, resetKeys: true }))
     .use(problemContentType())
     .use(httpErrorHandler({ logger: false, fallbackMessage: JSON.stringify(INTERNAL_PROBLEM) }))
     .use(errorMapper())
     .use(httpHeaderNormalizer())
-    .use(requestParser(routes)) as unknown as APIGatewayProxyHandlerV2;
+    .use(requestParser(routes));
+  return withInvocationDeadline(chain) as unknown as APIGatewayProxyHandlerV2;
 }

@@ -19,6 +19,7 @@ import {
   ReplayError,
   ServiceError,
   ServiceUnavailableError,
+  StorageUnavailableError,
   UnsupportedMediaTypeError,
   ValidationError,
 } from "../../src/service/errors.js";
@@ -46,6 +47,10 @@ const PROBLEM_KINDS: readonly [abstract new (...args: never[]) => ServiceError, 
   [
     UnsupportedMediaTypeError,
     { type: "unsupported-media-type", title: "Unsupported media type", status: 415 },
+  ],
+  [
+    StorageUnavailableError,
+    { type: "unavailable", title: "Try again: the request is safe to repeat", status: 503 },
   ],
   [ServiceUnavailableError, { type: "unavailable", title: "Not available yet", status: 503 }],
 ];
@@ -98,9 +103,13 @@ export interface MappedProblem {
 
 export type ProblemMapper = (error: unknown, instance: string | undefined) => MappedProblem | undefined;
 
-const mapDomainError: ProblemMapper = (error, instance) => {
+/** A domain refusal's problem, with Retry-After when the refusal says when to try again. */
+export const mapDomainError: ProblemMapper = (error, instance) => {
   const problem = problemFor(error, instance);
-  return problem ? { problem } : undefined;
+  if (!problem) return undefined;
+  return error instanceof StorageUnavailableError
+    ? { problem, headers: { "retry-after": String(error.retryAfterSeconds) } }
+    : { problem };
 };
 
 /**

@@ -74,6 +74,17 @@ export class ServiceUnavailableError extends ServiceError {
   override name = "ServiceUnavailableError";
 }
 
+/**
+ * The database did not answer (timeout, the invocation's deadline, a reset
+ * connection) or is not serving for now. For a write the outcome is unknown:
+ * it may still be applied. Answers 503 with Retry-After; every route answers a
+ * repeat as a repeat, so the client repeats the request.
+ */
+export class StorageUnavailableError extends ServiceUnavailableError {
+  override name = "StorageUnavailableError";
+  readonly retryAfterSeconds = 1;
+}
+
 /** The service is misconfigured (missing environment, a root key that cannot sign). Answers 500. */
 export class ConfigurationError extends Error {
   override name = "ConfigurationError";

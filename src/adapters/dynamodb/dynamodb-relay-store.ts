@@ -17,6 +17,7 @@
 // attribute being absent, which DynamoDB evaluates atomically per item: of
 // any number of racing readers exactly one binds. Rate limits use GCRA
 // (rate-limiter.ts) as at most two conditional updates, no read.
+import { randomUUID } from "node:crypto";
 import { ConditionalCheckFailedException, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import {
   DeleteCommand,
@@ -92,6 +93,8 @@ export class DynamoDbRelayStore implements RelayStore {
     try {
       await this.client.send(
         new TransactWriteCommand({
+          // Explicit, so the SDK's retries after a timeout are plainly idempotent (dynamodb-client.ts).
+          ClientRequestToken: randomUUID(),
           TransactItems: [
             {
               Put: {

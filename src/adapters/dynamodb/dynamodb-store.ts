@@ -8,14 +8,14 @@
 // they authorize. Reads are strongly consistent, except the index query.
 // The endpoint comes from the SDK's standard settings
 // (AWS_ENDPOINT_URL_DYNAMODB), so the same code runs against DynamoDB Local.
+import { randomUUID } from "node:crypto";
 import {
   ConditionalCheckFailedException,
-  DynamoDBClient,
   type DynamoDBClientConfig,
   TransactionCanceledException,
 } from "@aws-sdk/client-dynamodb";
 import {
-  DynamoDBDocumentClient,
+  type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -47,6 +47,7 @@ import type {
   VehicleNoticeWrite,
   VehicleRecord,
 } from "../../service/ports.js";
+import { createDocumentClient } from "./dynamodb-client.js";
 import { TABLE_DESIGN } from "./table-design.js";
 
 type Item = Record<string, unknown>;
@@ -107,12 +108,8 @@ export interface DynamoDbStoreOptions {
   readonly clientConfig?: DynamoDBClientConfig;
 }
 
-/** A document client that drops undefined fields (optional record fields) instead of failing. */
-export function createDocumentClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(new DynamoDBClient(config), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-}
+// One construction for every store: timeouts and the "outcome unknown" answer (dynamodb-client.ts).
+export { createDocumentClient };
 
 export class DynamoDbStore implements Store {
   readonly tableName: string;
@@ -649,7 +646,14 @@ export class DynamoDbStore implements Store {
   /** One TransactWriteItems; a cancelled transaction throws the refusal of the first item that failed. */
   private async transact(items: readonly [TransactItem, Refusal][]): Promise<void> {
     try {
-      await this.client.send(new TransactWriteCommand({ TransactItems: items.map(([item]) => item) }));
+      // Our own token rather than the SDK's implicit one, so it is plain that the SDK's retries of this
+      // transaction (after a timeout whose first attempt may have committed) are idempotent.
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: items.map(([item]) => item),
+          ClientRequestToken: randomUUID(),
+        }),
+      );
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
       const reasons = error.CancellationReasons ?? [];
