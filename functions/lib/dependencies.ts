@@ -23,6 +23,7 @@ import { KMSClient } from "@aws-sdk/client-kms";
 import { DynamoDbStore } from "../../src/adapters/dynamodb/dynamodb-store.js";
 import { EventBridgeNotifier } from "../../src/adapters/events/eventbridge-notifier.js";
 import { LogNotifier } from "../../src/adapters/events/log-notifier.js";
+import { macKeyFromUri } from "../../src/adapters/kms/mac-keys.js";
 import { signerFromUri } from "../../src/adapters/kms/signer-from-uri.js";
 import { fromHex } from "../../src/protocol/bytes.js";
 import type { SubjectNameFields } from "../../src/protocol/certificate-profiles.js";
@@ -72,7 +73,10 @@ export async function buildService(env: Environment = process.env): Promise<CarK
   const roots = creatableRoots(env.ROOT_CREATION);
   const uris = [env.DEVICE_OEM_SIGNER_URI!, env.VEHICLE_OEM_SIGNER_URI!];
   // One KMS client for both roots, made only when a root is in KMS.
-  const kmsClient = uris.some((uri) => uri.startsWith("awskms:")) ? new KMSClient({}) : undefined;
+  const pseudonymKeyUri = env.DEVICE_PSEUDONYM_KEY;
+  const kmsClient = [...uris, pseudonymKeyUri ?? ""].some((uri) => uri.startsWith("awskms:"))
+    ? new KMSClient({})
+    : undefined;
   const [device, vehicle] = await Promise.all(
     uris.map((uri) => signerFromUri(uri, kmsClient ? { kmsClient } : {})),
   );
@@ -84,6 +88,10 @@ export async function buildService(env: Environment = process.env): Promise<CarK
     deviceOem: subject(env, "DEVICE_OEM"),
     vehicleOem: subject(env, "VEHICLE_OEM"),
     creatableRoots: roots,
+    // Only the functions that file or find a device's keys get it (infra/lib/function-access.ts).
+    ...(pseudonymKeyUri
+      ? { devicePseudonymKey: await macKeyFromUri(pseudonymKeyUri, kmsClient ? { kmsClient } : {}) }
+      : {}),
     notifier: env.EVENT_BUS_NAME
       ? new EventBridgeNotifier({ eventBusName: env.EVENT_BUS_NAME })
       : new LogNotifier(),

@@ -81,7 +81,6 @@ export interface RegisteredKey {
   vehicleId: string;
   role: "owner" | "friend";
   endpointPublicKey: string;
-  endpointCertificate: string;
   serialNumber: string;
   registeredAt: string;
   /** RCPT statement signed by the Vehicle OEM root, hex. */
@@ -95,7 +94,6 @@ export interface RegisteredKey {
       }
     | undefined;
   attestationSerial?: number | undefined;
-  ownerKeyId?: string | undefined;
 }
 
 export interface VehicleKeysResponse {
@@ -170,11 +168,7 @@ function checkPairing(value: unknown, what: string): PairingMaterial {
 
 function checkKey(value: unknown, what: string): RegisteredKey {
   const key = object(value, what);
-  requireStrings(
-    key,
-    ["keyId", "vehicleId", "role", "endpointPublicKey", "endpointCertificate", "registeredAt", "receipt"],
-    what,
-  );
+  requireStrings(key, ["keyId", "vehicleId", "role", "endpointPublicKey", "registeredAt", "receipt"], what);
   return key as unknown as RegisteredKey;
 }
 

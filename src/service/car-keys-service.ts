@@ -7,6 +7,7 @@
 import type { SubjectNameFields } from "../protocol/certificate-profiles.js";
 import { assertPublicKey } from "../protocol/p256.js";
 import type { ScryptCost } from "../protocol/pairing-password.js";
+import { DevicePseudonyms, type MacKey, unconfiguredMacKey } from "./device-pseudonyms.js";
 import { DeviceRequestAuthenticator } from "./device-request-auth.js";
 import { ConfigurationError } from "./errors.js";
 import { KeyRevocation } from "./key-revocation.js";
@@ -43,6 +44,11 @@ export interface CarKeysServiceConfig {
    * those whose KMS key the function may Sign with. Others are only read.
    */
   readonly creatableRoots?: readonly OemRootProfile[];
+  /**
+   * The deployment secret that names devices in the table (src/service/device-pseudonyms.ts).
+   * Without it the service runs, and every route that needs a device's keys answers a configuration error.
+   */
+  readonly devicePseudonymKey?: MacKey;
 }
 
 export interface CarKeysService {
@@ -77,8 +83,16 @@ export function createCarKeysService(config: CarKeysServiceConfig): CarKeysServi
     subjects,
     ...(config.creatableRoots ? { creatable: new Set(config.creatableRoots) } : {}),
   });
-  const auth = new DeviceRequestAuthenticator({ store, clock });
-  const notices = new Notices({ store, clock, roots, auth, notifier: config.notifier ?? dropEvents });
+  const pseudonyms = new DevicePseudonyms(config.devicePseudonymKey ?? unconfiguredMacKey);
+  const auth = new DeviceRequestAuthenticator({ store, clock, pseudonyms });
+  const notices = new Notices({
+    store,
+    clock,
+    roots,
+    auth,
+    notifier: config.notifier ?? dropEvents,
+    pseudonyms,
+  });
   const childSubject = (oem: SubjectNameFields): SubjectNameFields => ({
     organization: oem.organization,
     ...(oem.country ? { country: oem.country } : {}),
@@ -101,8 +115,8 @@ export function createCarKeysService(config: CarKeysServiceConfig): CarKeysServi
       vehicleOem: childSubject(config.vehicleOem),
       ...(config.scryptCost ? { scryptCost: config.scryptCost } : {}),
     }),
-    keys: new KeyTracking({ store, clock, roots, auth, notices }),
+    keys: new KeyTracking({ store, clock, roots, auth, notices, pseudonyms }),
     notices,
-    revocations: new KeyRevocation({ store, clock, roots, auth, notices }),
+    revocations: new KeyRevocation({ store, clock, roots, auth, notices, pseudonyms }),
   };
 }

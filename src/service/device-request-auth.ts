@@ -19,8 +19,9 @@ import {
   REQUEST_HEADERS,
   type RequestSigner,
 } from "../protocol/request-signature.js";
+import type { DevicePseudonyms } from "./device-pseudonyms.js";
 import { AuthenticationError } from "./errors.js";
-import { refuseIfSuspended, seIdOfKey } from "./notices.js";
+import { refuseIfSuspended } from "./notices.js";
 import type { Clock, NonceClaim, Store } from "./ports.js";
 
 /** How far a request's timestamp may be from the service's clock, either way. */
@@ -67,6 +68,8 @@ export interface DeviceRequestAuthOptions {
   readonly clock: Clock;
   readonly store: Store;
   readonly windowMs?: number;
+  /** Finds the SE of an endpoint key, for lost mode. */
+  readonly pseudonyms: DevicePseudonyms;
 }
 
 function header(request: DeviceRequest, name: string): string {
@@ -79,11 +82,13 @@ export class DeviceRequestAuthenticator {
   private readonly clock: Clock;
   private readonly store: Store;
   private readonly windowMs: number;
+  private readonly pseudonyms: DevicePseudonyms;
 
   constructor(options: DeviceRequestAuthOptions) {
     this.clock = options.clock;
     this.store = options.store;
     this.windowMs = options.windowMs ?? REQUEST_TIME_WINDOW_MS;
+    this.pseudonyms = options.pseudonyms;
   }
 
   /** Reads the carkey-* headers and checks the timestamp window (cheap checks before any crypto). */
@@ -190,7 +195,7 @@ export class DeviceRequestAuthenticator {
     }
     const key = await this.store.getKey(parsed.id);
     if (!key) throw new AuthenticationError(`no registered key ${parsed.id}`);
-    return { publicKey: fromHex(key.endpointPublicKey), seId: seIdOfKey(key) };
+    return { publicKey: fromHex(key.endpointPublicKey), seId: await this.pseudonyms.deviceOf(key) };
   }
 }
 

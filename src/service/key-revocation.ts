@@ -18,10 +18,11 @@ import { parseRevocation, type RevocationFacts, verifyRevocation } from "../prot
 import { encodeRevocationList, revocationListBody } from "../protocol/revocation-list.js";
 import { verifyTerminationAttestation } from "../protocol/termination-attestation.js";
 import { CounterBackoff, type CounterBackoffOptions } from "./counter-backoff.js";
+import type { DevicePseudonyms } from "./device-pseudonyms.js";
 import type { DeviceRequest, DeviceRequestAuthenticator } from "./device-request-auth.js";
 import { ConfigurationError, ConflictError, ForbiddenError, NotFoundError } from "./errors.js";
 import { bytesField, invalidField } from "./input.js";
-import { type Notices, noticeEvent, seIdOfKey } from "./notices.js";
+import { type Notices, noticeEvent } from "./notices.js";
 import type { Clock, KeyRecord, KeyRevocationRecord, RevocationReason, Store } from "./ports.js";
 import type { RootCertificates } from "./root-certificates.js";
 import type { EnrollmentOutcome } from "./secure-element-enrollment.js";
@@ -60,6 +61,7 @@ export interface KeyRevocationOptions {
   readonly notices: Notices;
   /** Retries of a revocation that lost a counter race (tests shorten them). */
   readonly counterBackoff?: CounterBackoffOptions;
+  readonly pseudonyms: DevicePseudonyms;
 }
 
 export class KeyRevocation {
@@ -122,7 +124,8 @@ export class KeyRevocation {
         `the revocation names attestation serial ${facts.attestationSerial}, not the one key ${keyId} was registered with`,
       );
     }
-    return this.revoke(target, "owner", `endpoint:${caller.id}`, toHex(encoded));
+    // Kept: that the vehicle's owner revoked. Not which owner key, nor its statement (it names the owner key).
+    return this.revoke(target, "owner", "vehicle-owner");
   }
 
   /** POST /v1/keys/{keyId}/revocation: the OEM backend revokes any key. */
@@ -143,7 +146,8 @@ export class KeyRevocation {
     const caller = await auth.authenticate(request, "instance", { whileSuspended: true });
     const key = await store.getKey(keyId);
     if (!key) throw new NotFoundError(`key ${keyId} is not registered`);
-    if (seIdOfKey(key) !== caller.id) {
+    const seId = await this.options.pseudonyms.deviceOf(key);
+    if (seId !== caller.id) {
       throw new ForbiddenError(`key ${keyId} lives on another secure element than the one that signed`);
     }
     const encoded = bytesField(input.attestation, "body.attestation");
@@ -173,7 +177,11 @@ export class KeyRevocation {
       confirmedAt: clock.now().toISOString(),
     };
     try {
-      await store.terminateKey(keyId, termination);
+      await store.terminateKey(
+        keyId,
+        termination,
+        key.revocation ? { seId, counter: key.revocation.noticeCounter } : undefined,
+      );
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
       const now = await store.getKey(keyId);
@@ -243,7 +251,6 @@ export class KeyRevocation {
     target: KeyRecord,
     reason: RevocationReason,
     revokedBy: string,
-    statement?: string,
   ): Promise<EnrollmentOutcome<RevocationView>> {
     const { store, clock, notices } = this.options;
     let key: KeyRecord | undefined = target;
@@ -265,7 +272,6 @@ export class KeyRevocation {
         reason,
         revokedAt: now.toISOString(),
         revokedBy,
-        ...(statement ? { statement } : {}),
         listSequence: entry.sequence,
         noticeCounter: notice.counter,
       };

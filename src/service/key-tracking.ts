@@ -29,6 +29,7 @@ import { VerificationError } from "../protocol/errors.js";
 import { type KeyAttestationFacts, verifyKeyAttestation } from "../protocol/key-attestation.js";
 import { encodeKeyTrackingReceipt, keyTrackingReceiptBody } from "../protocol/key-tracking-receipt.js";
 import { keyIdentifier, verifyRaw } from "../protocol/p256.js";
+import type { DevicePseudonyms } from "./device-pseudonyms.js";
 import {
   type DeviceRequest,
   type DeviceRequestAuthenticator,
@@ -43,7 +44,7 @@ import {
   ValidationError,
 } from "./errors.js";
 import { bytesField, invalidField, parseField } from "./input.js";
-import { type Notices, noticeEvent, refuseIfSuspended, seIdOfKey } from "./notices.js";
+import { type Notices, noticeEvent, refuseIfSuspended } from "./notices.js";
 import type { Clock, KeyRecord, NonceClaim, OwnerMigration, Store, VehicleRecord } from "./ports.js";
 import type { RootCertificates } from "./root-certificates.js";
 import type { KeyRegistrationRequest, KeyView, VehicleKeysResponse } from "./schemas.js";
@@ -56,6 +57,7 @@ export interface KeyTrackingOptions {
   readonly auth: DeviceRequestAuthenticator;
   /** Issue 5: the terminate-key notice of a migrated owner key. */
   readonly notices: Notices;
+  readonly pseudonyms: DevicePseudonyms;
 }
 
 /** What a registration has established once its signature verified: enough to answer as a repeat. */
@@ -142,33 +144,25 @@ export class KeyTracking {
     }
 
     const receipt = await this.signReceipt(chain, role, attestation?.serial, now);
+    const { pseudonyms } = this.options;
+    // Only what later decisions need (README "What the service stores and never learns"): no certificate
+    // (both name the SE), no attestation bytes, no attesting key, the SE only as a reference and a seal.
     const record: KeyRecord = {
       keyId,
       vehicleId,
       role,
       endpointPublicKey: toHex(chain.publicKey),
-      endpointCertificatePem: input.endpointCertificate,
-      instanceCaCertificatePem: input.instanceCaCertificate,
       serialNumber: chain.serialNumber,
       registeredAt: now.toISOString(),
       receipt: toHex(receipt),
-      seId,
+      deviceRef: await pseudonyms.reference(seId),
+      deviceSeal: await pseudonyms.seal(keyId, seId),
       state: "active",
-      ...(attestation
-        ? {
-            attestation: {
-              encoded: input.keyAttestation!,
-              serial: attestation.serial,
-              profile: attestation.profile,
-              ownerKeyId: toHex(attestation.signerKeyId),
-              issuedAt: new Date(attestation.issuedAt).toISOString(),
-            },
-          }
-        : {}),
+      ...(attestation ? { attestation: { serial: attestation.serial, profile: attestation.profile } } : {}),
     };
     try {
       if (role === "owner") {
-        const migration = await this.migration(vehicle, keyId, now);
+        const migration = await this.migration(vehicle, now);
         await store.registerOwnerKey(record, nonce, now, migration);
         if (migration?.notice) {
           await this.options.notices.publishAll([
@@ -185,7 +179,10 @@ export class KeyTracking {
       } else {
         await store.registerFriendKey(
           record,
-          { ownerKeyId: attestingOwner!.keyId, unsuspendedDevices: [seId, seIdOfKey(attestingOwner!)] },
+          {
+            ownerKeyId: attestingOwner!.keyId,
+            unsuspendedDevices: [seId, await pseudonyms.deviceOf(attestingOwner!)],
+          },
           nonce,
         );
       }
@@ -298,7 +295,8 @@ export class KeyTracking {
     if (!owner || (owner.state ?? "active") !== "active") {
       throw new ForbiddenError(`the attesting owner key ${vehicle.owner!.keyId} is no longer active`);
     }
-    await refuseIfSuspended(this.options.store, seIdOfKey(owner), "its owner key attests nothing");
+    const ownerDevice = await this.options.pseudonyms.deviceOf(owner);
+    await refuseIfSuspended(this.options.store, ownerDevice, "its owner key attests nothing");
     return owner;
   }
 
@@ -307,11 +305,7 @@ export class KeyTracking {
    * its SE gets a terminate-key notice. Friend keys stay as they are: their
    * attestations were checked when they were registered.
    */
-  private async migration(
-    vehicle: VehicleRecord,
-    newKeyId: string,
-    now: Date,
-  ): Promise<OwnerMigration | undefined> {
+  private async migration(vehicle: VehicleRecord, now: Date): Promise<OwnerMigration | undefined> {
     if (!vehicle.owner) return undefined;
     const previous = await this.options.store.getKey(vehicle.owner.keyId);
     if (!previous || (previous.state ?? "active") !== "active") return { previousKeyId: vehicle.owner.keyId };
@@ -321,7 +315,8 @@ export class KeyTracking {
       revocation: {
         reason: "migrated",
         revokedAt: now.toISOString(),
-        revokedBy: `endpoint:${newKeyId}`,
+        // Not the new key's id: the old and the new phone stay unlinked in the old key's record.
+        revokedBy: "owner-migration",
         noticeCounter: notice.counter,
       },
       notice: { notice },
@@ -372,16 +367,12 @@ export function keyView(record: KeyRecord): KeyView {
     vehicleId: record.vehicleId,
     role: record.role,
     endpointPublicKey: record.endpointPublicKey,
-    endpointCertificate: record.endpointCertificatePem,
     serialNumber: record.serialNumber,
     registeredAt: record.registeredAt,
     receipt: record.receipt,
+    // Never who attested, even from a legacy record that still holds it.
     ...(record.attestation
-      ? {
-          profile: record.attestation.profile,
-          attestationSerial: record.attestation.serial,
-          ownerKeyId: record.attestation.ownerKeyId,
-        }
+      ? { profile: record.attestation.profile, attestationSerial: record.attestation.serial }
       : {}),
   };
 }

@@ -13,12 +13,11 @@
 // fetchable either way), so a failed publish is logged, not answered as an error.
 import { sha256 } from "@noble/hashes/sha2.js";
 import { fromHex, toHex } from "../protocol/bytes.js";
-import { certificatePublicKey, parseCertificate } from "../protocol/certificate-verifier.js";
-import { deviceIdFromInstanceKey } from "../protocol/device-identity.js";
 import { type NoticeAction, noticeBody } from "../protocol/lifecycle-notice.js";
 import { verifyRaw } from "../protocol/p256.js";
 import { encodeSignedStatement } from "../protocol/signed-statement.js";
 import { CounterBackoff, type CounterBackoffOptions } from "./counter-backoff.js";
+import type { DevicePseudonyms } from "./device-pseudonyms.js";
 import type { DeviceRequest, DeviceRequestAuthenticator } from "./device-request-auth.js";
 import { ConfigurationError, ConflictError, ForbiddenError, NotFoundError } from "./errors.js";
 import { logger } from "./logger.js";
@@ -74,12 +73,7 @@ export interface NoticesOptions {
   readonly notifier: Notifier;
   /** Retries of a write that lost a counter race (tests shorten them). */
   readonly counterBackoff?: CounterBackoffOptions;
-}
-
-/** The SE holding a key: from the record, or derived from its instance CA certificate (records before issue 5). */
-export function seIdOfKey(key: KeyRecord): string {
-  if (key.seId) return key.seId;
-  return toHex(deviceIdFromInstanceKey(certificatePublicKey(parseCertificate(key.instanceCaCertificatePem))));
+  readonly pseudonyms: DevicePseudonyms;
 }
 
 /** Lost mode reaches the service too: a suspended device's keys sign no request that changes anything. */
@@ -123,7 +117,7 @@ export class Notices {
 
   /** A terminate-key notice for the SE holding `key`, with the counter the device has next. */
   async terminateKeyNotice(key: KeyRecord, at: Date): Promise<DeviceNoticeRecord> {
-    const seId = seIdOfKey(key);
+    const seId = await this.options.pseudonyms.deviceOf(key);
     const { counter } = await this.options.store.getDeviceNoticeState(seId);
     const next = counter + 1;
     const notice = await this.sign({
@@ -153,7 +147,10 @@ export class Notices {
     if (!(await store.getSecureElement(seId)))
       throw new NotFoundError(`secure element ${seId} is not enrolled`);
     const wanted = action === "suspend" ? "suspended" : "active";
-    const vehicleIds = [...new Set((await store.listDeviceKeys(seId)).map((k) => k.vehicleId))].sort();
+    const reference = await this.options.pseudonyms.reference(seId);
+    const vehicleIds = [
+      ...new Set((await store.listDeviceKeys({ reference, seId })).map((k) => k.vehicleId)),
+    ].sort();
     // A write that lost a counter race is tried again with fresh counters and signatures, after a backoff.
     const backoff = new CounterBackoff(this.options.counterBackoff);
     do {

@@ -98,13 +98,20 @@ export interface PairingRecord {
   readonly expiresAt: string;
 }
 
+/**
+ * What a friend key keeps of the owner's attestation once it verified: only
+ * what later decisions need — the profile, and the serial an owner's
+ * revocation and the revocation list name. Never who attested (the vehicle's
+ * owner did; the owner key on the vehicle item is enough to authorise the
+ * owner's revocations) nor the statement itself.
+ */
 export interface FriendKeyAttestationRecord {
-  /** The owner's KATT statement, hex, as the device presented it. */
-  readonly encoded: string;
   readonly serial: number;
   readonly profile: AccessProfile;
-  readonly ownerKeyId: string;
-  readonly issuedAt: string;
+  /** Legacy: records written before the service stopped keeping the sharing graph carry these; never read. */
+  readonly encoded?: string;
+  readonly ownerKeyId?: string;
+  readonly issuedAt?: string;
 }
 
 /**
@@ -120,9 +127,12 @@ export type RevocationReason = "owner" | "oem" | "migrated";
 export interface KeyRevocationRecord {
   readonly reason: RevocationReason;
   readonly revokedAt: string;
-  /** `endpoint:<ownerKeyId>` for the owner, the IAM principal for the OEM, the new owner key for a migration. */
+  /**
+   * `vehicle-owner` for the owner (never which owner key: the vehicle's owner), the IAM
+   * principal for the OEM, `owner-migration` for a migration. Legacy records may hold `endpoint:<keyId>`.
+   */
   readonly revokedBy: string;
-  /** The owner's RVKE statement (hex), when the owner revoked. */
+  /** Legacy: the owner's RVKE statement, on records written before it stopped being kept. */
   readonly statement?: string;
   /** The entry in the vehicle's revocation list, when one was made. */
   readonly listSequence?: number;
@@ -146,8 +156,13 @@ export interface KeyRecord {
   readonly vehicleId: string;
   readonly role: KeyRole;
   readonly endpointPublicKey: string;
-  readonly endpointCertificatePem: string;
-  readonly instanceCaCertificatePem: string;
+  /**
+   * Legacy only. The endpoint certificate names its instance CA (issuer and
+   * authority key identifier: the same for every key of a device) and the
+   * instance CA certificate names the SE, so neither is stored any more.
+   */
+  readonly endpointCertificatePem?: string;
+  readonly instanceCaCertificatePem?: string;
   /** Serial of the endpoint certificate (hex). */
   readonly serialNumber: string;
   readonly registeredAt: string;
@@ -155,8 +170,12 @@ export interface KeyRecord {
   readonly receipt: string;
   /** Friend keys only: the owner's attestation. */
   readonly attestation?: FriendKeyAttestationRecord;
-  /** The SE holding the key (device-identity.ts, from the instance CA key); indexed for lost mode. */
+  /** Legacy: the SE id in clear, on records written before device pseudonyms. */
   readonly seId?: string;
+  /** The holding SE's reference (src/service/device-pseudonyms.ts): lost mode's index, an HMAC of its id. */
+  readonly deviceRef?: string;
+  /** The holding SE's id sealed for this key alone, to address its terminate-key notice. */
+  readonly deviceSeal?: string;
   /** Absent on records written before issue 5: active. */
   readonly state?: KeyState;
   readonly revocation?: KeyRevocationRecord;
@@ -305,11 +324,25 @@ export interface Store {
 
   /** ConflictError when the key is not active, or a counter moved (retry with fresh counters). */
   revokeKey(write: KeyRevocationWrite): Promise<void>;
-  /** Moves a revoked key to terminated; ConflictError when it is not revoked. */
-  terminateKey(keyId: string, termination: KeyTerminationRecord): Promise<void>;
+  /**
+   * Moves a revoked key to terminated; ConflictError when it is not revoked.
+   * `appliedNotice` (the terminate-key notice the SE acted on) is deleted with
+   * it: once the termination is confirmed nothing needs to tie that SE to the key.
+   */
+  terminateKey(
+    keyId: string,
+    termination: KeyTerminationRecord,
+    appliedNotice?: { seId: string; counter: number },
+  ): Promise<void>;
   getDeviceNoticeState(seId: string): Promise<DeviceNoticeState>;
-  /** The keys registered with an `seId` on that SE (for lost mode's vehicle notices). */
-  listDeviceKeys(seId: string): Promise<{ keyId: string; vehicleId: string }[]>;
+  /**
+   * The keys on one SE (for lost mode's vehicle notices): filed under its
+   * reference, and, for keys registered before references, under its id.
+   */
+  listDeviceKeys(device: {
+    reference: string;
+    seId: string;
+  }): Promise<{ keyId: string; vehicleId: string }[]>;
   /** The vehicle's notice and revocation sequences (0 when none). */
   getVehicleSequences(vehicleId: string): Promise<{ notices: number; revocations: number }>;
   /** A device notice and the vehicle notices of one lost-mode action, all or nothing (ConflictError: retry). */

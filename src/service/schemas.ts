@@ -172,7 +172,6 @@ export const KeySchema = z
     vehicleId: VehicleIdSchema,
     role: z.enum(["owner", "friend"]),
     endpointPublicKey: PublicKeyHex,
-    endpointCertificate: CertificatePem,
     serialNumber: z.string().meta({ description: "Serial number of the endpoint certificate, hex" }),
     registeredAt: Instant,
     receipt: z.string().meta({ description: "RCPT statement signed by the Vehicle OEM root, hex" }),
@@ -180,7 +179,6 @@ export const KeySchema = z
       description: "Friend keys: the profile the owner granted",
     }),
     attestationSerial: z.number().int().optional(),
-    ownerKeyId: KeyIdSchema.optional(),
   })
   .meta({ id: "Key" });
 

@@ -24,6 +24,7 @@ import {
 } from "../support/api-requests.js";
 import { apiEvent, invoke } from "../support/lambda-harness.js";
 import { TestDevice, testVehicle } from "../support/test-device.js";
+import { testMacKey } from "../support/test-mac-key.js";
 import { testService } from "../support/test-service.js";
 
 /** Everything the logger writes (INFO to stdout, ERROR to stderr) while the test runs. */
@@ -120,6 +121,7 @@ describe("roots that only another function may create", () => {
       createCarKeysService({
         store: t.store,
         signer: { root: (profile) => t.signers[profile] },
+        devicePseudonymKey: testMacKey(),
         manufacturerPublicKey: t.manufacturer.keyPair.publicKey,
         deviceOem: { organization: "D" },
         vehicleOem: { organization: "V" },

@@ -34,6 +34,7 @@ import {
 import { apiEvent, invoke } from "../support/lambda-harness.js";
 import { tool } from "../support/run-tool.js";
 import { TestDevice, testManufacturer, testVehicle } from "../support/test-device.js";
+import { testMacKey } from "../support/test-mac-key.js";
 
 const skip = !isKmsEmulatorInstalled() && !process.env.CI;
 if (skip) console.warn(`skipping the KMS-backed handler test: ${KMS_EMULATOR_MISSING}`);
@@ -85,6 +86,7 @@ describe.skipIf(skip)(`handlers with the OEM roots in KMS${skip ? ` (${KMS_EMULA
       createCarKeysService({
         store: new DynamoDbStore({ tableName: table.tableName, client: table.documentClient }),
         signer: { root: (profile) => signers[profile] },
+        devicePseudonymKey: testMacKey(),
         manufacturerPublicKey: manufacturer.keyPair.publicKey,
         deviceOem: { organization: "KMS Device OEM" },
         vehicleOem: { organization: "KMS Vehicle OEM" },

@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
 import { fromHex, toHex } from "../../src/protocol/bytes.js";
 import { generateKeyPair } from "../../src/protocol/p256.js";
+import { DevicePseudonyms } from "../../src/service/device-pseudonyms.js";
 import {
   type DeviceRequest,
   DeviceRequestAuthenticator,
@@ -16,6 +17,7 @@ import {
 import { AuthenticationError, ReplayError } from "../../src/service/errors.js";
 import { MemoryStore } from "../support/memory-store.js";
 import { signedHeaders } from "../support/test-device.js";
+import { testMacKey } from "../support/test-mac-key.js";
 import { SettableClock } from "../support/test-service.js";
 
 const key = generateKeyPair();
@@ -40,7 +42,7 @@ describe("DeviceRequestAuthenticator", () => {
   beforeEach(() => {
     clock = new SettableClock();
     store = new MemoryStore();
-    auth = new DeviceRequestAuthenticator({ clock, store });
+    auth = new DeviceRequestAuthenticator({ clock, store, pseudonyms: new DevicePseudonyms(testMacKey()) });
   });
 
   it("accepts a well-signed request and yields a nonce claim that outlives the window", () => {

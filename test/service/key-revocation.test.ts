@@ -18,6 +18,7 @@ import {
   type TestEndpoint,
   type testVehicle,
 } from "../support/test-device.js";
+import { testMacKey } from "../support/test-mac-key.js";
 import {
   deviceRequest,
   enrollDevice,
@@ -45,6 +46,7 @@ async function world(): Promise<World> {
     store: t.store,
     clock: t.clock,
     signer: { root: (profile) => t.signers[profile] },
+    devicePseudonymKey: testMacKey(),
     manufacturerPublicKey: t.manufacturer.keyPair.publicKey,
     deviceOem: { organization: "Test Device OEM" },
     vehicleOem: { organization: "Test Vehicle OEM", country: "DE" },
@@ -97,7 +99,7 @@ describe("remote revocation by the owner", () => {
       keyId: w.friend.keyId,
       state: "revoked",
       reason: "owner",
-      revokedBy: `endpoint:${w.owner.keyId}`,
+      revokedBy: "vehicle-owner",
       listSequence: 1,
       noticeCounter: 1,
     });
@@ -302,7 +304,7 @@ describe("new-phone migration", () => {
     expect(w.t.store.vehicles.get(w.vehicle.idHex)?.owner?.keyId).toBe(newOwner.keyId);
     const old = w.t.store.keys.get(w.owner.keyId)!;
     expect(old.state).toBe("revoked");
-    expect(old.revocation).toMatchObject({ reason: "migrated", revokedBy: `endpoint:${newOwner.keyId}` });
+    expect(old.revocation).toMatchObject({ reason: "migrated", revokedBy: "owner-migration" });
     const notices = await w.t.service.notices.forDevice(
       w.ownerDevice.seId,
       0,

@@ -186,8 +186,9 @@ describe("KeyTracking: friend keys", () => {
       role: "friend",
       profile: { kind: "drive", speedLimitKmh: 80 },
       attestationSerial: 7,
-      ownerKeyId: owner.keyId,
     });
+    // Who attested is neither stored nor returned.
+    expect(response).not.toHaveProperty("ownerKeyId");
     const root = await t.service.roots.get("vehicle-oem-root");
     expect(verifyKeyTrackingReceipt(fromHex(response.receipt), root.publicKey).attestationSerial).toBe(7);
     const list = await t.service.keys.listForVehicle(vehicle.idHex);

@@ -40,6 +40,7 @@ export async function startLambdaHarness(): Promise<LambdaHarness> {
     SE_MANUFACTURER_PUBLIC_KEY: toHex(manufacturer.keyPair.publicKey),
     DEVICE_OEM_NAME: "Test Device OEM",
     VEHICLE_OEM_NAME: "Test Vehicle OEM",
+    DEVICE_PSEUDONYM_KEY: `file:${join(keysDir, "device-pseudonym.key")}`,
   });
   return {
     table,

@@ -163,10 +163,21 @@ export class MemoryStore implements Store {
     this.applyDeviceNotice(write.notice);
   }
 
-  async terminateKey(keyId: string, termination: KeyTerminationRecord) {
+  async terminateKey(
+    keyId: string,
+    termination: KeyTerminationRecord,
+    appliedNotice?: { seId: string; counter: number },
+  ) {
     const key = this.keys.get(keyId);
     if (key?.state !== "revoked") throw new ConflictError("not revoked");
     this.keys.set(keyId, { ...key, state: "terminated", termination: clone(termination) });
+    if (appliedNotice) {
+      const notices = this.deviceNotices.get(appliedNotice.seId) ?? [];
+      this.deviceNotices.set(
+        appliedNotice.seId,
+        notices.filter((n) => n.counter !== appliedNotice.counter),
+      );
+    }
     this.writes++;
   }
 
@@ -174,9 +185,9 @@ export class MemoryStore implements Store {
     return clone(this.deviceNoticeStates.get(seId)) ?? { counter: 0, lostMode: "active" as const };
   }
 
-  async listDeviceKeys(seId: string) {
+  async listDeviceKeys(device: { reference: string; seId: string }) {
     return [...this.keys.values()]
-      .filter((k) => k.seId === seId)
+      .filter((k) => (k.deviceRef ? k.deviceRef === device.reference : k.seId === device.seId))
       .map((k) => ({ keyId: k.keyId, vehicleId: k.vehicleId }));
   }
 

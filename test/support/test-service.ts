@@ -16,6 +16,7 @@ import {
   testManufacturer,
   testVehicle,
 } from "./test-device.js";
+import { testMacKey } from "./test-mac-key.js";
 
 /** Cheap scrypt for tests: the cost is the protocol's business, tested in test/protocol. */
 export const TEST_SCRYPT_COST = { N: 1024, r: 8, p: 1 } as const;
@@ -44,6 +45,7 @@ export function testService(): TestService {
     store,
     clock,
     signer: { root: (profile) => signers[profile] },
+    devicePseudonymKey: testMacKey(),
     manufacturerPublicKey: manufacturer.keyPair.publicKey,
     deviceOem: { organization: "Test Device OEM" },
     vehicleOem: { organization: "Test Vehicle OEM", country: "DE" },

@@ -65,7 +65,10 @@ const key = {
   nonce: (claim: NonceClaim) => ({ pk: `NONCE#${claim.signer}#${claim.nonce}`, sk: "NONCE" }),
   // Issue 5: counters live in their own items beside the record they count for, so one transaction
   // can move a key's state, a vehicle's sequence and a device's counter without touching an item twice.
-  deviceKey: (seId: string, keyId: string) => ({ pk: `SE#${seId}`, sk: `KEY#${keyId}` }),
+  // Lost mode's index of a device's keys, filed under its reference (an HMAC of its id), never its id.
+  deviceKey: (reference: string, keyId: string) => ({ pk: `DEVICE#${reference}`, sk: `KEY#${keyId}` }),
+  // Written before device references: the same index under the SE id; read, never written.
+  legacyDeviceKey: (seId: string) => ({ pk: `SE#${seId}`, prefix: "KEY#" }),
   deviceNotices: (seId: string) => ({ pk: `SE#${seId}`, sk: "NOTICES" }),
   deviceNotice: (seId: string, counter: number) => ({
     pk: `SE#${seId}`,
@@ -336,28 +339,48 @@ export class DynamoDbStore implements Store {
     ]);
   }
 
-  async terminateKey(keyId: string, termination: KeyTerminationRecord): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: key.key(keyId),
-          UpdateExpression: "SET #state = :terminated, #termination = :termination",
-          ConditionExpression: "#state = :revoked",
-          ExpressionAttributeNames: { "#state": "state", "#termination": "termination" },
-          ExpressionAttributeValues: {
-            ":terminated": "terminated",
-            ":revoked": "revoked",
-            ":termination": termination,
-          },
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        throw withCause(new ConflictError(`key ${keyId} is not revoked`), error);
+  async terminateKey(
+    keyId: string,
+    termination: KeyTerminationRecord,
+    appliedNotice?: { seId: string; counter: number },
+  ): Promise<void> {
+    const update: TransactItem = {
+      Update: {
+        TableName: this.tableName,
+        Key: key.key(keyId),
+        UpdateExpression: "SET #state = :terminated, #termination = :termination",
+        ConditionExpression: "#state = :revoked",
+        ExpressionAttributeNames: { "#state": "state", "#termination": "termination" },
+        ExpressionAttributeValues: {
+          ":terminated": "terminated",
+          ":revoked": "revoked",
+          ":termination": termination,
+        },
+      },
+    };
+    const refusal = () => new ConflictError(`key ${keyId} is not revoked`);
+    if (!appliedNotice) {
+      try {
+        await this.client.send(new UpdateCommand(update.Update!));
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) throw withCause(refusal(), error);
+        throw error;
       }
-      throw error;
+      return;
     }
+    await this.transact([
+      [update, refusal],
+      [
+        {
+          // The SE applied it (its termination attestation is the proof): the notice has done its work.
+          Delete: {
+            TableName: this.tableName,
+            Key: key.deviceNotice(appliedNotice.seId, appliedNotice.counter),
+          },
+        },
+        unexpected,
+      ],
+    ]);
   }
 
   async getDeviceNoticeState(seId: string): Promise<DeviceNoticeState> {
@@ -368,7 +391,20 @@ export class DynamoDbStore implements Store {
     };
   }
 
-  async listDeviceKeys(seId: string): Promise<{ keyId: string; vehicleId: string }[]> {
+  async listDeviceKeys(device: {
+    reference: string;
+    seId: string;
+  }): Promise<{ keyId: string; vehicleId: string }[]> {
+    const legacy = key.legacyDeviceKey(device.seId);
+    const [current, old] = await Promise.all([
+      this.keyIndex(key.deviceKey(device.reference, "").pk, "KEY#"),
+      this.keyIndex(legacy.pk, legacy.prefix),
+    ]);
+    const seen = new Set<string>();
+    return [...current, ...old].filter((k) => !seen.has(k.keyId) && seen.add(k.keyId));
+  }
+
+  private async keyIndex(pk: string, prefix: string): Promise<{ keyId: string; vehicleId: string }[]> {
     const out: { keyId: string; vehicleId: string }[] = [];
     let start: Record<string, unknown> | undefined;
     do {
@@ -377,7 +413,7 @@ export class DynamoDbStore implements Store {
           TableName: this.tableName,
           KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
           ExpressionAttributeNames: { "#pk": "pk", "#sk": "sk" },
-          ExpressionAttributeValues: { ":pk": `SE#${seId}`, ":prefix": "KEY#" },
+          ExpressionAttributeValues: { ":pk": pk, ":prefix": prefix },
           ConsistentRead: true,
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
@@ -556,14 +592,14 @@ export class DynamoDbStore implements Store {
 
   /** The device's index entry for a key, so lost mode finds the vehicles holding its keys. */
   private deviceKeyItems(keyRecord: KeyRecord): [TransactItem, Refusal][] {
-    if (!keyRecord.seId) return [];
+    if (!keyRecord.deviceRef) return [];
     return [
       [
         {
           Put: {
             TableName: this.tableName,
             Item: {
-              ...key.deviceKey(keyRecord.seId, keyRecord.keyId),
+              ...key.deviceKey(keyRecord.deviceRef, keyRecord.keyId),
               type: "device-key",
               keyId: keyRecord.keyId,
               vehicleId: keyRecord.vehicleId,

@@ -99,6 +99,8 @@ export function handlerEnvironment(config: {
   vehicleOemSignerUri: string;
   manufacturerPublicKey: Uint8Array;
   oemName: string;
+  /** `file:<path>` (mode 0600, created on first use) or `awskms:<HMAC key>`. */
+  devicePseudonymKey: string;
 }): Record<string, string> {
   return {
     TABLE_NAME: config.tableName,
@@ -108,6 +110,7 @@ export function handlerEnvironment(config: {
     SE_MANUFACTURER_PUBLIC_KEY: toHex(config.manufacturerPublicKey),
     DEVICE_OEM_NAME: config.oemName,
     VEHICLE_OEM_NAME: config.oemName,
+    DEVICE_PSEUDONYM_KEY: config.devicePseudonymKey,
   };
 }
 
@@ -183,6 +186,7 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
         vehicleOemSignerUri,
         manufacturerPublicKey,
         oemName: options.oemName ?? "Car Keys Local",
+        devicePseudonymKey: `file:${join(keysDir, "device-pseudonym.key")}`,
       }),
     );
     const client = new DynamoDBClient({ endpoint: dynamoDb.endpoint });
