@@ -15,6 +15,7 @@ import * as sns from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
 import { ROUTES, type RouteDefinition } from "../../functions/routes.js";
 import { PROJECT_ROOT } from "./bundling-options.js";
+import { DevicePseudonymKey } from "./constructs/device-pseudonym-key.js";
 import { OemRootKey } from "./constructs/oem-root-key.js";
 import { RouteFunction } from "./constructs/route-function.js";
 import { ServiceApi } from "./constructs/service-api.js";
@@ -94,6 +95,8 @@ export class CarKeysStack extends Stack {
   readonly eventBus: events.EventBus | undefined;
   /** Creates both root certificates at deploy time (a custom resource), before the API serves a request. */
   readonly rootBootstrap: RouteFunction;
+  /** The HMAC key of device pseudonyms; absent only if no function computes them. */
+  readonly devicePseudonymKey: DevicePseudonymKey | undefined;
 
   constructor(scope: Construct, id: string, props: CarKeysStackProps = {}) {
     super(scope, id, props);
@@ -121,6 +124,15 @@ export class CarKeysStack extends Stack {
         alias: `alias/${this.stackName}/vehicle-oem-root`,
       }),
     };
+    const pseudonymizers = [...new Set(routes.map((r) => r.functionName))].filter(
+      (name) => access[name]?.pseudonymizesDevices,
+    );
+    this.devicePseudonymKey =
+      pseudonymizers.length > 0
+        ? new DevicePseudonymKey(this, "DevicePseudonyms", {
+            alias: `alias/${this.stackName}/device-pseudonyms`,
+          })
+        : undefined;
     const alarmAction = props.alarmTopicArn
       ? new SnsAction(sns.Topic.fromTopicArn(this, "AlarmTopic", props.alarmTopicArn))
       : undefined;
@@ -180,6 +192,8 @@ export class CarKeysStack extends Stack {
                   this.api.api.apiEndpoint,
               }
             : {}),
+          // Only where device pseudonyms are computed: every other function never sees the key.
+          ...(grants.pseudonymizesDevices ? { DEVICE_PSEUDONYM_KEY: this.devicePseudonymKey!.uri } : {}),
         },
         ...(grants.memoryMiB ? { memoryMiB: grants.memoryMiB } : {}),
         ...(alarmAction ? { alarmAction } : {}),
@@ -237,6 +251,7 @@ export class CarKeysStack extends Stack {
       if (!signs.has(key)) this.rootKeys[key].grantPublicKey(fn);
     }
     if (grants.publishesEvents) this.eventBus!.grantPutEventsTo(fn);
+    if (grants.pseudonymizesDevices) this.devicePseudonymKey!.grantGenerateMac(fn);
   }
 }
 

@@ -34,6 +34,12 @@ export interface FunctionAccess {
    * stack is given a custom domain's origin, so no link's origin ever comes from a request.
    */
   readonly mintsLinks?: boolean;
+  /**
+   * Files or finds a device's keys (src/service/device-pseudonyms.ts): kms:GenerateMac on the device
+   * pseudonym key, whose URI arrives in DEVICE_PSEUDONYM_KEY. Only the functions that register keys,
+   * revoke and confirm terminations, or run lost mode.
+   */
+  readonly pseudonymizesDevices?: boolean;
   /** Memory (and so CPU share) when the default does not fit. */
   readonly memoryMiB?: number;
 }
@@ -56,6 +62,7 @@ export const FUNCTION_ACCESS: Readonly<Record<string, FunctionAccess>> = {
     signsWith: ["vehicleOem", "deviceOem"],
     readsPublicKeyOf: BOTH_ROOTS,
     publishesEvents: true,
+    pseudonymizesDevices: true,
   },
   // The TIGRESS relay: mailboxes and rate-limit buckets in the table; no key of any kind.
   relay: { table: "readWrite", mintsLinks: true },
@@ -65,6 +72,7 @@ export const FUNCTION_ACCESS: Readonly<Record<string, FunctionAccess>> = {
     signsWith: ["deviceOem"],
     readsPublicKeyOf: BOTH_ROOTS,
     publishesEvents: true,
+    pseudonymizesDevices: true,
   },
   // Serves vehicles' revocation lists, signed by the Vehicle OEM root.
   "revocation-list": { table: "read", signsWith: ["vehicleOem"], readsPublicKeyOf: BOTH_ROOTS },
@@ -74,6 +82,7 @@ export const FUNCTION_ACCESS: Readonly<Record<string, FunctionAccess>> = {
     signsWith: ["deviceOem"],
     readsPublicKeyOf: BOTH_ROOTS,
     publishesEvents: true,
+    pseudonymizesDevices: true,
   },
 };
 

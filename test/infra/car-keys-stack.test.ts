@@ -141,8 +141,9 @@ const roleArn = (name: string) => ({
 
 describe("OEM root keys", () => {
   it("are P-256 signing keys, retained, one per root", () => {
-    const keys = ofType("AWS::KMS::Key");
+    const keys = ofType("AWS::KMS::Key").filter(([, key]) => key.Properties.KeyUsage === "SIGN_VERIFY");
     expect(keys).toHaveLength(2);
+    expect(ofType("AWS::KMS::Key")).toHaveLength(3);
     for (const [, key] of keys) {
       expect(key.Properties).toMatchObject({ KeySpec: "ECC_NIST_P256", KeyUsage: "SIGN_VERIFY" });
       expect(key.DeletionPolicy).toBe("Retain");
@@ -187,6 +188,51 @@ describe("OEM root keys", () => {
       const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
       expect(env.DEVICE_OEM_SIGNER_URI).toEqual({ "Fn::Join": ["", ["awskms:", keyArn("deviceOem")]] });
       expect(env.VEHICLE_OEM_SIGNER_URI).toEqual({ "Fn::Join": ["", ["awskms:", keyArn("vehicleOem")]] });
+    }
+  });
+});
+
+/** The functions that compute device pseudonyms (function-access.ts `pseudonymizesDevices`). */
+const PSEUDONYMIZERS: readonly string[] = ["key-tracking", "revocation", "notices"];
+const pseudonymizerIds = () => PSEUDONYMIZERS.map((name) => logicalId(stack.functions.get(name)!.fn));
+
+describe("the device pseudonym key", () => {
+  it("is an HMAC_256 key for GenerateMac, retained, whose policy lets exactly the pseudonymizing functions compute HMAC_SHA_256", () => {
+    const id = logicalId(stack.devicePseudonymKey!.key);
+    const key = resources[id]!;
+    expect(key.Properties).toMatchObject({ KeySpec: "HMAC_256", KeyUsage: "GENERATE_VERIFY_MAC" });
+    expect(key.DeletionPolicy).toBe("Retain");
+    const policy = key.Properties.KeyPolicy as { Statement: Statement[] };
+    const macs = policy.Statement.filter(
+      (s) => s.Effect === "Allow" && actions(s).some((a) => covers(a, "kms:GenerateMac")),
+    );
+    expect(macs).toHaveLength(1);
+    expect(actions(macs[0]!)).toEqual(["kms:GenerateMac"]);
+    const principals = asList((macs[0]!.Principal as { AWS: unknown }).AWS);
+    expect(principals).toHaveLength(PSEUDONYMIZERS.length);
+    expect(principals).toEqual(expect.arrayContaining(PSEUDONYMIZERS.map(roleArn)));
+    expect(macs[0]!.Condition).toEqual({ StringEquals: { "kms:MacAlgorithm": "HMAC_SHA_256" } });
+  });
+
+  it("is granted to exactly those functions' roles, on that key only, and its URI reaches no other function", () => {
+    const keyArnOf = { "Fn::GetAtt": [logicalId(stack.devicePseudonymKey!.key), "Arn"] };
+    const deployed = [...functionNames().map((name) => [name, stack.functions.get(name)!] as const)];
+    deployed.push(["root-bootstrap", stack.rootBootstrap]);
+    for (const [name, fn] of deployed) {
+      const macs = roleStatements(logicalId(fn.role)).filter((s) =>
+        actions(s).some((a) => covers(a, "kms:GenerateMac")),
+      );
+      const env = (
+        resources[logicalId(fn.fn)]!.Properties.Environment as { Variables: Record<string, unknown> }
+      ).Variables;
+      if (!PSEUDONYMIZERS.includes(name)) {
+        expect(macs, name).toEqual([]);
+        expect(env.DEVICE_PSEUDONYM_KEY, name).toBeUndefined();
+        continue;
+      }
+      expect(macs, name).toHaveLength(1);
+      expect(actions(macs[0]!)).toEqual(["kms:GenerateMac"]);
+      expect(asList(macs[0]!.Resource)).toEqual([keyArnOf]);
     }
   });
 });
@@ -360,6 +406,7 @@ describe("functions", () => {
           "EVENT_BUS_NAME",
           // Only the relay mints links; their origin is the API's own endpoint, never a request's Host.
           ...(id === relayId ? ["RELAY_LINK_BASE_URL"] : []),
+          ...(pseudonymizerIds().includes(id) ? ["DEVICE_PSEUDONYM_KEY"] : []),
         ].sort(),
       );
       expect(env.TABLE_NAME).toEqual({ Ref: logicalId(stack.table.table) });
@@ -384,6 +431,12 @@ describe("functions", () => {
       for (const variable of required(name)) {
         expect(env[variable], `${name} needs ${variable}`).toBeDefined();
         expect(env[variable], `${name} needs ${variable}`).not.toBe("");
+      }
+      // Registering keys, revoking them and lost mode name devices by their pseudonyms.
+      if (PSEUDONYMIZERS.includes(name)) {
+        expect(env.DEVICE_PSEUDONYM_KEY, `${name} needs DEVICE_PSEUDONYM_KEY`).toEqual({
+          "Fn::Join": ["", ["awskms:", { "Fn::GetAtt": [logicalId(stack.devicePseudonymKey!.key), "Arn"] }]],
+        });
       }
     }
     const bootstrapEnv = (

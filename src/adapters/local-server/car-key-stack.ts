@@ -27,6 +27,7 @@ import type { DigestSigner } from "../../protocol/signer.js";
 import { type DynamoDbLocal, startDynamoDbLocal } from "../dynamodb/dynamodb-local.js";
 import { ensureTable } from "../dynamodb/table-design.js";
 import { provisionSigningKey } from "../kms/kms-key-provisioner.js";
+import { fileMacKey } from "../kms/mac-keys.js";
 import { signerFromUri } from "../kms/signer-from-uri.js";
 import { SoftSigner } from "../kms/soft-signer.js";
 import { type AccessLogEntry, type HandlerMap, type LocalServer, startLocalServer } from "./local-server.js";
@@ -92,6 +93,9 @@ export const DEFAULT_TABLE_NAME = "carkeys-local";
 const MANUFACTURER_KEY_NAME = "se-manufacturer";
 
 /** The environment the handlers read (functions/lib); the one place that knows the variable names. */
+/** Under `<dataDir>/keys`: the device pseudonym secret (src/service/device-pseudonyms.ts). */
+export const DEVICE_PSEUDONYM_KEY_FILE = "device-pseudonym.key";
+
 export function handlerEnvironment(config: {
   tableName: string;
   dynamoDbEndpoint: string;
@@ -148,6 +152,9 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
   const deviceOemSignerUri = options.deviceOemSignerUri ?? `softkms:${keysDir}#device-oem-root`;
   const vehicleOemSignerUri = options.vehicleOemSignerUri ?? `softkms:${keysDir}#vehicle-oem-root`;
   const manufacturer = await SoftSigner.open(keysDir, MANUFACTURER_KEY_NAME);
+  // The secret that names devices in the table: generated (mode 0600) on the first start, kept after.
+  const pseudonymKeyPath = join(keysDir, DEVICE_PSEUDONYM_KEY_FILE);
+  await fileMacKey(pseudonymKeyPath);
   const manufacturerPublicKey = await manufacturer.publicKey();
   const dynamoDbIsLocal = options.dynamoDbEndpoint === undefined || isLoopback(options.dynamoDbEndpoint);
   prepareAwsSdk(dynamoDbIsLocal && !usesRealKms(deviceOemSignerUri, vehicleOemSignerUri));
@@ -186,7 +193,7 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
         vehicleOemSignerUri,
         manufacturerPublicKey,
         oemName: options.oemName ?? "Car Keys Local",
-        devicePseudonymKey: `file:${join(keysDir, "device-pseudonym.key")}`,
+        devicePseudonymKey: `file:${pseudonymKeyPath}`,
       }),
     );
     const client = new DynamoDBClient({ endpoint: dynamoDb.endpoint });

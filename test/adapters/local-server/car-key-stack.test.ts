@@ -235,7 +235,12 @@ describe("the stack's files and lifecycle", () => {
     const token = await stat(join(dataDir, "oem-token"));
     expect(token.mode & 0o777).toBe(0o600);
     const keys = (await readdir(stack.keysDir)).sort();
-    expect(keys).toEqual(["device-oem-root.json", "se-manufacturer.json", "vehicle-oem-root.json"]);
+    expect(keys).toEqual([
+      "device-oem-root.json",
+      "device-pseudonym.key",
+      "se-manufacturer.json",
+      "vehicle-oem-root.json",
+    ]);
     for (const key of keys) expect((await stat(join(stack.keysDir, key))).mode & 0o777).toBe(0o600);
     expect(toHex(await stack.manufacturer.publicKey())).toBe(toHex(stack.manufacturerPublicKey));
   });
