@@ -1,7 +1,15 @@
 #!/usr/bin/env node
-// Entry point for `npx carkey`: loads the TypeScript CLI through tsx's ESM loader,
-// so the CLI runs from source with no build step.
-import { register } from "tsx/esm/api";
+// Entry point for `carkey`. In an installed package it runs the compiled CLI
+// (dist/, `npm run build`); in a checkout, where the TypeScript sources are
+// beside it, it runs those through tsx's loader, so a change to src/ is live
+// without a build and never meets a stale dist/.
+import { existsSync } from "node:fs";
 
-register();
-await import("../src/cli/main.ts");
+const sources = new URL("../src/cli/main.ts", import.meta.url);
+if (existsSync(sources)) {
+  const { register } = await import("tsx/esm/api");
+  register();
+  await import(sources.href);
+} else {
+  await import("../dist/src/cli/main.js");
+}

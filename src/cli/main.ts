@@ -10,10 +10,12 @@ import { registerDeviceCommands } from "./commands/device.js";
 import { registerFlowCommands } from "./commands/flows.js";
 import { registerOemCommands } from "./commands/oem.js";
 import { registerVehicleCommands } from "./commands/vehicle.js";
+import { packageVersion } from "./package-version.js";
 
 export function buildProgram(): Command {
   const program = new Command("carkey")
     .description("Car Keys: digital car key emulators and tools")
+    .version(packageVersion(), "-V, --version", "print the version")
     // The usage hint rides on the error's own line: errors are one line (commander would add a second).
     .configureOutput({
       outputError: (text, write) => {
