@@ -57,6 +57,7 @@ cat "$state/demo.jsonl"
 
 # Every step the story has, each reported once and ok (a story cut short fails too).
 npx tsx -e '
+import "reflect-metadata";
 import { readFileSync } from "node:fs";
 import { DEMO_STEPS } from "./src/cli/demo/demo-story.ts";
 const lines = readFileSync(process.argv[1], "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
