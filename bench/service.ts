@@ -33,7 +33,7 @@ const RUNS = 60;
  * commands the in-process handlers send (every SDK client's send goes
  * through DynamoDBClient.prototype.send, so wrapping it counts them all).
  */
-async function countCalls(fn: () => Promise<void>) {
+export async function countCalls(fn: () => Promise<void>) {
   const dynamo: Record<string, number> = {};
   let requests = 0;
   // The document client and the plain client both send through the smithy Client base class.

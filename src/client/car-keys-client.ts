@@ -116,7 +116,10 @@ export type EnrollableSecureElement = Pick<
 >;
 
 /** An SE holding the key to register: it signs the request with that key and hands out its chain. */
-export type KeyHoldingSecureElement = Pick<SecureElement, "signServiceRequest" | "certificateChain">;
+export type KeyHoldingSecureElement = Pick<
+  SecureElement,
+  "signServiceRequest" | "certificateChain" | "pairingConfirmation"
+>;
 
 /** What an OEM's vehicle (or the emulated Vehicle) needs from an enrollment. */
 export interface ProvisionableVehicle {
@@ -125,7 +128,8 @@ export interface ProvisionableVehicle {
     vehicleOemRoot: string;
     deviceOemRoots: string[];
   }): void;
-  provisionPairingVerifier(verifier: PairingVerifier): void;
+  /** The verifier with the id of its pairing material, which the car signs into its pairing confirmation. */
+  provisionPairingVerifier(verifier: PairingVerifier, pairingId: string): void;
 }
 
 // ---- response checks ---------------------------------------------------------------------------
@@ -377,6 +381,17 @@ export function pairingVerifierFromJson(verifier: PairingMaterial["verifier"]): 
 }
 
 /**
+ * What the OEM's backend does with new pairing material (at enrollment, or
+ * for a new phone): the car gets the verifier and the pairing id, never the password.
+ */
+export function provisionPairingMaterial(
+  vehicle: Pick<ProvisionableVehicle, "provisionPairingVerifier">,
+  pairing: PairingMaterial,
+): void {
+  vehicle.provisionPairingVerifier(pairingVerifierFromJson(pairing.verifier), pairing.pairingId);
+}
+
+/**
  * What the OEM's factory or backend does with an enrollment: installs the
  * vehicle certificate and the roots into the car and provisions the pairing
  * verifier. Returns the password, which goes to the owner and nowhere else.
@@ -390,7 +405,7 @@ export function installVehicleEnrollment(
     vehicleOemRoot: enrollment.trustAnchors.vehicleOemRoot,
     deviceOemRoots: [enrollment.trustAnchors.deviceOemRoot],
   });
-  vehicle.provisionPairingVerifier(pairingVerifierFromJson(enrollment.pairing.verifier));
+  provisionPairingMaterial(vehicle, enrollment.pairing);
   const { password, pairingId, expiresAt } = enrollment.pairing;
   return { password, pairingId, expiresAt };
 }

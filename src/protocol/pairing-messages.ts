@@ -42,7 +42,12 @@ export const PAIRING_TAG = {
   VEHICLE_CERTIFICATE: 0xda,
   ENDPOINT_CERTIFICATE: 0xdc,
   INSTANCE_CA_CERTIFICATE: 0xdd,
+  /** WRITE DATA: the vehicle's signature over this session (src/protocol/vehicle-pairing-proof.ts). */
+  VEHICLE_PROOF: 0x9e,
 } as const;
+
+/** P1 of WRITE DATA: the vehicle's data (identifier, certificate, proof), or its pairing confirmation. */
+export const WRITE_DATA_P1 = { VEHICLE_DATA: 0x00, PAIRING_CONFIRMATION: 0x01 } as const;
 
 /** Context string of the SPAKE2+ transcript: binds the negotiated versions and the brand. */
 export function pairingContext(
@@ -142,7 +147,26 @@ export function parseSpake2Verify(command: CommandApdu): { shareV: Uint8Array; v
 }
 
 export function writeDataCommand(protectedData: Uint8Array): CommandApdu {
-  return { cla: CLA_SECURE, ins: PAIRING_INS.WRITE_DATA, p1: 0, p2: 0, data: protectedData, le: 0 };
+  return {
+    cla: CLA_SECURE,
+    ins: PAIRING_INS.WRITE_DATA,
+    p1: WRITE_DATA_P1.VEHICLE_DATA,
+    p2: 0,
+    data: protectedData,
+    le: 0,
+  };
+}
+
+/** WRITE DATA with P1 01: the protected plaintext is the pairing confirmation statement itself. */
+export function writeConfirmationCommand(protectedData: Uint8Array): CommandApdu {
+  return {
+    cla: CLA_SECURE,
+    ins: PAIRING_INS.WRITE_DATA,
+    p1: WRITE_DATA_P1.PAIRING_CONFIRMATION,
+    p2: 0,
+    data: protectedData,
+    le: 0,
+  };
 }
 
 export function getDataCommand(protectedData: Uint8Array): CommandApdu {
@@ -160,25 +184,29 @@ export function getResponseCommand(length: number): CommandApdu {
   };
 }
 
-/** What the vehicle tells the device in WRITE DATA. */
+/** What the vehicle tells the device in WRITE DATA: who it is, and its signature over this session. */
 export function vehicleDataPlaintext(
   vehicleIdentifier: Uint8Array,
   vehicleCertificate: Uint8Array,
+  vehicleProof: Uint8Array,
 ): Uint8Array {
   return concatBytes(
     tlv(PAIRING_TAG.VEHICLE_ID, vehicleIdentifier),
     tlv(PAIRING_TAG.VEHICLE_CERTIFICATE, vehicleCertificate),
+    tlv(PAIRING_TAG.VEHICLE_PROOF, expectLength(vehicleProof, 64, "vehicle proof")),
   );
 }
 
 export function parseVehicleData(plaintext: Uint8Array): {
   vehicleIdentifier: Uint8Array;
   vehicleCertificate: Uint8Array;
+  vehicleProof: Uint8Array;
 } {
   const m = TlvMap.parse(plaintext, "WRITE DATA");
   return {
     vehicleIdentifier: m.require(PAIRING_TAG.VEHICLE_ID, "vehicle identifier", [8, 32]),
     vehicleCertificate: m.require(PAIRING_TAG.VEHICLE_CERTIFICATE, "vehicle certificate", [1, 4096]),
+    vehicleProof: m.require(PAIRING_TAG.VEHICLE_PROOF, "vehicle proof", 64),
   };
 }
 

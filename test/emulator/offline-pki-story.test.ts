@@ -25,7 +25,7 @@ describe("the offline PKI story", () => {
 
     // The automaker's server provisions the verifier (default scrypt cost); the car never sees the password.
     const material = oem.createPairingMaterial(DEFAULT_SCRYPT_COST);
-    car.provisionPairingVerifier(material.verifier);
+    car.provisionPairingVerifier(material.verifier, material.pairingId);
     expect(car.pairingAttemptsLeft).toBe(7);
     expect(JSON.stringify(car.exportState())).not.toContain(material.password);
 

@@ -1,11 +1,15 @@
-// Proves owner pairing's refusals with their reasons (wrong password, attempt limit, missing password or verifier, foreign roots, torn sessions, hostile scrypt cost) and that the password never reaches the vehicle.
+// Proves owner pairing's refusals with their reasons (wrong password, attempt limit, missing password or verifier, foreign roots, torn sessions, hostile scrypt cost, a fake car without the vehicle key, a missing car confirmation), that the device keeps the car's confirmation, and that the password never reaches the vehicle.
 import { describe, expect, it } from "vitest";
 import { tap } from "../../src/emulator/tap.js";
 import type { ApduChannel } from "../../src/emulator/vehicle/apdu-channel.js";
+import { runOwnerPairing } from "../../src/emulator/vehicle/owner-pairing.js";
 import { Vehicle } from "../../src/emulator/vehicle/vehicle.js";
 import { encodeCommand, parseResponse } from "../../src/protocol/apdu.js";
-import { concatBytes, toHex, utf8 } from "../../src/protocol/bytes.js";
+import { concatBytes, fromHex, toHex, utf8 } from "../../src/protocol/bytes.js";
+import { parseCertificate } from "../../src/protocol/certificate-verifier.js";
 import { SUPPORTED_VERSIONS } from "../../src/protocol/constants.js";
+import { generateKeyPair, signRaw, systemRandom } from "../../src/protocol/p256.js";
+import { verifyPairingConfirmation } from "../../src/protocol/pairing-confirmation.js";
 import {
   frameworkSelectCommand,
   PAIRING_INS,
@@ -59,7 +63,7 @@ describe("owner pairing: wrong password", () => {
   it("fails cleanly on both sides, stores nothing, and counts the attempt", async () => {
     const { oem, car, phone } = await world();
     const material = oem.createPairingMaterial(TEST_SCRYPT_COST);
-    car.provisionPairingVerifier(material.verifier);
+    car.provisionPairingVerifier(material.verifier, material.pairingId);
     phone.se.enterPairingPassword(otherPassword(material.password));
     const carBefore = vehicleSnapshot(car);
     const phoneBefore = deviceSnapshot(phone);
@@ -89,7 +93,7 @@ describe("owner pairing: wrong password", () => {
   it("blocks pairing after 7 failures, without talking to the device, until a new verifier", async () => {
     const { oem, car, phone } = await world();
     const material = oem.createPairingMaterial(TEST_SCRYPT_COST);
-    car.provisionPairingVerifier(material.verifier);
+    car.provisionPairingVerifier(material.verifier, material.pairingId);
     phone.se.enterPairingPassword(otherPassword(material.password));
     for (let attempt = 1; attempt <= 7; attempt++) {
       await expect(car.pair(channelTo(phone.se))).rejects.toThrow("(wrong password)");
@@ -108,7 +112,7 @@ describe("owner pairing: wrong password", () => {
 
     // The automaker issues a new password: the count starts over and pairing works.
     const fresh = oem.createPairingMaterial(TEST_SCRYPT_COST);
-    car.provisionPairingVerifier(fresh.verifier);
+    car.provisionPairingVerifier(fresh.verifier, fresh.pairingId);
     expect(car.pairingAttemptsLeft).toBe(7);
     phone.se.enterPairingPassword(fresh.password);
     const { keyId } = await car.pair(channelTo(phone.se));
@@ -119,7 +123,7 @@ describe("owner pairing: wrong password", () => {
   it("counts a run in which the device took the vehicle's evidence and never answered (offline guess testing)", async () => {
     const { oem, car, phone } = await world();
     const material = oem.createPairingMaterial(TEST_SCRYPT_COST);
-    car.provisionPairingVerifier(material.verifier);
+    car.provisionPairingVerifier(material.verifier, material.pairingId);
     phone.se.enterPairingPassword(otherPassword(material.password));
     // An attacker's device learns from the vehicle's evidence whether its guess was right, then drops the field.
     const guessing: ApduChannel = async (command) => {
@@ -136,7 +140,8 @@ describe("owner pairing: wrong password", () => {
 describe("owner pairing: preconditions", () => {
   it("refuses a device on which no pairing password was entered, without counting an attempt", async () => {
     const { oem, car, phone } = await world();
-    car.provisionPairingVerifier(oem.createPairingMaterial(TEST_SCRYPT_COST).verifier);
+    const material = oem.createPairingMaterial(TEST_SCRYPT_COST);
+    car.provisionPairingVerifier(material.verifier, material.pairingId);
     const carBefore = vehicleSnapshot(car);
     await expect(car.pair(channelTo(phone.se))).rejects.toThrow(
       "the device has not started pairing (no password entered)",
@@ -179,7 +184,7 @@ describe("owner pairing: certificates", () => {
     const car = await createVehicle(otherCarMaker, { deviceOems: [deviceMaker] });
     const phone = await createDevice(deviceMaker);
     const material = otherCarMaker.createPairingMaterial(TEST_SCRYPT_COST);
-    car.provisionPairingVerifier(material.verifier);
+    car.provisionPairingVerifier(material.verifier, material.pairingId);
     phone.se.enterPairingPassword(material.password);
     const carBefore = vehicleSnapshot(car);
     const phoneBefore = deviceSnapshot(phone);
@@ -209,7 +214,7 @@ describe("owner pairing: certificates", () => {
     const car = await createVehicle(carMaker); // trusts only Car Maker's Device OEM root
     const phone = await createDevice(unknownPhoneMaker, { vehicleOem: carMaker });
     const material = carMaker.createPairingMaterial(TEST_SCRYPT_COST);
-    car.provisionPairingVerifier(material.verifier);
+    car.provisionPairingVerifier(material.verifier, material.pairingId);
     phone.se.enterPairingPassword(material.password);
     const carBefore = vehicleSnapshot(car);
     const phoneBefore = deviceSnapshot(phone);
@@ -236,7 +241,7 @@ describe("owner pairing: torn sessions", () => {
   it.each(tears)("a field lost after $after stores nothing on either side", async ({ before, step }) => {
     const { oem, car, phone } = await world();
     const material = oem.createPairingMaterial(TEST_SCRYPT_COST);
-    car.provisionPairingVerifier(material.verifier);
+    car.provisionPairingVerifier(material.verifier, material.pairingId);
     phone.se.enterPairingPassword(material.password);
     const carBefore = vehicleSnapshot(car);
     const phoneBefore = deviceSnapshot(phone);
@@ -261,7 +266,7 @@ describe("owner pairing: what crosses the air", () => {
     const { oem, car, phone } = await world();
     const material = oem.createPairingMaterial(TEST_SCRYPT_COST);
     const { w1 } = derivePasswordScalars(material.password, material.verifier);
-    car.provisionPairingVerifier(material.verifier);
+    car.provisionPairingVerifier(material.verifier, material.pairingId);
     phone.se.enterPairingPassword(material.password);
     const recorded = recordingChannel(phone.se);
     await car.pair(recorded.channel);
@@ -281,7 +286,7 @@ describe("owner pairing: what crosses the air", () => {
   it("uses GET RESPONSE chaining for the device's certificates (answer longer than 256 bytes)", async () => {
     const { oem, car, phone } = await world();
     const material = oem.createPairingMaterial(TEST_SCRYPT_COST);
-    car.provisionPairingVerifier(material.verifier);
+    car.provisionPairingVerifier(material.verifier, material.pairingId);
     phone.se.enterPairingPassword(material.password);
     const recorded = recordingChannel(phone.se);
     await car.pair(recorded.channel);
@@ -312,7 +317,7 @@ describe("owner pairing: hostile vehicle", () => {
   it("the device refuses an absurd scrypt cost (N = 2^30) before spending any memory on it", async () => {
     const { oem, car, phone } = await world();
     const material = oem.createPairingMaterial(TEST_SCRYPT_COST);
-    car.provisionPairingVerifier(material.verifier);
+    car.provisionPairingVerifier(material.verifier, material.pairingId);
     // A vehicle whose stored verifier was edited to ask for 128 GiB of scrypt memory.
     const state = car.exportState();
     state.pairing.verifier = { ...state.pairing.verifier!, N: 2 ** 30 };
@@ -387,5 +392,92 @@ describe("owner pairing: remove all keys", () => {
     expect(car.keys()).toEqual([]);
     // A refused vehicle-side step is not a password guess.
     expect(car.pairingAttemptsLeft).toBe(7);
+  });
+});
+
+describe("owner pairing: a fake car", () => {
+  /**
+   * The attacker's own phone (an honest, unmodified SE) with a password of his
+   * own, held to a car he plays himself: he has the victim car's genuine
+   * vehicle certificate (every friend gets it in a share invitation) and a
+   * verifier for his password, but not the victim car's private key.
+   */
+  async function fakeCarAttack(sign: (victimKey: Uint8Array) => (message: Uint8Array) => Uint8Array) {
+    const { oem, car: victim, phone: attacker } = await world();
+    const own = oem.createPairingMaterial(TEST_SCRYPT_COST);
+    attacker.se.enterPairingPassword(own.password);
+    const before = deviceSnapshot(attacker);
+    const victimKey = fromHex(victim.exportState().privateKey);
+    const run = runOwnerPairing(channelTo(attacker.se), {
+      vehicleIdentifier: victim.vehicleIdentifier,
+      vehicleCertificate: parseCertificate(victim.vehicleCertificate!).der,
+      verifier: own.verifier,
+      pairingId: fromHex(own.pairingId),
+      signAsVehicle: sign(victimKey),
+      brand: utf8("Emulated Motors"),
+      deviceOemRoots: [oem.trustAnchors.deviceOemRoot],
+      now: new Date(),
+      random: systemRandom,
+    });
+    return { run, attacker, before };
+  }
+
+  it("without the car's private key, an honest SE certifies no owner key (6300 at WRITE DATA)", async () => {
+    const intruder = generateKeyPair();
+    const { run, attacker, before } = await fakeCarAttack(
+      () => (message) => signRaw(intruder.privateKey, message),
+    );
+    await expect(run).rejects.toThrow("WRITE DATA: device answered 6300 (verification failed)");
+    attacker.se.fieldLost();
+    expect(deviceSnapshot(attacker)).toEqual(before);
+    expect(attacker.se.listKeys()).toEqual([]);
+  });
+
+  it("a proof of some other message by the real key does not pass either", async () => {
+    // E.g. a signature the car made in another session: the device's fresh X is not in it.
+    const { run, attacker, before } = await fakeCarAttack(
+      (victimKey) => (message) => signRaw(victimKey, concatBytes(message, Uint8Array.of(0))),
+    );
+    await expect(run).rejects.toThrow("WRITE DATA: device answered 6300 (verification failed)");
+    attacker.se.fieldLost();
+    expect(deviceSnapshot(attacker)).toEqual(before);
+  });
+
+  it("the device stores no owner key without the car's confirmation for that key", async () => {
+    const intruder = generateKeyPair();
+    // The car's key signs the proof; the confirmation comes from another key: refused, nothing stored.
+    const { run, attacker, before } = await fakeCarAttack(
+      (victimKey) => (message) =>
+        contains(message, utf8("VPRF")) ? signRaw(victimKey, message) : signRaw(intruder.privateKey, message),
+    );
+    await expect(run).rejects.toThrow(
+      "WRITE DATA (pairing confirmation): device answered 6300 (verification failed)",
+    );
+    attacker.se.fieldLost();
+    expect(deviceSnapshot(attacker)).toEqual(before);
+  });
+});
+
+describe("owner pairing: the car's confirmation", () => {
+  it("the device keeps the car's signed confirmation with the new owner key", async () => {
+    const { oem, car, phone } = await world();
+    const material = oem.createPairingMaterial(TEST_SCRYPT_COST);
+    car.provisionPairingVerifier(material.verifier, material.pairingId);
+    phone.se.enterPairingPassword(material.password);
+    const { keyId } = await car.pair(channelTo(phone.se));
+    phone.se.fieldLost();
+    const facts = verifyPairingConfirmation(phone.se.pairingConfirmation(keyId)!, car.publicKey);
+    expect(toHex(facts.pairingId)).toBe(material.pairingId);
+    expect(facts.vehicleIdentifier).toEqual(car.vehicleIdentifier);
+    expect(toHex(facts.endpointPublicKey)).toBe(phone.se.key(keyId).endpointPublicKey);
+  });
+
+  it("a car whose verifier came without a pairing id refuses to pair", async () => {
+    const { oem, car, phone } = await world();
+    const material = oem.createPairingMaterial(TEST_SCRYPT_COST);
+    expect(() => car.provisionPairingVerifier(material.verifier, "00")).toThrow(/pairing id must be 8 bytes/);
+    expect(car.pairingAttemptsLeft).toBe(0);
+    phone.se.enterPairingPassword(material.password);
+    await expect(car.pair(channelTo(phone.se))).rejects.toThrow(/no pairing verifier provisioned/);
   });
 });

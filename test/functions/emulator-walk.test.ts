@@ -78,14 +78,17 @@ describe("the service and the emulators", () => {
       deviceOemRoots: [enrolled.json.trustAnchors.deviceOemRoot],
     });
     const v = enrolled.json.pairing.verifier;
-    car.provisionPairingVerifier({
-      w0: fromHex(v.w0),
-      L: fromHex(v.L),
-      salt: fromHex(v.salt),
-      N: v.N,
-      r: v.r,
-      p: v.p,
-    });
+    car.provisionPairingVerifier(
+      {
+        w0: fromHex(v.w0),
+        L: fromHex(v.L),
+        salt: fromHex(v.salt),
+        N: v.N,
+        r: v.r,
+        p: v.p,
+      },
+      enrolled.json.pairing.pairingId,
+    );
     ownerPhone.enterPairingPassword(enrolled.json.pairing.password);
     const paired = await car.pair((command) => ownerPhone.transceive(command));
     ownerPhone.fieldLost();

@@ -125,17 +125,20 @@ it("revocation, lost mode and migration, end to end with the emulators", async (
 
   const pair = async (
     se: SecureElement,
-    material: { password: string; verifier: Record<string, string | number> },
+    material: { password: string; pairingId: string; verifier: Record<string, string | number> },
   ) => {
     const v = material.verifier;
-    car.provisionPairingVerifier({
-      w0: fromHex(v.w0 as string),
-      L: fromHex(v.L as string),
-      salt: fromHex(v.salt as string),
-      N: v.N as number,
-      r: v.r as number,
-      p: v.p as number,
-    });
+    car.provisionPairingVerifier(
+      {
+        w0: fromHex(v.w0 as string),
+        L: fromHex(v.L as string),
+        salt: fromHex(v.salt as string),
+        N: v.N as number,
+        r: v.r as number,
+        p: v.p as number,
+      },
+      material.pairingId,
+    );
     se.enterPairingPassword(material.password);
     const paired = await car.pair((command) => se.transceive(command));
     se.fieldLost();

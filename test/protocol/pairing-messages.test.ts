@@ -12,6 +12,12 @@ import { concatBytes, fromHex, toHex, utf8 } from "../../src/protocol/bytes.js";
 import { parseCertificate } from "../../src/protocol/certificate-verifier.js";
 import { SUPPORTED_VERSIONS } from "../../src/protocol/constants.js";
 import { ProtocolError, TlvError } from "../../src/protocol/errors.js";
+import { generateKeyPair, signRaw } from "../../src/protocol/p256.js";
+import {
+  encodePairingConfirmation,
+  pairingConfirmationBody,
+  verifyPairingConfirmation,
+} from "../../src/protocol/pairing-confirmation.js";
 import {
   deviceDataPlaintext,
   frameworkSelectCommand,
@@ -31,6 +37,7 @@ import {
   spake2RequestCommand,
   spake2VerifyCommand,
   vehicleDataPlaintext,
+  writeConfirmationCommand,
   writeDataCommand,
 } from "../../src/protocol/pairing-messages.js";
 import { computePairingVerifier, derivePasswordScalars } from "../../src/protocol/pairing-password.js";
@@ -43,6 +50,10 @@ import {
   P256_SHA256_HKDF_SHA256_CMAC_AES128,
   transcript,
 } from "../../src/protocol/spake2plus.js";
+import {
+  vehiclePairingProofBody,
+  verifyVehiclePairingProof,
+} from "../../src/protocol/vehicle-pairing-proof.js";
 import { derivePairingVectors, type PairingVectors } from "../vectors/carkeys/generate-pairing-vectors.js";
 
 const vectors = JSON.parse(
@@ -79,6 +90,7 @@ const conversation: { command: string; response: string }[] = [
   d.writeData,
   { command: d.getData.command, response: d.getData.responses[0]!.response },
   ...d.getData.responses.slice(1).map((r) => ({ command: r.getResponse!, response: r.response })),
+  d.pairingConfirmation,
   d.controlFlow,
 ];
 
@@ -192,7 +204,11 @@ describe("framework applet APDUs of the vector", () => {
     const vehicle = new SecureMessagingSession(sessionKeys);
     const device = new SecureMessagingSession(sessionKeys);
 
-    const writePlaintext = vehicleDataPlaintext(h(inputs.vehicleIdentifier), certificate("vehicle"));
+    const writePlaintext = vehicleDataPlaintext(
+      h(inputs.vehicleIdentifier),
+      certificate("vehicle"),
+      h(d.vehicleProof.signature),
+    );
     expect(hexOf(writePlaintext)).toBe(d.writeData.plaintext);
     const writeProtected = vehicle.protectCommand(writePlaintext);
     expect(hexOf(writeProtected)).toBe(d.writeData.protected);
@@ -201,6 +217,7 @@ describe("framework applet APDUs of the vector", () => {
     expect(parseVehicleData(received)).toEqual({
       vehicleIdentifier: h(inputs.vehicleIdentifier),
       vehicleCertificate: certificate("vehicle"),
+      vehicleProof: h(d.vehicleProof.signature),
     });
     const writeAnswer = device.protectResponse(empty);
     expect(ok(writeAnswer)).toBe(d.writeData.response);
@@ -223,13 +240,97 @@ describe("framework applet APDUs of the vector", () => {
       endpointCertificate: certificate("ownerEndpoint"),
       instanceCaCertificate: certificate("ownerInstanceCa"),
     });
+
+    const confirmationProtected = vehicle.protectCommand(h(d.pairingConfirmation.encoded));
+    expect(hexOf(confirmationProtected)).toBe(d.pairingConfirmation.protected);
+    expect(hexOf(encodeCommand(writeConfirmationCommand(confirmationProtected)))).toBe(
+      d.pairingConfirmation.command,
+    );
+    expect(hexOf(device.unprotectCommand(confirmationProtected))).toBe(d.pairingConfirmation.encoded);
+    const confirmationAnswer = device.protectResponse(empty);
+    expect(ok(confirmationAnswer)).toBe(d.pairingConfirmation.response);
+    expect(vehicle.unprotectResponse(confirmationAnswer)).toEqual(empty);
+  });
+});
+
+describe("the vehicle's proof and pairing confirmation of the vector", () => {
+  const vehicleKey = h(d.publicKeys.vehicle);
+  const proofFacts = {
+    vehicleIdentifier: h(inputs.vehicleIdentifier),
+    shareP: h(d.spake2.shareP),
+    shareV: h(d.spake2.shareV),
+  };
+  const confirmationFacts = {
+    pairingId: h(inputs.pairingConfirmation.pairingId),
+    vehicleIdentifier: h(inputs.vehicleIdentifier),
+    endpointPublicKey: h(d.publicKeys.ownerEndpoint),
+    confirmedAt: inputs.pairingConfirmation.confirmedAt,
+  };
+  const flipBit = (bytes: Uint8Array, bit: number) => {
+    const out = bytes.slice();
+    out[bit >> 3]! ^= 1 << (bit & 7);
+    return out;
+  };
+
+  it("builds the proof body over both shares and verifies the vehicle's OpenSSL signature", () => {
+    expect(hexOf(vehiclePairingProofBody(proofFacts))).toBe(d.vehicleProof.body);
+    const signature = h(d.vehicleProof.signature);
+    expect(() => verifyVehiclePairingProof(signature, proofFacts, vehicleKey)).not.toThrow();
+    // Another session (other shares), another car's key, or a flipped bit: refused.
+    const otherX = { ...proofFacts, shareP: h(d.spake2.shareV) };
+    expect(() => verifyVehiclePairingProof(signature, otherX, vehicleKey)).toThrow(/does not verify/);
+    expect(() => verifyVehiclePairingProof(signature, proofFacts, h(d.publicKeys.ownerEndpoint))).toThrow(
+      /does not verify/,
+    );
+    for (let bit = 0; bit < 512; bit += 37) {
+      expect(() => verifyVehiclePairingProof(flipBit(signature, bit), proofFacts, vehicleKey)).toThrow(
+        /does not verify/,
+      );
+    }
+  });
+
+  it("builds the confirmation body and verifies the vehicle's OpenSSL signature", () => {
+    const body = pairingConfirmationBody(confirmationFacts);
+    expect(hexOf(body)).toBe(d.pairingConfirmation.body);
+    expect(hexOf(encodePairingConfirmation(body, h(vectors.signatures.pairingConfirmation)))).toBe(
+      d.pairingConfirmation.encoded,
+    );
+    const encoded = h(d.pairingConfirmation.encoded);
+    expect(verifyPairingConfirmation(encoded, vehicleKey)).toEqual(confirmationFacts);
+    expect(() => verifyPairingConfirmation(encoded, h(d.publicKeys.ownerEndpoint))).toThrow(
+      /does not verify/,
+    );
+    for (let bit = 0; bit < encoded.length * 8; bit += 13) {
+      expect(() => verifyPairingConfirmation(flipBit(encoded, bit), vehicleKey)).toThrow(ProtocolError);
+    }
+    // A key attestation is no confirmation, whoever signed it.
+    expect(() => verifyPairingConfirmation(h(d.keyAttestation.encoded), vehicleKey)).toThrow(/usage/);
+  });
+
+  it("round-trips any confirmation", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 8, maxLength: 8 }),
+        fc.uint8Array({ minLength: 8, maxLength: 32 }),
+        fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+        (pairingId, vehicleIdentifier, confirmedAt) => {
+          const keyPair = generateKeyPair();
+          const facts = { pairingId, vehicleIdentifier, endpointPublicKey: keyPair.publicKey, confirmedAt };
+          const body = pairingConfirmationBody(facts);
+          const encoded = encodePairingConfirmation(body, signRaw(keyPair.privateKey, body));
+          expect(verifyPairingConfirmation(encoded, keyPair.publicKey)).toEqual(facts);
+        },
+      ),
+      { numRuns: 20 },
+    );
   });
 });
 
 describe("the emulators replay the vector", () => {
   it("the device's framework applet answers every vehicle command with the vector's bytes", async () => {
-    const committed: StagedOwnerKey[] = [];
+    const committed: [StagedOwnerKey, string][] = [];
     const staged: StagedOwnerKey = {
+      endpointPublicKey: h(d.publicKeys.ownerEndpoint),
       endpointCertificate: certificate("ownerEndpoint"),
       instanceCaCertificate: certificate("ownerInstanceCa"),
     };
@@ -244,13 +345,13 @@ describe("the emulators replay the vector", () => {
         expect(hexOf(vehicleCertificate)).toBe(inputs.certificates.vehicle);
         return staged;
       },
-      commitOwnerKey: (key) => committed.push(key),
+      commitOwnerKey: (key, confirmation) => committed.push([key, hexOf(confirmation)]),
       discardOwnerKey: () => {},
     });
     for (const step of conversation) {
       expect(hexOf(await applet.process(h(step.command)))).toBe(step.response);
     }
-    expect(committed).toEqual([staged]);
+    expect(committed).toEqual([[staged, d.pairingConfirmation.encoded]]);
   });
 
   it("the vehicle sends exactly the vector's commands and enrolls the owner key", async () => {
@@ -266,7 +367,18 @@ describe("the emulators replay the vector", () => {
       verifier: { w0: h(d.scrypt.w0), L: h(d.scrypt.L), ...scryptParams },
       brand,
       deviceOemRoots: [parseCertificate(certificate("deviceOemRoot")).certificate.toString("pem")],
-      now: new Date("2026-06-01T00:00:00Z"),
+      pairingId: h(inputs.pairingConfirmation.pairingId),
+      // ECDSA draws a random k: the vehicle must ask to sign exactly the vector's bodies, and gets its signatures.
+      signAsVehicle: (message) => {
+        const signatures: Record<string, string> = {
+          [d.vehicleProof.body]: vectors.signatures.vehicleProof,
+          [d.pairingConfirmation.body]: vectors.signatures.pairingConfirmation,
+        };
+        const signature = signatures[hexOf(message)];
+        expect(signature).toBeDefined();
+        return h(signature!);
+      },
+      now: new Date(inputs.pairingConfirmation.confirmedAt),
       random: (length) => {
         expect(length).toBe(48);
         return seedFor(inputs.y);
@@ -335,6 +447,17 @@ describe("malformed pairing messages", () => {
   it("refuses WRITE DATA and GET DATA plaintexts that miss a field or carry a bad length", () => {
     refuses(() => parseVehicleData(tlv(PAIRING_TAG.VEHICLE_ID, new Uint8Array(7))), /vehicle identifier/);
     refuses(() => parseVehicleData(tlv(PAIRING_TAG.VEHICLE_ID, new Uint8Array(16))), /vehicle certificate/);
+    // The plaintext of a vehicle that sends no proof (before the proof existed) is refused.
+    refuses(
+      () =>
+        parseVehicleData(
+          concatBytes(
+            tlv(PAIRING_TAG.VEHICLE_ID, new Uint8Array(16)),
+            tlv(PAIRING_TAG.VEHICLE_CERTIFICATE, certificate("vehicle")),
+          ),
+        ),
+      /vehicle proof/,
+    );
     refuses(
       () => parseDeviceData(tlv(PAIRING_TAG.ENDPOINT_CERTIFICATE, certificate("ownerEndpoint"))),
       /instance CA certificate/,
@@ -381,10 +504,12 @@ describe("pairing message round trips", () => {
         fc.uint8Array({ minLength: 8, maxLength: 32 }),
         fc.uint8Array({ minLength: 1, maxLength: 1500 }),
         fc.uint8Array({ minLength: 1, maxLength: 1500 }),
-        (vehicleIdentifier, a, b) => {
-          expect(parseVehicleData(vehicleDataPlaintext(vehicleIdentifier, a))).toEqual({
+        fc.uint8Array({ minLength: 64, maxLength: 64 }),
+        (vehicleIdentifier, a, b, vehicleProof) => {
+          expect(parseVehicleData(vehicleDataPlaintext(vehicleIdentifier, a, vehicleProof))).toEqual({
             vehicleIdentifier,
             vehicleCertificate: a,
+            vehicleProof,
           });
           expect(parseDeviceData(deviceDataPlaintext(a, b))).toEqual({
             endpointCertificate: a,

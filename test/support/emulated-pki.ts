@@ -95,7 +95,7 @@ export async function pairOwner(
   cost: ScryptCost = TEST_SCRYPT_COST,
 ): Promise<{ keyId: string; replacedOwnerKeyId: string | null; password: string }> {
   const material = oem.createPairingMaterial(cost);
-  car.provisionPairingVerifier(material.verifier);
+  car.provisionPairingVerifier(material.verifier, material.pairingId);
   se.enterPairingPassword(material.password);
   try {
     return { ...(await car.pair(channelTo(se))), password: material.password };

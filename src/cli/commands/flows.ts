@@ -14,22 +14,25 @@ export function registerFlowCommands(emulator: Command): void {
     .command("pairing")
     .description("the automaker's side of owner pairing")
     .command("start")
-    .description("make a one-time pairing password for the owner and provision its verifier into the vehicle")
+    .description(
+      "make a one-time pairing password for the owner and provision its verifier and pairing id into the vehicle",
+    )
     .requiredOption("--vehicle-state <file>", "vehicle state file")
     .requiredOption("--oem <dir>", "the OEM directory")
     .option("--scrypt-n <n>", "scrypt cost N (power of two)", String(DEFAULT_SCRYPT_COST.N))
     .action(
       action((options: { vehicleState: string; oem: string; scryptN: string }) => {
         const vehicle = loadVehicle(options.vehicleState);
-        const { password, verifier } = loadOem(options.oem).createPairingMaterial({
+        const { password, verifier, pairingId } = loadOem(options.oem).createPairingMaterial({
           ...DEFAULT_SCRYPT_COST,
           N: Number(options.scryptN),
         });
-        vehicle.provisionPairingVerifier(verifier);
+        vehicle.provisionPairingVerifier(verifier, pairingId);
         saveVehicle(options.vehicleState, vehicle);
         // The password goes to the owner (app or e-mail); the vehicle only ever holds w0 and L.
         printJson({
           password,
+          pairingId,
           vehicleId: toHex(vehicle.vehicleIdentifier),
           scrypt: { N: verifier.N, r: verifier.r, p: verifier.p },
         });

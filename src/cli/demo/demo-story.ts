@@ -8,7 +8,7 @@ import {
   CarKeysClient,
   installVehicleEnrollment,
   OemBackendClient,
-  pairingVerifierFromJson,
+  provisionPairingMaterial,
   verifyKeyReceipt,
 } from "../../client/car-keys-client.js";
 import {
@@ -236,7 +236,7 @@ export class DemoStory {
   private async migrateOwner(): Promise<Omit<DemoStep, "step">> {
     const vehicleId = toHex(this.car.vehicleIdentifier);
     const pairing = await this.oem.newPairing(vehicleId);
-    this.car.provisionPairingVerifier(pairingVerifierFromJson(pairing.pairing.verifier));
+    provisionPairingMaterial(this.car, pairing.pairing);
     const oldPhone = this.owner;
     const oldKeyId = this.ownerKeyId;
     const newPhone = await this.newDevice();

@@ -10,7 +10,8 @@ import { createSelfSignedRoot, issueCertificate } from "../../protocol/certifica
 import { deviceIdFromInstanceKey } from "../../protocol/device-identity.js";
 import { verifyFactoryAttestation } from "../../protocol/factory-attestation.js";
 import { type NoticeAction, noticeBody } from "../../protocol/lifecycle-notice.js";
-import { generateKeyPair, keyIdentifier, publicKeyOf, signDigestRaw, signRaw } from "../../protocol/p256.js";
+import { generateKeyPair, keyIdentifier, publicKeyOf, signDigestRaw, signRaw, systemRandom } from "../../protocol/p256.js";
+import { PAIRING_ID_LENGTH } from "../../protocol/pairing-confirmation.js";
 import {
   computePairingVerifier,
   createScryptParams,
@@ -158,10 +159,22 @@ export class EmulatedOem {
     return issued.pem;
   }
 
-  /** What the automaker's server does at owner pairing: a one-time password for the owner, the verifier for the car. */
-  createPairingMaterial(cost?: ScryptCost): { password: string; verifier: PairingVerifier } {
+  /**
+   * What the automaker's server does at owner pairing: a one-time password for
+   * the owner, the verifier for the car, and the id of this material (the car
+   * names it in its pairing confirmation).
+   */
+  createPairingMaterial(cost?: ScryptCost): {
+    password: string;
+    verifier: PairingVerifier;
+    pairingId: string;
+  } {
     const password = generatePairingPassword();
-    return { password, verifier: computePairingVerifier(password, createScryptParams(cost)) };
+    return {
+      password,
+      verifier: computePairingVerifier(password, createScryptParams(cost)),
+      pairingId: toHex(systemRandom(PAIRING_ID_LENGTH)),
+    };
   }
 
   /** A signed lost-mode notice; the counter is per device and only goes up. */

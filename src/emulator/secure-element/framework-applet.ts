@@ -1,12 +1,17 @@
 // The framework applet of owner pairing (PROTOCOL.md "Owner pairing framing";
 // docs/protocol.md "Owner pairing"): SELECT, SPAKE2+ REQUEST and VERIFY with
 // the password the owner entered on the device, then WRITE DATA / GET DATA
-// under secure messaging keyed from the SPAKE2+ secret. The owner key it
-// creates stays staged until CONTROL FLOW ends the pairing, so a failed or
-// torn pairing stores nothing. Like the Digital Key applet, it never throws.
+// under secure messaging keyed from the SPAKE2+ secret. SPAKE2+ proves only
+// that the other side knows the password's verifier; in WRITE DATA the
+// vehicle must also prove it holds the key of the certificate it presents
+// (a signature over both shares of this session), or no owner key is made.
+// The owner key it creates stays staged until the vehicle's signed pairing
+// confirmation for it arrived and CONTROL FLOW ends the pairing, so a failed
+// or torn pairing stores nothing. Like the Digital Key applet, it never throws.
 import { type CommandApdu, parseCommand } from "../../protocol/apdu.js";
 import { tlv } from "../../protocol/ber-tlv.js";
 import { equalBytes } from "../../protocol/bytes.js";
+import { certificatePublicKey, parseCertificate } from "../../protocol/certificate-verifier.js";
 import {
   CLA_PROPRIETARY,
   CLA_SECURE,
@@ -14,6 +19,10 @@ import {
   INS,
   SUPPORTED_VERSIONS,
 } from "../../protocol/constants.js";
+import {
+  checkPairingConfirmationFor,
+  verifyPairingConfirmation,
+} from "../../protocol/pairing-confirmation.js";
 import {
   checkChosenVersion,
   deviceDataPlaintext,
@@ -26,6 +35,7 @@ import {
   parseSpake2Request,
   parseSpake2Verify,
   parseVehicleData,
+  WRITE_DATA_P1,
 } from "../../protocol/pairing-messages.js";
 import { derivePasswordScalars, validateScryptParams } from "../../protocol/pairing-password.js";
 import { SecureMessagingSession } from "../../protocol/secure-messaging.js";
@@ -35,10 +45,12 @@ import {
   type Spake2PlusProver,
 } from "../../protocol/spake2plus.js";
 import { SW } from "../../protocol/status-words.js";
+import { verifyVehiclePairingProof } from "../../protocol/vehicle-pairing-proof.js";
 import { reply, statusForError } from "./applet-status.js";
 
 /** An owner key created during pairing, not yet stored. */
 export interface StagedOwnerKey {
+  readonly endpointPublicKey: Uint8Array;
   readonly endpointCertificate: Uint8Array;
   readonly instanceCaCertificate: Uint8Array;
 }
@@ -49,11 +61,12 @@ export interface PairingHost {
   randomBytes(length: number): Uint8Array;
   /** Checks the vehicle's certificate, creates the owner key bound to it and certifies it; stores nothing yet. */
   stageOwnerKey(vehicleIdentifier: Uint8Array, vehicleCertificate: Uint8Array): Promise<StagedOwnerKey>;
-  commitOwnerKey(staged: StagedOwnerKey): void;
+  /** Stores the staged key with the vehicle's pairing confirmation for it (verified here). */
+  commitOwnerKey(staged: StagedOwnerKey, pairingConfirmation: Uint8Array): void;
   discardOwnerKey(staged: StagedOwnerKey): void;
 }
 
-type Phase = "idle" | "selected" | "requested" | "secured" | "written" | "answered";
+type Phase = "idle" | "selected" | "requested" | "secured" | "written" | "answered" | "confirmed";
 
 /** Largest data field of one short response; longer answers continue with GET RESPONSE. */
 const CHUNK = 256;
@@ -62,7 +75,11 @@ export class FrameworkApplet {
   private phase: Phase = "idle";
   private prover?: Spake2PlusProver;
   private secure?: SecureMessagingSession;
+  private shareV?: Uint8Array;
+  /** The vehicle that proved itself in WRITE DATA: its identifier and certified public key. */
+  private vehicle?: { identifier: Uint8Array; publicKey: Uint8Array };
   private staged?: StagedOwnerKey;
+  private confirmation?: Uint8Array;
   private pending: Uint8Array = new Uint8Array(0);
 
   constructor(private readonly host: PairingHost) {}
@@ -72,7 +89,10 @@ export class FrameworkApplet {
     this.phase = "idle";
     this.prover = undefined;
     this.secure = undefined;
+    this.shareV = undefined;
+    this.vehicle = undefined;
     this.staged = undefined;
+    this.confirmation = undefined;
     this.pending = new Uint8Array(0);
   }
 
@@ -136,15 +156,49 @@ export class FrameworkApplet {
     const { shareV, vehicleEvidence } = parseSpake2Verify(c);
     const { confirmP, sharedKey } = this.prover.finish(shareV, vehicleEvidence);
     this.secure = new SecureMessagingSession(pairingSessionKeys(sharedKey));
+    this.shareV = shareV;
     this.phase = "secured";
     return reply(SW.OK, tlv(PAIRING_TAG.DEVICE_EVIDENCE, confirmP));
   }
 
   private async writeData(c: CommandApdu): Promise<Uint8Array> {
-    if (this.phase !== "secured" || !this.secure) return this.refuse(SW.CONDITIONS_NOT_SATISFIED);
-    const { vehicleIdentifier, vehicleCertificate } = parseVehicleData(this.secure.unprotectCommand(c.data));
+    if (c.p1 === WRITE_DATA_P1.PAIRING_CONFIRMATION && c.p2 === 0) return this.writeConfirmation(c);
+    if (c.p1 !== WRITE_DATA_P1.VEHICLE_DATA || c.p2 !== 0) return this.refuse(SW.WRONG_P1P2);
+    if (this.phase !== "secured" || !this.secure || !this.prover || !this.shareV)
+      return this.refuse(SW.CONDITIONS_NOT_SATISFIED);
+    const { vehicleIdentifier, vehicleCertificate, vehicleProof } = parseVehicleData(
+      this.secure.unprotectCommand(c.data),
+    );
+    // Before any key exists: the car must sign this session with its certificate's key (6300 otherwise).
+    // The certificate's chain to the Vehicle OEM root is the host's check, in stageOwnerKey.
+    const vehiclePublicKey = certificatePublicKey(parseCertificate(vehicleCertificate));
+    verifyVehiclePairingProof(
+      vehicleProof,
+      { vehicleIdentifier, shareP: this.prover.shareP, shareV: this.shareV },
+      vehiclePublicKey,
+    );
     this.staged = await this.host.stageOwnerKey(vehicleIdentifier, vehicleCertificate);
+    this.vehicle = { identifier: vehicleIdentifier, publicKey: vehiclePublicKey };
     this.phase = "written";
+    return reply(SW.OK, this.secure.protectResponse(new Uint8Array(0)));
+  }
+
+  /** The vehicle's signed pairing confirmation for the key it received in GET DATA. */
+  private writeConfirmation(c: CommandApdu): Uint8Array {
+    if (
+      this.phase !== "answered" ||
+      this.pending.length > 0 ||
+      !this.secure ||
+      !this.staged ||
+      !this.vehicle
+    ) {
+      return this.refuse(SW.CONDITIONS_NOT_SATISFIED);
+    }
+    const confirmation = this.secure.unprotectCommand(c.data);
+    const facts = verifyPairingConfirmation(confirmation, this.vehicle.publicKey);
+    checkPairingConfirmationFor(facts, this.vehicle.identifier, this.staged.endpointPublicKey);
+    this.confirmation = confirmation;
+    this.phase = "confirmed";
     return reply(SW.OK, this.secure.protectResponse(new Uint8Array(0)));
   }
 
@@ -170,14 +224,8 @@ export class FrameworkApplet {
   }
 
   private controlFlow(c: CommandApdu): Uint8Array {
-    if (
-      c.p1 === 0x01 &&
-      c.p2 === 0x00 &&
-      this.phase === "answered" &&
-      this.staged &&
-      this.pending.length === 0
-    ) {
-      this.host.commitOwnerKey(this.staged);
+    if (c.p1 === 0x01 && c.p2 === 0x00 && this.phase === "confirmed" && this.staged && this.confirmation) {
+      this.host.commitOwnerKey(this.staged, this.confirmation);
       this.staged = undefined;
       this.reset();
       return reply(SW.OK);

@@ -113,6 +113,11 @@ export interface KeyInfo {
   vehicleCertificate?: string;
   /** The last committed transaction: its flow, CONTROL FLOW's P2 in hex, and when. */
   lastTransaction?: { flow: "standard" | "fast"; controlFlowP2: string; at: string };
+  /**
+   * Owner keys made by pairing: the vehicle's signed pairing confirmation (hex,
+   * src/protocol/pairing-confirmation.ts), which the device shows the service to register as owner.
+   */
+  pairingConfirmation?: string;
 }
 
 export interface TerminatedKey {
@@ -210,7 +215,7 @@ export class SecureElement {
       randomBytes: (n) => this.random(n),
       stageOwnerKey: (vehicleIdentifier, vehicleCertificate) =>
         this.stageOwnerKey(vehicleIdentifier, vehicleCertificate),
-      commitOwnerKey: (staged) => this.commitOwnerKey(staged as StagedKey),
+      commitOwnerKey: (staged, confirmation) => this.commitOwnerKey(staged as StagedKey, confirmation),
       discardOwnerKey: () => {},
     });
   }
@@ -348,6 +353,12 @@ export class SecureElement {
     };
   }
 
+  /** The vehicle's pairing confirmation of an owner key made by pairing; null for any other key. */
+  pairingConfirmation(keyId: string): Uint8Array | null {
+    const confirmation = this.requireKey(keyId).pairingConfirmation;
+    return confirmation ? fromHex(confirmation) : null;
+  }
+
   /**
    * Signs a request to the cloud service with the instance CA key or a key's
    * endpoint key. Only the canonical request form is ever signed, so this can
@@ -393,13 +404,17 @@ export class SecureElement {
     return {
       info,
       pair,
+      endpointPublicKey: pair.publicKey,
       endpointCertificate: endpoint.der,
       instanceCaCertificate: parseCertificate(this.requireCertificates().instanceCaCertificate).der,
     };
   }
 
-  private commitOwnerKey(staged: StagedKey): void {
-    this.storeKey(staged.info, staged.pair.privateKey);
+  private commitOwnerKey(staged: StagedKey, pairingConfirmation: Uint8Array): void {
+    this.storeKey(
+      { ...staged.info, pairingConfirmation: toHex(pairingConfirmation) },
+      staged.pair.privateKey,
+    );
     this.#pairingPassword = undefined;
     this.notifyCommitted();
   }

@@ -1,10 +1,13 @@
 // Owner pairing as the vehicle runs it (docs/protocol.md "Owner pairing"):
 // SPAKE2+ with the verifier the automaker provisioned (w0, L — never the
 // password), then, under secure messaging from the SPAKE2+ secret, the car
-// sends its identifier and certificate and receives the new owner key's
-// endpoint certificate and instance CA certificate, which it verifies to a
-// Device OEM root it trusts. Nothing is stored here: the vehicle commits
-// the returned endpoint once the device confirmed the end.
+// sends its identifier, its certificate and its signature over both SPAKE2+
+// shares (the proof that it holds the certificate's key), receives the new
+// owner key's endpoint certificate and instance CA certificate, which it
+// verifies to a Device OEM root it trusts, and answers with its signed
+// pairing confirmation for that key, naming the automaker's pairing id.
+// Nothing is stored here: the vehicle commits the returned endpoint once the
+// device confirmed the end.
 import type { CommandApdu } from "../../protocol/apdu.js";
 import { swHex } from "../../protocol/apdu.js";
 import { TlvMap } from "../../protocol/ber-tlv.js";
@@ -14,6 +17,7 @@ import { SUPPORTED_VERSIONS } from "../../protocol/constants.js";
 import { deviceIdFromInstanceKey } from "../../protocol/device-identity.js";
 import { ProtocolError } from "../../protocol/errors.js";
 import { keyIdentifier, type RandomSource } from "../../protocol/p256.js";
+import { encodePairingConfirmation, pairingConfirmationBody } from "../../protocol/pairing-confirmation.js";
 import {
   frameworkSelectCommand,
   getDataCommand,
@@ -27,6 +31,7 @@ import {
   spake2RequestCommand,
   spake2VerifyCommand,
   vehicleDataPlaintext,
+  writeConfirmationCommand,
   writeDataCommand,
 } from "../../protocol/pairing-messages.js";
 import type { PairingVerifier } from "../../protocol/pairing-password.js";
@@ -34,6 +39,7 @@ import { SecureMessagingSession } from "../../protocol/secure-messaging.js";
 import { createVerifier, P256_SHA256_HKDF_SHA256_CMAC_AES128 } from "../../protocol/spake2plus.js";
 import { describeStatus, SW } from "../../protocol/status-words.js";
 import { endTransactionCommand } from "../../protocol/transaction-messages.js";
+import { vehiclePairingProofBody } from "../../protocol/vehicle-pairing-proof.js";
 import { type ApduChannel, ChannelError, transmit } from "./apdu-channel.js";
 import type { EnrolledEndpoint } from "./vehicle-state.js";
 
@@ -52,6 +58,10 @@ export interface PairingContext {
   readonly vehicleIdentifier: Uint8Array;
   readonly vehicleCertificate: Uint8Array;
   readonly verifier: PairingVerifier;
+  /** The automaker's id of the pairing material the verifier belongs to; named in the confirmation. */
+  readonly pairingId: Uint8Array;
+  /** ECDSA-P256-SHA256 (raw r‖s) with the vehicle's private key, the key of `vehicleCertificate`. */
+  readonly signAsVehicle: (message: Uint8Array) => Uint8Array;
   readonly brand: Uint8Array;
   readonly deviceOemRoots: readonly string[];
   readonly now: Date;
@@ -159,11 +169,18 @@ async function pair(channel: ApduChannel, ctx: PairingContext): Promise<Enrolled
   }
 
   const secure = new SecureMessagingSession(pairingSessionKeys(sharedKey));
+  const proof = ctx.signAsVehicle(
+    vehiclePairingProofBody({
+      vehicleIdentifier: ctx.vehicleIdentifier,
+      shareP,
+      shareV: response.shareV,
+    }),
+  );
   secure.unprotectResponse(
     await step(
       channel,
       writeDataCommand(
-        secure.protectCommand(vehicleDataPlaintext(ctx.vehicleIdentifier, ctx.vehicleCertificate)),
+        secure.protectCommand(vehicleDataPlaintext(ctx.vehicleIdentifier, ctx.vehicleCertificate, proof)),
       ),
       "WRITE DATA",
     ),
@@ -185,6 +202,20 @@ async function pair(channel: ApduChannel, ctx: PairingContext): Promise<Enrolled
   if (!chain.vehicleIdentifier || !equalBytes(chain.vehicleIdentifier, ctx.vehicleIdentifier)) {
     throw new PairingRefused("GET DATA: the new key is bound to another vehicle");
   }
+  const confirmationBody = pairingConfirmationBody({
+    pairingId: ctx.pairingId,
+    vehicleIdentifier: ctx.vehicleIdentifier,
+    endpointPublicKey: chain.publicKey,
+    confirmedAt: ctx.now.getTime(),
+  });
+  const confirmation = encodePairingConfirmation(confirmationBody, ctx.signAsVehicle(confirmationBody));
+  secure.unprotectResponse(
+    await step(
+      channel,
+      writeConfirmationCommand(secure.protectCommand(confirmation)),
+      "WRITE DATA (pairing confirmation)",
+    ),
+  );
   await step(channel, endTransactionCommand(), "CONTROL FLOW");
   return {
     keyId: toHex(keyIdentifier(chain.publicKey)),

@@ -34,6 +34,8 @@ export interface StoredPairingVerifier {
   N: number;
   r: number;
   p: number;
+  /** The automaker's id of this pairing material (8 bytes, hex), signed into the pairing confirmation. Absent in older states. */
+  pairingId?: string;
 }
 
 export interface RevokedKey {

@@ -17,8 +17,10 @@ import {
   generateKeyPair,
   keyIdentifier,
   type RandomSource,
+  signRaw,
   systemRandom,
 } from "../../protocol/p256.js";
+import { PAIRING_ID_LENGTH } from "../../protocol/pairing-confirmation.js";
 import { type PairingVerifier, validateScryptParams } from "../../protocol/pairing-password.js";
 import type { RevocationFacts } from "../../protocol/revocation.js";
 import { verifyRevocationList } from "../../protocol/revocation-list.js";
@@ -209,10 +211,18 @@ export class Vehicle {
     return this.state.vehicleCertificate;
   }
 
-  /** The automaker's server provisions a fresh verifier (a new password for the owner); it resets the attempt count. */
-  provisionPairingVerifier(verifier: PairingVerifier): void {
+  /**
+   * The automaker's server provisions a fresh verifier (a new password for the
+   * owner) with the id of that pairing material, which the car signs into its
+   * pairing confirmation; it resets the attempt count.
+   */
+  provisionPairingVerifier(verifier: PairingVerifier, pairingId: Uint8Array | string): void {
     const checked = validateScryptParams(verifier);
     assertPublicKey(verifier.L, "L");
+    const id = typeof pairingId === "string" ? fromHex(pairingId, "pairing id") : pairingId;
+    if (id.length !== PAIRING_ID_LENGTH) {
+      throw new ProtocolInputError(`the pairing id must be ${PAIRING_ID_LENGTH} bytes`);
+    }
     this.state.pairing = {
       verifier: {
         w0: toHex(verifier.w0),
@@ -221,6 +231,7 @@ export class Vehicle {
         N: checked.N,
         r: checked.r,
         p: checked.p,
+        pairingId: toHex(id),
       },
       failedAttempts: 0,
     };
@@ -244,6 +255,12 @@ export class Vehicle {
       );
     }
     if (!this.state.vehicleCertificate) throw new PairingRefused("the vehicle has no certificate installed");
+    if (!stored.pairingId) {
+      throw new PairingRefused(
+        "the verifier has no pairing id; the automaker must provision new pairing material",
+      );
+    }
+    const vehiclePrivateKey = fromHex(this.state.privateKey);
     let owner: EnrolledEndpoint;
     try {
       owner = await runOwnerPairing(channel, {
@@ -257,6 +274,8 @@ export class Vehicle {
           r: stored.r,
           p: stored.p,
         },
+        pairingId: fromHex(stored.pairingId),
+        signAsVehicle: (message) => signRaw(vehiclePrivateKey, message),
         brand: utf8(this.state.brand),
         deviceOemRoots: this.state.deviceOemRoots,
         now: new Date(this.now()),

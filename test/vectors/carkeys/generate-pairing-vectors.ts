@@ -12,13 +12,14 @@
 //   once with src/protocol/certificate-issuer.ts from the fixed keys, fixed
 //   serials and fixed validity; the codecs carry them as opaque bytes;
 // - the ECDSA signatures of the signed statements: OpenSSL with a random k.
-// Both are stored in the file, and rerunning the script changes them (and the
-// encodings that carry them); every other value is recomputed from the stored
-// inputs by `derivePairingVectors`, which the tests call.
+// Both are stored in the file; rerunning the script keeps the stored ones
+// that still verify (delete the file to renew them); every other value is
+// recomputed from the stored inputs by `derivePairingVectors`, which the
+// tests call.
 //   npx tsx test/vectors/carkeys/generate-pairing-vectors.ts
 
 import { createHash, scryptSync } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import {
   cat,
@@ -29,6 +30,7 @@ import {
   refKeyIdentifier,
   refPublicKey,
   refSign,
+  refVerify,
   unhex,
 } from "./node-crypto-reference.js";
 
@@ -178,6 +180,8 @@ export interface PairingVectorInputs {
     friendEndpoint: string;
   };
   factoryAttestation: { issuedAt: number };
+  /** The automaker's pairing id and the vehicle's clock at the end of pairing. */
+  pairingConfirmation: { pairingId: string; confirmedAt: number };
   keyAttestation: { serial: number; issuedAt: number; speedLimitKmh: number };
   revocation: { issuedAt: number };
   notices: {
@@ -188,6 +192,10 @@ export interface PairingVectorInputs {
 }
 
 export interface PairingVectorSignatures {
+  /** By the vehicle key over the proof body (both SPAKE2+ shares), sent in WRITE DATA. */
+  vehicleProof: string;
+  /** By the vehicle key over the pairing confirmation body. */
+  pairingConfirmation: string;
   /** By the SE manufacturer's key over the factory attestation body. */
   factoryAttestation: string;
   /** By the owner's endpoint key over the key attestation body. */
@@ -226,6 +234,7 @@ export const INPUTS: Omit<PairingVectorInputs, "certificates"> = {
     friendEndpoint: labelled("friend endpoint private key"),
   },
   factoryAttestation: { issuedAt: JAN_1_2026 - 30 * DAY },
+  pairingConfirmation: { pairingId: labelled("pairing id", 8), confirmedAt: Date.UTC(2026, 5, 1) },
   keyAttestation: { serial: 1, issuedAt: JAN_1_2026 + DAY, speedLimitKmh: 80 },
   revocation: { issuedAt: JAN_1_2026 + 2 * DAY },
   notices: {
@@ -315,12 +324,33 @@ export function derivePairingVectors(inputs: PairingVectorInputs, signatures: Pa
   const okm = refHkdf(kShared, sessionInfo, 48);
   const keys = { kenc: okm.subarray(0, 16), kmac: okm.subarray(16, 32), krmac: okm.subarray(32) };
   const session = new RefSession(keys);
-  const writePlaintext = cat(tlv(0x4d, vehicleId), tlv(0xda, certs.vehicle));
+  // The vehicle's proof: its key signs TLV(70, TLV(93, "VPRF") ‖ TLV(4D, id) ‖ TLV(50, X) ‖ TLV(52, Y)).
+  const proofBody = statementBody("VPRF", [
+    tlv(0x4d, vehicleId),
+    tlv(0x50, encodePoint(X)),
+    tlv(0x52, encodePoint(Y)),
+  ]);
+  const writePlaintext = cat(
+    tlv(0x4d, vehicleId),
+    tlv(0xda, certs.vehicle),
+    tlv(0x9e, unhex(signatures.vehicleProof)),
+  );
   const writeProtected = session.command(writePlaintext);
   const writeAnswer = session.response(empty);
   const getProtected = session.command(empty);
   const getPlaintext = cat(tlv(0xdc, certs.ownerEndpoint), tlv(0xdd, certs.ownerInstanceCa));
   const getAnswer = session.response(getPlaintext);
+  // The pairing confirmation, in WRITE DATA with P1 01 (counter 2): the statement itself is the plaintext.
+  const pc = inputs.pairingConfirmation;
+  const confirmationBody = statementBody("PCNF", [
+    tlv(0xc9, unhex(pc.pairingId)),
+    tlv(0x4d, vehicleId),
+    tlv(0xc0, publicKey("ownerEndpoint")),
+    tlv(0xc1, uint(pc.confirmedAt, 8)),
+  ]);
+  const pairingConfirmation = signed(confirmationBody, signatures.pairingConfirmation);
+  const confirmProtected = session.command(pairingConfirmation);
+  const confirmAnswer = session.response(empty);
 
   // --- the formats around pairing ---
   const ownerEndpoint = publicKey("ownerEndpoint");
@@ -454,11 +484,19 @@ export function derivePairingVectors(inputs: PairingVectorInputs, signatures: Pa
         command: hex(commandApdu("84D40000", writeProtected)),
         response: hex(cat(writeAnswer, OK)),
       },
+      vehicleProof: { body: hex(proofBody), signature: signatures.vehicleProof },
       getData: {
         command: hex(commandApdu("84CA0000", getProtected)),
         plaintext: hex(getPlaintext),
         protected: hex(getAnswer),
         responses: chunked(getAnswer),
+      },
+      pairingConfirmation: {
+        body: hex(confirmationBody),
+        encoded: hex(pairingConfirmation),
+        protected: hex(confirmProtected),
+        command: hex(commandApdu("84D40100", confirmProtected)),
+        response: hex(cat(confirmAnswer, OK)),
       },
       controlFlow: { command: "803c0100", response: "9000" },
       deviceId: hex(deviceId),
@@ -577,9 +615,23 @@ async function main(): Promise<void> {
   if (!encodePoint(mul(big(unhex(INPUTS.x)), G)).equals(refPublicKey(unhex(INPUTS.x)))) {
     throw new Error("BigInt P-256 disagrees with node:crypto");
   }
-  const inputs: PairingVectorInputs = { ...INPUTS, certificates: await issueCertificates() };
+  const out = fileURLToPath(new URL("./pairing-vectors.json", import.meta.url));
+  // Certificates and signatures carry OpenSSL's random k: keep the stored ones, so adding a format
+  // changes only what it touches. Delete the file to issue and sign everything afresh.
+  const stored = existsSync(out)
+    ? (JSON.parse(readFileSync(out, "utf8")) as {
+        inputs: PairingVectorInputs;
+        signatures: Partial<PairingVectorSignatures>;
+      })
+    : undefined;
+  const inputs: PairingVectorInputs = {
+    ...INPUTS,
+    certificates: stored?.inputs.certificates ?? (await issueCertificates()),
+  };
   const placeholder = "00".repeat(64);
   const draft = derivePairingVectors(inputs, {
+    vehicleProof: placeholder,
+    pairingConfirmation: placeholder,
     factoryAttestation: placeholder,
     keyAttestation: placeholder,
     revocation: placeholder,
@@ -588,16 +640,21 @@ async function main(): Promise<void> {
     serviceRequest: placeholder,
   }).derived;
   const k = INPUTS.privateKeys;
-  const sign = (key: string, message: string) => hex(refSign(unhex(key), unhex(message)));
-  const signatures: PairingVectorSignatures = {
-    factoryAttestation: sign(k.manufacturer, draft.factoryAttestation.body),
-    keyAttestation: sign(k.ownerEndpoint, draft.keyAttestation.body),
-    revocation: sign(k.ownerEndpoint, draft.revocation.body),
-    suspendNotice: sign(k.deviceOemRoot, draft.notices.suspend.body),
-    resumeNotice: sign(k.deviceOemRoot, draft.notices.resume.body),
-    serviceRequest: sign(k.ownerEndpoint, draft.serviceRequest.canonical),
+  const sign = (key: string, message: string, name: keyof PairingVectorSignatures) => {
+    const kept = stored?.signatures[name];
+    if (kept && refVerify(refPublicKey(unhex(key)), unhex(message), unhex(kept))) return kept;
+    return hex(refSign(unhex(key), unhex(message)));
   };
-  const out = fileURLToPath(new URL("./pairing-vectors.json", import.meta.url));
+  const signatures: PairingVectorSignatures = {
+    vehicleProof: sign(k.vehicle, draft.vehicleProof.body, "vehicleProof"),
+    pairingConfirmation: sign(k.vehicle, draft.pairingConfirmation.body, "pairingConfirmation"),
+    factoryAttestation: sign(k.manufacturer, draft.factoryAttestation.body, "factoryAttestation"),
+    keyAttestation: sign(k.ownerEndpoint, draft.keyAttestation.body, "keyAttestation"),
+    revocation: sign(k.ownerEndpoint, draft.revocation.body, "revocation"),
+    suspendNotice: sign(k.deviceOemRoot, draft.notices.suspend.body, "suspendNotice"),
+    resumeNotice: sign(k.deviceOemRoot, draft.notices.resume.body, "resumeNotice"),
+    serviceRequest: sign(k.ownerEndpoint, draft.serviceRequest.canonical, "serviceRequest"),
+  };
   writeFileSync(out, `${JSON.stringify(derivePairingVectors(inputs, signatures), null, 2)}\n`);
   console.log(`wrote ${out}`);
 }
