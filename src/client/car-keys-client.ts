@@ -73,6 +73,8 @@ export interface KeyRegistrationRequest {
   endpointCertificate: string;
   instanceCaCertificate: string;
   keyAttestation?: string | undefined;
+  /** Owner keys: the vehicle's signed pairing confirmation (PCNF), hex. */
+  pairingConfirmation?: string | undefined;
 }
 
 /** A key record as the service returns it (schema `Key`). */
@@ -251,8 +253,9 @@ export class CarKeysClient {
 
   /**
    * POST /v1/keys, signed by the key's own endpoint key: registers an owner
-   * key (after pairing) or a friend key (with the owner's key attestation,
-   * hex or bytes) and returns the record with its receipt. Check the receipt
+   * key (after pairing; the SE's copy of the car's pairing confirmation goes
+   * along) or a friend key (with the owner's key attestation, hex or bytes)
+   * and returns the record with its receipt. Check the receipt
    * with verifyKeyReceipt against a Vehicle OEM root you trust.
    */
   async registerKey(
@@ -262,10 +265,12 @@ export class CarKeysClient {
   ): Promise<Outcome<RegisteredKey>> {
     if (!/^[0-9a-f]{12}$/.test(keyId)) throw new ClientError("keyId must be 6 bytes of lower-case hex");
     const chain = se.certificateChain(keyId);
+    const confirmation = se.pairingConfirmation(keyId);
     const request: KeyRegistrationRequest = {
       endpointCertificate: chain.endpointCertificate,
       instanceCaCertificate: chain.instanceCaCertificate,
       ...(attestation === undefined ? {} : { keyAttestation: hexOf(attestation) }),
+      ...(confirmation ? { pairingConfirmation: toHex(confirmation) } : {}),
     };
     const { status, body } = await deviceFetch(
       this.baseUrl,

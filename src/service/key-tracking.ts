@@ -4,14 +4,18 @@
 // signatures only: the endpoint certificate's chain must end at the Device
 // OEM root (so the key lives in an SE this OEM certified), the request must
 // be signed by the endpoint key itself, and the vehicle and role are read
-// from the certificate, never from the body. An owner key needs unexpired
-// owner-pairing material for an enrolled vehicle without an owner, and
-// consumes it; a friend key needs the owner's key attestation, verified with
-// the owner key on record. The nonce is written in the same transaction as
+// from the certificate, never from the body. An owner key needs the
+// vehicle's pairing confirmation (docs/protocol.md §20): signed by the
+// vehicle key on record, for this vehicle and this endpoint key, naming the
+// vehicle's current unexpired pairing material, which the registration
+// spends in the same transaction (conditional on that pairing id). Only the
+// car knows the phone beside it had the owner's password, so an enrolled SE
+// and a vehicle id are not enough. A friend key needs the owner's key
+// attestation, verified with the owner key on record. The nonce is written in the same transaction as
 // the key, so a refusal at any step leaves the table as it was. A repeat of a
 // registration returns the stored record and receipt (no second Sign).
-// Issue 5: an owner key for a vehicle that has one is a new phone taking over
-// (with new pairing material): the old owner key is revoked ("migrated") and
+// An owner key for a vehicle that has one is a new phone taking over (new
+// pairing material, the car's confirmation): the old owner key is revoked ("migrated") and
 // its SE gets a terminate-key notice, in the same transaction; friend keys
 // stay as they are. Keys record their SE id, indexed for lost mode.
 import { sha256 } from "@noble/hashes/sha2.js";
@@ -29,6 +33,7 @@ import { VerificationError } from "../protocol/errors.js";
 import { type KeyAttestationFacts, verifyKeyAttestation } from "../protocol/key-attestation.js";
 import { encodeKeyTrackingReceipt, keyTrackingReceiptBody } from "../protocol/key-tracking-receipt.js";
 import { keyIdentifier, verifyRaw } from "../protocol/p256.js";
+import { verifyPairingConfirmation } from "../protocol/pairing-confirmation.js";
 import type { DevicePseudonyms } from "./device-pseudonyms.js";
 import {
   type DeviceRequest,
@@ -125,20 +130,41 @@ export class KeyTracking {
         { path: "body.keyAttestation", message: "required for a friend key" },
       ]);
     }
+    if (role === "owner" && input.pairingConfirmation === undefined) {
+      throw new ValidationError("an owner key needs the vehicle's pairingConfirmation", [
+        {
+          path: "body.pairingConfirmation",
+          message: "required for an owner key: the vehicle signs it at the end of owner pairing",
+        },
+      ]);
+    }
+    if (role === "friend" && input.pairingConfirmation !== undefined) {
+      throw new ValidationError("a friend key takes no pairingConfirmation", [
+        { path: "body.pairingConfirmation", message: "only for owner keys" },
+      ]);
+    }
 
     const vehicle = await store.getVehicle(vehicleId);
     if (!vehicle) throw new NotFoundError(`vehicle ${vehicleId} is not enrolled`);
+    const confirmedPairingId =
+      role === "owner" ? this.verifyConfirmation(input, vehicle, chain, now) : undefined;
     const existing = await store.getKey(keyId);
     if (existing) return this.repeat(existing, chain, nonce);
 
     const attestation = role === "friend" ? this.verifyAttestation(input, vehicle, chain) : undefined;
     const attestingOwner = attestation ? await this.attestingOwner(vehicle) : undefined;
     if (role === "owner") {
-      // With an owner on record, this is a new phone taking over (issue 5 migration): allowed with new pairing material.
+      // With an owner on record, this is a new phone taking over (migration): the car confirmed it under new material.
       const pairing = await store.getPairing(vehicleId);
       if (!pairing || Date.parse(pairing.expiresAt) <= now.getTime()) {
         throw new ConflictError(
           `vehicle ${vehicleId} has no unexpired owner-pairing material; the OEM can issue new material`,
+        );
+      }
+      if (pairing.pairingId !== confirmedPairingId) {
+        throw new ConflictError(
+          `the pairing confirmation names pairing material ${confirmedPairingId}, which is spent or replaced ` +
+            `(vehicle ${vehicleId} has ${pairing.pairingId}); pair again with the current password`,
         );
       }
     }
@@ -163,7 +189,7 @@ export class KeyTracking {
     try {
       if (role === "owner") {
         const migration = await this.migration(vehicle, now);
-        await store.registerOwnerKey(record, nonce, now, migration);
+        await store.registerOwnerKey(record, nonce, now, confirmedPairingId!, migration);
         if (migration?.notice) {
           await this.options.notices.publishAll([
             {
@@ -247,6 +273,43 @@ export class KeyTracking {
       }
       return invalidField("body.endpointCertificate", error);
     }
+  }
+
+  /**
+   * The vehicle's pairing confirmation, verified with the vehicle key on
+   * record from enrollment: for this vehicle, for this endpoint key, not dated
+   * ahead of our clock. Returns the pairing id it names.
+   */
+  private verifyConfirmation(
+    input: KeyRegistrationRequest,
+    vehicle: VehicleRecord,
+    chain: VerifiedCertificateChain,
+    now: Date,
+  ): string {
+    const encoded = bytesField(input.pairingConfirmation!, "body.pairingConfirmation");
+    let facts: ReturnType<typeof verifyPairingConfirmation>;
+    try {
+      facts = verifyPairingConfirmation(encoded, fromHex(vehicle.publicKey));
+    } catch (error) {
+      if (error instanceof VerificationError) {
+        throw new ForbiddenError(`the pairing confirmation is not from the vehicle: ${error.message}`, {
+          cause: error,
+        });
+      }
+      return invalidField("body.pairingConfirmation", error);
+    }
+    if (toHex(facts.vehicleIdentifier) !== vehicle.vehicleId) {
+      throw new ForbiddenError(
+        "the pairing confirmation is for another vehicle than the endpoint certificate",
+      );
+    }
+    if (!equalBytes(facts.endpointPublicKey, chain.publicKey)) {
+      throw new ForbiddenError("the pairing confirmation is for another key than the endpoint certificate");
+    }
+    if (facts.confirmedAt > now.getTime() + REQUEST_TIME_WINDOW_MS) {
+      throw new ForbiddenError("the pairing confirmation is dated ahead of the service's clock");
+    }
+    return toHex(facts.pairingId);
   }
 
   private verifyAttestation(

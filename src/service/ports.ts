@@ -302,11 +302,18 @@ export interface Store {
   listVehicleKeys(vehicleId: string): Promise<KeyRecord[]>;
   /**
    * Records the owner key and makes it the vehicle's owner, consuming the
-   * pairing record. ConflictError when the key id is taken, the vehicle has an
-   * owner (other than `migration.previousKeyId`, which it then replaces), or
-   * no pairing record is unexpired at `at`.
+   * pairing record `pairingId` (the one the car's confirmation names).
+   * ConflictError when the key id is taken, the vehicle has an owner (other
+   * than `migration.previousKeyId`, which it then replaces), or the vehicle's
+   * pairing record is not `pairingId` or not unexpired at `at`.
    */
-  registerOwnerKey(key: KeyRecord, nonce: NonceClaim, at: Date, migration?: OwnerMigration): Promise<void>;
+  registerOwnerKey(
+    key: KeyRecord,
+    nonce: NonceClaim,
+    at: Date,
+    pairingId: string,
+    migration?: OwnerMigration,
+  ): Promise<void>;
   /**
    * Records a friend key, checking in the same transaction that the attesting
    * owner key is still the vehicle's owner and active, and that no device in

@@ -163,6 +163,15 @@ export const KeyRegistrationRequestSchema = z
       .regex(/^(?:[0-9a-f]{2}){1,2048}$/, "must be 1 to 2048 bytes of lower-case hex")
       .optional()
       .meta({ description: "Friend keys only: the owner's KATT statement for this endpoint key, hex" }),
+    pairingConfirmation: z
+      .string()
+      .regex(/^(?:[0-9a-f]{2}){1,512}$/, "must be 1 to 512 bytes of lower-case hex")
+      .optional()
+      .meta({
+        description:
+          "Owner keys only, required: the vehicle's signed pairing confirmation (PCNF statement, docs/protocol.md " +
+          "§23) for this endpoint key, which the device received at the end of owner pairing, hex",
+      }),
   })
   .meta({ id: "KeyRegistrationRequest" });
 
@@ -286,8 +295,10 @@ export const ROUTE_SCHEMAS = {
   "POST /v1/keys": {
     description:
       "Registers an owner or friend key: the endpoint certificate chain must lead to the Device OEM root, the " +
-      "request must be signed by the endpoint key, and a friend key needs the owner's key attestation. Returns " +
-      "a receipt signed by the Vehicle OEM root. A repeat returns the same record (200).",
+      "request must be signed by the endpoint key, an owner key needs the vehicle's pairing confirmation for it " +
+      "(signed by the vehicle key on record; it spends the pairing material it names, and replaces a previous " +
+      "owner), and a friend key needs the owner's key attestation. Returns a receipt signed by the Vehicle OEM " +
+      "root. A repeat returns the same record (200).",
     body: KeyRegistrationRequestSchema,
     response: KeySchema,
     successStatus: 201,

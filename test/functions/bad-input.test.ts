@@ -21,12 +21,14 @@ import {
   deviceEnrollmentEvent,
   keyRegistrationBody,
   keyRegistrationEvent,
+  ownerRegistrationEvent,
   signedEvent,
   vehicleEnrollmentEvent,
 } from "../support/api-requests.js";
 import { apiEvent, invoke, type LambdaHarness, startLambdaHarness } from "../support/lambda-harness.js";
 import {
   attestFriendKey,
+  confirmPairing,
   TestDevice,
   type TestEndpoint,
   testManufacturer,
@@ -38,6 +40,9 @@ let device: TestDevice;
 let vehicle: ReturnType<typeof testVehicle>;
 let owner: TestEndpoint;
 let ownerlessVehicle: ReturnType<typeof testVehicle>;
+/** The pairing material the owner's registration spent. */
+let ownerPairingId: string;
+let ownerlessPairingId: string;
 
 /** Invokes, expects `status` as problem+json with a useful detail, and checks nothing was written. */
 async function refused(
@@ -82,10 +87,17 @@ beforeAll(async () => {
   device.instanceCaCertificatePem = enrolled.json.instanceCaCertificate;
   vehicle = testVehicle();
   ownerlessVehicle = testVehicle();
-  expect((await invoke(vehicleEnrollment, vehicleEnrollmentEvent(vehicle))).status).toBe(201);
-  expect((await invoke(vehicleEnrollment, vehicleEnrollmentEvent(ownerlessVehicle))).status).toBe(201);
+  ownerlessPairingId = "";
+  const car = await invoke(vehicleEnrollment, vehicleEnrollmentEvent(vehicle));
+  expect(car.status).toBe(201);
+  const ownerless = await invoke(vehicleEnrollment, vehicleEnrollmentEvent(ownerlessVehicle));
+  expect(ownerless.status).toBe(201);
+  ownerlessPairingId = ownerless.json.pairing.pairingId;
   owner = await device.newEndpoint(vehicle.id, "owner");
-  expect((await invoke(keyTracking, keyRegistrationEvent(device, owner))).status).toBe(201);
+  ownerPairingId = car.json.pairing.pairingId;
+  expect(
+    (await invoke(keyTracking, ownerRegistrationEvent(device, owner, vehicle, ownerPairingId))).status,
+  ).toBe(201);
 });
 
 afterAll(async () => {
@@ -439,14 +451,56 @@ describe("POST /v1/keys", () => {
       401,
       `carkey-signer must be endpoint:${key.keyId}`,
     );
-    const replayed = keyRegistrationEvent(device, key);
+    const replayed = ownerRegistrationEvent(device, key, ownerlessVehicle, ownerlessPairingId);
     expect((await invoke(keyTracking, structuredClone(replayed))).status).toBe(201);
     await refused(keyTracking, replayed, 401, "already used");
   });
 
+  it("refuses an owner key the car did not confirm: none (400), another key's, another signer's (403)", async () => {
+    const car = testVehicle();
+    const enrolled = await invoke(vehicleEnrollment, vehicleEnrollmentEvent(car));
+    const pairingId: string = enrolled.json.pairing.pairingId;
+    const key = await device.newEndpoint(car.id, "owner");
+    await refused(
+      keyTracking,
+      keyRegistrationEvent(device, key),
+      400,
+      "needs the vehicle's pairingConfirmation",
+    );
+    const honest = await device.newEndpoint(car.id, "owner");
+    await refused(
+      keyTracking,
+      keyRegistrationEvent(device, key, undefined, {
+        pairingConfirmation: confirmPairing(car.keyPair, { pairingId, vehicleId: car.id, endpoint: honest }),
+      }),
+      403,
+      "for another key than the endpoint certificate",
+    );
+    await refused(
+      keyTracking,
+      ownerRegistrationEvent(device, key, { id: car.id, keyPair: testVehicle().keyPair }, pairingId),
+      403,
+      "not from the vehicle",
+    );
+    await refused(
+      keyTracking,
+      keyRegistrationEvent(device, key, undefined, { pairingConfirmation: Uint8Array.of(0x70, 0x00) }),
+      400,
+      "body.pairingConfirmation",
+    );
+    // The car's own confirmation for this key registers it.
+    expect((await invoke(keyTracking, ownerRegistrationEvent(device, key, car, pairingId))).status).toBe(201);
+  });
+
   it("refuses unknown vehicles (404), untrusted chains (403) and a second owner (409)", async () => {
     const unknown = await device.newEndpoint(new Uint8Array(16).fill(0xee), "owner");
-    await refused(keyTracking, keyRegistrationEvent(device, unknown), 404, "is not enrolled");
+    const stranger = { id: new Uint8Array(16).fill(0xee), keyPair: testVehicle().keyPair };
+    await refused(
+      keyTracking,
+      ownerRegistrationEvent(device, unknown, stranger, "00".repeat(8)),
+      404,
+      "is not enrolled",
+    );
     const other = new TestDevice(harness.manufacturer);
     const otherEnrolled = await invoke(deviceEnrollment, deviceEnrollmentEvent(other));
     other.instanceCaCertificatePem = otherEnrolled.json.instanceCaCertificate;
@@ -459,7 +513,12 @@ describe("POST /v1/keys", () => {
     );
     await refused(keyTracking, mixed, 403, "wrong-issuer");
     // The pairing material was spent by the owner: a second owner needs new material (a new phone, issue 5).
-    await refused(keyTracking, keyRegistrationEvent(other, key), 409, "no unexpired owner-pairing material");
+    await refused(
+      keyTracking,
+      ownerRegistrationEvent(other, key, vehicle, ownerPairingId),
+      409,
+      "no unexpired owner-pairing material",
+    );
   });
 
   it("refuses friend keys without a valid attestation from the owner on record", async () => {

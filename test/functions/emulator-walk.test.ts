@@ -101,6 +101,10 @@ describe("the service and the emulators", () => {
           {
             ...se.certificateChain(keyId),
             ...(keyAttestation ? { keyAttestation: toHex(keyAttestation) } : {}),
+            // An owner key carries the car's confirmation, which the SE kept from pairing.
+            ...(se.pairingConfirmation(keyId)
+              ? { pairingConfirmation: toHex(se.pairingConfirmation(keyId)!) }
+              : {}),
           },
           seSigner(se, `endpoint:${keyId}`),
         ),

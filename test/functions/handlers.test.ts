@@ -23,7 +23,7 @@ import {
   vehicleEnrollmentEvent,
 } from "../support/api-requests.js";
 import { apiEvent, invoke } from "../support/lambda-harness.js";
-import { TestDevice, testVehicle } from "../support/test-device.js";
+import { confirmPairing, TestDevice, testVehicle } from "../support/test-device.js";
 import { testMacKey } from "../support/test-mac-key.js";
 import { testService } from "../support/test-service.js";
 
@@ -174,7 +174,13 @@ describe("logs", () => {
     secrets.push(enrollment.headers["carkey-signature"]!, toHex(device.factoryAttestation));
 
     const owner = await device.newEndpoint(vehicle.id, "owner");
-    const registration = keyRegistrationEvent(device, owner);
+    const registration = keyRegistrationEvent(device, owner, undefined, {
+      pairingConfirmation: confirmPairing(vehicle.keyPair, {
+        pairingId: car.json.pairing.pairingId,
+        vehicleId: vehicle.id,
+        endpoint: owner,
+      }),
+    });
     const registered = await invoke(keyTracking, registration);
     expect(registered.status).toBe(201);
     secrets.push(registered.json.receipt, registration.headers["carkey-signature"]!);

@@ -23,6 +23,7 @@ import { ROUTE_SCHEMAS } from "../../src/service/schemas.js";
 import {
   deviceEnrollmentEvent,
   keyRegistrationEvent,
+  ownerRegistrationEvent,
   vehicleEnrollmentEvent,
 } from "../support/api-requests.js";
 import { apiEvent, invoke, type LambdaHarness, startLambdaHarness } from "../support/lambda-harness.js";
@@ -177,7 +178,10 @@ describe("POST /v1/keys and the OEM's reads", () => {
     const device = await enrollDevice();
     const vehicle = await enrollVehicle();
     const owner = await device.newEndpoint(vehicle.id, "owner");
-    const answer = await invoke(keyTracking, keyRegistrationEvent(device, owner));
+    const answer = await invoke(
+      keyTracking,
+      ownerRegistrationEvent(device, owner, vehicle, vehicle.answer.pairing.pairingId),
+    );
     expect(answer.status).toBe(201);
     ROUTE_SCHEMAS["POST /v1/keys"].response.parse(answer.json);
     expect(answer.json).toMatchObject({ keyId: owner.keyId, vehicleId: vehicle.idHex, role: "owner" });
@@ -196,7 +200,10 @@ describe("POST /v1/keys and the OEM's reads", () => {
     const receipt = verifyKeyTrackingReceipt(fromHex(answer.json.receipt), vehicleRootKey);
     expect(toHex(receipt.endpointPublicKey)).toBe(toHex(owner.keyPair.publicKey));
 
-    const retry = await invoke(keyTracking, keyRegistrationEvent(device, owner));
+    const retry = await invoke(
+      keyTracking,
+      ownerRegistrationEvent(device, owner, vehicle, vehicle.answer.pairing.pairingId),
+    );
     expect(retry.status).toBe(200);
     expect(retry.json).toEqual(answer.json);
 
@@ -213,7 +220,14 @@ describe("POST /v1/keys and the OEM's reads", () => {
     const friendPhone = await enrollDevice();
     const vehicle = await enrollVehicle();
     const owner = await ownerPhone.newEndpoint(vehicle.id, "owner");
-    expect((await invoke(keyTracking, keyRegistrationEvent(ownerPhone, owner))).status).toBe(201);
+    expect(
+      (
+        await invoke(
+          keyTracking,
+          ownerRegistrationEvent(ownerPhone, owner, vehicle, vehicle.answer.pairing.pairingId),
+        )
+      ).status,
+    ).toBe(201);
     const friend = await friendPhone.newEndpoint(vehicle.id, "friend");
     const attestation = attestFriendKey(owner, friend, vehicle.id, { kind: "unlock-only" }, 2);
     const answer = await invoke(keyTracking, keyRegistrationEvent(friendPhone, friend, attestation));

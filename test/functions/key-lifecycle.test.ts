@@ -23,7 +23,13 @@ import {
 } from "../support/api-requests.js";
 import { apiEvent, invoke, type LambdaHarness, startLambdaHarness } from "../support/lambda-harness.js";
 import { rvke, term } from "../support/lifecycle-statements.js";
-import { attestFriendKey, TestDevice, type TestEndpoint, testVehicle } from "../support/test-device.js";
+import {
+  attestFriendKey,
+  confirmPairing,
+  TestDevice,
+  type TestEndpoint,
+  testVehicle,
+} from "../support/test-device.js";
 
 let harness: LambdaHarness;
 let ownerDevice: TestDevice;
@@ -65,7 +71,15 @@ beforeAll(async () => {
   const enrolled = await invoke(vehicleEnrollment, vehicleEnrollmentEvent(vehicle));
   vehicleOemRoot = enrolled.json.trustAnchors.vehicleOemRoot;
   owner = await ownerDevice.newEndpoint(vehicle.id, "owner");
-  expect((await invoke(keyTracking, keyRegistrationEvent(ownerDevice, owner))).status).toBe(201);
+  const pairingConfirmation = confirmPairing(vehicle.keyPair, {
+    pairingId: enrolled.json.pairing.pairingId,
+    vehicleId: vehicle.id,
+    endpoint: owner,
+  });
+  expect(
+    (await invoke(keyTracking, keyRegistrationEvent(ownerDevice, owner, undefined, { pairingConfirmation })))
+      .status,
+  ).toBe(201);
   friend = await friendDevice.newEndpoint(vehicle.id, "friend");
   const registered = await invoke(
     keyTracking,
@@ -210,9 +224,41 @@ describe("lost mode and migration through the handlers", () => {
       apiEvent("POST /v1/vehicles/{vehicleId}/pairing", { iam: true, params: { vehicleId: vehicle.idHex } }),
     );
     expect(pairing.status, JSON.stringify(pairing.json)).toBe(201);
+    const pairingId: string = pairing.json.pairing.pairingId;
+
+    // A stranger with a genuine SE, in the new-phone window: without the car's confirmation nothing moves.
+    const stranger = await enroll();
+    const strangerKey = await stranger.newEndpoint(vehicle.id, "owner");
+    const before = await harness.table.scan();
+    const bare = await invoke(keyTracking, keyRegistrationEvent(stranger, strangerKey));
+    expect(bare.status).toBe(400);
+    expect(bare.json.detail).toMatch("needs the vehicle's pairingConfirmation");
+    const selfConfirmed = await invoke(
+      keyTracking,
+      keyRegistrationEvent(stranger, strangerKey, undefined, {
+        pairingConfirmation: confirmPairing(testVehicle().keyPair, {
+          pairingId,
+          vehicleId: vehicle.id,
+          endpoint: strangerKey,
+        }),
+      }),
+    );
+    expect(selfConfirmed.status).toBe(403);
+    expect(selfConfirmed.json.detail).toMatch("not from the vehicle");
+    expect(await harness.table.scan()).toEqual(before);
+
     const newPhone = await enroll();
     const newOwner = await newPhone.newEndpoint(vehicle.id, "owner");
-    const registered = await invoke(keyTracking, keyRegistrationEvent(newPhone, newOwner));
+    const registered = await invoke(
+      keyTracking,
+      keyRegistrationEvent(newPhone, newOwner, undefined, {
+        pairingConfirmation: confirmPairing(vehicle.keyPair, {
+          pairingId,
+          vehicleId: vehicle.id,
+          endpoint: newOwner,
+        }),
+      }),
+    );
     expect(registered.status, JSON.stringify(registered.json)).toBe(201);
     const phone = await invoke(notices, deviceNotices(ownerDevice, 2));
     expect(phone.json.notices).toMatchObject([{ counter: 3, action: "terminate-key", keyId: owner.keyId }]);

@@ -21,7 +21,7 @@ import { provisionSigningKey } from "../../src/adapters/kms/kms-key-provisioner.
 import { createCarKeysService } from "../../src/service/car-keys-service.js";
 import {
   deviceEnrollmentEvent,
-  keyRegistrationEvent,
+  ownerRegistrationEvent,
   vehicleEnrollmentEvent,
 } from "../support/api-requests.js";
 import { startTestTable, type TestTable } from "../support/dynamodb-table.js";
@@ -132,10 +132,16 @@ describe.skipIf(skip)(`handlers with the OEM roots in KMS${skip ? ` (${KMS_EMULA
     expect(count("Sign")).toBe(++signs);
 
     const owner = await device.newEndpoint(vehicle.id, "owner");
-    const key = await invoke(keyTracking, keyRegistrationEvent(device, owner));
+    const key = await invoke(
+      keyTracking,
+      ownerRegistrationEvent(device, owner, vehicle, car.json.pairing.pairingId),
+    );
     expect(key.status).toBe(201);
     expect(count("Sign")).toBe(++signs);
-    expect((await invoke(keyTracking, keyRegistrationEvent(device, owner))).status).toBe(200);
+    expect(
+      (await invoke(keyTracking, ownerRegistrationEvent(device, owner, vehicle, car.json.pairing.pairingId)))
+        .status,
+    ).toBe(200);
     expect(count("Sign")).toBe(signs);
     expect(count("GetPublicKey")).toBe(2);
 

@@ -146,7 +146,10 @@ it("revocation, lost mode and migration, end to end with the emulators", async (
       keyTracking,
       signedEvent(
         "POST /v1/keys",
-        se.certificateChain(paired.keyId),
+        {
+          ...se.certificateChain(paired.keyId),
+          pairingConfirmation: toHex(se.pairingConfirmation(paired.keyId)!),
+        },
         seSigner(se, `endpoint:${paired.keyId}`),
       ),
     );

@@ -1,7 +1,11 @@
 // Key tracking (issue 4): an owner key registers with its endpoint chain to
 // the Device OEM root, signed by the endpoint key, against unexpired pairing
 // material, and becomes the vehicle's owner; a friend key needs the owner's
-// attestation verified with the owner key on record; every registration gets
+// attestation verified with the owner key on record; an owner key needs the
+// car's pairing confirmation for it, under the vehicle's current pairing
+// material, and nothing less (no confirmation, another key's or vehicle's,
+// another signer's, spent or replaced material, a stranger's migration);
+// every registration gets
 // an RCPT receipt signed by the Vehicle OEM root (one Sign); repeats return
 // the stored record; each refusal names its reason and writes nothing.
 import { describe, expect, it } from "vitest";
@@ -16,8 +20,9 @@ import {
   ValidationError,
 } from "../../src/service/errors.js";
 import { KeySchema } from "../../src/service/schemas.js";
-import { attestFriendKey } from "../support/test-device.js";
+import { attestFriendKey, confirmPairing, testVehicle } from "../support/test-device.js";
 import {
+  carConfirmation,
   deviceRequest,
   enrollDevice,
   enrollVehicle,
@@ -67,7 +72,11 @@ describe("KeyTracking: owner keys", () => {
     const { body, request } = deviceRequest(
       "POST",
       "/v1/keys",
-      { endpointCertificate: owner.certificatePem, instanceCaCertificate: device.instanceCaCertificatePem },
+      {
+        endpointCertificate: owner.certificatePem,
+        instanceCaCertificate: device.instanceCaCertificatePem,
+        pairingConfirmation: toHex(await carConfirmation(t, owner)),
+      },
       (o) => owner.sign(o),
     );
     await t.service.keys.register(body, request);
@@ -86,11 +95,16 @@ describe("KeyTracking: owner keys", () => {
 
   it("refuses an owner key once the pairing material has expired", async () => {
     const { t, device, owner } = await ownerSetup();
+    const confirmation = await carConfirmation(t, owner);
     t.clock.time += 169 * 3600_000; // the default validity is 168 hours
     const { body, request } = deviceRequest(
       "POST",
       "/v1/keys",
-      { endpointCertificate: owner.certificatePem, instanceCaCertificate: device.instanceCaCertificatePem },
+      {
+        endpointCertificate: owner.certificatePem,
+        instanceCaCertificate: device.instanceCaCertificatePem,
+        pairingConfirmation: toHex(confirmation),
+      },
       (o) => owner.sign({ ...o, timestamp: t.clock.time }),
     );
     const writes = t.store.writes;
@@ -242,5 +256,213 @@ describe("KeyTracking: reads", () => {
     const t = testService();
     await expect(t.service.keys.get("0123456789ab")).rejects.toThrow(NotFoundError);
     await expect(t.service.keys.listForVehicle("00".repeat(8))).rejects.toThrow(NotFoundError);
+  });
+});
+
+describe("KeyTracking: the car's pairing confirmation", () => {
+  /** What a refused owner registration must leave as it was. */
+  function snapshot(t: TestService, vehicleId: string) {
+    return {
+      writes: t.store.writes,
+      keys: [...t.store.keys.keys()].sort(),
+      owner: t.store.vehicles.get(vehicleId)?.owner,
+      pairing: t.store.pairings.get(vehicleId),
+    };
+  }
+
+  async function refused(
+    t: TestService,
+    vehicleId: string,
+    attempt: () => Promise<unknown>,
+    type: new (...args: never[]) => Error,
+    message: string | RegExp,
+  ) {
+    const before = snapshot(t, vehicleId);
+    const error = await attempt().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(type);
+    expect((error as Error).message).toMatch(message);
+    expect(snapshot(t, vehicleId)).toEqual(before);
+  }
+
+  it("refuses an owner key without a confirmation (400 naming body.pairingConfirmation)", async () => {
+    const { t, device, vehicle, owner } = await ownerSetup();
+    await refused(
+      t,
+      vehicle.idHex,
+      () => registerKey(t, device, owner, undefined, { pairingConfirmation: null }),
+      ValidationError,
+      "an owner key needs the vehicle's pairingConfirmation",
+    );
+    const error = await registerKey(t, device, owner, undefined, { pairingConfirmation: null }).catch(
+      (e: unknown) => e as ValidationError,
+    );
+    expect((error as ValidationError).fields.map((f) => f.path)).toEqual(["body.pairingConfirmation"]);
+  });
+
+  it("refuses the car's confirmation of another key: an attacker's key cannot ride on the owner's", async () => {
+    const { t, vehicle, owner } = await ownerSetup();
+    const attacker = await enrollDevice(t);
+    const attackerKey = await attacker.newEndpoint(vehicle.id, "owner");
+    const ownersConfirmation = await carConfirmation(t, owner);
+    await refused(
+      t,
+      vehicle.idHex,
+      () => registerKey(t, attacker, attackerKey, undefined, { pairingConfirmation: ownersConfirmation }),
+      ForbiddenError,
+      "the pairing confirmation is for another key than the endpoint certificate",
+    );
+  });
+
+  it("refuses a confirmation signed by a key other than the vehicle's on record", async () => {
+    const { t, device, vehicle, owner } = await ownerSetup();
+    const pairingId = t.store.pairings.get(vehicle.idHex)!.pairingId;
+    const forged = confirmPairing(testVehicle().keyPair, {
+      pairingId,
+      vehicleId: vehicle.id,
+      endpoint: owner,
+    });
+    await refused(
+      t,
+      vehicle.idHex,
+      () => registerKey(t, device, owner, undefined, { pairingConfirmation: forged }),
+      ForbiddenError,
+      "the pairing confirmation is not from the vehicle: pairing confirmation: signature does not verify",
+    );
+  });
+
+  it("refuses a confirmation naming another vehicle, even signed by this vehicle's key", async () => {
+    const { t, device, vehicle, owner } = await ownerSetup();
+    const pairingId = t.store.pairings.get(vehicle.idHex)!.pairingId;
+    const otherVehicle = new Uint8Array(16).fill(5);
+    const elsewhere = confirmPairing(vehicle.keyPair, {
+      pairingId,
+      vehicleId: otherVehicle,
+      endpoint: owner,
+    });
+    await refused(
+      t,
+      vehicle.idHex,
+      () => registerKey(t, device, owner, undefined, { pairingConfirmation: elsewhere }),
+      ForbiddenError,
+      "the pairing confirmation is for another vehicle than the endpoint certificate",
+    );
+  });
+
+  it("refuses a confirmation under replaced or spent pairing material (409), and one dated ahead (403)", async () => {
+    const { t, device, vehicle, owner } = await ownerSetup();
+    const old = await carConfirmation(t, owner);
+    await t.service.vehicles.newPairing(vehicle.idHex, {});
+    await refused(
+      t,
+      vehicle.idHex,
+      () => registerKey(t, device, owner, undefined, { pairingConfirmation: old }),
+      ConflictError,
+      /names pairing material [0-9a-f]{16}, which is spent or replaced/,
+    );
+    const ahead = confirmPairing(vehicle.keyPair, {
+      pairingId: t.store.pairings.get(vehicle.idHex)!.pairingId,
+      vehicleId: vehicle.id,
+      endpoint: owner,
+      confirmedAt: t.clock.time + 10 * 60_000,
+    });
+    await refused(
+      t,
+      vehicle.idHex,
+      () => registerKey(t, device, owner, undefined, { pairingConfirmation: ahead }),
+      ForbiddenError,
+      "dated ahead",
+    );
+    // The current material's confirmation registers and spends it: a second phone confirmed under the
+    // same material (say the car was tricked into pairing twice) cannot become owner on that material,
+    // neither now nor once new material exists.
+    const current = await carConfirmation(t, owner);
+    const currentPairingId = t.store.pairings.get(vehicle.idHex)!.pairingId;
+    await registerKey(t, device, owner, undefined, { pairingConfirmation: current });
+    const second = await enrollDevice(t);
+    const secondKey = await second.newEndpoint(vehicle.id, "owner");
+    const spent = confirmPairing(vehicle.keyPair, {
+      pairingId: currentPairingId,
+      vehicleId: vehicle.id,
+      endpoint: secondKey,
+    });
+    await refused(
+      t,
+      vehicle.idHex,
+      () => registerKey(t, second, secondKey, undefined, { pairingConfirmation: spent }),
+      ConflictError,
+      "no unexpired owner-pairing material",
+    );
+    await t.service.vehicles.newPairing(vehicle.idHex, {});
+    await refused(
+      t,
+      vehicle.idHex,
+      () => registerKey(t, second, secondKey, undefined, { pairingConfirmation: spent }),
+      ConflictError,
+      "which is spent or replaced",
+    );
+    expect(t.store.vehicles.get(vehicle.idHex)?.owner?.keyId).toBe(owner.keyId);
+  });
+
+  it("refuses a friend key that brings a pairing confirmation", async () => {
+    const { t, device, vehicle, owner } = await ownerSetup();
+    await registerKey(t, device, owner);
+    const friendDevice = await enrollDevice(t);
+    const friend = await friendDevice.newEndpoint(vehicle.id, "friend");
+    await refused(
+      t,
+      vehicle.idHex,
+      () =>
+        registerKey(t, friendDevice, friend, attestFriendKey(owner, friend, vehicle.id), {
+          pairingConfirmation: confirmPairing(vehicle.keyPair, {
+            pairingId: "00".repeat(8),
+            vehicleId: vehicle.id,
+            endpoint: friend,
+          }),
+        }),
+      ValidationError,
+      "a friend key takes no pairingConfirmation",
+    );
+  });
+
+  it("a stranger cannot take over in a new-phone window; the car-confirmed new phone can", async () => {
+    const { t, device, vehicle, owner } = await ownerSetup();
+    await registerKey(t, device, owner);
+    // The owner asked the automaker for new material (a new phone): the window is open.
+    await t.service.vehicles.newPairing(vehicle.idHex, {});
+    const stranger = await enrollDevice(t);
+    const strangerKey = await stranger.newEndpoint(vehicle.id, "owner");
+    const ownerBefore = t.store.keys.get(owner.keyId);
+    await refused(
+      t,
+      vehicle.idHex,
+      () => registerKey(t, stranger, strangerKey, undefined, { pairingConfirmation: null }),
+      ValidationError,
+      "needs the vehicle's pairingConfirmation",
+    );
+    // His own SE's key "confirmed" by a car he plays with a key of his own: not the vehicle's signature.
+    const selfMade = confirmPairing(testVehicle().keyPair, {
+      pairingId: t.store.pairings.get(vehicle.idHex)!.pairingId,
+      vehicleId: vehicle.id,
+      endpoint: strangerKey,
+    });
+    await refused(
+      t,
+      vehicle.idHex,
+      () => registerKey(t, stranger, strangerKey, undefined, { pairingConfirmation: selfMade }),
+      ForbiddenError,
+      "not from the vehicle",
+    );
+    expect(t.store.keys.get(owner.keyId)).toEqual(ownerBefore);
+    expect(t.store.vehicles.get(vehicle.idHex)?.owner?.keyId).toBe(owner.keyId);
+
+    // The real new phone, confirmed by the car, takes over.
+    const newPhone = await enrollDevice(t);
+    const newOwner = await newPhone.newEndpoint(vehicle.id, "owner");
+    await registerKey(t, newPhone, newOwner);
+    expect(t.store.vehicles.get(vehicle.idHex)?.owner?.keyId).toBe(newOwner.keyId);
+    expect(t.store.keys.get(owner.keyId)?.state).toBe("revoked");
   });
 });

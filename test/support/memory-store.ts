@@ -112,14 +112,22 @@ export class MemoryStore implements Store {
       .map((k) => clone(k));
   }
 
-  async registerOwnerKey(key: KeyRecord, nonce: NonceClaim, at: Date, migration?: OwnerMigration) {
+  async registerOwnerKey(
+    key: KeyRecord,
+    nonce: NonceClaim,
+    at: Date,
+    pairingId: string,
+    migration?: OwnerMigration,
+  ) {
     const vehicle = this.vehicles.get(key.vehicleId);
     const pairing = this.pairings.get(key.vehicleId);
     if (this.keys.has(key.keyId)) throw new ConflictError("key exists");
     if (!vehicle || vehicle.owner?.keyId !== migration?.previousKeyId) {
       throw new ConflictError("vehicle missing or owned");
     }
-    if (!pairing || Date.parse(pairing.expiresAt) <= at.getTime()) throw new ConflictError("no pairing");
+    if (!pairing || pairing.pairingId !== pairingId || Date.parse(pairing.expiresAt) <= at.getTime()) {
+      throw new ConflictError("no such unexpired pairing");
+    }
     this.checkNonce(nonce);
     if (migration?.revocation) this.checkActive(migration.previousKeyId);
     if (migration?.notice) this.checkDeviceNotice(migration.notice);

@@ -7,13 +7,17 @@
 // role, another vehicle, a stale timestamp).
 import { randomBytes } from "node:crypto";
 import type { AccessProfile } from "../../src/protocol/access-profile.js";
-import { toHex } from "../../src/protocol/bytes.js";
+import { fromHex, toHex } from "../../src/protocol/bytes.js";
 import { issueCertificate } from "../../src/protocol/certificate-issuer.js";
 import type { KeyRole } from "../../src/protocol/certificate-profiles.js";
 import { deviceIdFromInstanceKey } from "../../src/protocol/device-identity.js";
 import { signFactoryAttestation } from "../../src/protocol/factory-attestation.js";
 import { keyAttestationBody } from "../../src/protocol/key-attestation.js";
 import { generateKeyPair, type KeyPair, keyIdentifier, signRaw } from "../../src/protocol/p256.js";
+import {
+  encodePairingConfirmation,
+  pairingConfirmationBody,
+} from "../../src/protocol/pairing-confirmation.js";
 import { canonicalRequest, type RequestSigner } from "../../src/protocol/request-signature.js";
 import { encodeSignedStatement } from "../../src/protocol/signed-statement.js";
 import { softDigestSigner } from "./soft-digest-signer.js";
@@ -66,6 +70,8 @@ export function signedHeaders(
 
 export interface TestEndpoint {
   readonly keyPair: KeyPair;
+  readonly vehicleId: Uint8Array;
+  readonly role: KeyRole;
   readonly keyId: string;
   readonly certificatePem: string;
   readonly signer: RequestSigner;
@@ -126,6 +132,8 @@ export class TestDevice {
     const signer: RequestSigner = `endpoint:${keyId}`;
     return {
       keyPair,
+      vehicleId,
+      role,
       keyId,
       certificatePem: issued.pem,
       signer,
@@ -151,6 +159,20 @@ export function attestFriendKey(
     signerKeyId: keyIdentifier(owner.keyPair.publicKey),
   });
   return encodeSignedStatement(body, signRaw(owner.keyPair.privateKey, body));
+}
+
+/** What the car signs at the end of owner pairing (docs/protocol.md §20), here by a test vehicle's key. */
+export function confirmPairing(
+  vehicleKey: KeyPair,
+  facts: { pairingId: string; vehicleId: Uint8Array; endpoint: TestEndpoint; confirmedAt?: number },
+): Uint8Array {
+  const body = pairingConfirmationBody({
+    pairingId: fromHex(facts.pairingId),
+    vehicleIdentifier: facts.vehicleId,
+    endpointPublicKey: facts.endpoint.keyPair.publicKey,
+    confirmedAt: facts.confirmedAt ?? Date.now(),
+  });
+  return encodePairingConfirmation(body, signRaw(vehicleKey.privateKey, body));
 }
 
 /** A vehicle: an identifier and a key pair. */

@@ -233,6 +233,7 @@ export class DynamoDbStore implements Store {
     keyRecord: KeyRecord,
     nonce: NonceClaim,
     at: Date,
+    pairingId: string,
     migration?: OwnerMigration,
   ): Promise<void> {
     const vehicleId = keyRecord.vehicleId;
@@ -270,16 +271,19 @@ export class DynamoDbStore implements Store {
       ...this.deviceKeyItems(keyRecord),
       [
         {
-          // The pairing material is spent by the owner it paired; expired material cannot be spent.
+          // Exactly the pairing material the car confirmed is spent; expired or replaced material cannot be.
           Delete: {
             TableName: this.tableName,
             Key: key.pairing(vehicleId),
-            ConditionExpression: "attribute_exists(pk) AND #expires > :now",
-            ExpressionAttributeNames: { "#expires": TABLE_DESIGN.ttlAttribute },
-            ExpressionAttributeValues: { ":now": Math.floor(at.getTime() / 1000) },
+            ConditionExpression: "attribute_exists(pk) AND #pairingId = :pairingId AND #expires > :now",
+            ExpressionAttributeNames: { "#expires": TABLE_DESIGN.ttlAttribute, "#pairingId": "pairingId" },
+            ExpressionAttributeValues: { ":now": Math.floor(at.getTime() / 1000), ":pairingId": pairingId },
           },
         },
-        () => new ConflictError(`vehicle ${vehicleId} has no unexpired owner-pairing material`),
+        () =>
+          new ConflictError(
+            `vehicle ${vehicleId} has no unexpired owner-pairing material ${pairingId}; the OEM can issue new material and the owner pair again`,
+          ),
       ],
       this.nonceItem(nonce),
     ]);

@@ -10,7 +10,14 @@ import { createSelfSignedRoot, issueCertificate } from "../../protocol/certifica
 import { deviceIdFromInstanceKey } from "../../protocol/device-identity.js";
 import { verifyFactoryAttestation } from "../../protocol/factory-attestation.js";
 import { type NoticeAction, noticeBody } from "../../protocol/lifecycle-notice.js";
-import { generateKeyPair, keyIdentifier, publicKeyOf, signDigestRaw, signRaw, systemRandom } from "../../protocol/p256.js";
+import {
+  generateKeyPair,
+  keyIdentifier,
+  publicKeyOf,
+  signDigestRaw,
+  signRaw,
+  systemRandom,
+} from "../../protocol/p256.js";
 import { PAIRING_ID_LENGTH } from "../../protocol/pairing-confirmation.js";
 import {
   computePairingVerifier,

@@ -172,9 +172,15 @@ describe("DynamoDbStore", () => {
 
   it("registers the owner key: key, owner, pairing spent and nonce in one transaction", async () => {
     const v = vehicle();
-    await store.createVehicle(v, pairing(v.vehicleId));
+    const material = pairing(v.vehicleId);
+    await store.createVehicle(v, material);
     const owner = key(v.vehicleId);
-    await store.registerOwnerKey(owner, nonce(), new Date());
+    // Only the pairing material the car confirmed can be spent: another id changes nothing.
+    await refusedWithoutWrites(
+      () => store.registerOwnerKey(owner, nonce(), new Date(), hex(8)),
+      ConflictError,
+    );
+    await store.registerOwnerKey(owner, nonce(), new Date(), material.pairingId);
     expect(await store.getKey(owner.keyId)).toEqual(owner);
     expect((await store.getVehicle(v.vehicleId))?.owner).toEqual({
       keyId: owner.keyId,
@@ -183,7 +189,7 @@ describe("DynamoDbStore", () => {
     expect(await store.getPairing(v.vehicleId)).toBeUndefined();
     // A second owner: the vehicle's condition fails.
     await refusedWithoutWrites(
-      () => store.registerOwnerKey(key(v.vehicleId), nonce(), new Date()),
+      () => store.registerOwnerKey(key(v.vehicleId), nonce(), new Date(), material.pairingId),
       ConflictError,
     );
     // Issue 5: new pairing material for an owned vehicle is a new phone's; an unknown vehicle gets none.
@@ -194,25 +200,33 @@ describe("DynamoDbStore", () => {
 
   it("refuses an owner key without unexpired pairing material, or with a taken key id", async () => {
     const v = vehicle();
-    await store.createVehicle(v, pairing(v.vehicleId, 1));
+    const short = pairing(v.vehicleId, 1);
+    await store.createVehicle(v, short);
     const later = new Date(Date.now() + 2 * 3600_000);
-    await refusedWithoutWrites(() => store.registerOwnerKey(key(v.vehicleId), nonce(), later), ConflictError);
+    await refusedWithoutWrites(
+      () => store.registerOwnerKey(key(v.vehicleId), nonce(), later, short.pairingId),
+      ConflictError,
+    );
     const taken = key(vehicle().vehicleId);
     const w = vehicle();
-    await store.createVehicle(w, pairing(w.vehicleId));
-    await store.createVehicle(vehicle(taken.vehicleId), pairing(taken.vehicleId));
-    await store.registerOwnerKey(taken, nonce(), new Date());
+    const wPairing = pairing(w.vehicleId);
+    await store.createVehicle(w, wPairing);
+    const takenPairing = pairing(taken.vehicleId);
+    await store.createVehicle(vehicle(taken.vehicleId), takenPairing);
+    await store.registerOwnerKey(taken, nonce(), new Date(), takenPairing.pairingId);
     await refusedWithoutWrites(
-      () => store.registerOwnerKey({ ...taken, vehicleId: w.vehicleId }, nonce(), new Date()),
+      () =>
+        store.registerOwnerKey({ ...taken, vehicleId: w.vehicleId }, nonce(), new Date(), wPairing.pairingId),
       ConflictError,
     );
   });
 
   it("registers friend keys only under the owner on record, and lists a vehicle's keys", async () => {
     const v = vehicle();
-    await store.createVehicle(v, pairing(v.vehicleId));
+    const material = pairing(v.vehicleId);
+    await store.createVehicle(v, material);
     const owner = key(v.vehicleId);
-    await store.registerOwnerKey(owner, nonce(), new Date());
+    await store.registerOwnerKey(owner, nonce(), new Date(), material.pairingId);
     const friend = key(v.vehicleId, "friend");
     await refusedWithoutWrites(
       () => store.registerFriendKey(friend, conditions("ffffffffffff"), nonce()),
@@ -233,9 +247,10 @@ describe("DynamoDbStore", () => {
 
   it("refuses a friend key, writing nothing, once the owner key is not active or a device is suspended", async () => {
     const v = vehicle();
-    await store.createVehicle(v, pairing(v.vehicleId));
+    const material = pairing(v.vehicleId);
+    await store.createVehicle(v, material);
     const owner = key(v.vehicleId);
-    await store.registerOwnerKey(owner, nonce(), new Date());
+    await store.registerOwnerKey(owner, nonce(), new Date(), material.pairingId);
     const [friendDevice, ownerDevice] = [hex(16), hex(16)];
     const devices = [friendDevice, ownerDevice];
     const issuedAt = new Date().toISOString();
@@ -280,9 +295,10 @@ describe("DynamoDbStore", () => {
 
   it("keeps layout attributes out of the records it returns", async () => {
     const v = vehicle();
-    await store.createVehicle(v, pairing(v.vehicleId));
+    const material = pairing(v.vehicleId);
+    await store.createVehicle(v, material);
     const owner = key(v.vehicleId);
-    await store.registerOwnerKey(owner, nonce(), new Date());
+    await store.registerOwnerKey(owner, nonce(), new Date(), material.pairingId);
     const record = (await store.getKey(owner.keyId)) as unknown as Record<string, unknown>;
     for (const name of ["pk", "sk", "type", "gsi1pk", "gsi1sk", "expiresAt"])
       expect(record).not.toHaveProperty(name);
