@@ -11,6 +11,7 @@ import { toHex } from "../../src/protocol/bytes.js";
 import {
   deviceEnrollmentEvent,
   keyRegistrationEvent,
+  ownerRegistrationEvent,
   signedEvent,
   vehicleEnrollmentEvent,
 } from "../support/api-requests.js";
@@ -31,10 +32,12 @@ async function enroll(): Promise<TestDevice> {
 /** An enrolled vehicle whose owner key (on its own phone) is registered. */
 async function ownedVehicle() {
   const vehicle = testVehicle();
-  expect((await invoke(vehicleEnrollment, vehicleEnrollmentEvent(vehicle))).status).toBe(201);
+  const enrolled = await invoke(vehicleEnrollment, vehicleEnrollmentEvent(vehicle));
+  expect(enrolled.status).toBe(201);
   const ownerDevice = await enroll();
   const owner = await ownerDevice.newEndpoint(vehicle.id, "owner");
-  expect((await invoke(keyTracking, keyRegistrationEvent(ownerDevice, owner))).status).toBe(201);
+  const registration = ownerRegistrationEvent(ownerDevice, owner, vehicle, enrolled.json.pairing.pairingId);
+  expect((await invoke(keyTracking, registration)).status).toBe(201);
   return { vehicle, ownerDevice, owner };
 }
 
@@ -94,7 +97,8 @@ describe("friend registration needs an attesting owner key that still mints", ()
     expect(pairing.status).toBe(201);
     const newPhone = await enroll();
     const newOwner = await newPhone.newEndpoint(vehicle.id, "owner");
-    expect((await invoke(keyTracking, keyRegistrationEvent(newPhone, newOwner))).status).toBe(201);
+    const registration = ownerRegistrationEvent(newPhone, newOwner, vehicle, pairing.json.pairing.pairingId);
+    expect((await invoke(keyTracking, registration)).status).toBe(201);
     const { answer, unchanged } = await registerFriend(vehicle.id, owner);
     expect(answer.status).toBe(403);
     expect(answer.json.detail).toMatch(/^the key attestation is not from the vehicle's owner key/);

@@ -15,6 +15,7 @@ import { DynamoDbStore } from "../../src/adapters/dynamodb/dynamodb-store.js";
 import {
   deviceEnrollmentEvent,
   keyRegistrationEvent,
+  ownerRegistrationEvent,
   vehicleEnrollmentEvent,
 } from "../support/api-requests.js";
 import { invoke, type LambdaHarness, startLambdaHarness } from "../support/lambda-harness.js";
@@ -79,8 +80,9 @@ function forceLosingTwin(keyId: string, write: "registerOwnerKey" | "registerFri
 
 async function enrolledVehicle() {
   const vehicle = testVehicle();
-  expect((await invoke(vehicleEnrollment, vehicleEnrollmentEvent(vehicle))).status).toBe(201);
-  return vehicle;
+  const enrolled = await invoke(vehicleEnrollment, vehicleEnrollmentEvent(vehicle));
+  expect(enrolled.status).toBe(201);
+  return { ...vehicle, pairingId: enrolled.json.pairing.pairingId as string };
 }
 
 function expectOneCreatedOneRepeat(answers: Awaited<ReturnType<typeof invoke>>[], key: TestEndpoint) {
@@ -98,13 +100,13 @@ describe("parallel registrations of one key", () => {
     const owner = await device.newEndpoint(vehicle.id, "owner");
     const race = forceLosingTwin(owner.keyId, "registerOwnerKey");
     const answers = await Promise.all([
-      invoke(keyTracking, keyRegistrationEvent(device, owner)),
-      invoke(keyTracking, keyRegistrationEvent(device, owner)),
+      invoke(keyTracking, ownerRegistrationEvent(device, owner, vehicle, vehicle.pairingId)),
+      invoke(keyTracking, ownerRegistrationEvent(device, owner, vehicle, vehicle.pairingId)),
     ]);
     expect(race.stale()).toBe(true);
     expectOneCreatedOneRepeat(answers, owner);
     // The loser's nonce is spent too: its request cannot be replayed.
-    const again = keyRegistrationEvent(device, owner);
+    const again = ownerRegistrationEvent(device, owner, vehicle, vehicle.pairingId);
     expect((await invoke(keyTracking, structuredClone(again))).status).toBe(200);
     expect((await invoke(keyTracking, again)).status).toBe(401);
   });
@@ -112,7 +114,9 @@ describe("parallel registrations of one key", () => {
   it("friend key: the twin that loses the race answers 200 with the stored record and receipt", async () => {
     const vehicle = await enrolledVehicle();
     const owner = await device.newEndpoint(vehicle.id, "owner");
-    expect((await invoke(keyTracking, keyRegistrationEvent(device, owner))).status).toBe(201);
+    expect(
+      (await invoke(keyTracking, ownerRegistrationEvent(device, owner, vehicle, vehicle.pairingId))).status,
+    ).toBe(201);
     const friend = await device.newEndpoint(vehicle.id, "friend");
     const attestation = attestFriendKey(owner, friend, vehicle.id);
     const race = forceLosingTwin(friend.keyId, "registerFriendKey");
