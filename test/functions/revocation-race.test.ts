@@ -24,6 +24,7 @@ import { verifyRevocationList } from "../../src/protocol/revocation-list.js";
 import {
   deviceEnrollmentEvent,
   keyRegistrationEvent,
+  ownerRegistrationEvent,
   vehicleEnrollmentEvent,
 } from "../support/api-requests.js";
 import { apiEvent, invoke, type LambdaHarness, startLambdaHarness } from "../support/lambda-harness.js";
@@ -50,7 +51,13 @@ describe("a revocation that keeps losing the counter race", () => {
     const vehicle = testVehicle();
     const vehicleEnrolled = await invoke(vehicleEnrollment, vehicleEnrollmentEvent(vehicle));
     const owner = await device.newEndpoint(vehicle.id, "owner");
-    expect((await invoke(keyTracking, keyRegistrationEvent(device, owner))).status).toBe(201);
+    const registration = ownerRegistrationEvent(
+      device,
+      owner,
+      vehicle,
+      vehicleEnrolled.json.pairing.pairingId,
+    );
+    expect((await invoke(keyTracking, registration)).status).toBe(201);
     const friends: TestEndpoint[] = [];
     for (let i = 0; i <= LOST_RACES; i++) {
       const friend = await device.newEndpoint(vehicle.id, "friend");
