@@ -170,7 +170,7 @@ export const KeyRegistrationRequestSchema = z
       .meta({
         description:
           "Owner keys only, required: the vehicle's signed pairing confirmation (PCNF statement, docs/protocol.md " +
-          "§23) for this endpoint key, which the device received at the end of owner pairing, hex",
+          "§24) for this endpoint key, which the device received at the end of owner pairing, hex",
       }),
   })
   .meta({ id: "KeyRegistrationRequest" });
