@@ -18,6 +18,7 @@ import { parseKeyTrackingReceipt } from "../../src/protocol/key-tracking-receipt
 import { verifyNotice } from "../../src/protocol/lifecycle-notice.js";
 import { parseMailboxOperations, parseReadResults } from "../../src/protocol/mailbox-operations.js";
 import { generateKeyPair } from "../../src/protocol/p256.js";
+import { verifyPairingConfirmation } from "../../src/protocol/pairing-confirmation.js";
 import {
   parseDeviceData,
   parseFrameworkSelectResponse,
@@ -91,6 +92,7 @@ const PARSERS: Array<[name: string, parse: (bytes: Uint8Array) => unknown]> = [
   ["verifyNotice", (b) => verifyNotice(b, someKey)],
   ["verifyRevocationList", (b) => verifyRevocationList(b, someKey)],
   ["verifyFactoryAttestation", (b) => verifyFactoryAttestation(b, someKey)],
+  ["verifyPairingConfirmation", (b) => verifyPairingConfirmation(b, someKey)],
   ["derToRawSignature", (b) => derToRawSignature(b)],
   ["parseCertificate", (b) => parseCertificate(b)],
 ];
