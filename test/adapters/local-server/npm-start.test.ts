@@ -4,11 +4,12 @@
 // Ctrl-C (SIGINT to the whole group, as a terminal sends it) stop cleanly with
 // no DynamoDB Local JVM left behind. Without Java it must say, in one line,
 // what to install, and exit 1.
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -73,26 +74,35 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: Nod
   return new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
 }
 
-/** Processes whose command line holds `text` (ps, so nothing escapes the check by changing its parent). */
-function processesWith(text: string): string[] {
-  const ps = execFileSync("ps", ["-eo", "pid,args"], { encoding: "utf8" });
-  return ps.split("\n").filter((line) => line.includes(text) && !line.includes("ps -eo"));
+const execFileAsync = promisify(execFile);
+
+/**
+ * Processes whose command line holds `text` (ps, so nothing escapes the check by changing its parent).
+ * Asynchronous: the test's event loop also reads the server's output.
+ */
+async function processesWith(text: string): Promise<string[]> {
+  const { stdout } = await execFileAsync("ps", ["-eo", "pid,args"], { encoding: "utf8" });
+  return stdout.split("\n").filter((line) => line.includes(text) && !line.includes("ps -eo"));
 }
 
 /** DynamoDB Local JVMs listening on `port`. */
-function javaOnPort(port: string): string[] {
-  return processesWith("DynamoDBLocal.jar").filter((line) => line.includes(`-port ${port} `));
+async function javaOnPort(port: string): Promise<string[]> {
+  return (await processesWith("DynamoDBLocal.jar")).filter((line) => line.includes(`-port ${port} `));
 }
 
-async function waitUntil(condition: () => boolean, ms: number): Promise<void> {
+/** Bounds for a loaded machine (a JVM can take many seconds to exit there), not performance targets. */
+const STOP_BOUND_MS = 120_000;
+
+async function waitUntil(condition: () => Promise<boolean>, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
-describe("npm start", () => {
+// Bounds for a loaded machine (npm, tsx and a JVM start and stop), not performance targets.
+describe("npm start", { timeout: 600_000 }, () => {
   it("prints the URL, answers, and stops with DynamoDB Local on Ctrl-C", async () => {
     const dataDir = await mkdtemp(join(tmpdir(), "carkeys-npm-start-"));
     dirs.push(dataDir);
@@ -118,16 +128,16 @@ describe("npm start", () => {
     expect(((await openapi.json()) as { openapi: string }).openapi).toBe("3.1.0");
     const anchors = await fetch(`${url}/v1/trust-anchors`);
     expect(anchors.status).toBe(200);
-    expect(javaOnPort(dynamoPort!)).toHaveLength(1);
+    expect(await javaOnPort(dynamoPort!)).toHaveLength(1);
 
     process.kill(-child.pid!, "SIGINT");
     // npm itself dies of the SIGINT (as in a terminal); the server under it must exit 0.
     const { code, signal } = await exited(child);
     expect(code === 0 || signal === "SIGINT", `code ${code}, signal ${signal}`).toBe(true);
-    await waitUntil(() => processesWith(dataDir).length === 0, 10_000);
+    await waitUntil(async () => (await processesWith(dataDir)).length === 0, STOP_BOUND_MS);
     expect(output()).toContain("stopping the server and DynamoDB Local");
     expect(output()).not.toMatch(/carkeys: /);
-    expect(javaOnPort(dynamoPort!)).toEqual([]);
+    expect(await javaOnPort(dynamoPort!)).toEqual([]);
     await expect(fetch(`${url}/openapi.json`)).rejects.toThrow();
   });
 
@@ -146,13 +156,13 @@ describe("npm start", () => {
         child,
         5_000,
       );
-      expect(javaOnPort(dynamoPort!)).toHaveLength(1);
+      expect(await javaOnPort(dynamoPort!)).toHaveLength(1);
 
       process.kill(child.pid!, name);
       await exited(child);
-      await waitUntil(() => processesWith(dataDir).length === 0, 30_000);
+      await waitUntil(async () => (await processesWith(dataDir)).length === 0, STOP_BOUND_MS);
       expect(output()).toContain(`${name}: stopping the server and DynamoDB Local`);
-      expect(javaOnPort(dynamoPort!)).toEqual([]);
+      expect(await javaOnPort(dynamoPort!)).toEqual([]);
       await expect(fetch(`${url}/openapi.json`)).rejects.toThrow();
     },
   );
