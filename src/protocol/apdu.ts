@@ -1,6 +1,6 @@
 // ISO/IEC 7816-4 command and response APDUs (§5.1): cases 1–4, short and
 // extended length. Every command is accepted with or without a trailing Le, as
-// PROTOCOL.md requires. Parsing is total: malformed bytes end in an ApduError.
+// docs/transaction.md requires. Parsing is total: malformed bytes end in an ApduError.
 import { concatBytes, toHex } from "./bytes.js";
 import { ApduError, ProtocolInputError } from "./errors.js";
 

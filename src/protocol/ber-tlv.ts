@@ -1,4 +1,4 @@
-// BER-TLV as the NFC protocol uses it (PROTOCOL.md "BER-TLV and APDUs"; ISO/IEC
+// BER-TLV as the NFC protocol uses it (docs/transaction.md "Encoding"; ISO/IEC
 // 7816-4 §5.2). Tags are one to three bytes (multi-byte when the low five bits
 // of the first byte are all set, e.g. 7F50); lengths are short form, 81 LL or
 // 82 LLLL. The parser is total: every malformed input ends in a TlvError that
@@ -51,7 +51,7 @@ function encodeLength(length: number): Uint8Array {
   throw new ProtocolInputError(`TLV value of ${length} bytes exceeds ${MAX_TLV_VALUE_LENGTH}`);
 }
 
-/** TLV(t, v) of PROTOCOL.md. */
+/** TLV(t, v) of docs/transaction.md. */
 export function tlv(tag: number, value: Uint8Array): Uint8Array {
   if (!(value instanceof Uint8Array))
     throw new ProtocolInputError(`value of tag ${tagHex(tag)} must be bytes`);

@@ -1,10 +1,10 @@
 // Issues certificates under the profiles of certificate-profiles.ts
-// (docs/certificates.md; DESIGN.md convention 3: authorization decides what
+// (docs/certificates.md; docs/architecture.md: authorization decides what
 // may be signed, one issueCertificate() applies the profile and signs). The
 // private key never enters this code: every signature is one signDigest call on
 // a DigestSigner (an emulated SE, a software key, AWS KMS), reached through a
-// per-call WebCrypto shim that @peculiar/x509 signs the TBS with (TOOLCHAIN.md
-// "@peculiar/x509 with a KMS signer"). The result is checked against the
+// per-call WebCrypto shim that @peculiar/x509 signs the TBS with (docs/toolchain.md
+// "Cryptography libraries"). The result is checked against the
 // issuer's key before it is returned, so a misconfigured signer cannot hand out
 // a certificate that nobody can verify.
 

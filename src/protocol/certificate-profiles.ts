@@ -25,7 +25,7 @@ export const CERTIFICATE_OID_ARC = "1.3.6.1.4.1.61892";
 
 /** Our extensions (arc .1) and the profile policy identifiers (arc .2). */
 export const CARKEY_OID = {
-  /** Vehicle identifier: DER OCTET STRING of the 8–32 raw bytes (PROTOCOL.md tag 4D). Non-critical. */
+  /** Vehicle identifier: DER OCTET STRING of the 8–32 raw bytes (docs/transaction.md tag 4D). Non-critical. */
   vehicleIdentifier: `${CERTIFICATE_OID_ARC}.1.1`,
   /** Key role: DER ENUMERATED { owner(0), friend(1) }. Non-critical. */
   keyRole: `${CERTIFICATE_OID_ARC}.1.2`,

@@ -1,5 +1,5 @@
-// Identifiers and constants of the NFC protocol (PROTOCOL.md "Identifiers and
-// constants"), in one place so the device and the vehicle cannot disagree.
+// Identifiers and constants of the NFC protocol (docs/transaction.md
+// "Constants"), in one place so the device and the vehicle cannot disagree.
 import { fromHex, utf8 } from "./bytes.js";
 
 export const DIGITAL_KEY_AID = fromHex("A000000809434343444B417631");

@@ -4,7 +4,7 @@
 // vehicle identifier) makes the car suspend or resume that device's keys.
 // Counters are monotonic per device: a notice not newer than the last one
 // applied is refused, so an old resume cannot undo a newer suspension.
-// A "terminate-key" notice (action 03, issue 5 remote revocation) is
+// A "terminate-key" notice (action 03, sent when a key is revoked remotely) is
 // device-directed and names one key (tag 4E): the SE deletes it and answers
 // with the key's termination attestation. It shares the device's counter.
 import { tlv } from "./ber-tlv.js";

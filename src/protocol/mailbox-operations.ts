@@ -1,5 +1,5 @@
-// The operations carried inside EXCHANGE (the project's design; PROTOCOL.md
-// leaves them open; byte layout in docs/protocol.md "EXCHANGE"). The plaintext
+// The operations carried inside EXCHANGE (the project's design, as the
+// transaction leaves them open; byte layout in docs/protocol.md §2). The plaintext
 // is `00 ‖ op*`, each op a TLV:
 //   READ   TLV(54, mailbox(1) ‖ offset(2) ‖ length(2))  → TLV(54, data) in the answer
 //   WRITE  TLV(55, mailbox(1) ‖ offset(2) ‖ data)       → nothing in the answer

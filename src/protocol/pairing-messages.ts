@@ -1,5 +1,5 @@
-// Owner pairing over the framework applet (PROTOCOL.md "Owner pairing
-// framing", and docs/protocol.md "Owner pairing" for what the project adds):
+// Owner pairing over the framework applet (docs/protocol.md
+// §9 "Owner pairing", after the public notes on CCC Release 3 pairing):
 // SELECT, SPAKE2+ REQUEST / VERIFY in clear, then WRITE DATA (vehicle →
 // device) and GET DATA (device → vehicle) under secure messaging keyed from
 // the SPAKE2+ shared secret, long answers fetched with GET RESPONSE (61xx).

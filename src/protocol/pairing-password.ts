@@ -1,5 +1,5 @@
-// The owner-pairing password and its SPAKE2+ scalars (PROTOCOL.md "Owner pairing
-// framing"; CCC public notes §1): z = scrypt(password, salt, N, r, p, 80),
+// The owner-pairing password and its SPAKE2+ scalars (docs/transaction.md
+// "Owner pairing"; CCC public notes §1): z = scrypt(password, salt, N, r, p, 80),
 // z0 ‖ z1 = z, w0 = (z0 mod (n−1)) + 1, w1 = (z1 mod (n−1)) + 1. This replaces
 // RFC 9383 §3.2's "w = ws mod p" registration: the +1 keeps both scalars
 // non-zero, 40-byte halves keep the reduction bias below 2^-64, and no

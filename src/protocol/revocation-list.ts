@@ -1,4 +1,4 @@
-// The vehicle revocation list (issue 5 "Remote revocation"): what the cloud
+// The vehicle revocation list (docs/protocol.md §18): what the cloud
 // service has recorded as revoked for one vehicle, numbered by a per-vehicle
 // monotonic sequence and signed by the Vehicle OEM root, which every car
 // holds from its certificate installation. The car fetches it through the

@@ -1,4 +1,4 @@
-// Secure messaging of PROTOCOL.md "Secure messaging": AES-CBC with an ICV
+// Secure messaging (docs/transaction.md "Secure messaging"): AES-CBC with an ICV
 // derived from the message counter, ISO/IEC 9797-1 method 2 padding, and
 // AES-CMAC over (chaining value ‖ ciphertext) truncated to 8 bytes. One class
 // serves both ends; each side calls the pair of methods for its role. A MAC or

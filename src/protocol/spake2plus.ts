@@ -77,7 +77,7 @@ export const P256_SHA512_HKDF_SHA512_HMAC_SHA512: Spake2PlusSuite = Object.freez
   mac: (key: Uint8Array, message: Uint8Array) => hmac(sha512, key, message),
 });
 
-/** The suite car-key owner pairing uses: 16-byte evidence values (PROTOCOL.md, owner pairing). */
+/** The suite car-key owner pairing uses: 16-byte evidence values (docs/transaction.md "Owner pairing"). */
 export const P256_SHA256_HKDF_SHA256_CMAC_AES128: Spake2PlusSuite = Object.freeze({
   name: "P256-SHA256-HKDF-SHA256-CMAC-AES-128",
   hash: sha256,

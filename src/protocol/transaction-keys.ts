@@ -1,5 +1,6 @@
 // Key schedule and signed payloads of the standard and fast transactions
-// (PROTOCOL.md "AUTH1", "Key derivation", "Fast transaction"). Both emulators
+// (docs/transaction.md "The commands", "Standard key derivation", "Fast key
+// derivation"). Both emulators
 // call these same functions, so a derivation bug cannot hide as agreement
 // between two copies; test/protocol/transaction-keys.test.ts checks them
 // against an independent node:crypto implementation.

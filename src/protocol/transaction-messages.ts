@@ -1,5 +1,5 @@
 // Codecs for the data fields of SELECT, AUTH0, AUTH1, EXCHANGE and CONTROL
-// FLOW (PROTOCOL.md "Commands"). Builders check what they are given; parsers
+// FLOW (docs/transaction.md "The commands"). Builders check what they are given; parsers
 // check lengths and mandatory tags, so the SE and the vehicle only ever see
 // well-formed values.
 
@@ -132,7 +132,7 @@ export function auth1ResponsePlaintext(r: Auth1ResponsePlaintext): Uint8Array {
 }
 
 export function parseAuth1ResponsePlaintext(plaintext: Uint8Array): Auth1ResponsePlaintext {
-  // Further TLVs may follow (PROTOCOL.md); only 4E and 9E are read here.
+  // Further TLVs may follow (docs/transaction.md, AUTH1); only 4E and 9E are read here.
   const m = TlvMap.parse(plaintext, "AUTH1 response");
   return {
     keyIdentifier: m.require(TAG.KEY_ID, "key identifier", 6),
