@@ -1,8 +1,9 @@
 // The `carkey` command: emulators of the phone's secure element and of the
 // vehicle, and (with the cloud service) the demo. Each subcommand prints
-// JSON for scripts; errors are one line on stderr and exit code 1.
+// JSON for scripts; errors are one line on stderr and exit code 1. The
+// command tree imports only commander and light helpers; each command loads
+// its implementation (emulators, certificates, the service) in its action.
 import "./quiet-service-logs.js";
-import "reflect-metadata";
 import { Command } from "commander";
 import { registerConformanceCommand } from "./commands/conformance.js";
 import { registerDemoCommand } from "./commands/demo.js";

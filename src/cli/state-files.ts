@@ -2,6 +2,10 @@
 // (temporary file, then rename) so a crash never leaves half a state file;
 // the SE's sealing key lives in its own 0600 file beside the state, standing
 // for the hardware key a real SE never exports.
+// Loaded lazily by the commands that use it: it pulls in the emulators and
+// their certificate code, which `carkey --help` does not need. The decorator
+// metadata polyfill those rely on comes first.
+import "reflect-metadata";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EmulatedOem, type EmulatedOemState } from "../emulator/oem/emulated-oem.js";

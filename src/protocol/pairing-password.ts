@@ -18,6 +18,7 @@ import { p256 } from "@noble/curves/nist.js";
 import { bytesToNumberBE, numberToBytesBE } from "@noble/curves/utils.js";
 import { scrypt } from "@noble/hashes/scrypt.js";
 import { utf8 } from "./bytes.js";
+import { DEFAULT_SCRYPT_COST } from "./default-scrypt-cost.js";
 import { ProtocolInputError } from "./errors.js";
 import { type RandomSource, systemRandom } from "./p256.js";
 import { computeL } from "./spake2plus.js";
@@ -46,8 +47,7 @@ export interface PasswordScalars {
   readonly w1: Uint8Array;
 }
 
-/** RFC 9383 §3.2's suggested scrypt cost; 32 MiB and about a tenth of a second. */
-export const DEFAULT_SCRYPT_COST: ScryptCost = Object.freeze({ N: 32768, r: 8, p: 1 });
+export { DEFAULT_SCRYPT_COST } from "./default-scrypt-cost.js";
 
 /**
  * Bounds on what a vehicle may ask for. Memory is 128·N·r bytes; work is

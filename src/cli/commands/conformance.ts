@@ -4,12 +4,10 @@
 // the state files given are read, never written.
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
-import { type CaseResult, runDeviceConformance } from "../../emulator/conformance/device-cases.js";
-import { runReaderConformance } from "../../emulator/conformance/reader-cases.js";
+import type { CaseResult } from "../../emulator/conformance/device-cases.js";
 import { spawnLineDevice } from "../../emulator/line-protocol.js";
 import { CliError } from "../cli-error.js";
 import { action } from "../output.js";
-import { loadDevice, loadVehicle } from "../state-files.js";
 
 export function registerConformanceCommand(emulator: Command): void {
   emulator
@@ -46,6 +44,8 @@ export function registerConformanceCommand(emulator: Command): void {
           let results: CaseResult[];
           if (options.deviceCmd) {
             if (!options.vehicleState) throw new CliError("--device-cmd needs --vehicle-state");
+            const { loadVehicle } = await import("../state-files.js");
+            const { runDeviceConformance } = await import("../../emulator/conformance/device-cases.js");
             const state = loadVehicle(options.vehicleState).exportState();
             const trace: string[] = [];
             const device = spawnLineDevice(options.deviceCmd);
@@ -60,6 +60,8 @@ export function registerConformanceCommand(emulator: Command): void {
             }
           } else {
             if (!options.deviceState) throw new CliError("--reader-cmd needs --device-state");
+            const { loadDevice } = await import("../state-files.js");
+            const { runReaderConformance } = await import("../../emulator/conformance/reader-cases.js");
             const se = loadDevice(options.deviceState);
             const keys = se.listKeys();
             const keyId = options.key ?? (keys.length === 1 ? keys[0]!.keyId : undefined);

@@ -7,10 +7,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { startCarKeyStack } from "../../adapters/local-server/car-key-stack.js";
-import { factoryAttesterFromFile } from "../../client/emulated-factory.js";
 import { CliError } from "../cli-error.js";
-import { type DemoStep, runDemoStory } from "../demo/demo-story.js";
+import type { DemoStep } from "../demo/demo-story.js";
 import { action } from "../output.js";
 
 interface DemoOptions {
@@ -39,6 +37,10 @@ export function registerDemoCommand(program: Command): void {
     .option("--data-dir <dir>", "the data directory of `npm start` (for --url against it)", ".data")
     .action(
       action(async (options: DemoOptions) => {
+        // The service and its certificate code need the decorator metadata polyfill loaded first.
+        await import("reflect-metadata");
+        const { factoryAttesterFromFile } = await import("../../client/emulated-factory.js");
+        const { runDemoStory } = await import("../demo/demo-story.js");
         const print = (step: DemoStep) => {
           if (options.json) process.stdout.write(`${JSON.stringify(step)}\n`);
           else
@@ -57,6 +59,7 @@ export function registerDemoCommand(program: Command): void {
           const { mkdtemp, rm } = await import("node:fs/promises");
           const { tmpdir } = await import("node:os");
           const dataDir = await mkdtemp(join(tmpdir(), "carkey-demo-"));
+          const { startCarKeyStack } = await import("../../adapters/local-server/car-key-stack.js");
           const stack = await startCarKeyStack({ port: 0, inMemory: true, dataDir });
           try {
             const { attester } = factoryAttesterFromFile(join(stack.keysDir, "se-manufacturer.json"));

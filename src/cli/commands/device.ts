@@ -3,12 +3,10 @@
 // on stdin/stdout for any reader.
 import type { Command } from "commander";
 import { serveLineProtocol } from "../../emulator/line-protocol.js";
-import { SecureElement } from "../../emulator/secure-element/secure-element.js";
 import { accessProfileFromOptions } from "../../protocol/access-profile.js";
 import { fromHex, toHex } from "../../protocol/bytes.js";
 import { CliError } from "../cli-error.js";
 import { action, printJson } from "../output.js";
-import { loadDevice, loadOem, readHexDocument, refuseOverwrite, saveDevice } from "../state-files.js";
 
 export function registerDeviceCommands(emulator: Command): void {
   const device = emulator.command("device").description("an emulated phone or watch secure element");
@@ -23,6 +21,8 @@ export function registerDeviceCommands(emulator: Command): void {
     )
     .action(
       action(async (options: { state: string; oem?: string }) => {
+        const { loadOem, refuseOverwrite, saveDevice } = await import("../state-files.js");
+        const { SecureElement } = await import("../../emulator/secure-element/secure-element.js");
         refuseOverwrite(options.state);
         const authority = options.oem ? loadOem(options.oem) : undefined;
         const { se, sealingKey } = SecureElement.create(
@@ -45,7 +45,8 @@ export function registerDeviceCommands(emulator: Command): void {
     .requiredOption("--state <file>", "device state file")
     .requiredOption("--key <keyId>", "key identifier")
     .action(
-      action((options: { state: string; key: string }) => {
+      action(async (options: { state: string; key: string }) => {
+        const { loadDevice } = await import("../state-files.js");
         const chain = loadDevice(options.state).certificateChain(options.key);
         process.stdout.write(`${chain.endpointCertificate.trim()}\n${chain.instanceCaCertificate.trim()}\n`);
       }),
@@ -57,7 +58,8 @@ export function registerDeviceCommands(emulator: Command): void {
     .requiredOption("--state <file>", "device state file")
     .requiredOption("--notice <file>", "notice file (as `oem notice --out` writes it, or bare hex)")
     .action(
-      action((options: { state: string; notice: string }) => {
+      action(async (options: { state: string; notice: string }) => {
+        const { loadDevice, readHexDocument, saveDevice } = await import("../state-files.js");
         const se = loadDevice(options.state);
         const applied = se.applyNotice(readHexDocument(options.notice, "notice"));
         saveDevice(options.state, se);
@@ -82,7 +84,7 @@ export function registerDeviceCommands(emulator: Command): void {
     .option("--valid-until <iso8601>", "end of the validity window")
     .action(
       action(
-        (options: {
+        async (options: {
           state: string;
           vehiclePublicKey: string;
           vehicleId: string;
@@ -92,6 +94,7 @@ export function registerDeviceCommands(emulator: Command): void {
           validFrom?: string;
           validUntil?: string;
         }) => {
+          const { loadDevice, saveDevice } = await import("../state-files.js");
           const se = loadDevice(options.state);
           const key = se.provisionKey({
             vehicleIdentifier: fromHex(options.vehicleId, "--vehicle-id"),
@@ -110,7 +113,8 @@ export function registerDeviceCommands(emulator: Command): void {
     .description("list the keys on the device (public data only)")
     .requiredOption("--state <file>", "device state file")
     .action(
-      action((options: { state: string }) => {
+      action(async (options: { state: string }) => {
+        const { loadDevice } = await import("../state-files.js");
         const se = loadDevice(options.state);
         printJson({
           keys: se.listKeys().map(({ privateMailbox: _mailbox, ...key }) => ({
@@ -131,7 +135,8 @@ export function registerDeviceCommands(emulator: Command): void {
     .requiredOption("--key <keyId>", "key identifier")
     .requiredOption("--mode <on|off>", "on or off")
     .action(
-      action((options: { state: string; key: string; mode: string }) => {
+      action(async (options: { state: string; key: string; mode: string }) => {
+        const { loadDevice, saveDevice } = await import("../state-files.js");
         if (options.mode !== "on" && options.mode !== "off") throw new CliError("--mode must be on or off");
         const se = loadDevice(options.state);
         se.setExpressMode(options.key, options.mode === "on");
@@ -146,7 +151,8 @@ export function registerDeviceCommands(emulator: Command): void {
     .requiredOption("--state <file>", "device state file")
     .requiredOption("--mode <on|off>", "on or off")
     .action(
-      action((options: { state: string; mode: string }) => {
+      action(async (options: { state: string; mode: string }) => {
+        const { loadDevice, saveDevice } = await import("../state-files.js");
         if (options.mode !== "on" && options.mode !== "off") throw new CliError("--mode must be on or off");
         const se = loadDevice(options.state);
         if (options.mode === "off") se.powerOff();
@@ -162,7 +168,8 @@ export function registerDeviceCommands(emulator: Command): void {
     .requiredOption("--state <file>", "device state file")
     .requiredOption("--key <keyId>", "key identifier")
     .action(
-      action((options: { state: string; key: string }) => {
+      action(async (options: { state: string; key: string }) => {
+        const { loadDevice, saveDevice } = await import("../state-files.js");
         const se = loadDevice(options.state);
         const { attestation, terminatedAt } = se.deleteKey(options.key);
         saveDevice(options.state, se);
@@ -182,6 +189,7 @@ export function registerDeviceCommands(emulator: Command): void {
     )
     .action(
       action(async (options: { state: string; userAuthenticated?: boolean }) => {
+        const { loadDevice, saveDevice } = await import("../state-files.js");
         const se = loadDevice(options.state);
         if (options.userAuthenticated) se.authenticateUser();
         se.onTransactionCommitted(() => saveDevice(options.state, se));

@@ -4,10 +4,9 @@
 import type { Command } from "commander";
 import { accessProfileFromOptions } from "../../protocol/access-profile.js";
 import { toHex } from "../../protocol/bytes.js";
-import { DEFAULT_SCRYPT_COST } from "../../protocol/pairing-password.js";
+import { DEFAULT_SCRYPT_COST } from "../../protocol/default-scrypt-cost.js";
 import { CliError } from "../cli-error.js";
 import { action, printJson } from "../output.js";
-import { loadDevice, loadOem, loadVehicle, saveDevice, saveVehicle } from "../state-files.js";
 
 export function registerFlowCommands(emulator: Command): void {
   emulator
@@ -21,7 +20,8 @@ export function registerFlowCommands(emulator: Command): void {
     .requiredOption("--oem <dir>", "the OEM directory")
     .option("--scrypt-n <n>", "scrypt cost N (power of two)", String(DEFAULT_SCRYPT_COST.N))
     .action(
-      action((options: { vehicleState: string; oem: string; scryptN: string }) => {
+      action(async (options: { vehicleState: string; oem: string; scryptN: string }) => {
+        const { loadOem, loadVehicle, saveVehicle } = await import("../state-files.js");
         const vehicle = loadVehicle(options.vehicleState);
         const { password, verifier, pairingId } = loadOem(options.oem).createPairingMaterial({
           ...DEFAULT_SCRYPT_COST,
@@ -47,6 +47,7 @@ export function registerFlowCommands(emulator: Command): void {
     .requiredOption("--password <pw>", "the pairing password the automaker gave the owner")
     .action(
       action(async (options: { deviceState: string; vehicleState: string; password: string }) => {
+        const { loadDevice, loadVehicle, saveDevice, saveVehicle } = await import("../state-files.js");
         const device = loadDevice(options.deviceState);
         const vehicle = loadVehicle(options.vehicleState);
         device.enterPairingPassword(options.password);
@@ -82,6 +83,7 @@ export function registerFlowCommands(emulator: Command): void {
           validFrom?: string;
           validUntil?: string;
         }) => {
+          const { loadDevice, saveDevice } = await import("../state-files.js");
           const owner = loadDevice(options.ownerState);
           const friend = loadDevice(options.friendState);
           const ownerKey = owner.key(options.key);
@@ -112,7 +114,8 @@ export function registerFlowCommands(emulator: Command): void {
     .requiredOption("--owner-state <file>", "the owner's device state file")
     .requiredOption("--key <friendKeyId>", "the shared key to revoke")
     .action(
-      action((options: { ownerState: string; key: string }) => {
+      action(async (options: { ownerState: string; key: string }) => {
+        const { loadDevice, saveDevice } = await import("../state-files.js");
         const owner = loadDevice(options.ownerState);
         const issued = owner.issuedAttestationList().find((a) => a.friendKeyId === options.key);
         if (!issued) throw new CliError(`this device never shared key ${options.key}`);

@@ -4,11 +4,9 @@
 
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
-import { EmulatedOem } from "../../emulator/oem/emulated-oem.js";
 import { fromHex, toHex } from "../../protocol/bytes.js";
 import { CliError } from "../cli-error.js";
 import { action, printJson } from "../output.js";
-import { loadOem, oemStatePath, refuseOverwrite, saveOem } from "../state-files.js";
 
 export function registerOemCommands(emulator: Command): void {
   const oem = emulator
@@ -22,6 +20,8 @@ export function registerOemCommands(emulator: Command): void {
     .option("--name <name>", "the OEM's name (certificate O=)", "Emulated Motors")
     .action(
       action(async (options: { dir: string; name: string }) => {
+        const { oemStatePath, refuseOverwrite, saveOem } = await import("../state-files.js");
+        const { EmulatedOem } = await import("../../emulator/oem/emulated-oem.js");
         refuseOverwrite(oemStatePath(options.dir));
         printJson(saveOem(options.dir, await EmulatedOem.create(options.name)));
       }),
@@ -38,7 +38,7 @@ export function registerOemCommands(emulator: Command): void {
     .option("--out <file>", "also write the notice JSON to this file")
     .action(
       action(
-        (options: {
+        async (options: {
           dir: string;
           device: string;
           suspend?: boolean;
@@ -48,6 +48,7 @@ export function registerOemCommands(emulator: Command): void {
         }) => {
           if (!options.suspend === !options.resume)
             throw new CliError("give exactly one of --suspend and --resume");
+          const { loadOem, saveOem } = await import("../state-files.js");
           const authority = loadOem(options.dir);
           const notice = authority.notice(
             fromHex(options.device, "--device"),

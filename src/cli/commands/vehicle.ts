@@ -5,12 +5,10 @@ import type { Command } from "commander";
 import { initiatorChannel } from "../../emulator/line-initiator.js";
 import { spawnLineDevice } from "../../emulator/line-protocol.js";
 import type { Intent, TraceEntry } from "../../emulator/vehicle/reader-transaction.js";
-import { Vehicle } from "../../emulator/vehicle/vehicle.js";
 import { accessProfileFromOptions } from "../../protocol/access-profile.js";
 import { fromHex, toHex } from "../../protocol/bytes.js";
 import { CliError } from "../cli-error.js";
 import { action, printJson } from "../output.js";
-import { loadOem, loadVehicle, readHexDocument, refuseOverwrite, saveVehicle } from "../state-files.js";
 
 export function registerVehicleCommands(emulator: Command): void {
   const vehicle = emulator
@@ -24,6 +22,8 @@ export function registerVehicleCommands(emulator: Command): void {
     .option("--oem <dir>", "certify it by this OEM's Vehicle OEM root and trust its Device OEM root")
     .action(
       action(async (options: { state: string; oem?: string }) => {
+        const { loadOem, refuseOverwrite, saveVehicle } = await import("../state-files.js");
+        const { Vehicle } = await import("../../emulator/vehicle/vehicle.js");
         refuseOverwrite(options.state);
         const authority = options.oem ? loadOem(options.oem) : undefined;
         const car = Vehicle.create(authority ? { brand: authority.name } : {});
@@ -55,7 +55,7 @@ export function registerVehicleCommands(emulator: Command): void {
     .option("--role <role>", "owner | friend", "owner")
     .action(
       action(
-        (options: {
+        async (options: {
           state: string;
           endpointPublicKey: string;
           profile: string;
@@ -64,6 +64,7 @@ export function registerVehicleCommands(emulator: Command): void {
           validUntil?: string;
           role: string;
         }) => {
+          const { loadVehicle, saveVehicle } = await import("../state-files.js");
           if (options.role !== "owner" && options.role !== "friend")
             throw new CliError("--role must be owner or friend");
           const car = loadVehicle(options.state);
@@ -87,7 +88,8 @@ export function registerVehicleCommands(emulator: Command): void {
     .requiredOption("--state <file>", "vehicle state file")
     .requiredOption("--notice <file>", "notice file (as `oem notice --out` writes it, or bare hex)")
     .action(
-      action((options: { state: string; notice: string }) => {
+      action(async (options: { state: string; notice: string }) => {
+        const { loadVehicle, readHexDocument, saveVehicle } = await import("../state-files.js");
         const car = loadVehicle(options.state);
         const applied = car.applyNotice(readHexDocument(options.notice, "notice"));
         saveVehicle(options.state, car);
@@ -100,7 +102,8 @@ export function registerVehicleCommands(emulator: Command): void {
     .description("the dashboard's \"remove all keys\": every key, the owner's included, stops working")
     .requiredOption("--state <file>", "vehicle state file")
     .action(
-      action((options: { state: string }) => {
+      action(async (options: { state: string }) => {
+        const { loadVehicle, saveVehicle } = await import("../state-files.js");
         const car = loadVehicle(options.state);
         const removed = car.removeAllKeys();
         saveVehicle(options.state, car);
@@ -114,7 +117,8 @@ export function registerVehicleCommands(emulator: Command): void {
     .requiredOption("--state <file>", "vehicle state file")
     .requiredOption("--attestation <hex>", "the termination attestation `device delete-key` printed")
     .action(
-      action((options: { state: string; attestation: string }) => {
+      action(async (options: { state: string; attestation: string }) => {
+        const { loadVehicle, saveVehicle } = await import("../state-files.js");
         const car = loadVehicle(options.state);
         const keyId = car.acceptTermination(fromHex(options.attestation, "--attestation"));
         saveVehicle(options.state, car);
@@ -127,7 +131,8 @@ export function registerVehicleCommands(emulator: Command): void {
     .description("list the keys this vehicle trusts")
     .requiredOption("--state <file>", "vehicle state file")
     .action(
-      action((options: { state: string }) => {
+      action(async (options: { state: string }) => {
+        const { loadVehicle } = await import("../state-files.js");
         printJson({ keys: loadVehicle(options.state).keys() });
       }),
     );
@@ -137,7 +142,8 @@ export function registerVehicleCommands(emulator: Command): void {
     .description("print the transaction log: every decision and its reason")
     .requiredOption("--state <file>", "vehicle state file")
     .action(
-      action((options: { state: string }) => {
+      action(async (options: { state: string }) => {
+        const { loadVehicle } = await import("../state-files.js");
         printJson({ log: loadVehicle(options.state).transactionLog });
       }),
     );
@@ -165,6 +171,7 @@ export function registerVehicleCommands(emulator: Command): void {
           action?: string;
           trace?: string;
         }) => {
+          const { loadVehicle, saveVehicle } = await import("../state-files.js");
           if (options.reader !== "door" && options.reader !== "dashboard") {
             throw new CliError("--reader must be door or dashboard");
           }
@@ -206,6 +213,7 @@ export function registerVehicleCommands(emulator: Command): void {
     .requiredOption("--intent <intent>", "unlock | lock (door reader) or start (dashboard reader)")
     .action(
       action(async (options: { state: string; intent: string }) => {
+        const { loadVehicle, saveVehicle } = await import("../state-files.js");
         if (options.intent !== "unlock" && options.intent !== "lock" && options.intent !== "start") {
           throw new CliError("--intent must be unlock, lock or start");
         }
