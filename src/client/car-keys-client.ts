@@ -4,7 +4,7 @@
 // the SE), an OEM backend (enroll a vehicle, new pairing material, read key
 // records — OEM-authorized), and anyone (the trust anchors). The response
 // types mirror the service's schemas field for field rather than importing
-// them, so the client depends on src/protocol only (DESIGN.md); a type test
+// them, so the client depends on src/protocol only (docs/architecture.md); a type test
 // (test/client/car-keys-client.test.ts) fails if the two drift apart.
 // Responses are checked for the fields this code relies on; everything that
 // matters cryptographically is verified again on the device (the SE checks

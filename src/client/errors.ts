@@ -1,5 +1,5 @@
-// The client's typed errors (DESIGN.md convention 5: one errors.ts per
-// module, names ending in Error). Two families: what came back over HTTP
+// The client's typed errors (docs/architecture.md "Conventions": one
+// errors.ts per module, names ending in Error). Two families: what came back over HTTP
 // (the service or the relay refused, or answered something unusable, or could
 // not be reached) and what the share-invitation protocol refuses on the
 // device itself (a link that is not one, a message that does not decrypt, a
@@ -71,7 +71,7 @@ export class ServiceResponseError extends ClientError {
 /**
  * A retried CreateMailbox answered 201 ("duplicate") without the link: the
  * first attempt created a mailbox whose id this client never learned
- * (TIGRESS.md §5 item 2). Create a new mailbox with a new claim.
+ * (docs/relay.md "Choices where the draft is ambiguous" item 2). Create a new mailbox with a new claim.
  */
 export class MailboxDuplicateError extends ClientError {
   override name = "MailboxDuplicateError";

@@ -1,4 +1,4 @@
-// Key lifecycle over the service (issue 5): the owner's device revokes a
+// Key lifecycle over the service (docs/protocol.md §12–13): the owner's device revokes a
 // shared key remotely; devices sync their notices (terminate a revoked key and
 // confirm it with its termination attestation, lost-mode suspend/resume); the
 // car's telematics fetch the signed revocation list and the lost-mode notices

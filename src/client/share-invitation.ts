@@ -1,5 +1,5 @@
-// Sharing a car key through the TIGRESS relay (issue 5 "Share-invitation
-// relay"; ../shared/TIGRESS.md §3), end to end encrypted on the devices:
+// Sharing a car key through the TIGRESS relay (docs/relay.md;
+// draft-vinokurov-tigress-http-00 §7), end to end encrypted on the devices:
 //
 //   1. owner → friend  invitation: vehicle identifier, vehicle certificate,
 //                      access profile (with its validity), invitation expiry
@@ -13,7 +13,7 @@
 // {type: "AEAD_AES_128_GCM", data: base64(IV ‖ ciphertext ‖ tag)}; the
 // plaintext is JSON {format: "digitalwallet.carkey.ccc", content}.
 //
-// What the draft leaves to the Vertical (TIGRESS.md §5 items 7 and 10: one
+// What the draft leaves to the Vertical (docs/relay.md "Choices where the draft is ambiguous" items 7 and 10: one
 // overwritten slot, one key both ways, no sequence numbers, no direction):
 // each content carries `step` (1, 2, 3) and `direction` (0x01 owner→friend,
 // 0x02 friend→owner), inside the ciphertext where the relay cannot change

@@ -1,7 +1,7 @@
 // A client of the TIGRESS relay ("mailbox") API, draft-vinokurov-tigress-http-00
-// (../shared/TIGRESS.md §2), written from the draft's text so that it works
+// (docs/relay.md "Routes and headers"), written from the draft's text so that it works
 // with any relay that follows it, ours included. The choices where the draft
-// is ambiguous (TIGRESS.md §5), each on the side a relay following the text
+// is ambiguous (docs/relay.md), each on the side a relay following the text
 // accepts:
 // - Mailbox-Request-ID (a UUID) goes on Create, Update, Delete and Relinquish
 //   (http-00's list), not on the reads: a relay that keeps "the last ID per
@@ -236,7 +236,7 @@ export class TigressClient {
     this.options = options;
   }
 
-  /** A client for the service at `baseUrl`, whose relay lives under `/v1` (TIGRESS.md §2). */
+  /** A client for the service at `baseUrl`, whose relay lives under `/v1` (docs/relay.md). */
   static forService(baseUrl: string, options: TigressClientOptions = {}): TigressClient {
     return new TigressClient(`${baseUrl.replace(/\/+$/, "")}/v1`, options);
   }

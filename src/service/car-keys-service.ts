@@ -1,8 +1,8 @@
 // The cloud service assembled from its ports: one factory, no hidden wiring
-// (DESIGN.md "Things to avoid"). functions/lib/dependencies.ts calls it once
+// (docs/architecture.md "Conventions"). functions/lib/dependencies.ts calls it once
 // per Lambda container with adapters built from the environment; tests call
 // it with DynamoDB Local and software signers. Each part is one concept of
-// issue 4 in its own file; this file only connects them, so that the roots'
+// the service in its own file; this file only connects them, so that the roots'
 // cache and the nonce check are shared by every route.
 import type { SubjectNameFields } from "../protocol/certificate-profiles.js";
 import { assertPublicKey } from "../protocol/p256.js";
@@ -29,7 +29,7 @@ export interface CarKeysServiceConfig {
   readonly store: Store;
   readonly signer: Signer;
   readonly clock?: Clock;
-  /** Issue 5's events (revocations, notices); default: dropped. */
+  /** The service's events (revocations, notices); default: dropped. */
   readonly notifier?: Notifier;
   /** The SE manufacturer's factory attestation key: 65-byte uncompressed P-256 point. */
   readonly manufacturerPublicKey: Uint8Array;

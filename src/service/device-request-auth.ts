@@ -1,4 +1,4 @@
-// Authentication of device requests (issue 4 "Authentication"; the signed
+// Authentication of device requests (docs/protocol.md §16; the signed
 // form is src/protocol/request-signature.ts). A device has no bearer secret:
 // each request is signed by a key in its secure element over method, path
 // with query, body hash, timestamp, nonce and the signer's name. Here: parse

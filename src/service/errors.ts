@@ -1,4 +1,4 @@
-// Domain errors of the cloud service (DESIGN.md convention 5). Each class is
+// Domain errors of the cloud service (docs/architecture.md "Conventions"). Each class is
 // one kind of refusal a caller can act on; functions/lib maps them by class to
 // problem+json 4xx answers, so the domain never speaks HTTP. Messages are the
 // `detail` a client reads: they say what was wrong and never carry key

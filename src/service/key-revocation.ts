@@ -1,4 +1,4 @@
-// Remote revocation (issue 5): a key's life moves only forward, active →
+// Remote revocation (docs/protocol.md §12): a key's life moves only forward, active →
 // revoked → terminated, each step one conditional write on its `state`.
 // Revoking (the owner's device with an RVKE statement its SE signed, or the
 // OEM backend) writes in one transaction: the key's new state, an entry in

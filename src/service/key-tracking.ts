@@ -1,4 +1,4 @@
-// Key tracking (issue 4 "Key tracking"): a device registers a car key it
+// Key tracking (docs/architecture.md walks this route): a device registers a car key it
 // holds, owner or friend, and gets a receipt signed by the Vehicle OEM root
 // (src/protocol/key-tracking-receipt.ts). What is believed comes from
 // signatures only: the endpoint certificate's chain must end at the Device
@@ -60,7 +60,7 @@ export interface KeyTrackingOptions {
   readonly clock: Clock;
   readonly roots: RootCertificates;
   readonly auth: DeviceRequestAuthenticator;
-  /** Issue 5: the terminate-key notice of a migrated owner key. */
+  /** Sends the terminate-key notice of a migrated owner key. */
   readonly notices: Notices;
   readonly pseudonyms: DevicePseudonyms;
 }

@@ -1,4 +1,4 @@
-// Request and response schemas of issue 5's key-lifecycle routes (remote
+// Request and response schemas of the key-lifecycle routes (remote
 // revocation, termination, revocation lists, lifecycle notices, lost mode),
 // in the shape of ROUTE_SCHEMAS (schemas.ts), which spreads them in so the
 // OpenAPI document and the handlers' validation read the same table. Kept

@@ -1,4 +1,5 @@
-// The one logger of the cloud service (DESIGN.md convention 7), configured by
+// The one logger of the cloud service (docs/architecture.md "Conventions": never
+// log key material, secrets, invitation plaintext or APDU payloads), configured by
 // environment: POWERTOOLS_SERVICE_NAME (default "carkeys") and
 // POWERTOOLS_LOG_LEVEL (default INFO). Structured JSON, so CloudWatch Logs
 // Insights can query it. What may be logged is decided here and at the call

@@ -1,4 +1,4 @@
-// Lifecycle notices (issue 5 "Lost-mode suspension notices" and the
+// Lifecycle notices (docs/protocol.md §13: lost-mode suspension notices and the
 // terminate-key notices of remote revocation): signed by the Device OEM root
 // through the Signer port, one signDigest per notice, numbered by a
 // per-device counter that only a conditional write moves (the store appends

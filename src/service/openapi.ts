@@ -7,7 +7,7 @@
 // (their `$defs` refs are rewritten to point there), so Key, Problem and the
 // rest are named once. The routes come in as a parameter, shaped like
 // functions/routes.ts, so the service does not import from functions/
-// (DESIGN.md: functions → service, never back).
+// (docs/architecture.md: functions → service, never back).
 //
 // Security: `oem` routes are IAM (SigV4) on API Gateway, or the local
 // server's static bearer token; `device` routes carry the four carkey-*

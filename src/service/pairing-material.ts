@@ -1,5 +1,5 @@
-// Owner-pairing material (PROTOCOL.md "Owner pairing framing"; issue 4
-// "Vehicle enrollment"): a fresh one-time password for the owner and the
+// Owner-pairing material (docs/protocol.md §9 "Owner pairing", provisioned
+// at vehicle enrollment): a fresh one-time password for the owner and the
 // SPAKE2+ verifier {w0, L, salt, N, r, p} the vehicle checks it with, valid
 // until an expiry. The password and verifier go back to the OEM backend once,
 // in the response; the service keeps only a PairingRecord (an id and the

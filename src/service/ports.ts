@@ -1,9 +1,9 @@
-// The ports of the cloud domain (DESIGN.md "Layout": functions → service →
+// The ports of the cloud domain (docs/architecture.md: functions → service →
 // ports ← adapters): what the service needs from the outside world, and
 // nothing about how it is provided. Store is DynamoDB in AWS and locally;
 // Signer holds the two OEM root keys (KMS in AWS, a software key store on a
 // laptop); Clock is injectable so tests can step past expiries; Notifier
-// publishes issue 5's events (revocations, notices) for the OEM's backend. Records carry hex strings and ISO instants: they are what is stored,
+// publishes the service's events (revocations, notices) for the OEM's backend. Records carry hex strings and ISO instants: they are what is stored,
 // and the store adapter need not know any codec.
 import type { AccessProfile } from "../protocol/access-profile.js";
 import type { KeyRole } from "../protocol/certificate-profiles.js";
@@ -28,7 +28,7 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
-/** An event for the OEM's backend (issue 5: EventBridge). */
+/** An event for the OEM's backend (EventBridge in AWS). */
 export interface ServiceEvent {
   /** e.g. `key.revoked`; past tense, dot-separated. */
   readonly type: string;
@@ -115,9 +115,9 @@ export interface FriendKeyAttestationRecord {
 }
 
 /**
- * Where a key is in its life (issue 5): active → revoked → terminated, only
+ * Where a key is in its life: active → revoked → terminated, only
  * forward, each step a conditional write on the `state` attribute. Records
- * written before issue 5 carry no state and count as active.
+ * written by earlier versions carry no state and count as active.
  */
 export type KeyState = "active" | "revoked" | "terminated";
 
@@ -151,7 +151,7 @@ export interface KeyTerminationRecord {
 
 /** A car key the service tracks. */
 export interface KeyRecord {
-  /** 6 bytes, hex (PROTOCOL.md tag 4E). */
+  /** 6 bytes, hex (tag 4E, docs/transaction.md). */
   readonly keyId: string;
   readonly vehicleId: string;
   readonly role: KeyRole;
@@ -176,7 +176,7 @@ export interface KeyRecord {
   readonly deviceRef?: string;
   /** The holding SE's id sealed for this key alone, to address its terminate-key notice. */
   readonly deviceSeal?: string;
-  /** Absent on records written before issue 5: active. */
+  /** Absent on records written by earlier versions, which count as active. */
   readonly state?: KeyState;
   readonly revocation?: KeyRevocationRecord;
   readonly termination?: KeyTerminationRecord;
@@ -327,7 +327,7 @@ export interface Store {
     nonce: NonceClaim,
   ): Promise<void>;
 
-  // ---- issue 5: key states, notices, revocation lists ----
+  // ---- key states, notices, revocation lists ----
 
   /** ConflictError when the key is not active, or a counter moved (retry with fresh counters). */
   revokeKey(write: KeyRevocationWrite): Promise<void>;

@@ -320,7 +320,7 @@ export const ROUTE_SCHEMAS = {
   },
   // The TIGRESS relay's routes, defined with the relay (src/service/relay/relay-schemas.ts).
   ...RELAY_ROUTE_SCHEMAS,
-  // Issue 5's key lifecycle (src/service/lifecycle-schemas.ts).
+  // The key lifecycle (src/service/lifecycle-schemas.ts).
   ...LIFECYCLE_ROUTE_SCHEMAS,
 } as const satisfies Record<string, RouteSchemas>;
 

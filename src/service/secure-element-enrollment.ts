@@ -1,4 +1,4 @@
-// Secure element enrollment (issue 4 "Certificate issuance"): a device's SE
+// Secure element enrollment (certificate issuance, docs/certificates.md): a device's SE
 // presents its instance CA key, the manufacturer's factory attestation for
 // that key (src/protocol/factory-attestation.ts), and proves possession by
 // signing the request with that very key; the Device OEM root then certifies

@@ -1,4 +1,4 @@
-// Vehicle enrollment and new pairing material (issue 4 "Vehicle enrollment",
+// Vehicle enrollment and new pairing material (OEM routes,
 // OEM-authenticated: IAM on API Gateway, a static credential locally). The
 // vehicle's key gets a "vehicle" certificate from the Vehicle OEM root; the
 // answer carries the trust anchors the car needs (both OEM roots) and
@@ -7,7 +7,7 @@
 // already issued (no second Sign) and fresh pairing material, since the first
 // password was never seen and is not stored. New pairing material is refused
 // once an owner key is registered: handing a car to a new owner goes through
-// revoking the old one (issue 5), not through a new password.
+// revoking the old one (remote revocation), not through a new password.
 import { toHex } from "../protocol/bytes.js";
 import { issueCertificate } from "../protocol/certificate-issuer.js";
 import type { SubjectNameFields } from "../protocol/certificate-profiles.js";
@@ -94,7 +94,7 @@ export class VehicleEnrollment {
 
   /**
    * New owner-pairing material for an enrolled vehicle. With an owner key on
-   * record it is a new phone's (issue 5 migration): registering the owner key
+   * record it is a new phone's (migration to a new phone): registering the owner key
    * it pairs replaces the old one, which is revoked and told to terminate.
    */
   async newPairing(vehicleId: string, input: PairingRequest): Promise<PairingResponse> {

@@ -2,7 +2,7 @@
 // service's one DynamoDB table, in table-design.ts's conventions: string
 // `pk`/`sk`, a `type` attribute, `expiresAt` in epoch seconds as the TTL
 // attribute so DynamoDB deletes what has expired. Three item kinds, under
-// prefixes of their own so they cannot meet issue 4's items:
+// prefixes of their own so they cannot meet the key store's items:
 //
 //   item                      pk                         sk       TTL (expiresAt)
 //   mailbox                   MBX#<mailboxId>            MBX      its expiration
@@ -11,9 +11,9 @@
 //
 // TTL deletion lags (typically within days), so every read treats an item
 // whose expiresAt has passed as absent, and every conditional write requires
-// `expiresAt > now`. Each state change is one conditional write (DESIGN.md
-// convention 6); a failed condition becomes MailboxConditionError (convention
-// 5). The first-reader binding is an UpdateItem conditioned on the Recipient
+// `expiresAt > now`. Each state change is one conditional write (docs/architecture.md
+// "Conventions"); a failed condition becomes MailboxConditionError, a
+// domain error. The first-reader binding is an UpdateItem conditioned on the Recipient
 // attribute being absent, which DynamoDB evaluates atomically per item: of
 // any number of racing readers exactly one binds. Rate limits use GCRA
 // (rate-limiter.ts) as at most two conditional updates, no read.

@@ -1,8 +1,8 @@
 // The service's Store over DynamoDB (@aws-sdk/lib-dynamodb), one table laid
 // out in table-design.ts. Every write that creates or changes state is a
 // conditional Put or a TransactWriteItems whose items carry their conditions
-// (DESIGN.md convention 6), and a refused condition becomes a domain error
-// (convention 5; ConditionalCheckFailedException → ConflictError, a claimed
+// (docs/architecture.md "Conventions"), and a refused condition becomes a
+// domain error ( ConditionalCheckFailedException → ConflictError, a claimed
 // nonce → ReplayError), so the service never sees an SDK exception for a
 // business outcome. Nonces are written in the same transaction as the state
 // they authorize. Reads are strongly consistent, except the index query.
@@ -63,7 +63,7 @@ const key = {
   pairing: (vehicleId: string) => ({ pk: `VEHICLE#${vehicleId}`, sk: "PAIRING" }),
   key: (keyId: string) => ({ pk: `KEY#${keyId}`, sk: "KEY" }),
   nonce: (claim: NonceClaim) => ({ pk: `NONCE#${claim.signer}#${claim.nonce}`, sk: "NONCE" }),
-  // Issue 5: counters live in their own items beside the record they count for, so one transaction
+  // Counters live in their own items beside the record they count for, so one transaction
   // can move a key's state, a vehicle's sequence and a device's counter without touching an item twice.
   // Lost mode's index of a device's keys, filed under its reference (an HMAC of its id), never its id.
   deviceKey: (reference: string, keyId: string) => ({ pk: `DEVICE#${reference}`, sk: `KEY#${keyId}` }),
@@ -333,7 +333,7 @@ export class DynamoDbStore implements Store {
     ]);
   }
 
-  // ---- issue 5: key states, notices, revocation lists ----
+  // ---- key states, notices, revocation lists ----
 
   async revokeKey(write: KeyRevocationWrite): Promise<void> {
     await this.transact([
@@ -502,7 +502,7 @@ export class DynamoDbStore implements Store {
     return out;
   }
 
-  /** The key moves to revoked, only from active (records from before issue 5 have no state: active). */
+  /** The key moves to revoked, only from active (records written by earlier versions have no state: active). */
   private revokeItem(keyId: string, revocation: KeyRevocationRecord): [TransactItem, Refusal] {
     return [
       {

@@ -12,7 +12,7 @@
 //   pairing record       VEHICLE#<vehicleId>         PAIRING       –              (TTL)
 //   key                  KEY#<keyId>                 KEY           VEHICLE#<vehicleId> / KEY#<keyId>
 //   request nonce        NONCE#<signer>#<nonce>      NONCE         –              (TTL)
-//   device's key index   SE#<seId>                   KEY#<keyId>   –              (issue 5: lost mode)
+//   device's key index   SE#<seId>                   KEY#<keyId>   –              (lost mode)
 //   device notice ctr    SE#<seId>                   NOTICES       –              (counter, lostMode)
 //   device notice        SE#<seId>                   NOTICE#<16-digit counter>
 //   vehicle notice ctr   VEHICLE#<vehicleId>         NOTICES       –

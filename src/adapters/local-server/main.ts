@@ -15,7 +15,7 @@ import {
   startCarKeyStack,
 } from "./car-key-stack.js";
 
-// The project runs on Node 20 on purpose (../shared/TOOLCHAIN.md); the SDK's multi-line notice about Node 22
+// The project runs on Node 20 on purpose (docs/toolchain.md); the SDK's multi-line notice about Node 22
 // would bury the one-line messages this command prints. An explicit setting of it is respected.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 

@@ -1,4 +1,4 @@
-// The Digital Key applet (PROTOCOL.md "Commands"): one instance serves every
+// The Digital Key applet (docs/transaction.md "The commands"): one instance serves every
 // car key the device holds, as on a real SE. It is a strict state machine —
 // SELECT → AUTH0 → (AUTH1 | fast) → EXCHANGE* → CONTROL FLOW — and keeps all
 // transaction state in RAM: nothing reaches the vault until CONTROL FLOW ends

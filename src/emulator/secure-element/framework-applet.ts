@@ -1,5 +1,5 @@
-// The framework applet of owner pairing (PROTOCOL.md "Owner pairing framing";
-// docs/protocol.md "Owner pairing"): SELECT, SPAKE2+ REQUEST and VERIFY with
+// The framework applet of owner pairing (docs/protocol.md §9
+// "Owner pairing"): SELECT, SPAKE2+ REQUEST and VERIFY with
 // the password the owner entered on the device, then WRITE DATA / GET DATA
 // under secure messaging keyed from the SPAKE2+ secret. SPAKE2+ proves only
 // that the other side knows the password's verifier; in WRITE DATA the

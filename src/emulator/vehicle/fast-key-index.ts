@@ -1,5 +1,5 @@
 // Which enrolled key sent a fast transaction's cryptogram. The AUTH0 answer
-// does not name its key (PROTOCOL.md "Fast transaction": the cryptogram alone
+// does not name its key (docs/transaction.md "Fast key derivation": the cryptogram alone
 // proves it), so the vehicle tries it against every key it shares a
 // persistent key with. Each try is kept to one HMAC: what depends only on the
 // key (HKDF-Extract of Kpersistent, the fixed head of infoFast) is computed

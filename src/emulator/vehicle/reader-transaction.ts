@@ -1,5 +1,5 @@
-// One transaction as the vehicle's reader runs it (PROTOCOL.md "Commands",
-// "Fast transaction"): SELECT, AUTH0, then either a matching fast cryptogram
+// One transaction as the vehicle's reader runs it (docs/transaction.md "The
+// commands", "Fast key derivation"): SELECT, AUTH0, then either a matching fast cryptogram
 // or AUTH1 with mutual signatures, EXCHANGE for the project's mailbox work,
 // and CONTROL FLOW. It computes what the car *would* change and hands it
 // back; the vehicle applies it only when the device confirmed the end of the

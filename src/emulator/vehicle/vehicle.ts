@@ -52,7 +52,7 @@ import {
 
 /** How many keys one car holds at most (owner plus friends). */
 export const MAX_KEYS = 16;
-/** Failed owner-pairing attempts before the car refuses until a new password (PROTOCOL.md). */
+/** Failed owner-pairing attempts before the car refuses until a new password (docs/protocol.md §9). */
 export const MAX_PAIRING_ATTEMPTS = 7;
 /** How many decisions the transaction log keeps. */
 export const LOG_LIMIT = 500;

@@ -1,6 +1,6 @@
 // CreateMailbox's `mailboxConfiguration` (draft-vinokurov-tigress-http-00
 // §6.1.5) turned into what the relay enforces, with the choices its §5 list
-// leaves open (shared/TIGRESS.md §5 items 4 and 5):
+// leaves open (docs/relay.md "Choices where the draft is ambiguous" items 4 and 5):
 // - accessRights say what the Recipient may do (R read, W update, D delete).
 //   The Initiator created the mailbox and may always do all three: rights
 //   that bound the Initiator too would let it lock itself out of its own

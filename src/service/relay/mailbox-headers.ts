@@ -1,6 +1,6 @@
 // The three TIGRESS request headers (draft-vinokurov-tigress-http-00 §5.1–§5.3),
 // checked here and nowhere else. Choices where the draft is vague (its §5
-// item 1 and 11 of the project's shared/TIGRESS.md §5):
+// docs/relay.md "Choices where the draft is ambiguous" items 1 and 11):
 // - Mailbox-Device-Claim is the credential: absent or not a UUID is 401.
 //   It is compared case-insensitively and stored only as SHA-256 of its
 //   lower-case form, so a leaked table grants no access to any mailbox.

@@ -1,5 +1,5 @@
 // Rate limits of the relay, which the TIGRESS draft leaves out
-// (draft-vinokurov-tigress-http-00; shared/TIGRESS.md §2 "Not specified"):
+// (draft-vinokurov-tigress-http-00; docs/relay.md "Limits the draft leaves out"):
 // one bucket per client address and one per device claim, each a token
 // bucket stated as the generic cell rate algorithm (GCRA: one "theoretical
 // arrival time" per bucket, so one conditional write takes a token

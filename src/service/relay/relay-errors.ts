@@ -5,7 +5,7 @@
 // PayloadTooLargeError (413). What the draft leaves out gets a class here:
 // a bound claim without the access right (403, ../../README.md "accessRights")
 // and a spent rate limit (429 with Retry-After). MailboxConditionError is the
-// store's failed conditional write (DESIGN.md convention 5); the relay
+// store's failed conditional write (docs/architecture.md "Conventions"); the relay
 // re-reads the mailbox to turn it into the answer the caller gets, so it
 // never reaches HTTP as such.
 import { ConflictError, ForbiddenError, ServiceError } from "../errors.js";

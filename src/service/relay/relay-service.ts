@@ -3,8 +3,8 @@
 // store-and-forward mailboxes that hold end-to-end encrypted payloads the
 // relay cannot read. The Initiator's claim is bound at Create; the first
 // ReadSecureContent from any other claim binds the Recipient, by one
-// conditional write, so two racing recipients cannot both win (issue 5's
-// "one redemption per invitation"); every other claim gets 401.
+// conditional write, so two racing recipients cannot both win (each
+// invitation is redeemed once); every other claim gets 401.
 //
 // Each operation runs in the same order, so answers are predictable:
 // address rate limit → headers (claim 401, request id 400, and on Create

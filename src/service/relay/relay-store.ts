@@ -1,7 +1,8 @@
 // The relay's persistence port (TIGRESS HTTP relay, draft-vinokurov-tigress-http-00
 // §4.1, §4.3, §5.1, §8.1): mailboxes, the last request id per claim, and
 // rate-limit buckets. Its own port rather than methods on ../ports.ts Store,
-// so the relay is one module and the store of issue 4 stays as it is.
+// so the relay is one module and the key store does not grow
+// mailbox methods.
 //
 // What a record holds is what the draft says the relay may see, and less:
 // the random mailbox id, SHA-256 digests of the device claims (a claim is
@@ -11,7 +12,7 @@
 // last request ids and opaque attestation blobs. No push tokens (this relay
 // does not push), no client addresses, no names, nothing of the plaintext.
 //
-// Every state change is one conditional write (DESIGN.md convention 6) that
+// Every state change is one conditional write (docs/architecture.md "Conventions") that
 // also requires the mailbox to be unexpired, so a mailbox past its
 // expiration but not yet swept by DynamoDB TTL behaves as deleted. A failed
 // condition throws MailboxConditionError and writes nothing; the relay then
