@@ -171,7 +171,6 @@ export function registerVehicleCommands(emulator: Command): void {
           action?: string;
           trace?: string;
         }) => {
-          const { loadVehicle, saveVehicle } = await import("../state-files.js");
           if (options.reader !== "door" && options.reader !== "dashboard") {
             throw new CliError("--reader must be door or dashboard");
           }
@@ -181,10 +180,15 @@ export function registerVehicleCommands(emulator: Command): void {
           if (options.action !== undefined && options.reader !== "door") {
             throw new CliError("--action applies to the door reader only");
           }
-          const car = loadVehicle(options.state);
-          const trace: TraceEntry[] = [];
+          // The device starts first, so its process starts up on another core while this one loads
+          // the vehicle emulator; a state file that fails to load closes it again, with no trace written.
           const device = spawnLineDevice(options.deviceCmd);
+          const trace: TraceEntry[] = [];
+          let loaded = false;
           try {
+            const { loadVehicle, saveVehicle } = await import("../state-files.js");
+            const car = loadVehicle(options.state);
+            loaded = true;
             const result = await car.tap(
               options.reader,
               device.channel,
@@ -198,7 +202,7 @@ export function registerVehicleCommands(emulator: Command): void {
             printJson(result);
           } finally {
             await device.close();
-            if (options.trace) writeTrace(options.trace, trace);
+            if (options.trace && loaded) writeTrace(options.trace, trace);
           }
         },
       ),
