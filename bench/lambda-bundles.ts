@@ -1,4 +1,4 @@
-// Bench of the Lambda bundles (issue 4): each functions/<name>.ts bundled by
+// Bench of the Lambda bundles (docs/toolchain.md "Lambda bundles"): each functions/<name>.ts bundled by
 // esbuild with the stack's own options (infra/lib/bundling-options.ts), its
 // minified and gzipped size, and its module load time, the part of a cold
 // start the code controls. Load time is the median of fresh `node

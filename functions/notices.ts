@@ -1,4 +1,4 @@
-// Lifecycle notices (issue 5): a device fetches its notices (device-signed
+// Lifecycle notices (docs/protocol.md §13): a device fetches its notices (device-signed
 // by its instance key), the OEM fetches a vehicle's for the car, and the
 // Device OEM's backend sets lost mode, which signs notices with the Device
 // OEM root and publishes them as events.

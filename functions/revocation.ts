@@ -1,4 +1,4 @@
-// Remote revocation (issue 5): the owner's device posts its SE's RVKE
+// Remote revocation (docs/protocol.md §12): the owner's device posts its SE's RVKE
 // statement (device-signed by the owner endpoint key), the OEM backend
 // revokes a key (oem), and the SE holding a revoked key confirms its deletion
 // with the termination attestation (device-signed by its instance key). Each

@@ -81,7 +81,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     auth: "oem",
     summary: "The keys registered for a vehicle",
   },
-  // Issue 5's key lifecycle: remote revocation, termination, revocation lists, notices and lost mode.
+  // The key lifecycle: remote revocation, termination, revocation lists, notices and lost mode.
   {
     method: "POST",
     path: "/v1/revocations",

@@ -13,7 +13,7 @@
 //   ROOT_CREATION                 optional: which roots this function may self-sign on first use,
 //                                 comma-separated device-oem-root,vehicle-oem-root (the default), or
 //                                 "none"; in AWS, exactly the roots whose key it may kms:Sign with
-//   EVENT_BUS_NAME                optional: publish service events (issue 5 notices, revocations) to this
+//   EVENT_BUS_NAME                optional: publish service events (notices, revocations) to this
 //                                 EventBridge bus; without it they are logged (one line each)
 //
 // Endpoints follow the SDK's standard settings (AWS_ENDPOINT_URL_DYNAMODB,

@@ -1,5 +1,5 @@
-// The one middy chain every Lambda in functions/ uses (DESIGN.md convention
-// 4): Powertools logger context (event logging forced off), header
+// The one middy chain every Lambda in functions/ uses (docs/architecture.md
+// "Conventions"): Powertools logger context (event logging forced off), header
 // normalization, route lookup + raw-body JSON parsing + zod validation
 // (request-parser.ts), then one call into the service per route, and on the
 // way out typed errors mapped to problem+json by @middy/http-error-handler.

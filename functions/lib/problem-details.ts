@@ -1,6 +1,6 @@
 // Maps the service's typed errors to RFC 9457 problem details, by class, in
 // one table: the handlers never build an error response themselves
-// (DESIGN.md convention 4). A known refusal becomes middy's HttpError with
+// (docs/architecture.md "Conventions"). A known refusal becomes middy's HttpError with
 // `expose` (always < 500) and a JSON problem as its message, which
 // @middy/http-error-handler turns into the response; anything else is left
 // for http-error-handler's fallback, a generic 500 that reveals nothing.

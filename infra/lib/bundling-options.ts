@@ -34,7 +34,7 @@ const requireFromHere = createRequire(import.meta.url);
 
 export const LAMBDA_BUNDLE = {
   target: `node${BUNDLE_NODE_TARGET}`,
-  // ESM loads faster than CJS (TOOLCHAIN.md: 67 ms against 107 ms for the same handler).
+  // ESM loads faster than CJS (docs/toolchain.md "Lambda bundles": 67 ms against 107 ms for the same handler).
   format: "esm",
   minify: true,
   // A separate .map beside index.mjs; sources are left out of it because the

@@ -91,7 +91,7 @@ export class CarKeysStack extends Stack {
   readonly rootKeys: Readonly<Record<RootKeyName, OemRootKey>>;
   readonly api: ServiceApi;
   readonly functions: ReadonlyMap<string, RouteFunction>;
-  /** Created only when some function publishes events (issue 5's lost-mode notices). */
+  /** Created only when some function publishes events (lost-mode and terminate-key notices). */
   readonly eventBus: events.EventBus | undefined;
   /** Creates both root certificates at deploy time (a custom resource), before the API serves a request. */
   readonly rootBootstrap: RouteFunction;

@@ -56,7 +56,7 @@ export const FUNCTION_ACCESS: Readonly<Record<string, FunctionAccess>> = {
   // Certifies vehicles with the Vehicle OEM root; stores pairing verifiers.
   "vehicle-enrollment": { table: "readWrite", signsWith: ["vehicleOem"], readsPublicKeyOf: BOTH_ROOTS },
   // Verifies device chains (Device OEM root) and signs receipts with the Vehicle OEM root; a new owner
-  // phone (issue 5 migration) also makes a terminate-key notice for the old one, signed by the Device OEM root.
+  // phone (migration) also makes a terminate-key notice for the old one, signed by the Device OEM root.
   "key-tracking": {
     table: "readWrite",
     signsWith: ["vehicleOem", "deviceOem"],
@@ -66,7 +66,7 @@ export const FUNCTION_ACCESS: Readonly<Record<string, FunctionAccess>> = {
   },
   // The TIGRESS relay: mailboxes and rate-limit buckets in the table; no key of any kind.
   relay: { table: "readWrite", mintsLinks: true },
-  // Issue 5. Records revocations and terminations; signs terminate-key notices with the Device OEM root.
+  // Remote revocation: records revocations and terminations; signs terminate-key notices with the Device OEM root.
   revocation: {
     table: "readWrite",
     signsWith: ["deviceOem"],

@@ -1,4 +1,4 @@
-// Issue 4's "Done when" walk, scripted over real HTTP against the local stack
+// The whole cloud walk (enroll, pair, register, verify), scripted over real HTTP against the local stack
 // (startCarKeyStack: the Lambda handlers behind the local server, DynamoDB
 // Local in memory, software OEM roots), with the emulated SE and car: enroll
 // an SE, enroll a vehicle and provision it, pair the owner with the car over
@@ -82,7 +82,7 @@ async function pair(car: Vehicle, se: SecureElement, password: string): Promise<
   }
 }
 
-describe("issue 4's walk over HTTP: enroll an SE, enroll a vehicle, pair, register, verify the receipt", () => {
+describe("the cloud walk over HTTP: enroll an SE, enroll a vehicle, pair, register, verify the receipt", () => {
   it("runs end to end with typed answers and no handler error", async () => {
     // The public roots a device and a car need.
     const anchors = await client.getTrustAnchors();

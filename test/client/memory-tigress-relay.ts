@@ -1,7 +1,7 @@
 // An in-memory TIGRESS relay behind a `fetch` function, for the client's unit
 // tests only: the share-invitation tests need a relay whose stored payload
 // they can tamper with, roll back or lose answers of, which a real server
-// should never let them do. It follows the draft's text (TIGRESS.md §2):
+// should never let them do. It follows the draft's text (docs/relay.md):
 // claims bound at Create and at the first read, 401 for other claims, 201
 // for a repeated Mailbox-Request-ID (without a body), 404 for unknown or
 // deleted mailboxes, and an HTML preview. The relay-backed tests against the

@@ -1,4 +1,4 @@
-// Issue 5's whole story end to end against the local server (the same
+// The whole cloud story end to end against the local server (the same
 // handlers as Lambda, DynamoDB Local): pair, share two keys through the relay
 // while the car is offline, friend unlocks, owner revokes remotely, the
 // friend's device syncs and terminates the key, the car syncs and drops it,

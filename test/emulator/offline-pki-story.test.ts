@@ -1,4 +1,4 @@
-// Proves issue 3's whole story offline: provisioning, owner pairing, shared keys enrolled at first tap, revocation at the owner's next tap, lost mode, and migration to a new phone.
+// Proves the whole PKI story offline: provisioning, owner pairing, shared keys enrolled at first tap, revocation at the owner's next tap, lost mode, and migration to a new phone.
 import { describe, expect, it } from "vitest";
 import { tap } from "../../src/emulator/tap.js";
 import { fromHex } from "../../src/protocol/bytes.js";

@@ -1,4 +1,4 @@
-// The offline story of issue 2 through the public library API: provision,
+// The offline story through the public library API: provision,
 // standard then fast transactions, door and dashboard, access profiles,
 // express mode, power reserve, the lock, and key deletion.
 import { describe, expect, it } from "vitest";

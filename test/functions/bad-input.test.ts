@@ -1,4 +1,4 @@
-// Bad input on every route (issue 4 "Tests"): malformed JSON, wrong types,
+// Bad input on every route: malformed JSON, wrong types,
 // unknown fields, oversize bodies, the wrong media type, missing OEM
 // authorization, bad and stale signatures, replayed nonces, unknown and
 // malformed ids, untrusted evidence. Each answers a 4xx
@@ -512,7 +512,7 @@ describe("POST /v1/keys", () => {
       (o) => key.sign(o),
     );
     await refused(keyTracking, mixed, 403, "wrong-issuer");
-    // The pairing material was spent by the owner: a second owner needs new material (a new phone, issue 5).
+    // The pairing material was spent by the owner: a second owner needs new material (a new phone).
     await refused(
       keyTracking,
       ownerRegistrationEvent(other, key, vehicle, ownerPairingId),

@@ -1,4 +1,4 @@
-// Issue 5's routes through the Lambda handlers against DynamoDB Local (the
+// The key-lifecycle routes through the Lambda handlers against DynamoDB Local (the
 // real store: conditional writes on `state`, counters, cursors): owner
 // revocation with its refusals, the device's notices, the termination that
 // confirms it, the OEM's revocation, the vehicle's signed revocation list,

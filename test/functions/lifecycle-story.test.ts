@@ -1,4 +1,4 @@
-// Issue 5's story with the real emulators, in process, through the Lambda
+// The key-lifecycle story with the real emulators, in process, through the Lambda
 // handlers against DynamoDB Local: the SE emulator signs its own requests
 // (signServiceRequest) and applies the notices the service signs; the car
 // emulator applies the revocation list and the lost-mode notices the OEM

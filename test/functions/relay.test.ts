@@ -3,7 +3,7 @@
 // the environment as a Lambda cold start builds it: the full flow of
 // draft-vinokurov-tigress-http-00 §3.2/§4.3 (create, first read binds, both
 // sides update and read, relinquish and rebind, delete), 201 for repeated
-// Mailbox-Request-IDs, 401/404/400/413/429 as problem+json, issue 5's race
+// Mailbox-Request-IDs, 401/404/400/413/429 as problem+json, single redemption
 // (ten recipients read one invitation in parallel: exactly one wins), a scan
 // of every stored item after a flow for anything but random ids, claim
 // digests, ciphertext and expiries, and a draft-following client (src/client)
@@ -416,9 +416,9 @@ describe("refusals, as problem+json", () => {
   });
 });
 
-// ---- issue 5: one redemption ---------------------------------------------------------------------
+// ---- one redemption -------------------------------------------------------------------------------
 
-describe("single redemption (issue 5)", () => {
+describe("single redemption", () => {
   it("binds exactly one of ten recipients reading one invitation in parallel", async () => {
     // Counts the binding writes that reach DynamoDB, to show the race is decided by its condition.
     let bindAttempts = 0;
@@ -524,7 +524,7 @@ const MAILBOX_ATTRIBUTES = new Set([
 const HEX64 = /^[0-9a-f]{64}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-describe("what the relay stores (issue 5: no plaintext, no names, no link beyond random ids)", () => {
+describe("what the relay stores (no plaintext, no names, no link beyond random ids)", () => {
   it("holds only random ids, claim digests, ciphertext, rights, opaque attestations and expiries", async () => {
     const owner = newClaim();
     const friend = newClaim();

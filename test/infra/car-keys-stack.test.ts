@@ -1,5 +1,5 @@
 // The stack's security properties, read from the synthesized template
-// (DESIGN.md convention 8): root keys that only sign P-256 and that only the
+// (a CDK Template test, docs/architecture.md "Tests"): root keys that only sign P-256 and that only the
 // issuing functions can use, each on its own key; a table that survives
 // mistakes; IAM authorization on the OEM routes; alarms; and no open
 // cdk-nag AwsSolutions finding. The stack is built once for the file, with

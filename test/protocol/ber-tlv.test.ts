@@ -1,4 +1,4 @@
-// Checks BER-TLV as PROTOCOL.md "BER-TLV and APDUs" specifies it (ISO/IEC 7816-4 §5.2).
+// Checks BER-TLV as docs/transaction.md "Encoding" specifies it (ISO/IEC 7816-4 §5.2).
 // 1- to 3-byte tags, the length forms at their boundaries, every malformed form refused with a
 // TlvError (never a RangeError), fast-check round trips and fuzzing.
 import fc from "fast-check";

@@ -1,4 +1,4 @@
-// Checks ISO/IEC 7816-4 §5.1 command and response APDUs (PROTOCOL.md "BER-TLV and APDUs").
+// Checks ISO/IEC 7816-4 §5.1 command and response APDUs (docs/transaction.md "Encoding").
 // Cases 1–4, short and extended, with and without Le; fast-check round trips; malformed commands
 // refused with an ApduError.
 import fc from "fast-check";
@@ -77,7 +77,7 @@ describe("command APDU cases (encode, then parse back)", () => {
     expect(parsed.le).toBe(0);
   });
 
-  it("accepts every command with or without the trailing Le (PROTOCOL.md)", () => {
+  it("accepts every command with or without the trailing Le (docs/transaction.md)", () => {
     // SELECT with and without Le: same data, Le present only in the first.
     const aid = "a000000809434343444b417631";
     expect(toHex(parseCommand(fromHex(`00a404000d${aid}00`)).data)).toBe(aid);

@@ -86,7 +86,7 @@ describe("X9.63-KDF-SHA256", () => {
     expect(opensslKdf("X963KDF", v.keyData.length / 2, options)).toBe(v.keyData);
   });
 
-  it("is SHA-256(Z ‖ 00000001 ‖ transaction id) for the 32-byte Kdh (PROTOCOL.md)", () => {
+  it("is SHA-256(Z ‖ 00000001 ‖ transaction id) for the 32-byte Kdh (docs/transaction.md)", () => {
     const z = range(1, 32);
     const tid = range(0xa0, 0xaf);
     expect(toHex(x963Kdf(z, tid, 32))).toBe(toHex(refX963(z, tid, 32)));

@@ -1,4 +1,4 @@
-// Owner-pairing password → SPAKE2+ scalars (PROTOCOL.md "Owner pairing framing"):
+// Owner-pairing password → SPAKE2+ scalars (docs/transaction.md "Owner pairing"):
 // noble scrypt cross-checked against node:crypto (OpenSSL), the (z mod (n−1)) + 1
 // reduction at its edges, L = w1·G, the limits a hostile vehicle's scrypt
 // parameters hit, and the password generator's format and uniformity.

@@ -1,4 +1,4 @@
-// Checks PROTOCOL.md "Secure messaging": AES-CMAC (RFC 4493), ISO/IEC 9797-1 method 2, the session.
+// Checks docs/transaction.md "Secure messaging": AES-CMAC (RFC 4493), ISO/IEC 9797-1 method 2, the session.
 // CMAC is cross-checked with `openssl mac`; every protected byte of a vehicle↔device session is
 // recomputed by an independent node:crypto implementation; tampering ends the session.
 import { execFileSync } from "node:child_process";
@@ -160,7 +160,7 @@ describe("a vehicle↔device session, byte for byte against node:crypto", () => 
     const plaintext = fromHex(`4e06aabbccddeeff9e40${"5a".repeat(64)}`);
     const protectedData = device.protectResponse(plaintext);
 
-    // Written out step by step from PROTOCOL.md with node:crypto.
+    // Written out step by step from docs/transaction.md with node:crypto.
     const icv = refAesEcbBlock(KEYS.kenc, fromHex(`80${"00".repeat(15)}`));
     const ciphertext = refAesCbc(KEYS.kenc, icv, refPadM2(plaintext));
     const mac = refCmac(KEYS.krmac, Buffer.concat([Buffer.alloc(16), ciphertext])).subarray(0, 8);

@@ -1,6 +1,6 @@
-// Checks PROTOCOL.md "Key derivation", "Fast transaction" and the AUTH1 signature payloads.
+// Checks docs/transaction.md "Standard key derivation", "Fast key derivation" and the AUTH1 signature payloads.
 // The project key schedule against test/vectors/carkeys/transaction-vectors.json, and against
-// node:crypto with every info string built byte by byte from the text of PROTOCOL.md.
+// node:crypto with every info string built byte by byte from the text of docs/transaction.md.
 import { createECDH, createHash, generateKeyPairSync, hkdfSync, sign, verify } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { p256 } from "@noble/curves/nist.js";
@@ -248,7 +248,7 @@ function checkExchange(
   }
 }
 
-// --- An independent derivation, inline, from PROTOCOL.md's words -----------------------------
+// --- An independent derivation, inline, from docs/transaction.md's words ---------------------
 
 function jwkPublic(publicKey: Uint8Array) {
   return {

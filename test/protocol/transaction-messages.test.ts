@@ -1,4 +1,4 @@
-// Checks PROTOCOL.md "Commands": the SELECT, AUTH0, AUTH1, EXCHANGE and CONTROL FLOW fields.
+// Checks docs/transaction.md "The commands": the SELECT, AUTH0, AUTH1, EXCHANGE and CONTROL FLOW fields.
 // Vector bytes, fast-check round trips, and malformed fields refused with typed errors.
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
@@ -285,7 +285,7 @@ describe("AUTH1", () => {
     expect(toHex(parsed.endpointSignature)).toBe(vectors.signatures.endpointSignature);
   });
 
-  it("accepts further TLVs after 4E ‖ 9E (PROTOCOL.md: mailbox subsets may follow)", () => {
+  it("accepts further TLVs after 4E ‖ 9E (docs/transaction.md: further TLVs may follow)", () => {
     const plaintext = concatBytes(
       auth1ResponsePlaintext({ keyIdentifier: new Uint8Array(6), endpointSignature: new Uint8Array(64) }),
       tlv(0x54, h("0102")),

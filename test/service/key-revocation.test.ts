@@ -1,4 +1,4 @@
-// Issue 5 in the domain, on the in-process store: remote revocation by the
+// The key lifecycle in the domain, on the in-process store: remote revocation by the
 // owner (RVKE) and by the OEM, the forward-only key state machine, the
 // termination attestation that confirms a revocation, the vehicle's signed
 // revocation list, device notices with their cursor, lost mode, and the

@@ -1,4 +1,4 @@
-// Key tracking (issue 4): an owner key registers with its endpoint chain to
+// Key tracking: an owner key registers with its endpoint chain to
 // the Device OEM root, signed by the endpoint key, against unexpired pairing
 // material, and becomes the vehicle's owner; a friend key needs the owner's
 // attestation verified with the owner key on record; an owner key needs the

@@ -1,4 +1,4 @@
-// Secure element enrollment (issue 4 "Certificate issuance"): the factory
+// Secure element enrollment (certificate issuance): the factory
 // attestation is verified with the configured manufacturer key, proof of
 // possession is the request signature by the instance CA key named in the
 // body, the Instance CA certificate comes from the Device OEM root with the

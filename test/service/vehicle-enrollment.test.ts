@@ -1,4 +1,4 @@
-// Vehicle enrollment and pairing material (issue 4): the vehicle certificate
+// Vehicle enrollment and pairing material: the vehicle certificate
 // chains to the Vehicle OEM root and carries the vehicle identifier; the
 // answer holds both trust anchors; the pairing password and its verifier
 // agree (the verifier is what computePairingVerifier gives for that password
@@ -123,7 +123,7 @@ describe("VehicleEnrollment", () => {
     const device = await enrollDevice(t);
     const vehicle = await enrollVehicle(t);
     await registerKey(t, device, await device.newEndpoint(vehicle.id, "owner"));
-    // Issue 5: new pairing material for an owned vehicle is how a new phone takes over.
+    // New pairing material for an owned vehicle is how a new phone takes over.
     await expect(t.service.vehicles.newPairing(vehicle.idHex, undefined)).resolves.toMatchObject({
       vehicleId: vehicle.idHex,
     });

@@ -1,4 +1,4 @@
-// Fixtures for the offline PKI flows of issue 3: devices certified by an
+// Fixtures for the offline PKI flows: devices certified by an
 // emulated Device OEM, vehicles certified by an emulated Vehicle OEM, owner
 // pairing and sharing through the public emulator API only. Tests that need a
 // hostile or compromised device get it the way an attacker would: by editing

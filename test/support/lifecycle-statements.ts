@@ -1,4 +1,4 @@
-// Statements a device's SE signs in issue 5's flows, built from the protocol
+// Statements a device's SE signs in the key-lifecycle flows, built from the protocol
 // library for service and handler tests with scripted devices (TestDevice):
 // the owner's RVKE revocation (as SecureElement.revokeFriendKey makes it) and
 // a key's TERM termination attestation (as SecureElement.deleteKey makes it).

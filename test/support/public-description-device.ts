@@ -1,6 +1,6 @@
 // A Digital Key device written from the public description of the transaction
 // only (SELECT, AUTH0, AUTH1, CONTROL FLOW, as kormax/apple-home-key-reader
-// and PROTOCOL.md describe them), on node:crypto through the independent
+// and docs/transaction.md describe them), on node:crypto through the independent
 // reference of test/vectors/carkeys/node-crypto-reference.ts, never from
 // src/. It knows nothing of the project's mailbox operations: EXCHANGE is
 // answered 6D00 (instruction not supported) and the session goes on, as a

@@ -1,5 +1,5 @@
 // An OEM root key: a KMS ECC_NIST_P256 SIGN_VERIFY key whose private half
-// never leaves KMS (issue 4, DESIGN.md convention 3). Its key policy leaves
+// never leaves KMS (docs/architecture.md "Conventions": signers behind one interface). Its key policy leaves
 // kms:Sign out of what the account delegates to IAM and names each signing
 // role itself, so "only the issuing function may sign" holds at the key: an
 // administrator with kms:* in IAM can manage the key, read its public key and

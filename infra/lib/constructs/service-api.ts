@@ -6,8 +6,8 @@
 //
 // The access log leaves out the caller's IP address and user agent: for
 // device routes they identify a person's phone, and the service has no use
-// for them (data minimization, DESIGN.md); the request id ties a log line to
-// the Lambda's own logs.
+// for them (data minimization, README "What the service stores and never
+// learns"); the request id ties a log line to the Lambda's own logs.
 import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
 import * as apigw from "aws-cdk-lib/aws-apigatewayv2";

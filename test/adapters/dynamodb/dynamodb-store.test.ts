@@ -192,7 +192,7 @@ describe("DynamoDbStore", () => {
       () => store.registerOwnerKey(key(v.vehicleId), nonce(), new Date(), material.pairingId),
       ConflictError,
     );
-    // Issue 5: new pairing material for an owned vehicle is a new phone's; an unknown vehicle gets none.
+    // New pairing material for an owned vehicle is a new phone's; an unknown vehicle gets none.
     await store.replacePairing(pairing(v.vehicleId));
     expect(await store.getPairing(v.vehicleId)).toBeDefined();
     await refusedWithoutWrites(() => store.replacePairing(pairing("00".repeat(8))), ConflictError);

@@ -1,5 +1,5 @@
 // Generator of test/vectors/carkeys/pairing-vectors.json: owner pairing over
-// the framework applet (PROTOCOL.md "Owner pairing framing", docs/protocol.md
+// the framework applet (docs/transaction.md "Owner pairing", docs/protocol.md
 // "Owner pairing") and the project's own signed formats (docs/protocol.md
 // "Private mailbox" to "Signed service requests"). The derivation builds every
 // byte from the text of the specifications with node:crypto (OpenSSL) — scrypt,

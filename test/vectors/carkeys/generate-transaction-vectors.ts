@@ -1,5 +1,5 @@
-// Generator of test/vectors/carkeys/transaction-vectors.json (PROTOCOL.md "Key
-// derivation", "Fast transaction", "Secure messaging"; docs/protocol.md for the
+// Generator of test/vectors/carkeys/transaction-vectors.json (docs/transaction.md "Standard
+// key derivation", "Fast key derivation", "Secure messaging"; docs/protocol.md for the
 // project's own formats). Every byte is computed by node-crypto-reference.ts
 // (node:crypto / OpenSSL) from fixed inputs, building each info string and
 // message by hand from the text of the specifications; nothing here imports

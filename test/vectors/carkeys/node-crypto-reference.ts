@@ -1,7 +1,7 @@
 // A second, independent implementation of the transaction protocol's crypto
-// (PROTOCOL.md "Key derivation", "Fast transaction", "Secure messaging"),
+// (docs/transaction.md "Standard key derivation", "Fast key derivation", "Secure messaging"),
 // built only on node:crypto (OpenSSL) and written from the text of
-// PROTOCOL.md, never from src/protocol. The vector generator and the tests use
+// docs/transaction.md, never from src/protocol. The vector generator and the tests use
 // it to check the project code; it is itself checked against RFC 4493, NIST
 // CAVS X9.63 and RFC 5869 vectors in the tests, so agreement means both agree
 // with the specifications, not merely with each other.
@@ -173,7 +173,7 @@ export function refProtect(
   return { protectedData: cat(ciphertext, fullMac.subarray(0, 8)), fullMac };
 }
 
-/** The two-party state machine of PROTOCOL.md written out plainly: chaining moves on commands, the counter on responses. */
+/** The two-party state machine of docs/transaction.md written out plainly: chaining moves on commands, the counter on responses. */
 export class RefSession {
   counter = 0;
   chaining: Buffer = Buffer.alloc(16);
