@@ -28,9 +28,9 @@ const PublicKeyHex = z
 export const VehicleIdSchema = z
   .string()
   .regex(/^(?:[0-9a-f]{2}){8,32}$/, "must be 8 to 32 bytes of lower-case hex")
-  .meta({ description: "Vehicle identifier (PROTOCOL.md tag 4D): 8 to 32 bytes, lower-case hex" });
+  .meta({ description: "Vehicle identifier (tag 4D, docs/transaction.md): 8 to 32 bytes, lower-case hex" });
 
-export const KeyIdSchema = hexBytes(6, "Key identifier (PROTOCOL.md tag 4E): 6 bytes, lower-case hex");
+export const KeyIdSchema = hexBytes(6, "Key identifier (tag 4E): 6 bytes, lower-case hex");
 export const SeIdSchema = hexBytes(16, "Secure element identifier: 16 bytes, lower-case hex");
 
 const CertificatePem = z
