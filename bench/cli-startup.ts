@@ -3,7 +3,7 @@
 // (interleaved, so machine load hits all alike). `carkey --help` is measured
 // from source (bin/carkey.js in a checkout: tsx) and compiled (dist/, what an
 // installed package runs; built first when missing or older than a source).
-// The issue's target is a compiled start-up within 3× the floor. Then one
+// The target is a compiled start-up within 3× the floor. Then one
 // `vehicle tap` at the door against a device given as a command — two
 // compiled CLI processes talking the line protocol — from spawn to exit.
 import { execFile, spawn } from "node:child_process";

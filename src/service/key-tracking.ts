@@ -5,7 +5,7 @@
 // OEM root (so the key lives in an SE this OEM certified), the request must
 // be signed by the endpoint key itself, and the vehicle and role are read
 // from the certificate, never from the body. An owner key needs the
-// vehicle's pairing confirmation (docs/protocol.md §20): signed by the
+// vehicle's pairing confirmation (docs/protocol.md §24): signed by the
 // vehicle key on record, for this vehicle and this endpoint key, naming the
 // vehicle's current unexpired pairing material, which the registration
 // spends in the same transaction (conditional on that pairing id). Only the

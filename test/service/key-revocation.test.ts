@@ -2,7 +2,7 @@
 // owner (RVKE) and by the OEM, the forward-only key state machine, the
 // termination attestation that confirms a revocation, the vehicle's signed
 // revocation list, device notices with their cursor, lost mode, and the
-// new-phone migration. Every refusal the issue names has a case here.
+// new-phone migration. Each refusal of these flows has a case here.
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { fromHex, toHex } from "../../src/protocol/bytes.js";

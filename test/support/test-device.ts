@@ -161,7 +161,7 @@ export function attestFriendKey(
   return encodeSignedStatement(body, signRaw(owner.keyPair.privateKey, body));
 }
 
-/** What the car signs at the end of owner pairing (docs/protocol.md §20), here by a test vehicle's key. */
+/** What the car signs at the end of owner pairing (docs/protocol.md §24), here by a test vehicle's key. */
 export function confirmPairing(
   vehicleKey: KeyPair,
   facts: { pairingId: string; vehicleId: Uint8Array; endpoint: TestEndpoint; confirmedAt?: number },
