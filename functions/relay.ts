@@ -1,5 +1,5 @@
 // The TIGRESS share-invitation relay's Lambda (draft-vinokurov-tigress-http-00
-// §6; README "Share-invitation relay (TIGRESS)"): all six mailbox routes of
+// §6; docs/relay.md): all six mailbox routes of
 // functions/routes.ts, one service call each into src/service/relay. Its own
 // middy chain in the style of lib/http-handler.ts (logger context without
 // event logging, header normalization, typed errors → problem+json through

@@ -1,5 +1,5 @@
 // The TIGRESS share-invitation relay (draft-vinokurov-tigress-http-00 §4, §5,
-// §6; README "Share-invitation relay (TIGRESS)"): six operations on
+// §6; docs/relay.md): six operations on
 // store-and-forward mailboxes that hold end-to-end encrypted payloads the
 // relay cannot read. The Initiator's claim is bound at Create; the first
 // ReadSecureContent from any other claim binds the Recipient, by one
