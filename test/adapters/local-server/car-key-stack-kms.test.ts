@@ -45,8 +45,9 @@ describe("the local stack with KMS-held roots", () => {
   it("issues from roots that KMS signed", async (context) => {
     if (!stack) return context.skip("local-kms is not installed");
     expect(stack.signerUris.deviceOemRoot).toBe("awskms:alias/carkeys-test/device-oem-root");
-    // Only the emulated SE manufacturer is a software key; the roots are in KMS.
-    expect(await readdir(stack.keysDir)).toEqual(["se-manufacturer.json"]);
+    // The roots are in KMS: no root key file. Beside the emulated SE manufacturer's key, the only
+    // software secret is the local device-pseudonym HMAC key (in AWS a KMS HMAC key; README "Security model").
+    expect((await readdir(stack.keysDir)).sort()).toEqual(["device-pseudonym.key", "se-manufacturer.json"]);
 
     const anchors = (await (await fetch(`${stack.url}/v1/trust-anchors`)).json()) as {
       vehicleOemRoot: string;
