@@ -30,6 +30,8 @@ export interface MacKey {
 const REFERENCE_LABEL = new TextEncoder().encode("carkeys device ref v1");
 const SEAL_LABEL = new TextEncoder().encode("carkeys device seal v1");
 const SE_ID_LENGTH = 16;
+/** How many references a process remembers: a Lambda container lives long and meets many devices. */
+const REMEMBERED_REFERENCES = 10_000;
 
 /** A MacKey for a service run without a configured secret: every use says what is missing. */
 export const unconfiguredMacKey: MacKey = {
@@ -39,7 +41,10 @@ export const unconfiguredMacKey: MacKey = {
 };
 
 export class DevicePseudonyms {
-  /** References are asked for again and again (lost mode, every registration): computed once per process. */
+  /**
+   * References are asked for again and again (lost mode, every registration): remembered per process,
+   * oldest forgotten first, so a long-lived container does not grow with every device it meets.
+   */
   private readonly references = new Map<string, Promise<string>>();
 
   constructor(private readonly key: MacKey) {}
@@ -51,6 +56,9 @@ export class DevicePseudonyms {
       reference = this.key.mac(concatBytes(REFERENCE_LABEL, fromHex(seId, "seId"))).then(toHex);
       reference.catch(() => this.references.delete(seId));
       this.references.set(seId, reference);
+      if (this.references.size > REMEMBERED_REFERENCES) {
+        this.references.delete(this.references.keys().next().value!);
+      }
     }
     return reference;
   }

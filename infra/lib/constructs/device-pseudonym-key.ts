@@ -10,25 +10,7 @@ import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as kms from "aws-cdk-lib/aws-kms";
 import { Construct } from "constructs";
-
-/** What the account's IAM policies may do with the key: administer it, never compute a MAC with it. */
-const ADMIN_ACTIONS = [
-  "kms:Describe*",
-  "kms:List*",
-  "kms:Get*",
-  "kms:Enable*",
-  "kms:Disable*",
-  "kms:Put*",
-  "kms:Update*",
-  "kms:TagResource",
-  "kms:UntagResource",
-  "kms:CreateAlias",
-  "kms:DeleteAlias",
-  "kms:RevokeGrant",
-  "kms:RetireGrant",
-  "kms:ScheduleKeyDeletion",
-  "kms:CancelKeyDeletion",
-];
+import { KEY_ADMINISTRATION_ACTIONS } from "./key-administration.js";
 
 const MAC_CONDITIONS = { StringEquals: { "kms:MacAlgorithm": "HMAC_SHA_256" } };
 
@@ -49,7 +31,7 @@ export class DevicePseudonymKey extends Construct {
           new iam.PolicyStatement({
             sid: "AccountAdministersButComputesNoPseudonym",
             principals: [new iam.AccountRootPrincipal()],
-            actions: ADMIN_ACTIONS,
+            actions: [...KEY_ADMINISTRATION_ACTIONS],
             resources: ["*"],
           }),
         ],

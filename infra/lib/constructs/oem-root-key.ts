@@ -10,6 +10,7 @@ import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as kms from "aws-cdk-lib/aws-kms";
 import { Construct } from "constructs";
+import { KEY_ADMINISTRATION_ACTIONS } from "./key-administration.js";
 
 export interface OemRootKeyProps {
   /** Shown in the KMS console: which root this is. */
@@ -23,24 +24,7 @@ export interface OemRootKeyProps {
  * administrator needs, and verification with the public key, but not Sign and
  * not CreateGrant (a grant would be a way around the key policy).
  */
-const ADMIN_ACTIONS = [
-  "kms:Describe*",
-  "kms:List*",
-  "kms:Get*",
-  "kms:Enable*",
-  "kms:Disable*",
-  "kms:Put*",
-  "kms:Update*",
-  "kms:TagResource",
-  "kms:UntagResource",
-  "kms:CreateAlias",
-  "kms:DeleteAlias",
-  "kms:RevokeGrant",
-  "kms:RetireGrant",
-  "kms:ScheduleKeyDeletion",
-  "kms:CancelKeyDeletion",
-  "kms:Verify",
-];
+const ADMIN_ACTIONS = [...KEY_ADMINISTRATION_ACTIONS, "kms:Verify"];
 
 /** The only way this service signs (AwsKmsSigner): ECDSA over a SHA-256 digest computed by the caller. */
 const SIGN_CONDITIONS = {
