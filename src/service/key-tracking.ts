@@ -206,8 +206,8 @@ export class KeyTracking {
         await store.registerFriendKey(
           record,
           {
-            ownerKeyId: attestingOwner!.keyId,
-            unsuspendedDevices: [seId, await pseudonyms.deviceOf(attestingOwner!)],
+            ownerKeyId: attestingOwner!.key.keyId,
+            unsuspendedDevices: [seId, attestingOwner!.device],
           },
           nonce,
         );
@@ -353,14 +353,15 @@ export class KeyTracking {
    * registration's transaction, so a revocation or suspension that commits in
    * between still refuses it.
    */
-  private async attestingOwner(vehicle: VehicleRecord): Promise<KeyRecord> {
+  private async attestingOwner(vehicle: VehicleRecord): Promise<{ key: KeyRecord; device: string }> {
     const owner = await this.options.store.getKey(vehicle.owner!.keyId);
     if (!owner || (owner.state ?? "active") !== "active") {
       throw new ForbiddenError(`the attesting owner key ${vehicle.owner!.keyId} is no longer active`);
     }
-    const ownerDevice = await this.options.pseudonyms.deviceOf(owner);
-    await refuseIfSuspended(this.options.store, ownerDevice, "its owner key attests nothing");
-    return owner;
+    // The owner's SE, unsealed once (a KMS GenerateMac in AWS) for the check here and the transaction's.
+    const device = await this.options.pseudonyms.deviceOf(owner);
+    await refuseIfSuspended(this.options.store, device, "its owner key attests nothing");
+    return { key: owner, device };
   }
 
   /**
