@@ -1,14 +1,16 @@
-// Bench of the cloud service through the local server (issues 4 and 5):
-// certificate issuance (POST /v1/devices), key registration (POST /v1/keys),
-// and the relay's put/get, each as requests per second and p50/p99 latency,
-// beside the floor measured in the same run: a bare DynamoDB Local round trip,
-// a bare P-256 signature by the root signer, and a bare HTTP round trip to
-// the local server that no handler serves (its 404).
+// Bench of the cloud service through the local server: certificate issuance
+// (POST /v1/devices), key registration (POST /v1/keys), and the relay's
+// put/get, each as requests per second and p50/p99 latency, beside the floor
+// measured in the same run: a bare DynamoDB Local round trip, a bare P-256
+// signature by the root signer, and a bare HTTP round trip to the local
+// server that no handler serves (its 404). And what every route costs in
+// DynamoDB operations (route-costs.ts), against the budget of
+// docs/architecture.md "DynamoDB budget": at most 3 per request, at most 12
+// for a revocation end to end.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { SoftSigner } from "../src/adapters/kms/soft-signer.js";
 import { startCarKeyStack } from "../src/adapters/local-server/car-key-stack.js";
 import { CarKeysClient, installVehicleEnrollment, OemBackendClient } from "../src/client/car-keys-client.js";
@@ -24,44 +26,27 @@ import { SecureElement } from "../src/emulator/secure-element/secure-element.js"
 import { Vehicle } from "../src/emulator/vehicle/vehicle.js";
 import { toHex } from "../src/protocol/bytes.js";
 import { sha256Digest } from "../src/protocol/p256.js";
-import { formatMs, measure, printTable, type Sample } from "./measure.js";
+import { emitRecord, formatMs, measure, printTable, type Sample } from "./measure.js";
+import { type RequestCost, summarize, traceRequests } from "./route-costs.js";
 
 const RUNS = 60;
 
-/**
- * Counts what `fn` costs: HTTP requests the client sends, and DynamoDB
- * commands the in-process handlers send (every SDK client's send goes
- * through DynamoDBClient.prototype.send, so wrapping it counts them all).
- */
+/** Counts what `fn` costs: HTTP requests the client sends, and DynamoDB commands the in-process handlers send. */
 export async function countCalls(fn: () => Promise<void>) {
+  const begin = process.hrtime.bigint();
+  const requests = await traceRequests(fn);
+  const ms = Number(process.hrtime.bigint() - begin) / 1e6;
   const dynamo: Record<string, number> = {};
-  let requests = 0;
-  // The document client and the plain client both send through the smithy Client base class.
-  const base = Object.getPrototypeOf(DynamoDBClient.prototype) as {
-    send: (this: unknown, ...args: unknown[]) => unknown;
-  };
-  const originalSend = base.send;
-  const originalFetch = globalThis.fetch;
-  base.send = function (this: unknown, ...args: unknown[]) {
-    if (this instanceof DynamoDBClient || this instanceof DynamoDBDocumentClient) {
-      const name = (args[0] as { constructor: { name: string } }).constructor.name;
-      dynamo[name] = (dynamo[name] ?? 0) + 1;
-    }
-    return originalSend.apply(this, args);
-  };
-  globalThis.fetch = ((...args: Parameters<typeof fetch>) => {
-    requests++;
-    return originalFetch(...args);
-  }) as typeof fetch;
-  const start = process.hrtime.bigint();
-  try {
-    await fn();
-  } finally {
-    base.send = originalSend;
-    globalThis.fetch = originalFetch;
+  for (const r of requests) {
+    for (const [name, n] of Object.entries(r.byCommand)) dynamo[name] = (dynamo[name] ?? 0) + n;
   }
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  return { ms, requests, dynamo, dynamoTotal: Object.values(dynamo).reduce((a, b) => a + b, 0) };
+  return {
+    ms,
+    requests: requests.length,
+    perRequest: requests,
+    dynamo,
+    dynamoTotal: Object.values(dynamo).reduce((a, b) => a + b, 0),
+  };
 }
 
 /** Requests and DynamoDB operations per unit of work, from countCalls. */
@@ -71,7 +56,7 @@ function costRow(counted: Awaited<ReturnType<typeof countCalls>>, units: number,
     "HTTP requests": (counted.requests / units).toFixed(1),
     "DynamoDB operations": (counted.dynamoTotal / units).toFixed(1),
     "of which": Object.entries(counted.dynamo)
-      .map(([name, n]) => `${name.replace(/Command$/, "")} ${(n / units).toFixed(1)}`)
+      .map(([name, n]) => `${name.replace(/(Item)?Command$/, "")} ${(n / units).toFixed(1)}`)
       .join(", "),
   };
 }
@@ -123,6 +108,11 @@ export async function benchService(): Promise<void> {
         instanceCaPublicKey: toHex(se.instanceCaPublicKey),
         factoryAttestation: toHex(se.factoryAttestation!),
       });
+    });
+
+    const counting = SecureElement.create({ manufacturer: attester }).se;
+    const issuanceCost = await countCalls(async () => {
+      await new CarKeysClient(stack.url).enrollSecureElement(counting);
     });
 
     // Key registration: one paired owner, then friend keys (chain + owner attestation verified, one receipt signed).
@@ -210,6 +200,43 @@ export async function benchService(): Promise<void> {
       }
     });
 
+    // Every other route once (the story's routes are counted above), each request on its own.
+    const spare = SecureElement.create({ manufacturer: attester }).se;
+    const otherCar = Vehicle.create();
+    const relayClaim = newDeviceClaim();
+    let relayMailbox = "";
+    const others = await countCalls(async () => {
+      await client.getTrustAnchors();
+      await client.enrollSecureElement(spare);
+      await oem.enrollVehicle({
+        vehicleId: otherCar.vehicleIdentifier,
+        vehiclePublicKey: otherCar.publicKey,
+      });
+      await oem.newPairing(toHex(otherCar.vehicleIdentifier));
+      await oem.getKey(ownerKeyId);
+      await oem.listVehicleKeys(toHex(car.vehicleIdentifier));
+      await oemLifecycle.revokeKey(friends[revocations]!.keyId);
+      await oemLifecycle.setLostMode(friends[revocations + 1]!.se.seId, "suspend");
+      await oemLifecycle.setLostMode(friends[revocations + 1]!.se.seId, "resume");
+      relayMailbox = (
+        await relay.createMailbox(relayClaim, {
+          payload,
+          displayInformation,
+          mailboxConfiguration: { accessRights: "RWD", expiration },
+        })
+      ).mailboxId;
+      await relay.updateMailbox(relayMailbox, relayClaim, { payload });
+      await relay.readSecureContent(relayMailbox, newDeviceClaim());
+      await relay.deleteMailbox(relayMailbox, relayClaim);
+    });
+    const perRoute = summarize([
+      ...issuanceCost.perRequest,
+      ...ownerRegistration.perRequest.map((r) => ({ ...r, route: "owner-registration" })),
+      ...registrationCalls.perRequest.map((r) => ({ ...r, route: "friend-registration" })),
+      ...counted.perRequest,
+      ...others.perRequest,
+    ] satisfies RequestCost[]);
+
     const issuanceFloor = ddb.medianMs + sign.medianMs + http.medianMs;
     const relayFloor = ddb.medianMs + http.medianMs;
     printTable(
@@ -231,6 +258,26 @@ export async function benchService(): Promise<void> {
     printTable(`Revocation end to end (owner → service → friend's SE → car), mean of ${revocations}`, [
       costRow(counted, revocations, "revocation"),
     ]);
+    printTable(
+      "DynamoDB operations per request, by route (budget: at most 3 each; a revocation end to end at most 12)",
+      [...perRoute].map(([route, cost]) => ({
+        route,
+        requests: cost.requests,
+        "max per request": cost.max,
+        "mean per request": cost.mean.toFixed(1),
+        "of which (all requests)": Object.entries(cost.byCommand)
+          .map(([name, n]) => `${name.replace(/(Item)?Command$/, "")} ${n}`)
+          .join(", "),
+      })),
+    );
+    for (const [route, cost] of perRoute) {
+      emitRecord({ name: `ddb-ops-${route}`, count: cost.max, mean: Number(cost.mean.toFixed(2)) });
+    }
+    emitRecord({
+      name: "ddb-ops-revocation-e2e",
+      count: Number((counted.dynamoTotal / revocations).toFixed(2)),
+      http_requests: counted.requests / revocations,
+    });
     dynamo.destroy();
   } finally {
     await stack.stop();

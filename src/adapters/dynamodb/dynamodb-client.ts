@@ -26,6 +26,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { StorageUnavailableError } from "../../service/errors.js";
+import { reportDynamoDbOperation } from "./operation-count.js";
 import { currentDeadline } from "./request-deadline.js";
 
 export const DYNAMODB_TIMEOUTS = { connectionTimeoutMs: 1_000, requestTimeoutMs: 4_000 } as const;
@@ -114,6 +115,14 @@ export function createDynamoDbClient(config: DynamoDBClientConfig = {}): DynamoD
     },
     // Outermost: it sees the result of all of the SDK's retries.
     { step: "initialize", name: "carkeysStorageOutcome", priority: "high" },
+  );
+  // Once per call (not per retried attempt): the operations a request costs (operation-count.ts).
+  client.middlewareStack.add(
+    (next, context) => (args) => {
+      reportDynamoDbOperation(context.commandName ?? "unknown");
+      return next(args);
+    },
+    { step: "initialize", name: "carkeysOperationCount", priority: "low" },
   );
   return client;
 }
