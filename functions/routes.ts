@@ -22,6 +22,14 @@ export interface RouteDefinition {
   readonly functionName: string;
   readonly auth: RouteAuth;
   readonly summary: string;
+  /**
+   * An `oem` route that another automaker's server calls (track key, manage
+   * key, event notifications). Where mutual TLS is configured (a custom domain
+   * with a truststore in AWS, `npm start -- --mtls` locally) it is served only
+   * to callers that presented a client certificate the truststore accepts
+   * (functions/lib/client-certificate.ts).
+   */
+  readonly serverToServer?: true;
 }
 
 export const ROUTES: readonly RouteDefinition[] = [
@@ -72,6 +80,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     path: "/v1/keys/{keyId}",
     functionName: "key-tracking",
     auth: "oem",
+    serverToServer: true,
     summary: "One key's record",
   },
   {
@@ -79,6 +88,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     path: "/v1/vehicles/{vehicleId}/keys",
     functionName: "key-tracking",
     auth: "oem",
+    serverToServer: true,
     summary: "The keys registered for a vehicle",
   },
   // The key lifecycle: remote revocation, termination, revocation lists, notices and lost mode.
@@ -94,6 +104,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     path: "/v1/keys/{keyId}/revocation",
     functionName: "revocation",
     auth: "oem",
+    serverToServer: true,
     summary: "The OEM backend revokes a key",
   },
   {
@@ -129,7 +140,17 @@ export const ROUTES: readonly RouteDefinition[] = [
     path: "/v1/devices/{seId}/lost-mode",
     functionName: "notices",
     auth: "oem",
+    serverToServer: true,
     summary: "Suspend or resume a device's keys (lost mode): notices for its SE and its vehicles",
+  },
+  {
+    method: "POST",
+    path: "/v1/events",
+    functionName: "partner-events",
+    auth: "oem",
+    serverToServer: true,
+    summary:
+      "Event notification intake from a partner server: device lost or found, key termination, heartbeat",
   },
   // The TIGRESS share-invitation relay (functions/relay.ts): authenticated inside the handler by the
   // Mailbox-Device-Claim header (draft-vinokurov-tigress-http-00 §5.2), so `none` to API Gateway.

@@ -26,6 +26,7 @@ import {
   type RouteSchemas,
 } from "../../src/service/schemas.js";
 import { ROUTES, type RouteDefinition } from "../routes.js";
+import { assertClientCertificate, callerOfCertificate, clientCertificateOf } from "./client-certificate.js";
 
 export interface ParsedRequest {
   readonly routeKey: RouteKey;
@@ -104,6 +105,9 @@ function validate(schema: z.ZodType, value: unknown, prefix: "body" | "params" |
 }
 
 function oemCaller(event: APIGatewayProxyEventV2): string {
+  // Over mutual TLS the certificate names the partner; the IAM principal (in AWS) is only the role it assumed.
+  const certificate = clientCertificateOf(event);
+  if (certificate) return callerOfCertificate(certificate);
   const authorizer = (event.requestContext as { authorizer?: { iam?: Record<string, unknown> } }).authorizer;
   const iam = authorizer?.iam;
   if (!iam || typeof iam !== "object") {
@@ -143,6 +147,7 @@ export function requestParser(
       const route = routes.get(routeKey);
       if (!route) throw new NotFoundError(`no route ${event.routeKey} here`);
       const schemas: RouteSchemas = ROUTE_SCHEMAS[routeKey];
+      assertClientCertificate(route, event);
       const caller = route.auth === "oem" ? oemCaller(event) : undefined;
       const bytes = rawBody(event);
       const headers: Record<string, string | undefined> = {};

@@ -24,6 +24,28 @@ new CarKeysStack(app, context("carkeys:stackName") ?? "CarKeys", {
   deviceOemCountry: context("carkeys:deviceOemCountry"),
   vehicleOemCountry: context("carkeys:vehicleOemCountry"),
   relayLinkBaseUrl: context("carkeys:relayLinkBaseUrl"),
+  mtlsDomain: mtlsDomain(),
 });
+
+/** carkeys:mtlsDomainName, carkeys:mtlsCertificateArn, carkeys:mtlsTruststoreUri: all three or none. */
+function mtlsDomain() {
+  const domainName = context("carkeys:mtlsDomainName");
+  const certificateArn = context("carkeys:mtlsCertificateArn");
+  const truststoreUri = context("carkeys:mtlsTruststoreUri");
+  const given = [domainName, certificateArn, truststoreUri].filter((v) => v !== undefined).length;
+  if (given === 0) return undefined;
+  if (given < 3) {
+    throw new Error(
+      "the partner mTLS domain needs all of carkeys:mtlsDomainName, carkeys:mtlsCertificateArn and " +
+        "carkeys:mtlsTruststoreUri",
+    );
+  }
+  return {
+    domainName: domainName!,
+    certificateArn: certificateArn!,
+    truststoreUri: truststoreUri!,
+    truststoreVersion: context("carkeys:mtlsTruststoreVersion"),
+  };
+}
 
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -13,9 +13,11 @@ import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as events from "aws-cdk-lib/aws-events";
 import * as sns from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
+import { MTLS_SETTING } from "../../functions/lib/client-certificate.js";
 import { ROUTES, type RouteDefinition } from "../../functions/routes.js";
 import { PROJECT_ROOT } from "./bundling-options.js";
 import { DevicePseudonymKey } from "./constructs/device-pseudonym-key.js";
+import { MtlsDomain, type MtlsDomainSettings } from "./constructs/mtls-domain.js";
 import { OemRootKey } from "./constructs/oem-root-key.js";
 import { RouteFunction } from "./constructs/route-function.js";
 import { ServiceApi } from "./constructs/service-api.js";
@@ -78,6 +80,12 @@ export interface CarKeysStackProps extends StackProps {
    * emulator's `http://{apiId}.execute-api.localhost:4566` does. @default the API's execute-api endpoint
    */
   readonly relayLinkBaseUrl?: string | undefined;
+  /**
+   * A custom domain with mutual TLS for partner servers (constructs/mtls-domain.ts); with it, the
+   * server-to-server routes (functions/routes.ts `serverToServer`) are served only there.
+   * @default none: every route on the default endpoint, OEM routes with IAM only
+   */
+  readonly mtlsDomain?: MtlsDomainSettings | undefined;
 }
 
 export const DEFAULT_DEVICE_OEM_NAME = "Car Keys Device OEM";
@@ -97,6 +105,8 @@ export class CarKeysStack extends Stack {
   readonly rootBootstrap: RouteFunction;
   /** The HMAC key of device pseudonyms; absent only if no function computes them. */
   readonly devicePseudonymKey: DevicePseudonymKey | undefined;
+  /** The partners' mutual-TLS domain, when configured. */
+  readonly mtlsDomain: MtlsDomain | undefined;
 
   constructor(scope: Construct, id: string, props: CarKeysStackProps = {}) {
     super(scope, id, props);
@@ -163,6 +173,7 @@ export class CarKeysStack extends Stack {
       LOG_LEVEL: logLevel,
       POWERTOOLS_LOG_LEVEL: logLevel,
       ...(this.eventBus ? { EVENT_BUS_NAME: this.eventBus.eventBusName } : {}),
+      ...(props.mtlsDomain ? { [MTLS_SETTING]: "required" } : {}),
       ...(props.sourceMapsAtRuntime === false ? {} : { NODE_OPTIONS: "--enable-source-maps" }),
     };
 
@@ -230,7 +241,25 @@ export class CarKeysStack extends Stack {
       this.api.addRoute(route, functions.get(route.functionName)!);
     }
 
+    this.mtlsDomain = props.mtlsDomain
+      ? new MtlsDomain(this, "PartnerDomain", {
+          ...props.mtlsDomain,
+          api: this.api.api,
+          stage: this.api.stage,
+        })
+      : undefined;
+
     new CfnOutput(this, "ApiUrl", { value: this.api.url, description: "Base URL of the HTTP API" });
+    if (this.mtlsDomain) {
+      new CfnOutput(this, "PartnerApiUrl", {
+        value: `https://${props.mtlsDomain!.domainName}/`,
+        description: "Base URL of the server-to-server routes (mutual TLS)",
+      });
+      new CfnOutput(this, "PartnerDomainTarget", {
+        value: this.mtlsDomain.regionalDomainName,
+        description: "Point the partner domain's DNS record (CNAME or alias) here",
+      });
+    }
     new CfnOutput(this, "DeviceOemRootKeyArn", { value: this.rootKeys.deviceOem.keyArn });
     new CfnOutput(this, "VehicleOemRootKeyArn", { value: this.rootKeys.vehicleOem.keyArn });
     new CfnOutput(this, "TableName", { value: this.table.tableName });

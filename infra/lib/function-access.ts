@@ -84,6 +84,15 @@ export const FUNCTION_ACCESS: Readonly<Record<string, FunctionAccess>> = {
     publishesEvents: true,
     pseudonymizesDevices: true,
   },
+  // Partner event notifications: lost mode and revocations through the same service calls as notices and
+  // revocation, so the same grants.
+  "partner-events": {
+    table: "readWrite",
+    signsWith: ["deviceOem"],
+    readsPublicKeyOf: BOTH_ROOTS,
+    publishesEvents: true,
+    pseudonymizesDevices: true,
+  },
 };
 
 /**

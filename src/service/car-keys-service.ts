@@ -13,6 +13,7 @@ import { ConfigurationError } from "./errors.js";
 import { KeyRevocation } from "./key-revocation.js";
 import { KeyTracking } from "./key-tracking.js";
 import { Notices } from "./notices.js";
+import { PartnerEvents } from "./partner-events.js";
 import {
   type Clock,
   type Notifier,
@@ -59,6 +60,8 @@ export interface CarKeysService {
   readonly keys: KeyTracking;
   readonly notices: Notices;
   readonly revocations: KeyRevocation;
+  /** Event notifications from partner servers (POST /v1/events). */
+  readonly partnerEvents: PartnerEvents;
 }
 
 const dropEvents: Notifier = { publish: async () => {} };
@@ -97,6 +100,7 @@ export function createCarKeysService(config: CarKeysServiceConfig): CarKeysServi
     organization: oem.organization,
     ...(oem.country ? { country: oem.country } : {}),
   });
+  const revocations = new KeyRevocation({ store, clock, roots, auth, notices, pseudonyms });
   return {
     roots,
     auth,
@@ -117,6 +121,7 @@ export function createCarKeysService(config: CarKeysServiceConfig): CarKeysServi
     }),
     keys: new KeyTracking({ store, clock, roots, auth, notices, pseudonyms }),
     notices,
-    revocations: new KeyRevocation({ store, clock, roots, auth, notices, pseudonyms }),
+    revocations,
+    partnerEvents: new PartnerEvents({ clock, notices, revocations }),
   };
 }

@@ -9,6 +9,7 @@
 // as everywhere in this project; certificates are PEM.
 import { z } from "zod";
 import { LIFECYCLE_ROUTE_SCHEMAS } from "./lifecycle-schemas.js";
+import { PARTNER_EVENT_ROUTE_SCHEMAS } from "./partner-event-schemas.js";
 import { RELAY_ROUTE_SCHEMAS } from "./relay/relay-schemas.js";
 
 /** Largest request body read (bytes); anything longer is refused with 413 before parsing. */
@@ -322,6 +323,7 @@ export const ROUTE_SCHEMAS = {
   ...RELAY_ROUTE_SCHEMAS,
   // The key lifecycle (src/service/lifecycle-schemas.ts).
   ...LIFECYCLE_ROUTE_SCHEMAS,
+  ...PARTNER_EVENT_ROUTE_SCHEMAS,
 } as const satisfies Record<string, RouteSchemas>;
 
 export type RouteKey = keyof typeof ROUTE_SCHEMAS;

@@ -19,6 +19,7 @@ import { RELAY_REQUIRED_ENVIRONMENT } from "../../functions/lib/relay-dependenci
 import { functionNames, ROUTES, type RouteDefinition } from "../../functions/routes.js";
 import { PROJECT_ROOT } from "../../infra/lib/bundling-options.js";
 import { CarKeysStack } from "../../infra/lib/car-keys-stack.js";
+import { MtlsDomainSettingsError } from "../../infra/lib/constructs/mtls-domain.js";
 import { FUNCTION_ACCESS, type RootKeyName, rootCreation } from "../../infra/lib/function-access.js";
 
 interface Statement {
@@ -152,7 +153,14 @@ describe("OEM root keys", () => {
 
   it("have key policies that let only the issuing functions' roles sign, and only digests with ECDSA_SHA_256", () => {
     const expectedSigners: Record<RootKeyName, string[]> = {
-      deviceOem: ["device-enrollment", "key-tracking", "revocation", "notices", "root-bootstrap"],
+      deviceOem: [
+        "device-enrollment",
+        "key-tracking",
+        "revocation",
+        "notices",
+        "partner-events",
+        "root-bootstrap",
+      ],
       vehicleOem: ["vehicle-enrollment", "key-tracking", "revocation-list", "root-bootstrap"],
     };
     for (const key of rootKeyNames) {
@@ -193,7 +201,7 @@ describe("OEM root keys", () => {
 });
 
 /** The functions that compute device pseudonyms (function-access.ts `pseudonymizesDevices`). */
-const PSEUDONYMIZERS: readonly string[] = ["key-tracking", "revocation", "notices"];
+const PSEUDONYMIZERS: readonly string[] = ["key-tracking", "revocation", "notices", "partner-events"];
 const pseudonymizerIds = () => PSEUDONYMIZERS.map((name) => logicalId(stack.functions.get(name)!.fn));
 
 describe("the device pseudonym key", () => {
@@ -246,6 +254,7 @@ describe("function roles", () => {
       revocation: ["deviceOem"],
       "revocation-list": ["vehicleOem"],
       notices: ["deviceOem"],
+      "partner-events": ["deviceOem"],
     };
     for (const name of functionNames()) {
       const statements = roleStatements(logicalId(stack.functions.get(name)!.role));
@@ -639,5 +648,70 @@ describe("the tables drive the stack", () => {
       Ref: withBus.getLogicalId(withBus.eventBus!.node.defaultChild as CfnElement),
     });
     expect(new AwsSolutionsChecks().validateScope(withBus).violations).toEqual([]);
+  });
+});
+
+describe("the partners' mutual-TLS domain", () => {
+  const settings = {
+    domainName: "partners.carkeys.example.com",
+    certificateArn: "arn:aws:acm:eu-west-2:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789",
+    truststoreUri: "s3://carkeys-partner-truststore/truststore.pem",
+    truststoreVersion: "3HL4kqtJlcpXroDTDmJ-rmSpXd3dIbrHY",
+  };
+  const serverToServer = ROUTES.filter((r) => r.serverToServer);
+
+  function build(id: string, mtlsDomain: typeof settings | undefined) {
+    const dir = writeStubHandlers([...new Set(serverToServer.map((r) => r.functionName))]);
+    stubDirs.push(dir);
+    // Bundling is skipped here: only the wiring is under test.
+    const bare = new App({ context: { ...cdkJson.context, "aws:cdk:bundling-stacks": [] } });
+    return new CarKeysStack(bare, id, { functionsDir: dir, routes: serverToServer, mtlsDomain });
+  }
+
+  it("is absent by default: no custom domain, no mTLS requirement in the functions", () => {
+    expect(Object.values(resources).filter((r) => r.Type.startsWith("AWS::ApiGatewayV2::Domain"))).toEqual(
+      [],
+    );
+    for (const [, fn] of ofType("AWS::Lambda::Function")) {
+      const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(env.SERVER_TO_SERVER_MTLS).toBeUndefined();
+    }
+  });
+
+  it("maps the API's stage to the domain with TLS 1.2, the S3 truststore and its version; functions require mTLS", () => {
+    const partner = build("Partner", settings);
+    const t = Template.fromStack(partner);
+    t.hasResourceProperties("AWS::ApiGatewayV2::DomainName", {
+      DomainName: settings.domainName,
+      DomainNameConfigurations: [
+        { CertificateArn: settings.certificateArn, EndpointType: "REGIONAL", SecurityPolicy: "TLS_1_2" },
+      ],
+      MutualTlsAuthentication: {
+        TruststoreUri: settings.truststoreUri,
+        TruststoreVersion: settings.truststoreVersion,
+      },
+    });
+    t.resourceCountIs("AWS::ApiGatewayV2::ApiMapping", 1);
+    const all = t.toJSON().Resources as Record<string, Resource>;
+    const routeFunctions = Object.values(all).filter(
+      (r) => r.Type === "AWS::Lambda::Function" && String(r.Properties.Description).includes("/v1/"),
+    );
+    expect(routeFunctions.length).toBeGreaterThan(0);
+    for (const fn of routeFunctions) {
+      const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(env.SERVER_TO_SERVER_MTLS).toBe("required");
+    }
+    const outputs = t.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs.PartnerApiUrl?.Value).toBe(`https://${settings.domainName}/`);
+    expect(outputs.PartnerDomainTarget).toBeDefined();
+    expect(new AwsSolutionsChecks().validateScope(partner).violations).toEqual([]);
+  });
+
+  it("refuses settings it cannot use, naming the setting", () => {
+    expect(() => build("BadUri", { ...settings, truststoreUri: "https://bucket/truststore.pem" })).toThrow(
+      MtlsDomainSettingsError,
+    );
+    expect(() => build("BadArn", { ...settings, certificateArn: "not-an-arn" })).toThrow(/certificate ARN/);
+    expect(() => build("BadName", { ...settings, domainName: "Partners_Example" })).toThrow(/domain name/);
   });
 });

@@ -37,6 +37,8 @@ export interface HttpRequestFacts {
   readonly protocol: string;
   /** The port the client connected to, for `x-forwarded-port`. */
   readonly localPort: number;
+  /** Whether the request came over TLS (`x-forwarded-proto: https`); default plain HTTP. */
+  readonly tls?: boolean;
 }
 
 export interface EventOptions {
@@ -55,6 +57,20 @@ export interface EventOptions {
   readonly domainName: string;
   /** Set for IAM-authorized routes once the caller is authenticated. */
   readonly iam?: APIGatewayEventRequestContextIAMAuthorizer["iam"] | undefined;
+  /**
+   * The client certificate the TLS handshake verified (mutual TLS), as API Gateway passes it in
+   * `requestContext.authentication.clientCert`.
+   */
+  readonly clientCert?: ClientCertificateFacts | undefined;
+}
+
+/** `requestContext.authentication.clientCert` of an API Gateway custom domain with mutual TLS. */
+export interface ClientCertificateFacts {
+  readonly clientCertPem: string;
+  readonly subjectDN: string;
+  readonly issuerDN: string;
+  readonly serialNumber: string;
+  readonly validity: { readonly notBefore: string; readonly notAfter: string };
 }
 
 /** The HTTP response to write, the result of translating a Lambda result. */
@@ -120,6 +136,11 @@ export function toApiGatewayEvent(request: HttpRequestFacts, options: EventOptio
     timeEpoch: options.now.getTime(),
   };
   if (options.iam) requestContext.authorizer = { iam: { ...options.iam } };
+  if (options.clientCert) {
+    (requestContext as { authentication?: unknown }).authentication = {
+      clientCert: { ...options.clientCert, validity: { ...options.clientCert.validity } },
+    };
+  }
 
   const event: APIGatewayProxyEventV2 = {
     version: "2.0",
@@ -223,7 +244,7 @@ function collectHeaders(request: HttpRequestFacts): { headers: Record<string, st
   // API Gateway appends the caller's address and says how it was reached.
   joined.set("x-forwarded-for", [...(joined.get("x-forwarded-for") ?? []), request.sourceIp]);
   joined.set("x-forwarded-port", [String(request.localPort)]);
-  joined.set("x-forwarded-proto", ["http"]);
+  joined.set("x-forwarded-proto", [request.tls ? "https" : "http"]);
   if (!joined.has("x-amzn-trace-id")) joined.set("x-amzn-trace-id", [traceId()]);
   const headers: Record<string, string> = {};
   for (const [name, values] of joined) headers[name] = values.join(",");

@@ -21,6 +21,7 @@ import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { KMSClient } from "@aws-sdk/client-kms";
+import { MTLS_SETTING } from "../../../functions/lib/client-certificate.js";
 import { setService } from "../../../functions/lib/dependencies.js";
 import { toHex } from "../../protocol/bytes.js";
 import type { DigestSigner } from "../../protocol/signer.js";
@@ -31,6 +32,7 @@ import { fileMacKey } from "../kms/mac-keys.js";
 import { signerFromUri } from "../kms/signer-from-uri.js";
 import { SoftSigner } from "../kms/soft-signer.js";
 import { type AccessLogEntry, type HandlerMap, type LocalServer, startLocalServer } from "./local-server.js";
+import { localServerTlsIdentity, type TlsIdentity } from "./tls-server-certificate.js";
 
 export interface CarKeyStackOptions {
   /** Port of the API; default 3000, 0 picks a free one. */
@@ -55,7 +57,24 @@ export interface CarKeyStackOptions {
   readonly handlers?: HandlerMap;
   readonly onRequest?: (entry: AccessLogEntry) => void;
   readonly onHandlerError?: (error: unknown, routeKey: string) => void;
+  /**
+   * Serve the server-to-server routes over mutual TLS too (`npm start -- --mtls`): an HTTPS listener
+   * that accepts only client certificates chaining to `ca`; those routes then refuse the plain listener.
+   */
+  readonly mtls?: CarKeyStackMtlsOptions;
 }
+
+export interface CarKeyStackMtlsOptions {
+  /** Port of the HTTPS listener; default 3443, 0 picks a free one. */
+  readonly port?: number;
+  /** The truststore: PEM of the CA certificates whose client certificates are accepted. */
+  readonly ca: string;
+  /** The server's certificate and key (PEM); default a self-signed one under `<dataDir>/tls/`. */
+  readonly cert?: string;
+  readonly key?: string;
+}
+
+export const DEFAULT_MTLS_PORT = 3443;
 
 export interface CarKeyStack {
   /** e.g. http://127.0.0.1:3000 */
@@ -79,6 +98,10 @@ export interface CarKeyStack {
   /** The emulated SE manufacturer: signs factory attestations the service trusts (for demos and tests). */
   readonly manufacturer: DigestSigner;
   readonly manufacturerPublicKey: Uint8Array;
+  /** The mutual-TLS listener (https://127.0.0.1:3443) and the certificate it presents, when `mtls` was given. */
+  readonly mtls:
+    | { readonly url: string; readonly serverCertPem: string; readonly serverCertFile?: string }
+    | undefined;
   /** Stops the server, then DynamoDB Local if this stack started it. */
   stop(): Promise<void>;
 }
@@ -105,8 +128,11 @@ export function handlerEnvironment(config: {
   oemName: string;
   /** `file:<path>` (mode 0600, created on first use) or `awskms:<HMAC key>`. */
   devicePseudonymKey: string;
+  /** Server-to-server routes only over mutual TLS (functions/lib/client-certificate.ts). */
+  serverToServerMtls?: boolean;
 }): Record<string, string> {
   return {
+    [MTLS_SETTING]: config.serverToServerMtls ? "required" : "",
     TABLE_NAME: config.tableName,
     AWS_ENDPOINT_URL_DYNAMODB: config.dynamoDbEndpoint,
     DEVICE_OEM_SIGNER_URI: config.deviceOemSignerUri,
@@ -184,7 +210,14 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
   }
 
   let server: LocalServer | undefined;
+  let tls: (Pick<TlsIdentity, "certPem" | "keyPem"> & { certFile?: string }) | undefined;
   try {
+    if (options.mtls) {
+      tls =
+        options.mtls.cert !== undefined && options.mtls.key !== undefined
+          ? { certPem: options.mtls.cert, keyPem: options.mtls.key }
+          : await localServerTlsIdentity(join(dataDir, "tls"));
+    }
     applyEnvironment(
       handlerEnvironment({
         tableName,
@@ -194,6 +227,7 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
         manufacturerPublicKey,
         oemName: options.oemName ?? "Car Keys Local",
         devicePseudonymKey: `file:${pseudonymKeyPath}`,
+        serverToServerMtls: options.mtls !== undefined,
       }),
     );
     const client = new DynamoDBClient({ endpoint: dynamoDb.endpoint });
@@ -203,6 +237,16 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
       client.destroy();
     }
     server = await startLocalServer({
+      ...(tls && options.mtls
+        ? {
+            mtls: {
+              port: options.mtls.port ?? DEFAULT_MTLS_PORT,
+              ca: options.mtls.ca,
+              cert: tls.certPem,
+              key: tls.keyPem,
+            },
+          }
+        : {}),
       port,
       host: "127.0.0.1",
       oemCredential: token.value,
@@ -213,9 +257,14 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
   } catch (error) {
     await local?.stop();
     if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
-      throw new CarKeyStackError(`port ${port} is in use: set PORT to another port (0 picks a free one)`, {
-        cause: error,
-      });
+      const busy = (error as { port?: number }).port ?? port;
+      const setting = busy === port ? "PORT" : "--mtls-port";
+      throw new CarKeyStackError(
+        `port ${busy} is in use: set ${setting} to another port (0 picks a free one)`,
+        {
+          cause: error,
+        },
+      );
     }
     throw error;
   }
@@ -236,6 +285,14 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
     signerUris: { deviceOemRoot: deviceOemSignerUri, vehicleOemRoot: vehicleOemSignerUri },
     manufacturer,
     manufacturerPublicKey,
+    mtls:
+      listening.mtlsUrl && tls
+        ? {
+            url: listening.mtlsUrl,
+            serverCertPem: tls.certPem,
+            ...(tls.certFile ? { serverCertFile: tls.certFile } : {}),
+          }
+        : undefined,
     stop() {
       stopped ??= (async () => {
         try {

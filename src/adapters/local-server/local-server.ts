@@ -17,17 +17,27 @@
 // - API Gateway's own failure answers: 500 `{"message":"Internal Server
 //   Error"}` when a handler throws or returns an unusable result, 503 when it
 //   runs past the 30 s integration timeout.
+// - mutual TLS, when configured (`mtls`): a second listener, HTTPS, that asks
+//   every client for a certificate and completes the handshake only for a
+//   chain to the configured truststore (node:https `requestCert`,
+//   `rejectUnauthorized`), as an API Gateway custom domain with mutual TLS
+//   does; the verified leaf reaches the handler in
+//   `requestContext.authentication.clientCert`, and on that listener it is
+//   the OEM credential (the bearer token is for the plain listener).
 // Handlers are loaded from an explicit map built from the route table's
 // function names (`functions/<name>.ts`), never by self-registration.
 // It listens on loopback only: the OEM token travels in clear text.
-import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
+import { createHash, randomUUID, timingSafeEqual, type X509Certificate } from "node:crypto";
 import { existsSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import { TLSSocket } from "node:tls";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { APIGatewayEventRequestContextIAMAuthorizer, Context } from "aws-lambda";
 import { functionNames, ROUTES, type RouteDefinition } from "../../../functions/routes.js";
 import {
+  type ClientCertificateFacts,
   fromApiGatewayResult,
   type HttpResponseFacts,
   newRequestId,
@@ -80,6 +90,18 @@ export interface LocalServerOptions {
   readonly onRequest?: (entry: AccessLogEntry) => void;
   /** Called when a handler fails; API Gateway hides the cause from the caller, the developer should see it. */
   readonly onHandlerError?: (error: unknown, routeKey: string) => void;
+  /** A second, HTTPS listener with mutual TLS (the stand-in for a custom domain with a truststore). */
+  readonly mtls?: MutualTlsOptions;
+}
+
+export interface MutualTlsOptions {
+  /** TCP port of the HTTPS listener; 0 picks a free one. */
+  readonly port: number;
+  /** The truststore: PEM certificates of the CAs whose client certificates are accepted. */
+  readonly ca: string;
+  /** The server's own certificate chain (PEM) and private key (PEM). */
+  readonly cert: string;
+  readonly key: string;
 }
 
 export interface AccessLogEntry {
@@ -95,6 +117,8 @@ export interface LocalServer {
   /** e.g. http://127.0.0.1:3000 */
   readonly url: string;
   readonly port: number;
+  /** The mutual-TLS listener, e.g. https://127.0.0.1:3443, when `mtls` was given. */
+  readonly mtlsUrl: string | undefined;
   /** Stops accepting, drops idle keep-alive connections and resolves once the listener is closed. */
   close(): Promise<void>;
 }
@@ -198,28 +222,91 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     onRequest: options.onRequest,
     onHandlerError: options.onHandlerError,
   };
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     serve(settings, req, res).catch((error: unknown) => {
       // Only a bug in this file gets here; answer as API Gateway would and keep serving.
       settings.onHandlerError?.(error, "(local server)");
       if (!res.headersSent) writeResponse(res, internalError());
       else res.destroy();
     });
-  });
-  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-  server.headersTimeout = HEADERS_TIMEOUT_MS;
-  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  };
+  const server = configureTimeouts(createServer(listener));
   await listen(server, options.port, host);
   const port = (server.address() as AddressInfo).port;
   const urlHost = host === "::1" ? "[::1]" : host;
+  let mtlsServer: Server | undefined;
+  if (options.mtls) {
+    mtlsServer = configureTimeouts(
+      createHttpsServer(
+        {
+          ca: options.mtls.ca,
+          cert: options.mtls.cert,
+          key: options.mtls.key,
+          requestCert: true,
+          // The handshake fails for no certificate or one that does not chain to `ca`: no request is read.
+          rejectUnauthorized: true,
+          minVersion: "TLSv1.2",
+        },
+        listener,
+      ),
+    );
+    try {
+      await listen(mtlsServer, options.mtls.port, host);
+    } catch (error) {
+      await closeServer(server);
+      throw error;
+    }
+  }
+  const mtlsPort = mtlsServer ? (mtlsServer.address() as AddressInfo).port : undefined;
   return {
     url: `http://${urlHost}:${port}`,
     port,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
+    mtlsUrl: mtlsPort === undefined ? undefined : `https://${urlHost}:${mtlsPort}`,
+    close: async () => {
+      await Promise.all([closeServer(server), mtlsServer ? closeServer(mtlsServer) : undefined]);
+    },
+  };
+}
+
+function configureTimeouts(server: Server): Server {
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  return server;
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.close((error) => (error ? reject(error) : resolve()));
+    server.closeAllConnections();
+  });
+}
+
+/**
+ * The client certificate the handshake verified, in API Gateway's shape; undefined on the plain listener.
+ * `authorized` is true only when the chain verified against the truststore (rejectUnauthorized
+ * already refused every other handshake; checked again so nothing unverified is ever passed on).
+ */
+function verifiedClientCertificate(req: IncomingMessage): ClientCertificateFacts | undefined {
+  const socket = req.socket;
+  if (!(socket instanceof TLSSocket) || !socket.authorized) return undefined;
+  const peer = socket.getPeerX509Certificate();
+  if (!peer) return undefined;
+  return clientCertificateFacts(peer);
+}
+
+/** API Gateway's fields for a client certificate: DNs as comma-separated RDNs, serial in hex. */
+export function clientCertificateFacts(cert: X509Certificate): ClientCertificateFacts {
+  const dn = (name: string) => name.split("\n").filter(Boolean).join(",");
+  return {
+    clientCertPem: cert.toString(),
+    subjectDN: dn(cert.subject),
+    issuerDN: dn(cert.issuer),
+    serialNumber: cert.serialNumber.toLowerCase(),
+    validity: {
+      notBefore: new Date(cert.validFrom).toISOString(),
+      notAfter: new Date(cert.validTo).toISOString(),
+    },
   };
 }
 
@@ -281,7 +368,9 @@ async function serve(settings: Settings, req: IncomingMessage, res: ServerRespon
   }
 
   let iam: APIGatewayEventRequestContextIAMAuthorizer["iam"] | undefined;
-  if (match.route.auth === "oem") {
+  const clientCert = verifiedClientCertificate(req);
+  // Over mutual TLS the verified certificate is the OEM credential; the handler names the caller by it.
+  if (match.route.auth === "oem" && !clientCert) {
     const refusal = checkOemCredential(req.headers.authorization, settings.credentialDigest, path);
     if (refusal) return refuse(settings, req, res, refusal);
     iam = localPrincipal(settings.accountId);
@@ -307,6 +396,7 @@ async function serve(settings: Settings, req: IncomingMessage, res: ServerRespon
       sourceIp: (req.socket.remoteAddress ?? "127.0.0.1").replace(/^::ffff:/, ""),
       protocol: `HTTP/${req.httpVersion}`,
       localPort: req.socket.localPort ?? 0,
+      tls: req.socket instanceof TLSSocket,
     },
     {
       routeKey: match.routeKey,
@@ -317,6 +407,7 @@ async function serve(settings: Settings, req: IncomingMessage, res: ServerRespon
       requestId,
       now,
       iam,
+      clientCert,
     },
   );
 

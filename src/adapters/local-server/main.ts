@@ -5,6 +5,7 @@
 // line on stderr and exit code 1, because the usual causes (no Java, a port
 // in use, a KMS alias that does not exist) each have a one-line fix.
 import "reflect-metadata";
+import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { toHex } from "../../protocol/bytes.js";
@@ -24,6 +25,11 @@ interface Flags {
   readonly inMemory?: boolean;
   readonly dataDir: string;
   readonly quiet?: boolean;
+  readonly mtls?: boolean;
+  readonly mtlsCa?: string;
+  readonly mtlsPort?: number;
+  readonly mtlsCert?: string;
+  readonly mtlsKey?: string;
 }
 
 function parsePort(value: string): number {
@@ -48,6 +54,21 @@ function program(): Command {
     .option("--in-memory", "keep DynamoDB Local's data in memory instead of <data-dir>/dynamodb")
     .option("--data-dir <dir>", "where data, keys and the OEM token live", ".data")
     .option("--quiet", "no access log")
+    .option(
+      "--mtls",
+      "also serve HTTPS with mutual TLS for partner servers; the server-to-server routes then refuse plain HTTP",
+    )
+    .option("--mtls-ca <file>", "with --mtls: PEM truststore, the CAs whose client certificates are accepted")
+    .option(
+      "--mtls-port <port>",
+      "with --mtls: port of the HTTPS listener (default 3443; 0 picks a free one)",
+      parsePort,
+    )
+    .option(
+      "--mtls-cert <file>",
+      "with --mtls: the server certificate (PEM; default a self-signed one in <data-dir>/tls/)",
+    )
+    .option("--mtls-key <file>", "with --mtls: the server certificate's private key (PEM)")
     .configureOutput({
       outputError: (text, write) => write(`carkeys: ${text.replace(/^error: /, "").trim()}\n`),
     });
@@ -64,12 +85,46 @@ function stackOptions(flags: Flags, env: NodeJS.ProcessEnv): CarKeyStackOptions 
   const oemToken = nonEmpty(env.OEM_API_TOKEN);
   return {
     port,
+    ...mtlsOptions(flags),
     dataDir: flags.dataDir,
     ...(flags.inMemory ? { inMemory: true } : {}),
     ...(dynamoDbEndpoint ? { dynamoDbEndpoint } : {}),
     ...(deviceOemSignerUri ? { deviceOemSignerUri } : {}),
     ...(vehicleOemSignerUri ? { vehicleOemSignerUri } : {}),
     ...(oemToken ? { oemToken } : {}),
+  };
+}
+
+/** `--mtls` and its files, read now so a missing file is one line before anything starts. */
+function mtlsOptions(flags: Flags): Pick<CarKeyStackOptions, "mtls"> {
+  const given = [flags.mtlsCa, flags.mtlsPort, flags.mtlsCert, flags.mtlsKey].some((v) => v !== undefined);
+  if (!flags.mtls) {
+    if (given) throw new Error("--mtls-ca, --mtls-port, --mtls-cert and --mtls-key need --mtls");
+    return {};
+  }
+  if (!flags.mtlsCa)
+    throw new Error("--mtls needs --mtls-ca FILE: the CA certificates (PEM) of the partner servers");
+  if ((flags.mtlsCert === undefined) !== (flags.mtlsKey === undefined)) {
+    throw new Error("--mtls-cert and --mtls-key go together");
+  }
+  const read = (file: string, flag: string) => {
+    try {
+      return readFileSync(file, "utf8");
+    } catch (error) {
+      throw new Error(`${flag} ${file}: ${(error as Error).message}`);
+    }
+  };
+  const ca = read(flags.mtlsCa, "--mtls-ca");
+  if (!ca.includes("-----BEGIN CERTIFICATE-----"))
+    throw new Error(`--mtls-ca ${flags.mtlsCa} holds no PEM certificate`);
+  return {
+    mtls: {
+      ca,
+      ...(flags.mtlsPort === undefined ? {} : { port: flags.mtlsPort }),
+      ...(flags.mtlsCert && flags.mtlsKey
+        ? { cert: read(flags.mtlsCert, "--mtls-cert"), key: read(flags.mtlsKey, "--mtls-key") }
+        : {}),
+    },
   };
 }
 
@@ -110,6 +165,12 @@ function banner(stack: CarKeyStack, cwd: string = process.cwd()): string {
     `  OEM token:   ${token}`,
     "               OEM routes want `authorization: Bearer <token>`, e.g.",
     `               curl -H "authorization: Bearer $(cat ${show(stack.oemTokenFile ?? "<token file>")})" ${stack.url}/v1/keys/000000000000`,
+    ...(stack.mtls
+      ? [
+          `  mTLS:        ${stack.mtls.url} (client certificate required; server certificate ${show(stack.mtls.serverCertFile ?? "as given")})`,
+          "               server-to-server routes answer only here; OEM routes take the client certificate as credential",
+        ]
+      : []),
     "Ctrl-C stops the server and DynamoDB Local.",
   ].join("\n");
 }

@@ -1,0 +1,83 @@
+// Request and response schemas of the event-notification intake
+// (`POST /v1/events`): the route another automaker's server calls, over mutual
+// TLS, to tell this service about a device or a key (the server-to-server
+// event notifications of Apple's Car Keys automaker API and of the CCC Digital
+// Key server interfaces). Spread into ROUTE_SCHEMAS (schemas.ts) like the
+// lifecycle routes; imports only types from there, so there is no cycle.
+import { z } from "zod";
+import type { RouteSchemas } from "./schemas.js";
+
+const SeId = z
+  .string()
+  .regex(/^[0-9a-f]{32}$/, "must be 16 bytes of lower-case hex")
+  .meta({ description: "The secure element's identifier (16 bytes, hex)" });
+const KeyId = z
+  .string()
+  .regex(/^[0-9a-f]{12}$/, "must be 6 bytes of lower-case hex")
+  .meta({ description: "The key's identifier (6 bytes, hex)" });
+
+const common = {
+  eventId: z.uuid().meta({
+    description: "The sender's id for this event; a repeat with the same id is answered, not applied again",
+  }),
+  occurredAt: z.iso.datetime().meta({ description: "When it happened at the sender (ISO 8601, UTC)" }),
+};
+
+export const PARTNER_EVENT_TYPES = [
+  "device.lost",
+  "device.found",
+  "key.termination-requested",
+  "heartbeat",
+] as const;
+export type PartnerEventType = (typeof PARTNER_EVENT_TYPES)[number];
+
+export const PartnerEventRequestSchema = z
+  .discriminatedUnion("type", [
+    z
+      .strictObject({ ...common, type: z.literal("device.lost"), seId: SeId })
+      .meta({ description: "The owner reported the device lost: suspend its keys (lost mode)" }),
+    z
+      .strictObject({ ...common, type: z.literal("device.found"), seId: SeId })
+      .meta({ description: "The device is back with its owner: resume its keys" }),
+    z
+      .strictObject({ ...common, type: z.literal("key.termination-requested"), keyId: KeyId })
+      .meta({ description: "Terminate a key (the owner removed it from the account): revoke it" }),
+    z
+      .strictObject({ ...common, type: z.literal("heartbeat") })
+      .meta({ description: "Liveness: the connection and the client certificate work" }),
+  ])
+  .meta({ id: "PartnerEvent", description: "An event notification from a partner server" });
+
+export const PartnerEventReceiptSchema = z
+  .strictObject({
+    eventId: z.uuid(),
+    type: z.enum(PARTNER_EVENT_TYPES),
+    outcome: z.enum(["applied", "already-applied", "acknowledged"]).meta({
+      description:
+        "applied: this event changed state; already-applied: the state was already so (a repeat); " +
+        "acknowledged: nothing to change (heartbeat)",
+    }),
+    receivedAt: z.iso.datetime(),
+    from: z.string().meta({
+      description:
+        "The authenticated sender: the client certificate's subject (mutual TLS) or the IAM principal",
+    }),
+  })
+  .meta({ id: "PartnerEventReceipt" });
+
+export type PartnerEventRequest = z.infer<typeof PartnerEventRequestSchema>;
+export type PartnerEventReceipt = z.infer<typeof PartnerEventReceiptSchema>;
+
+export const PARTNER_EVENT_ROUTE_SCHEMAS = {
+  "POST /v1/events": {
+    description:
+      "Event notification intake for partner servers: a device lost or found (suspends or resumes its keys, " +
+      "as the lost-mode route does), a key's termination requested (revokes it, as the OEM revocation route " +
+      "does), or a heartbeat. Authenticated by the caller's client certificate where mutual TLS is configured. " +
+      "Idempotent: a repeat answers `already-applied`.",
+    body: PartnerEventRequestSchema,
+    response: PartnerEventReceiptSchema,
+    successStatus: 200,
+    problemStatuses: [400, 401, 403, 404, 409, 413, 415, 503],
+  },
+} as const satisfies Record<string, RouteSchemas>;
