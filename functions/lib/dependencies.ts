@@ -81,8 +81,16 @@ export async function buildService(env: Environment = process.env): Promise<CarK
     uris.map((uri) => signerFromUri(uri, kmsClient ? { kmsClient } : {})),
   );
   const signer: Signer = { root: (profile) => (profile === "device-oem-root" ? device! : vehicle!) };
+  const friendKeySlots = env.FRIEND_KEY_SLOTS ? Number(env.FRIEND_KEY_SLOTS) : undefined;
+  if (
+    friendKeySlots !== undefined &&
+    !(Number.isInteger(friendKeySlots) && friendKeySlots >= 0 && friendKeySlots <= 100)
+  ) {
+    throw new ConfigurationError("FRIEND_KEY_SLOTS must be an integer from 0 to 100");
+  }
   return createCarKeysService({
     store: new DynamoDbStore({ tableName: env.TABLE_NAME! }),
+    ...(friendKeySlots === undefined ? {} : { friendKeySlots }),
     signer,
     manufacturerPublicKey,
     deviceOem: subject(env, "DEVICE_OEM"),

@@ -96,6 +96,8 @@ export interface RegisteredKey {
       }
     | undefined;
   attestationSerial?: number | undefined;
+  /** Where the key is in its life; expired: its profile ended. */
+  state?: "active" | "revoked" | "terminated" | "expired" | undefined;
 }
 
 export interface VehicleKeysResponse {

@@ -7,6 +7,7 @@
 import type { SecureElement } from "../emulator/secure-element/secure-element.js";
 import type { Vehicle } from "../emulator/vehicle/vehicle.js";
 import { fromHex, toHex } from "../protocol/bytes.js";
+import { ServiceError } from "./errors.js";
 import type { OemAuth } from "./oem-auth.js";
 import { deviceFetch, type FetchOptions, oemFetch } from "./signed-fetch.js";
 
@@ -28,6 +29,8 @@ export interface DeviceSync {
   terminated: string[];
   /** Deleted keys whose termination could not be confirmed now: the SE keeps them for the next sync. */
   unconfirmed: { keyId: string; error: string }[];
+  /** Keys the SE deleted in this sync because their profile had ended (their terminations are posted too). */
+  expired: string[];
 }
 
 /** Where the car's telematics unit left off. */
@@ -80,7 +83,7 @@ export class LifecycleClient {
       undefined,
       this.options,
     );
-    const sync: DeviceSync = { applied: [], terminated: [], unconfirmed: [] };
+    const sync: DeviceSync = { applied: [], terminated: [], unconfirmed: [], expired: [] };
     for (const notice of [...body.notices].sort((a, b) => a.counter - b.counter)) {
       se.applyNotice(fromHex(notice.notice, "notice"));
       sync.applied.push({
@@ -89,6 +92,9 @@ export class LifecycleClient {
         ...(notice.keyId ? { keyId: notice.keyId } : {}),
       });
     }
+    // Keys past their end go by the SE's own clock; their terminations travel with the others, and the
+    // service records such a key as expired.
+    sync.expired = se.deleteExpiredKeys().map((k) => k.keyId);
     for (const { keyId, attestation } of se.unconfirmedTerminations()) {
       try {
         await deviceFetch(
@@ -153,8 +159,25 @@ export class OemLifecycleClient {
   async syncVehicle(
     vehicle: Vehicle,
     cursor: VehicleSyncCursor,
-  ): Promise<{ cursor: VehicleSyncCursor; revoked: number; noticesApplied: number }> {
+  ): Promise<{
+    cursor: VehicleSyncCursor;
+    revoked: number;
+    noticesApplied: number;
+    deletionsReported: string[];
+  }> {
     const vehicleId = toHex(vehicle.vehicleIdentifier);
+    // Keys deleted at the dashboard first, so the revocation list fetched next already carries them.
+    const deletionsReported: string[] = [];
+    for (const { keyId } of vehicle.pendingDeletions) {
+      try {
+        await this.revokeKey(keyId);
+      } catch (error) {
+        // A key the service never tracked (a workshop key) has nothing to record; anything else is retried.
+        if (!(error instanceof ServiceError && error.status === 404)) throw error;
+      }
+      vehicle.deletionReported(keyId);
+      deletionsReported.push(keyId);
+    }
     const revocations = await oemFetch<{ latestSequence: number; list?: string; entries: unknown[] }>(
       this.baseUrl,
       this.token,
@@ -182,6 +205,7 @@ export class OemLifecycleClient {
       },
       revoked: revocations.body.entries.length,
       noticesApplied: notices.body.notices.length,
+      deletionsReported,
     };
   }
 }

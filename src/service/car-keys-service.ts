@@ -50,6 +50,8 @@ export interface CarKeysServiceConfig {
    * Without it the service runs, and every route that needs a device's keys answers a configuration error.
    */
   readonly devicePseudonymKey?: MacKey;
+  /** Friend keys a vehicle may hold at once (default 5); env FRIEND_KEY_SLOTS in the functions. */
+  readonly friendKeySlots?: number;
 }
 
 export interface CarKeysService {
@@ -119,7 +121,15 @@ export function createCarKeysService(config: CarKeysServiceConfig): CarKeysServi
       vehicleOem: childSubject(config.vehicleOem),
       ...(config.scryptCost ? { scryptCost: config.scryptCost } : {}),
     }),
-    keys: new KeyTracking({ store, clock, roots, auth, notices, pseudonyms }),
+    keys: new KeyTracking({
+      store,
+      clock,
+      roots,
+      auth,
+      notices,
+      pseudonyms,
+      ...(config.friendKeySlots === undefined ? {} : { friendKeySlots: config.friendKeySlots }),
+    }),
     notices,
     revocations,
     partnerEvents: new PartnerEvents({ clock, notices, revocations }),

@@ -66,6 +66,14 @@ export class ConflictError extends ServiceError {
 }
 
 /**
+ * A friend key would take a slot the vehicle does not have: its friend keys
+ * are at the limit. Revoking, deleting or the expiry of one frees a slot.
+ */
+export class FriendSlotsFullError extends ConflictError {
+  override name = "FriendSlotsFullError";
+}
+
+/**
  * Something the request needs is not there yet and will be (a root
  * certificate that only the function holding its key may create). Answers 503:
  * the client may retry later; the detail says what is missing.

@@ -34,12 +34,14 @@ export interface RevocationView {
   readonly keyId: string;
   readonly vehicleId: string;
   readonly role: "owner" | "friend";
-  readonly state: "revoked" | "terminated";
-  readonly reason: RevocationReason;
-  readonly revokedAt: string;
-  readonly revokedBy: string;
+  readonly state: "revoked" | "terminated" | "expired";
+  /** Absent for an expired key, which nobody revoked. */
+  readonly reason?: RevocationReason;
+  readonly revokedAt?: string;
+  readonly revokedBy?: string;
   readonly listSequence?: number;
-  readonly noticeCounter: number;
+  readonly noticeCounter?: number;
+  readonly expiredAt?: string;
   readonly terminatedAt?: string;
   readonly confirmedAt?: string;
 }
@@ -168,8 +170,9 @@ export class KeyRevocation {
       throw error;
     }
     if (key.state === "terminated") return { created: false, response: revocationView(key) };
-    if ((key.state ?? "active") === "active") {
-      throw new ConflictError(`key ${keyId} is not revoked; a termination confirms a revocation`);
+    if (key.state === "expired" && key.termination) return { created: false, response: revocationView(key) };
+    if ((key.state ?? "active") === "active" || key.state === "expired") {
+      return this.confirmExpiry(key, encoded, terminatedAt);
     }
     const termination = {
       attestation: toHex(encoded),
@@ -198,6 +201,56 @@ export class KeyRevocation {
       },
     ]);
     return { created: true, response: revocationView({ ...key, state: "terminated", termination }) };
+  }
+
+  /**
+   * A termination of a key nobody revoked: the SE deleted it because its
+   * profile had ended (SecureElement.deleteExpiredKeys). Taken only when the
+   * attestation's time is at or past the attested end; the key becomes
+   * expired (from active, freeing its friend-key slot) with the termination
+   * on record. Any other termination of an active key stays refused: the
+   * service learns of revocations from their signers, not from the device.
+   */
+  private async confirmExpiry(
+    key: KeyRecord,
+    encoded: Uint8Array,
+    terminatedAt: number,
+  ): Promise<EnrollmentOutcome<RevocationView>> {
+    const { store, clock } = this.options;
+    const until = key.attestation?.profile.validUntil;
+    if (until === undefined || terminatedAt < until * 1000) {
+      throw new ConflictError(
+        `key ${key.keyId} is not revoked and had not expired when its SE deleted it; a termination confirms a revocation or an expiry`,
+      );
+    }
+    const now = clock.now().toISOString();
+    const termination = {
+      attestation: toHex(encoded),
+      terminatedAt: new Date(terminatedAt).toISOString(),
+      confirmedAt: now,
+    };
+    const from = key.state === "expired" ? "expired" : "active";
+    try {
+      await store.expireKeys(key.vehicleId, [
+        { keyId: key.keyId, from, expiredAt: now, termination, freesFriendSlot: key.role === "friend" },
+      ]);
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+      const again = await store.getKey(key.keyId);
+      if (again?.state !== "expired" || !again.termination) throw error;
+      return { created: false, response: revocationView(again) };
+    }
+    await this.options.notices.publishAll([
+      {
+        type: "key.expired",
+        keyId: key.keyId,
+        vehicleId: key.vehicleId,
+        occurredAt: now,
+        detail: { terminatedAt: termination.terminatedAt },
+      },
+    ]);
+    const expiredAt = from === "active" ? now : (key.expiredAt ?? now);
+    return { created: true, response: revocationView({ ...key, state: "expired", expiredAt, termination }) };
   }
 
   /** GET /v1/vehicles/{vehicleId}/revocations?after=n: the car's list, through the OEM. */
@@ -257,6 +310,9 @@ export class KeyRevocation {
     const backoff = new CounterBackoff(this.options.counterBackoff);
     do {
       if (!key) throw new NotFoundError(`key ${target.keyId} is not registered`);
+      if (key.state === "expired") {
+        throw new ConflictError(`key ${key.keyId} has expired; there is nothing left to revoke`);
+      }
       if ((key.state ?? "active") !== "active") return { created: false, response: revocationView(key) };
       const now = clock.now();
       const notice = await notices.terminateKeyNotice(key, now);
@@ -276,7 +332,14 @@ export class KeyRevocation {
         noticeCounter: notice.counter,
       };
       try {
-        await store.revokeKey({ keyId: key.keyId, revocation, entry, notice: { notice } });
+        await store.revokeKey({
+          keyId: key.keyId,
+          revocation,
+          entry,
+          notice: { notice },
+          // A revoked friend key frees its slot at once, in the same transaction.
+          ...(key.role === "friend" ? { freesFriendSlot: { vehicleId: key.vehicleId } } : {}),
+        });
       } catch (error) {
         if (!(error instanceof ConflictError)) throw error;
         key = await store.getKey(target.keyId);
@@ -299,12 +362,25 @@ export class KeyRevocation {
 }
 
 export function revocationView(key: KeyRecord): RevocationView {
-  const r = key.revocation!;
+  const r = key.revocation;
+  if (!r) {
+    // Expired: nobody revoked it; its end and, once its SE confirmed, the termination.
+    return {
+      keyId: key.keyId,
+      vehicleId: key.vehicleId,
+      role: key.role,
+      state: "expired",
+      ...(key.expiredAt ? { expiredAt: key.expiredAt } : {}),
+      ...(key.termination
+        ? { terminatedAt: key.termination.terminatedAt, confirmedAt: key.termination.confirmedAt }
+        : {}),
+    };
+  }
   return {
     keyId: key.keyId,
     vehicleId: key.vehicleId,
     role: key.role,
-    state: key.state === "terminated" ? "terminated" : "revoked",
+    state: key.state === "terminated" ? "terminated" : key.state === "expired" ? "expired" : "revoked",
     reason: r.reason,
     revokedAt: r.revokedAt,
     revokedBy: r.revokedBy,

@@ -45,6 +45,7 @@ import {
   ConfigurationError,
   ConflictError,
   ForbiddenError,
+  FriendSlotsFullError,
   NotFoundError,
   ValidationError,
 } from "./errors.js";
@@ -63,7 +64,12 @@ export interface KeyTrackingOptions {
   /** Sends the terminate-key notice of a migrated owner key. */
   readonly notices: Notices;
   readonly pseudonyms: DevicePseudonyms;
+  /** Friend keys a vehicle holds at once (default DEFAULT_FRIEND_KEY_SLOTS). */
+  readonly friendKeySlots?: number;
 }
+
+/** Friend keys per vehicle unless configured otherwise, as the car's own default (BMW and Google allow 5). */
+export const DEFAULT_FRIEND_KEY_SLOTS = 5;
 
 /** What a registration has established once its signature verified: enough to answer as a repeat. */
 interface VerifiedRegistration {
@@ -203,14 +209,20 @@ export class KeyTracking {
           ]);
         }
       } else {
-        await store.registerFriendKey(
-          record,
-          {
-            ownerKeyId: attestingOwner!.key.keyId,
-            unsuspendedDevices: [seId, attestingOwner!.device],
-          },
-          nonce,
-        );
+        const conditions = {
+          ownerKeyId: attestingOwner!.key.keyId,
+          unsuspendedDevices: [seId, attestingOwner!.device],
+          friendKeySlots: this.options.friendKeySlots ?? DEFAULT_FRIEND_KEY_SLOTS,
+        };
+        try {
+          await store.registerFriendKey(record, conditions, nonce);
+        } catch (error) {
+          // Full: keys past their end may still hold slots nobody swept. Expire them, then try once more.
+          if (!(error instanceof FriendSlotsFullError) || !(await this.expireEndedKeys(vehicleId, now))) {
+            throw error;
+          }
+          await store.registerFriendKey(record, conditions, nonce);
+        }
       }
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
@@ -220,6 +232,40 @@ export class KeyTracking {
       return this.repeat(winner, chain, nonce);
     }
     return { created: true, response: keyView(record) };
+  }
+
+  /**
+   * Records as expired every active friend key of the vehicle whose attested
+   * profile ended by `now`, in one transaction that frees their slots.
+   * Returns whether there was any (one Query, one TransactWriteItems).
+   */
+  private async expireEndedKeys(vehicleId: string, now: Date): Promise<boolean> {
+    const { store } = this.options;
+    const ended = (await store.listVehicleKeys(vehicleId)).filter((k) => {
+      const until = k.attestation?.profile.validUntil;
+      return (
+        k.role === "friend" &&
+        (k.state ?? "active") === "active" &&
+        until !== undefined &&
+        until * 1000 <= now.getTime()
+      );
+    });
+    if (ended.length === 0) return false;
+    try {
+      await store.expireKeys(
+        vehicleId,
+        ended.map((k) => ({
+          keyId: k.keyId,
+          from: "active" as const,
+          expiredAt: now.toISOString(),
+          freesFriendSlot: true,
+        })),
+      );
+    } catch (error) {
+      // A concurrent sweep or revocation moved one of them: its slot is free or about to be either way.
+      if (!(error instanceof ConflictError)) throw error;
+    }
+    return true;
   }
 
   async get(keyId: string): Promise<KeyView> {
@@ -434,6 +480,7 @@ export function keyView(record: KeyRecord): KeyView {
     serialNumber: record.serialNumber,
     registeredAt: record.registeredAt,
     receipt: record.receipt,
+    state: record.state ?? "active",
     // Never who attested, even from a legacy record that still holds it.
     ...(record.attestation
       ? { profile: record.attestation.profile, attestationSerial: record.attestation.serial }

@@ -51,14 +51,23 @@ export const RevocationSchema = z
     keyId: KeyId,
     vehicleId: VehicleId,
     role: z.enum(["owner", "friend"]),
-    state: z.enum(["revoked", "terminated"]),
-    reason: z.enum(["owner", "oem", "migrated"]),
-    revokedAt: Instant,
-    revokedBy: z
-      .string()
-      .meta({ description: "endpoint:<owner key id>, the OEM principal, or the new owner key" }),
+    state: z.enum(["revoked", "terminated", "expired"]),
+    reason: z
+      .enum(["owner", "oem", "migrated"])
+      .optional()
+      .meta({ description: "Who revoked; absent for an expired key" }),
+    revokedAt: Instant.optional().meta({ description: "Absent for an expired key" }),
+    revokedBy: z.string().optional().meta({
+      description:
+        "endpoint:<owner key id>, the OEM principal, or the new owner key; absent for an expired key",
+    }),
     listSequence: Counter.optional().meta({ description: "The entry in the vehicle's revocation list" }),
-    noticeCounter: Counter.meta({ description: "The device counter of the terminate-key notice" }),
+    noticeCounter: Counter.optional().meta({
+      description: "The device counter of the terminate-key notice; absent for an expired key",
+    }),
+    expiredAt: Instant.optional().meta({
+      description: "State expired: when the service recorded that the key's profile had ended",
+    }),
     terminatedAt: Instant.optional(),
     confirmedAt: Instant.optional(),
   })
@@ -142,7 +151,9 @@ export const LIFECYCLE_ROUTE_SCHEMAS = {
   "POST /v1/keys/{keyId}/termination": {
     description:
       "The SE holding a revoked key posts its termination attestation (signed by the instance key of that SE); " +
-      "verified with the endpoint key on record, the key becomes terminated: the revocation is confirmed.",
+      "verified with the endpoint key on record, the key becomes terminated: the revocation is confirmed. For an " +
+      "active or expired key whose profile has ended by the attestation's time (the SE deleted it on expiry) the " +
+      "key becomes expired, with the termination recorded, and frees its friend-key slot.",
     params: KeyIdParamsSchema,
     body: TerminationRequestSchema,
     response: RevocationSchema,

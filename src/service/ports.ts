@@ -84,6 +84,12 @@ export interface VehicleRecord {
   readonly enrolledBy: string;
   /** Set once, when the owner key is registered. */
   readonly owner?: VehicleOwner;
+  /**
+   * Friend keys of this vehicle holding a slot (active ones): raised by each friend registration in
+   * its transaction, only while below the limit, and lowered when one is revoked or expires.
+   * Absent until the first friend key.
+   */
+  readonly friendKeys?: number;
 }
 
 /**
@@ -115,11 +121,12 @@ export interface FriendKeyAttestationRecord {
 }
 
 /**
- * Where a key is in its life: active → revoked → terminated, only
- * forward, each step a conditional write on the `state` attribute. Records
- * written by earlier versions carry no state and count as active.
+ * Where a key is in its life: active → revoked → terminated, or active →
+ * expired (its profile's end passed), only forward, each step a conditional
+ * write on the `state` attribute. Records written by earlier versions carry
+ * no state and count as active.
  */
-export type KeyState = "active" | "revoked" | "terminated";
+export type KeyState = "active" | "revoked" | "terminated" | "expired";
 
 /** Who revoked: the owner's device (RVKE statement), the OEM backend, or a new owner phone (migration). */
 export type RevocationReason = "owner" | "oem" | "migrated";
@@ -180,6 +187,8 @@ export interface KeyRecord {
   readonly state?: KeyState;
   readonly revocation?: KeyRevocationRecord;
   readonly termination?: KeyTerminationRecord;
+  /** State expired: when the service recorded that the key's profile had ended. */
+  readonly expiredAt?: string;
 }
 
 /** A signed lifecycle notice (src/protocol/lifecycle-notice.ts) as stored for its device to fetch. */
@@ -243,6 +252,8 @@ export type RevocationEntryWrite = RevocationEntryRecord;
 export interface KeyRevocationWrite {
   readonly keyId: string;
   readonly revocation: KeyRevocationRecord;
+  /** A friend key: its vehicle's friend-key count goes down by one in the same transaction. */
+  readonly freesFriendSlot?: { readonly vehicleId: string };
   readonly entry?: RevocationEntryWrite;
   readonly notice: DeviceNoticeWrite;
 }
@@ -261,6 +272,21 @@ export interface FriendRegistrationConditions {
   readonly ownerKeyId: string;
   /** The devices (as the store names them for lost mode) that must not be suspended: the friend's and the owner's. */
   readonly unsuspendedDevices: readonly string[];
+  /** The vehicle's friend-key count must be below this (absent: no limit); the registration raises it by one. */
+  readonly friendKeySlots?: number;
+}
+
+/**
+ * A key whose profile has ended, recorded as expired. From active (the key
+ * leaves its state and, for a friend key, frees its slot) or, when its SE's
+ * termination attestation arrives later, from expired (adding the termination).
+ */
+export interface KeyExpiryWrite {
+  readonly keyId: string;
+  readonly from: "active" | "expired";
+  readonly expiredAt: string;
+  readonly termination?: KeyTerminationRecord;
+  readonly freesFriendSlot: boolean;
 }
 
 /** A device request nonce to be kept until `expiresAt`, after which the timestamp check refuses it anyway. */
@@ -319,7 +345,8 @@ export interface Store {
    * owner key is still the vehicle's owner and active, and that no device in
    * `conditions.unsuspendedDevices` is in lost mode. ConflictError when the key
    * id is taken or the owner changed; ForbiddenError when the owner key is no
-   * longer active or a device is suspended.
+   * longer active or a device is suspended; FriendSlotsFullError when the
+   * vehicle's friend-key count is at `conditions.friendKeySlots`.
    */
   registerFriendKey(
     key: KeyRecord,
@@ -331,6 +358,12 @@ export interface Store {
 
   /** ConflictError when the key is not active, or a counter moved (retry with fresh counters). */
   revokeKey(write: KeyRevocationWrite): Promise<void>;
+  /**
+   * Records keys of one vehicle as expired, all in one transaction, lowering
+   * its friend-key count by the slots they free. ConflictError when a key is
+   * no longer in the state `from` says.
+   */
+  expireKeys(vehicleId: string, writes: readonly KeyExpiryWrite[]): Promise<void>;
   /**
    * Moves a revoked key to terminated; ConflictError when it is not revoked.
    * `appliedNotice` (the terminate-key notice the SE acted on) is deleted with

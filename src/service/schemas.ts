@@ -189,6 +189,9 @@ export const KeySchema = z
       description: "Friend keys: the profile the owner granted",
     }),
     attestationSerial: z.number().int().optional(),
+    state: z.enum(["active", "revoked", "terminated", "expired"]).optional().meta({
+      description: "Where the key is in its life (docs/protocol.md §25); expired: its profile ended",
+    }),
   })
   .meta({ id: "Key" });
 

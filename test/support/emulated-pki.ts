@@ -53,7 +53,7 @@ export async function createDevice(
 /** A car certified by `vehicleOem` that accepts keys from devices of `deviceOems`. */
 export async function createVehicle(
   vehicleOem: EmulatedOem,
-  options: { deviceOems?: EmulatedOem[] } & VehicleOptions = {},
+  options: { deviceOems?: EmulatedOem[]; friendKeySlots?: number } & VehicleOptions = {},
 ): Promise<Vehicle> {
   const { deviceOems, ...vehicleOptions } = options;
   const car = Vehicle.create(vehicleOptions);

@@ -5,12 +5,18 @@
 // test/adapters/dynamodb, and the handlers run on it in test/functions.
 // `writes` counts successful writes, so a test can assert that a refusal
 // left the store untouched.
-import { ConflictError, ForbiddenError, ReplayError } from "../../src/service/errors.js";
+import {
+  ConflictError,
+  ForbiddenError,
+  FriendSlotsFullError,
+  ReplayError,
+} from "../../src/service/errors.js";
 import type {
   DeviceNoticeRecord,
   DeviceNoticeState,
   DeviceNoticeWrite,
   FriendRegistrationConditions,
+  KeyExpiryWrite,
   KeyRecord,
   KeyRevocationWrite,
   KeyTerminationRecord,
@@ -152,8 +158,13 @@ export class MemoryStore implements Store {
       if (this.deviceNoticeStates.get(device)?.lostMode === "suspended")
         throw new ForbiddenError("suspended");
     }
+    const vehicle = this.vehicles.get(key.vehicleId)!;
+    const count = vehicle.friendKeys ?? 0;
+    if (conditions.friendKeySlots !== undefined && count >= conditions.friendKeySlots)
+      throw new FriendSlotsFullError("friend key slots full");
     this.checkNonce(nonce);
     this.keys.set(key.keyId, clone(key));
+    this.vehicles.set(key.vehicleId, { ...vehicle, friendKeys: count + 1 });
     this.spend(nonce);
   }
 
@@ -167,6 +178,7 @@ export class MemoryStore implements Store {
     }
     this.checkDeviceNotice(write.notice);
     this.applyRevocation(write.keyId, write.revocation);
+    if (write.freesFriendSlot) this.freeSlots(write.freesFriendSlot.vehicleId, 1);
     if (write.entry) this.push(this.revocationEntries, write.entry.vehicleId, write.entry);
     this.applyDeviceNotice(write.notice);
   }
@@ -236,6 +248,32 @@ export class MemoryStore implements Store {
       .filter((n) => n.sequence > after)
       .slice(0, limit)
       .map(clone);
+  }
+
+  async expireKeys(vehicleId: string, writes: readonly KeyExpiryWrite[]) {
+    for (const w of writes) {
+      const key = this.keys.get(w.keyId);
+      const state = key?.state ?? "active";
+      if (!key || state !== w.from || (w.from === "expired" && key.termination))
+        throw new ConflictError(`key ${w.keyId} is no longer ${w.from}`);
+    }
+    for (const w of writes) {
+      const key = this.keys.get(w.keyId)!;
+      this.keys.set(w.keyId, {
+        ...key,
+        state: "expired",
+        ...(w.from === "active" ? { expiredAt: w.expiredAt } : {}),
+        ...(w.termination ? { termination: clone(w.termination) } : {}),
+      });
+    }
+    this.freeSlots(vehicleId, writes.filter((w) => w.freesFriendSlot && w.from === "active").length);
+    this.writes++;
+  }
+
+  private freeSlots(vehicleId: string, slots: number) {
+    const vehicle = this.vehicles.get(vehicleId);
+    if (vehicle?.friendKeys !== undefined && vehicle.friendKeys >= slots)
+      this.vehicles.set(vehicleId, { ...vehicle, friendKeys: vehicle.friendKeys - slots });
   }
 
   private checkActive(keyId: string) {

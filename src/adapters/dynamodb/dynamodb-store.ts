@@ -24,12 +24,13 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { ConflictError, ForbiddenError, ReplayError } from "../../service/errors.js";
+import { ConflictError, ForbiddenError, FriendSlotsFullError, ReplayError } from "../../service/errors.js";
 import type {
   DeviceNoticeRecord,
   DeviceNoticeState,
   DeviceNoticeWrite,
   FriendRegistrationConditions,
+  KeyExpiryWrite,
   KeyRecord,
   KeyRevocationRecord,
   KeyRevocationWrite,
@@ -294,53 +295,86 @@ export class DynamoDbStore implements Store {
     conditions: FriendRegistrationConditions,
     nonce: NonceClaim,
   ): Promise<void> {
-    const { ownerKeyId } = conditions;
-    await this.transact([
-      [
-        this.putIfAbsent(this.keyItem(keyRecord)),
-        () => new ConflictError(`key ${keyRecord.keyId} is already registered`),
-      ],
-      [
-        {
-          ConditionCheck: {
-            TableName: this.tableName,
-            Key: key.vehicle(keyRecord.vehicleId),
-            ConditionExpression: "#owner.keyId = :owner",
-            ExpressionAttributeNames: { "#owner": "owner" },
-            ExpressionAttributeValues: { ":owner": ownerKeyId },
+    const { ownerKeyId, friendKeySlots } = conditions;
+    const vehicleId = keyRecord.vehicleId;
+    const vehicleRefused = new VehicleConditionFailed();
+    try {
+      await this.transact([
+        [
+          this.putIfAbsent(this.keyItem(keyRecord)),
+          () => new ConflictError(`key ${keyRecord.keyId} is already registered`),
+        ],
+        [
+          {
+            // The slot count is held by this conditional write: two registrations racing for the last
+            // slot cannot both pass it (one fails its condition or the transaction conflicts).
+            Update: {
+              TableName: this.tableName,
+              Key: key.vehicle(vehicleId),
+              UpdateExpression: "SET #slots = if_not_exists(#slots, :zero) + :one",
+              ConditionExpression:
+                friendKeySlots === undefined
+                  ? "#owner.keyId = :owner"
+                  : "#owner.keyId = :owner AND (attribute_not_exists(#slots) OR #slots < :limit)",
+              ExpressionAttributeNames: { "#owner": "owner", "#slots": "friendKeys" },
+              ExpressionAttributeValues: {
+                ":owner": ownerKeyId,
+                ":zero": 0,
+                ":one": 1,
+                ...(friendKeySlots === undefined ? {} : { ":limit": friendKeySlots }),
+              },
+            },
           },
-        },
-        () => new ConflictError(`the owner key of vehicle ${keyRecord.vehicleId} changed; attest again`),
-      ],
-      [
-        {
-          // Checked at write time, in this transaction: a revocation committed after the service read the
-          // owner key cannot let its attestation through.
-          ConditionCheck: {
-            TableName: this.tableName,
-            Key: key.key(ownerKeyId),
-            ConditionExpression:
-              "attribute_exists(pk) AND (attribute_not_exists(#state) OR #state = :active)",
-            ExpressionAttributeNames: { "#state": "state" },
-            ExpressionAttributeValues: { ":active": "active" },
+          () => vehicleRefused,
+        ],
+        [
+          {
+            // Checked at write time, in this transaction: a revocation committed after the service read the
+            // owner key cannot let its attestation through.
+            ConditionCheck: {
+              TableName: this.tableName,
+              Key: key.key(ownerKeyId),
+              ConditionExpression:
+                "attribute_exists(pk) AND (attribute_not_exists(#state) OR #state = :active)",
+              ExpressionAttributeNames: { "#state": "state" },
+              ExpressionAttributeValues: { ":active": "active" },
+            },
           },
-        },
-        () => new ForbiddenError(`the attesting owner key ${ownerKeyId} is no longer active`),
-      ],
-      ...[...new Set(conditions.unsuspendedDevices)].map((device) => this.notSuspendedItem(device)),
-      ...this.deviceKeyItems(keyRecord),
-      this.nonceItem(nonce),
-    ]);
+          () => new ForbiddenError(`the attesting owner key ${ownerKeyId} is no longer active`),
+        ],
+        ...[...new Set(conditions.unsuspendedDevices)].map((device) => this.notSuspendedItem(device)),
+        ...this.deviceKeyItems(keyRecord),
+        this.nonceItem(nonce),
+      ]);
+    } catch (error) {
+      if (error !== vehicleRefused) throw error;
+      // Which half of the vehicle's condition failed is read back (only on this refusal path).
+      const vehicle = await this.getVehicle(vehicleId);
+      if (vehicle?.owner?.keyId !== ownerKeyId) {
+        throw withCause(
+          new ConflictError(`the owner key of vehicle ${vehicleId} changed; attest again`),
+          (error as Error).cause,
+        );
+      }
+      throw withCause(
+        new FriendSlotsFullError(
+          `vehicle ${vehicleId} holds ${vehicle?.friendKeys ?? 0} of ${friendKeySlots} friend keys; revoke or delete one first`,
+        ),
+        (error as Error).cause,
+      );
+    }
   }
 
   // ---- key states, notices, revocation lists ----
 
   async revokeKey(write: KeyRevocationWrite): Promise<void> {
-    await this.transact([
+    const items = [
       this.revokeItem(write.keyId, write.revocation),
       ...(write.entry ? this.revocationEntryItems(write.entry) : []),
       ...this.deviceNoticeItems(write.notice),
-    ]);
+    ];
+    if (!write.freesFriendSlot) return this.transact(items);
+    await this.withSlotsFreed(items, write.freesFriendSlot.vehicleId, 1);
   }
 
   async terminateKey(
@@ -520,6 +554,83 @@ export class DynamoDbStore implements Store {
         },
       },
       () => new ConflictError(`key ${keyId} is not active`),
+    ];
+  }
+
+  async expireKeys(vehicleId: string, writes: readonly KeyExpiryWrite[]): Promise<void> {
+    if (writes.length === 0) return;
+    const freed = writes.filter((w) => w.freesFriendSlot && w.from === "active").length;
+    const items = writes.map((w) => this.expiryItem(w));
+    await this.withSlotsFreed(items, vehicleId, freed);
+  }
+
+  private expiryItem(w: KeyExpiryWrite): [TransactItem, Refusal] {
+    const names: Record<string, string> = { "#state": "state" };
+    const values: Record<string, unknown> = { ":expired": "expired" };
+    const sets = ["#state = :expired"];
+    let condition: string;
+    if (w.from === "active") {
+      names["#expiredAt"] = "expiredAt";
+      values[":at"] = w.expiredAt;
+      values[":active"] = "active";
+      sets.push("#expiredAt = :at");
+      condition = "attribute_exists(pk) AND (attribute_not_exists(#state) OR #state = :active)";
+    } else {
+      names["#termination"] = "termination";
+      condition = "#state = :expired AND attribute_not_exists(#termination)";
+    }
+    if (w.termination) {
+      names["#termination"] = "termination";
+      values[":termination"] = w.termination;
+      sets.push("#termination = :termination");
+    }
+    return [
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: key.key(w.keyId),
+          UpdateExpression: `SET ${sets.join(", ")}`,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        },
+      },
+      () => new ConflictError(`key ${w.keyId} is no longer ${w.from}`),
+    ];
+  }
+
+  /**
+   * One transaction of `items` that also lowers the vehicle's friend-key count by `slots`. A vehicle
+   * whose friend keys predate the count has none to lower: the same items then go without it.
+   */
+  private async withSlotsFreed(
+    items: readonly [TransactItem, Refusal][],
+    vehicleId: string,
+    slots: number,
+  ): Promise<void> {
+    if (slots === 0) return this.transact(items);
+    try {
+      await this.transact([...items, this.freeSlotsItem(vehicleId, slots)]);
+    } catch (error) {
+      if (!(error instanceof SlotCountMissing)) throw error;
+      await this.transact(items);
+    }
+  }
+
+  /** Lowers a vehicle's friend-key count; never below zero (counts from before slots existed start at 0). */
+  private freeSlotsItem(vehicleId: string, slots: number): [TransactItem, Refusal] {
+    return [
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: key.vehicle(vehicleId),
+          UpdateExpression: "SET #slots = #slots - :n",
+          ConditionExpression: "#slots >= :n",
+          ExpressionAttributeNames: { "#slots": "friendKeys" },
+          ExpressionAttributeValues: { ":n": slots },
+        },
+      },
+      () => new SlotCountMissing(),
     ];
   }
 
@@ -715,6 +826,20 @@ function fromPairingItem(item: Item | undefined): PairingRecord | undefined {
     createdAt: item.createdAt as string,
     expiresAt: item.validUntil as string,
   };
+}
+
+/** The vehicle item's condition of a friend registration failed: the owner changed, or the slots are full. */
+class VehicleConditionFailed extends ConflictError {
+  constructor() {
+    super("the vehicle's owner or friend-key count did not hold");
+  }
+}
+
+/** The vehicle has no friend-key count to lower (its friend keys predate it). */
+class SlotCountMissing extends ConflictError {
+  constructor() {
+    super("the vehicle has no friend-key count");
+  }
 }
 
 /** For items without a condition: they cannot fail one. */

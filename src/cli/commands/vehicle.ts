@@ -20,13 +20,21 @@ export function registerVehicleCommands(emulator: Command): void {
     .description("create an emulated vehicle; prints its identifier and public key")
     .requiredOption("--state <file>", "vehicle state file to create")
     .option("--oem <dir>", "certify it by this OEM's Vehicle OEM root and trust its Device OEM root")
+    .option("--friend-slots <n>", "how many keys shared by an owner the car holds at once (default 5)")
     .action(
-      action(async (options: { state: string; oem?: string }) => {
+      action(async (options: { state: string; oem?: string; friendSlots?: string }) => {
         const { loadOem, refuseOverwrite, saveVehicle } = await import("../state-files.js");
         const { Vehicle } = await import("../../emulator/vehicle/vehicle.js");
+        const slots = options.friendSlots === undefined ? undefined : Number(options.friendSlots);
+        if (slots !== undefined && !(/^\d+$/.test(options.friendSlots!) && slots <= 15)) {
+          throw new CliError("--friend-slots must be an integer from 0 to 15");
+        }
         refuseOverwrite(options.state);
         const authority = options.oem ? loadOem(options.oem) : undefined;
-        const car = Vehicle.create(authority ? { brand: authority.name } : {});
+        const car = Vehicle.create({
+          ...(authority ? { brand: authority.name } : {}),
+          ...(slots === undefined ? {} : { friendKeySlots: slots }),
+        });
         if (authority) {
           car.installCertificates({
             vehicleCertificate: await authority.certifyVehicle(car.vehicleIdentifier, car.publicKey),
@@ -38,6 +46,7 @@ export function registerVehicleCommands(emulator: Command): void {
         printJson({
           vehicleId: toHex(car.vehicleIdentifier),
           publicKey: toHex(car.publicKey),
+          friendKeySlots: car.friendKeySlots,
           state: options.state,
         });
       }),
@@ -128,12 +137,35 @@ export function registerVehicleCommands(emulator: Command): void {
 
   vehicle
     .command("keys")
-    .description("list the keys this vehicle trusts")
+    .description(
+      "the dashboard's key list: every key with role, profile, limits, expiry and last use (local only); drops expired keys",
+    )
     .requiredOption("--state <file>", "vehicle state file")
     .action(
       action(async (options: { state: string }) => {
-        const { loadVehicle } = await import("../state-files.js");
-        printJson({ keys: loadVehicle(options.state).keys() });
+        const { loadVehicle, saveVehicle } = await import("../state-files.js");
+        const car = loadVehicle(options.state);
+        const list = car.keyList();
+        if (list.expired.length > 0) saveVehicle(options.state, car);
+        printJson({ friendKeySlots: car.friendKeySlots, ...list });
+      }),
+    );
+
+  vehicle
+    .command("delete-key")
+    .description(
+      "the dashboard's delete-key: needs an owner key present (an owner tap within the last 60 s); the automaker is told when the car is online",
+    )
+    .requiredOption("--state <file>", "vehicle state file")
+    .requiredOption("--key <keyId>", "the key to delete (12 hex digits, as `vehicle keys` lists it)")
+    .action(
+      action(async (options: { state: string; key: string }) => {
+        const { loadVehicle, saveVehicle } = await import("../state-files.js");
+        const car = loadVehicle(options.state);
+        // Without an owner key present this throws OwnerNotPresentError: one line on stderr, exit 1.
+        const deleted = car.deleteKey(options.key);
+        saveVehicle(options.state, car);
+        printJson({ deleted: deleted.keyId, role: deleted.role, authorizedBy: deleted.authorizedBy });
       }),
     );
 

@@ -31,6 +31,7 @@ import {
   systemRandom,
 } from "../../protocol/p256.js";
 import { encodePrivateMailbox, parsePrivateMailbox } from "../../protocol/private-mailbox.js";
+import { hasExpired } from "../../protocol/profile-expiry.js";
 import { canonicalRequest, type SignedRequestParts } from "../../protocol/request-signature.js";
 import { revocationBody } from "../../protocol/revocation.js";
 import { encodeSignedStatement } from "../../protocol/signed-statement.js";
@@ -685,6 +686,20 @@ export class SecureElement {
 
   get isLocked(): boolean {
     return this.locked;
+  }
+
+  /**
+   * Deletes every key whose access profile has ended (by this SE's clock),
+   * each with its termination attestation, as deleteKey does: the wallet
+   * runs it on its own, with no network, and posts the attestations to the
+   * service when it next syncs, so a time-boxed key is cleaned up on the
+   * device, at the car and in the service alike.
+   */
+  deleteExpiredKeys(): { keyId: string; attestation: Uint8Array; terminatedAt: string }[] {
+    const now = this.now();
+    return [...this.keys.values()]
+      .filter((k) => hasExpired(k.profile, now))
+      .map((k) => ({ keyId: k.keyId, ...this.deleteKey(k.keyId) }));
   }
 
   /**

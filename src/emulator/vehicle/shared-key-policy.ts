@@ -12,6 +12,7 @@ import { ProtocolError } from "../../protocol/errors.js";
 import { parseKeyAttestation, verifyKeyAttestation } from "../../protocol/key-attestation.js";
 import { keyIdentifier } from "../../protocol/p256.js";
 import type { PrivateMailboxContent } from "../../protocol/private-mailbox.js";
+import { expiresAt, hasExpired } from "../../protocol/profile-expiry.js";
 import { type RevocationFacts, verifyRevocation } from "../../protocol/revocation.js";
 import { type OwnerMail, TransactionRefused } from "./reader-transaction.js";
 import type { EnrolledEndpoint, VehicleState } from "./vehicle-state.js";
@@ -57,11 +58,15 @@ export function enrollmentFromMailbox(
   keyId: string,
   mailbox: PrivateMailboxContent,
   now: Date,
-  maxKeys: number,
+  limits: { maxKeys: number; friendKeySlots: number },
 ): EnrolledEndpoint {
   const pkg = mailbox.enrollment;
   if (!pkg) throw new TransactionRefused("AUTH1: key not enrolled in this vehicle", keyId, "standard");
-  if (state.revoked.some((r) => r.keyId === keyId)) refuse("this key was revoked", keyId);
+  const stopped = state.revoked.find((r) => r.keyId === keyId);
+  if (stopped?.reason === "expired") refuse(`this key expired (removed ${stopped.revokedAt})`, keyId);
+  if (stopped?.reason === "deleted")
+    refuse(`this key was deleted at the vehicle (${stopped.revokedAt})`, keyId);
+  if (stopped) refuse("this key was revoked", keyId);
   let chain: ReturnType<typeof verifyCertificateChain>;
   try {
     chain = verifyCertificateChain({
@@ -98,11 +103,11 @@ export function enrollmentFromMailbox(
     refuse("the attestation is for another key", keyId);
   const signer = toHex(facts.signerKeyId);
   const signerPublicKey = toHex(ownerKeyById(state, signer)!);
-  const stopped = ownerKeyStop(state, signer, signerPublicKey);
-  if (stopped && facts.issuedAt >= stopped.at) {
+  const signerStopped = ownerKeyStop(state, signer, signerPublicKey);
+  if (signerStopped && facts.issuedAt >= signerStopped.at) {
     // A phone the owner migrated away from, or whose owner key the OEM revoked, may be in a thief's
     // hands: what it signs after that time is worthless. Friends it attested before keep their keys.
-    refuse(`the attestation was signed by ${stopped.what} after it stopped`, keyId);
+    refuse(`the attestation was signed by ${signerStopped.what} after it stopped`, keyId);
   }
   const signerDevice = ownerKeyDevice(state, signerPublicKey);
   if (signerDevice && state.suspendedDevices?.includes(signerDevice)) {
@@ -111,7 +116,22 @@ export function enrollmentFromMailbox(
   if (state.revoked.some((r) => r.attestedBy === signer && r.attestationSerial === facts.serial)) {
     refuse(`attestation serial ${facts.serial} was revoked`, keyId);
   }
-  if (state.endpoints.length >= maxKeys) refuse(`this vehicle holds the maximum of ${maxKeys} keys`, keyId);
+  if (hasExpired(facts.profile, now.getTime())) {
+    refuse(`the attested profile expired at ${expiresAt(facts.profile)}`, keyId);
+  }
+  // A key past its end holds no place: the car drops it when this transaction ends.
+  const held = state.endpoints.filter((e) => !hasExpired(e.profile, now.getTime()));
+  if (held.length >= limits.maxKeys) {
+    refuse(`this vehicle holds the maximum of ${limits.maxKeys} keys`, keyId);
+  }
+  // Slots count keys an owner shared (enrolled from an attestation); workshop keys are the automaker's.
+  const shared = held.filter((e) => e.role === "friend" && e.attestedBy !== undefined).length;
+  if (shared >= limits.friendKeySlots) {
+    refuse(
+      `friend key slots full: this vehicle holds ${shared} of ${limits.friendKeySlots} shared keys; delete or revoke one first`,
+      keyId,
+    );
+  }
   return {
     keyId,
     endpointPublicKey: toHex(chain.publicKey),

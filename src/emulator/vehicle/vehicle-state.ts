@@ -24,6 +24,8 @@ export interface EnrolledEndpoint {
   persistentKey?: string;
   /** The immobilizer token provisioned into the key's confidential mailbox. */
   immobilizerToken?: string;
+  /** The last transaction this key authenticated in and the car kept (ISO time); local only. */
+  lastUsedAt?: string;
 }
 
 /** What the automaker provisioned for owner pairing: the SPAKE2+ verifier, never the password. */
@@ -44,7 +46,11 @@ export interface RevokedKey {
   attestationSerial: number | null;
   attestedBy: string | null;
   revokedAt: string;
-  reason: "owner-revocation" | "terminated" | "removed" | "revocation-list";
+  /**
+   * `expired`: the profile's validity ended (the car drops the key by its own clock); `deleted`:
+   * the dashboard's delete-key, authorized by an owner key present.
+   */
+  reason: "owner-revocation" | "terminated" | "removed" | "revocation-list" | "expired" | "deleted";
 }
 
 export interface VehicleState {
@@ -90,6 +96,18 @@ export interface VehicleState {
    */
   suspendedDevices?: string[];
   doorsLocked: boolean;
+  /**
+   * How many keys shared by an owner (enrolled from a key attestation) the car holds at most;
+   * absent in older states, where DEFAULT_FRIEND_KEY_SLOTS applies.
+   */
+  friendKeySlots?: number;
+  /** The last owner key that authenticated at a reader and when: authorizes one dashboard delete-key. */
+  ownerPresence?: { keyId: string; at: string };
+  /**
+   * Keys deleted at the dashboard that the automaker has not been told of yet: the car's telematics
+   * reports each when it is online (src/client/lifecycle-client.ts syncVehicle), then drops it here.
+   */
+  pendingDeletions?: { keyId: string; deletedAt: string }[];
   endpoints: EnrolledEndpoint[];
   log: TapResult[];
 }

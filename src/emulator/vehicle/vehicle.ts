@@ -22,12 +22,14 @@ import {
 } from "../../protocol/p256.js";
 import { PAIRING_ID_LENGTH } from "../../protocol/pairing-confirmation.js";
 import { type PairingVerifier, validateScryptParams } from "../../protocol/pairing-password.js";
+import { hasExpired } from "../../protocol/profile-expiry.js";
 import type { RevocationFacts } from "../../protocol/revocation.js";
 import { verifyRevocationList } from "../../protocol/revocation-list.js";
 import { parseSignedStatement } from "../../protocol/signed-statement.js";
 import { describeStatus, SW } from "../../protocol/status-words.js";
 import { TERMINATION_USAGE, verifyTerminationAttestation } from "../../protocol/termination-attestation.js";
 import type { ApduChannel } from "./apdu-channel.js";
+import { keyListEntry, type VehicleKeyEntry } from "./key-list.js";
 import { PairingRefused, runOwnerPairing } from "./owner-pairing.js";
 import {
   type AuthenticatedTransaction,
@@ -52,6 +54,10 @@ import {
 
 /** How many keys one car holds at most (owner plus friends). */
 export const MAX_KEYS = 16;
+/** Keys shared by an owner the car holds at once unless configured otherwise (BMW and Google allow 5 friends). */
+export const DEFAULT_FRIEND_KEY_SLOTS = 5;
+/** How long an owner key's tap authorizes one dashboard delete-key. */
+export const OWNER_PRESENCE_WINDOW_MS = 60_000;
 /** Failed owner-pairing attempts before the car refuses until a new password (docs/protocol.md §9). */
 export const MAX_PAIRING_ATTEMPTS = 7;
 /** How many decisions the transaction log keeps. */
@@ -82,6 +88,11 @@ export class VehicleError extends Error {
   override name = "VehicleError";
 }
 
+/** A dashboard delete-key refused because no owner key was present (tapped) within the window. */
+export class OwnerNotPresentError extends VehicleError {
+  override name = "OwnerNotPresentError";
+}
+
 export class Vehicle {
   readonly doorHandle: Reader = { vehicle: this, position: "door" };
   readonly dashboard: Reader = { vehicle: this, position: "dashboard" };
@@ -96,7 +107,11 @@ export class Vehicle {
     this.now = options.now ?? Date.now;
   }
 
-  static create(options: VehicleOptions & { brand?: string } = {}): Vehicle {
+  static create(options: VehicleOptions & { brand?: string; friendKeySlots?: number } = {}): Vehicle {
+    const slots = options.friendKeySlots ?? DEFAULT_FRIEND_KEY_SLOTS;
+    if (!Number.isInteger(slots) || slots < 0 || slots > MAX_KEYS - 1) {
+      throw new VehicleError(`friend key slots must be an integer from 0 to ${MAX_KEYS - 1}`);
+    }
     const random = options.random ?? systemRandom;
     const pair = generateKeyPair(random);
     return new Vehicle(
@@ -113,6 +128,7 @@ export class Vehicle {
         revoked: [],
         noticeCounters: {},
         doorsLocked: true,
+        friendKeySlots: slots,
         endpoints: [],
         log: [],
       },
@@ -144,6 +160,91 @@ export class Vehicle {
 
   get transactionLog(): readonly TapResult[] {
     return structuredClone(this.state.log);
+  }
+
+  /** How many keys shared by an owner this car holds at most. */
+  get friendKeySlots(): number {
+    return this.state.friendKeySlots ?? DEFAULT_FRIEND_KEY_SLOTS;
+  }
+
+  /**
+   * The dashboard's key list: every key with role, profile, limits, validity
+   * and last use. Local only: no part of it is sent anywhere. Keys past their
+   * end are dropped first, so the list never shows a key that cannot open.
+   */
+  keyList(): { keys: VehicleKeyEntry[]; expired: string[] } {
+    const expired = this.dropExpiredKeys();
+    return {
+      keys: this.state.endpoints.map((e) =>
+        keyListEntry(e, this.state.ownerKeys.includes(e.endpointPublicKey)),
+      ),
+      expired,
+    };
+  }
+
+  /**
+   * Drops every key whose profile has ended, by the car's clock alone (no
+   * network): each joins the revoked list (reason `expired`), so its
+   * enrollment package can never bring it back. Returns their ids.
+   */
+  dropExpiredKeys(): string[] {
+    const now = this.now();
+    const expired = this.state.endpoints.filter((e) => hasExpired(e.profile, now));
+    for (const e of expired) this.forgetKey(e, "expired");
+    return expired.map((e) => e.keyId);
+  }
+
+  /**
+   * The dashboard's "delete key": needs an owner key present, i.e. an owner
+   * key that authenticated at a reader within OWNER_PRESENCE_WINDOW_MS and is
+   * still trusted and not suspended; one tap authorizes one delete. The key
+   * leaves the car for good (reason `deleted`) and is queued for the
+   * automaker, which the car's telematics tells when it is online.
+   */
+  deleteKey(keyId: string): { keyId: string; role: EnrolledEndpoint["role"]; authorizedBy: string } {
+    const endpoint = this.state.endpoints.find((e) => e.keyId === keyId);
+    if (!endpoint) throw new VehicleError(`no key ${keyId} in this vehicle`);
+    const presence = this.state.ownerPresence;
+    const now = this.now();
+    const age = presence ? now - Date.parse(presence.at) : Number.POSITIVE_INFINITY;
+    const present = presence
+      ? this.state.endpoints.find((e) => e.keyId === presence.keyId && e.role === "owner")
+      : undefined;
+    if (!presence || !(age >= 0 && age <= OWNER_PRESENCE_WINDOW_MS)) {
+      throw new OwnerNotPresentError(
+        `deleting a key needs an owner key present: tap an owner key at a reader, then delete within ${OWNER_PRESENCE_WINDOW_MS / 1000} s`,
+      );
+    }
+    if (
+      !present ||
+      present.suspended ||
+      (present.deviceId && this.state.suspendedDevices?.includes(present.deviceId))
+    ) {
+      throw new OwnerNotPresentError("the owner key that was present is no longer trusted or is suspended");
+    }
+    delete this.state.ownerPresence;
+    this.forgetKey(endpoint, "deleted");
+    if (endpoint.role === "owner") {
+      this.state.ownerKeysReplacedAt = {
+        ...this.state.ownerKeysReplacedAt,
+        [endpoint.endpointPublicKey]: new Date(now).toISOString(),
+      };
+    }
+    this.state.pendingDeletions = [
+      ...(this.state.pendingDeletions ?? []),
+      { keyId, deletedAt: new Date(now).toISOString() },
+    ];
+    return { keyId, role: endpoint.role, authorizedBy: present.keyId };
+  }
+
+  /** Keys deleted at the dashboard that the automaker has not acknowledged yet. */
+  get pendingDeletions(): readonly { keyId: string; deletedAt: string }[] {
+    return structuredClone(this.state.pendingDeletions ?? []);
+  }
+
+  /** The automaker recorded the deletion of `keyId` (or does not know the key): stop reporting it. */
+  deletionReported(keyId: string): void {
+    this.state.pendingDeletions = (this.state.pendingDeletions ?? []).filter((d) => d.keyId !== keyId);
   }
 
   keys(): EnrolledEndpoint[] {
@@ -437,7 +538,10 @@ export class Vehicle {
   private policy(): TransactionPolicy {
     return {
       enrollFromMailbox: (keyId, mailbox) =>
-        enrollmentFromMailbox(this.state, keyId, mailbox, new Date(this.now()), MAX_KEYS),
+        enrollmentFromMailbox(this.state, keyId, mailbox, new Date(this.now()), {
+          maxKeys: MAX_KEYS,
+          friendKeySlots: this.friendKeySlots,
+        }),
       // Only a paired owner key can have signed revocations the car would accept; a key enrolled at
       // the workshop (enrollKey) has nothing to read, so its taps keep their round trips.
       readsMailboxOf: (endpoint) =>
@@ -498,6 +602,17 @@ export class Vehicle {
     const identified = { flow: auth.flow, keyId: auth.endpoint.keyId };
     const skipped = auth.skipped.length ? { skipped: auth.skipped } : {};
     const { deviceId } = auth.endpoint;
+    if (!auth.enrolled && hasExpired(auth.endpoint.profile, this.now())) {
+      // Past its end the key stops at once, by the car's own clock; the car forgets it right away, so
+      // the key list shows it gone and its enrollment package can never bring it back.
+      this.forgetKey(auth.endpoint, "expired");
+      this.dropExpiredKeys();
+      return this.record(position, {
+        decision: "refused",
+        ...identified,
+        reason: `key expired at ${new Date(auth.endpoint.profile.validUntil! * 1000).toISOString()}; removed from this vehicle`,
+      });
+    }
     if (auth.endpoint.suspended || (deviceId && this.state.suspendedDevices?.includes(deviceId))) {
       // Lost mode: the key authenticated, but its device is reported lost; nothing is kept.
       return this.record(position, {
@@ -554,6 +669,12 @@ export class Vehicle {
     if (auth.persistentKey) auth.endpoint.persistentKey = toHex(auth.persistentKey);
     if (auth.provisionedToken) auth.endpoint.immobilizerToken = toHex(auth.provisionedToken);
     if (auth.ownerMail) this.applyRevocations(auth.ownerMail.revocations);
+    auth.endpoint.lastUsedAt = new Date(this.now()).toISOString();
+    if (auth.endpoint.role === "owner") {
+      // An owner key held to a reader: it authorizes one dashboard delete-key for a short while.
+      this.state.ownerPresence = { keyId: auth.endpoint.keyId, at: auth.endpoint.lastUsedAt };
+    }
+    this.dropExpiredKeys();
     return this.decide(position, wanted, auth, refused, { skipped: auth.skipped });
   }
 
