@@ -13,12 +13,12 @@ import type { AccessProfile } from "../../src/protocol/access-profile.js";
 import { verifyTerminationAttestation } from "../../src/protocol/termination-attestation.js";
 import { createDevice, createVehicle, EmulatedOem, pairOwner, shareKey } from "../support/emulated-pki.js";
 
-// Whole seconds a little ahead of the real clock, so the certificates issued now are already valid.
-const START = (Math.floor(Date.now() / 1000) + 5) * 1000;
-
 /** A car, its owner and a clock both follow, which the test moves (no network anywhere). */
 async function world(options: { friendKeySlots?: number } = {}) {
-  let clock = START;
+  // Whole seconds ten minutes ahead of the real clock, so every certificate the emulated OEM issues
+  // during the test (by the real clock) is already valid by this frozen one.
+  const start = (Math.floor(Date.now() / 1000) + 600) * 1000;
+  let clock = start;
   const now = () => clock;
   const oem = await EmulatedOem.create();
   const car = await createVehicle(oem, { now, ...options });
@@ -29,13 +29,13 @@ async function world(options: { friendKeySlots?: number } = {}) {
     const shared = await shareKey(owner.se, ownerKeyId, friend.se, profile);
     return { se: friend.se, keyId: shared.keyId };
   };
-  return { car, owner, ownerKeyId, share, advance: (ms: number) => (clock += ms), now };
+  return { car, owner, ownerKeyId, share, advance: (ms: number) => (clock += ms), now, start };
 }
 
 describe("expiry: a time-boxed key stops at its end, offline", () => {
   it("is refused at the car once past its end, dropped at once, and can never enroll again", async () => {
     const w = await world();
-    const end = Math.floor(START / 1000) + 3600;
+    const end = Math.floor(w.start / 1000) + 3600;
     const friend = await w.share({ kind: "drive", speedLimitKmh: 90, validUntil: end });
     expect(await tap(friend.se, w.car.doorHandle, { intent: "unlock" })).toMatchObject({
       decision: "unlocked",
@@ -57,7 +57,7 @@ describe("expiry: a time-boxed key stops at its end, offline", () => {
 
   it("drops every expired key at the next tap of any key, and the key list never shows one", async () => {
     const w = await world();
-    const end = Math.floor(START / 1000) + 60;
+    const end = Math.floor(w.start / 1000) + 60;
     const friend = await w.share({ kind: "unlock-only", validUntil: end });
     await tap(friend.se, w.car.doorHandle, { intent: "unlock" });
     expect(w.car.keyList().keys.map((k) => k.keyId)).toContain(friend.keyId);
@@ -68,25 +68,25 @@ describe("expiry: a time-boxed key stops at its end, offline", () => {
 
   it("refuses at first tap a shared key whose attested profile has already ended", async () => {
     const w = await world();
-    const friend = await w.share({ kind: "full", validUntil: Math.floor(START / 1000) + 10 });
+    const friend = await w.share({ kind: "full", validUntil: Math.floor(w.start / 1000) + 10 });
     w.advance(10_000);
     expect(await tap(friend.se, w.car.doorHandle, { intent: "unlock" })).toMatchObject({
       decision: "refused",
-      reason: `enrollment: the attested profile expired at ${new Date(START + 10_000).toISOString()}`,
+      reason: `enrollment: the attested profile expired at ${new Date(w.start + 10_000).toISOString()}`,
     });
     expect(w.car.keys()).toHaveLength(1);
   });
 
   it("the SE deletes its expired keys by its own clock, each with a termination attestation", async () => {
     const w = await world();
-    const end = Math.floor(START / 1000) + 120;
+    const end = Math.floor(w.start / 1000) + 120;
     const friend = await w.share({ kind: "full", validUntil: end });
     expect(friend.se.deleteExpiredKeys()).toEqual([]);
     w.advance(120_000);
     const deleted = friend.se.deleteExpiredKeys();
     expect(deleted.map((d) => d.keyId)).toEqual([friend.keyId]);
     const facts = verifyTerminationAttestation(deleted[0]!.attestation);
-    expect(facts.terminatedAt).toBe(START + 120_000);
+    expect(facts.terminatedAt).toBe(w.start + 120_000);
     expect(friend.se.listKeys()).toEqual([]);
     expect(friend.se.unconfirmedTerminations().map((t) => t.keyId)).toEqual([friend.keyId]);
   });
@@ -110,7 +110,7 @@ describe("friend slots", () => {
 
   it("is configurable per vehicle; a deleted or expired key frees its slot", async () => {
     const w = await world({ friendKeySlots: 1 });
-    const end = Math.floor(START / 1000) + 30;
+    const end = Math.floor(w.start / 1000) + 30;
     const first = await w.share({ kind: "full", validUntil: end });
     const second = await w.share();
     expect((await tap(first.se, w.car.doorHandle, { intent: "unlock" })).decision).toBe("unlocked");
@@ -129,7 +129,7 @@ describe("friend slots", () => {
 describe("the car's key list and delete-key", () => {
   it("lists every key with role, origin, profile, limits, expiry and last use", async () => {
     const w = await world();
-    const end = Math.floor(START / 1000) + 86_400;
+    const end = Math.floor(w.start / 1000) + 86_400;
     const friend = await w.share({ kind: "drive", speedLimitKmh: 80, validUntil: end });
     w.advance(5_000);
     await tap(friend.se, w.car.dashboard);
@@ -144,7 +144,7 @@ describe("the car's key list and delete-key", () => {
         limits: {},
         validFrom: null,
         expiresAt: null,
-        enrolledAt: new Date(START).toISOString(),
+        enrolledAt: new Date(w.start).toISOString(),
         lastUsedAt: null,
         suspended: false,
       },
@@ -156,8 +156,8 @@ describe("the car's key list and delete-key", () => {
         limits: { speedLimitKmh: 80 },
         validFrom: null,
         expiresAt: new Date(end * 1000).toISOString(),
-        enrolledAt: new Date(START + 5_000).toISOString(),
-        lastUsedAt: new Date(START + 5_000).toISOString(),
+        enrolledAt: new Date(w.start + 5_000).toISOString(),
+        lastUsedAt: new Date(w.start + 5_000).toISOString(),
         suspended: false,
       },
     ]);
@@ -193,7 +193,7 @@ describe("the car's key list and delete-key", () => {
     });
     expect(() => w.car.deleteKey(other.keyId)).toThrow(OwnerNotPresentError);
     expect(w.car.pendingDeletions).toEqual([
-      { keyId: friend.keyId, deletedAt: new Date(START + OWNER_PRESENCE_WINDOW_MS).toISOString() },
+      { keyId: friend.keyId, deletedAt: new Date(w.start + OWNER_PRESENCE_WINDOW_MS).toISOString() },
     ]);
     expect(await tap(friend.se, w.car.doorHandle, { intent: "lock" })).toMatchObject({
       decision: "refused",
