@@ -11,6 +11,7 @@ import {
   provisionPairingMaterial,
   verifyKeyReceipt,
 } from "../../client/car-keys-client.js";
+import { ServiceError } from "../../client/errors.js";
 import {
   LifecycleClient,
   OemLifecycleClient,
@@ -27,7 +28,7 @@ import { type FactoryAttester, SecureElement } from "../../emulator/secure-eleme
 import { tap } from "../../emulator/tap.js";
 import type { Intent } from "../../emulator/vehicle/reader-transaction.js";
 import type { TapResult } from "../../emulator/vehicle/tap-result.js";
-import { type Reader, Vehicle } from "../../emulator/vehicle/vehicle.js";
+import { OwnerNotPresentError, type Reader, Vehicle } from "../../emulator/vehicle/vehicle.js";
 import type { AccessProfile } from "../../protocol/access-profile.js";
 import { toHex } from "../../protocol/bytes.js";
 
@@ -47,6 +48,11 @@ export const DEMO_STEPS = [
   "owner-unlock-after-resume",
   "migrate-owner",
   "friend-unlock-after-migration",
+  "friend-slot-limit-refused",
+  "car-lists-keys",
+  "car-delete-key",
+  "deleted-key-refused",
+  "expired-key-refused",
 ] as const;
 export type DemoStepName = (typeof DEMO_STEPS)[number];
 
@@ -79,6 +85,8 @@ export class DemoStory {
   private readonly friends: { se: SecureElement; keyId: string }[] = [];
   private readonly lifecycle: LifecycleClient;
   private readonly oemLifecycle: OemLifecycleClient;
+  /** The friend key the dashboard deleted (car-delete-key). */
+  private deletedFriend: { se: SecureElement; keyId: string } | undefined;
   /** Where the car's telematics unit left off syncing. */
   private carCursor: VehicleSyncCursor = { revocations: 0, notices: 0 };
 
@@ -114,6 +122,12 @@ export class DemoStory {
       "migrate-owner": () => this.migrateOwner(),
       "friend-unlock-after-migration": () =>
         this.expectTap(this.friend(1).se, this.car.doorHandle, "unlocked", "unlock"),
+      "friend-slot-limit-refused": () => this.slotLimit(),
+      "car-lists-keys": () => this.carListsKeys(),
+      "car-delete-key": () => this.carDeletesKey(),
+      "deleted-key-refused": () =>
+        this.expectTap(this.deletedFriend!.se, this.car.doorHandle, "refused", "unlock"),
+      "expired-key-refused": () => this.expiredKey(),
     };
     for (const step of DEMO_STEPS) {
       let outcome: Omit<DemoStep, "step">;
@@ -253,7 +267,137 @@ export class DemoStory {
       detail: `new owner key ${paired.keyId} replaces ${oldKeyId} in the car; the old phone's SE deleted its key (confirmed: ${oldGone})`,
     };
   }
+  /** One share through the relay, registered with the service; the friend's first tap enrolls it at the car. */
+  private async shareAndRegister(profile: AccessProfile) {
+    const friend = await this.newDevice();
+    const invitation = await ownerCreateInvitation(this.relay, this.owner, this.ownerKeyId, profile);
+    const accepted = await friendAcceptInvitation(this.relay, invitation.url, friend);
+    this.owner.authenticateUser();
+    await ownerCompleteShare(this.relay, invitation.state, this.owner);
+    const finished = await friendFinishShare(this.relay, accepted.state, friend);
+    let registration: string;
+    try {
+      await this.client.registerKey(friend, finished.keyId, finished.attestation);
+      registration = "registered";
+    } catch (error) {
+      if (!(error instanceof ServiceError)) throw error;
+      registration = `${error.status} ${error.type ?? ""}`.trim();
+    }
+    return { se: friend, keyId: finished.keyId, registration };
+  }
+
+  /**
+   * The car and the service each hold 5 friend keys: the owner fills the
+   * slots, the sixth share is refused by the service (409 friend-slots-full)
+   * and by the car at its first tap; the owner then revokes one filler to
+   * free a slot for the steps after.
+   */
+  private async slotLimit(): Promise<Omit<DemoStep, "step">> {
+    const active = this.car.keyList().keys.filter((k) => k.origin === "shared").length;
+    const fillers: { se: SecureElement; keyId: string }[] = [];
+    for (let i = active; i < this.car.friendKeySlots; i++) {
+      const filler = await this.shareAndRegister({ kind: "unlock-only" });
+      if (filler.registration !== "registered")
+        throw new StepFailed(`filler ${i + 1}: ${filler.registration}`);
+      const enrolled = await tap(filler.se, this.car.doorHandle, { intent: "unlock" });
+      if (enrolled.decision !== "unlocked") throw new StepFailed(`filler ${i + 1}: ${enrolled.reason}`);
+      fillers.push(filler);
+    }
+    const sixth = await this.shareAndRegister({ kind: "full" });
+    const atCar = await tap(sixth.se, this.car.doorHandle, { intent: "unlock" });
+    const serviceRefused = /friend-slots-full/.test(sixth.registration);
+    const carRefused = atCar.decision === "refused" && /friend key slots full/.test(atCar.reason);
+    // Free one slot again: the owner revokes a filler, the car syncs its revocation list.
+    const freed = fillers[0] ?? this.friend(1);
+    const revocation = this.owner.revokeFriendKey(this.ownerKeyId, freed.keyId);
+    await this.lifecycle.revokeAsOwner(this.owner, this.ownerKeyId, revocation);
+    await this.lifecycle.syncDevice(freed.se);
+    const carSync = await this.oemLifecycle.syncVehicle(this.car, this.carCursor);
+    this.carCursor = carSync.cursor;
+    return {
+      ok: serviceRefused && carRefused,
+      decision: atCar.decision,
+      detail: `${this.car.friendKeySlots} friend keys held; the sixth: service ${sixth.registration}, car: ${atCar.reason}; then the owner revoked ${freed.keyId} to free a slot`,
+    };
+  }
+
+  /** The dashboard's key list, local to the car: roles, profiles, limits, expiry, last use. */
+  private async carListsKeys(): Promise<Omit<DemoStep, "step">> {
+    const list = this.car.keyList();
+    const owner = list.keys.find((k) => k.keyId === this.ownerKeyId);
+    const drive = list.keys.find((k) => k.keyId === this.friend(1).keyId);
+    const ok =
+      owner?.role === "owner" &&
+      drive?.profile === "drive" &&
+      drive.limits.speedLimitKmh === 80 &&
+      drive.lastUsedAt !== null;
+    const summary = list.keys.map((k) => `${k.keyId} ${k.role}/${k.profile}`).join(", ");
+    return {
+      ok,
+      decision: "listed",
+      detail: `${list.keys.length} keys (friend slots ${this.car.friendKeySlots}), locally only: ${summary}`,
+    };
+  }
+
+  /**
+   * Delete-key at the dashboard: refused with no owner key present, done
+   * after the owner taps; when the car is online its telematics tells the
+   * service, which records the revocation.
+   */
+  private async carDeletesKey(): Promise<Omit<DemoStep, "step">> {
+    const target = this.friend(1);
+    let refusedFirst = false;
+    try {
+      this.car.deleteKey(target.keyId);
+    } catch (error) {
+      refusedFirst = error instanceof OwnerNotPresentError;
+    }
+    const presence = await tap(this.owner, this.car.doorHandle, { intent: "lock" });
+    const deleted = this.car.deleteKey(target.keyId);
+    const carSync = await this.oemLifecycle.syncVehicle(this.car, this.carCursor);
+    this.carCursor = carSync.cursor;
+    const recorded = await this.oem.getKey(target.keyId);
+    this.deletedFriend = target;
+    return {
+      ok:
+        refusedFirst &&
+        presence.decision === "locked" &&
+        carSync.deletionsReported.includes(target.keyId) &&
+        recorded.state === "revoked",
+      decision: "deleted",
+      detail: `without an owner key present: refused; after the owner's tap (${presence.decision}) key ${deleted.keyId} deleted at the dashboard; reported online, the service records it ${recorded.state}`,
+    };
+  }
+
+  /**
+   * A time-boxed key: it works, then stops at its end at the car with no
+   * network; the friend's SE deletes it and the service records it expired.
+   */
+  private async expiredKey(): Promise<Omit<DemoStep, "step">> {
+    const validUntil = Math.ceil(Date.now() / 1000) + EXPIRING_KEY_SECONDS;
+    const friend = await this.shareAndRegister({ kind: "full", validUntil });
+    if (friend.registration !== "registered") throw new StepFailed(`share: ${friend.registration}`);
+    const before = await tap(friend.se, this.car.doorHandle, { intent: "unlock" });
+    const wait = validUntil * 1000 - Date.now() + 100;
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const after = await tap(friend.se, this.car.doorHandle, { intent: "lock" });
+    const sync = await this.lifecycle.syncDevice(friend.se);
+    const recorded = await this.oem.getKey(friend.keyId);
+    return {
+      ok:
+        before.decision === "unlocked" &&
+        after.decision === "refused" &&
+        /key expired/.test(after.reason) &&
+        sync.expired.includes(friend.keyId) &&
+        recorded.state === "expired",
+      decision: after.decision,
+      detail: `before its end: ${before.decision}; after: ${after.reason} (car offline); the friend's SE deleted it (${sync.expired.length}); the service records it ${recorded.state}`,
+    };
+  }
 }
+
+/** How long the time-boxed key of expired-key-refused is valid: long enough to enroll it first. */
+const EXPIRING_KEY_SECONDS = 3;
 
 export async function runDemoStory(target: DemoTarget, report: (step: DemoStep) => void): Promise<boolean> {
   return new DemoStory(target, report).run();
