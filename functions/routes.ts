@@ -48,6 +48,13 @@ export const ROUTES: readonly RouteDefinition[] = [
     summary: "Device OEM and Vehicle OEM root certificates",
   },
   {
+    method: "GET",
+    path: "/v1/webhook-signing-key",
+    functionName: "trust-anchors",
+    auth: "none",
+    summary: "The public key that verifies webhook deliveries of the service's events",
+  },
+  {
     method: "POST",
     path: "/v1/devices",
     functionName: "device-enrollment",

@@ -15,6 +15,9 @@
 //                                 "none"; in AWS, exactly the roots whose key it may kms:Sign with
 //   EVENT_BUS_NAME                optional: publish service events (notices, revocations) to this
 //                                 EventBridge bus; without it they are logged (one line each)
+//   WEBHOOK_SIGNER_URI            optional: the key that signs webhook deliveries (awskms:… or softkms:…),
+//                                 published at GET /v1/webhook-signing-key
+//   WEBHOOK_URL                   optional (with WEBHOOK_SIGNER_URI): POST each event there, signed
 //
 // Endpoints follow the SDK's standard settings (AWS_ENDPOINT_URL_DYNAMODB,
 // AWS_ENDPOINT_URL_KMS, AWS_REGION), so nothing here knows whether it talks
@@ -23,13 +26,20 @@ import { KMSClient } from "@aws-sdk/client-kms";
 import { DynamoDbStore } from "../../src/adapters/dynamodb/dynamodb-store.js";
 import { EventBridgeNotifier } from "../../src/adapters/events/eventbridge-notifier.js";
 import { LogNotifier } from "../../src/adapters/events/log-notifier.js";
+import { FanOutNotifier, WebhookNotifier } from "../../src/adapters/events/webhook-notifier.js";
 import { macKeyFromUri } from "../../src/adapters/kms/mac-keys.js";
 import { signerFromUri } from "../../src/adapters/kms/signer-from-uri.js";
 import { fromHex } from "../../src/protocol/bytes.js";
 import type { SubjectNameFields } from "../../src/protocol/certificate-profiles.js";
+import type { DigestSigner } from "../../src/protocol/signer.js";
 import { type CarKeysService, createCarKeysService } from "../../src/service/car-keys-service.js";
 import { ConfigurationError } from "../../src/service/errors.js";
-import { OEM_ROOT_PROFILES, type OemRootProfile, type Signer } from "../../src/service/ports.js";
+import {
+  type Notifier,
+  OEM_ROOT_PROFILES,
+  type OemRootProfile,
+  type Signer,
+} from "../../src/service/ports.js";
 
 export const REQUIRED_ENVIRONMENT = [
   "TABLE_NAME",
@@ -74,7 +84,9 @@ export async function buildService(env: Environment = process.env): Promise<CarK
   const uris = [env.DEVICE_OEM_SIGNER_URI!, env.VEHICLE_OEM_SIGNER_URI!];
   // One KMS client for both roots, made only when a root is in KMS.
   const pseudonymKeyUri = env.DEVICE_PSEUDONYM_KEY;
-  const kmsClient = [...uris, pseudonymKeyUri ?? ""].some((uri) => uri.startsWith("awskms:"))
+  const kmsClient = [...uris, pseudonymKeyUri ?? "", env.WEBHOOK_SIGNER_URI ?? ""].some((uri) =>
+    uri.startsWith("awskms:"),
+  )
     ? new KMSClient({})
     : undefined;
   const [device, vehicle] = await Promise.all(
@@ -88,6 +100,9 @@ export async function buildService(env: Environment = process.env): Promise<CarK
   ) {
     throw new ConfigurationError("FRIEND_KEY_SLOTS must be an integer from 0 to 100");
   }
+  const webhookSigner = env.WEBHOOK_SIGNER_URI
+    ? await signerFromUri(env.WEBHOOK_SIGNER_URI, kmsClient ? { kmsClient } : {})
+    : undefined;
   return createCarKeysService({
     store: new DynamoDbStore({ tableName: env.TABLE_NAME! }),
     ...(friendKeySlots === undefined ? {} : { friendKeySlots }),
@@ -100,10 +115,20 @@ export async function buildService(env: Environment = process.env): Promise<CarK
     ...(pseudonymKeyUri
       ? { devicePseudonymKey: await macKeyFromUri(pseudonymKeyUri, kmsClient ? { kmsClient } : {}) }
       : {}),
-    notifier: env.EVENT_BUS_NAME
-      ? new EventBridgeNotifier({ eventBusName: env.EVENT_BUS_NAME })
-      : new LogNotifier(),
+    ...(webhookSigner ? { webhookSigner } : {}),
+    notifier: notifierFor(env, webhookSigner),
   });
+}
+
+/** EventBridge (or the log), and a signed webhook beside it when one is configured. */
+function notifierFor(env: Environment, webhookSigner: DigestSigner | undefined): Notifier {
+  const bus: Notifier = env.EVENT_BUS_NAME
+    ? new EventBridgeNotifier({ eventBusName: env.EVENT_BUS_NAME })
+    : new LogNotifier();
+  if (!env.WEBHOOK_URL) return bus;
+  if (!webhookSigner)
+    throw new ConfigurationError("WEBHOOK_URL needs WEBHOOK_SIGNER_URI, the key that signs deliveries");
+  return new FanOutNotifier([bus, new WebhookNotifier({ url: env.WEBHOOK_URL, signer: webhookSigner })]);
 }
 
 let pending: Promise<CarKeysService> | undefined;

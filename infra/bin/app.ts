@@ -25,6 +25,7 @@ new CarKeysStack(app, context("carkeys:stackName") ?? "CarKeys", {
   vehicleOemCountry: context("carkeys:vehicleOemCountry"),
   relayLinkBaseUrl: context("carkeys:relayLinkBaseUrl"),
   mtlsDomain: mtlsDomain(),
+  webhookUrl: context("carkeys:webhookUrl"),
 });
 
 /** carkeys:mtlsDomainName, carkeys:mtlsCertificateArn, carkeys:mtlsTruststoreUri: all three or none. */

@@ -86,6 +86,12 @@ export interface CarKeysStackProps extends StackProps {
    * @default none: every route on the default endpoint, OEM routes with IAM only
    */
   readonly mtlsDomain?: MtlsDomainSettings | undefined;
+  /**
+   * POST every service event, signed, to this https URL (src/adapters/events/webhook-notifier.ts): the
+   * stack adds a KMS signing key used for nothing else, lets the event-publishing functions sign with
+   * it and publishes its public key at GET /v1/webhook-signing-key. @default no webhooks
+   */
+  readonly webhookUrl?: string | undefined;
 }
 
 export const DEFAULT_DEVICE_OEM_NAME = "Car Keys Device OEM";
@@ -105,6 +111,8 @@ export class CarKeysStack extends Stack {
   readonly rootBootstrap: RouteFunction;
   /** The HMAC key of device pseudonyms; absent only if no function computes them. */
   readonly devicePseudonymKey: DevicePseudonymKey | undefined;
+  /** The key that signs webhook deliveries, when webhooks are configured. */
+  readonly webhookSigningKey: OemRootKey | undefined;
   /** The partners' mutual-TLS domain, when configured. */
   readonly mtlsDomain: MtlsDomain | undefined;
 
@@ -158,6 +166,19 @@ export class CarKeysStack extends Stack {
         ? new events.EventBus(this, "Events", { description: "Car Keys service events (lost-mode notices)" })
         : undefined;
 
+    if (props.webhookUrl !== undefined && !/^https:\/\/[^\s/]+(\/\S*)?$/.test(props.webhookUrl)) {
+      throw new Error(`the webhook URL must be https://…, not ${props.webhookUrl}`);
+    }
+    // Same kind of key as the roots (P-256, sign digests only, retained), but its own: a webhook
+    // signature proves only that the service sent the event.
+    this.webhookSigningKey =
+      props.webhookUrl && publishers.length > 0
+        ? new OemRootKey(this, "WebhookSigning", {
+            description: "Car Keys webhook signing key: signs event deliveries, nothing else",
+            alias: `alias/${this.stackName}/webhook-signing`,
+          })
+        : undefined;
+
     const logLevel = props.logLevel ?? "INFO";
     const environment: Record<string, string> = {
       TABLE_NAME: this.table.tableName,
@@ -201,6 +222,12 @@ export class CarKeysStack extends Stack {
                 RELAY_LINK_BASE_URL:
                   props.relayLinkBaseUrl?.replaceAll("{apiId}", this.api.api.apiId) ??
                   this.api.api.apiEndpoint,
+              }
+            : {}),
+          ...(this.webhookSigningKey && (grants.publishesEvents || grants.readsWebhookKey)
+            ? {
+                WEBHOOK_SIGNER_URI: this.webhookSigningKey.signerUri,
+                ...(grants.publishesEvents ? { WEBHOOK_URL: props.webhookUrl! } : {}),
               }
             : {}),
           // Only where device pseudonyms are computed: every other function never sees the key.
@@ -281,6 +308,10 @@ export class CarKeysStack extends Stack {
     }
     if (grants.publishesEvents) this.eventBus!.grantPutEventsTo(fn);
     if (grants.pseudonymizesDevices) this.devicePseudonymKey!.grantGenerateMac(fn);
+    if (this.webhookSigningKey && grants.publishesEvents) this.webhookSigningKey.grantSign(fn);
+    if (this.webhookSigningKey && grants.readsWebhookKey && !grants.publishesEvents) {
+      this.webhookSigningKey.grantPublicKey(fn);
+    }
   }
 }
 

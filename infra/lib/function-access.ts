@@ -40,6 +40,12 @@ export interface FunctionAccess {
    * revoke and confirm terminations, or run lost mode.
    */
   readonly pseudonymizesDevices?: boolean;
+  /**
+   * Serves the webhook signing key's public half (GET /v1/webhook-signing-key): kms:GetPublicKey on it,
+   * and its URI in WEBHOOK_SIGNER_URI, when the stack delivers webhooks. Functions that publish events
+   * sign the deliveries (kms:Sign on that key) instead.
+   */
+  readonly readsWebhookKey?: boolean;
   /** Memory (and so CPU share) when the default does not fit. */
   readonly memoryMiB?: number;
 }
@@ -50,7 +56,7 @@ export const FUNCTION_ACCESS: Readonly<Record<string, FunctionAccess>> = {
   // Serves a document built from the schemas at load time: nothing else.
   openapi: { table: "none" },
   // Reads the stored root certificates.
-  "trust-anchors": { table: "read", readsPublicKeyOf: BOTH_ROOTS },
+  "trust-anchors": { table: "read", readsPublicKeyOf: BOTH_ROOTS, readsWebhookKey: true },
   // Certifies SE instance CAs with the Device OEM root; records devices and nonces.
   "device-enrollment": { table: "readWrite", signsWith: ["deviceOem"], readsPublicKeyOf: BOTH_ROOTS },
   // Certifies vehicles with the Vehicle OEM root; stores pairing verifiers.

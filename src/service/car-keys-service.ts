@@ -7,6 +7,7 @@
 import type { SubjectNameFields } from "../protocol/certificate-profiles.js";
 import { assertPublicKey } from "../protocol/p256.js";
 import type { ScryptCost } from "../protocol/pairing-password.js";
+import type { DigestSigner } from "../protocol/signer.js";
 import { DevicePseudonyms, type MacKey, unconfiguredMacKey } from "./device-pseudonyms.js";
 import { DeviceRequestAuthenticator } from "./device-request-auth.js";
 import { ConfigurationError } from "./errors.js";
@@ -25,6 +26,7 @@ import {
 import { RootCertificates } from "./root-certificates.js";
 import { SecureElementEnrollment } from "./secure-element-enrollment.js";
 import { VehicleEnrollment } from "./vehicle-enrollment.js";
+import { WebhookSigningKey } from "./webhook-signing-key.js";
 
 export interface CarKeysServiceConfig {
   readonly store: Store;
@@ -52,6 +54,8 @@ export interface CarKeysServiceConfig {
   readonly devicePseudonymKey?: MacKey;
   /** Friend keys a vehicle may hold at once (default 5); env FRIEND_KEY_SLOTS in the functions. */
   readonly friendKeySlots?: number;
+  /** The key that signs webhook deliveries, published for receivers; absent without webhooks. */
+  readonly webhookSigner?: DigestSigner;
 }
 
 export interface CarKeysService {
@@ -64,6 +68,7 @@ export interface CarKeysService {
   readonly revocations: KeyRevocation;
   /** Event notifications from partner servers (POST /v1/events). */
   readonly partnerEvents: PartnerEvents;
+  readonly webhookKey: WebhookSigningKey;
 }
 
 const dropEvents: Notifier = { publish: async () => {} };
@@ -133,5 +138,6 @@ export function createCarKeysService(config: CarKeysServiceConfig): CarKeysServi
     notices,
     revocations,
     partnerEvents: new PartnerEvents({ clock, notices, revocations }),
+    webhookKey: new WebhookSigningKey(config.webhookSigner),
   };
 }

@@ -11,6 +11,7 @@ import { z } from "zod";
 import { LIFECYCLE_ROUTE_SCHEMAS } from "./lifecycle-schemas.js";
 import { PARTNER_EVENT_ROUTE_SCHEMAS } from "./partner-event-schemas.js";
 import { RELAY_ROUTE_SCHEMAS } from "./relay/relay-schemas.js";
+import { WEBHOOK_KEY_ROUTE_SCHEMAS } from "./webhook-signing-key.js";
 
 /** Largest request body read (bytes); anything longer is refused with 413 before parsing. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -327,6 +328,7 @@ export const ROUTE_SCHEMAS = {
   // The key lifecycle (src/service/lifecycle-schemas.ts).
   ...LIFECYCLE_ROUTE_SCHEMAS,
   ...PARTNER_EVENT_ROUTE_SCHEMAS,
+  ...WEBHOOK_KEY_ROUTE_SCHEMAS,
 } as const satisfies Record<string, RouteSchemas>;
 
 export type RouteKey = keyof typeof ROUTE_SCHEMAS;

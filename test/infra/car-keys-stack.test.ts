@@ -715,3 +715,66 @@ describe("the partners' mutual-TLS domain", () => {
     expect(() => build("BadName", { ...settings, domainName: "Partners_Example" })).toThrow(/domain name/);
   });
 });
+
+describe("signed webhooks", () => {
+  function build(id: string, webhookUrl: string | undefined) {
+    const names = ["trust-anchors", "notices"];
+    const dir = writeStubHandlers(names);
+    stubDirs.push(dir);
+    const bare = new App({ context: { ...cdkJson.context, "aws:cdk:bundling-stacks": [] } });
+    return new CarKeysStack(bare, id, {
+      functionsDir: dir,
+      routes: ROUTES.filter((r) => names.includes(r.functionName)),
+      webhookUrl,
+    });
+  }
+
+  it("add a signing key of their own: publishers sign with it, trust-anchors only reads its public key", () => {
+    const hooked = build("Hooked", "https://events.oem.example/carkeys");
+    const t = Template.fromStack(hooked);
+    const all = t.toJSON().Resources as Record<string, Resource>;
+    const keyId = hooked.getLogicalId(hooked.webhookSigningKey!.key.node.defaultChild as CfnElement);
+    expect(all[keyId]!.Properties).toMatchObject({ KeySpec: "ECC_NIST_P256", KeyUsage: "SIGN_VERIFY" });
+    const envOf = (name: string) =>
+      (
+        Object.values(all).find(
+          (r) =>
+            r.Type === "AWS::Lambda::Function" &&
+            String(r.Properties.Description).includes(`Car Keys ${name}:`),
+        )!.Properties.Environment as { Variables: Record<string, unknown> }
+      ).Variables;
+    const signerUri = { "Fn::Join": ["", ["awskms:", { "Fn::GetAtt": [keyId, "Arn"] }]] };
+    expect(envOf("notices")).toMatchObject({
+      WEBHOOK_URL: "https://events.oem.example/carkeys",
+      WEBHOOK_SIGNER_URI: signerUri,
+    });
+    expect(envOf("trust-anchors").WEBHOOK_SIGNER_URI).toEqual(signerUri);
+    expect(envOf("trust-anchors").WEBHOOK_URL).toBeUndefined();
+    const statementsOf = (name: string) => {
+      const roleId = hooked.getLogicalId(hooked.functions.get(name)!.role.node.defaultChild as CfnElement);
+      return Object.values(all)
+        .filter(
+          (r) =>
+            r.Type === "AWS::IAM::Policy" &&
+            (r.Properties.Roles as Array<{ Ref: string }>).some((x) => x.Ref === roleId),
+        )
+        .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+    };
+    // Statements may be merged (minimizePolicies): the key is one of the resources.
+    const onKey = (s: Statement) =>
+      asList(s.Resource).some((r) => JSON.stringify(r) === JSON.stringify({ "Fn::GetAtt": [keyId, "Arn"] }));
+    expect([...new Set(statementsOf("notices").filter(onKey).flatMap(actions))].sort()).toEqual([
+      "kms:GetPublicKey",
+      "kms:Sign",
+    ]);
+    expect([...new Set(statementsOf("trust-anchors").filter(onKey).flatMap(actions))]).toEqual([
+      "kms:GetPublicKey",
+    ]);
+    expect(new AwsSolutionsChecks().validateScope(hooked).violations).toEqual([]);
+  });
+
+  it("are absent by default, and refuse a URL that is not https", () => {
+    expect(stack.webhookSigningKey).toBeUndefined();
+    expect(() => build("Plain", "http://events.oem.example/carkeys")).toThrow(/must be https/);
+  });
+});

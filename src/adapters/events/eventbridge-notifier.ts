@@ -4,6 +4,7 @@
 // notice to a car, a support dashboard) subscribe by type. A rejected entry
 // is an error: PutEvents answers 200 with FailedEntryCount for those.
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
+import { publishedEvent } from "../../service/event-schemas.js";
 import type { Notifier, ServiceEvent } from "../../service/ports.js";
 
 export const EVENT_SOURCE = "carkeys";
@@ -32,7 +33,8 @@ export class EventBridgeNotifier implements Notifier {
             Source: EVENT_SOURCE,
             DetailType: event.type,
             Time: new Date(event.occurredAt),
-            Detail: JSON.stringify(event),
+            // The published form: docs/events/service-event.v1.schema.json.
+            Detail: JSON.stringify(publishedEvent(event)),
           },
         ],
       }),

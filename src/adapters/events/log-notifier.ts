@@ -1,11 +1,13 @@
 // The Notifier port on a laptop (npm start, tests): one structured log line
 // per event, through the service's logger, so a local run shows what would
 // go to EventBridge. Events carry public facts only (ports.ts ServiceEvent).
+
+import { publishedEvent } from "../../service/event-schemas.js";
 import { logger } from "../../service/logger.js";
 import type { Notifier, ServiceEvent } from "../../service/ports.js";
 
 export class LogNotifier implements Notifier {
   async publish(event: ServiceEvent): Promise<void> {
-    logger.info("service event", { event });
+    logger.info("service event", { event: publishedEvent(event) });
   }
 }

@@ -62,6 +62,8 @@ export interface CarKeyStackOptions {
    * that accepts only client certificates chaining to `ca`; those routes then refuse the plain listener.
    */
   readonly mtls?: CarKeyStackMtlsOptions;
+  /** POST every service event, signed, to this URL (https, or http on loopback); key `<dataDir>/keys/webhook-signing.json`. */
+  readonly webhookUrl?: string;
 }
 
 export interface CarKeyStackMtlsOptions {
@@ -114,6 +116,7 @@ export class CarKeyStackError extends Error {
 export const DEFAULT_PORT = 3000;
 export const DEFAULT_TABLE_NAME = "carkeys-local";
 const MANUFACTURER_KEY_NAME = "se-manufacturer";
+const WEBHOOK_KEY_NAME = "webhook-signing";
 
 /** The environment the handlers read (functions/lib); the one place that knows the variable names. */
 /** Under `<dataDir>/keys`: the device pseudonym secret (src/service/device-pseudonyms.ts). */
@@ -130,8 +133,12 @@ export function handlerEnvironment(config: {
   devicePseudonymKey: string;
   /** Server-to-server routes only over mutual TLS (functions/lib/client-certificate.ts). */
   serverToServerMtls?: boolean;
+  /** Signed webhook deliveries: the receiver and the signing key's URI. */
+  webhook?: { url: string; signerUri: string };
 }): Record<string, string> {
   return {
+    WEBHOOK_URL: config.webhook?.url ?? "",
+    WEBHOOK_SIGNER_URI: config.webhook?.signerUri ?? "",
     [MTLS_SETTING]: config.serverToServerMtls ? "required" : "",
     TABLE_NAME: config.tableName,
     AWS_ENDPOINT_URL_DYNAMODB: config.dynamoDbEndpoint,
@@ -228,6 +235,9 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
         oemName: options.oemName ?? "Car Keys Local",
         devicePseudonymKey: `file:${pseudonymKeyPath}`,
         serverToServerMtls: options.mtls !== undefined,
+        ...(options.webhookUrl
+          ? { webhook: { url: options.webhookUrl, signerUri: `softkms:${keysDir}#${WEBHOOK_KEY_NAME}` } }
+          : {}),
       }),
     );
     const client = new DynamoDBClient({ endpoint: dynamoDb.endpoint });

@@ -30,6 +30,7 @@ interface Flags {
   readonly mtlsPort?: number;
   readonly mtlsCert?: string;
   readonly mtlsKey?: string;
+  readonly webhookUrl?: string;
 }
 
 function parsePort(value: string): number {
@@ -68,6 +69,10 @@ function program(): Command {
       "--mtls-cert <file>",
       "with --mtls: the server certificate (PEM; default a self-signed one in <data-dir>/tls/)",
     )
+    .option(
+      "--webhook-url <url>",
+      "POST every service event there, signed (key in <data-dir>/keys/webhook-signing.json, published at GET /v1/webhook-signing-key)",
+    )
     .option("--mtls-key <file>", "with --mtls: the server certificate's private key (PEM)")
     .configureOutput({
       outputError: (text, write) => write(`carkeys: ${text.replace(/^error: /, "").trim()}\n`),
@@ -86,6 +91,7 @@ function stackOptions(flags: Flags, env: NodeJS.ProcessEnv): CarKeyStackOptions 
   return {
     port,
     ...mtlsOptions(flags),
+    ...(flags.webhookUrl ? { webhookUrl: flags.webhookUrl } : {}),
     dataDir: flags.dataDir,
     ...(flags.inMemory ? { inMemory: true } : {}),
     ...(dynamoDbEndpoint ? { dynamoDbEndpoint } : {}),

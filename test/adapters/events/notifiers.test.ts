@@ -37,7 +37,7 @@ describe("EventBridgeNotifier", () => {
             Source: "carkeys",
             DetailType: "device.notice-issued",
             Time: new Date(event.occurredAt),
-            Detail: JSON.stringify(event),
+            Detail: JSON.stringify({ schema: "urn:carkeys:event:v1", ...event }),
           },
         ],
       },
@@ -60,7 +60,7 @@ describe("LogNotifier", () => {
     const info = vi.spyOn(logger, "info").mockImplementation(() => {});
     await new LogNotifier().publish(event);
     expect(info).toHaveBeenCalledTimes(1);
-    expect(info).toHaveBeenCalledWith("service event", { event });
+    expect(info).toHaveBeenCalledWith("service event", { event: { schema: "urn:carkeys:event:v1", ...event } });
     info.mockRestore();
   });
 });

@@ -165,6 +165,12 @@ describe("the plain listener beside it", () => {
     }
   });
 
+  it("answers 404 for the webhook signing key: this stack delivers no webhooks", async () => {
+    const response = await fetch(`${stack.url}/v1/webhook-signing-key`);
+    expect(response.status).toBe(404);
+    expect(((await response.json()) as { detail: string }).detail).toContain("no webhooks");
+  });
+
   it("serves the other OEM routes with the token as before", async () => {
     const response = await fetch(`${stack.url}/v1/vehicles/${"0a".repeat(8)}/notices`, { headers: oem() });
     expect(response.status).toBe(404);
