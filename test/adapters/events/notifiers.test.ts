@@ -60,7 +60,9 @@ describe("LogNotifier", () => {
     const info = vi.spyOn(logger, "info").mockImplementation(() => {});
     await new LogNotifier().publish(event);
     expect(info).toHaveBeenCalledTimes(1);
-    expect(info).toHaveBeenCalledWith("service event", { event: { schema: "urn:carkeys:event:v1", ...event } });
+    expect(info).toHaveBeenCalledWith("service event", {
+      event: { schema: "urn:carkeys:event:v1", ...event },
+    });
     info.mockRestore();
   });
 });
