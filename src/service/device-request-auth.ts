@@ -22,7 +22,7 @@ import {
 import type { DevicePseudonyms } from "./device-pseudonyms.js";
 import { AuthenticationError } from "./errors.js";
 import { refuseIfSuspended } from "./notices.js";
-import type { Clock, NonceClaim, Store } from "./ports.js";
+import type { Clock, NonceClaim, RecordReads, RecordsRead, Store } from "./ports.js";
 
 /** How far a request's timestamp may be from the service's clock, either way. */
 export const REQUEST_TIME_WINDOW_MS = 5 * 60 * 1000;
@@ -171,10 +171,7 @@ export class DeviceRequestAuthenticator {
     expected?: SignerKind,
     options: { whileSuspended?: boolean } = {},
   ): Promise<AuthenticatedDeviceRequest> {
-    const parsed = this.parse(request);
-    if (expected && parsed.kind !== expected) {
-      throw new AuthenticationError(`this route must be signed by an ${expected} key`);
-    }
+    const parsed = expected ? this.parseAs(request, expected) : this.parse(request);
     const signer = await this.signerOnRecord(parsed);
     const authenticated = this.verify(parsed, signer.publicKey);
     // Lost mode: after the signature (an unauthenticated caller learns nothing), before anything is written.
@@ -182,6 +179,36 @@ export class DeviceRequestAuthenticator {
       await refuseIfSuspended(this.store, signer.seId, "it may only fetch notices and confirm terminations");
     await this.store.claimNonce(authenticated.nonce);
     return authenticated;
+  }
+
+  /** What to read for the signer of `parsed`, to fetch it in the same round trip as the route's own records. */
+  signerReads(parsed: ParsedDeviceRequest): RecordReads {
+    return parsed.kind === "instance" ? { secureElements: [parsed.id] } : { keys: [parsed.id] };
+  }
+
+  /**
+   * Verifies `parsed` with the signer found in `records` (read with
+   * signerReads): refused as authenticate() refuses an unknown signer or a bad
+   * signature. The nonce is the caller's to claim with what it writes.
+   */
+  verifyWithRecords(parsed: ParsedDeviceRequest, records: RecordsRead): AuthenticatedDeviceRequest {
+    if (parsed.kind === "instance") {
+      const se = records.secureElements.get(parsed.id);
+      if (!se) throw new AuthenticationError(`no enrolled secure element ${parsed.id}`);
+      return this.verify(parsed, fromHex(se.instanceCaPublicKey));
+    }
+    const key = records.keys.get(parsed.id);
+    if (!key) throw new AuthenticationError(`no registered key ${parsed.id}`);
+    return this.verify(parsed, fromHex(key.endpointPublicKey));
+  }
+
+  /** Parses the headers and requires `expected` as the signer's kind (as authenticate does). */
+  parseAs(request: DeviceRequest, expected: SignerKind): ParsedDeviceRequest {
+    const parsed = this.parse(request);
+    if (parsed.kind !== expected) {
+      throw new AuthenticationError(`this route must be signed by an ${expected} key`);
+    }
+    return parsed;
   }
 
   /** The signing key on record, and the SE it lives on. */

@@ -51,6 +51,21 @@ export class ForbiddenError extends ServiceError {
   override name = "ForbiddenError";
 }
 
+/**
+ * A device in lost mode, found by a store's write-time condition: names the
+ * device, so the service can say which of a request's devices it was and what
+ * that refuses.
+ */
+export class SuspendedDeviceError extends ForbiddenError {
+  override name = "SuspendedDeviceError";
+  readonly seId: string;
+
+  constructor(seId: string, options?: ErrorOptions) {
+    super(`secure element ${seId} is in lost mode (suspended)`, options);
+    this.seId = seId;
+  }
+}
+
 /** An identifier names nothing the service has on record. */
 export class NotFoundError extends ServiceError {
   override name = "NotFoundError";

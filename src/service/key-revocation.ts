@@ -23,7 +23,7 @@ import type { DeviceRequest, DeviceRequestAuthenticator } from "./device-request
 import { ConfigurationError, ConflictError, ForbiddenError, NotFoundError } from "./errors.js";
 import { bytesField, invalidField } from "./input.js";
 import { type Notices, noticeEvent } from "./notices.js";
-import type { Clock, KeyRecord, KeyRevocationRecord, RevocationReason, Store } from "./ports.js";
+import type { Clock, KeyRecord, KeyRevocationRecord, NonceClaim, RevocationReason, Store } from "./ports.js";
 import type { RootCertificates } from "./root-certificates.js";
 import type { EnrollmentOutcome } from "./secure-element-enrollment.js";
 
@@ -78,23 +78,48 @@ export class KeyRevocation {
     input: { revocation: string },
     request: DeviceRequest,
   ): Promise<EnrollmentOutcome<RevocationView>> {
-    const { store, auth } = this.options;
-    const caller = await auth.authenticate(request, "endpoint");
-    const encoded = bytesField(input.revocation, "body.revocation");
-    let parsed: RevocationFacts;
+    const { store, auth, pseudonyms } = this.options;
+    const parsedRequest = auth.parseAs(request, "endpoint");
+    // The statement names the vehicle and the key: read with the signer in one round trip. Believed only
+    // once the request's signature and then the statement's verify; a body that does not parse is refused
+    // after the signature, as before any read.
+    let parsed: RevocationFacts | undefined;
+    let encoded: Uint8Array | undefined;
+    let bodyError: unknown;
     try {
+      encoded = bytesField(input.revocation, "body.revocation");
       parsed = parseRevocation(encoded).facts;
     } catch (error) {
-      return invalidField("body.revocation", error);
+      bodyError = error;
     }
-    const vehicleId = toHex(parsed.vehicleIdentifier);
-    const vehicle = await store.getVehicle(vehicleId);
+    const vehicleId = parsed ? toHex(parsed.vehicleIdentifier) : undefined;
+    const targetId = parsed ? toHex(parsed.revokedKeyId) : undefined;
+    const records = await store.readRecords({
+      keys: [parsedRequest.id, ...(targetId ? [targetId] : [])],
+      ...(vehicleId ? { vehicles: [vehicleId], vehicleSequences: [vehicleId] } : {}),
+    });
+    const caller = auth.verifyWithRecords(parsedRequest, records);
+    const signer = records.keys.get(caller.id)!;
+    // Lost mode: after the signature (an unauthenticated caller learns nothing), before anything else; the
+    // revoked key's device is read in the same round trip, for its terminate-key notice's counter.
+    const ownerDevice = await pseudonyms.deviceOf(signer);
+    const target = targetId ? records.keys.get(targetId) : undefined;
+    const targetDevice = target ? await pseudonyms.deviceOf(target).catch(() => undefined) : undefined;
+    const states = await store.readRecords({
+      deviceNoticeStates: [ownerDevice, ...(targetDevice ? [targetDevice] : [])],
+    });
+    if (states.deviceNoticeStates.get(ownerDevice)?.lostMode === "suspended") {
+      throw new ForbiddenError(
+        `secure element ${ownerDevice} is in lost mode (suspended): it may only fetch notices and confirm terminations`,
+      );
+    }
+    if (!parsed || !encoded || !vehicleId || !targetId) return invalidField("body.revocation", bodyError);
+    const vehicle = records.vehicles.get(vehicleId);
     if (!vehicle) throw new NotFoundError(`vehicle ${vehicleId} is not enrolled`);
     if (!vehicle.owner || vehicle.owner.keyId !== caller.id) {
       throw new ForbiddenError(`only the owner key of vehicle ${vehicleId} may revoke its keys`);
     }
-    const signer = await store.getKey(caller.id);
-    if (!signer || (signer.state ?? "active") !== "active") {
+    if ((signer.state ?? "active") !== "active") {
       throw new ForbiddenError(`the owner key ${caller.id} is no longer active`);
     }
     let facts: RevocationFacts;
@@ -112,7 +137,6 @@ export class KeyRevocation {
       return invalidField("body.revocation", error);
     }
     const keyId = toHex(facts.revokedKeyId);
-    const target = await store.getKey(keyId);
     if (!target) throw new NotFoundError(`key ${keyId} is not registered`);
     if (target.vehicleId !== vehicleId)
       throw new ForbiddenError(`key ${keyId} is not a key of vehicle ${vehicleId}`);
@@ -127,14 +151,33 @@ export class KeyRevocation {
       );
     }
     // Kept: that the vehicle's owner revoked. Not which owner key, nor its statement (it names the owner key).
-    return this.revoke(target, "owner", "vehicle-owner");
+    return this.revoke(target, "owner", "vehicle-owner", {
+      nonce: caller.nonce,
+      ...(targetDevice
+        ? {
+            device: { seId: targetDevice, counter: states.deviceNoticeStates.get(targetDevice)!.counter },
+          }
+        : {}),
+      revocations: records.vehicleSequences.get(vehicleId)!.revocations,
+    });
   }
 
   /** POST /v1/keys/{keyId}/revocation: the OEM backend revokes any key. */
   async revokeByOem(keyId: string, caller: string): Promise<EnrollmentOutcome<RevocationView>> {
-    const target = await this.options.store.getKey(keyId);
+    const { store, pseudonyms } = this.options;
+    const target = await store.getKey(keyId);
     if (!target) throw new NotFoundError(`key ${keyId} is not registered`);
-    return this.revoke(target, "oem", caller);
+    if ((target.state ?? "active") !== "active") return this.revoke(target, "oem", caller);
+    // The key's device counter and the vehicle's revocation sequence, in one round trip.
+    const seId = await pseudonyms.deviceOf(target);
+    const read = await store.readRecords({
+      deviceNoticeStates: [seId],
+      vehicleSequences: [target.vehicleId],
+    });
+    return this.revoke(target, "oem", caller, {
+      device: { seId, counter: read.deviceNoticeStates.get(seId)!.counter },
+      revocations: read.vehicleSequences.get(target.vehicleId)!.revocations,
+    });
   }
 
   /** POST /v1/keys/{keyId}/termination: the SE holding the key proves it deleted it. */
@@ -144,10 +187,16 @@ export class KeyRevocation {
     request: DeviceRequest,
   ): Promise<EnrollmentOutcome<RevocationView>> {
     const { store, auth, clock } = this.options;
-    // Confirming a termination only finishes a revocation: allowed in lost mode.
-    const caller = await auth.authenticate(request, "instance", { whileSuspended: true });
-    const key = await store.getKey(keyId);
-    if (!key) throw new NotFoundError(`key ${keyId} is not registered`);
+    // Confirming a termination only finishes a revocation: allowed in lost mode. The signer and the key
+    // in one round trip; the nonce is claimed with the write.
+    const parsed = auth.parseAs(request, "instance");
+    const records = await store.readRecords({ ...auth.signerReads(parsed), keys: [keyId] });
+    const caller = auth.verifyWithRecords(parsed, records);
+    const key = records.keys.get(keyId);
+    if (!key) {
+      await store.claimNonce(caller.nonce);
+      throw new NotFoundError(`key ${keyId} is not registered`);
+    }
     const seId = await this.options.pseudonyms.deviceOf(key);
     if (seId !== caller.id) {
       throw new ForbiddenError(`key ${keyId} lives on another secure element than the one that signed`);
@@ -169,9 +218,14 @@ export class KeyRevocation {
       if (error instanceof ProtocolError) return invalidField("body.attestation", error);
       throw error;
     }
-    if (key.state === "terminated") return { created: false, response: revocationView(key) };
-    if (key.state === "expired" && key.termination) return { created: false, response: revocationView(key) };
+    if (key.state === "terminated" || (key.state === "expired" && key.termination)) {
+      // A repeat: nothing new is written, and this signed request is spent all the same.
+      await store.claimNonce(caller.nonce);
+      return { created: false, response: revocationView(key) };
+    }
     if ((key.state ?? "active") === "active" || key.state === "expired") {
+      // The expiry's write is its own transaction: the nonce is claimed before it.
+      await store.claimNonce(caller.nonce);
       return this.confirmExpiry(key, encoded, terminatedAt);
     }
     const termination = {
@@ -184,11 +238,14 @@ export class KeyRevocation {
         keyId,
         termination,
         key.revocation ? { seId, counter: key.revocation.noticeCounter } : undefined,
+        caller.nonce,
       );
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
       const now = await store.getKey(keyId);
       if (now?.state !== "terminated") throw error;
+      // A twin confirmed it first: the answer is the repeat's, and this signed request is spent all the same.
+      await store.claimNonce(caller.nonce);
       return { created: false, response: revocationView(now) };
     }
     await this.options.notices.publishAll([
@@ -256,8 +313,9 @@ export class KeyRevocation {
   /** GET /v1/vehicles/{vehicleId}/revocations?after=n: the car's list, through the OEM. */
   async revocationList(vehicleId: string, after: number): Promise<RevocationListView> {
     const { store, roots, clock } = this.options;
-    if (!(await store.getVehicle(vehicleId))) throw new NotFoundError(`vehicle ${vehicleId} is not enrolled`);
-    const { revocations: latest } = await store.getVehicleSequences(vehicleId);
+    const read = await store.readRecords({ vehicles: [vehicleId], vehicleSequences: [vehicleId] });
+    if (!read.vehicles.has(vehicleId)) throw new NotFoundError(`vehicle ${vehicleId} is not enrolled`);
+    const { revocations: latest } = read.vehicleSequences.get(vehicleId)!;
     if (after > latest) {
       throw new ConflictError(
         `stale revocation cursor: after=${after} is beyond the latest sequence ${latest}`,
@@ -304,19 +362,27 @@ export class KeyRevocation {
     target: KeyRecord,
     reason: RevocationReason,
     revokedBy: string,
+    known: RevocationInputs = {},
   ): Promise<EnrollmentOutcome<RevocationView>> {
     const { store, clock, notices } = this.options;
     let key: KeyRecord | undefined = target;
+    // Counters read with the request's other records serve the first attempt; a retry reads them fresh.
+    let fresh: RevocationInputs = known;
     const backoff = new CounterBackoff(this.options.counterBackoff);
     do {
       if (!key) throw new NotFoundError(`key ${target.keyId} is not registered`);
       if (key.state === "expired") {
         throw new ConflictError(`key ${key.keyId} has expired; there is nothing left to revoke`);
       }
-      if ((key.state ?? "active") !== "active") return { created: false, response: revocationView(key) };
+      if ((key.state ?? "active") !== "active") {
+        // A repeat: nothing new is written, and the signed request that asked for it is spent all the same.
+        if (known.nonce) await store.claimNonce(known.nonce);
+        return { created: false, response: revocationView(key) };
+      }
       const now = clock.now();
-      const notice = await notices.terminateKeyNotice(key, now);
-      const { revocations } = await store.getVehicleSequences(key.vehicleId);
+      const notice = await notices.terminateKeyNotice(key, now, fresh.device);
+      const revocations = fresh.revocations ?? (await store.getVehicleSequences(key.vehicleId)).revocations;
+      fresh = {};
       const entry = {
         vehicleId: key.vehicleId,
         sequence: revocations + 1,
@@ -339,6 +405,7 @@ export class KeyRevocation {
           notice: { notice },
           // A revoked friend key frees its slot at once, in the same transaction.
           ...(key.role === "friend" ? { freesFriendSlot: { vehicleId: key.vehicleId } } : {}),
+          ...(known.nonce ? { nonce: known.nonce } : {}),
         });
       } catch (error) {
         if (!(error instanceof ConflictError)) throw error;
@@ -359,6 +426,16 @@ export class KeyRevocation {
     } while (await backoff.afterLostRace());
     throw new ConflictError(`key ${target.keyId}: concurrent revocations and notices; retry`);
   }
+}
+
+/** What a revocation's caller already read (with its other records), so the first attempt need not read it again. */
+interface RevocationInputs {
+  /** The signed request asking for it (the owner's device): claimed in the revocation's transaction. */
+  readonly nonce?: NonceClaim;
+  /** The revoked key's SE and its notice counter now. */
+  readonly device?: { readonly seId: string; readonly counter: number };
+  /** The vehicle's revocation sequence now. */
+  readonly revocations?: number;
 }
 
 export function revocationView(key: KeyRecord): RevocationView {

@@ -47,10 +47,11 @@ import {
   ForbiddenError,
   FriendSlotsFullError,
   NotFoundError,
+  SuspendedDeviceError,
   ValidationError,
 } from "./errors.js";
 import { bytesField, invalidField, parseField } from "./input.js";
-import { type Notices, noticeEvent, refuseIfSuspended } from "./notices.js";
+import { type Notices, noticeEvent } from "./notices.js";
 import type { Clock, KeyRecord, NonceClaim, OwnerMigration, Store, VehicleRecord } from "./ports.js";
 import type { RootCertificates } from "./root-certificates.js";
 import type { KeyRegistrationRequest, KeyView, VehicleKeysResponse } from "./schemas.js";
@@ -122,10 +123,20 @@ export class KeyTracking {
     const { nonce } = auth.verify(parsed, chain.publicKey);
     Object.assign(verified, { keyId, chain, nonce });
     const seId = toHex(deviceIdFromInstanceKey(certificatePublicKey(chain.chain[1]!)));
-    await refuseIfSuspended(store, seId, "its keys register nothing");
     // The endpoint profile requires both extensions, so a verified chain always has them.
     const vehicleId = toHex(chain.vehicleIdentifier!);
     const role: KeyRole = chain.keyRole!;
+    // Everything this registration reads before it decides, in one round trip: the device's lost-mode
+    // state, the vehicle, the key (a repeat?) and, for an owner key, the pairing material it spends.
+    const records = await store.readRecords({
+      deviceNoticeStates: [seId],
+      vehicles: [vehicleId],
+      keys: [keyId],
+      ...(role === "owner" ? { pairings: [vehicleId] } : {}),
+    });
+    if (records.deviceNoticeStates.get(seId)?.lostMode === "suspended") {
+      throw suspended(seId, OWN_DEVICE_SUSPENDED);
+    }
     if (role === "owner" && input.keyAttestation !== undefined) {
       throw new ValidationError("an owner key takes no keyAttestation", [
         { path: "body.keyAttestation", message: "only for friend keys" },
@@ -150,18 +161,18 @@ export class KeyTracking {
       ]);
     }
 
-    const vehicle = await store.getVehicle(vehicleId);
+    const vehicle = records.vehicles.get(vehicleId);
     if (!vehicle) throw new NotFoundError(`vehicle ${vehicleId} is not enrolled`);
     const confirmedPairingId =
       role === "owner" ? this.verifyConfirmation(input, vehicle, chain, now) : undefined;
-    const existing = await store.getKey(keyId);
+    const existing = records.keys.get(keyId);
     if (existing) return this.repeat(existing, chain, nonce);
 
     const attestation = role === "friend" ? this.verifyAttestation(input, vehicle, chain) : undefined;
     const attestingOwner = attestation ? await this.attestingOwner(vehicle) : undefined;
     if (role === "owner") {
       // With an owner on record, this is a new phone taking over (migration): the car confirmed it under new material.
-      const pairing = await store.getPairing(vehicleId);
+      const pairing = records.pairings.get(vehicleId);
       if (!pairing || Date.parse(pairing.expiresAt) <= now.getTime()) {
         throw new ConflictError(
           `vehicle ${vehicleId} has no unexpired owner-pairing material; the OEM can issue new material`,
@@ -225,6 +236,14 @@ export class KeyTracking {
         }
       }
     } catch (error) {
+      // Lost mode, found by the transaction's own check: the same refusal as when it is read first.
+      if (error instanceof SuspendedDeviceError) {
+        throw suspended(
+          error.seId,
+          error.seId === seId ? OWN_DEVICE_SUSPENDED : OWNER_DEVICE_SUSPENDED,
+          error,
+        );
+      }
       if (!(error instanceof ConflictError)) throw error;
       // A concurrent twin registered the same key first: answer as its repeat.
       const winner = await store.getKey(keyId);
@@ -395,18 +414,19 @@ export class KeyTracking {
   /**
    * The owner key whose attestation verified must still mint: active (not
    * revoked by the OEM or replaced by a migration) and not on a device in lost
-   * mode. Checked here for a clear answer, and again by the store in the
-   * registration's transaction, so a revocation or suspension that commits in
-   * between still refuses it.
+   * mode. Its record is read for its SE (which only its seal names), so its
+   * state is checked here too; the store checks both again in the
+   * registration's transaction (the suspension only there: a second read would
+   * cost a round trip for what the transaction decides anyway), so a
+   * revocation or suspension that commits in between still refuses it.
    */
   private async attestingOwner(vehicle: VehicleRecord): Promise<{ key: KeyRecord; device: string }> {
     const owner = await this.options.store.getKey(vehicle.owner!.keyId);
     if (!owner || (owner.state ?? "active") !== "active") {
       throw new ForbiddenError(`the attesting owner key ${vehicle.owner!.keyId} is no longer active`);
     }
-    // The owner's SE, unsealed once (a KMS GenerateMac in AWS) for the check here and the transaction's.
+    // The owner's SE, unsealed once (a KMS GenerateMac in AWS) for the transaction's check.
     const device = await this.options.pseudonyms.deviceOf(owner);
-    await refuseIfSuspended(this.options.store, device, "its owner key attests nothing");
     return { key: owner, device };
   }
 
@@ -469,6 +489,17 @@ export class KeyTracking {
     await this.options.store.claimNonce(nonce);
     return { created: false, response: keyView(existing) };
   }
+}
+
+const OWN_DEVICE_SUSPENDED = "its keys register nothing";
+const OWNER_DEVICE_SUSPENDED = "its owner key attests nothing";
+
+/** The refusal of a registration one of whose devices is in lost mode, saying which and what it refuses. */
+function suspended(seId: string, consequence: string, cause?: unknown): ForbiddenError {
+  return new ForbiddenError(
+    `secure element ${seId} is in lost mode (suspended): ${consequence}`,
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 export function keyView(record: KeyRecord): KeyView {

@@ -26,6 +26,7 @@ import type {
   DeviceNoticeRecord,
   KeyRecord,
   Notifier,
+  RecordsRead,
   ServiceEvent,
   Store,
   VehicleNoticeRecord,
@@ -76,6 +77,16 @@ export interface NoticesOptions {
   readonly pseudonyms: DevicePseudonyms;
 }
 
+/** Nothing read: the base of a RecordsRead assembled from another read. */
+const NO_RECORDS: RecordsRead = {
+  secureElements: new Map(),
+  keys: new Map(),
+  vehicles: new Map(),
+  pairings: new Map(),
+  deviceNoticeStates: new Map(),
+  vehicleSequences: new Map(),
+};
+
 /** Lost mode reaches the service too: a suspended device's keys sign no request that changes anything. */
 export async function refuseIfSuspended(store: Store, seId: string, consequence: string): Promise<void> {
   if ((await store.getDeviceNoticeState(seId)).lostMode === "suspended") {
@@ -115,10 +126,18 @@ export class Notices {
     return toHex(encodeSignedStatement(body, signature));
   }
 
-  /** A terminate-key notice for the SE holding `key`, with the counter the device has next. */
-  async terminateKeyNotice(key: KeyRecord, at: Date): Promise<DeviceNoticeRecord> {
-    const seId = await this.options.pseudonyms.deviceOf(key);
-    const { counter } = await this.options.store.getDeviceNoticeState(seId);
+  /**
+   * A terminate-key notice for the SE holding `key`, with the counter the
+   * device has next; `known` is that SE and its counter when the caller read
+   * them already (with its other records).
+   */
+  async terminateKeyNotice(
+    key: KeyRecord,
+    at: Date,
+    known?: { readonly seId: string; readonly counter: number },
+  ): Promise<DeviceNoticeRecord> {
+    const seId = known?.seId ?? (await this.options.pseudonyms.deviceOf(key));
+    const counter = known?.counter ?? (await this.options.store.getDeviceNoticeState(seId)).counter;
     const next = counter + 1;
     const notice = await this.sign({
       seId,
@@ -205,21 +224,33 @@ export class Notices {
   async forDevice(seId: string, after: number, request: DeviceRequest): Promise<DeviceNoticesView> {
     const { store, auth } = this.options;
     // A suspended device must still fetch: its resume (and terminate-key notices) come this way.
-    const caller = await auth.authenticate(request, "instance", { whileSuspended: true });
-    if (caller.id !== seId) throw new ForbiddenError("a device fetches only its own notices");
-    const { counter } = await store.getDeviceNoticeState(seId);
+    const parsed = auth.parseAs(request, "instance");
+    if (parsed.id !== seId) {
+      // Refused once the signature verified, as for any signer: an unauthenticated caller learns nothing.
+      const caller = auth.verifyWithRecords(parsed, await store.readRecords(auth.signerReads(parsed)));
+      await store.claimNonce(caller.nonce);
+      throw new ForbiddenError("a device fetches only its own notices");
+    }
+    // The signer's record, its notice state and its notices in one read (they share a partition).
+    const feed = await store.readDeviceNoticeFeed(seId, after, NOTICE_PAGE_SIZE);
+    const caller = auth.verifyWithRecords(parsed, {
+      ...NO_RECORDS,
+      secureElements: new Map(feed.secureElement ? [[seId, feed.secureElement]] : []),
+    });
+    await store.claimNonce(caller.nonce);
+    const { counter } = feed.state;
     if (after > counter) {
       throw new ConflictError(`stale notice cursor: after=${after} is beyond the latest counter ${counter}`);
     }
-    const notices = await store.listDeviceNotices(seId, after, NOTICE_PAGE_SIZE);
-    return { seId, latestCounter: counter, notices: notices.map(noticeView) };
+    return { seId, latestCounter: counter, notices: feed.notices.map(noticeView) };
   }
 
   /** GET /v1/vehicles/{vehicleId}/notices: the OEM's telematics, for the car. */
   async forVehicle(vehicleId: string, after: number): Promise<VehicleNoticesView> {
     const { store } = this.options;
-    if (!(await store.getVehicle(vehicleId))) throw new NotFoundError(`vehicle ${vehicleId} is not enrolled`);
-    const { notices: latest } = await store.getVehicleSequences(vehicleId);
+    const read = await store.readRecords({ vehicles: [vehicleId], vehicleSequences: [vehicleId] });
+    if (!read.vehicles.has(vehicleId)) throw new NotFoundError(`vehicle ${vehicleId} is not enrolled`);
+    const { notices: latest } = read.vehicleSequences.get(vehicleId)!;
     if (after > latest) {
       throw new ConflictError(`stale notice cursor: after=${after} is beyond the latest sequence ${latest}`);
     }

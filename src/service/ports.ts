@@ -256,6 +256,40 @@ export interface KeyRevocationWrite {
   readonly freesFriendSlot?: { readonly vehicleId: string };
   readonly entry?: RevocationEntryWrite;
   readonly notice: DeviceNoticeWrite;
+  /** The signed request that asked for it (the owner's device), claimed in the same transaction. */
+  readonly nonce?: NonceClaim;
+}
+
+/**
+ * The records one request reads before it decides, named by their ids; the
+ * store fetches them together (one BatchGetItem), strongly consistent.
+ */
+export interface RecordReads {
+  readonly secureElements?: readonly string[];
+  readonly keys?: readonly string[];
+  readonly vehicles?: readonly string[];
+  readonly pairings?: readonly string[];
+  readonly deviceNoticeStates?: readonly string[];
+  readonly vehicleSequences?: readonly string[];
+}
+
+/** What readRecords found: records by id (absent when not on record), states and sequences for every id asked. */
+export interface RecordsRead {
+  readonly secureElements: ReadonlyMap<string, SecureElementRecord>;
+  readonly keys: ReadonlyMap<string, KeyRecord>;
+  readonly vehicles: ReadonlyMap<string, VehicleRecord>;
+  readonly pairings: ReadonlyMap<string, PairingRecord>;
+  /** Counter 0 and active for a device that never had a notice. */
+  readonly deviceNoticeStates: ReadonlyMap<string, DeviceNoticeState>;
+  /** 0 and 0 for a vehicle that never had a notice or a revocation. */
+  readonly vehicleSequences: ReadonlyMap<string, { notices: number; revocations: number }>;
+}
+
+/** A device's notice fetch: its record (to check the request's signature), its state, its notices after a counter. */
+export interface DeviceNoticeFeed {
+  readonly secureElement?: SecureElementRecord;
+  readonly state: DeviceNoticeState;
+  readonly notices: DeviceNoticeRecord[];
 }
 
 /** A new owner phone: the old owner key moves to revoked (migrated) and its SE gets a terminate-key notice. */
@@ -305,6 +339,9 @@ export interface NonceClaim {
  * listVehicleKeys.
  */
 export interface Store {
+  /** Everything `reads` names, in one round trip (docs/architecture.md "DynamoDB budget"). */
+  readRecords(reads: RecordReads): Promise<RecordsRead>;
+
   getRootCertificate(profile: OemRootProfile, keyId: string): Promise<RootCertificateRecord | undefined>;
   /** ConflictError when a root for this (profile, keyId) exists already. */
   createRootCertificate(record: RootCertificateRecord): Promise<void>;
@@ -373,6 +410,7 @@ export interface Store {
     keyId: string,
     termination: KeyTerminationRecord,
     appliedNotice?: { seId: string; counter: number },
+    nonce?: NonceClaim,
   ): Promise<void>;
   getDeviceNoticeState(seId: string): Promise<DeviceNoticeState>;
   /**
@@ -387,6 +425,11 @@ export interface Store {
   getVehicleSequences(vehicleId: string): Promise<{ notices: number; revocations: number }>;
   /** A device notice and the vehicle notices of one lost-mode action, all or nothing (ConflictError: retry). */
   appendNotices(device: DeviceNoticeWrite, vehicles: readonly VehicleNoticeWrite[]): Promise<void>;
+  /**
+   * The SE's record, notice state and notices above `after` (ascending, at most
+   * `limit`) together: one Query when they fit in one page (they share a partition).
+   */
+  readDeviceNoticeFeed(seId: string, after: number, limit: number): Promise<DeviceNoticeFeed>;
   /** Notices with a counter above `after`, ascending, at most `limit`. */
   listDeviceNotices(seId: string, after: number, limit: number): Promise<DeviceNoticeRecord[]>;
   listVehicleNotices(vehicleId: string, after: number, limit: number): Promise<VehicleNoticeRecord[]>;

@@ -40,7 +40,7 @@ afterAll(async () => {
 });
 
 /**
- * Holds the second existence check of `keyId` (the loser's) on a result read before the first
+ * Holds the second existence check of `keyId` (the loser's read of its records) on a result read before the first
  * registration write of `write` committed, and releases it once that write is done.
  */
 function forceLosingTwin(keyId: string, write: "registerOwnerKey" | "registerFriendKey") {
@@ -53,10 +53,14 @@ function forceLosingTwin(keyId: string, write: "registerOwnerKey" | "registerFri
   const committed = new Promise<void>((resolve) => {
     winnerCommitted = resolve;
   });
-  const getKey = DynamoDbStore.prototype.getKey;
-  vi.spyOn(DynamoDbStore.prototype, "getKey").mockImplementation(async function (this: DynamoDbStore, id) {
-    if (id !== keyId || ++checks !== 2) return getKey.call(this, id);
-    const stale = await getKey.call(this, id);
+  // The existence check is part of the registration's one read of everything it needs.
+  const readRecords = DynamoDbStore.prototype.readRecords;
+  vi.spyOn(DynamoDbStore.prototype, "readRecords").mockImplementation(async function (
+    this: DynamoDbStore,
+    reads,
+  ) {
+    if (!reads.keys?.includes(keyId) || ++checks !== 2) return readRecords.call(this, reads);
+    const stale = await readRecords.call(this, reads);
     loserRead();
     await committed;
     return stale;

@@ -10,8 +10,10 @@ import {
   ForbiddenError,
   FriendSlotsFullError,
   ReplayError,
+  SuspendedDeviceError,
 } from "../../src/service/errors.js";
 import type {
+  DeviceNoticeFeed,
   DeviceNoticeRecord,
   DeviceNoticeState,
   DeviceNoticeWrite,
@@ -24,6 +26,8 @@ import type {
   OemRootProfile,
   OwnerMigration,
   PairingRecord,
+  RecordReads,
+  RecordsRead,
   RevocationEntryRecord,
   RootCertificateRecord,
   SecureElementRecord,
@@ -56,6 +60,47 @@ export class MemoryStore implements Store {
       keys: [...this.keys.values()],
       nonces: [...this.nonces.keys()],
     });
+  }
+
+  /** Counts readRecords calls: what one BatchGetItem would be. */
+  batchReads = 0;
+
+  async readRecords(reads: RecordReads): Promise<RecordsRead> {
+    this.batchReads++;
+    const found = <T>(ids: readonly string[] | undefined, get: (id: string) => T | undefined) =>
+      new Map(
+        (ids ?? []).flatMap((id) => {
+          const value = get(id);
+          return value === undefined ? [] : [[id, clone(value)] as [string, T]];
+        }),
+      );
+    return {
+      secureElements: found(reads.secureElements, (id) => this.secureElements.get(id)),
+      keys: found(reads.keys, (id) => this.keys.get(id)),
+      vehicles: found(reads.vehicles, (id) => this.vehicles.get(id)),
+      pairings: found(reads.pairings, (id) => this.pairings.get(id)),
+      deviceNoticeStates: new Map(
+        await Promise.all(
+          (reads.deviceNoticeStates ?? []).map(
+            async (id) => [id, await this.getDeviceNoticeState(id)] as const,
+          ),
+        ),
+      ),
+      vehicleSequences: new Map(
+        await Promise.all(
+          (reads.vehicleSequences ?? []).map(async (id) => [id, await this.getVehicleSequences(id)] as const),
+        ),
+      ),
+    };
+  }
+
+  async readDeviceNoticeFeed(seId: string, after: number, limit: number): Promise<DeviceNoticeFeed> {
+    const secureElement = await this.getSecureElement(seId);
+    return {
+      ...(secureElement ? { secureElement } : {}),
+      state: await this.getDeviceNoticeState(seId),
+      notices: await this.listDeviceNotices(seId, after, limit),
+    };
   }
 
   async getRootCertificate(profile: OemRootProfile, keyId: string) {
@@ -156,7 +201,7 @@ export class MemoryStore implements Store {
     if (!owner || (owner.state ?? "active") !== "active") throw new ForbiddenError("owner key not active");
     for (const device of conditions.unsuspendedDevices) {
       if (this.deviceNoticeStates.get(device)?.lostMode === "suspended")
-        throw new ForbiddenError("suspended");
+        throw new SuspendedDeviceError(device);
     }
     const vehicle = this.vehicles.get(key.vehicleId)!;
     const count = vehicle.friendKeys ?? 0;
@@ -177,19 +222,24 @@ export class MemoryStore implements Store {
       throw new ConflictError("revocation sequence moved");
     }
     this.checkDeviceNotice(write.notice);
+    if (write.nonce) this.checkNonce(write.nonce);
     this.applyRevocation(write.keyId, write.revocation);
     if (write.freesFriendSlot) this.freeSlots(write.freesFriendSlot.vehicleId, 1);
     if (write.entry) this.push(this.revocationEntries, write.entry.vehicleId, write.entry);
     this.applyDeviceNotice(write.notice);
+    if (write.nonce) this.spend(write.nonce);
   }
 
   async terminateKey(
     keyId: string,
     termination: KeyTerminationRecord,
     appliedNotice?: { seId: string; counter: number },
+    nonce?: NonceClaim,
   ) {
     const key = this.keys.get(keyId);
     if (key?.state !== "revoked") throw new ConflictError("not revoked");
+    if (nonce) this.checkNonce(nonce);
+    if (nonce) this.spend(nonce);
     this.keys.set(keyId, { ...key, state: "terminated", termination: clone(termination) });
     if (appliedNotice) {
       const notices = this.deviceNotices.get(appliedNotice.seId) ?? [];

@@ -15,6 +15,8 @@ import {
   TransactionCanceledException,
 } from "@aws-sdk/client-dynamodb";
 import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -24,8 +26,15 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { ConflictError, ForbiddenError, FriendSlotsFullError, ReplayError } from "../../service/errors.js";
+import {
+  ConflictError,
+  ForbiddenError,
+  FriendSlotsFullError,
+  ReplayError,
+  SuspendedDeviceError,
+} from "../../service/errors.js";
 import type {
+  DeviceNoticeFeed,
   DeviceNoticeRecord,
   DeviceNoticeState,
   DeviceNoticeWrite,
@@ -39,6 +48,8 @@ import type {
   OemRootProfile,
   OwnerMigration,
   PairingRecord,
+  RecordReads,
+  RecordsRead,
   RevocationEntryRecord,
   RevocationEntryWrite,
   RootCertificateRecord,
@@ -125,6 +136,85 @@ export class DynamoDbStore implements Store {
     }
     this.tableName = options.tableName;
     this.client = options.client ?? createDocumentClient(options.clientConfig);
+  }
+
+  // ---- reads of one request, together ----
+
+  async readRecords(reads: RecordReads): Promise<RecordsRead> {
+    // Each wanted item once, with what it becomes in the answer.
+    const wanted = new Map<
+      string,
+      { itemKey: { pk: string; sk: string }; file: (item: Item | undefined) => void }
+    >();
+    const want = (itemKey: { pk: string; sk: string }, file: (item: Item | undefined) => void) => {
+      const id = `${itemKey.pk}\u0000${itemKey.sk}`;
+      const earlier = wanted.get(id);
+      wanted.set(id, {
+        itemKey,
+        file: earlier
+          ? (item) => {
+              earlier.file(item);
+              file(item);
+            }
+          : file,
+      });
+    };
+    const secureElements = new Map<string, SecureElementRecord>();
+    const keys = new Map<string, KeyRecord>();
+    const vehicles = new Map<string, VehicleRecord>();
+    const pairings = new Map<string, PairingRecord>();
+    const deviceNoticeStates = new Map<string, DeviceNoticeState>();
+    const vehicleSequences = new Map<string, { notices: number; revocations: number }>();
+    const put = <T>(map: Map<string, T>, id: string, value: T | undefined) => {
+      if (value !== undefined) map.set(id, value);
+    };
+    for (const id of reads.secureElements ?? []) {
+      want(key.se(id), (item) => put(secureElements, id, record<SecureElementRecord>(item)));
+    }
+    for (const id of reads.keys ?? []) want(key.key(id), (item) => put(keys, id, record<KeyRecord>(item)));
+    for (const id of reads.vehicles ?? []) {
+      want(key.vehicle(id), (item) => put(vehicles, id, record<VehicleRecord>(item)));
+    }
+    for (const id of reads.pairings ?? []) {
+      want(key.pairing(id), (item) => put(pairings, id, fromPairingItem(item)));
+    }
+    for (const id of reads.deviceNoticeStates ?? []) {
+      want(key.deviceNotices(id), (item) => deviceNoticeStates.set(id, noticeState(item)));
+    }
+    for (const id of reads.vehicleSequences ?? []) {
+      vehicleSequences.set(id, { notices: 0, revocations: 0 });
+      want(key.vehicleNotices(id), (item) => {
+        vehicleSequences.get(id)!.notices = counterOf(item);
+      });
+      want(key.vehicleRevocations(id), (item) => {
+        vehicleSequences.get(id)!.revocations = counterOf(item);
+      });
+    }
+    const found = await this.batchGet([...wanted.values()].map((w) => w.itemKey));
+    for (const [id, { file }] of wanted) file(found.get(id));
+    return { secureElements, keys, vehicles, pairings, deviceNoticeStates, vehicleSequences };
+  }
+
+  /** BatchGetItem, strongly consistent, 100 keys a call, unprocessed keys asked again; items by `pk\0sk`. */
+  private async batchGet(itemKeys: readonly { pk: string; sk: string }[]): Promise<Map<string, Item>> {
+    const found = new Map<string, Item>();
+    for (let start = 0; start < itemKeys.length; start += BATCH_GET_LIMIT) {
+      let pending: Record<string, unknown>[] = itemKeys.slice(start, start + BATCH_GET_LIMIT);
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        // Unprocessed keys come back when the table is throttled: ask again after a short, growing pause.
+        if (attempt > 0)
+          await new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** attempt, 1000)));
+        const out: BatchGetCommandOutput = await this.client.send(
+          new BatchGetCommand({
+            RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },
+          }),
+        );
+        for (const item of out.Responses?.[this.tableName] ?? [])
+          found.set(`${item.pk}\u0000${item.sk}`, item);
+        pending = (out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, unknown>[];
+      }
+    }
+    return found;
   }
 
   // ---- roots ----
@@ -372,6 +462,7 @@ export class DynamoDbStore implements Store {
       this.revokeItem(write.keyId, write.revocation),
       ...(write.entry ? this.revocationEntryItems(write.entry) : []),
       ...this.deviceNoticeItems(write.notice),
+      ...(write.nonce ? [this.nonceItem(write.nonce)] : []),
     ];
     if (!write.freesFriendSlot) return this.transact(items);
     await this.withSlotsFreed(items, write.freesFriendSlot.vehicleId, 1);
@@ -381,6 +472,7 @@ export class DynamoDbStore implements Store {
     keyId: string,
     termination: KeyTerminationRecord,
     appliedNotice?: { seId: string; counter: number },
+    nonce?: NonceClaim,
   ): Promise<void> {
     const update: TransactItem = {
       Update: {
@@ -397,7 +489,7 @@ export class DynamoDbStore implements Store {
       },
     };
     const refusal = () => new ConflictError(`key ${keyId} is not revoked`);
-    if (!appliedNotice) {
+    if (!appliedNotice && !nonce) {
       try {
         await this.client.send(new UpdateCommand(update.Update!));
       } catch (error) {
@@ -408,25 +500,62 @@ export class DynamoDbStore implements Store {
     }
     await this.transact([
       [update, refusal],
-      [
-        {
-          // The SE applied it (its termination attestation is the proof): the notice has done its work.
-          Delete: {
-            TableName: this.tableName,
-            Key: key.deviceNotice(appliedNotice.seId, appliedNotice.counter),
-          },
-        },
-        unexpected,
-      ],
+      ...(appliedNotice
+        ? [
+            [
+              {
+                // The SE applied it (its termination attestation is the proof): the notice has done its work.
+                Delete: {
+                  TableName: this.tableName,
+                  Key: key.deviceNotice(appliedNotice.seId, appliedNotice.counter),
+                },
+              },
+              unexpected,
+            ] satisfies [TransactItem, Refusal],
+          ]
+        : []),
+      ...(nonce ? [this.nonceItem(nonce)] : []),
     ]);
   }
 
   async getDeviceNoticeState(seId: string): Promise<DeviceNoticeState> {
-    const item = await this.get(key.deviceNotices(seId));
-    return {
-      counter: (item?.counter as number | undefined) ?? 0,
-      lostMode: (item?.lostMode as DeviceNoticeState["lostMode"] | undefined) ?? "active",
-    };
+    return noticeState(await this.get(key.deviceNotices(seId)));
+  }
+
+  async readDeviceNoticeFeed(seId: string, after: number, limit: number): Promise<DeviceNoticeFeed> {
+    // One partition holds, in sort-key order, the device's notices (NOTICE#…), its state (NOTICES) and its
+    // record (SE): one Query from the first notice after the cursor up to the record reads all three.
+    const from = key.deviceNotice(seId, after + 1);
+    const page: QueryCommandOutput = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :from AND :to",
+        ExpressionAttributeNames: { "#pk": "pk", "#sk": "sk" },
+        ExpressionAttributeValues: { ":pk": from.pk, ":from": from.sk, ":to": key.se(seId).sk },
+        ConsistentRead: true,
+        Limit: limit + 2,
+      }),
+    );
+    const notices: DeviceNoticeRecord[] = [];
+    let state: Item | undefined;
+    let se: Item | undefined;
+    for (const item of page.Items ?? []) {
+      if (item.sk === key.deviceNotices(seId).sk) state = item;
+      else if (item.sk === key.se(seId).sk) se = item;
+      else if (notices.length < limit) notices.push(record<DeviceNoticeRecord>(item)!);
+    }
+    if (page.LastEvaluatedKey && !se) {
+      // More notices than a page: the record and the state lie beyond it; read them on their own.
+      const rest = await this.readRecords({ secureElements: [seId], deviceNoticeStates: [seId] });
+      const secureElement = rest.secureElements.get(seId);
+      return {
+        ...(secureElement ? { secureElement } : {}),
+        state: rest.deviceNoticeStates.get(seId)!,
+        notices,
+      };
+    }
+    const secureElement = record<SecureElementRecord>(se);
+    return { ...(secureElement ? { secureElement } : {}), state: noticeState(state), notices };
   }
 
   async listDeviceKeys(device: {
@@ -469,10 +598,7 @@ export class DynamoDbStore implements Store {
       this.get(key.vehicleNotices(vehicleId)),
       this.get(key.vehicleRevocations(vehicleId)),
     ]);
-    return {
-      notices: (notices?.counter as number | undefined) ?? 0,
-      revocations: (revocations?.counter as number | undefined) ?? 0,
-    };
+    return { notices: counterOf(notices), revocations: counterOf(revocations) };
   }
 
   async appendNotices(device: DeviceNoticeWrite, vehicles: readonly VehicleNoticeWrite[]): Promise<void> {
@@ -701,7 +827,7 @@ export class DynamoDbStore implements Store {
           ExpressionAttributeValues: { ":suspended": "suspended" },
         },
       },
-      () => new ForbiddenError("a device of this registration is in lost mode (suspended)"),
+      () => new SuspendedDeviceError(device),
     ];
   }
 
@@ -816,6 +942,20 @@ export class DynamoDbStore implements Store {
       throw error;
     }
   }
+}
+
+/** BatchGetItem takes at most 100 keys per call. */
+const BATCH_GET_LIMIT = 100;
+
+function counterOf(item: Item | undefined): number {
+  return (item?.counter as number | undefined) ?? 0;
+}
+
+function noticeState(item: Item | undefined): DeviceNoticeState {
+  return {
+    counter: counterOf(item),
+    lostMode: (item?.lostMode as DeviceNoticeState["lostMode"] | undefined) ?? "active",
+  };
 }
 
 function fromPairingItem(item: Item | undefined): PairingRecord | undefined {

@@ -293,6 +293,81 @@ describe("DynamoDbStore", () => {
     );
   });
 
+  it("reads a request's records together, each as its own get would, absent ones left out", async () => {
+    const v = vehicle();
+    const material = pairing(v.vehicleId);
+    await store.createVehicle(v, material);
+    const owner = key(v.vehicleId);
+    await store.registerOwnerKey(owner, nonce(), new Date(), material.pairingId);
+    const [device, unknownDevice, unknownKey] = [hex(16), hex(16), hex(6)];
+    const issuedAt = new Date().toISOString();
+    await store.appendNotices(
+      {
+        notice: { seId: device, counter: 1, action: "suspend", notice: "70", issuedAt },
+        lostMode: "suspended",
+      },
+      [],
+    );
+    const read = await store.readRecords({
+      keys: [owner.keyId, unknownKey, owner.keyId],
+      vehicles: [v.vehicleId],
+      pairings: [v.vehicleId],
+      deviceNoticeStates: [device, unknownDevice],
+      vehicleSequences: [v.vehicleId],
+      secureElements: [device],
+    });
+    expect(read.keys.get(owner.keyId)).toEqual(await store.getKey(owner.keyId));
+    expect(read.keys.has(unknownKey)).toBe(false);
+    expect(read.vehicles.get(v.vehicleId)).toEqual(await store.getVehicle(v.vehicleId));
+    // The owner registration spent the pairing material.
+    expect(read.pairings.has(v.vehicleId)).toBe(false);
+    expect(read.deviceNoticeStates.get(device)).toEqual({ counter: 1, lostMode: "suspended" });
+    expect(read.deviceNoticeStates.get(unknownDevice)).toEqual({ counter: 0, lostMode: "active" });
+    expect(read.vehicleSequences.get(v.vehicleId)).toEqual({ notices: 0, revocations: 0 });
+    expect(read.secureElements.size).toBe(0);
+  });
+
+  it("reads a device's record, notice state and notices after a cursor in one feed, a page at a time", async () => {
+    const seId = hex(16);
+    await store.createSecureElement(
+      {
+        seId,
+        instanceCaPublicKey: `04${"cd".repeat(64)}`,
+        certificatePem: "pem",
+        serialNumber: "03",
+        factoryAttestedAt: new Date().toISOString(),
+        enrolledAt: new Date().toISOString(),
+      },
+      nonce(),
+    );
+    const issuedAt = new Date().toISOString();
+    for (let counter = 1; counter <= 5; counter++) {
+      const action = counter % 2 === 1 ? "suspend" : "resume";
+      await store.appendNotices(
+        {
+          notice: { seId, counter, action, notice: "70", issuedAt },
+          lostMode: action === "suspend" ? "suspended" : "active",
+        },
+        [],
+      );
+    }
+    const all = await store.readDeviceNoticeFeed(seId, 0, 10);
+    expect(all.secureElement).toEqual(await store.getSecureElement(seId));
+    expect(all.state).toEqual({ counter: 5, lostMode: "suspended" });
+    expect(all.notices.map((n) => n.counter)).toEqual([1, 2, 3, 4, 5]);
+    expect(all.notices[0]).toEqual((await store.listDeviceNotices(seId, 0, 1))[0]);
+    // More notices than a page: the page, and the record and state all the same.
+    const page = await store.readDeviceNoticeFeed(seId, 1, 2);
+    expect(page.notices.map((n) => n.counter)).toEqual([2, 3]);
+    expect(page.secureElement?.seId).toBe(seId);
+    expect(page.state.counter).toBe(5);
+    const none = await store.readDeviceNoticeFeed(seId, 5, 10);
+    expect(none.notices).toEqual([]);
+    expect(none.state.counter).toBe(5);
+    const unknown = await store.readDeviceNoticeFeed(hex(16), 0, 10);
+    expect(unknown).toEqual({ state: { counter: 0, lostMode: "active" }, notices: [] });
+  });
+
   it("keeps layout attributes out of the records it returns", async () => {
     const v = vehicle();
     const material = pairing(v.vehicleId);

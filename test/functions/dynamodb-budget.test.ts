@@ -1,0 +1,130 @@
+// The DynamoDB budget (docs/architecture.md "DynamoDB budget"): every request
+// of every route costs at most 3 DynamoDB operations, and a revocation end to
+// end (the owner's request, the friend's device syncing and confirming, the
+// car syncing: five HTTP requests) at most 12. Operation counts are
+// deterministic, unlike timings, so they are asserted: the whole service runs
+// through the local server on DynamoDB Local, with the real clients and
+// emulators, and every DynamoDB command the handlers send is counted per
+// request (src/adapters/dynamodb/operation-count.ts).
+import "../support/quiet-logs.js";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RequestCost, traceRequests } from "../../bench/route-costs.js";
+import { type CarKeyStack, startCarKeyStack } from "../../src/adapters/local-server/car-key-stack.js";
+import {
+  CarKeysClient,
+  installVehicleEnrollment,
+  OemBackendClient,
+} from "../../src/client/car-keys-client.js";
+import { factoryAttesterFromFile } from "../../src/client/emulated-factory.js";
+import { LifecycleClient, OemLifecycleClient } from "../../src/client/lifecycle-client.js";
+import { SecureElement } from "../../src/emulator/secure-element/secure-element.js";
+import { Vehicle } from "../../src/emulator/vehicle/vehicle.js";
+import { toHex } from "../../src/protocol/bytes.js";
+
+const PER_REQUEST = 3;
+const REVOCATION_END_TO_END = 12;
+
+let dataDir: string;
+let stack: CarKeyStack;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), "carkeys-budget-"));
+  stack = await startCarKeyStack({ port: 0, inMemory: true, dataDir });
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+function expectWithinBudget(requests: readonly RequestCost[]) {
+  expect(requests.length).toBeGreaterThan(0);
+  for (const request of requests) {
+    expect(request.operations, `${request.route}: ${JSON.stringify(request.byCommand)}`).toBeLessThanOrEqual(
+      PER_REQUEST,
+    );
+  }
+}
+
+describe("DynamoDB operations per request", () => {
+  it("every route of the key lifecycle stays within 3 per request, a revocation end to end within 12", async () => {
+    const { attester } = factoryAttesterFromFile(join(stack.keysDir, "se-manufacturer.json"));
+    const client = new CarKeysClient(stack.url);
+    const oem = new OemBackendClient(stack.url, stack.oemToken);
+    const lifecycle = new LifecycleClient(stack.url);
+    const oemLifecycle = new OemLifecycleClient(stack.url, stack.oemToken);
+    const car = Vehicle.create();
+    const owner = SecureElement.create({ manufacturer: attester }).se;
+    const friends = [0, 1, 2].map(() => SecureElement.create({ manufacturer: attester }).se);
+    // The roots are created by the first requests of a container: warm them, as a running service is.
+    await client.getTrustAnchors();
+
+    let ownerKeyId = "";
+    const friendKeys: string[] = [];
+    const setup = await traceRequests(async () => {
+      const enrollment = await oem.enrollVehicle({
+        vehicleId: car.vehicleIdentifier,
+        vehiclePublicKey: car.publicKey,
+      });
+      const { password } = installVehicleEnrollment(car, enrollment.response);
+      await client.enrollSecureElement(owner);
+      // A repeat of an enrollment is answered from the record.
+      await client.enrollSecureElement(owner);
+      owner.enterPairingPassword(password);
+      ownerKeyId = (await car.pair((command) => owner.transceive(command))).keyId;
+      await client.registerKey(owner, ownerKeyId);
+      for (const friend of friends) {
+        await client.enrollSecureElement(friend);
+        const request = await friend.createFriendKey({
+          vehicleIdentifier: car.vehicleIdentifier,
+          vehicleCertificate: owner.key(ownerKeyId).vehicleCertificate!,
+          profile: { kind: "full" },
+        });
+        owner.authenticateUser();
+        const attestation = owner.attestFriendKey(ownerKeyId, request, { kind: "full" });
+        await client.registerKey(friend, request.keyId, attestation);
+        // A repeat of a registration is answered from the record.
+        await client.registerKey(friend, request.keyId, attestation);
+        friendKeys.push(request.keyId);
+      }
+      await client.getTrustAnchors();
+      await oem.getKey(ownerKeyId);
+      await oem.listVehicleKeys(toHex(car.vehicleIdentifier));
+    });
+    expectWithinBudget(setup);
+    expect(setup.map((r) => r.route)).toEqual(
+      expect.arrayContaining(["vehicle-enrollment", "issuance", "key-registration", "key", "vehicle-keys"]),
+    );
+
+    // The revocation end to end, as the bench defines it.
+    const revocation = owner.revokeFriendKey(ownerKeyId, friendKeys[0]!);
+    const story = await traceRequests(async () => {
+      await lifecycle.revokeAsOwner(owner, ownerKeyId, revocation);
+      const sync = await lifecycle.syncDevice(friends[0]!);
+      expect(sync.terminated).toEqual([friendKeys[0]]);
+      const { revoked } = await oemLifecycle.syncVehicle(car, { revocations: 0, notices: 0 });
+      expect(revoked).toBe(1);
+    });
+    expect(story.map((r) => r.route)).toEqual([
+      "owner-revocation",
+      "device-notices",
+      "termination",
+      "revocation-list",
+      "vehicle-notices",
+    ]);
+    expectWithinBudget(story);
+    const total = story.reduce((sum, r) => sum + r.operations, 0);
+    expect(total, JSON.stringify(story)).toBeLessThanOrEqual(REVOCATION_END_TO_END);
+
+    // The OEM's routes: revoke a key, a repeat of it; a device's sync when it has nothing new.
+    const oemRoutes = await traceRequests(async () => {
+      await oemLifecycle.revokeKey(friendKeys[1]!);
+      await oemLifecycle.revokeKey(friendKeys[1]!);
+      await lifecycle.syncDevice(friends[2]!);
+    });
+    expectWithinBudget(oemRoutes);
+  }, 180_000);
+});
