@@ -511,7 +511,16 @@ export async function ownerCompleteShare(
   relay: TigressClient,
   state: OwnerShareState,
   ownerSe: OwnerSecureElement,
-  options: { poll?: PollOptions; attestation?: string } = {},
+  options: {
+    poll?: PollOptions;
+    attestation?: string;
+    /**
+     * A one-time code the owner is shown and passes on out of band (generateActivationCode): the
+     * friend's key then works only once the code is typed. It never enters the relay: only its MAC,
+     * which the car alone can check, is in the attestation.
+     */
+    activationCode?: string;
+  } = {},
 ): Promise<{ state: OwnerShareState; friendKeyId: string; attestation: Uint8Array }> {
   if (state.role !== "owner" || state.lastSent !== STEP.invitation) {
     throw new ShareError("this share is not waiting for a key-creation request");
@@ -533,6 +542,7 @@ export async function ownerCompleteShare(
       instanceCaCertificate: message.instanceCaCertificate,
     },
     state.profile,
+    options.activationCode,
   );
   const reply: KeyAttestationMessage = {
     step: 3,

@@ -9,6 +9,7 @@ import {
   parseAccessProfile,
   TAG_PROFILE,
 } from "./access-profile.js";
+import { ACTIVATION_CHECK_LENGTH } from "./activation-code.js";
 import { tlv } from "./ber-tlv.js";
 import { equalBytes, expectLength, readUint, uintBytes } from "./bytes.js";
 import { VerificationError } from "./errors.js";
@@ -29,6 +30,7 @@ export const TAG = {
   SERIAL: 0xc2,
   ISSUED_AT: 0xc3,
   SIGNER_KEY_ID: 0xc4,
+  ACTIVATION_CHECK: 0xca,
 } as const;
 
 export interface KeyAttestationFacts {
@@ -42,6 +44,11 @@ export interface KeyAttestationFacts {
   readonly issuedAt: number;
   /** Key identifier of the owner key that signs. */
   readonly signerKeyId: Uint8Array;
+  /**
+   * Present when the owner requires an activation code (src/protocol/activation-code.ts): the MAC
+   * of the code the car checks at the first tap. Absent: the attestation alone enrolls the key.
+   */
+  readonly activationCheck?: Uint8Array | undefined;
 }
 
 export function keyAttestationBody(f: KeyAttestationFacts): Uint8Array {
@@ -54,6 +61,14 @@ export function keyAttestationBody(f: KeyAttestationFacts): Uint8Array {
     tlv(TAG.SERIAL, uintBytes(f.serial, 4)),
     tlv(TAG.ISSUED_AT, uintBytes(f.issuedAt, 8)),
     tlv(TAG.SIGNER_KEY_ID, expectLength(f.signerKeyId, 6, "signer key id")),
+    ...(f.activationCheck
+      ? [
+          tlv(
+            TAG.ACTIVATION_CHECK,
+            expectLength(f.activationCheck, ACTIVATION_CHECK_LENGTH, "activation check"),
+          ),
+        ]
+      : []),
   ]);
 }
 
@@ -76,6 +91,9 @@ export function parseKeyAttestation(encoded: Uint8Array): {
     serial: readUint(f.require(TAG.SERIAL, "serial", 4)),
     issuedAt: readUint(f.require(TAG.ISSUED_AT, "issue time", 8)),
     signerKeyId: f.require(TAG.SIGNER_KEY_ID, "signer key id", 6),
+    ...(f.optional(TAG.ACTIVATION_CHECK)
+      ? { activationCheck: f.require(TAG.ACTIVATION_CHECK, "activation check", ACTIVATION_CHECK_LENGTH) }
+      : {}),
   };
   return { facts, statement };
 }

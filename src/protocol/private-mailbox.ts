@@ -5,8 +5,10 @@
 //   7F71  enrollment package of a shared key: key attestation ‖ endpoint
 //         certificate ‖ instance CA certificate (each its own TLV inside)
 //   7F72  revocations the owner's device wants the car to apply
+
+import { ACTIVATION_CODE_DIGITS, checkActivationCode } from "./activation-code.js";
 import { parseTlvs, TlvMap, tlv } from "./ber-tlv.js";
-import { concatBytes, readUint, u16 } from "./bytes.js";
+import { concatBytes, readUint, u16, utf8 } from "./bytes.js";
 import { ProtocolInputError, TlvError } from "./errors.js";
 
 export const TAG_ENROLLMENT = 0x7f71;
@@ -15,11 +17,15 @@ const TAG_ATTESTATION = 0xe1;
 const TAG_ENDPOINT_CERT = 0xdc;
 const TAG_INSTANCE_CERT = 0xdd;
 const TAG_REVOCATION = 0xe2;
+/** The activation code the friend typed (ASCII digits), when the owner required one. */
+const TAG_ACTIVATION_CODE = 0xde;
 
 export interface EnrollmentPackage {
   readonly attestation: Uint8Array;
   readonly endpointCertificate: Uint8Array;
   readonly instanceCaCertificate: Uint8Array;
+  /** The one-time code the owner passed on out of band (src/protocol/activation-code.ts). */
+  readonly activationCode?: string | undefined;
 }
 
 export interface PrivateMailboxContent {
@@ -38,6 +44,9 @@ export function encodePrivateMailbox(content: PrivateMailboxContent, size: numbe
           tlv(TAG_ATTESTATION, e.attestation),
           tlv(TAG_ENDPOINT_CERT, e.endpointCertificate),
           tlv(TAG_INSTANCE_CERT, e.instanceCaCertificate),
+          e.activationCode !== undefined
+            ? tlv(TAG_ACTIVATION_CODE, utf8(checkActivationCode(e.activationCode)))
+            : new Uint8Array(0),
         ),
       ),
     );
@@ -73,6 +82,14 @@ export function parsePrivateMailbox(image: Uint8Array): PrivateMailboxContent {
       endpointCertificate: e.require(TAG_ENDPOINT_CERT, "endpoint certificate", [1, 4096]),
       instanceCaCertificate: e.require(TAG_INSTANCE_CERT, "instance CA certificate", [1, 4096]),
     };
+    const code = e.optional(TAG_ACTIVATION_CODE);
+    if (code) {
+      const text = new TextDecoder().decode(
+        e.require(TAG_ACTIVATION_CODE, "activation code", ACTIVATION_CODE_DIGITS),
+      );
+      if (!/^[0-9]+$/.test(text)) throw new TlvError("activation code must be decimal digits");
+      enrollment = { ...enrollment, activationCode: text };
+    }
   }
   const revocationsValue = m.optional(TAG_REVOCATIONS);
   const revocations = revocationsValue

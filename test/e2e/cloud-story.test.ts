@@ -61,6 +61,8 @@ describe("the cloud story against the local server", { timeout: 600_000 }, () =>
       "migrate-owner": "migrated",
       "friend-unlock-after-migration": "unlocked",
       "friend-slot-limit-refused": "refused",
+      "activation-code-required": "refused",
+      "activation-code-accepted": "locked",
       "car-lists-keys": "listed",
       "car-delete-key": "deleted",
       "deleted-key-refused": "refused",
@@ -69,7 +71,9 @@ describe("the cloud story against the local server", { timeout: 600_000 }, () =>
     expect(steps.find((s) => s.step === "friend-slot-limit-refused")?.detail).toMatch(
       /service 409 urn:carkeys:problem:friend-slots-full, car: enrollment: friend key slots full/,
     );
-    expect(steps.find((s) => s.step === "expired-key-refused")?.detail).toMatch(/the service records it expired/);
+    expect(steps.find((s) => s.step === "expired-key-refused")?.detail).toMatch(
+      /the service records it expired/,
+    );
     expect(steps.find((s) => s.step === "friend-start-refused")?.detail).toContain("unlock-only");
     expect(steps.find((s) => s.step === "owner-refused-while-lost")?.detail).toContain("6283");
     expect(handlerErrors).toEqual([]);

@@ -163,6 +163,24 @@ export function registerDeviceCommands(emulator: Command): void {
     );
 
   device
+    .command("activation-code")
+    .description(
+      "enter the one-time activation code the owner passed on: the car checks it at this key's first tap",
+    )
+    .requiredOption("--state <file>", "device state file")
+    .requiredOption("--key <keyId>", "the shared key")
+    .requiredOption("--code <digits>", "the 8-digit code")
+    .action(
+      action(async (options: { state: string; key: string; code: string }) => {
+        const { loadDevice, saveDevice } = await import("../state-files.js");
+        const se = loadDevice(options.state);
+        se.enterActivationCode(options.key, options.code);
+        saveDevice(options.state, se);
+        printJson({ keyId: options.key, activationCode: "entered" });
+      }),
+    );
+
+  device
     .command("delete-key")
     .description("delete a key at once; prints its termination attestation")
     .requiredOption("--state <file>", "device state file")

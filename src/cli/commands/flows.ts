@@ -72,6 +72,10 @@ export function registerFlowCommands(emulator: Command): void {
     .option("--speed-limit <kmh>", "speed limit of a drive profile")
     .option("--valid-from <iso8601>", "start of the validity window")
     .option("--valid-until <iso8601>", "end of the validity window")
+    .option(
+      "--activation-code",
+      "require a one-time code: printed for the owner to pass on; the friend enters it with `device activation-code`",
+    )
     .action(
       action(
         async (options: {
@@ -82,6 +86,7 @@ export function registerFlowCommands(emulator: Command): void {
           speedLimit?: string;
           validFrom?: string;
           validUntil?: string;
+          activationCode?: boolean;
         }) => {
           const { loadDevice, saveDevice } = await import("../state-files.js");
           const owner = loadDevice(options.ownerState);
@@ -97,11 +102,18 @@ export function registerFlowCommands(emulator: Command): void {
           });
           // The owner confirms with Face ID / passcode before the SE signs.
           owner.authenticateUser();
-          const attestation = owner.attestFriendKey(options.key, request, profile);
+          const { generateActivationCode } = await import("../../protocol/activation-code.js");
+          const code = options.activationCode ? generateActivationCode() : undefined;
+          const attestation = owner.attestFriendKey(options.key, request, profile, code);
           friend.installKeyAttestation(request.keyId, attestation);
           saveDevice(options.ownerState, owner);
           saveDevice(options.friendState, friend);
-          printJson({ friendKeyId: request.keyId, profile, attestation: toHex(attestation) });
+          printJson({
+            friendKeyId: request.keyId,
+            profile,
+            attestation: toHex(attestation),
+            ...(code === undefined ? {} : { activationCode: code }),
+          });
         },
       ),
     );

@@ -30,6 +30,7 @@ import type { Intent } from "../../emulator/vehicle/reader-transaction.js";
 import type { TapResult } from "../../emulator/vehicle/tap-result.js";
 import { OwnerNotPresentError, type Reader, Vehicle } from "../../emulator/vehicle/vehicle.js";
 import type { AccessProfile } from "../../protocol/access-profile.js";
+import { generateActivationCode } from "../../protocol/activation-code.js";
 import { toHex } from "../../protocol/bytes.js";
 
 export const DEMO_STEPS = [
@@ -49,6 +50,8 @@ export const DEMO_STEPS = [
   "migrate-owner",
   "friend-unlock-after-migration",
   "friend-slot-limit-refused",
+  "activation-code-required",
+  "activation-code-accepted",
   "car-lists-keys",
   "car-delete-key",
   "deleted-key-refused",
@@ -85,6 +88,8 @@ export class DemoStory {
   private readonly friends: { se: SecureElement; keyId: string }[] = [];
   private readonly lifecycle: LifecycleClient;
   private readonly oemLifecycle: OemLifecycleClient;
+  /** The share protected by an activation code, and the code the owner was shown. */
+  private coded: { se: SecureElement; keyId: string; code: string } | undefined;
   /** The friend key the dashboard deleted (car-delete-key). */
   private deletedFriend: { se: SecureElement; keyId: string } | undefined;
   /** Where the car's telematics unit left off syncing. */
@@ -123,6 +128,8 @@ export class DemoStory {
       "friend-unlock-after-migration": () =>
         this.expectTap(this.friend(1).se, this.car.doorHandle, "unlocked", "unlock"),
       "friend-slot-limit-refused": () => this.slotLimit(),
+      "activation-code-required": () => this.activationCodeRequired(),
+      "activation-code-accepted": () => this.activationCodeAccepted(),
       "car-lists-keys": () => this.carListsKeys(),
       "car-delete-key": () => this.carDeletesKey(),
       "deleted-key-refused": () =>
@@ -268,12 +275,12 @@ export class DemoStory {
     };
   }
   /** One share through the relay, registered with the service; the friend's first tap enrolls it at the car. */
-  private async shareAndRegister(profile: AccessProfile) {
+  private async shareAndRegister(profile: AccessProfile, options: { activationCode?: string } = {}) {
     const friend = await this.newDevice();
     const invitation = await ownerCreateInvitation(this.relay, this.owner, this.ownerKeyId, profile);
     const accepted = await friendAcceptInvitation(this.relay, invitation.url, friend);
     this.owner.authenticateUser();
-    await ownerCompleteShare(this.relay, invitation.state, this.owner);
+    await ownerCompleteShare(this.relay, invitation.state, this.owner, options);
     const finished = await friendFinishShare(this.relay, accepted.state, friend);
     let registration: string;
     try {
@@ -318,6 +325,37 @@ export class DemoStory {
       ok: serviceRefused && carRefused,
       decision: atCar.decision,
       detail: `${this.car.friendKeySlots} friend keys held; the sixth: service ${sixth.registration}, car: ${atCar.reason}; then the owner revoked ${freed.keyId} to free a slot`,
+    };
+  }
+
+  /**
+   * The owner shares with a one-time activation code (shown to the owner, to
+   * pass on by phone): the key goes through the relay and is registered, and
+   * is still refused at the car until the friend enters the code.
+   */
+  private async activationCodeRequired(): Promise<Omit<DemoStep, "step">> {
+    const code = generateActivationCode();
+    const friend = await this.shareAndRegister({ kind: "full" }, { activationCode: code });
+    if (friend.registration !== "registered") throw new StepFailed(`share: ${friend.registration}`);
+    this.coded = { se: friend.se, keyId: friend.keyId, code };
+    const result = await tap(friend.se, this.car.doorHandle, { intent: "unlock" });
+    return {
+      ok: result.decision === "refused" && /activation code is required/.test(result.reason),
+      decision: result.decision,
+      detail: `key ${friend.keyId} shared and registered; at the car without the code: ${result.reason}`,
+    };
+  }
+
+  /** The friend enters the code the owner passed on: the car checks it and enrolls the key. */
+  private async activationCodeAccepted(): Promise<Omit<DemoStep, "step">> {
+    const coded = this.coded;
+    if (!coded) throw new StepFailed("no share with an activation code yet");
+    coded.se.enterActivationCode(coded.keyId, coded.code);
+    const result = await tap(coded.se, this.car.doorHandle, { intent: "lock" });
+    return {
+      ok: result.decision === "locked",
+      decision: result.decision,
+      detail: `code entered on the friend's phone; door: ${result.flow ?? "no flow"}, ${result.reason}`,
     };
   }
 

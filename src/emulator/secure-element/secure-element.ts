@@ -9,6 +9,7 @@
 // the confidential mailboxes live only in private fields and, when exported,
 // only inside sealed storage.
 import { type AccessProfile, checkAccessProfile } from "../../protocol/access-profile.js";
+import { activationCheck, activationKey, checkActivationCode } from "../../protocol/activation-code.js";
 import { equalBytes, fromHex, toHex, utf8 } from "../../protocol/bytes.js";
 import { issueCertificate } from "../../protocol/certificate-issuer.js";
 import type { KeyRole } from "../../protocol/certificate-profiles.js";
@@ -464,7 +465,13 @@ export class SecureElement {
    * attestation with the owner key — after a fresh user authentication, as
    * the wallet asks for Face ID before sharing.
    */
-  attestFriendKey(ownerKeyId: string, request: KeyCreationRequest, profile: AccessProfile): Uint8Array {
+  attestFriendKey(
+    ownerKeyId: string,
+    request: KeyCreationRequest,
+    profile: AccessProfile,
+    /** The one-time code the owner is shown (generateActivationCode): the car then requires it. */
+    activationCode?: string,
+  ): Uint8Array {
     // A lost phone must not mint keys: the car and the service refuse them too, but the SE is the first line.
     if (this.locked) throw new SecureElementLockedError("sign a key attestation");
     const owner = this.requireKey(ownerKeyId);
@@ -487,6 +494,7 @@ export class SecureElement {
       1 +
       Math.max(0, ...this.issuedAttestations.filter((a) => a.ownerKeyId === ownerKeyId).map((a) => a.serial));
     const issuedAt = this.now();
+    const friendKeyId = keyIdentifier(friend.publicKey);
     const body = keyAttestationBody({
       vehicleIdentifier: fromHex(owner.vehicleIdentifier),
       endpointPublicKey: friend.publicKey,
@@ -494,6 +502,22 @@ export class SecureElement {
       serial,
       issuedAt,
       signerKeyId: fromHex(ownerKeyId),
+      ...(activationCode === undefined
+        ? {}
+        : {
+            // Only this SE and the car can derive the key: the code's MAC proves nothing to anyone else.
+            activationCheck: activationCheck(
+              activationKey(
+                fromHex(this.#secrets.endpointPrivate[ownerKeyId]!),
+                fromHex(owner.vehiclePublicKey),
+                fromHex(owner.vehicleIdentifier),
+                fromHex(ownerKeyId),
+              ),
+              friendKeyId,
+              serial,
+              activationCode,
+            ),
+          }),
     });
     this.userAuthenticatedUntil = 0;
     this.issuedAttestations.push({
@@ -526,6 +550,24 @@ export class SecureElement {
           },
           revocations: [],
         },
+        MAILBOX_SIZE[Mailbox.PRIVATE],
+      ),
+    );
+  }
+
+  /**
+   * The friend types the activation code the owner passed on: the wallet adds
+   * it to the key's enrollment package, which the car reads at the first tap
+   * (over secure messaging) and checks against the attestation. A wrong code
+   * is refused there and counts; typing again replaces it.
+   */
+  enterActivationCode(friendKeyId: string, code: string): void {
+    const key = this.requireKey(friendKeyId);
+    const content = parsePrivateMailbox(fromHex(key.privateMailbox));
+    if (!content.enrollment) throw new SecureElementError(`key ${friendKeyId} has no enrollment package`);
+    key.privateMailbox = toHex(
+      encodePrivateMailbox(
+        { ...content, enrollment: { ...content.enrollment, activationCode: checkActivationCode(code) } },
         MAILBOX_SIZE[Mailbox.PRIVATE],
       ),
     );

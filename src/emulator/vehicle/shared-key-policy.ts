@@ -141,6 +141,9 @@ export function enrollmentFromMailbox(
     deviceId: toHex(deviceIdFromInstanceKey(chain.chain[1]!.subjectPublicKey)),
     attestedBy: signer,
     attestationSerial: facts.serial,
+    ...(facts.activationCheck
+      ? { pendingActivation: { check: toHex(facts.activationCheck), code: pkg.activationCode ?? null } }
+      : {}),
   };
 }
 

@@ -26,6 +26,13 @@ export interface EnrolledEndpoint {
   immobilizerToken?: string;
   /** The last transaction this key authenticated in and the car kept (ISO time); local only. */
   lastUsedAt?: string;
+  /** The owner required an activation code for this share and the car checked it at the first tap. */
+  activatedWithCode?: boolean;
+  /**
+   * Transient, never stored: the attestation's activation check (hex) and the code the enrollment
+   * package carried, for the car to check once the key has proved itself in AUTH1.
+   */
+  pendingActivation?: { check: string; code: string | null };
 }
 
 /** What the automaker provisioned for owner pairing: the SPAKE2+ verifier, never the password. */
@@ -108,6 +115,10 @@ export interface VehicleState {
    * reports each when it is online (src/client/lifecycle-client.ts syncVehicle), then drops it here.
    */
   pendingDeletions?: { keyId: string; deletedAt: string }[];
+  /** Wrong activation codes per share ("<signer key id>:<serial>"); at MAX_ACTIVATION_ATTEMPTS the share is refused. */
+  activationAttempts?: Record<string, number>;
+  /** Shares ("<signer key id>:<serial>") whose one-time activation code enrolled a key: never again. */
+  activationsUsed?: string[];
   endpoints: EnrolledEndpoint[];
   log: TapResult[];
 }

@@ -28,6 +28,7 @@ import { verifyRevocationList } from "../../protocol/revocation-list.js";
 import { parseSignedStatement } from "../../protocol/signed-statement.js";
 import { describeStatus, SW } from "../../protocol/status-words.js";
 import { TERMINATION_USAGE, verifyTerminationAttestation } from "../../protocol/termination-attestation.js";
+import { activationRefusal, activationShare } from "./activation-check.js";
 import type { ApduChannel } from "./apdu-channel.js";
 import { keyListEntry, type VehicleKeyEntry } from "./key-list.js";
 import { PairingRefused, runOwnerPairing } from "./owner-pairing.js";
@@ -602,6 +603,17 @@ export class Vehicle {
     const identified = { flow: auth.flow, keyId: auth.endpoint.keyId };
     const skipped = auth.skipped.length ? { skipped: auth.skipped } : {};
     const { deviceId } = auth.endpoint;
+    if (auth.enrolled && auth.endpoint.pendingActivation) {
+      // The key proved itself in AUTH1; only now may its code count against the share's attempts.
+      const refusedActivation = activationRefusal(this.state, auth.endpoint);
+      if (refusedActivation) {
+        return this.record(position, {
+          decision: "refused",
+          ...identified,
+          reason: `enrollment: ${refusedActivation}`,
+        });
+      }
+    }
     if (!auth.enrolled && hasExpired(auth.endpoint.profile, this.now())) {
       // Past its end the key stops at once, by the car's own clock; the car forgets it right away, so
       // the key list shows it gone and its enrollment package can never bring it back.
@@ -665,7 +677,13 @@ export class Vehicle {
     }
     // The device confirmed the end: keep what the transaction established, even for a refused
     // action (the key authenticated; its profile just does not allow this).
-    if (auth.enrolled) this.state.endpoints.push(auth.endpoint);
+    if (auth.enrolled) {
+      this.state.endpoints.push(auth.endpoint);
+      if (auth.endpoint.activatedWithCode) {
+        // One-time: the share's code has enrolled its key and never enrolls again.
+        this.state.activationsUsed = [...(this.state.activationsUsed ?? []), activationShare(auth.endpoint)];
+      }
+    }
     if (auth.persistentKey) auth.endpoint.persistentKey = toHex(auth.persistentKey);
     if (auth.provisionedToken) auth.endpoint.immobilizerToken = toHex(auth.provisionedToken);
     if (auth.ownerMail) this.applyRevocations(auth.ownerMail.revocations);
