@@ -3,7 +3,9 @@
 // writes it outside transactions; the vehicle reads it over secure messaging
 // (EXCHANGE READ) and may clear entries it consumed. Two entries exist:
 //   7F71  enrollment package of a shared key: key attestation ‖ endpoint
-//         certificate ‖ instance CA certificate (each its own TLV inside)
+//         certificate ‖ instance CA certificate (each its own TLV inside),
+//         and for a key a co-owner shared, the attestations from the owner
+//         down to that co-owner (E3)
 //   7F72  revocations the owner's device wants the car to apply
 
 import { ACTIVATION_CODE_DIGITS, checkActivationCode } from "./activation-code.js";
@@ -19,6 +21,7 @@ const TAG_INSTANCE_CERT = 0xdd;
 const TAG_REVOCATION = 0xe2;
 /** The activation code the friend typed (ASCII digits), when the owner required one. */
 const TAG_ACTIVATION_CODE = 0xde;
+const TAG_UPSTREAM = 0xe3;
 
 export interface EnrollmentPackage {
   readonly attestation: Uint8Array;
@@ -26,6 +29,11 @@ export interface EnrollmentPackage {
   readonly instanceCaCertificate: Uint8Array;
   /** The one-time code the owner passed on out of band (src/protocol/activation-code.ts). */
   readonly activationCode?: string | undefined;
+  /**
+   * Re-sharing: the attestations that made the signer of `attestation` a co-owner, the owner's
+   * first. Empty or absent when the owner signed `attestation` itself.
+   */
+  readonly upstream?: readonly Uint8Array[] | undefined;
 }
 
 export interface PrivateMailboxContent {
@@ -46,6 +54,9 @@ export function encodePrivateMailbox(content: PrivateMailboxContent, size: numbe
           tlv(TAG_INSTANCE_CERT, e.instanceCaCertificate),
           e.activationCode !== undefined
             ? tlv(TAG_ACTIVATION_CODE, utf8(checkActivationCode(e.activationCode)))
+            : new Uint8Array(0),
+          e.upstream?.length
+            ? tlv(TAG_UPSTREAM, concatBytes(...e.upstream.map((a) => tlv(TAG_ATTESTATION, a))))
             : new Uint8Array(0),
         ),
       ),
@@ -77,10 +88,19 @@ export function parsePrivateMailbox(image: Uint8Array): PrivateMailboxContent {
   let enrollment: EnrollmentPackage | undefined;
   if (enrollmentValue) {
     const e = TlvMap.parse(enrollmentValue, "enrollment package");
+    const upstreamValue = e.optional(TAG_UPSTREAM);
+    const upstream = upstreamValue
+      ? parseTlvs(upstreamValue).map((t) => {
+          if (t.tag !== TAG_ATTESTATION) throw new TlvError("upstream attestations hold an unknown entry");
+          if (t.value.length < 1 || t.value.length > 1024) throw new TlvError("upstream attestation length");
+          return t.value;
+        })
+      : [];
     enrollment = {
       attestation: e.require(TAG_ATTESTATION, "key attestation", [1, 1024]),
       endpointCertificate: e.require(TAG_ENDPOINT_CERT, "endpoint certificate", [1, 4096]),
       instanceCaCertificate: e.require(TAG_INSTANCE_CERT, "instance CA certificate", [1, 4096]),
+      ...(upstream.length ? { upstream } : {}),
     };
     const code = e.optional(TAG_ACTIVATION_CODE);
     if (code) {

@@ -354,7 +354,7 @@ describe("shared keys: the owner's consent", () => {
     // A friend key cannot share onwards.
     friendA.se.authenticateUser();
     expect(() => friendA.se.attestFriendKey(requestA.keyId, requestB, full)).toThrow(
-      `key ${requestA.keyId} is not an owner key`,
+      `key ${requestA.keyId} is a guest key: only owner and co-owner keys share`,
     );
   });
 });

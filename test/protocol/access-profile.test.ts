@@ -59,7 +59,7 @@ describe("encoding", () => {
   });
 
   it("ignores tags it does not know (room for later fields)", () => {
-    const value = concatBytes(tlv(0x80, fromHex("01")), tlv(0x84, fromHex("aa")));
+    const value = concatBytes(tlv(0x80, fromHex("01")), tlv(0x9e, fromHex("aa")));
     expect(parseAccessProfile(value)).toMatchObject({ kind: "full" });
   });
 });

@@ -34,7 +34,7 @@ export interface Device {
  */
 export async function createDevice(
   deviceOem: EmulatedOem,
-  options: { vehicleOem?: EmulatedOem; now?: () => number } = {},
+  options: { vehicleOem?: EmulatedOem; now?: () => number; trusts?: EmulatedOem[] } = {},
 ): Promise<Device> {
   const { se, sealingKey } = SecureElement.create({
     manufacturer: deviceOem.manufacturer,
@@ -46,6 +46,9 @@ export async function createDevice(
     instanceCaCertificate: await deviceOem.certifyInstanceCa(factoryAttestation),
     deviceOemRoot: deviceOem.trustAnchors.deviceOemRoot,
     vehicleOemRoot: (options.vehicleOem ?? deviceOem).trustAnchors.vehicleOemRoot,
+    ...(options.trusts
+      ? { trustedDeviceOemRoots: options.trusts.map((o) => o.trustAnchors.deviceOemRoot) }
+      : {}),
   });
   return { se, sealingKey };
 }
@@ -115,7 +118,8 @@ export async function shareKey(
   const request = await createFriendKeyFor(owner, ownerKeyId, friend, claimedByFriend);
   owner.authenticateUser();
   const attestation = owner.attestFriendKey(ownerKeyId, request, profile);
-  friend.installKeyAttestation(request.keyId, attestation);
+  // From a co-owner, the chain of attestations above it goes along (empty from an owner).
+  friend.installKeyAttestation(request.keyId, attestation, owner.sharingChain(ownerKeyId));
   return { keyId: request.keyId, request, attestation };
 }
 

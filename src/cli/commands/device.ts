@@ -7,6 +7,7 @@ import { accessProfileFromOptions } from "../../protocol/access-profile.js";
 import { fromHex, toHex } from "../../protocol/bytes.js";
 import { CliError } from "../cli-error.js";
 import { action, printJson } from "../output.js";
+import { type ProfileOptions, withProfileOptions } from "../profile-options.js";
 
 export function registerDeviceCommands(emulator: Command): void {
   const device = emulator.command("device").description("an emulated phone or watch secure element");
@@ -19,19 +20,34 @@ export function registerDeviceCommands(emulator: Command): void {
       "--oem <dir>",
       "certify its instance CA by this OEM's Device OEM root (needed for pairing and sharing)",
     )
+    .option(
+      "--trust-oem <dir>",
+      "also share keys with devices of this OEM's Device OEM root (cross-platform; repeatable)",
+      collect,
+      [] as string[],
+    )
+    .option("--vehicle-oem <dir>", "trust vehicle certificates of this OEM (default: the --oem's)")
     .action(
-      action(async (options: { state: string; oem?: string }) => {
+      action(async (options: { state: string; oem?: string; trustOem: string[]; vehicleOem?: string }) => {
         const { loadOem, refuseOverwrite, saveDevice } = await import("../state-files.js");
         const { SecureElement } = await import("../../emulator/secure-element/secure-element.js");
         refuseOverwrite(options.state);
         const authority = options.oem ? loadOem(options.oem) : undefined;
+        if (!authority && (options.trustOem.length > 0 || options.vehicleOem)) {
+          throw new CliError(
+            "--trust-oem and --vehicle-oem need --oem (an uncertified device shares nothing)",
+          );
+        }
         const { se, sealingKey } = SecureElement.create(
           authority ? { manufacturer: authority.manufacturer } : {},
         );
         if (authority) {
+          const vehicleOem = options.vehicleOem ? loadOem(options.vehicleOem) : authority;
           se.installCertificates({
             instanceCaCertificate: await authority.certifyInstanceCa(se.factoryAttestation!),
-            ...authority.trustAnchors,
+            deviceOemRoot: authority.trustAnchors.deviceOemRoot,
+            vehicleOemRoot: vehicleOem.trustAnchors.vehicleOemRoot,
+            trustedDeviceOemRoots: options.trustOem.map((dir) => loadOem(dir).trustAnchors.deviceOemRoot),
           });
         }
         saveDevice(options.state, se, sealingKey);
@@ -67,46 +83,44 @@ export function registerDeviceCommands(emulator: Command): void {
       }),
     );
 
-  device
-    .command("add-key")
-    .description("provision a key for a vehicle directly (a test shortcut; owner pairing does this over NFC)")
-    .requiredOption("--state <file>", "device state file")
-    .requiredOption("--vehicle-public-key <hex>", "vehicle long-term public key, 65 bytes uncompressed")
-    .requiredOption("--vehicle-id <hex>", "vehicle identifier, 8 to 32 bytes")
-    .option("--no-express", "turn express mode off: each transaction needs a fresh user authentication")
-    .option(
-      "--profile <name>",
-      "full | unlock-only | drive (informative on the device; the car enforces)",
-      "full",
-    )
-    .option("--speed-limit <kmh>", "speed limit of a drive profile")
-    .option("--valid-from <iso8601>", "start of the validity window")
-    .option("--valid-until <iso8601>", "end of the validity window")
-    .action(
-      action(
-        async (options: {
+  withProfileOptions(
+    device
+      .command("add-key")
+      .description(
+        "provision a key for a vehicle directly (a test shortcut; owner pairing does this over NFC)",
+      )
+      .requiredOption("--state <file>", "device state file")
+      .requiredOption("--vehicle-public-key <hex>", "vehicle long-term public key, 65 bytes uncompressed")
+      .requiredOption("--vehicle-id <hex>", "vehicle identifier, 8 to 32 bytes")
+      .option("--no-express", "turn express mode off: each transaction needs a fresh user authentication")
+      .option(
+        "--profile <name>",
+        "full | unlock-only | drive (informative on the device; the car enforces)",
+        "full",
+      ),
+  ).action(
+    action(
+      async (
+        options: ProfileOptions & {
           state: string;
           vehiclePublicKey: string;
           vehicleId: string;
           express: boolean;
-          profile: string;
-          speedLimit?: string;
-          validFrom?: string;
-          validUntil?: string;
-        }) => {
-          const { loadDevice, saveDevice } = await import("../state-files.js");
-          const se = loadDevice(options.state);
-          const key = se.provisionKey({
-            vehicleIdentifier: fromHex(options.vehicleId, "--vehicle-id"),
-            vehiclePublicKey: fromHex(options.vehiclePublicKey, "--vehicle-public-key"),
-            profile: accessProfileFromOptions(options),
-            express: options.express,
-          });
-          saveDevice(options.state, se);
-          printJson({ ...key, express: options.express });
         },
-      ),
-    );
+      ) => {
+        const { loadDevice, saveDevice } = await import("../state-files.js");
+        const se = loadDevice(options.state);
+        const key = se.provisionKey({
+          vehicleIdentifier: fromHex(options.vehicleId, "--vehicle-id"),
+          vehiclePublicKey: fromHex(options.vehiclePublicKey, "--vehicle-public-key"),
+          profile: accessProfileFromOptions(options),
+          express: options.express,
+        });
+        saveDevice(options.state, se);
+        printJson({ ...key, express: options.express });
+      },
+    ),
+  );
 
   device
     .command("keys")
@@ -222,4 +236,9 @@ export function registerDeviceCommands(emulator: Command): void {
         });
       }),
     );
+}
+
+/** Commander collector for a repeatable option. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }

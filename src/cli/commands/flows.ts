@@ -7,6 +7,7 @@ import { toHex } from "../../protocol/bytes.js";
 import { DEFAULT_SCRYPT_COST } from "../../protocol/default-scrypt-cost.js";
 import { CliError } from "../cli-error.js";
 import { action, printJson } from "../output.js";
+import { type ProfileOptions, withProfileOptions } from "../profile-options.js";
 
 export function registerFlowCommands(emulator: Command): void {
   emulator
@@ -62,61 +63,60 @@ export function registerFlowCommands(emulator: Command): void {
       }),
     );
 
-  emulator
-    .command("share")
-    .description("share a key offline: the friend's device creates a key, the owner's SE attests it")
-    .requiredOption("--owner-state <file>", "the owner's device state file")
-    .requiredOption("--friend-state <file>", "the friend's device state file")
-    .requiredOption("--key <keyId>", "the owner's key for the vehicle")
-    .requiredOption("--profile <name>", "full | unlock-only | drive")
-    .option("--speed-limit <kmh>", "speed limit of a drive profile")
-    .option("--valid-from <iso8601>", "start of the validity window")
-    .option("--valid-until <iso8601>", "end of the validity window")
-    .option(
-      "--activation-code",
-      "require a one-time code: printed for the owner to pass on; the friend enters it with `device activation-code`",
-    )
-    .action(
-      action(
-        async (options: {
+  withProfileOptions(
+    emulator
+      .command("share")
+      .description(
+        "share a key offline: the friend's device creates a key, the owner's (or a co-owner's) SE attests it",
+      )
+      .requiredOption("--owner-state <file>", "the sharer's device state file (owner or co-owner)")
+      .requiredOption("--friend-state <file>", "the friend's device state file")
+      .requiredOption("--key <keyId>", "the sharer's key for the vehicle (an owner or co-owner key)")
+      .requiredOption("--profile <name>", "full | unlock-only | drive")
+      .option(
+        "--activation-code",
+        "require a one-time code: printed for the owner to pass on; the friend enters it with `device activation-code`",
+      ),
+  ).action(
+    action(
+      async (
+        options: ProfileOptions & {
           ownerState: string;
           friendState: string;
           key: string;
-          profile: string;
-          speedLimit?: string;
-          validFrom?: string;
-          validUntil?: string;
           activationCode?: boolean;
-        }) => {
-          const { loadDevice, saveDevice } = await import("../state-files.js");
-          const owner = loadDevice(options.ownerState);
-          const friend = loadDevice(options.friendState);
-          const ownerKey = owner.key(options.key);
-          if (!ownerKey.vehicleCertificate)
-            throw new CliError(`key ${options.key} was not paired (no vehicle certificate)`);
-          const profile = accessProfileFromOptions(options);
-          const request = await friend.createFriendKey({
-            vehicleIdentifier: Buffer.from(ownerKey.vehicleIdentifier, "hex"),
-            vehicleCertificate: ownerKey.vehicleCertificate,
-            profile,
-          });
-          // The owner confirms with Face ID / passcode before the SE signs.
-          owner.authenticateUser();
-          const { generateActivationCode } = await import("../../protocol/activation-code.js");
-          const code = options.activationCode ? generateActivationCode() : undefined;
-          const attestation = owner.attestFriendKey(options.key, request, profile, code);
-          friend.installKeyAttestation(request.keyId, attestation);
-          saveDevice(options.ownerState, owner);
-          saveDevice(options.friendState, friend);
-          printJson({
-            friendKeyId: request.keyId,
-            profile,
-            attestation: toHex(attestation),
-            ...(code === undefined ? {} : { activationCode: code }),
-          });
         },
-      ),
-    );
+      ) => {
+        const { loadDevice, saveDevice } = await import("../state-files.js");
+        const owner = loadDevice(options.ownerState);
+        const friend = loadDevice(options.friendState);
+        const ownerKey = owner.key(options.key);
+        if (!ownerKey.vehicleCertificate)
+          throw new CliError(`key ${options.key} was not paired or shared (no vehicle certificate)`);
+        const profile = accessProfileFromOptions(options);
+        const request = await friend.createFriendKey({
+          vehicleIdentifier: Buffer.from(ownerKey.vehicleIdentifier, "hex"),
+          vehicleCertificate: ownerKey.vehicleCertificate,
+          profile,
+        });
+        // The owner confirms with Face ID / passcode before the SE signs.
+        owner.authenticateUser();
+        const { generateActivationCode } = await import("../../protocol/activation-code.js");
+        const code = options.activationCode ? generateActivationCode() : undefined;
+        const attestation = owner.attestFriendKey(options.key, request, profile, code);
+        // From a co-owner, the attestations above it go along for the car to check the chain.
+        friend.installKeyAttestation(request.keyId, attestation, owner.sharingChain(options.key));
+        saveDevice(options.ownerState, owner);
+        saveDevice(options.friendState, friend);
+        printJson({
+          friendKeyId: request.keyId,
+          profile,
+          attestation: toHex(attestation),
+          ...(code === undefined ? {} : { activationCode: code }),
+        });
+      },
+    ),
+  );
 
   emulator
     .command("revoke")

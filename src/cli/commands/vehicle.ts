@@ -9,6 +9,7 @@ import { accessProfileFromOptions } from "../../protocol/access-profile.js";
 import { fromHex, toHex } from "../../protocol/bytes.js";
 import { CliError } from "../cli-error.js";
 import { action, printJson } from "../output.js";
+import { type ProfileOptions, withProfileOptions } from "../profile-options.js";
 
 export function registerVehicleCommands(emulator: Command): void {
   const vehicle = emulator
@@ -21,8 +22,14 @@ export function registerVehicleCommands(emulator: Command): void {
     .requiredOption("--state <file>", "vehicle state file to create")
     .option("--oem <dir>", "certify it by this OEM's Vehicle OEM root and trust its Device OEM root")
     .option("--friend-slots <n>", "how many keys shared by an owner the car holds at once (default 5)")
+    .option(
+      "--trust-oem <dir>",
+      "also accept keys from devices of this OEM's Device OEM root (cross-platform; repeatable)",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
     .action(
-      action(async (options: { state: string; oem?: string; friendSlots?: string }) => {
+      action(async (options: { state: string; oem?: string; friendSlots?: string; trustOem: string[] }) => {
         const { loadOem, refuseOverwrite, saveVehicle } = await import("../state-files.js");
         const { Vehicle } = await import("../../emulator/vehicle/vehicle.js");
         const slots = options.friendSlots === undefined ? undefined : Number(options.friendSlots);
@@ -31,6 +38,7 @@ export function registerVehicleCommands(emulator: Command): void {
         }
         refuseOverwrite(options.state);
         const authority = options.oem ? loadOem(options.oem) : undefined;
+        if (!authority && options.trustOem.length > 0) throw new CliError("--trust-oem needs --oem");
         const car = Vehicle.create({
           ...(authority ? { brand: authority.name } : {}),
           ...(slots === undefined ? {} : { friendKeySlots: slots }),
@@ -39,7 +47,10 @@ export function registerVehicleCommands(emulator: Command): void {
           car.installCertificates({
             vehicleCertificate: await authority.certifyVehicle(car.vehicleIdentifier, car.publicKey),
             vehicleOemRoot: authority.trustAnchors.vehicleOemRoot,
-            deviceOemRoots: [authority.trustAnchors.deviceOemRoot],
+            deviceOemRoots: [
+              authority.trustAnchors.deviceOemRoot,
+              ...options.trustOem.map((dir) => loadOem(dir).trustAnchors.deviceOemRoot),
+            ],
           });
         }
         saveVehicle(options.state, car);
@@ -52,42 +63,40 @@ export function registerVehicleCommands(emulator: Command): void {
       }),
     );
 
-  vehicle
-    .command("add-key")
-    .description("trust an endpoint key directly (a workshop shortcut; pairing and sharing do this over NFC)")
-    .requiredOption("--state <file>", "vehicle state file")
-    .requiredOption("--endpoint-public-key <hex>", "the key's endpoint public key, 65 bytes uncompressed")
-    .option("--profile <name>", "full | unlock-only | drive", "full")
-    .option("--speed-limit <kmh>", "speed limit of a drive profile")
-    .option("--valid-from <iso8601>", "start of the validity window")
-    .option("--valid-until <iso8601>", "end of the validity window")
-    .option("--role <role>", "owner | friend", "owner")
-    .action(
-      action(
-        async (options: {
+  withProfileOptions(
+    vehicle
+      .command("add-key")
+      .description(
+        "trust an endpoint key directly (a workshop shortcut; pairing and sharing do this over NFC)",
+      )
+      .requiredOption("--state <file>", "vehicle state file")
+      .requiredOption("--endpoint-public-key <hex>", "the key's endpoint public key, 65 bytes uncompressed")
+      .option("--profile <name>", "full | unlock-only | drive", "full")
+      .option("--role <role>", "owner | friend", "owner"),
+  ).action(
+    action(
+      async (
+        options: ProfileOptions & {
           state: string;
           endpointPublicKey: string;
-          profile: string;
-          speedLimit?: string;
-          validFrom?: string;
-          validUntil?: string;
           role: string;
-        }) => {
-          const { loadVehicle, saveVehicle } = await import("../state-files.js");
-          if (options.role !== "owner" && options.role !== "friend")
-            throw new CliError("--role must be owner or friend");
-          const car = loadVehicle(options.state);
-          const profile = accessProfileFromOptions(options);
-          const keyId = car.enrollKey({
-            endpointPublicKey: fromHex(options.endpointPublicKey, "--endpoint-public-key"),
-            profile,
-            role: options.role,
-          });
-          saveVehicle(options.state, car);
-          printJson({ keyId, profile, role: options.role });
         },
-      ),
-    );
+      ) => {
+        const { loadVehicle, saveVehicle } = await import("../state-files.js");
+        if (options.role !== "owner" && options.role !== "friend")
+          throw new CliError("--role must be owner or friend");
+        const car = loadVehicle(options.state);
+        const profile = accessProfileFromOptions(options);
+        const keyId = car.enrollKey({
+          endpointPublicKey: fromHex(options.endpointPublicKey, "--endpoint-public-key"),
+          profile,
+          role: options.role,
+        });
+        saveVehicle(options.state, car);
+        printJson({ keyId, profile, role: options.role });
+      },
+    ),
+  );
 
   vehicle
     .command("lost-mode")

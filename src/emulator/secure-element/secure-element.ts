@@ -8,7 +8,12 @@
 // friend accepts a share. Private keys, the persistent transaction keys and
 // the confidential mailboxes live only in private fields and, when exported,
 // only inside sealed storage.
-import { type AccessProfile, checkAccessProfile } from "../../protocol/access-profile.js";
+import {
+  type AccessProfile,
+  checkAccessProfile,
+  profileBeyond,
+  sharingRole,
+} from "../../protocol/access-profile.js";
 import { activationCheck, activationKey, checkActivationCode } from "../../protocol/activation-code.js";
 import { equalBytes, fromHex, toHex, utf8 } from "../../protocol/bytes.js";
 import { issueCertificate } from "../../protocol/certificate-issuer.js";
@@ -78,8 +83,14 @@ export function softwareFactoryAttester(manufacturerKey: Uint8Array): FactoryAtt
 export interface SeCertificates {
   /** PEM of this SE's instance CA certificate, issued by the Device OEM root. */
   instanceCaCertificate: string;
+  /** This SE's own Device OEM root: it issued the instance CA certificate and signs the SE's notices. */
   deviceOemRoot: string;
   vehicleOemRoot: string;
+  /**
+   * The roots of other device makers whose devices this SE shares keys with (cross-platform
+   * sharing), besides its own. Absent in states written before it existed: only its own root.
+   */
+  trustedDeviceOemRoots?: string[];
 }
 
 /** What a friend's device answers to an invitation: its new key, certified by its instance CA. */
@@ -113,6 +124,12 @@ export interface KeyInfo {
   endpointCertificate?: string;
   /** The vehicle's certificate, verified at pairing or at accepting a share; passed on in invitations. */
   vehicleCertificate?: string;
+  /**
+   * Shared keys: the attestation that enrolls this key (hex) and, for a key a co-owner shared, the
+   * attestations from the owner down to that co-owner. A co-owner key passes both on when it shares.
+   */
+  attestation?: string;
+  upstreamAttestations?: string[];
   /** The last committed transaction: its flow, CONTROL FLOW's P2 in hex, and when. */
   lastTransaction?: { flow: "standard" | "fast"; controlFlowP2: string; at: string };
   /**
@@ -271,7 +288,7 @@ export class SecureElement {
       seId: this.seId,
       instanceCaPublicKey: toHex(this.instanceCaPublicKey),
       factoryAttestation: this.factoryAttestationHex,
-      certificates: this.certificates ? { ...this.certificates } : null,
+      certificates: this.certificates ? structuredClone(this.certificates) : null,
       noticeCounter: this.noticeCounter,
       issuedAttestations: this.issuedAttestations.map((a) => ({ ...a })),
       keys: [...this.keys.values()].map((k) => ({ ...k })),
@@ -334,7 +351,22 @@ export class SecureElement {
       throw new SecureElementError("the instance CA certificate certifies another key");
     }
     parseCertificate(certificates.vehicleOemRoot);
-    this.certificates = { ...certificates };
+    for (const root of certificates.trustedDeviceOemRoots ?? []) {
+      if (parseCertificate(root).profile !== "device-oem-root")
+        throw new SecureElementError("a trusted Device OEM root is not a Device OEM root certificate");
+    }
+    this.certificates = {
+      ...certificates,
+      ...(certificates.trustedDeviceOemRoots
+        ? { trustedDeviceOemRoots: [...certificates.trustedDeviceOemRoots] }
+        : {}),
+    };
+  }
+
+  /** Every Device OEM root whose devices this SE shares keys with: its own first, then the trusted ones. */
+  private sharingAnchors(): string[] {
+    const certificates = this.requireCertificates();
+    return [certificates.deviceOemRoot, ...(certificates.trustedDeviceOemRoots ?? [])];
   }
 
   get installedCertificates(): SeCertificates | null {
@@ -461,12 +493,15 @@ export class SecureElement {
   }
 
   /**
-   * The owner's side: checks the friend's certificate chain and signs a key
-   * attestation with the owner key — after a fresh user authentication, as
-   * the wallet asks for Face ID before sharing.
+   * The sharer's side: checks the friend's certificate chain and signs a key
+   * attestation with the sharing key — after a fresh user authentication, as
+   * the wallet asks for Face ID before sharing. The sharing key is an owner
+   * key, or a shared key whose profile makes it a co-owner; a co-owner shares
+   * only within its own profile. How deep a chain of co-owners may go is the
+   * car's rule (it refuses a chain too deep at the first tap), not the SE's.
    */
   attestFriendKey(
-    ownerKeyId: string,
+    sharerKeyId: string,
     request: KeyCreationRequest,
     profile: AccessProfile,
     /** The one-time code the owner is shown (generateActivationCode): the car then requires it. */
@@ -474,44 +509,62 @@ export class SecureElement {
   ): Uint8Array {
     // A lost phone must not mint keys: the car and the service refuse them too, but the SE is the first line.
     if (this.locked) throw new SecureElementLockedError("sign a key attestation");
-    const owner = this.requireKey(ownerKeyId);
-    if (owner.role !== "owner") throw new SecureElementError(`key ${ownerKeyId} is not an owner key`);
+    const sharer = this.requireKey(sharerKeyId);
+    const granted = checkAccessProfile(profile);
+    if (sharer.role !== "owner") {
+      const role = sharer.role === "friend" ? sharingRole(sharer.profile) : "unshared";
+      if (role !== "co-owner") {
+        throw new SecureElementError(
+          `key ${sharerKeyId} is a ${role} key: only owner and co-owner keys share`,
+        );
+      }
+      if (!sharer.attestation) throw new SecureElementError(`key ${sharerKeyId} has no attestation yet`);
+      const beyond = profileBeyond(granted, sharer.profile);
+      if (beyond) throw new SecureElementError(`a co-owner shares only within its own profile: ${beyond}`);
+      // The car derives the code's key from an owner key it paired: a co-owner's share cannot carry one.
+      if (activationCode !== undefined)
+        throw new SecureElementError("an activation code goes with the owner's shares only");
+    }
     if (this.now() > this.userAuthenticatedUntil)
       throw new SecureElementError("sharing needs a fresh user authentication");
     const friend = verifyCertificateChain({
       leaf: request.endpointCertificate,
       intermediates: [request.instanceCaCertificate],
-      anchors: [this.requireCertificates().deviceOemRoot],
+      // Cross-platform: a friend on another maker's phone, if its Device OEM is one this SE trusts.
+      anchors: this.sharingAnchors(),
       expectedLeafProfile: "endpoint",
       at: new Date(this.now()),
     });
     if (friend.keyRole !== "friend")
       throw new SecureElementError("the shared key's certificate is not a friend key");
-    if (!friend.vehicleIdentifier || toHex(friend.vehicleIdentifier) !== owner.vehicleIdentifier) {
+    if (!friend.vehicleIdentifier || toHex(friend.vehicleIdentifier) !== sharer.vehicleIdentifier) {
       throw new SecureElementError("the shared key is bound to another vehicle");
     }
     const serial =
       1 +
-      Math.max(0, ...this.issuedAttestations.filter((a) => a.ownerKeyId === ownerKeyId).map((a) => a.serial));
+      Math.max(
+        0,
+        ...this.issuedAttestations.filter((a) => a.ownerKeyId === sharerKeyId).map((a) => a.serial),
+      );
     const issuedAt = this.now();
     const friendKeyId = keyIdentifier(friend.publicKey);
     const body = keyAttestationBody({
-      vehicleIdentifier: fromHex(owner.vehicleIdentifier),
+      vehicleIdentifier: fromHex(sharer.vehicleIdentifier),
       endpointPublicKey: friend.publicKey,
-      profile: checkAccessProfile(profile),
+      profile: granted,
       serial,
       issuedAt,
-      signerKeyId: fromHex(ownerKeyId),
+      signerKeyId: fromHex(sharerKeyId),
       ...(activationCode === undefined
         ? {}
         : {
             // Only this SE and the car can derive the key: the code's MAC proves nothing to anyone else.
             activationCheck: activationCheck(
               activationKey(
-                fromHex(this.#secrets.endpointPrivate[ownerKeyId]!),
-                fromHex(owner.vehiclePublicKey),
-                fromHex(owner.vehicleIdentifier),
-                fromHex(ownerKeyId),
+                fromHex(this.#secrets.endpointPrivate[sharerKeyId]!),
+                fromHex(sharer.vehiclePublicKey),
+                fromHex(sharer.vehicleIdentifier),
+                fromHex(sharerKeyId),
               ),
               friendKeyId,
               serial,
@@ -521,25 +574,54 @@ export class SecureElement {
     });
     this.userAuthenticatedUntil = 0;
     this.issuedAttestations.push({
-      ownerKeyId,
+      ownerKeyId: sharerKeyId,
       friendKeyId: toHex(keyIdentifier(friend.publicKey)),
       serial,
       profile,
       issuedAt: new Date(issuedAt).toISOString(),
       revoked: false,
     });
-    return encodeSignedStatement(body, this.signWith(ownerKeyId, body));
+    return encodeSignedStatement(body, this.signWith(sharerKeyId, body));
   }
 
-  /** The friend installs the owner's attestation: the car reads it from the private mailbox at the first tap. */
-  installKeyAttestation(friendKeyId: string, attestation: Uint8Array): void {
+  /**
+   * What goes with an attestation `sharerKeyId` signs, for the car to check the chain: nothing for
+   * an owner key; for a co-owner, the attestations from the owner down to (and including) its own.
+   */
+  sharingChain(sharerKeyId: string): Uint8Array[] {
+    const sharer = this.requireKey(sharerKeyId);
+    if (sharer.role === "owner" || !sharer.attestation) return [];
+    return [...(sharer.upstreamAttestations ?? []), sharer.attestation].map((hex) => fromHex(hex));
+  }
+
+  /**
+   * The friend installs the sharer's attestation (and, from a co-owner, the chain above it): the car
+   * reads them from the private mailbox at the first tap.
+   */
+  installKeyAttestation(
+    friendKeyId: string,
+    attestation: Uint8Array,
+    upstream: readonly Uint8Array[] = [],
+  ): void {
     const key = this.requireKey(friendKeyId);
     const { facts } = parseKeyAttestation(attestation);
     if (toHex(facts.endpointPublicKey) !== key.endpointPublicKey) {
       throw new SecureElementError("the attestation is for another key");
     }
+    const above = upstream.at(-1);
+    if (
+      above &&
+      !equalBytes(keyIdentifier(parseKeyAttestation(above).facts.endpointPublicKey), facts.signerKeyId)
+    ) {
+      throw new SecureElementError(
+        "the attestation chain does not end at the key that signed the attestation",
+      );
+    }
     const chain = this.certificateChain(friendKeyId);
     key.profile = facts.profile;
+    key.attestation = toHex(attestation);
+    if (upstream.length > 0) key.upstreamAttestations = upstream.map((a) => toHex(a));
+    else delete key.upstreamAttestations;
     key.privateMailbox = toHex(
       encodePrivateMailbox(
         {
@@ -547,6 +629,7 @@ export class SecureElement {
             attestation,
             endpointCertificate: parseCertificate(chain.endpointCertificate).der,
             instanceCaCertificate: parseCertificate(chain.instanceCaCertificate).der,
+            upstream,
           },
           revocations: [],
         },
@@ -581,6 +664,8 @@ export class SecureElement {
   revokeFriendKey(ownerKeyId: string, friendKeyId: string): Uint8Array {
     if (this.locked) throw new SecureElementLockedError("sign a revocation");
     const owner = this.requireKey(ownerKeyId);
+    // The car reads revocations from owner keys' mailboxes only; a co-owner's shares end with the co-owner.
+    if (owner.role !== "owner") throw new SecureElementError(`key ${ownerKeyId} is not an owner key`);
     const issued = this.issuedAttestations.filter(
       (a) => a.ownerKeyId === ownerKeyId && a.friendKeyId === friendKeyId,
     );

@@ -4,12 +4,17 @@
 // checked against what the car already trusts — Device OEM roots, its own
 // identifier, the owner keys it paired, its revocation list — and the profile
 // comes from the owner's signed attestation, never from the friend's device.
+import { profileBeyond, sharingRole } from "../../protocol/access-profile.js";
 import { equalBytes, fromHex, toHex } from "../../protocol/bytes.js";
 import { CertificateVerificationError } from "../../protocol/certificate-errors.js";
 import { verifyCertificateChain } from "../../protocol/certificate-verifier.js";
 import { deviceIdFromInstanceKey } from "../../protocol/device-identity.js";
 import { ProtocolError } from "../../protocol/errors.js";
-import { parseKeyAttestation, verifyKeyAttestation } from "../../protocol/key-attestation.js";
+import {
+  type KeyAttestationFacts,
+  parseKeyAttestation,
+  verifyKeyAttestation,
+} from "../../protocol/key-attestation.js";
 import { keyIdentifier } from "../../protocol/p256.js";
 import type { PrivateMailboxContent } from "../../protocol/private-mailbox.js";
 import { expiresAt, hasExpired } from "../../protocol/profile-expiry.js";
@@ -52,6 +57,13 @@ function refuse(reason: string, keyId: string): never {
   throw new TransactionRefused(`enrollment: ${reason}`, keyId, "standard");
 }
 
+/**
+ * How many attestations a chain from the owner to a shared key may hold: 1 for a key the owner
+ * shared, 2 for a key a co-owner shared (owner → co-owner → friend). Anything deeper is refused, so
+ * a co-owner that a co-owner made can open the car but shares nothing that enrolls.
+ */
+export const MAX_SHARE_DEPTH = 2;
+
 /** Validates a shared key's enrollment package; returns the endpoint to enroll (not yet stored). */
 export function enrollmentFromMailbox(
   state: VehicleState,
@@ -67,6 +79,13 @@ export function enrollmentFromMailbox(
   if (stopped?.reason === "deleted")
     refuse(`this key was deleted at the vehicle (${stopped.revokedAt})`, keyId);
   if (stopped) refuse("this key was revoked", keyId);
+  const links = [...(pkg.upstream ?? []), pkg.attestation];
+  if (links.length > MAX_SHARE_DEPTH) {
+    refuse(
+      `the share chain is too deep: ${links.length} attestations from the owner, at most ${MAX_SHARE_DEPTH}`,
+      keyId,
+    );
+  }
   let chain: ReturnType<typeof verifyCertificateChain>;
   try {
     chain = verifyCertificateChain({
@@ -86,36 +105,41 @@ export function enrollmentFromMailbox(
   if (!chain.vehicleIdentifier || toHex(chain.vehicleIdentifier) !== state.vehicleIdentifier) {
     refuse("the key is bound to another vehicle", keyId);
   }
-  let facts: ReturnType<typeof verifyKeyAttestation>;
-  try {
-    const signerKeyId = toHex(parseKeyAttestation(pkg.attestation).facts.signerKeyId);
-    const owner = ownerKeyById(state, signerKeyId);
-    if (!owner) refuse("the attestation is not signed by an owner key of this vehicle", keyId);
-    facts = verifyKeyAttestation(pkg.attestation, owner);
-  } catch (error) {
-    if (error instanceof TransactionRefused) throw error;
-    if (error instanceof ProtocolError) refuse(`attestation: ${error.message}`, keyId);
-    throw error;
+  const first = ownerAttestation(state, keyId, links[0]!, links.length > 1 ? undefined : chain.publicKey);
+  // Down the chain: each link is signed by the key the link above attested, which must be a co-owner
+  // that was never revoked, and grants no more than that co-owner holds.
+  let facts = first;
+  const sharedVia: string[] = [];
+  for (const link of links.slice(1)) {
+    const sharer = toHex(keyIdentifier(facts.endpointPublicKey));
+    if (sharingRole(facts.profile) !== "co-owner") {
+      refuse(`key ${sharer} is a ${sharingRole(facts.profile)} key: only co-owners share further`, keyId);
+    }
+    if (state.revoked.some((r) => r.keyId === sharer))
+      refuse(`the sharing co-owner key ${sharer} was revoked`, keyId);
+    const sharerDevice = state.endpoints.find((e) => e.keyId === sharer)?.deviceId;
+    if (sharerDevice && state.suspendedDevices?.includes(sharerDevice)) {
+      refuse("the sharing co-owner's device is suspended (lost mode)", keyId);
+    }
+    let next: KeyAttestationFacts;
+    try {
+      next = verifyKeyAttestation(link, facts.endpointPublicKey);
+    } catch (error) {
+      if (error instanceof ProtocolError) refuse(`co-owner attestation: ${error.message}`, keyId);
+      throw error;
+    }
+    if (toHex(next.vehicleIdentifier) !== state.vehicleIdentifier)
+      refuse("the co-owner attestation is for another vehicle", keyId);
+    if (state.revoked.some((r) => r.attestedBy === sharer && r.attestationSerial === next.serial)) {
+      refuse(`attestation serial ${next.serial} of co-owner ${sharer} was revoked`, keyId);
+    }
+    const beyond = profileBeyond(next.profile, facts.profile);
+    if (beyond) refuse(`the co-owner shared beyond its own profile: ${beyond}`, keyId);
+    sharedVia.push(sharer);
+    facts = next;
   }
-  if (toHex(facts.vehicleIdentifier) !== state.vehicleIdentifier)
-    refuse("the attestation is for another vehicle", keyId);
   if (!equalBytes(facts.endpointPublicKey, chain.publicKey))
     refuse("the attestation is for another key", keyId);
-  const signer = toHex(facts.signerKeyId);
-  const signerPublicKey = toHex(ownerKeyById(state, signer)!);
-  const signerStopped = ownerKeyStop(state, signer, signerPublicKey);
-  if (signerStopped && facts.issuedAt >= signerStopped.at) {
-    // A phone the owner migrated away from, or whose owner key the OEM revoked, may be in a thief's
-    // hands: what it signs after that time is worthless. Friends it attested before keep their keys.
-    refuse(`the attestation was signed by ${signerStopped.what} after it stopped`, keyId);
-  }
-  const signerDevice = ownerKeyDevice(state, signerPublicKey);
-  if (signerDevice && state.suspendedDevices?.includes(signerDevice)) {
-    refuse("the attesting owner key's device is suspended (lost mode)", keyId);
-  }
-  if (state.revoked.some((r) => r.attestedBy === signer && r.attestationSerial === facts.serial)) {
-    refuse(`attestation serial ${facts.serial} was revoked`, keyId);
-  }
   if (hasExpired(facts.profile, now.getTime())) {
     refuse(`the attested profile expired at ${expiresAt(facts.profile)}`, keyId);
   }
@@ -139,12 +163,62 @@ export function enrollmentFromMailbox(
     role: "friend",
     enrolledAt: now.toISOString(),
     deviceId: toHex(deviceIdFromInstanceKey(chain.chain[1]!.subjectPublicKey)),
-    attestedBy: signer,
+    attestedBy: toHex(facts.signerKeyId),
     attestationSerial: facts.serial,
     ...(facts.activationCheck
       ? { pendingActivation: { check: toHex(facts.activationCheck), code: pkg.activationCode ?? null } }
       : {}),
+    ...(sharedVia.length ? { sharedVia } : {}),
   };
+}
+
+/** The first link of a chain: an attestation by one of this car's owner keys, with every owner-key check. */
+function ownerAttestation(
+  state: VehicleState,
+  keyId: string,
+  attestation: Uint8Array,
+  /** The certified key, when this link attests the key being enrolled (no co-owner in between). */
+  subject: Uint8Array | undefined,
+): KeyAttestationFacts {
+  const attestsSharer = subject === undefined;
+  let facts: KeyAttestationFacts;
+  try {
+    const signerKeyId = toHex(parseKeyAttestation(attestation).facts.signerKeyId);
+    const owner = ownerKeyById(state, signerKeyId);
+    if (!owner) refuse("the attestation is not signed by an owner key of this vehicle", keyId);
+    facts = verifyKeyAttestation(attestation, owner);
+  } catch (error) {
+    if (error instanceof TransactionRefused) throw error;
+    if (error instanceof ProtocolError) refuse(`attestation: ${error.message}`, keyId);
+    throw error;
+  }
+  if (toHex(facts.vehicleIdentifier) !== state.vehicleIdentifier)
+    refuse("the attestation is for another vehicle", keyId);
+  if (subject && !equalBytes(facts.endpointPublicKey, subject))
+    refuse("the attestation is for another key", keyId);
+  const signer = toHex(facts.signerKeyId);
+  const signerPublicKey = toHex(ownerKeyById(state, signer)!);
+  const signerStopped = ownerKeyStop(state, signer, signerPublicKey);
+  if (signerStopped && facts.issuedAt >= signerStopped.at) {
+    // A phone the owner migrated away from, or whose owner key the OEM revoked, may be in a thief's
+    // hands: what it signs after that time is worthless. Friends it attested before keep their keys.
+    refuse(`the attestation was signed by ${signerStopped.what} after it stopped`, keyId);
+  }
+  const signerDevice = ownerKeyDevice(state, signerPublicKey);
+  if (signerDevice && state.suspendedDevices?.includes(signerDevice)) {
+    refuse("the attesting owner key's device is suspended (lost mode)", keyId);
+  }
+  if (state.revoked.some((r) => r.attestedBy === signer && r.attestationSerial === facts.serial)) {
+    // When this link made the co-owner that shared the key, say so: revoking the co-owner is why.
+    const coOwner = toHex(keyIdentifier(facts.endpointPublicKey));
+    refuse(
+      attestsSharer
+        ? `the sharing co-owner key ${coOwner} was revoked`
+        : `attestation serial ${facts.serial} was revoked`,
+      keyId,
+    );
+  }
+  return facts;
 }
 
 /** The revocations in an owner key's mailbox that verify; the rest are counted and dropped. */

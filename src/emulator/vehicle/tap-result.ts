@@ -1,5 +1,6 @@
 // What one tap at a reader produced: the decision the car took and why. The
 // CLI prints it as JSON; the vehicle's transaction log stores the same shape.
+import type { DrivingLimits } from "../../protocol/access-profile.js";
 
 export type ReaderPosition = "door" | "dashboard";
 export type Decision = "unlocked" | "locked" | "started" | "refused";
@@ -23,6 +24,8 @@ export interface TapResult {
   reader: ReaderPosition;
   /** Set when a drive key started the engine: the car limits itself to this speed. */
   speedLimitKmh?: number;
+  /** Set when a key with driving limits started the engine: every limit the car applies for this drive. */
+  limits?: DrivingLimits;
   /** Mailbox work the car could not do in this transaction, each with why; it is retried later. */
   skipped?: string[];
   /** Set on refusals the device's answers caused. */

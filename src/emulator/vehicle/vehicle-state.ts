@@ -18,6 +18,11 @@ export interface EnrolledEndpoint {
   /** For shared keys: the owner key that attested it, and the attestation's serial. */
   attestedBy?: string;
   attestationSerial?: number;
+  /**
+   * For a key a co-owner shared: the co-owner keys of its chain, nearest the owner first. Revoking
+   * any of them drops this key too.
+   */
+  sharedVia?: string[];
   /** Lost mode: a Device OEM notice suspended this device's keys. */
   suspended?: boolean;
   /** Kpersistent after the last completed standard transaction. */
@@ -57,7 +62,14 @@ export interface RevokedKey {
    * `expired`: the profile's validity ended (the car drops the key by its own clock); `deleted`:
    * the dashboard's delete-key, authorized by an owner key present.
    */
-  reason: "owner-revocation" | "terminated" | "removed" | "revocation-list" | "expired" | "deleted";
+  reason:
+    | "owner-revocation"
+    | "terminated"
+    | "removed"
+    | "revocation-list"
+    | "expired"
+    | "deleted"
+    | "sharer-revoked";
 }
 
 export interface VehicleState {

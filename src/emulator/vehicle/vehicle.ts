@@ -6,7 +6,14 @@
 // also pairs its owner (SPAKE2+ with an automaker-provisioned verifier),
 // enrolls shared keys offline from the owner's attestation, applies the
 // owner's revocations, and obeys signed lost-mode notices.
-import { type AccessProfile, checkAccessProfile, profileRefusal } from "../../protocol/access-profile.js";
+import {
+  type AccessProfile,
+  checkAccessProfile,
+  describeLimits,
+  drivingLimits,
+  profileRefusal,
+  sharingRole,
+} from "../../protocol/access-profile.js";
 import { swHex } from "../../protocol/apdu.js";
 import { fromHex, toHex, utf8 } from "../../protocol/bytes.js";
 import { parseCertificate, verifyCertificateChain } from "../../protocol/certificate-verifier.js";
@@ -520,6 +527,7 @@ export class Vehicle {
           reason: "revocation-list",
         });
       }
+      dropped.push(...this.dropSharedBy(keyId));
     }
     this.state.revocationListSequence = list.latestSequence;
     return { sequence: list.latestSequence, keyIds: dropped };
@@ -534,6 +542,29 @@ export class Vehicle {
       revokedAt: new Date(this.now()).toISOString(),
       reason,
     });
+    this.dropSharedBy(endpoint.keyId);
+  }
+
+  /**
+   * A co-owner key stopped: every key it shared, directly or through a co-owner it made, stops too
+   * (the chain it enrolled through no longer holds). Keys of its chain not enrolled yet are refused
+   * at their first tap, since the co-owner is on the revoked list. Returns the keys dropped.
+   */
+  private dropSharedBy(keyId: string): string[] {
+    const shared = this.state.endpoints.filter((e) => e.attestedBy === keyId || e.sharedVia?.includes(keyId));
+    for (const e of shared) {
+      this.state.endpoints = this.state.endpoints.filter((x) => x !== e);
+      if (!this.state.revoked.some((r) => r.keyId === e.keyId)) {
+        this.state.revoked.push({
+          keyId: e.keyId,
+          attestationSerial: e.attestationSerial ?? null,
+          attestedBy: e.attestedBy ?? null,
+          revokedAt: new Date(this.now()).toISOString(),
+          reason: "sharer-revoked",
+        });
+      }
+    }
+    return shared.map((e) => e.keyId);
   }
 
   private policy(): TransactionPolicy {
@@ -567,6 +598,7 @@ export class Vehicle {
           reason: "owner-revocation",
         });
       }
+      this.dropSharedBy(keyId);
     }
   }
 
@@ -730,12 +762,17 @@ export class Vehicle {
     const decision: Decision = wanted === "start" ? "started" : wanted === "unlock" ? "unlocked" : "locked";
     if (wanted !== "start") this.state.doorsLocked = wanted === "lock";
     const profile = auth.endpoint.profile;
-    const limited = wanted === "start" && profile.kind === "drive";
+    // Driving limits matter when the engine starts: the car applies them for this drive and says so.
+    const limits = wanted === "start" ? drivingLimits(profile) : undefined;
+    // "friend key" as before for a guest; a co-owner or service key names its role.
+    const shared = sharingRole(profile);
+    const role = auth.endpoint.role === "friend" && shared !== "guest" ? shared : auth.endpoint.role;
     return this.record(position, {
       decision,
       ...identified,
-      reason: `${auth.endpoint.role} key, ${profile.kind}${limited ? `, speed limited to ${profile.speedLimitKmh} km/h` : ""}${suffix}`,
-      ...(limited ? { speedLimitKmh: profile.speedLimitKmh } : {}),
+      reason: `${role} key, ${profile.kind}${limits ? `, ${describeLimits(limits)}` : ""}${suffix}`,
+      ...(limits?.speedLimitKmh !== undefined ? { speedLimitKmh: limits.speedLimitKmh } : {}),
+      ...(limits ? { limits } : {}),
       ...skipped,
     });
   }
