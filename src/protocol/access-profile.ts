@@ -51,6 +51,13 @@ const TAG_STABILITY = 0x87;
 
 export const MIN_POWER_LIMIT_PERCENT = 10;
 
+/**
+ * How many attestations a chain from the owner to a shared key may hold: 1 for a key the owner
+ * shared, 2 for a key a co-owner shared (owner → co-owner → friend). The car refuses anything
+ * deeper, and so does the service: a co-owner a co-owner made opens the car but shares nothing.
+ */
+export const MAX_SHARE_DEPTH = 2;
+
 export function checkAccessProfile(p: AccessProfile): AccessProfile {
   if (!PROFILE_KINDS.includes(p.kind))
     throw new ProtocolInputError(`profile must be one of ${PROFILE_KINDS.join(", ")}`);

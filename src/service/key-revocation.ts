@@ -11,6 +11,7 @@
 // by the Vehicle OEM root at fetch time (one Sign per non-empty answer).
 // Nothing here needs the car online: the owner's mailbox path still works.
 import { sha256 } from "@noble/hashes/sha2.js";
+import { sharingRole } from "../protocol/access-profile.js";
 import { fromHex, toHex } from "../protocol/bytes.js";
 import { ProtocolError, VerificationError } from "../protocol/errors.js";
 import { keyIdentifier, verifyRaw } from "../protocol/p256.js";
@@ -357,6 +358,21 @@ export class KeyRevocation {
     };
   }
 
+  /**
+   * Revoking a co-owner revokes what it shared (docs/protocol.md §27): every active key of the vehicle
+   * whose attestation it signed, and, through them, what a co-owner it made shared. Each is its own
+   * revocation (state, revocation-list entry, terminate-key notice), recorded as `sharer-revoked`.
+   */
+  private async revokeSharedBy(sharer: KeyRecord): Promise<void> {
+    if (sharer.role !== "friend" || !sharer.attestation) return;
+    if (sharingRole(sharer.attestation.profile) !== "co-owner") return;
+    const keys = await this.options.store.listVehicleKeys(sharer.vehicleId);
+    for (const key of keys) {
+      if (key.attestation?.sharedBy !== sharer.keyId || (key.state ?? "active") !== "active") continue;
+      await this.revoke(key, "sharer-revoked", "co-owner-revoked");
+    }
+  }
+
   /** The one revocation write, retried with fresh counters when a concurrent notice or entry took them. */
   private async revoke(
     target: KeyRecord,
@@ -377,6 +393,8 @@ export class KeyRevocation {
       if ((key.state ?? "active") !== "active") {
         // A repeat: nothing new is written, and the signed request that asked for it is spent all the same.
         if (known.nonce) await store.claimNonce(known.nonce);
+        // A repeat finishes what an interrupted first attempt may have left: the co-owner's shares.
+        if (key.state === "revoked") await this.revokeSharedBy(key);
         return { created: false, response: revocationView(key) };
       }
       const now = clock.now();
@@ -422,6 +440,7 @@ export class KeyRevocation {
         },
         noticeEvent(notice),
       ]);
+      await this.revokeSharedBy(key);
       return { created: true, response: revocationView({ ...key, state: "revoked", revocation }) };
     } while (await backoff.afterLostRace());
     throw new ConflictError(`key ${target.keyId}: concurrent revocations and notices; retry`);

@@ -19,6 +19,7 @@
 // its SE gets a terminate-key notice, in the same transaction; friend keys
 // stay as they are. Keys record their SE id, indexed for lost mode.
 import { sha256 } from "@noble/hashes/sha2.js";
+import { MAX_SHARE_DEPTH, profileBeyond, sharingRole } from "../protocol/access-profile.js";
 import { equalBytes, fromHex, toHex } from "../protocol/bytes.js";
 import { CertificateVerificationError } from "../protocol/certificate-errors.js";
 import type { KeyRole } from "../protocol/certificate-profiles.js";
@@ -30,7 +31,11 @@ import {
 } from "../protocol/certificate-verifier.js";
 import { deviceIdFromInstanceKey } from "../protocol/device-identity.js";
 import { VerificationError } from "../protocol/errors.js";
-import { type KeyAttestationFacts, verifyKeyAttestation } from "../protocol/key-attestation.js";
+import {
+  type KeyAttestationFacts,
+  parseKeyAttestation,
+  verifyKeyAttestation,
+} from "../protocol/key-attestation.js";
 import { encodeKeyTrackingReceipt, keyTrackingReceiptBody } from "../protocol/key-tracking-receipt.js";
 import { keyIdentifier, verifyRaw } from "../protocol/p256.js";
 import { verifyPairingConfirmation } from "../protocol/pairing-confirmation.js";
@@ -168,8 +173,13 @@ export class KeyTracking {
     const existing = records.keys.get(keyId);
     if (existing) return this.repeat(existing, chain, nonce);
 
-    const attestation = role === "friend" ? this.verifyAttestation(input, vehicle, chain) : undefined;
-    const attestingOwner = attestation ? await this.attestingOwner(vehicle) : undefined;
+    const attested = role === "friend" ? await this.verifyAttestation(input, vehicle, chain) : undefined;
+    const attestation = attested?.facts;
+    const attestingOwner = attested
+      ? attested.sharer
+        ? await this.attestingCoOwner(attested.sharer)
+        : await this.attestingOwner(vehicle)
+      : undefined;
     if (role === "owner") {
       // With an owner on record, this is a new phone taking over (migration): the car confirmed it under new material.
       const pairing = records.pairings.get(vehicleId);
@@ -201,7 +211,16 @@ export class KeyTracking {
       deviceRef: await pseudonyms.reference(seId),
       deviceSeal: await pseudonyms.seal(keyId, seId),
       state: "active",
-      ...(attestation ? { attestation: { serial: attestation.serial, profile: attestation.profile } } : {}),
+      ...(attestation
+        ? {
+            attestation: {
+              serial: attestation.serial,
+              profile: attestation.profile,
+              // Kept for a co-owner's shares only: revoking that co-owner must find and revoke them.
+              ...(attested?.sharer ? { sharedBy: attested.sharer.keyId, depth: attested.depth } : {}),
+            },
+          }
+        : {}),
     };
     try {
       if (role === "owner") {
@@ -221,7 +240,9 @@ export class KeyTracking {
         }
       } else {
         const conditions = {
-          ownerKeyId: attestingOwner!.key.keyId,
+          // The vehicle's owner must not change meanwhile; the key that signed must still be active.
+          ownerKeyId: vehicle.owner!.keyId,
+          ...(attested?.sharer ? { sharerKeyId: attested.sharer.keyId } : {}),
           unsuspendedDevices: [seId, attestingOwner!.device],
           friendKeySlots: this.options.friendKeySlots ?? DEFAULT_FRIEND_KEY_SLOTS,
         };
@@ -377,27 +398,40 @@ export class KeyTracking {
     return toHex(facts.pairingId);
   }
 
-  private verifyAttestation(
+  /**
+   * The attestation of a friend key: signed by the vehicle's owner key on record, or by a co-owner
+   * key the service registered for this vehicle (re-sharing, docs/protocol.md §27), which must
+   * still be active, within the chain's depth, and share no more than its own profile.
+   */
+  private async verifyAttestation(
     input: KeyRegistrationRequest,
     vehicle: VehicleRecord,
     chain: VerifiedCertificateChain,
-  ): KeyAttestationFacts {
+  ): Promise<{ facts: KeyAttestationFacts; sharer?: KeyRecord; depth: number }> {
     if (!vehicle.owner) {
       throw new ConflictError(
         `vehicle ${vehicle.vehicleId} has no owner key on record to attest a friend key`,
       );
     }
     const encoded = bytesField(input.keyAttestation!, "body.keyAttestation");
+    let signerKeyId: string;
+    try {
+      signerKeyId = toHex(parseKeyAttestation(encoded).facts.signerKeyId);
+    } catch (error) {
+      return invalidField("body.keyAttestation", error);
+    }
+    const sharer = signerKeyId === vehicle.owner.keyId ? undefined : await this.coOwner(signerKeyId, vehicle);
     let facts: KeyAttestationFacts;
     try {
-      facts = verifyKeyAttestation(encoded, fromHex(vehicle.owner.publicKey));
+      facts = verifyKeyAttestation(
+        encoded,
+        fromHex(sharer ? sharer.endpointPublicKey : vehicle.owner.publicKey),
+      );
     } catch (error) {
       if (error instanceof VerificationError) {
         throw new ForbiddenError(
-          `the key attestation is not from the vehicle's owner key: ${error.message}`,
-          {
-            cause: error,
-          },
+          `the key attestation is not from the vehicle's ${sharer ? `co-owner key ${sharer.keyId}` : "owner key"}: ${error.message}`,
+          { cause: error },
         );
       }
       return invalidField("body.keyAttestation", error);
@@ -408,7 +442,45 @@ export class KeyTracking {
     if (!equalBytes(facts.endpointPublicKey, chain.publicKey)) {
       throw new ForbiddenError("the key attestation is for another key than the endpoint certificate");
     }
-    return facts;
+    if (!sharer) return { facts, depth: 1 };
+    const depth = (sharer.attestation?.depth ?? 1) + 1;
+    if (depth > MAX_SHARE_DEPTH) {
+      throw new ForbiddenError(
+        `the share chain is too deep: ${depth} attestations from the owner, at most ${MAX_SHARE_DEPTH}`,
+      );
+    }
+    const beyond = profileBeyond(facts.profile, sharer.attestation!.profile);
+    if (beyond) throw new ForbiddenError(`the co-owner shared beyond its own profile: ${beyond}`);
+    return { facts, sharer, depth };
+  }
+
+  /** The co-owner key that signed an attestation: registered for this vehicle, a co-owner, active. */
+  private async coOwner(keyId: string, vehicle: VehicleRecord): Promise<KeyRecord> {
+    const sharer = await this.options.store.getKey(keyId);
+    if (!sharer || sharer.vehicleId !== vehicle.vehicleId) {
+      throw new ForbiddenError(
+        `the key attestation is signed by key ${keyId}, neither the vehicle's owner key nor one of its co-owners`,
+      );
+    }
+    if (sharer.role === "owner") {
+      // A former owner key (a migration replaced it): not the owner on record, and no co-owner either.
+      throw new ForbiddenError(
+        `the key attestation is not from the vehicle's owner key: key ${keyId} is no longer the owner on record`,
+      );
+    }
+    const role = sharer.attestation ? sharingRole(sharer.attestation.profile) : "guest";
+    if (role !== "co-owner") {
+      throw new ForbiddenError(`key ${keyId} is a ${role} key: only the owner and co-owners share`);
+    }
+    if ((sharer.state ?? "active") !== "active") {
+      throw new ForbiddenError(`the sharing co-owner key ${keyId} is no longer active`);
+    }
+    return sharer;
+  }
+
+  /** Like attestingOwner, for a co-owner that shared: the transaction checks its device is not in lost mode. */
+  private async attestingCoOwner(sharer: KeyRecord): Promise<{ key: KeyRecord; device: string }> {
+    return { key: sharer, device: await this.options.pseudonyms.deviceOf(sharer) };
   }
 
   /**

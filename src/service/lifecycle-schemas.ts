@@ -52,10 +52,10 @@ export const RevocationSchema = z
     vehicleId: VehicleId,
     role: z.enum(["owner", "friend"]),
     state: z.enum(["revoked", "terminated", "expired"]),
-    reason: z
-      .enum(["owner", "oem", "migrated"])
-      .optional()
-      .meta({ description: "Who revoked; absent for an expired key" }),
+    reason: z.enum(["owner", "oem", "migrated", "sharer-revoked"]).optional().meta({
+      description:
+        "Who revoked; sharer-revoked: the co-owner that shared this key was revoked; absent for an expired key",
+    }),
     revokedAt: Instant.optional().meta({ description: "Absent for an expired key" }),
     revokedBy: z.string().optional().meta({
       description:

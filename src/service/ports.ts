@@ -114,6 +114,13 @@ export interface PairingRecord {
 export interface FriendKeyAttestationRecord {
   readonly serial: number;
   readonly profile: AccessProfile;
+  /**
+   * A key a co-owner shared: the co-owner key that signed its attestation (what revoking that
+   * co-owner follows to revoke what it shared), and the chain's length from the owner (2).
+   * Absent when the vehicle's owner signed (depth 1).
+   */
+  readonly sharedBy?: string;
+  readonly depth?: number;
   /** Legacy: records written before the service stopped keeping the sharing graph carry these; never read. */
   readonly encoded?: string;
   readonly ownerKeyId?: string;
@@ -129,7 +136,7 @@ export interface FriendKeyAttestationRecord {
 export type KeyState = "active" | "revoked" | "terminated" | "expired";
 
 /** Who revoked: the owner's device (RVKE statement), the OEM backend, or a new owner phone (migration). */
-export type RevocationReason = "owner" | "oem" | "migrated";
+export type RevocationReason = "owner" | "oem" | "migrated" | "sharer-revoked";
 
 export interface KeyRevocationRecord {
   readonly reason: RevocationReason;
@@ -308,6 +315,11 @@ export interface FriendRegistrationConditions {
   readonly unsuspendedDevices: readonly string[];
   /** The vehicle's friend-key count must be below this (absent: no limit); the registration raises it by one. */
   readonly friendKeySlots?: number;
+  /**
+   * A key a co-owner shared: that co-owner key must still be active (instead of the owner key,
+   * which need not have signed anything; the vehicle's owner must still be `ownerKeyId`).
+   */
+  readonly sharerKeyId?: string;
 }
 
 /**

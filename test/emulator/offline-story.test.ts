@@ -76,7 +76,9 @@ describe("offline transactions", () => {
     clock.advance(24 * 3600 * 1000);
     expect((await tap(se, car.doorHandle)).decision).toBe("unlocked");
     clock.advance(24 * 3600 * 1000);
-    expect(await tap(se, car.doorHandle)).toMatchObject({ decision: "refused", reason: "key expired" });
+    const expired = await tap(se, car.doorHandle);
+    expect(expired.decision).toBe("refused");
+    expect(expired.reason).toMatch(/^key expired at /);
   });
 
   it("needs a fresh user authentication when express mode is off, for one transaction", async () => {

@@ -1,5 +1,5 @@
 // Checks the project code against test/vectors/carkeys/sharing-vectors.json (docs/protocol.md §7 and
-// §25), built by hand with node:crypto: access profiles with roles and driving limits encode byte for
+// §27), built by hand with node:crypto: access profiles with roles and driving limits encode byte for
 // byte and parse back; a profile without the newer fields is the guest profile it always was; the
 // re-sharing chain owner → co-owner → friend verifies link by link and travels in the enrollment
 // package's upstream entry; the profile rules and "within its own profile" refuse what they must.

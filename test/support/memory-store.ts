@@ -197,8 +197,9 @@ export class MemoryStore implements Store {
     if (this.keys.has(key.keyId)) throw new ConflictError("key exists");
     if (this.vehicles.get(key.vehicleId)?.owner?.keyId !== conditions.ownerKeyId)
       throw new ConflictError("owner changed");
-    const owner = this.keys.get(conditions.ownerKeyId);
-    if (!owner || (owner.state ?? "active") !== "active") throw new ForbiddenError("owner key not active");
+    const owner = this.keys.get(conditions.sharerKeyId ?? conditions.ownerKeyId);
+    if (!owner || (owner.state ?? "active") !== "active")
+      throw new ForbiddenError("attesting key not active");
     for (const device of conditions.unsuspendedDevices) {
       if (this.deviceNoticeStates.get(device)?.lostMode === "suspended")
         throw new SuspendedDeviceError(device);

@@ -423,14 +423,20 @@ export class DynamoDbStore implements Store {
             // owner key cannot let its attestation through.
             ConditionCheck: {
               TableName: this.tableName,
-              Key: key.key(ownerKeyId),
+              // The key that signed the attestation: the owner's, or the co-owner's that shared further.
+              Key: key.key(conditions.sharerKeyId ?? ownerKeyId),
               ConditionExpression:
                 "attribute_exists(pk) AND (attribute_not_exists(#state) OR #state = :active)",
               ExpressionAttributeNames: { "#state": "state" },
               ExpressionAttributeValues: { ":active": "active" },
             },
           },
-          () => new ForbiddenError(`the attesting owner key ${ownerKeyId} is no longer active`),
+          () =>
+            new ForbiddenError(
+              conditions.sharerKeyId
+                ? `the sharing co-owner key ${conditions.sharerKeyId} is no longer active`
+                : `the attesting owner key ${ownerKeyId} is no longer active`,
+            ),
         ],
         ...[...new Set(conditions.unsuspendedDevices)].map((device) => this.notSuspendedItem(device)),
         ...this.deviceKeyItems(keyRecord),

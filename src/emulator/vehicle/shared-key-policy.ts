@@ -4,7 +4,7 @@
 // checked against what the car already trusts — Device OEM roots, its own
 // identifier, the owner keys it paired, its revocation list — and the profile
 // comes from the owner's signed attestation, never from the friend's device.
-import { profileBeyond, sharingRole } from "../../protocol/access-profile.js";
+import { MAX_SHARE_DEPTH, profileBeyond, sharingRole } from "../../protocol/access-profile.js";
 import { equalBytes, fromHex, toHex } from "../../protocol/bytes.js";
 import { CertificateVerificationError } from "../../protocol/certificate-errors.js";
 import { verifyCertificateChain } from "../../protocol/certificate-verifier.js";
@@ -56,13 +56,6 @@ export function ownerKeyDevice(state: VehicleState, publicKey: string): string |
 function refuse(reason: string, keyId: string): never {
   throw new TransactionRefused(`enrollment: ${reason}`, keyId, "standard");
 }
-
-/**
- * How many attestations a chain from the owner to a shared key may hold: 1 for a key the owner
- * shared, 2 for a key a co-owner shared (owner → co-owner → friend). Anything deeper is refused, so
- * a co-owner that a co-owner made can open the car but shares nothing that enrolls.
- */
-export const MAX_SHARE_DEPTH = 2;
 
 /** Validates a shared key's enrollment package; returns the endpoint to enroll (not yet stored). */
 export function enrollmentFromMailbox(

@@ -1,5 +1,5 @@
 // Generator of test/vectors/carkeys/sharing-vectors.json (docs/protocol.md §7 "Access profile"
-// and §25 "Roles and re-sharing"). Every byte is built by hand here with node:crypto (OpenSSL)
+// and §27 "Cross-platform sharing, roles and re-sharing"). Every byte is built by hand here with node:crypto (OpenSSL)
 // from the text of docs/protocol.md; nothing imports src/. Inputs are fixed (private keys are
 // SHA-256("carkeys vector: <label>")); the ECDSA signatures come from OpenSSL with a random k and
 // are kept when the file exists and they still verify, so rerunning changes nothing.
