@@ -78,7 +78,7 @@ describe("a termination whose POST fails after the SE deleted the key", () => {
     expect(se.unconfirmedTerminations()).toEqual([]);
 
     const third = await lifecycle.syncDevice(se);
-    expect(third).toEqual({ applied: [], terminated: [], unconfirmed: [] });
+    expect(third).toEqual({ applied: [], terminated: [], expired: [], unconfirmed: [] });
     expect(t.handlerErrors).toEqual([]);
   });
 });

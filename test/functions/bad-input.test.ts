@@ -529,7 +529,7 @@ describe("POST /v1/keys", () => {
       keyTracking,
       keyRegistrationEvent(device, friend, attestFriendKey(notOwner, friend, vehicle.id)),
       403,
-      "not from the vehicle's owner key",
+      "neither the vehicle's owner key nor one of its co-owners",
     );
     await refused(
       keyTracking,
