@@ -17,7 +17,10 @@
 //   safe. It is: every route answers a repeat as a repeat (200 with what is
 //   on record), and a TransactWriteItems carries a ClientRequestToken
 //   (dynamodb-store.ts), so the SDK's own retry of a transaction whose first
-//   attempt did commit is a no-op for DynamoDB (idempotent for 10 minutes).
+//   attempt did commit is a no-op for DynamoDB (idempotent for 10 minutes),
+//   answered as the success it was; and a single put-if-absent carries a token
+//   of its call, so the store tells its own first attempt (success) from
+//   another writer's item (the refusal) when this client answers "unknown".
 import {
   ConditionalCheckFailedException,
   DynamoDBClient,

@@ -31,6 +31,7 @@ import {
   ForbiddenError,
   FriendSlotsFullError,
   ReplayError,
+  StorageUnavailableError,
   SuspendedDeviceError,
 } from "../../service/errors.js";
 import type {
@@ -107,7 +108,18 @@ const epochSeconds = (date: Date | string): number =>
   Math.ceil((typeof date === "string" ? Date.parse(date) : date.getTime()) / 1000);
 
 /** Attributes that belong to the table layout, not to the record. */
-const LAYOUT_ATTRIBUTES = new Set(["pk", "sk", "type", "gsi1pk", "gsi1sk", TABLE_DESIGN.ttlAttribute]);
+/** The token of the call that wrote an item (putNew): bookkeeping of the store, never part of a record. */
+const WRITE_TOKEN = "writeToken";
+
+const LAYOUT_ATTRIBUTES = new Set([
+  "pk",
+  "sk",
+  "type",
+  "gsi1pk",
+  "gsi1sk",
+  TABLE_DESIGN.ttlAttribute,
+  WRITE_TOKEN,
+]);
 
 function record<T>(item: Item | undefined): T | undefined {
   if (!item) return undefined;
@@ -877,18 +889,32 @@ export class DynamoDbStore implements Store {
     };
   }
 
+  /**
+   * A put-if-absent. The item carries a token of this call, so that when an
+   * attempt got no answer and the SDK's retry then finds the item present
+   * (dynamodb-client.ts answers that "outcome unknown"), the item found tells
+   * whether it is this call's own first attempt (done: success) or someone
+   * else's (the refusal it would have been). A transaction needs none of this:
+   * its ClientRequestToken makes DynamoDB answer the retry as the success.
+   */
   private async putNew(item: Item, refusal: Refusal): Promise<void> {
+    const writeToken = randomUUID();
     try {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: item,
+          Item: { ...item, [WRITE_TOKEN]: writeToken },
           ConditionExpression: "attribute_not_exists(pk)",
         }),
       );
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) throw withCause(refusal(), error);
-      throw error;
+      const failed = error instanceof StorageUnavailableError ? error.cause : undefined;
+      if (!(failed instanceof ConditionalCheckFailedException)) throw error;
+      // Only on this rare path: one read of the item the retry found.
+      const found = await this.get({ pk: item.pk as string, sk: item.sk as string });
+      if (found?.[WRITE_TOKEN] === writeToken) return;
+      throw withCause(refusal(), failed);
     }
   }
 
