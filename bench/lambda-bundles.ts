@@ -14,13 +14,13 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
-import { functionNames } from "../functions/routes.js";
 import {
   BUNDLE_FILE,
   BUNDLE_NODE_TARGET,
   esbuildBuildOptions,
   PROJECT_ROOT,
 } from "../infra/lib/bundling-options.js";
+import { functionNames } from "../src/api/routes.js";
 import { formatMs, percentile, printTable } from "./measure.js";
 
 export interface LambdaBundle {

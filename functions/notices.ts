@@ -3,19 +3,14 @@
 // Device OEM's backend sets lost mode, which signs notices with the Device
 // OEM root and publishes them as events.
 import "reflect-metadata";
+import { NOTICES_ROUTES } from "../src/api/routes/notices-routes.js";
 import { createHttpHandler } from "./lib/http-handler.js";
 
-export const handler = createHttpHandler("notices", {
-  "GET /v1/devices/{seId}/notices": async ({ params, query, raw, service }) => ({
-    status: 200,
-    body: await service.notices.forDevice(params.seId, Number(query.after ?? "0"), raw),
-  }),
-  "GET /v1/vehicles/{vehicleId}/notices": async ({ params, query, service }) => ({
-    status: 200,
-    body: await service.notices.forVehicle(params.vehicleId, Number(query.after ?? "0")),
-  }),
-  "POST /v1/devices/{seId}/lost-mode": async ({ params, body, caller, service }) => {
-    const outcome = await service.notices.setLostMode(params.seId, body.action, caller ?? "unknown");
-    return { status: outcome.created ? 201 : 200, body: outcome.response };
-  },
+export const handler = createHttpHandler(NOTICES_ROUTES, {
+  "GET /v1/devices/{seId}/notices": ({ params, query, raw, service }) =>
+    service.notices.forDevice(params.seId, Number(query.after ?? "0"), raw),
+  "GET /v1/vehicles/{vehicleId}/notices": ({ params, query, service }) =>
+    service.notices.forVehicle(params.vehicleId, Number(query.after ?? "0")),
+  "POST /v1/devices/{seId}/lost-mode": ({ params, body, caller, service }) =>
+    service.notices.setLostMode(params.seId, body.action, caller ?? "unknown"),
 });

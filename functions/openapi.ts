@@ -1,14 +1,13 @@
 // Lambda for `GET /openapi.json`: serves the OpenAPI 3.1 document generated
-// from the route table and the zod schemas the other handlers validate with
-// (src/service/openapi.ts). The document depends only on code, so it is built
+// from the route entries the other handlers validate with (src/api/openapi.ts). The document depends only on code, so it is built
 // once per container, on first request, and served as the same bytes after.
 // It touches no store and no key, so it needs no configuration.
 import middy from "@middy/core";
 import httpErrorHandler from "@middy/http-error-handler";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from "aws-lambda";
 import packageJson from "../package.json" with { type: "json" };
-import { buildOpenApiDocument } from "../src/service/openapi.js";
-import { ROUTES } from "./routes.js";
+import { buildOpenApiDocument } from "../src/api/openapi.js";
+import { ROUTES } from "../src/api/routes.js";
 
 let body: string | undefined;
 

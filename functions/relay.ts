@@ -1,6 +1,6 @@
 // The TIGRESS share-invitation relay's Lambda (draft-vinokurov-tigress-http-00
-// §6; docs/relay.md): all six mailbox routes of
-// functions/routes.ts, one service call each into src/service/relay. Its own
+// §6; docs/relay.md): the six mailbox routes of its route set
+// (src/api/routes/relay-routes.ts), one service call each into src/service/relay. Its own
 // middy chain in the style of lib/http-handler.ts (logger context without
 // event logging, header normalization, typed errors → problem+json through
 // @middy/http-error-handler) rather than that chain itself, because the
@@ -15,29 +15,21 @@ import middy, { type MiddlewareObj } from "@middy/core";
 import httpErrorHandler from "@middy/http-error-handler";
 import httpHeaderNormalizer from "@middy/http-header-normalizer";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { INTERNAL_PROBLEM, PROBLEM_MEDIA_TYPE } from "../src/api/problems.js";
+import { MAX_RELAY_BODY_BYTES, UUID_PATTERN } from "../src/api/relay-schemas.js";
+import type { RouteContract } from "../src/api/route-contract.js";
+import { RELAY_ROUTES } from "../src/api/routes/relay-routes.js";
 import { NotFoundError, PayloadTooLargeError, ValidationError } from "../src/service/errors.js";
 import { logger } from "../src/service/logger.js";
 import { HEADER } from "../src/service/relay/mailbox-headers.js";
 import { PREVIEW_HEADERS } from "../src/service/relay/preview-page.js";
-import { AccessRightsError, RateLimitedError } from "../src/service/relay/relay-errors.js";
-import {
-  MAX_RELAY_BODY_BYTES,
-  type RelayRouteKey,
-  UUID_PATTERN,
-} from "../src/service/relay/relay-schemas.js";
 import type { RelayCaller, TigressRelay } from "../src/service/relay/relay-service.js";
+import { reply } from "./lib/http-handler.js";
 import { withInvocationDeadline } from "./lib/invocation-deadline.js";
-import {
-  errorMapper,
-  INTERNAL_PROBLEM,
-  mapDomainError,
-  PROBLEM_CONTENT_TYPE,
-  type ProblemMapper,
-} from "./lib/problem-details.js";
+import { errorMapper } from "./lib/problem-details.js";
 import { configuredLinkBase, getRelay } from "./lib/relay-dependencies.js";
-import { ROUTES } from "./routes.js";
 
-const FUNCTION_NAME = "relay";
+type RelayRouteKey = keyof typeof RELAY_ROUTES.routes;
 
 interface RouteContext {
   readonly relay: TigressRelay;
@@ -48,44 +40,15 @@ interface RouteContext {
   readonly body: () => unknown;
 }
 
-interface Reply {
-  readonly status: 200 | 201;
-  /** JSON, or undefined for no body. */
-  readonly json?: unknown;
-  /** A text body with its own headers (the preview page). */
-  readonly html?: string;
-}
-
-const json = (answer: { status: 200 | 201; body: unknown }): Reply => ({
-  status: answer.status,
-  ...(answer.body === undefined ? {} : { json: answer.body }),
-});
-
-const IMPLEMENTATIONS: Readonly<Record<RelayRouteKey, (context: RouteContext) => Promise<Reply>>> = {
-  "POST /v1/m": async (c) => json(await c.relay.createMailbox(c.caller, c.body(), c.linkBase)),
-  "PUT /v1/m/{id}": async (c) => json(await c.relay.updateMailbox(c.mailboxId, c.caller, c.body())),
-  "DELETE /v1/m/{id}": async (c) => json(await c.relay.deleteMailbox(c.mailboxId, c.caller)),
-  "GET /v1/m/{id}": async (c) => ({
-    status: 200,
-    html: await c.relay.readDisplayInformation(c.mailboxId, c.caller, c.linkBase),
-  }),
+const IMPLEMENTATIONS: Readonly<Record<RelayRouteKey, (context: RouteContext) => Promise<unknown>>> = {
+  "POST /v1/m": (c) => c.relay.createMailbox(c.caller, c.body(), c.linkBase),
+  "PUT /v1/m/{id}": (c) => c.relay.updateMailbox(c.mailboxId, c.caller, c.body()),
+  "DELETE /v1/m/{id}": (c) => c.relay.deleteMailbox(c.mailboxId, c.caller),
+  "GET /v1/m/{id}": (c) => c.relay.readDisplayInformation(c.mailboxId, c.caller, c.linkBase),
   // §6.5 defines no request body; one sent anyway (§4.3's push token) is not read.
-  "POST /v1/m/{id}": async (c) => json(await c.relay.readSecureContent(c.mailboxId, c.caller)),
-  "PATCH /v1/m/{id}": async (c) => json(await c.relay.relinquishMailbox(c.mailboxId, c.caller)),
+  "POST /v1/m/{id}": (c) => c.relay.readSecureContent(c.mailboxId, c.caller),
+  "PATCH /v1/m/{id}": (c) => c.relay.relinquishMailbox(c.mailboxId, c.caller),
 };
-
-// The route table and this file must agree, checked when the module loads (as lib/http-handler.ts does).
-{
-  const expected = ROUTES.filter((r) => r.functionName === FUNCTION_NAME)
-    .map((r) => `${r.method} ${r.path}`)
-    .sort();
-  const implemented = Object.keys(IMPLEMENTATIONS).sort();
-  if (expected.join("\n") !== implemented.join("\n")) {
-    throw new Error(
-      `functions/relay.ts implements [${implemented.join(", ")}] but routes.ts gives it [${expected.join(", ")}]`,
-    );
-  }
-}
 
 /** The body as JSON; 413 over the relay's limit (checked before decoding), 400 when not JSON. */
 function jsonBody(event: APIGatewayProxyEventV2): unknown {
@@ -133,12 +96,13 @@ function header(event: APIGatewayProxyEventV2, name: string): string | undefined
 }
 
 const core = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-  const implementation = (IMPLEMENTATIONS as Record<string, (c: RouteContext) => Promise<Reply>>)[
+  const route = (RELAY_ROUTES.routes as Record<string, RouteContract>)[event.routeKey];
+  const implementation = (IMPLEMENTATIONS as Record<string, (c: RouteContext) => Promise<unknown>>)[
     event.routeKey
   ];
-  if (!implementation) throw new NotFoundError(`no route ${event.routeKey} here`);
+  if (!route || !implementation) throw new NotFoundError(`no route ${event.routeKey} here`);
   let parsed: { value: unknown } | undefined;
-  const reply = await implementation({
+  const result = await implementation({
     relay: getRelay(),
     caller: {
       claim: header(event, HEADER.claim),
@@ -153,44 +117,17 @@ const core = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStruc
       return parsed.value;
     },
   });
-  logger.info("request served", { route: event.routeKey, status: reply.status });
-  if (reply.html !== undefined)
-    return { statusCode: reply.status, headers: { ...PREVIEW_HEADERS }, body: reply.html };
-  if (reply.json === undefined) return { statusCode: reply.status, headers: {}, body: "" };
+  const output = reply(route, result);
+  logger.info("request served", { route: event.routeKey, status: output.status });
+  const media = route.response.content.mediaType;
+  if (media === "text/html")
+    return { statusCode: output.status, headers: { ...PREVIEW_HEADERS }, body: output.body as string };
+  if (media === "none") return { statusCode: output.status, headers: {}, body: "" };
   return {
-    statusCode: reply.status,
+    statusCode: output.status,
     headers: { "content-type": "application/json" },
-    body: JSON.stringify(reply.json),
+    body: JSON.stringify(output.body),
   };
-};
-
-/** The relay's refusals beyond problem-details.ts's table: 403 for rights, 429 with Retry-After. */
-const relayProblem: ProblemMapper = (error, instance) => {
-  const at = instance ? { instance } : {};
-  if (error instanceof RateLimitedError) {
-    return {
-      problem: {
-        type: "urn:carkeys:problem:rate-limited",
-        title: "Too many requests",
-        status: 429,
-        detail: error.message,
-        ...at,
-      },
-      headers: { "retry-after": String(error.retryAfterSeconds) },
-    };
-  }
-  if (error instanceof AccessRightsError) {
-    return {
-      problem: {
-        type: "urn:carkeys:problem:access-rights",
-        title: "Not allowed by the mailbox's access rights",
-        status: 403,
-        detail: error.message,
-        ...at,
-      },
-    };
-  }
-  return mapDomainError(error, instance);
 };
 
 /** On every answer: the request id echoed (§5.1), no caching, problem+json labelled. */
@@ -207,7 +144,7 @@ function relayHeaders(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxySt
     const headers: Record<string, string | number | boolean> = { ...response.headers };
     if (failed) {
       delete headers["Content-Type"];
-      headers["content-type"] = PROBLEM_CONTENT_TYPE;
+      headers["content-type"] = PROBLEM_MEDIA_TYPE;
     }
     headers["cache-control"] = "no-store";
     headers["x-content-type-options"] = "nosniff";
@@ -228,6 +165,6 @@ export const handler = withInvocationDeadline(
     .use(injectLambdaContext(logger, { logEvent: false, resetKeys: true }))
     .use(relayHeaders())
     .use(httpErrorHandler({ logger: false, fallbackMessage: JSON.stringify(INTERNAL_PROBLEM) }))
-    .use(errorMapper(relayProblem))
+    .use(errorMapper())
     .use(httpHeaderNormalizer()),
 );

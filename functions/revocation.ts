@@ -4,19 +4,13 @@
 // with the termination attestation (device-signed by its instance key). Each
 // revocation signs a terminate-key notice with the Device OEM root.
 import "reflect-metadata";
+import { REVOCATION_ROUTES } from "../src/api/routes/revocation-routes.js";
 import { createHttpHandler } from "./lib/http-handler.js";
 
-export const handler = createHttpHandler("revocation", {
-  "POST /v1/revocations": async ({ body, raw, service }) => {
-    const outcome = await service.revocations.revokeByOwner(body, raw);
-    return { status: outcome.created ? 201 : 200, body: outcome.response };
-  },
-  "POST /v1/keys/{keyId}/revocation": async ({ params, caller, service }) => {
-    const outcome = await service.revocations.revokeByOem(params.keyId, caller ?? "unknown");
-    return { status: outcome.created ? 201 : 200, body: outcome.response };
-  },
-  "POST /v1/keys/{keyId}/termination": async ({ params, body, raw, service }) => {
-    const outcome = await service.revocations.confirmTermination(params.keyId, body, raw);
-    return { status: outcome.created ? 201 : 200, body: outcome.response };
-  },
+export const handler = createHttpHandler(REVOCATION_ROUTES, {
+  "POST /v1/revocations": ({ body, raw, service }) => service.revocations.revokeByOwner(body, raw),
+  "POST /v1/keys/{keyId}/revocation": ({ params, caller, service }) =>
+    service.revocations.revokeByOem(params.keyId, caller ?? "unknown"),
+  "POST /v1/keys/{keyId}/termination": ({ params, body, raw, service }) =>
+    service.revocations.confirmTermination(params.keyId, body, raw),
 });

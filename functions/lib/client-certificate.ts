@@ -1,4 +1,4 @@
-// Mutual TLS for the server-to-server routes (functions/routes.ts
+// Mutual TLS for the server-to-server routes (src/api/routes.ts
 // `serverToServer`). API Gateway verifies the client certificate chain
 // against the custom domain's truststore during the TLS handshake and hands
 // the verified leaf to the function in `requestContext.authentication.clientCert`
@@ -9,8 +9,8 @@
 // custom domain with a truststore), refuses a server-to-server route reached
 // without one — through the API's default endpoint, which has no mutual TLS.
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import type { RouteDefinition } from "../../src/api/routes.js";
 import { ForbiddenError } from "../../src/service/errors.js";
-import type { RouteDefinition } from "../routes.js";
 
 /** The verified client certificate as API Gateway passes it (payload 2.0). */
 export interface ClientCertificate {

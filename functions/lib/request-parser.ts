@@ -2,7 +2,7 @@
 // route by API Gateway's routeKey, check OEM authorization is present, read
 // the raw body (base64-decoded when API Gateway encoded it) within the 64 KiB
 // limit, parse it as strict JSON, and validate path parameters and body with
-// the route's zod schemas (src/service/schemas.ts). Written here rather than
+// the route's zod schemas (its entry in src/api). Written here rather than
 // with @middy/http-json-body-parser because device routes must verify their
 // signature over the exact raw bytes, which that parser replaces, and
 // because it answers malformed JSON with 415 instead of 400. The result goes
@@ -11,6 +11,12 @@
 import type { MiddlewareObj } from "@middy/core";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import type { z } from "zod";
+import {
+  MAX_BODY_BYTES,
+  type RouteContract,
+  type RouteKey,
+  type RouteSet,
+} from "../../src/api/route-contract.js";
 import type { DeviceRequest } from "../../src/service/device-request-auth.js";
 import {
   AuthenticationError,
@@ -19,18 +25,11 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from "../../src/service/errors.js";
-import {
-  MAX_BODY_BYTES,
-  ROUTE_SCHEMAS,
-  type RouteKey,
-  type RouteSchemas,
-} from "../../src/service/schemas.js";
-import { ROUTES, type RouteDefinition } from "../routes.js";
 import { assertClientCertificate, callerOfCertificate, clientCertificateOf } from "./client-certificate.js";
 
 export interface ParsedRequest {
   readonly routeKey: RouteKey;
-  readonly route: RouteDefinition;
+  readonly route: RouteContract;
   readonly params: unknown;
   readonly body: unknown;
   /** Query parameters validated by the route's `query` schema; undefined when it has none. */
@@ -122,23 +121,8 @@ function oemCaller(event: APIGatewayProxyEventV2): string {
   return "unknown";
 }
 
-/** The route definitions a function serves, by route key. */
-export function routesOf(functionName: string): Map<RouteKey, RouteDefinition> {
-  const out = new Map<RouteKey, RouteDefinition>();
-  for (const route of ROUTES) {
-    if (route.functionName !== functionName) continue;
-    const routeKey = `${route.method} ${route.path}`;
-    if (!Object.hasOwn(ROUTE_SCHEMAS, routeKey)) {
-      throw new Error(`route ${routeKey} has no entry in ROUTE_SCHEMAS`);
-    }
-    out.set(routeKey as RouteKey, route);
-  }
-  return out;
-}
-
-export function requestParser(
-  routes: ReadonlyMap<RouteKey, RouteDefinition>,
-): MiddlewareObj<APIGatewayProxyEventV2> {
+export function requestParser(routeSet: RouteSet): MiddlewareObj<APIGatewayProxyEventV2> {
+  const routes = new Map<string, RouteContract>(Object.entries(routeSet.routes));
   return {
     name: "requestParser",
     before: (request) => {
@@ -146,25 +130,18 @@ export function requestParser(
       const routeKey = event.routeKey as RouteKey;
       const route = routes.get(routeKey);
       if (!route) throw new NotFoundError(`no route ${event.routeKey} here`);
-      const schemas: RouteSchemas = ROUTE_SCHEMAS[routeKey];
       assertClientCertificate(route, event);
       const caller = route.auth === "oem" ? oemCaller(event) : undefined;
       const bytes = rawBody(event);
       const headers: Record<string, string | undefined> = {};
       for (const [name, value] of Object.entries(event.headers ?? {})) headers[name.toLowerCase()] = value;
-      const params = schemas.params
-        ? validate(schemas.params, event.pathParameters ?? {}, "params")
-        : undefined;
-      const body = schemas.body
-        ? validate(schemas.body, parseJson(bytes, headers["content-type"]), "body")
+      const params = route.params ? validate(route.params, event.pathParameters ?? {}, "params") : undefined;
+      const body = route.body
+        ? validate(route.body.schema, parseJson(bytes, headers["content-type"]), "body")
         : undefined;
       const query = event.rawQueryString ? `?${event.rawQueryString}` : "";
-      const queryValues = schemas.query
-        ? validate(
-            schemas.query,
-            Object.fromEntries(new URLSearchParams(event.rawQueryString ?? "")),
-            "query",
-          )
+      const queryValues = route.query
+        ? validate(route.query, Object.fromEntries(new URLSearchParams(event.rawQueryString ?? "")), "query")
         : undefined;
       parsedRequests.set(event, {
         routeKey,

@@ -1,5 +1,5 @@
 // The Car Keys service as one CloudFormation stack, assembled from two tables:
-// functions/routes.ts (which requests reach which function) and
+// src/api/routes.ts (which requests reach which function) and
 // function-access.ts (what each function may touch). Everything per-function
 // (Lambda, role, grants, alarms, routes) comes from iterating them, so a new
 // route or function is a table entry, not a new block here.
@@ -14,7 +14,7 @@ import * as events from "aws-cdk-lib/aws-events";
 import * as sns from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
 import { MTLS_SETTING } from "../../functions/lib/client-certificate.js";
-import { ROUTES, type RouteDefinition } from "../../functions/routes.js";
+import { ROUTES, type RouteDefinition } from "../../src/api/routes.js";
 import { PROJECT_ROOT } from "./bundling-options.js";
 import { DevicePseudonymKey } from "./constructs/device-pseudonym-key.js";
 import { MtlsDomain, type MtlsDomainSettings } from "./constructs/mtls-domain.js";
@@ -31,7 +31,7 @@ import {
 } from "./function-access.js";
 
 export interface CarKeysStackProps extends StackProps {
-  /** @default ROUTES from functions/routes.ts */
+  /** @default ROUTES from src/api/routes.ts */
   readonly routes?: readonly RouteDefinition[];
   /** @default FUNCTION_ACCESS */
   readonly functionAccess?: Readonly<Record<string, FunctionAccess>>;
@@ -82,7 +82,7 @@ export interface CarKeysStackProps extends StackProps {
   readonly relayLinkBaseUrl?: string | undefined;
   /**
    * A custom domain with mutual TLS for partner servers (constructs/mtls-domain.ts); with it, the
-   * server-to-server routes (functions/routes.ts `serverToServer`) are served only there.
+   * server-to-server routes (src/api `serverToServer`) are served only there.
    * @default none: every route on the default endpoint, OEM routes with IAM only
    */
   readonly mtlsDomain?: MtlsDomainSettings | undefined;
@@ -203,7 +203,7 @@ export class CarKeysStack extends Stack {
       const grants = access[name];
       if (!grants) {
         throw new Error(
-          `functions/routes.ts names the function "${name}", but infra/lib/function-access.ts has no entry ` +
+          `src/api/routes.ts names the function "${name}", but infra/lib/function-access.ts has no entry ` +
             "for it: say there what it may access",
         );
       }

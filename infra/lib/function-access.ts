@@ -1,4 +1,4 @@
-// What each Lambda may touch, one entry per function name of functions/routes.ts.
+// What each Lambda may touch, one entry per function name of src/api/routes.ts.
 // The route table says which HTTP requests reach a function; this table says
 // what the function can do once it runs, and the stack turns each entry into
 // IAM grants. A function without an entry fails the synth, so a new route

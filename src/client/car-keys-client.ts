@@ -1,16 +1,17 @@
-// Typed calls to the Car Keys service's issue-4 routes (functions/routes.ts,
-// shapes in src/service/schemas.ts), for the three callers that use them:
+// Typed calls to the Car Keys service's issuance routes (src/api/routes.ts,
+// shapes inferred from their entries), for the three callers that use them:
 // a device's wallet (enroll its SE, register a car key — requests signed in
 // the SE), an OEM backend (enroll a vehicle, new pairing material, read key
-// records — OEM-authorized), and anyone (the trust anchors). The response
-// types mirror the service's schemas field for field rather than importing
-// them, so the client depends on src/protocol only (docs/architecture.md); a type test
-// (test/client/car-keys-client.test.ts) fails if the two drift apart.
+// records — OEM-authorized), and anyone (the trust anchors). The request and
+// response types are inferred from the route entries (src/api/contract-types.ts),
+// imported as types only, so the client loads no schema at run time and its
+// types change with the contract.
 // Responses are checked for the fields this code relies on; everything that
 // matters cryptographically is verified again on the device (the SE checks
 // its instance CA certificate, the vehicle its certificate, and
 // verifyKeyReceipt the receipt against the Vehicle OEM root).
 
+import type { RequestBody, ResponseBody } from "../api/contract-types.js";
 import type { SecureElement } from "../emulator/secure-element/secure-element.js";
 import { equalBytes, fromHex, toHex } from "../protocol/bytes.js";
 import { parseCertificate } from "../protocol/certificate-verifier.js";
@@ -23,87 +24,19 @@ import { ClientError, ServiceResponseError } from "./errors.js";
 import type { OemAuth } from "./oem-auth.js";
 import { deviceFetch, type FetchOptions, oemFetch, publicFetch } from "./signed-fetch.js";
 
-// ---- the API's shapes (src/service/schemas.ts) -------------------------------------------------
+// ---- the API's shapes, inferred from the contract (src/api; type-only, so no schema loads here) -----
 
-export interface TrustAnchors {
-  deviceOemRoot: string;
-  vehicleOemRoot: string;
-}
-
-export interface DeviceEnrollmentRequest {
-  seId: string;
-  instanceCaPublicKey: string;
-  factoryAttestation: string;
-}
-
-export interface DeviceEnrollmentResponse {
-  seId: string;
-  instanceCaCertificate: string;
-  serialNumber: string;
-  deviceOemRoot: string;
-}
-
-export interface PairingMaterial {
-  pairingId: string;
-  password: string;
-  expiresAt: string;
-  verifier: { w0: string; L: string; salt: string; N: number; r: number; p: number };
-}
-
-export interface VehicleEnrollmentRequest {
-  vehicleId: string;
-  vehiclePublicKey: string;
-  pairingValidityHours?: number | undefined;
-}
-
-export interface VehicleEnrollmentResponse {
-  vehicleId: string;
-  vehicleCertificate: string;
-  serialNumber: string;
-  trustAnchors: TrustAnchors;
-  pairing: PairingMaterial;
-}
-
-export interface PairingResponse {
-  vehicleId: string;
-  pairing: PairingMaterial;
-}
-
-export interface KeyRegistrationRequest {
-  endpointCertificate: string;
-  instanceCaCertificate: string;
-  keyAttestation?: string | undefined;
-  /** Owner keys: the vehicle's signed pairing confirmation (PCNF), hex. */
-  pairingConfirmation?: string | undefined;
-}
-
+export type TrustAnchors = ResponseBody<"GET /v1/trust-anchors">;
+export type DeviceEnrollmentRequest = RequestBody<"POST /v1/devices">;
+export type DeviceEnrollmentResponse = ResponseBody<"POST /v1/devices">;
+export type PairingMaterial = VehicleEnrollmentResponse["pairing"];
+export type VehicleEnrollmentRequest = RequestBody<"POST /v1/vehicles">;
+export type VehicleEnrollmentResponse = ResponseBody<"POST /v1/vehicles">;
+export type PairingResponse = ResponseBody<"POST /v1/vehicles/{vehicleId}/pairing">;
+export type KeyRegistrationRequest = RequestBody<"POST /v1/keys">;
 /** A key record as the service returns it (schema `Key`). */
-export interface RegisteredKey {
-  keyId: string;
-  vehicleId: string;
-  role: "owner" | "friend";
-  endpointPublicKey: string;
-  serialNumber: string;
-  registeredAt: string;
-  /** RCPT statement signed by the Vehicle OEM root, hex. */
-  receipt: string;
-  profile?:
-    | {
-        kind: "full" | "unlock-only" | "drive";
-        speedLimitKmh?: number | undefined;
-        validFrom?: number | undefined;
-        validUntil?: number | undefined;
-      }
-    | undefined;
-  attestationSerial?: number | undefined;
-  /** Where the key is in its life; expired: its profile ended. */
-  state?: "active" | "revoked" | "terminated" | "expired" | undefined;
-}
-
-export interface VehicleKeysResponse {
-  vehicleId: string;
-  keys: RegisteredKey[];
-}
+export type RegisteredKey = ResponseBody<"GET /v1/keys/{keyId}">;
+export type VehicleKeysResponse = ResponseBody<"GET /v1/vehicles/{vehicleId}/keys">;
 
 /** A response that may be a repeat of an earlier identical request (the service answers 200 then, not 201). */
 export interface Outcome<T> {

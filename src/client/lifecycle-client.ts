@@ -3,7 +3,10 @@
 // confirm it with its termination attestation, lost-mode suspend/resume); the
 // car's telematics fetch the signed revocation list and the lost-mode notices
 // addressed to it; the OEM backend puts a device in lost mode. Every call is
-// the real HTTP route; signatures come from the emulated SE's keys.
+// the real HTTP route; signatures come from the emulated SE's keys. The
+// response types are the contract's (src/api/contract-types.ts).
+
+import type { ResponseBody } from "../api/contract-types.js";
 import type { SecureElement } from "../emulator/secure-element/secure-element.js";
 import type { Vehicle } from "../emulator/vehicle/vehicle.js";
 import { fromHex, toHex } from "../protocol/bytes.js";
@@ -11,16 +14,9 @@ import { ServiceError } from "./errors.js";
 import type { OemAuth } from "./oem-auth.js";
 import { deviceFetch, type FetchOptions, oemFetch } from "./signed-fetch.js";
 
-interface DeviceNotice {
-  counter: number;
-  action: "suspend" | "resume" | "terminate-key";
-  keyId?: string;
-  notice: string;
-}
-
-interface VehicleNotice extends DeviceNotice {
-  sequence: number;
-}
+type DeviceNotices = ResponseBody<"GET /v1/devices/{seId}/notices">;
+type DeviceNotice = DeviceNotices["notices"][number];
+type Revocation = ResponseBody<"POST /v1/revocations">;
 
 /** What a device did when it synced. */
 export interface DeviceSync {
@@ -60,7 +56,7 @@ export class LifecycleClient {
       { revocation: toHex(revocation) },
       this.options,
     );
-    return body as { keyId: string; state: string; listSequence?: number };
+    return body as Revocation;
   }
 
   /**
@@ -74,7 +70,7 @@ export class LifecycleClient {
    */
   async syncDevice(se: SecureElement): Promise<DeviceSync> {
     const after = se.exportState().noticeCounter;
-    const { body } = await deviceFetch<{ notices: DeviceNotice[] }>(
+    const { body } = await deviceFetch<DeviceNotices>(
       this.baseUrl,
       se,
       `instance:${se.seId}`,
@@ -137,7 +133,7 @@ export class OemLifecycleClient {
       { action },
       this.options,
     );
-    return body as { seId: string; lostMode: string; counter: number; vehicleIds: string[] };
+    return body as ResponseBody<"POST /v1/devices/{seId}/lost-mode">;
   }
 
   async revokeKey(keyId: string) {
@@ -149,7 +145,7 @@ export class OemLifecycleClient {
       {},
       this.options,
     );
-    return body as { keyId: string; state: string };
+    return body as ResponseBody<"POST /v1/keys/{keyId}/revocation">;
   }
 
   /**
@@ -178,7 +174,7 @@ export class OemLifecycleClient {
       vehicle.deletionReported(keyId);
       deletionsReported.push(keyId);
     }
-    const revocations = await oemFetch<{ latestSequence: number; list?: string; entries: unknown[] }>(
+    const revocations = await oemFetch<ResponseBody<"GET /v1/vehicles/{vehicleId}/revocations">>(
       this.baseUrl,
       this.token,
       "GET",
@@ -187,7 +183,7 @@ export class OemLifecycleClient {
       this.options,
     );
     if (revocations.body.list) vehicle.applyRevocationList(fromHex(revocations.body.list, "list"));
-    const notices = await oemFetch<{ latestSequence: number; notices: VehicleNotice[] }>(
+    const notices = await oemFetch<ResponseBody<"GET /v1/vehicles/{vehicleId}/notices">>(
       this.baseUrl,
       this.token,
       "GET",

@@ -24,9 +24,9 @@ import type { DeviceRequest, DeviceRequestAuthenticator } from "./device-request
 import { ConfigurationError, ConflictError, ForbiddenError, NotFoundError } from "./errors.js";
 import { bytesField, invalidField } from "./input.js";
 import { type Notices, noticeEvent } from "./notices.js";
+import type { Outcome } from "./outcome.js";
 import type { Clock, KeyRecord, KeyRevocationRecord, NonceClaim, RevocationReason, Store } from "./ports.js";
 import type { RootCertificates } from "./root-certificates.js";
-import type { EnrollmentOutcome } from "./secure-element-enrollment.js";
 
 /** Entries per revocation list; the car fetches again from the last sequence. */
 export const REVOCATION_PAGE_SIZE = 200;
@@ -78,7 +78,7 @@ export class KeyRevocation {
   async revokeByOwner(
     input: { revocation: string },
     request: DeviceRequest,
-  ): Promise<EnrollmentOutcome<RevocationView>> {
+  ): Promise<Outcome<RevocationView>> {
     const { store, auth, pseudonyms } = this.options;
     const parsedRequest = auth.parseAs(request, "endpoint");
     // The statement names the vehicle and the key: read with the signer in one round trip. Believed only
@@ -164,7 +164,7 @@ export class KeyRevocation {
   }
 
   /** POST /v1/keys/{keyId}/revocation: the OEM backend revokes any key. */
-  async revokeByOem(keyId: string, caller: string): Promise<EnrollmentOutcome<RevocationView>> {
+  async revokeByOem(keyId: string, caller: string): Promise<Outcome<RevocationView>> {
     const { store, pseudonyms } = this.options;
     const target = await store.getKey(keyId);
     if (!target) throw new NotFoundError(`key ${keyId} is not registered`);
@@ -186,7 +186,7 @@ export class KeyRevocation {
     keyId: string,
     input: { attestation: string },
     request: DeviceRequest,
-  ): Promise<EnrollmentOutcome<RevocationView>> {
+  ): Promise<Outcome<RevocationView>> {
     const { store, auth, clock } = this.options;
     // Confirming a termination only finishes a revocation: allowed in lost mode. The signer and the key
     // in one round trip; the nonce is claimed with the write.
@@ -273,7 +273,7 @@ export class KeyRevocation {
     key: KeyRecord,
     encoded: Uint8Array,
     terminatedAt: number,
-  ): Promise<EnrollmentOutcome<RevocationView>> {
+  ): Promise<Outcome<RevocationView>> {
     const { store, clock } = this.options;
     const until = key.attestation?.profile.validUntil;
     if (until === undefined || terminatedAt < until * 1000) {
@@ -379,7 +379,7 @@ export class KeyRevocation {
     reason: RevocationReason,
     revokedBy: string,
     known: RevocationInputs = {},
-  ): Promise<EnrollmentOutcome<RevocationView>> {
+  ): Promise<Outcome<RevocationView>> {
     const { store, clock, notices } = this.options;
     let key: KeyRecord | undefined = target;
     // Counters read with the request's other records serve the first attempt; a retry reads them fresh.

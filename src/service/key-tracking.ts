@@ -19,6 +19,7 @@
 // its SE gets a terminate-key notice, in the same transaction; friend keys
 // stay as they are. Keys record their SE id, indexed for lost mode.
 import { sha256 } from "@noble/hashes/sha2.js";
+import type { KeyRegistrationRequest, RegisteredKey, VehicleKeysResponse } from "../api/issuance-schemas.js";
 import { MAX_SHARE_DEPTH, profileBeyond, sharingRole } from "../protocol/access-profile.js";
 import { equalBytes, fromHex, toHex } from "../protocol/bytes.js";
 import { CertificateVerificationError } from "../protocol/certificate-errors.js";
@@ -57,10 +58,9 @@ import {
 } from "./errors.js";
 import { bytesField, invalidField, parseField } from "./input.js";
 import { type Notices, noticeEvent } from "./notices.js";
+import type { Outcome } from "./outcome.js";
 import type { Clock, KeyRecord, NonceClaim, OwnerMigration, Store, VehicleRecord } from "./ports.js";
 import type { RootCertificates } from "./root-certificates.js";
-import type { KeyRegistrationRequest, KeyView, VehicleKeysResponse } from "./schemas.js";
-import type { EnrollmentOutcome } from "./secure-element-enrollment.js";
 
 export interface KeyTrackingOptions {
   readonly store: Store;
@@ -91,7 +91,7 @@ export class KeyTracking {
     this.options = options;
   }
 
-  async register(input: KeyRegistrationRequest, request: DeviceRequest): Promise<EnrollmentOutcome<KeyView>> {
+  async register(input: KeyRegistrationRequest, request: DeviceRequest): Promise<Outcome<RegisteredKey>> {
     const verified: Partial<VerifiedRegistration> = {};
     try {
       return await this.registerOnce(input, request, verified);
@@ -111,7 +111,7 @@ export class KeyTracking {
     input: KeyRegistrationRequest,
     request: DeviceRequest,
     verified: Partial<VerifiedRegistration>,
-  ): Promise<EnrollmentOutcome<KeyView>> {
+  ): Promise<Outcome<RegisteredKey>> {
     const { auth, store, clock, roots } = this.options;
     const parsed = auth.parse(request);
     if (parsed.kind !== "endpoint") {
@@ -308,7 +308,7 @@ export class KeyTracking {
     return true;
   }
 
-  async get(keyId: string): Promise<KeyView> {
+  async get(keyId: string): Promise<RegisteredKey> {
     const record = await this.options.store.getKey(keyId);
     if (!record) throw new NotFoundError(`key ${keyId} is not registered`);
     return keyView(record);
@@ -552,7 +552,7 @@ export class KeyTracking {
     existing: KeyRecord,
     chain: VerifiedCertificateChain,
     nonce: NonceClaim,
-  ): Promise<EnrollmentOutcome<KeyView>> {
+  ): Promise<Outcome<RegisteredKey>> {
     if (existing.endpointPublicKey !== toHex(chain.publicKey)) {
       throw new ConflictError(
         `key id ${existing.keyId} is registered for another endpoint key; generate a new endpoint key`,
@@ -574,7 +574,7 @@ function suspended(seId: string, consequence: string, cause?: unknown): Forbidde
   );
 }
 
-export function keyView(record: KeyRecord): KeyView {
+export function keyView(record: KeyRecord): RegisteredKey {
   return {
     keyId: record.keyId,
     vehicleId: record.vehicleId,

@@ -21,6 +21,7 @@ import type { DevicePseudonyms } from "./device-pseudonyms.js";
 import type { DeviceRequest, DeviceRequestAuthenticator } from "./device-request-auth.js";
 import { ConfigurationError, ConflictError, ForbiddenError, NotFoundError } from "./errors.js";
 import { logger } from "./logger.js";
+import type { Outcome } from "./outcome.js";
 import type {
   Clock,
   DeviceNoticeRecord,
@@ -33,7 +34,6 @@ import type {
   VehicleNoticeWrite,
 } from "./ports.js";
 import type { RootCertificates } from "./root-certificates.js";
-import type { EnrollmentOutcome } from "./secure-element-enrollment.js";
 
 /** Notices returned per fetch; the device or car fetches again from the last one. */
 export const NOTICE_PAGE_SIZE = 100;
@@ -161,7 +161,7 @@ export class Notices {
     seId: string,
     action: "suspend" | "resume",
     caller: string,
-  ): Promise<EnrollmentOutcome<LostModeView>> {
+  ): Promise<Outcome<LostModeView>> {
     const { store, clock } = this.options;
     if (!(await store.getSecureElement(seId)))
       throw new NotFoundError(`secure element ${seId} is not enrolled`);

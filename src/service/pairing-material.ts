@@ -6,6 +6,7 @@
 // expiry), because w0 and L with the salt are enough to test all 10^8
 // passwords offline, and a table read must not hand out an owner's car.
 import { randomBytes } from "node:crypto";
+import type { PairingMaterial } from "../api/issuance-schemas.js";
 import { toHex } from "../protocol/bytes.js";
 import {
   computePairingVerifier,
@@ -15,7 +16,6 @@ import {
   type ScryptCost,
 } from "../protocol/pairing-password.js";
 import type { PairingRecord } from "./ports.js";
-import type { PairingMaterial } from "./schemas.js";
 
 export const DEFAULT_PAIRING_VALIDITY_HOURS = 168;
 

@@ -6,9 +6,10 @@
 // repeated event (same id or not) finds the state already so and answers
 // `already-applied`. Every accepted event is also published for the OEM's
 // own rules, with the authenticated sender.
+
+import type { PartnerEventReceipt, PartnerEventRequest } from "../api/partner-event-schemas.js";
 import type { KeyRevocation } from "./key-revocation.js";
 import type { Notices } from "./notices.js";
-import type { PartnerEventReceipt, PartnerEventRequest } from "./partner-event-schemas.js";
 import type { Clock } from "./ports.js";
 
 export interface PartnerEventsOptions {

@@ -9,6 +9,7 @@
 // Two cold starts racing to create a root both sign (one Sign each), the
 // conditional write picks one, and the loser adopts the stored winner.
 
+import type { TrustAnchors } from "../api/issuance-schemas.js";
 import { equalBytes, fromHex, toHex } from "../protocol/bytes.js";
 import { createSelfSignedRoot } from "../protocol/certificate-issuer.js";
 import {
@@ -26,7 +27,6 @@ import {
 import type { DigestSigner } from "../protocol/signer.js";
 import { ConfigurationError, ConflictError, ServiceUnavailableError } from "./errors.js";
 import type { Clock, OemRootProfile, RootCertificateRecord, Signer, Store } from "./ports.js";
-import type { TrustAnchors } from "./schemas.js";
 
 const ROOT_TITLES: Readonly<Record<OemRootProfile, string>> = {
   "device-oem-root": "Device OEM root",

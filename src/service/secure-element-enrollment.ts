@@ -7,6 +7,8 @@
 // nonce, same SE and key) gets the certificate already issued, so a lost
 // response never costs a second KMS Sign; the same SE with another key is a
 // conflict, since one SE has one instance CA.
+
+import type { DeviceEnrollmentRequest, DeviceEnrollmentResponse } from "../api/issuance-schemas.js";
 import { equalBytes, toHex } from "../protocol/bytes.js";
 import { issueCertificate } from "../protocol/certificate-issuer.js";
 import type { SubjectNameFields } from "../protocol/certificate-profiles.js";
@@ -16,9 +18,9 @@ import { type FactoryAttestationFacts, verifyFactoryAttestation } from "../proto
 import type { DeviceRequest, DeviceRequestAuthenticator } from "./device-request-auth.js";
 import { AuthenticationError, ConflictError, ForbiddenError, ValidationError } from "./errors.js";
 import { bytesField, invalidField, publicKeyField } from "./input.js";
+import type { Outcome } from "./outcome.js";
 import type { Clock, NonceClaim, SecureElementRecord, Store } from "./ports.js";
 import { type RootCertificates, validityUnder } from "./root-certificates.js";
-import type { DeviceEnrollmentRequest, DeviceEnrollmentResponse } from "./schemas.js";
 
 export interface SecureElementEnrollmentOptions {
   readonly store: Store;
@@ -31,12 +33,6 @@ export interface SecureElementEnrollmentOptions {
   readonly deviceOem: SubjectNameFields;
 }
 
-export interface EnrollmentOutcome<T> {
-  /** False when an earlier enrollment was returned (HTTP 200 instead of 201). */
-  readonly created: boolean;
-  readonly response: T;
-}
-
 export class SecureElementEnrollment {
   private readonly options: SecureElementEnrollmentOptions;
 
@@ -47,7 +43,7 @@ export class SecureElementEnrollment {
   async enroll(
     input: DeviceEnrollmentRequest,
     request: DeviceRequest,
-  ): Promise<EnrollmentOutcome<DeviceEnrollmentResponse>> {
+  ): Promise<Outcome<DeviceEnrollmentResponse>> {
     const { auth, store, clock, roots } = this.options;
     const parsed = auth.parse(request);
     if (parsed.kind !== "instance" || parsed.id !== input.seId) {
@@ -130,7 +126,7 @@ export class SecureElementEnrollment {
     existing: SecureElementRecord,
     instanceKey: Uint8Array,
     nonce: NonceClaim,
-  ): Promise<EnrollmentOutcome<DeviceEnrollmentResponse>> {
+  ): Promise<Outcome<DeviceEnrollmentResponse>> {
     if (existing.instanceCaPublicKey !== toHex(instanceKey)) {
       throw new ConflictError(
         `secure element ${existing.seId} is already enrolled with another instance CA key`,

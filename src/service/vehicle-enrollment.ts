@@ -8,22 +8,23 @@
 // password was never seen and is not stored. New pairing material is refused
 // once an owner key is registered: handing a car to a new owner goes through
 // revoking the old one (remote revocation), not through a new password.
+
+import type {
+  PairingRequest,
+  PairingResponse,
+  VehicleEnrollmentRequest,
+  VehicleEnrollmentResponse,
+} from "../api/issuance-schemas.js";
 import { toHex } from "../protocol/bytes.js";
 import { issueCertificate } from "../protocol/certificate-issuer.js";
 import type { SubjectNameFields } from "../protocol/certificate-profiles.js";
 import type { ScryptCost } from "../protocol/pairing-password.js";
 import { ConflictError, NotFoundError } from "./errors.js";
 import { bytesField, publicKeyField } from "./input.js";
+import type { Outcome } from "./outcome.js";
 import { createPairingMaterial } from "./pairing-material.js";
 import type { Clock, Store, VehicleRecord } from "./ports.js";
 import { type RootCertificates, validityUnder } from "./root-certificates.js";
-import type {
-  PairingRequest,
-  PairingResponse,
-  VehicleEnrollmentRequest,
-  VehicleEnrollmentResponse,
-} from "./schemas.js";
-import type { EnrollmentOutcome } from "./secure-element-enrollment.js";
 
 export interface VehicleEnrollmentOptions {
   readonly store: Store;
@@ -42,10 +43,7 @@ export class VehicleEnrollment {
   }
 
   /** `caller` is the authenticated OEM principal, kept for audit. */
-  async enroll(
-    input: VehicleEnrollmentRequest,
-    caller: string,
-  ): Promise<EnrollmentOutcome<VehicleEnrollmentResponse>> {
+  async enroll(input: VehicleEnrollmentRequest, caller: string): Promise<Outcome<VehicleEnrollmentResponse>> {
     const { store, clock, roots } = this.options;
     const vehicleIdentifier = bytesField(input.vehicleId, "body.vehicleId");
     const publicKey = publicKeyField(input.vehiclePublicKey, "body.vehiclePublicKey");
@@ -108,7 +106,7 @@ export class VehicleEnrollment {
   private async repeat(
     existing: VehicleRecord,
     input: VehicleEnrollmentRequest,
-  ): Promise<EnrollmentOutcome<VehicleEnrollmentResponse>> {
+  ): Promise<Outcome<VehicleEnrollmentResponse>> {
     if (existing.publicKey !== input.vehiclePublicKey) {
       throw new ConflictError(`vehicle ${existing.vehicleId} is already enrolled with another public key`);
     }

@@ -5,12 +5,12 @@
 // stays offline until the friend's first tap. Also two friends racing for one
 // invitation (exactly one wins) and the mailbox gone after the share.
 //
-// Runs once functions/routes.ts routes the relay (`POST /v1/m`); until then
+// Runs once src/api/routes.ts routes the relay (`POST /v1/m`); until then
 // the suite is skipped with that reason, and the same flow runs against the
 // in-memory relay in share-invitation.test.ts.
 import "../support/quiet-logs.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROUTES } from "../../functions/routes.js";
+import { ROUTES } from "../../src/api/routes.js";
 import {
   CarKeysClient,
   installVehicleEnrollment,
@@ -35,7 +35,7 @@ const RELAY_ROUTED = ROUTES.some((route) => route.method === "POST" && route.pat
 const POLL = { intervalMs: 50, timeoutMs: 10_000 };
 
 describe.skipIf(!RELAY_ROUTED)(
-  "sharing over the service's relay (skipped while functions/routes.ts has no POST /v1/m)",
+  "sharing over the service's relay (skipped while src/api/routes.ts has no POST /v1/m)",
   () => {
     let t: TestStack;
     let client: CarKeysClient;

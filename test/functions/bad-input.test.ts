@@ -13,10 +13,10 @@ import { handler as deviceEnrollment } from "../../functions/device-enrollment.j
 import { handler as keyTracking } from "../../functions/key-tracking.js";
 import { handler as trustAnchors } from "../../functions/trust-anchors.js";
 import { handler as vehicleEnrollment } from "../../functions/vehicle-enrollment.js";
+import { MAX_BODY_BYTES } from "../../src/api/route-contract.js";
 import { toHex } from "../../src/protocol/bytes.js";
 import { generateKeyPair } from "../../src/protocol/p256.js";
 import { logger } from "../../src/service/logger.js";
-import { MAX_BODY_BYTES } from "../../src/service/schemas.js";
 import {
   deviceEnrollmentEvent,
   keyRegistrationBody,

@@ -1,6 +1,6 @@
-// The contract between functions/routes.ts, the handlers and the schemas: each
-// function serves exactly its routes, ROUTE_SCHEMAS covers exactly the routes
-// (openapi aside) and renders as JSON Schema for the OpenAPI document. Then
+// The contract between the route entries (src/api), the handlers and the
+// schemas: each function serves exactly its routes, and every route's schemas
+// render as JSON Schema for the OpenAPI document. Then
 // what the chain does outside the happy path, on the in-process service: an
 // internal failure is a generic 500 problem that reveals nothing, missing
 // configuration is named in the log and not in the answer, and the logs never
@@ -11,12 +11,12 @@ import { handler as deviceEnrollment } from "../../functions/device-enrollment.j
 import { handler as keyTracking } from "../../functions/key-tracking.js";
 import { buildService, setService } from "../../functions/lib/dependencies.js";
 import { createHttpHandler } from "../../functions/lib/http-handler.js";
-import { ROUTES } from "../../functions/routes.js";
 import { handler as trustAnchors } from "../../functions/trust-anchors.js";
 import { handler as vehicleEnrollment } from "../../functions/vehicle-enrollment.js";
+import { KEY_TRACKING_ROUTES } from "../../src/api/routes/key-tracking-routes.js";
+import { ROUTES } from "../../src/api/routes.js";
 import { toHex } from "../../src/protocol/bytes.js";
 import { createCarKeysService } from "../../src/service/car-keys-service.js";
-import { ROUTE_SCHEMAS } from "../../src/service/schemas.js";
 import {
   deviceEnrollmentEvent,
   keyRegistrationEvent,
@@ -51,24 +51,25 @@ describe("routes, handlers and schemas agree", () => {
 
   it("refuses to build a handler that misses a route of its function", () => {
     expect(() =>
-      createHttpHandler("key-tracking", {
-        "POST /v1/keys": async () => ({ status: 201, body: {} as never }),
+      createHttpHandler(KEY_TRACKING_ROUTES, {
+        "POST /v1/keys": async () => ({ created: true, response: {} as never }),
       } as never),
-    ).toThrow("routes.ts gives it");
+    ).toThrow("its route set gives it");
   });
 
-  it("has schemas for exactly the served routes, and each renders as JSON Schema", () => {
-    expect(Object.keys(ROUTE_SCHEMAS).sort()).toEqual(served.map((r) => `${r.method} ${r.path}`).sort());
-    for (const [key, schemas] of Object.entries(ROUTE_SCHEMAS)) {
+  it("has schemas for every route, and each renders as JSON Schema", () => {
+    for (const route of ROUTES) {
       const parts = [
-        schemas.response,
-        "body" in schemas ? schemas.body : undefined,
-        "params" in schemas ? schemas.params : undefined,
+        "schema" in route.response.content ? route.response.content.schema : undefined,
+        route.body?.schema,
+        route.params,
+        route.query,
+        route.headers,
       ];
       for (const schema of parts) {
-        if (schema) expect(() => z.toJSONSchema(schema as z.ZodType), key).not.toThrow();
+        if (schema) expect(() => z.toJSONSchema(schema as z.ZodType), route.key).not.toThrow();
       }
-      expect(schemas.description.length, key).toBeGreaterThan(10);
+      expect(route.description.length, route.key).toBeGreaterThan(10);
     }
   });
 });

@@ -15,11 +15,11 @@ import { handler as deviceEnrollment } from "../../functions/device-enrollment.j
 import { handler as keyTracking } from "../../functions/key-tracking.js";
 import { handler as trustAnchors } from "../../functions/trust-anchors.js";
 import { handler as vehicleEnrollment } from "../../functions/vehicle-enrollment.js";
+import { ROUTE_TABLE } from "../../src/api/routes.js";
 import { fromHex, toHex } from "../../src/protocol/bytes.js";
 import { parseCertificate } from "../../src/protocol/certificate-verifier.js";
 import { verifyKeyTrackingReceipt } from "../../src/protocol/key-tracking-receipt.js";
 import { computePairingVerifier } from "../../src/protocol/pairing-password.js";
-import { ROUTE_SCHEMAS } from "../../src/service/schemas.js";
 import {
   deviceEnrollmentEvent,
   keyRegistrationEvent,
@@ -75,7 +75,7 @@ describe("GET /v1/trust-anchors", () => {
     const answer = await invoke(trustAnchors, apiEvent("GET /v1/trust-anchors"));
     expect(answer.status).toBe(200);
     expect(answer.headers["content-type"]).toBe("application/json");
-    ROUTE_SCHEMAS["GET /v1/trust-anchors"].response.parse(answer.json);
+    ROUTE_TABLE["GET /v1/trust-anchors"].response.content.schema.parse(answer.json);
     expect(parseCertificate(answer.json.deviceOemRoot).profile).toBe("device-oem-root");
     expect(parseCertificate(answer.json.vehicleOemRoot).profile).toBe("vehicle-oem-root");
     const root = pem("device-root.pem", answer.json.deviceOemRoot);
@@ -90,7 +90,7 @@ describe("POST /v1/devices", () => {
     const device = new TestDevice(harness.manufacturer);
     const answer = await invoke(deviceEnrollment, deviceEnrollmentEvent(device));
     expect(answer.status).toBe(201);
-    ROUTE_SCHEMAS["POST /v1/devices"].response.parse(answer.json);
+    ROUTE_TABLE["POST /v1/devices"].response.content.schema.parse(answer.json);
     expect(answer.json.seId).toBe(device.seId);
     const out = openssl([
       "verify",
@@ -116,7 +116,7 @@ describe("POST /v1/vehicles and /pairing", () => {
   it("certifies the vehicle (201), OpenSSL verifies it, and the pairing material is consistent", async () => {
     const vehicle = await enrollVehicle();
     const body = vehicle.answer;
-    ROUTE_SCHEMAS["POST /v1/vehicles"].response.parse(body);
+    ROUTE_TABLE["POST /v1/vehicles"].response.content.schema.parse(body);
     const out = openssl([
       "verify",
       "-x509_strict",
@@ -144,7 +144,7 @@ describe("POST /v1/vehicles and /pairing", () => {
       apiEvent("POST /v1/vehicles/{vehicleId}/pairing", { iam: true, params: { vehicleId: vehicle.idHex } }),
     );
     expect(fresh.status).toBe(201);
-    ROUTE_SCHEMAS["POST /v1/vehicles/{vehicleId}/pairing"].response.parse(fresh.json);
+    ROUTE_TABLE["POST /v1/vehicles/{vehicleId}/pairing"].response.content.schema.parse(fresh.json);
     const table = JSON.stringify(await harness.table.scan());
     for (const pairing of [vehicle.answer.pairing, fresh.json.pairing]) {
       expect(table).not.toContain(pairing.password);
@@ -183,7 +183,7 @@ describe("POST /v1/keys and the OEM's reads", () => {
       ownerRegistrationEvent(device, owner, vehicle, vehicle.answer.pairing.pairingId),
     );
     expect(answer.status).toBe(201);
-    ROUTE_SCHEMAS["POST /v1/keys"].response.parse(answer.json);
+    ROUTE_TABLE["POST /v1/keys"].response.content.schema.parse(answer.json);
     expect(answer.json).toMatchObject({ keyId: owner.keyId, vehicleId: vehicle.idHex, role: "owner" });
     const anchors = (await invoke(trustAnchors, apiEvent("GET /v1/trust-anchors"))).json;
     const out = openssl([
@@ -242,7 +242,7 @@ describe("POST /v1/keys and the OEM's reads", () => {
       apiEvent("GET /v1/vehicles/{vehicleId}/keys", { iam: true, params: { vehicleId: vehicle.idHex } }),
     );
     expect(list.status).toBe(200);
-    ROUTE_SCHEMAS["GET /v1/vehicles/{vehicleId}/keys"].response.parse(list.json);
+    ROUTE_TABLE["GET /v1/vehicles/{vehicleId}/keys"].response.content.schema.parse(list.json);
     expect(list.json.keys.map((k: { keyId: string }) => k.keyId).sort()).toEqual(
       [owner.keyId, friend.keyId].sort(),
     );

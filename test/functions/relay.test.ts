@@ -16,14 +16,14 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { setRelay } from "../../functions/lib/relay-dependencies.js";
 import { handler } from "../../functions/relay.js";
-import { ROUTES } from "../../functions/routes.js";
 import { DynamoDbRelayStore } from "../../src/adapters/dynamodb/dynamodb-relay-store.js";
 import { startLocalServer } from "../../src/adapters/local-server/local-server.js";
+import { RELAY_ROUTES } from "../../src/api/routes/relay-routes.js";
+import { ROUTES } from "../../src/api/routes.js";
 import { TigressClient } from "../../src/client/tigress-client.js";
 import { logger } from "../../src/service/logger.js";
 import { claimDigest } from "../../src/service/relay/mailbox-headers.js";
 import type { RateLimits } from "../../src/service/relay/rate-limiter.js";
-import { RELAY_ROUTE_SCHEMAS } from "../../src/service/relay/relay-schemas.js";
 import { TigressRelay } from "../../src/service/relay/relay-service.js";
 import {
   DISPLAY,
@@ -142,7 +142,7 @@ function event(routeKey: string, call: Call): APIGatewayProxyEventV2 {
   };
 }
 
-async function send(routeKey: keyof typeof RELAY_ROUTE_SCHEMAS, call: Call = {}): Promise<Answer> {
+async function send(routeKey: keyof typeof RELAY_ROUTES.routes, call: Call = {}): Promise<Answer> {
   const request = event(routeKey, call);
   const result = (await handler(request, {} as Context)) as APIGatewayProxyStructuredResultV2;
   const headers: Record<string, string> = {};
@@ -192,12 +192,12 @@ describe("the TIGRESS flow over the Lambda handler", () => {
     });
     expect(created.answer.headers["mailbox-request-id"]).toBe(created.answer.requestId);
     expect(created.answer.headers["cache-control"]).toBe("no-store");
-    RELAY_ROUTE_SCHEMAS["POST /v1/m"].response.parse(created.answer.json);
+    RELAY_ROUTES.routes["POST /v1/m"].response.content.schema.parse(created.answer.json);
 
     const friend = newClaim();
     const first = await send("POST /v1/m/{id}", { id, claim: friend, requestId: null });
     expect(first.status).toBe(200);
-    RELAY_ROUTE_SCHEMAS["POST /v1/m/{id}"].response.parse(first.json);
+    RELAY_ROUTES.routes["POST /v1/m/{id}"].response.content.schema.parse(first.json);
     expect(unseal(secret, first.json.payload)).toEqual(PLAINTEXT.invitation);
     expect(first.json.displayInformation).toEqual(DISPLAY);
     expect(first.json.expiration).toBe(created.answer.json.expiration);

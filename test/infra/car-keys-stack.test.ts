@@ -16,11 +16,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleLambda } from "../../bench/lambda-bundles.js";
 import { REQUIRED_ENVIRONMENT } from "../../functions/lib/dependencies.js";
 import { RELAY_REQUIRED_ENVIRONMENT } from "../../functions/lib/relay-dependencies.js";
-import { functionNames, ROUTES, type RouteDefinition } from "../../functions/routes.js";
 import { PROJECT_ROOT } from "../../infra/lib/bundling-options.js";
 import { CarKeysStack } from "../../infra/lib/car-keys-stack.js";
 import { MtlsDomainSettingsError } from "../../infra/lib/constructs/mtls-domain.js";
 import { FUNCTION_ACCESS, type RootKeyName, rootCreation } from "../../infra/lib/function-access.js";
+import { functionNames, ROUTES, type RouteDefinition } from "../../src/api/routes.js";
 
 interface Statement {
   Effect: "Allow" | "Deny";

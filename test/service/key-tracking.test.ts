@@ -9,6 +9,7 @@
 // an RCPT receipt signed by the Vehicle OEM root (one Sign); repeats return
 // the stored record; each refusal names its reason and writes nothing.
 import { describe, expect, it } from "vitest";
+import { KeySchema } from "../../src/api/issuance-schemas.js";
 import { fromHex, toHex } from "../../src/protocol/bytes.js";
 import { verifyKeyTrackingReceipt } from "../../src/protocol/key-tracking-receipt.js";
 import {
@@ -19,7 +20,6 @@ import {
   ReplayError,
   ValidationError,
 } from "../../src/service/errors.js";
-import { KeySchema } from "../../src/service/schemas.js";
 import { attestFriendKey, confirmPairing, testVehicle } from "../support/test-device.js";
 import {
   carConfirmation,

@@ -4,16 +4,16 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { openApiJson } from "../../functions/openapi.js";
-import { ROUTES } from "../../functions/routes.js";
-import { buildOpenApiDocument, OpenApiError, type OpenApiRoute } from "../../src/service/openapi.js";
-import { ROUTE_SCHEMAS } from "../../src/service/schemas.js";
+import { buildOpenApiDocument, OpenApiError } from "../../src/api/openapi.js";
+import type { RouteContract } from "../../src/api/route-contract.js";
+import { ROUTE_TABLE, ROUTES } from "../../src/api/routes.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: a generated JSON document, walked by the assertions themselves
 type Json = Record<string, any>;
 const doc = buildOpenApiDocument(ROUTES, { version: "9.9.9" }) as Json;
 
 describe("buildOpenApiDocument", () => {
-  it("renders each route's request and response schemas from ROUTE_SCHEMAS", () => {
+  it("renders each route's request and response schemas from its entry", () => {
     expect(doc.info.version).toBe("9.9.9");
     const vehicles = doc.paths["/v1/vehicles"].post;
     expect(vehicles.requestBody).toEqual({
@@ -25,11 +25,11 @@ describe("buildOpenApiDocument", () => {
     });
     expect(doc.components.schemas.VehicleEnrollmentRequest).toEqual(
       (() => {
-        const json = z.toJSONSchema(ROUTE_SCHEMAS["POST /v1/vehicles"].body, { io: "input" }) as Json;
+        const json = z.toJSONSchema(ROUTE_TABLE["POST /v1/vehicles"].body.schema, { io: "input" }) as Json;
         return json.$defs.VehicleEnrollmentRequest;
       })(),
     );
-    expect(vehicles.description).toBe(ROUTE_SCHEMAS["POST /v1/vehicles"].description);
+    expect(vehicles.description).toBe(ROUTE_TABLE["POST /v1/vehicles"].description);
   });
 
   it("names shared schemas once and points every error at the Problem schema", () => {
@@ -65,13 +65,17 @@ describe("buildOpenApiDocument", () => {
     ]);
   });
 
-  it("refuses a route without schemas", () => {
-    const extra: OpenApiRoute = {
+  it("refuses a route whose path parameters have no schema", () => {
+    const extra: RouteContract = {
+      key: "GET /v1/nothing/{id}",
       method: "GET",
-      path: "/v1/nothing",
+      path: "/v1/nothing/{id}",
       functionName: "x",
       auth: "none",
       summary: "",
+      description: "",
+      response: { status: 200, content: { mediaType: "none" } },
+      problems: [],
     };
     expect(() => buildOpenApiDocument([...ROUTES, extra], { version: "1" })).toThrow(OpenApiError);
   });

@@ -6,12 +6,12 @@
 // for the password, w0 and L. A repeat returns the same certificate with new
 // material; new material is refused once an owner key exists.
 import { describe, expect, it } from "vitest";
+import { PairingMaterialSchema } from "../../src/api/issuance-schemas.js";
 import { fromHex, toHex } from "../../src/protocol/bytes.js";
 import { verifyCertificateChain } from "../../src/protocol/certificate-verifier.js";
 import { generateKeyPair } from "../../src/protocol/p256.js";
 import { computePairingVerifier } from "../../src/protocol/pairing-password.js";
 import { ConflictError, NotFoundError, ValidationError } from "../../src/service/errors.js";
-import { PairingMaterialSchema } from "../../src/service/schemas.js";
 import { testVehicle } from "../support/test-device.js";
 import {
   enrollDevice,

@@ -6,12 +6,12 @@
 // car's part of owner pairing: sign a pairing confirmation for the vehicle's
 // current pairing material.
 import { randomBytes } from "node:crypto";
+import type { RegisteredKey, VehicleEnrollmentResponse } from "../../src/api/issuance-schemas.js";
 import { toHex } from "../../src/protocol/bytes.js";
 import { generateKeyPair, type KeyPair } from "../../src/protocol/p256.js";
 import { type CarKeysService, createCarKeysService } from "../../src/service/car-keys-service.js";
 import type { DeviceRequest } from "../../src/service/device-request-auth.js";
 import type { Clock, OemRootProfile } from "../../src/service/ports.js";
-import type { KeyView, VehicleEnrollmentResponse } from "../../src/service/schemas.js";
 import { MemoryStore } from "./memory-store.js";
 import { type SoftDigestSigner, softDigestSigner } from "./soft-digest-signer.js";
 import {
@@ -131,7 +131,7 @@ export async function registerKey(
   endpoint: TestEndpoint,
   keyAttestation?: Uint8Array,
   options: { pairingConfirmation?: Uint8Array | null } = {},
-): Promise<{ created: boolean; response: KeyView }> {
+): Promise<{ created: boolean; response: RegisteredKey }> {
   const confirmation =
     options.pairingConfirmation !== undefined
       ? options.pairingConfirmation

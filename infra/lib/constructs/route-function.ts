@@ -50,7 +50,7 @@ export class RouteFunction extends Construct implements iam.IGrantable {
     super(scope, id);
     if (!existsSync(props.entry)) {
       throw new Error(
-        `functions/routes.ts names the function "${props.name}", but its handler ${props.entry} does not exist`,
+        `src/api/routes.ts names the function "${props.name}", but its handler ${props.entry} does not exist`,
       );
     }
     if (!runtime) throw new Error(`aws-cdk-lib has no nodejs${LAMBDA_NODE_MAJOR}.x Lambda runtime`);

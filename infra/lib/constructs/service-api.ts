@@ -17,7 +17,7 @@ import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
-import type { RouteAuth, RouteDefinition } from "../../../functions/routes.js";
+import type { RouteAuth, RouteDefinition } from "../../../src/api/routes.js";
 import type { RouteFunction } from "./route-function.js";
 
 export interface ServiceApiProps {

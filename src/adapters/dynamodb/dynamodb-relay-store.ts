@@ -26,9 +26,9 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import type { AeadPayload, DisplayInformation } from "../../api/relay-schemas.js";
 import { logger } from "../../service/logger.js";
 import { MailboxConditionError } from "../../service/relay/relay-errors.js";
-import type { AeadPayload, DisplayInformation } from "../../service/relay/relay-schemas.js";
 import type {
   CreateMailboxOutcome,
   MailboxParty,

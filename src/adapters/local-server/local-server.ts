@@ -1,5 +1,5 @@
 // The local stand-in for API Gateway: an HTTP server that routes each request
-// by the shared route table (functions/routes.ts) to the very Lambda handler
+// by the shared route table (src/api/routes.ts) to the very Lambda handler
 // that serves it in AWS, as a payload 2.0 event, and writes the handler's
 // result back. There is no second implementation of any route here; what this
 // file adds is only what API Gateway itself does in front of the functions:
@@ -35,7 +35,8 @@ import type { AddressInfo } from "node:net";
 import { TLSSocket } from "node:tls";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { APIGatewayEventRequestContextIAMAuthorizer, Context } from "aws-lambda";
-import { functionNames, ROUTES, type RouteDefinition } from "../../../functions/routes.js";
+import { type ProblemKind, problemResponse } from "../../api/problems.js";
+import { functionNames, ROUTES, type RouteDefinition } from "../../api/routes.js";
 import {
   type ClientCertificateFacts,
   fromApiGatewayResult,
@@ -45,7 +46,6 @@ import {
   splitRequestTarget,
   toApiGatewayEvent,
 } from "./api-gateway-event.js";
-import { type LocalProblemStatus, problemResponse } from "./problem.js";
 import { Router } from "./router.js";
 
 /**
@@ -59,7 +59,7 @@ export type LambdaHandler = (
   callback: (error?: unknown, result?: unknown) => void,
 ) => unknown;
 
-/** Function name (as in functions/routes.ts) → its module's `handler`. */
+/** Function name (as in src/api/routes.ts) → its module's `handler`. */
 export type HandlerMap = Readonly<Record<string, LambdaHandler>>;
 
 export interface LocalServerOptions {
@@ -71,7 +71,7 @@ export interface LocalServerOptions {
   readonly oemCredential: string;
   /** Default: every function of the route table, loaded with `loadHandlers()`. */
   readonly handlers?: HandlerMap;
-  /** Default: functions/routes.ts `ROUTES`. */
+  /** Default: src/api/routes.ts `ROUTES`. */
   readonly routes?: readonly RouteDefinition[];
   /** Largest accepted request body; default 256 KiB. */
   readonly bodyLimitBytes?: number;
@@ -344,7 +344,7 @@ async function serve(settings: Settings, req: IncomingMessage, res: ServerRespon
     path = splitRequestTarget(req.url ?? "").rawPath;
   } catch (error) {
     if (!(error instanceof RequestTargetError)) throw error;
-    return refuse(settings, req, res, problemFacts(400, error.message));
+    return refuse(settings, req, res, problemFacts("bad-request", error.message));
   }
   const match = settings.router.match(method, path);
   if (match.kind === "not-found") {
@@ -352,7 +352,7 @@ async function serve(settings: Settings, req: IncomingMessage, res: ServerRespon
       settings,
       req,
       res,
-      problemFacts(404, `no route for ${method} ${path}`, { instance: path }),
+      problemFacts("not-found", `no route for ${method} ${path}`, { instance: path }),
     );
   }
   if (match.kind === "method-not-allowed") {
@@ -360,10 +360,14 @@ async function serve(settings: Settings, req: IncomingMessage, res: ServerRespon
       settings,
       req,
       res,
-      problemFacts(405, `${path} does not accept ${method}; it accepts ${match.allowed.join(", ")}`, {
-        instance: path,
-        headers: { allow: match.allowed.join(", ") },
-      }),
+      problemFacts(
+        "method-not-allowed",
+        `${path} does not accept ${method}; it accepts ${match.allowed.join(", ")}`,
+        {
+          instance: path,
+          headers: { allow: match.allowed.join(", ") },
+        },
+      ),
     );
   }
 
@@ -435,14 +439,14 @@ function checkOemCredential(
   const match = header === undefined ? null : /^Bearer[ ]+(\S+)[ ]*$/i.exec(header);
   if (!match) {
     return problemFacts(
-      401,
+      "authentication",
       "this route needs the OEM API token: send `authorization: Bearer <token>`",
       options,
     );
   }
   // Digests first: timingSafeEqual needs equal lengths, and hashing hides the token's length too.
   if (!timingSafeEqual(sha256(match[1]!), expected)) {
-    return problemFacts(401, "the OEM API token is not valid", options);
+    return problemFacts("authentication", "the OEM API token is not valid", options);
   }
   return undefined;
 }
@@ -621,11 +625,11 @@ export function escapeForLog(text: string): string {
 }
 
 function problemFacts(
-  status: LocalProblemStatus,
+  kind: ProblemKind,
   detail: string,
   options: Parameters<typeof problemResponse>[2] = {},
 ): HttpResponseFacts {
-  const response = problemResponse(status, detail, options);
+  const response = problemResponse(kind, detail, options);
   return {
     statusCode: response.statusCode,
     headers: Object.entries(response.headers),
@@ -652,7 +656,7 @@ function writeResponse(res: ServerResponse, response: HttpResponseFacts, options
 }
 
 function tooLarge(limit: number, instance: string): HttpResponseFacts {
-  return problemFacts(413, `request body is larger than ${limit} bytes`, { instance });
+  return problemFacts("payload-too-large", `request body is larger than ${limit} bytes`, { instance });
 }
 
 /** API Gateway's answer when the integration fails. */

@@ -1,4 +1,4 @@
-// Matches a request against the route table (functions/routes.ts) the way an
+// Matches a request against the route table (src/api/routes.ts) the way an
 // API Gateway HTTP API does: on the percent-decoded path, segment by segment,
 // `{name}` taking one non-empty segment and a trailing `{name+}` the rest, the
 // most specific route winning (a literal segment beats a parameter, a
@@ -6,7 +6,7 @@
 // a bare 404; the local server also tells a wrong method (405 with `allow`)
 // apart from an unknown path, which is only more helpful, never different in
 // what succeeds.
-import type { HttpMethod, RouteDefinition } from "../../../functions/routes.js";
+import type { HttpMethod, RouteDefinition } from "../../api/routes.js";
 
 export type RouteMatch =
   | {

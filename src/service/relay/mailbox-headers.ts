@@ -11,8 +11,8 @@
 //   bad attestation. It is never interpreted: the relay has no OEM trust
 //   roots for it, so it is stored opaque for the OEM to check if it wants.
 import { createHash } from "node:crypto";
+import { BASE64_PATTERN, MAX_ATTESTATION_BYTES, UUID_PATTERN } from "../../api/relay-schemas.js";
 import { AuthenticationError, ValidationError } from "../errors.js";
-import { BASE64_PATTERN, MAX_ATTESTATION_BYTES, UUID_PATTERN } from "./relay-schemas.js";
 
 export const HEADER = {
   claim: "mailbox-device-claim",

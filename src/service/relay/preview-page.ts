@@ -10,7 +10,7 @@
 // bot, never loaded by the page, so opening the link in a browser contacts
 // nobody but the relay. og:type is "website" and og:url the mailbox URL,
 // not the draft example's invalid `image/jpeg` and `share://` (§5 item 9).
-import type { DisplayInformation } from "./relay-schemas.js";
+import type { DisplayInformation } from "../../api/relay-schemas.js";
 
 export const PREVIEW_HEADERS: Readonly<Record<string, string>> = {
   "content-type": "text/html; charset=utf-8",

@@ -17,6 +17,18 @@
 // typed errors.
 import { randomUUID } from "node:crypto";
 import type { z } from "zod";
+import {
+  AEAD_IV_BYTES,
+  AEAD_TAG_BYTES,
+  type AeadPayload,
+  CreateMailboxRequestSchema,
+  type CreateMailboxResponse,
+  MAX_PAYLOAD_DATA_BYTES,
+  type ReadSecureContentResponse,
+  UpdateMailboxRequestSchema,
+  type UpdateMailboxResponse,
+  UUID_PATTERN,
+} from "../../api/relay-schemas.js";
 import { AuthenticationError, NotFoundError, PayloadTooLargeError, ValidationError } from "../errors.js";
 import { type Clock, systemClock } from "../ports.js";
 import {
@@ -36,18 +48,6 @@ import {
 import { previewPage } from "./preview-page.js";
 import { DEFAULT_RATE_LIMITS, RateLimiter, type RateLimits } from "./rate-limiter.js";
 import { AccessRightsError, MailboxConditionError } from "./relay-errors.js";
-import {
-  AEAD_IV_BYTES,
-  AEAD_TAG_BYTES,
-  type AeadPayload,
-  CreateMailboxRequestSchema,
-  type CreateMailboxResponse,
-  MAX_PAYLOAD_DATA_BYTES,
-  type ReadSecureContentResponse,
-  UpdateMailboxRequestSchema,
-  type UpdateMailboxResponse,
-  UUID_PATTERN,
-} from "./relay-schemas.js";
 import type { MailboxRecord, MailboxSide, RelayStore } from "./relay-store.js";
 
 /** What a request brings besides its body: the three TIGRESS headers as received, and where it came from. */
@@ -60,9 +60,9 @@ export interface RelayCaller {
 }
 
 export interface RelayAnswer<B> {
-  /** 200 done; 201 a repeated Mailbox-Request-ID, nothing done (§5.1). */
-  readonly status: 200 | 201;
-  readonly body: B;
+  /** True for a repeated Mailbox-Request-ID: nothing was done again (§5.1; the route answers 201). */
+  readonly repeated: boolean;
+  readonly response: B;
 }
 
 export interface RelayOptions {
@@ -123,8 +123,8 @@ export class TigressRelay {
     const outcome = await this.store.createMailbox(mailbox, requestId, now);
     if (outcome.kind === "duplicate") return this.repeatedCreate(outcome.mailboxId, linkBase, now);
     return {
-      status: 200,
-      body: {
+      repeated: false,
+      response: {
         urlLink: mailboxUrl(linkBase, mailbox.mailboxId),
         isPushNotificationSupported: PUSH_SUPPORTED,
         expiration,
@@ -143,7 +143,7 @@ export class TigressRelay {
     const mailbox = await this.existing(mailboxId, now);
     const side = boundSide(mailbox, claim);
     const answer = { isPushNotificationSupported: PUSH_SUPPORTED };
-    if (mailbox[side]?.lastRequestId === requestId) return { status: 201, body: answer };
+    if (mailbox[side]?.lastRequestId === requestId) return { repeated: true, response: answer };
     if (side === "recipient" && !hasRight(mailbox.recipientRights, "W")) {
       throw new AccessRightsError("the Initiator did not allow the Recipient to update this mailbox (no W)");
     }
@@ -159,10 +159,10 @@ export class TigressRelay {
       if (!(error instanceof MailboxConditionError)) throw error;
       const again = await this.existing(mailboxId, now);
       if (again[side]?.claimDigest !== claim.digest) throw notBound();
-      if (again[side]?.lastRequestId === requestId) return { status: 201, body: answer };
+      if (again[side]?.lastRequestId === requestId) return { repeated: true, response: answer };
       throw error;
     }
-    return { status: 200, body: answer };
+    return { repeated: false, response: answer };
   }
 
   /** DeleteMailbox (§6.3). A second delete finds nothing: 404, as the draft says. */
@@ -181,7 +181,7 @@ export class TigressRelay {
       await this.existing(mailboxId, now);
       throw notBound();
     }
-    return { status: 200, body: undefined };
+    return { repeated: false, response: undefined };
   }
 
   /** ReadDisplayInformationFromMailbox (§6.4): the preview page, for anyone holding the link. */
@@ -193,10 +193,7 @@ export class TigressRelay {
   }
 
   /** ReadSecureContentFromMailbox (§6.5): binds the first claim other than the Initiator's. */
-  async readSecureContent(
-    mailboxId: string,
-    caller: RelayCaller,
-  ): Promise<RelayAnswer<ReadSecureContentResponse>> {
+  async readSecureContent(mailboxId: string, caller: RelayCaller): Promise<ReadSecureContentResponse> {
     const now = this.clock.now();
     await this.limiter.admitAddress(caller.address, now);
     const claim = requireClaim(caller.claim);
@@ -230,7 +227,7 @@ export class TigressRelay {
     const repeated = (m: MailboxRecord) =>
       (m.recipient?.claimDigest === claim.digest && m.recipient.lastRequestId === requestId) ||
       (m.relinquished?.claimDigest === claim.digest && m.relinquished.requestId === requestId);
-    if (repeated(mailbox)) return { status: 201, body: undefined };
+    if (repeated(mailbox)) return { repeated: true, response: undefined };
     const role = roleOf(mailbox, claim);
     if (role === "initiator") throw new AccessRightsError("only the Recipient can relinquish a mailbox");
     if (role !== "recipient") throw notBound();
@@ -238,10 +235,10 @@ export class TigressRelay {
       await this.store.relinquish(mailbox.mailboxId, claim.digest, requestId, now);
     } catch (error) {
       if (!(error instanceof MailboxConditionError)) throw error;
-      if (repeated(await this.existing(mailboxId, now))) return { status: 201, body: undefined };
+      if (repeated(await this.existing(mailboxId, now))) return { repeated: true, response: undefined };
       throw notBound();
     }
-    return { status: 200, body: undefined };
+    return { repeated: false, response: undefined };
   }
 
   // ---- helpers ----
@@ -281,8 +278,8 @@ export class TigressRelay {
     if (!mailbox) throw new NotFoundError("the mailbox this Mailbox-Request-ID created is gone");
     // The draft defines no body for this 201; returning the link keeps a client whose first answer was lost going.
     return {
-      status: 201,
-      body: {
+      repeated: true,
+      response: {
         urlLink: mailboxUrl(linkBase, mailbox.mailboxId),
         isPushNotificationSupported: PUSH_SUPPORTED,
         expiration: mailbox.expiration,
@@ -311,14 +308,11 @@ function notBound(): AuthenticationError {
   return new AuthenticationError("this Mailbox-Device-Claim is not bound to the mailbox");
 }
 
-function content(mailbox: MailboxRecord): RelayAnswer<ReadSecureContentResponse> {
+function content(mailbox: MailboxRecord): ReadSecureContentResponse {
   return {
-    status: 200,
-    body: {
-      payload: { type: mailbox.payload.type, data: mailbox.payload.data },
-      displayInformation: { ...mailbox.displayInformation },
-      expiration: mailbox.expiration,
-    },
+    payload: { type: mailbox.payload.type, data: mailbox.payload.data },
+    displayInformation: { ...mailbox.displayInformation },
+    expiration: mailbox.expiration,
   };
 }
 

@@ -19,7 +19,7 @@
 // reads again to tell the caller why. The first-reader binding is such a
 // write (`recipient` absent → set), so of two racing recipients exactly one
 // is bound.
-import type { AeadPayload, DisplayInformation } from "./relay-schemas.js";
+import type { AeadPayload, DisplayInformation } from "../../api/relay-schemas.js";
 
 /** The two bound parties of a mailbox (§4.1). */
 export type MailboxSide = "initiator" | "recipient";

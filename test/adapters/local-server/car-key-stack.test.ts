@@ -12,12 +12,12 @@ import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROUTES } from "../../../functions/routes.js";
 import {
   type CarKeyStack,
   CarKeyStackError,
   startCarKeyStack,
 } from "../../../src/adapters/local-server/car-key-stack.js";
+import { ROUTES } from "../../../src/api/routes.js";
 import { toHex } from "../../../src/protocol/bytes.js";
 import { generateKeyPair } from "../../../src/protocol/p256.js";
 import { DISPLAY, payloadOfSize } from "../../service/relay/relay-fixtures.js";
@@ -58,9 +58,11 @@ describe("GET /openapi.json", () => {
       expect(operation, `${route.method} ${route.path}`).toBeDefined();
       expect(operation!.summary).toBe(route.summary);
       operationIds.add(operation!.operationId as string);
-      const declared = ((operation!.parameters as Json[] | undefined) ?? []).map((p) => p.name);
+      const parameters = (operation!.parameters as Json[] | undefined) ?? [];
+      const declared = parameters.filter((p) => p.in === "path").map((p) => p.name);
       const templated = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
       expect(declared).toEqual(templated);
+      if (route.query) expect(parameters.some((p) => p.in === "query")).toBe(true);
       const security = operation!.security as Json[];
       if (route.auth === "none") expect(security).toEqual([]);
       if (route.auth === "oem") expect(security).toEqual([{ sigv4: [] }, { oemToken: [] }]);

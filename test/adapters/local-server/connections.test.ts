@@ -11,7 +11,6 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { functionNames, ROUTES } from "../../../functions/routes.js";
 import {
   type AccessLogEntry,
   escapeForLog,
@@ -20,6 +19,7 @@ import {
   type LocalServer,
   startLocalServer,
 } from "../../../src/adapters/local-server/local-server.js";
+import { functionNames, ROUTES } from "../../../src/api/routes.js";
 import { runTool } from "../../support/run-tool.js";
 
 const TOKEN = "local-test-token-0123456789abcdef";

@@ -7,7 +7,6 @@
 import { request as httpRequest } from "node:http";
 import type { APIGatewayProxyEventV2WithIAMAuthorizer } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { functionNames, ROUTES, type RouteDefinition } from "../../../functions/routes.js";
 import {
   type HandlerMap,
   type LambdaHandler,
@@ -16,6 +15,7 @@ import {
   loadHandlers,
   startLocalServer,
 } from "../../../src/adapters/local-server/local-server.js";
+import { functionNames, ROUTES, type RouteDefinition } from "../../../src/api/routes.js";
 
 const TOKEN = "local-test-token-0123456789abcdef";
 const LIMIT = 1024;

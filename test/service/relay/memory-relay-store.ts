@@ -8,9 +8,9 @@
 // Local in relay-store-contract.test.ts, and under the handler in
 // test/functions/relay.test.ts.
 
+import type { AeadPayload } from "../../../src/api/relay-schemas.js";
 import { gcra } from "../../../src/service/relay/rate-limiter.js";
 import { MailboxConditionError } from "../../../src/service/relay/relay-errors.js";
-import type { AeadPayload } from "../../../src/service/relay/relay-schemas.js";
 import type {
   CreateMailboxOutcome,
   MailboxParty,

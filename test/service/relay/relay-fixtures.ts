@@ -5,8 +5,8 @@
 // not against our own reading of it; a settable clock; and a plaintext
 // invitation full of names and identifiers that must never reach the table.
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from "node:crypto";
+import type { AeadPayload } from "../../../src/api/relay-schemas.js";
 import type { Clock } from "../../../src/service/ports.js";
-import type { AeadPayload } from "../../../src/service/relay/relay-schemas.js";
 
 export function seal(secret: Uint8Array, plaintext: unknown): AeadPayload {
   const iv = randomBytes(12);

@@ -57,39 +57,38 @@ function createBody(extra: Record<string, unknown> = {}) {
 
 async function create(initiator = newClaim(), extra: Record<string, unknown> = {}) {
   const answer = await relay.createMailbox(as(initiator), createBody(extra), BASE);
-  return { initiator, id: idOf(answer.body.urlLink), answer };
+  return { initiator, id: idOf(answer.response.urlLink), answer };
 }
 
 describe("the TIGRESS flow (§3.2, §4.3)", () => {
   it("creates, binds the first reader, relays both ways, relinquishes, rebinds, deletes", async () => {
     const { initiator, id, answer } = await create();
-    expect(answer.status).toBe(200);
-    expect(answer.body.urlLink).toMatch(
+    expect(answer.repeated).toBe(false);
+    expect(answer.response.urlLink).toMatch(
       /^https:\/\/relay\.test\/v1\/m\/[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
     );
-    expect(answer.body.isPushNotificationSupported).toBe(false);
-    expect(answer.body.expiration).toBe("2030-01-02T00:00:00Z");
+    expect(answer.response.isPushNotificationSupported).toBe(false);
+    expect(answer.response.expiration).toBe("2030-01-02T00:00:00Z");
 
     const friend = newClaim();
     const first = await relay.readSecureContent(id, as(friend, { requestId: undefined }));
-    expect(first.status).toBe(200);
-    expect(unseal(secret, first.body.payload)).toEqual(PLAINTEXT.invitation);
-    expect(first.body.displayInformation).toEqual(DISPLAY);
-    expect(first.body.expiration).toBe("2030-01-02T00:00:00Z");
+    expect(unseal(secret, first.payload)).toEqual(PLAINTEXT.invitation);
+    expect(first.displayInformation).toEqual(DISPLAY);
+    expect(first.expiration).toBe("2030-01-02T00:00:00Z");
 
     // Friend answers; owner reads it; owner answers; friend reads it.
     expect(
       (await relay.updateMailbox(id, as(friend), { payload: seal(secret, PLAINTEXT.keyCreationRequest) }))
-        .status,
-    ).toBe(200);
-    expect(unseal(secret, (await relay.readSecureContent(id, as(initiator))).body.payload)).toEqual(
+        .repeated,
+    ).toBe(false);
+    expect(unseal(secret, (await relay.readSecureContent(id, as(initiator))).payload)).toEqual(
       PLAINTEXT.keyCreationRequest,
     );
     expect(
       (await relay.updateMailbox(id, as(initiator), { payload: seal(secret, PLAINTEXT.keyAttestation) }))
-        .status,
-    ).toBe(200);
-    expect(unseal(secret, (await relay.readSecureContent(id, as(friend))).body.payload)).toEqual(
+        .repeated,
+    ).toBe(false);
+    expect(unseal(secret, (await relay.readSecureContent(id, as(friend))).payload)).toEqual(
       PLAINTEXT.keyAttestation,
     );
 
@@ -103,12 +102,12 @@ describe("the TIGRESS flow (§3.2, §4.3)", () => {
     await expect(relay.relinquishMailbox(id, as(stranger))).rejects.toThrow(AuthenticationError);
 
     // The friend lets go; its other device claims the mailbox; the first claim is now a stranger.
-    expect((await relay.relinquishMailbox(id, as(friend))).status).toBe(200);
+    expect((await relay.relinquishMailbox(id, as(friend))).repeated).toBe(false);
     const otherDevice = newClaim();
-    expect((await relay.readSecureContent(id, as(otherDevice))).status).toBe(200);
+    expect((await relay.readSecureContent(id, as(otherDevice))).payload).toBeDefined();
     await expect(relay.readSecureContent(id, as(friend))).rejects.toThrow(AuthenticationError);
 
-    expect((await relay.deleteMailbox(id, as(initiator))).status).toBe(200);
+    expect((await relay.deleteMailbox(id, as(initiator))).repeated).toBe(false);
     await expect(relay.readSecureContent(id, as(initiator))).rejects.toThrow(NotFoundError);
     await expect(relay.deleteMailbox(id, as(initiator))).rejects.toThrow(NotFoundError);
     await expect(relay.readDisplayInformation(id, as(initiator), BASE)).rejects.toThrow(NotFoundError);
@@ -119,7 +118,7 @@ describe("the TIGRESS flow (§3.2, §4.3)", () => {
     const friend = newClaim();
     await relay.readSecureContent(id, as(friend));
     await expect(relay.relinquishMailbox(id, as(initiator))).rejects.toThrow(AccessRightsError);
-    expect((await relay.deleteMailbox(id, as(friend))).status).toBe(200);
+    expect((await relay.deleteMailbox(id, as(friend))).repeated).toBe(false);
     expect(store.mailboxes.size).toBe(0);
     expect(store.creations.size).toBe(0);
   });
@@ -131,7 +130,7 @@ describe("the TIGRESS flow (§3.2, §4.3)", () => {
     await expect(relay.readSecureContent("not-a-uuid", as(initiator))).rejects.toThrow(NotFoundError);
     await expect(relay.readSecureContent(randomUUID(), as(initiator))).rejects.toThrow(NotFoundError);
     // Ids are compared in lower case, as the relay made them.
-    expect((await relay.readSecureContent(id.toUpperCase(), as(initiator))).status).toBe(200);
+    expect((await relay.readSecureContent(id.toUpperCase(), as(initiator))).payload).toBeDefined();
   });
 
   it("binds exactly one of many parallel first readers", async () => {
@@ -153,14 +152,14 @@ describe("Mailbox-Request-ID (§5.1)", () => {
     const first = await relay.createMailbox(as(initiator, { requestId }), createBody(), BASE);
     const writes = store.writes;
     const again = await relay.createMailbox(as(initiator, { requestId }), { not: "even valid" }, BASE);
-    expect(again.status).toBe(201);
-    expect(again.body).toEqual(first.body);
+    expect(again.repeated).toBe(true);
+    expect(again.response).toEqual(first.response);
     expect(store.writes).toBe(writes);
     expect(store.mailboxes.size).toBe(1);
     // The same request id from another claim is another request.
     const other = await relay.createMailbox(as(newClaim(), { requestId }), createBody(), BASE);
-    expect(other.status).toBe(200);
-    expect(other.body.urlLink).not.toBe(first.body.urlLink);
+    expect(other.repeated).toBe(false);
+    expect(other.response.urlLink).not.toBe(first.response.urlLink);
   });
 
   it("keeps only the last id per claim: a new Create replaces it", async () => {
@@ -168,24 +167,28 @@ describe("Mailbox-Request-ID (§5.1)", () => {
     const [a, b] = [newRequestId(), newRequestId()];
     await relay.createMailbox(as(initiator, { requestId: a }), createBody(), BASE);
     await relay.createMailbox(as(initiator, { requestId: b }), createBody(), BASE);
-    expect((await relay.createMailbox(as(initiator, { requestId: b }), createBody(), BASE)).status).toBe(201);
-    expect((await relay.createMailbox(as(initiator, { requestId: a }), createBody(), BASE)).status).toBe(200);
+    expect((await relay.createMailbox(as(initiator, { requestId: b }), createBody(), BASE)).repeated).toBe(
+      true,
+    );
+    expect((await relay.createMailbox(as(initiator, { requestId: a }), createBody(), BASE)).repeated).toBe(
+      false,
+    );
   });
 
   it("answers a repeated Update with 201 without replacing the payload, and a new id with 200", async () => {
     const { initiator, id } = await create();
     const requestId = newRequestId();
     const update = { payload: seal(secret, PLAINTEXT.keyAttestation) };
-    expect((await relay.updateMailbox(id, as(initiator, { requestId }), update)).status).toBe(200);
+    expect((await relay.updateMailbox(id, as(initiator, { requestId }), update)).repeated).toBe(false);
     const writes = store.writes;
     const repeat = await relay.updateMailbox(id, as(initiator, { requestId }), {
       payload: payloadOfSize(99),
     });
-    expect(repeat).toEqual({ status: 201, body: { isPushNotificationSupported: false } });
+    expect(repeat).toEqual({ repeated: true, response: { isPushNotificationSupported: false } });
     expect(store.writes).toBe(writes);
     expect(store.mailboxes.get(id)!.payload).toEqual(update.payload);
     // The Create's request id is the Initiator's last one too.
-    expect((await relay.updateMailbox(id, as(initiator), update)).status).toBe(200);
+    expect((await relay.updateMailbox(id, as(initiator), update)).repeated).toBe(false);
   });
 
   it("answers a repeated Relinquish with 201, also after the claim was unbound", async () => {
@@ -193,8 +196,8 @@ describe("Mailbox-Request-ID (§5.1)", () => {
     const friend = newClaim();
     await relay.readSecureContent(id, as(friend));
     const requestId = newRequestId();
-    expect((await relay.relinquishMailbox(id, as(friend, { requestId }))).status).toBe(200);
-    expect((await relay.relinquishMailbox(id, as(friend, { requestId }))).status).toBe(201);
+    expect((await relay.relinquishMailbox(id, as(friend, { requestId }))).repeated).toBe(false);
+    expect((await relay.relinquishMailbox(id, as(friend, { requestId }))).repeated).toBe(true);
     await expect(relay.relinquishMailbox(id, as(friend))).rejects.toThrow(AuthenticationError);
   });
 
@@ -213,9 +216,9 @@ describe("Mailbox-Request-ID (§5.1)", () => {
       ValidationError,
     );
     const requestId = newRequestId();
-    expect((await relay.readSecureContent(id, as(initiator, { requestId }))).status).toBe(200);
-    expect((await relay.readSecureContent(id, as(initiator, { requestId }))).status).toBe(200);
-    expect((await relay.readSecureContent(id, as(initiator, noId))).status).toBe(200);
+    expect((await relay.readSecureContent(id, as(initiator, { requestId }))).payload).toBeDefined();
+    expect((await relay.readSecureContent(id, as(initiator, { requestId }))).payload).toBeDefined();
+    expect((await relay.readSecureContent(id, as(initiator, noId))).payload).toBeDefined();
   });
 });
 
@@ -224,14 +227,16 @@ describe("accessRights (our §5 item 4 choice: they bind the Recipient only; abs
     const { initiator, id } = await create(newClaim(), { mailboxConfiguration: { accessRights: "r" } });
     expect(store.mailboxes.get(id)!.recipientRights).toBe("R");
     const friend = newClaim();
-    expect((await relay.readSecureContent(id, as(friend))).status).toBe(200);
+    expect((await relay.readSecureContent(id, as(friend))).payload).toBeDefined();
     await expect(relay.updateMailbox(id, as(friend), { payload: payloadOfSize(40) })).rejects.toThrow(
       AccessRightsError,
     );
     await expect(relay.deleteMailbox(id, as(friend))).rejects.toThrow(AccessRightsError);
-    expect((await relay.updateMailbox(id, as(initiator), { payload: payloadOfSize(40) })).status).toBe(200);
-    expect((await relay.relinquishMailbox(id, as(friend))).status).toBe(200);
-    expect((await relay.deleteMailbox(id, as(initiator))).status).toBe(200);
+    expect((await relay.updateMailbox(id, as(initiator), { payload: payloadOfSize(40) })).repeated).toBe(
+      false,
+    );
+    expect((await relay.relinquishMailbox(id, as(friend))).repeated).toBe(false);
+    expect((await relay.deleteMailbox(id, as(initiator))).repeated).toBe(false);
   });
 
   it("without R binds nobody", async () => {
@@ -256,11 +261,16 @@ describe("expiration (our §5 item 5 choice)", () => {
 
   it("defaults to 24 hours, shortens anything past 7 days, converts offsets, drops fractions", async () => {
     expect(
-      (await create(newClaim(), { mailboxConfiguration: { accessRights: "RWD" } })).answer.body.expiration,
+      (await create(newClaim(), { mailboxConfiguration: { accessRights: "RWD" } })).answer.response
+        .expiration,
     ).toBe("2030-01-02T00:00:00Z");
-    expect((await expiring("2030-03-01T00:00:00Z")).answer.body.expiration).toBe("2030-01-08T00:00:00Z");
-    expect((await expiring("2030-01-01T12:00:00+02:00")).answer.body.expiration).toBe("2030-01-01T10:00:00Z");
-    expect((await expiring("2030-01-01T10:00:00.999Z")).answer.body.expiration).toBe("2030-01-01T10:00:00Z");
+    expect((await expiring("2030-03-01T00:00:00Z")).answer.response.expiration).toBe("2030-01-08T00:00:00Z");
+    expect((await expiring("2030-01-01T12:00:00+02:00")).answer.response.expiration).toBe(
+      "2030-01-01T10:00:00Z",
+    );
+    expect((await expiring("2030-01-01T10:00:00.999Z")).answer.response.expiration).toBe(
+      "2030-01-01T10:00:00Z",
+    );
   });
 
   it("refuses the past, the present, impossible dates and other formats", async () => {
@@ -282,7 +292,7 @@ describe("expiration (our §5 item 5 choice)", () => {
     const initiator = newClaim();
     const requestId = newRequestId();
     const body = createBody({ mailboxConfiguration: { expiration: "2030-01-01T01:00:00Z" } });
-    const { body: created } = await relay.createMailbox(as(initiator, { requestId }), body, BASE);
+    const { response: created } = await relay.createMailbox(as(initiator, { requestId }), body, BASE);
     const id = idOf(created.urlLink);
     const friend = newClaim();
     await relay.readSecureContent(id, as(friend));
@@ -295,7 +305,7 @@ describe("expiration (our §5 item 5 choice)", () => {
     await expect(relay.relinquishMailbox(id, as(friend))).rejects.toThrow(NotFoundError);
     await expect(relay.deleteMailbox(id, as(initiator))).rejects.toThrow(NotFoundError);
     const later = createBody();
-    expect((await relay.createMailbox(as(initiator, { requestId }), later, BASE)).status).toBe(200);
+    expect((await relay.createMailbox(as(initiator, { requestId }), later, BASE)).repeated).toBe(false);
   });
 });
 
@@ -315,7 +325,7 @@ describe("headers (our §5 items 1 and 11 choices)", () => {
   it("compares claims case-insensitively and stores only their digests", async () => {
     const initiator = randomUUID();
     const { id } = await create(initiator.toUpperCase());
-    expect((await relay.readSecureContent(id, as(initiator))).status).toBe(200);
+    expect((await relay.readSecureContent(id, as(initiator))).payload).toBeDefined();
     expect(store.mailboxes.get(id)!.initiator.claimDigest).toBe(claimDigest(initiator));
     expect(store.dump()).not.toContain(initiator);
   });
@@ -323,19 +333,21 @@ describe("headers (our §5 items 1 and 11 choices)", () => {
   it("accepts an attestation that is base64 of 1 to 4096 bytes, stores it opaque, and refuses others with 401", async () => {
     const attestation = Buffer.from("opaque OEM attestation").toString("base64");
     const initiator = newClaim();
-    const { body } = await relay.createMailbox(as(initiator, { attestation }), createBody(), BASE);
+    const { response: body } = await relay.createMailbox(as(initiator, { attestation }), createBody(), BASE);
     const id = idOf(body.urlLink);
     expect(store.mailboxes.get(id)!.initiator.attestation).toBe(attestation);
     const urlSafe = Buffer.alloc(4096, 0xfb).toString("base64url");
     expect(
       (await relay.updateMailbox(id, as(initiator, { attestation: urlSafe }), { payload: payloadOfSize(40) }))
-        .status,
-    ).toBe(200);
+        .repeated,
+    ).toBe(false);
     // Only Create and Update take one (§5.3, §6.2): elsewhere it is not even looked at.
-    expect((await relay.readSecureContent(id, as(initiator, { attestation: "not base64!" }))).status).toBe(
-      200,
+    expect(
+      (await relay.readSecureContent(id, as(initiator, { attestation: "not base64!" }))).payload,
+    ).toBeDefined();
+    expect((await relay.deleteMailbox(id, as(initiator, { attestation: "not base64!" }))).repeated).toBe(
+      false,
     );
-    expect((await relay.deleteMailbox(id, as(initiator, { attestation: "not base64!" }))).status).toBe(200);
     for (const bad of ["", "not base64!", "a", Buffer.alloc(4097).toString("base64")]) {
       await expect(
         relay.createMailbox(as(newClaim(), { attestation: bad }), createBody(), BASE),
@@ -377,7 +389,7 @@ describe("bodies (§6.1.5, §7.2) and sizes", () => {
 
   it("holds 64 KiB of payload data and answers 413 to one byte more, on Create and Update", async () => {
     const initiator = newClaim();
-    const { body } = await relay.createMailbox(
+    const { response: body } = await relay.createMailbox(
       as(initiator),
       { payload: payloadOfSize(64 * 1024), displayInformation: DISPLAY },
       BASE,
@@ -420,9 +432,9 @@ describe("rate limits", () => {
     expect(refusal).toBeInstanceOf(RateLimitedError);
     expect((refusal as RateLimitedError).retryAfterSeconds).toBe(2);
     // Another claim is not affected; the first one is again after the interval.
-    expect((await relay.readSecureContent(id, as(newClaim()))).status).toBe(200);
+    expect((await relay.readSecureContent(id, as(newClaim()))).payload).toBeDefined();
     clock.advance(2000);
-    expect((await relay.readSecureContent(id, as(initiator))).status).toBe(200);
+    expect((await relay.readSecureContent(id, as(initiator))).payload).toBeDefined();
   });
 
   it("limits each address whatever the claim, a whole IPv6 /64 together, before anything else is checked", async () => {
@@ -443,7 +455,7 @@ describe("rate limits", () => {
     await expect(relay.readSecureContent("nope", { address: "2001:db8:1:2::1" })).rejects.toThrow(
       RateLimitedError,
     );
-    expect((await relay.createMailbox(from("2001:db8:1:3::1"), createBody(), BASE)).status).toBe(200);
+    expect((await relay.createMailbox(from("2001:db8:1:3::1"), createBody(), BASE)).repeated).toBe(false);
     // The buckets are keyed by digests: no address is stored.
     expect(store.dump()).not.toContain("2001:db8");
   });

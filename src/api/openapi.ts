@@ -1,58 +1,34 @@
-// The HTTP API's OpenAPI 3.1 document, generated from the very zod schemas
-// the handlers validate with (src/service/schemas.ts `ROUTE_SCHEMAS`) and the
-// route table, so the document cannot promise what the code does not check.
-// OpenAPI 3.1 schemas are JSON Schema 2020-12, which is what z.toJSONSchema
-// emits: request bodies are rendered as the input type, responses as the
-// output type. Schemas with a zod `id` become `components/schemas` entries
-// (their `$defs` refs are rewritten to point there), so Key, Problem and the
-// rest are named once. The routes come in as a parameter, shaped like
-// functions/routes.ts, so the service does not import from functions/
-// (docs/architecture.md: functions → service, never back).
+// The HTTP API's OpenAPI 3.1 document, generated from the route entries
+// (src/api/routes.ts): the very zod schemas the handlers validate with, so
+// the document cannot promise what the code does not check. OpenAPI 3.1
+// schemas are JSON Schema 2020-12, which is what z.toJSONSchema emits:
+// request bodies, parameters and headers are rendered as the input type,
+// responses as the output type. Schemas with a zod `id` become
+// `components/schemas` entries (their `$defs` refs are rewritten to point
+// there), so Key, Problem and the rest are named once.
 //
 // Security: `oem` routes are IAM (SigV4) on API Gateway, or the local
 // server's static bearer token; `device` routes carry the four carkey-*
 // headers of a signed request (docs/protocol.md "Signed service requests").
-// Every error is RFC 9457 problem+json.
+// Every error is RFC 9457 problem+json, from the one catalogue (problems.ts).
 import { STATUS_CODES } from "node:http";
 import { z } from "zod";
 import { REQUEST_HEADERS } from "../protocol/request-signature.js";
-import { DeviceRequestHeadersSchema, ProblemSchema, ROUTE_SCHEMAS, type RouteSchemas } from "./schemas.js";
-
-/** A route as functions/routes.ts declares it (structurally, see the header comment). */
-export interface OpenApiRoute {
-  readonly method: string;
-  readonly path: string;
-  readonly functionName: string;
-  readonly auth: "oem" | "device" | "none";
-  readonly summary: string;
-}
+import { DeviceRequestHeadersSchema } from "./device-request-headers.js";
+import { PROBLEM_KINDS, PROBLEM_MEDIA_TYPE, ProblemSchema } from "./problems.js";
+import { pathParameterNames, type RouteContract, routeProblems } from "./route-contract.js";
 
 export interface OpenApiOptions {
   /** `info.version`: the deployed package's version. */
   readonly version: string;
-  /** Default: ROUTE_SCHEMAS plus this document's own route. */
-  readonly schemas?: Readonly<Record<string, RouteSchemas>>;
 }
 
-/** The document cannot be built: a route has no schemas, or two schemas claim one component name. */
+/** The document cannot be built: a path parameter without a schema, or two schemas claim one component name. */
 export class OpenApiError extends Error {
   override name = "OpenApiError";
 }
 
 type JsonSchema = Record<string, unknown>;
-
-export const OPENAPI_PATH = "/openapi.json";
-export const PROBLEM_MEDIA_TYPE = "application/problem+json";
-
-/** The document's own entry, which schemas.ts (the API's resources) does not describe. */
-const OPENAPI_ROUTE_SCHEMAS: RouteSchemas = {
-  description: "This document: OpenAPI 3.1, generated from the schemas that validate requests.",
-  response: z
-    .looseObject({ openapi: z.literal("3.1.0"), info: z.looseObject({}), paths: z.looseObject({}) })
-    .meta({ description: "An OpenAPI 3.1 document" }),
-  successStatus: 200,
-  problemStatuses: [],
-};
 
 const SECURITY_SCHEMES = {
   sigv4: {
@@ -77,51 +53,46 @@ const SECURITY_SCHEMES = {
   carkeySignature: deviceHeaderScheme(REQUEST_HEADERS.signature),
 } as const;
 
-const SECURITY_BY_AUTH: Readonly<Record<OpenApiRoute["auth"], readonly Record<string, string[]>[]>> = {
+const SECURITY_BY_AUTH: Readonly<Record<RouteContract["auth"], readonly Record<string, string[]>[]>> = {
   none: [],
   oem: [{ sigv4: [] }, { oemToken: [] }],
   // All four headers together: one requirement object lists schemes that must all be satisfied.
   device: [{ carkeySigner: [], carkeyTimestamp: [], carkeyNonce: [], carkeySignature: [] }],
 };
 
-/** Builds the document for `routes`; throws OpenApiError when a route has no schemas. */
-export function buildOpenApiDocument(routes: readonly OpenApiRoute[], options: OpenApiOptions): JsonSchema {
-  const table: Readonly<Record<string, RouteSchemas>> = options.schemas ?? {
-    ...(ROUTE_SCHEMAS as Readonly<Record<string, RouteSchemas>>),
-    [`GET ${OPENAPI_PATH}`]: OPENAPI_ROUTE_SCHEMAS,
-  };
+/** Builds the document for `routes`; throws OpenApiError when a route cannot be described. */
+export function buildOpenApiDocument(routes: readonly RouteContract[], options: OpenApiOptions): JsonSchema {
   const components = new Components();
   const problem = components.schema(ProblemSchema, "output");
   const paths: Record<string, Record<string, unknown>> = {};
   const problemResponses: Record<string, unknown> = {};
+  const operationIds = new Set<string>();
 
   for (const route of routes) {
-    const key = `${route.method} ${route.path}`;
-    const schemas = Object.hasOwn(table, key) ? table[key] : undefined;
-    if (!schemas) throw new OpenApiError(`route ${key} has no entry in ROUTE_SCHEMAS`);
+    const id = operationId(route);
+    if (operationIds.has(id)) throw new OpenApiError(`two routes are ${route.method} ${route.path}`);
+    operationIds.add(id);
     const operation: Record<string, unknown> = {
-      operationId: operationId(route),
+      operationId: id,
       summary: route.summary,
-      description: schemas.description,
+      description: route.description,
       tags: [route.functionName],
       security: SECURITY_BY_AUTH[route.auth],
     };
-    const parameters = pathParameters(route.path, schemas.params);
+    const parameters = [
+      ...pathParameters(route),
+      ...namedParameters(route.query, "query"),
+      ...namedParameters(route.headers, "header"),
+    ];
     if (parameters.length > 0) operation.parameters = parameters;
-    if (schemas.body) {
+    if (route.body) {
       operation.requestBody = {
         // A body schema that accepts "nothing" (z.optional) makes the body optional.
-        required: !schemas.body.safeParse(undefined).success,
-        content: { "application/json": { schema: components.schema(schemas.body, "input") } },
+        required: !route.body.schema.safeParse(undefined).success,
+        content: { "application/json": { schema: components.schema(route.body.schema, "input") } },
       };
     }
-    operation.responses = responses(
-      route,
-      schemas,
-      components.schema(schemas.response, "output"),
-      problem,
-      problemResponses,
-    );
+    operation.responses = responses(route, components, problem, problemResponses);
     paths[route.path] = { ...paths[route.path], [route.method.toLowerCase()]: operation };
   }
 
@@ -146,32 +117,51 @@ export function buildOpenApiDocument(routes: readonly OpenApiRoute[], options: O
 }
 
 function responses(
-  route: OpenApiRoute,
-  schemas: RouteSchemas,
-  success: JsonSchema,
+  route: RouteContract,
+  components: Components,
   problem: JsonSchema,
   problems: Record<string, unknown>,
 ): Record<string, unknown> {
+  const { response } = route;
+  const headers = response.headers
+    ? Object.fromEntries(
+        Object.entries(response.headers).map(([name, description]) => [
+          name,
+          { description, schema: { type: "string" } },
+        ]),
+      )
+    : undefined;
+  const content =
+    response.content.mediaType === "none"
+      ? undefined
+      : {
+          [response.content.mediaType]: {
+            schema: components.schema(response.content.schema, "output"),
+          },
+        };
+  const answer = (description: string) => ({
+    description,
+    ...(headers ? { headers } : {}),
+    ...(content ? { content } : {}),
+  });
   const result: Record<string, unknown> = {
-    [String(schemas.successStatus)]: {
-      description: STATUS_CODES[schemas.successStatus] ?? "Success",
-      content: { "application/json": { schema: success } },
-    },
+    [String(response.status)]: answer(STATUS_CODES[response.status] ?? "Success"),
   };
-  if (schemas.successStatus === 201) {
-    // Idempotent creations answer a repeat with the record already made.
-    result["200"] = {
-      description: "A repeat of an earlier request: what that request created",
-      content: { "application/json": { schema: success } },
-    };
+  if (response.repeatStatus !== undefined) {
+    // Idempotent routes answer a repeat with what the first request did.
+    result[String(response.repeatStatus)] = answer(
+      response.repeatStatus === 200
+        ? "A repeat of an earlier request: what that request created"
+        : "A repeat of an earlier request (the same request id): nothing is done again",
+    );
   }
-  const statuses = new Set<number>(schemas.problemStatuses);
-  if (route.auth !== "none") statuses.add(401);
-  if (schemas.body) statuses.add(413);
-  statuses.add(500);
+  const statuses = new Set(routeProblems(route).map((kind) => PROBLEM_KINDS[kind].status));
   for (const status of [...statuses].sort((a, b) => a - b)) {
+    const kinds = Object.values(PROBLEM_KINDS).filter((kind) => kind.status === status);
     problems[`Problem${status}`] ??= {
-      description: `${STATUS_CODES[status] ?? "Error"} (RFC 9457 problem details)`,
+      description:
+        `${STATUS_CODES[status] ?? "Error"} (RFC 9457 problem details; type ` +
+        `${[...new Set(kinds.map((kind) => kind.type))].join(" or ")})`,
       content: { [PROBLEM_MEDIA_TYPE]: { schema: problem } },
     };
     result[String(status)] = { $ref: `#/components/responses/Problem${status}` };
@@ -179,31 +169,55 @@ function responses(
   return result;
 }
 
-function pathParameters(path: string, params: z.ZodType | undefined): Record<string, unknown>[] {
-  const names = [...path.matchAll(/\{([A-Za-z_][A-Za-z0-9_]*)\+?\}/g)].map((m) => m[1]!);
+function pathParameters(route: RouteContract): Record<string, unknown>[] {
+  const names = pathParameterNames(route.path);
   if (names.length === 0) return [];
-  const properties =
-    params === undefined
-      ? {}
-      : ((z.toJSONSchema(params, { target: "draft-2020-12", io: "input" }) as JsonSchema).properties as
-          | Record<string, JsonSchema>
-          | undefined);
+  if (!route.params) throw new OpenApiError(`${route.key} has path parameters but no params schema`);
+  const properties = propertiesOf(route.params);
   return names.map((name) => {
-    const schema = { ...(properties?.[name] ?? { type: "string" }) };
-    const description = schema.description;
-    delete schema.description;
-    return {
-      name,
-      in: "path",
-      required: true,
-      ...(typeof description === "string" ? { description } : {}),
-      schema,
-    };
+    const schema = properties[name];
+    if (!schema) throw new OpenApiError(`${route.key}: the params schema has no ${name}`);
+    return parameter(name, "path", true, schema);
   });
 }
 
+function namedParameters(
+  schema: z.ZodType | undefined,
+  where: "query" | "header",
+): Record<string, unknown>[] {
+  if (!schema) return [];
+  const json = z.toJSONSchema(schema, { target: "draft-2020-12", io: "input" }) as JsonSchema;
+  const required = new Set((json.required as string[] | undefined) ?? []);
+  return Object.entries(propertiesOf(schema)).map(([name, property]) =>
+    parameter(name, where, required.has(name), property),
+  );
+}
+
+function propertiesOf(schema: z.ZodType): Record<string, JsonSchema> {
+  const json = z.toJSONSchema(schema, { target: "draft-2020-12", io: "input" }) as JsonSchema;
+  return (json.properties as Record<string, JsonSchema> | undefined) ?? {};
+}
+
+function parameter(
+  name: string,
+  where: string,
+  required: boolean,
+  property: JsonSchema,
+): Record<string, unknown> {
+  const schema = { ...property };
+  const description = schema.description;
+  delete schema.description;
+  return {
+    name,
+    in: where,
+    required,
+    ...(typeof description === "string" ? { description } : {}),
+    schema,
+  };
+}
+
 /** `GET /v1/keys/{keyId}` → `getV1KeysByKeyId`. */
-function operationId(route: OpenApiRoute): string {
+function operationId(route: RouteContract): string {
   const words = route.path
     .split("/")
     .filter((s) => s !== "")

@@ -2,10 +2,8 @@
 // (`POST /v1/events`): the route another automaker's server calls, over mutual
 // TLS, to tell this service about a device or a key (the server-to-server
 // event notifications of Apple's Car Keys automaker API and of the CCC Digital
-// Key server interfaces). Spread into ROUTE_SCHEMAS (schemas.ts) like the
-// lifecycle routes; imports only types from there, so there is no cycle.
+// Key server interfaces). Its route entry: routes/partner-events-routes.ts.
 import { z } from "zod";
-import type { RouteSchemas } from "./schemas.js";
 
 const SeId = z
   .string()
@@ -67,17 +65,3 @@ export const PartnerEventReceiptSchema = z
 
 export type PartnerEventRequest = z.infer<typeof PartnerEventRequestSchema>;
 export type PartnerEventReceipt = z.infer<typeof PartnerEventReceiptSchema>;
-
-export const PARTNER_EVENT_ROUTE_SCHEMAS = {
-  "POST /v1/events": {
-    description:
-      "Event notification intake for partner servers: a device lost or found (suspends or resumes its keys, " +
-      "as the lost-mode route does), a key's termination requested (revokes it, as the OEM revocation route " +
-      "does), or a heartbeat. Authenticated by the caller's client certificate where mutual TLS is configured. " +
-      "Idempotent: a repeat answers `already-applied`.",
-    body: PartnerEventRequestSchema,
-    response: PartnerEventReceiptSchema,
-    successStatus: 200,
-    problemStatuses: [400, 401, 403, 404, 409, 413, 415, 503],
-  },
-} as const satisfies Record<string, RouteSchemas>;

@@ -1,17 +1,12 @@
 // Request and response schemas of the TIGRESS relay (draft-vinokurov-tigress-http-00
-// §6.1–§6.6, payload §7.2), in the shape of ROUTE_SCHEMAS (../schemas.ts) so
-// that table spreads them in and the OpenAPI document lists the relay's
-// routes with the very schemas the relay validates with. Two deliberate
-// differences from the rest of the API, both for compatibility with clients
-// written from the draft's text: request objects are not strict (a field the
-// draft may add later is ignored, and not stored), and the relay, not a
-// middleware, validates bodies, because a repeated Mailbox-Request-ID must
-// answer 201 before its body is looked at (§5.1). Schemas check shape only;
-// the relay checks sizes (413), the IV‖tag minimum and expiration bounds.
-// This file imports only types from ../schemas.ts, so schemas.ts can import
-// it without an import cycle.
+// §6.1–§6.6, payload §7.2). Two deliberate differences from the rest of the
+// API, both for compatibility with clients written from the draft's text:
+// request objects are not strict (a field the draft may add later is
+// ignored, and not stored), and the relay, not the handler, validates bodies,
+// because a repeated Mailbox-Request-ID must answer 201 before its body is
+// looked at (§5.1). Schemas check shape only; the relay checks sizes (413),
+// the IV‖tag minimum and expiration bounds.
 import { z } from "zod";
-import type { RouteSchemas } from "../schemas.js";
 
 /** Largest decoded payload `data` (IV ‖ ciphertext ‖ tag) a mailbox holds; larger answers 413. */
 export const MAX_PAYLOAD_DATA_BYTES = 64 * 1024;
@@ -140,8 +135,7 @@ export const ReadSecureContentResponseSchema = z
   })
   .meta({ id: "MailboxContent" });
 
-const NoBody = z.literal("").meta({ description: "No body" });
-const PreviewPage = z.string().meta({
+export const PreviewPageSchema = z.string().meta({
   description:
     "text/html: an OpenGraph page (og:title, og:description, og:image, og:url) without scripts, for link previews",
 });
@@ -153,67 +147,6 @@ export const MailboxIdParamsSchema = z.strictObject({
     .meta({ description: "Mailbox id: the v4 UUID in urlLink (anything else is 404)" }),
 });
 
-const HEADERS =
-  "Headers: Mailbox-Device-Claim (a UUID the client made; the only credential), Mailbox-Request-ID (a UUID, " +
-  "echoed back; a repeat of the claim's last one answers 201 without acting)";
-
-export const RELAY_ROUTE_SCHEMAS = {
-  "POST /v1/m": {
-    description:
-      `CreateMailbox (TIGRESS §6.1). ${HEADERS}, Mailbox-Device-Attestation (optional, base64 up to ` +
-      `${MAX_ATTESTATION_BYTES} bytes, stored opaque). 200 with the link; a repeated request id answers 201 ` +
-      "with the same body and creates nothing.",
-    body: CreateMailboxRequestSchema,
-    response: CreateMailboxResponseSchema,
-    successStatus: 200,
-    problemStatuses: [400, 401, 413, 429],
-  },
-  "PUT /v1/m/{id}": {
-    description:
-      `UpdateMailbox (TIGRESS §6.2): replaces the payload. ${HEADERS}, Mailbox-Device-Attestation (optional). ` +
-      "Initiator or bound Recipient (with W); 201 on a repeated request id.",
-    params: MailboxIdParamsSchema,
-    body: UpdateMailboxRequestSchema,
-    response: UpdateMailboxResponseSchema,
-    successStatus: 200,
-    problemStatuses: [400, 401, 403, 404, 413, 429],
-  },
-  "DELETE /v1/m/{id}": {
-    description: `DeleteMailbox (TIGRESS §6.3). ${HEADERS}. Initiator or bound Recipient (with D); 404 once gone.`,
-    params: MailboxIdParamsSchema,
-    response: NoBody,
-    successStatus: 200,
-    problemStatuses: [400, 401, 403, 404, 429],
-  },
-  "GET /v1/m/{id}": {
-    description:
-      "ReadDisplayInformationFromMailbox (TIGRESS §6.4): the link preview, unauthenticated, as text/html " +
-      "(not JSON, whatever the generic response type below says).",
-    params: MailboxIdParamsSchema,
-    response: PreviewPage,
-    successStatus: 200,
-    problemStatuses: [404, 429],
-  },
-  "POST /v1/m/{id}": {
-    description:
-      "ReadSecureContentFromMailbox (TIGRESS §6.5). Header Mailbox-Device-Claim. The first claim other than " +
-      "the Initiator's is bound as the Recipient (one conditional write: of racing readers exactly one wins); " +
-      "any other claim gets 401. Any request body is ignored.",
-    params: MailboxIdParamsSchema,
-    response: ReadSecureContentResponseSchema,
-    successStatus: 200,
-    problemStatuses: [401, 403, 404, 429],
-  },
-  "PATCH /v1/m/{id}": {
-    description: `RelinquishMailbox (TIGRESS §6.6): unbinds the Recipient. ${HEADERS}. Recipient only.`,
-    params: MailboxIdParamsSchema,
-    response: NoBody,
-    successStatus: 200,
-    problemStatuses: [400, 401, 403, 404, 429],
-  },
-} as const satisfies Record<string, RouteSchemas>;
-
-export type RelayRouteKey = keyof typeof RELAY_ROUTE_SCHEMAS;
 export type AeadPayload = z.infer<z.ZodObject<typeof payloadFields>>;
 export type DisplayInformation = z.infer<z.ZodObject<typeof displayFields>>;
 export type CreateMailboxRequest = z.infer<typeof CreateMailboxRequestSchema>;
@@ -221,3 +154,35 @@ export type UpdateMailboxRequest = z.infer<typeof UpdateMailboxRequestSchema>;
 export type CreateMailboxResponse = z.infer<typeof CreateMailboxResponseSchema>;
 export type UpdateMailboxResponse = z.infer<typeof UpdateMailboxResponseSchema>;
 export type ReadSecureContentResponse = z.infer<typeof ReadSecureContentResponseSchema>;
+
+// ---- headers (§5.1–§5.3; checked by the relay, src/service/relay/mailbox-headers.ts) ----------
+
+const claimHeader = z
+  .string()
+  .regex(UUID_PATTERN)
+  .meta({ description: "A UUID the client made; the only credential (§5.2). Absent or not a UUID: 401" });
+const requestIdHeader = z.string().regex(UUID_PATTERN).meta({
+  description:
+    "A UUID, echoed back; a repeat of the claim's last one answers 201 without acting (§5.1). Absent: 400",
+});
+const attestationHeader = z
+  .string()
+  .regex(BASE64_PATTERN)
+  .meta({ description: `Optional: base64, up to ${MAX_ATTESTATION_BYTES} bytes, stored opaque (§5.3)` });
+
+/** Create and Update: claim, request id, optional attestation. */
+export const MailboxWriteHeadersSchema = z.object({
+  "mailbox-device-claim": claimHeader,
+  "mailbox-request-id": requestIdHeader,
+  "mailbox-device-attestation": attestationHeader.optional(),
+});
+/** Delete and Relinquish: claim and request id. */
+export const MailboxActionHeadersSchema = z.object({
+  "mailbox-device-claim": claimHeader,
+  "mailbox-request-id": requestIdHeader,
+});
+/** ReadSecureContent: the claim; a request id is optional there. */
+export const MailboxReadHeadersSchema = z.object({
+  "mailbox-device-claim": claimHeader,
+  "mailbox-request-id": requestIdHeader.optional(),
+});

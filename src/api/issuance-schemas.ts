@@ -1,0 +1,176 @@
+// Request and response schemas of the issuance routes (zod 4): trust
+// anchors, secure element and vehicle enrollment, pairing material, key
+// tracking. The route entries (src/api/routes/) point at them; the handlers
+// validate with them and the OpenAPI generator renders them, so the document
+// and the checks cannot drift. Objects are strict: an unknown field is an
+// error, not something silently ignored.
+import { z } from "zod";
+import {
+  CertificatePem,
+  hexBytes,
+  hexUpTo,
+  Instant,
+  KeyIdSchema,
+  PublicKeyHex,
+  SeIdSchema,
+  VehicleIdSchema,
+} from "./schema-primitives.js";
+
+const PairingValidityHours = z
+  .number()
+  .int("must be a whole number of hours")
+  .min(1)
+  .max(720)
+  .meta({ description: "How long the pairing password may be used, in hours (default 168, at most 720)" });
+
+export const TrustAnchorsSchema = z
+  .strictObject({
+    deviceOemRoot: CertificatePem.meta({ description: "Device OEM root CA certificate (PEM)" }),
+    vehicleOemRoot: CertificatePem.meta({ description: "Vehicle OEM root CA certificate (PEM)" }),
+  })
+  .meta({
+    id: "TrustAnchors",
+    description: "The roots a vehicle and a device need to verify chains offline",
+  });
+
+// ---- secure element enrollment ---------------------------------------------------------------
+
+export const DeviceEnrollmentRequestSchema = z
+  .strictObject({
+    seId: SeIdSchema,
+    instanceCaPublicKey: PublicKeyHex.meta({
+      description:
+        "The SE's instance CA key; the request must be signed by it (carkey-signer instance:<seId>)",
+    }),
+    factoryAttestation: hexUpTo(
+      1024,
+      "The SE manufacturer's FACT statement over (seId, instanceCaPublicKey), hex",
+    ),
+  })
+  .meta({ id: "DeviceEnrollmentRequest" });
+
+export const DeviceEnrollmentResponseSchema = z
+  .strictObject({
+    seId: SeIdSchema,
+    instanceCaCertificate: CertificatePem.meta({ description: "Instance CA certificate (PEM)" }),
+    serialNumber: z.string().meta({ description: "Serial number of the certificate, hex" }),
+    deviceOemRoot: CertificatePem.meta({ description: "The Device OEM root that issued it (PEM)" }),
+  })
+  .meta({ id: "DeviceEnrollmentResponse" });
+
+// ---- vehicle enrollment and pairing material -------------------------------------------------
+
+export const PairingMaterialSchema = z
+  .strictObject({
+    pairingId: z.string().meta({ description: "Identifies this password in logs and support calls" }),
+    password: z
+      .string()
+      .regex(/^[0-9]{8}$/)
+      .meta({
+        description: "The owner's one-time pairing password; returned once and not kept by the service",
+      }),
+    expiresAt: Instant,
+    verifier: z
+      .strictObject({
+        w0: hexBytes(32, "SPAKE2+ w0 scalar, 32 bytes, hex"),
+        L: PublicKeyHex.meta({ description: "SPAKE2+ L = w1·G, uncompressed point, hex" }),
+        salt: hexBytes(16, "scrypt salt, hex"),
+        N: z.number().int(),
+        r: z.number().int(),
+        p: z.number().int(),
+      })
+      .meta({ description: "What the vehicle stores to verify the password (no password, no w1)" }),
+  })
+  .meta({ id: "PairingMaterial" });
+
+export const VehicleEnrollmentRequestSchema = z
+  .strictObject({
+    vehicleId: VehicleIdSchema,
+    vehiclePublicKey: PublicKeyHex.meta({ description: "The vehicle's long-term public key" }),
+    pairingValidityHours: PairingValidityHours.optional(),
+  })
+  .meta({ id: "VehicleEnrollmentRequest" });
+
+export const VehicleEnrollmentResponseSchema = z
+  .strictObject({
+    vehicleId: VehicleIdSchema,
+    vehicleCertificate: CertificatePem.meta({ description: "Vehicle certificate (PEM)" }),
+    serialNumber: z.string().meta({ description: "Serial number of the certificate, hex" }),
+    trustAnchors: TrustAnchorsSchema,
+    pairing: PairingMaterialSchema,
+  })
+  .meta({ id: "VehicleEnrollmentResponse" });
+
+export const PairingRequestSchema = z
+  .strictObject({ pairingValidityHours: PairingValidityHours.optional() })
+  .optional()
+  .meta({ id: "PairingRequest", description: "Optional; an empty body takes the defaults" });
+
+export const PairingResponseSchema = z
+  .strictObject({ vehicleId: VehicleIdSchema, pairing: PairingMaterialSchema })
+  .meta({ id: "PairingResponse" });
+
+// ---- key tracking --------------------------------------------------------------------------
+
+export const AccessProfileSchema = z
+  .strictObject({
+    kind: z.enum(["full", "unlock-only", "drive"]),
+    speedLimitKmh: z.number().int().optional(),
+    validFrom: z.number().int().optional().meta({ description: "Unix seconds" }),
+    validUntil: z.number().int().optional().meta({ description: "Unix seconds" }),
+  })
+  .meta({ id: "AccessProfile" });
+
+export const KeyRegistrationRequestSchema = z
+  .strictObject({
+    endpointCertificate: CertificatePem.meta({
+      description:
+        "The key's endpoint certificate; the request must be signed by its key (carkey-signer endpoint:<keyId>)",
+    }),
+    instanceCaCertificate: CertificatePem.meta({ description: "The SE's instance CA certificate (PEM)" }),
+    keyAttestation: hexUpTo(
+      2048,
+      "Friend keys only: the owner's KATT statement for this endpoint key, hex",
+    ).optional(),
+    pairingConfirmation: hexUpTo(
+      512,
+      "Owner keys only, required: the vehicle's signed pairing confirmation (PCNF statement, docs/protocol.md " +
+        "§24) for this endpoint key, which the device received at the end of owner pairing, hex",
+    ).optional(),
+  })
+  .meta({ id: "KeyRegistrationRequest" });
+
+export const KeySchema = z
+  .strictObject({
+    keyId: KeyIdSchema,
+    vehicleId: VehicleIdSchema,
+    role: z.enum(["owner", "friend"]),
+    endpointPublicKey: PublicKeyHex,
+    serialNumber: z.string().meta({ description: "Serial number of the endpoint certificate, hex" }),
+    registeredAt: Instant,
+    receipt: z.string().meta({ description: "RCPT statement signed by the Vehicle OEM root, hex" }),
+    profile: AccessProfileSchema.optional().meta({
+      description: "Friend keys: the profile the owner granted",
+    }),
+    attestationSerial: z.number().int().optional(),
+    state: z.enum(["active", "revoked", "terminated", "expired"]).optional().meta({
+      description: "Where the key is in its life (docs/protocol.md §25); expired: its profile ended",
+    }),
+  })
+  .meta({ id: "Key" });
+
+export const VehicleKeysResponseSchema = z
+  .strictObject({ vehicleId: VehicleIdSchema, keys: z.array(KeySchema) })
+  .meta({ id: "VehicleKeys" });
+
+export type TrustAnchors = z.infer<typeof TrustAnchorsSchema>;
+export type DeviceEnrollmentRequest = z.infer<typeof DeviceEnrollmentRequestSchema>;
+export type DeviceEnrollmentResponse = z.infer<typeof DeviceEnrollmentResponseSchema>;
+export type PairingMaterial = z.infer<typeof PairingMaterialSchema>;
+export type VehicleEnrollmentRequest = z.infer<typeof VehicleEnrollmentRequestSchema>;
+export type VehicleEnrollmentResponse = z.infer<typeof VehicleEnrollmentResponseSchema>;
+export type PairingRequest = z.infer<typeof PairingRequestSchema>;
+export type PairingResponse = z.infer<typeof PairingResponseSchema>;
+export type KeyRegistrationRequest = z.infer<typeof KeyRegistrationRequestSchema>;
+export type RegisteredKey = z.infer<typeof KeySchema>;
+export type VehicleKeysResponse = z.infer<typeof VehicleKeysResponseSchema>;

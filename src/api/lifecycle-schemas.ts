@@ -1,0 +1,121 @@
+// Request and response schemas of the key-lifecycle routes (remote
+// revocation, termination, revocation lists, lifecycle notices, lost mode).
+// Cursors (`after`) are decimal query parameters, validated here as strings
+// (schemas stay transform-free for z.toJSONSchema) and turned into numbers by
+// the handlers.
+import { z } from "zod";
+import {
+  Counter,
+  hexUpTo,
+  Instant,
+  KeyIdSchema as KeyId,
+  SeIdSchema as SeId,
+  VehicleIdSchema as VehicleId,
+} from "./schema-primitives.js";
+
+export const AfterQuerySchema = z
+  .strictObject({
+    after: z
+      .string()
+      .regex(/^(0|[1-9][0-9]{0,14})$/, "must be a decimal integer")
+      .optional()
+      .meta({ description: "The cursor: the last counter or sequence the caller has applied (default 0)" }),
+  })
+  .meta({ description: "Query parameters" });
+
+export const OwnerRevocationRequestSchema = z
+  .strictObject({
+    revocation: hexUpTo(1024, "The RVKE statement the owner's SE signed (revokeFriendKey), hex"),
+  })
+  .meta({ id: "OwnerRevocationRequest" });
+
+export const TerminationRequestSchema = z
+  .strictObject({
+    attestation: hexUpTo(1024, "The key's TERM statement, signed by the key as its SE deleted it, hex"),
+  })
+  .meta({ id: "TerminationRequest" });
+
+export const RevocationSchema = z
+  .strictObject({
+    keyId: KeyId,
+    vehicleId: VehicleId,
+    role: z.enum(["owner", "friend"]),
+    state: z.enum(["revoked", "terminated", "expired"]),
+    reason: z.enum(["owner", "oem", "migrated", "sharer-revoked"]).optional().meta({
+      description:
+        "Who revoked; sharer-revoked: the co-owner that shared this key was revoked; absent for an expired key",
+    }),
+    revokedAt: Instant.optional().meta({ description: "Absent for an expired key" }),
+    revokedBy: z.string().optional().meta({
+      description:
+        "endpoint:<owner key id>, the OEM principal, or the new owner key; absent for an expired key",
+    }),
+    listSequence: Counter.optional().meta({ description: "The entry in the vehicle's revocation list" }),
+    noticeCounter: Counter.optional().meta({
+      description: "The device counter of the terminate-key notice; absent for an expired key",
+    }),
+    expiredAt: Instant.optional().meta({
+      description: "State expired: when the service recorded that the key's profile had ended",
+    }),
+    terminatedAt: Instant.optional(),
+    confirmedAt: Instant.optional(),
+  })
+  .meta({ id: "Revocation" });
+
+export const RevocationListSchema = z
+  .strictObject({
+    vehicleId: VehicleId,
+    after: Counter,
+    latestSequence: Counter,
+    entries: z.array(
+      z.strictObject({
+        sequence: Counter,
+        keyId: KeyId,
+        attestationSerial: Counter.optional(),
+        revokedAt: Instant,
+      }),
+    ),
+    list: z.string().optional().meta({
+      description: "RVLS statement signed by the Vehicle OEM root, hex; absent when entries is empty",
+    }),
+  })
+  .meta({ id: "RevocationList" });
+
+const Notice = {
+  counter: Counter.meta({ description: "The device's notice counter" }),
+  action: z.enum(["suspend", "resume", "terminate-key"]),
+  keyId: KeyId.optional(),
+  issuedAt: Instant,
+  notice: z.string().meta({ description: "NTCE statement signed by the Device OEM root, hex" }),
+};
+
+export const DeviceNoticesSchema = z
+  .strictObject({ seId: SeId, latestCounter: Counter, notices: z.array(z.strictObject(Notice)) })
+  .meta({ id: "DeviceNotices" });
+
+export const VehicleNoticesSchema = z
+  .strictObject({
+    vehicleId: VehicleId,
+    latestSequence: Counter,
+    notices: z.array(z.strictObject({ ...Notice, sequence: Counter, seId: SeId })),
+  })
+  .meta({ id: "VehicleNotices" });
+
+export const LostModeRequestSchema = z
+  .strictObject({ action: z.enum(["suspend", "resume"]) })
+  .meta({ id: "LostModeRequest" });
+
+export const LostModeSchema = z
+  .strictObject({
+    seId: SeId,
+    lostMode: z.enum(["active", "suspended"]),
+    counter: Counter,
+    vehicleIds: z.array(VehicleId),
+  })
+  .meta({ id: "LostMode" });
+
+export type Revocation = z.infer<typeof RevocationSchema>;
+export type RevocationList = z.infer<typeof RevocationListSchema>;
+export type DeviceNotices = z.infer<typeof DeviceNoticesSchema>;
+export type VehicleNotices = z.infer<typeof VehicleNoticesSchema>;
+export type LostMode = z.infer<typeof LostModeSchema>;
