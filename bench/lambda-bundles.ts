@@ -21,7 +21,7 @@ import {
   PROJECT_ROOT,
 } from "../infra/lib/bundling-options.js";
 import { functionNames } from "../src/api/routes.js";
-import { formatMs, percentile, printTable } from "./measure.js";
+import { emitRecord, formatMs, percentile, printTable } from "./measure.js";
 
 export interface LambdaBundle {
   /** The bundle, `<outdir>/index.mjs`; its source map is beside it. */
@@ -143,6 +143,16 @@ export async function benchLambdaBundles(runs = 11): Promise<void> {
         "load ms": load.error ? `failed: ${load.error}` : formatMs(load.medianMs),
         "load ms, source maps": loadWithMaps.error ? "failed" : formatMs(loadWithMaps.medianMs),
         "× floor": load.error ? "-" : (load.medianMs / floor.medianMs).toFixed(1),
+      });
+      // The figures a dashboard reads: size and load beside the empty-module floor, one line per function.
+      emitRecord({
+        name: `lambda-${name}`,
+        size_kb: Number(kb(bundle.bytes)),
+        gzip_kb: Number(kb(bundle.gzipBytes)),
+        load_ms: Number(load.medianMs.toFixed(2)),
+        floor_ms: Number(floor.medianMs.toFixed(2)),
+        ratio: Number((load.medianMs / floor.medianMs).toFixed(2)),
+        ...(load.error ? { error: load.error } : {}),
       });
     }
     printTable(

@@ -3,7 +3,7 @@
 // the raw body (base64-decoded when API Gateway encoded it) within the 64 KiB
 // limit, parse it as strict JSON, and validate path parameters and body with
 // the route's zod schemas (its entry in src/api). Written here rather than
-// with @middy/http-json-body-parser because device routes must verify their
+// with a generic JSON body parser middleware because device routes must verify their
 // signature over the exact raw bytes, which that parser replaces, and
 // because it answers malformed JSON with 415 instead of 400. The result goes
 // into a WeakMap keyed by the event, so nothing is smuggled through the
