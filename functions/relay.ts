@@ -24,6 +24,7 @@ import { logger } from "../src/service/logger.js";
 import { HEADER } from "../src/service/relay/mailbox-headers.js";
 import { PREVIEW_HEADERS } from "../src/service/relay/preview-page.js";
 import type { RelayCaller, TigressRelay } from "../src/service/relay/relay-service.js";
+import { businessMetrics } from "./lib/business-metrics.js";
 import { reply } from "./lib/http-handler.js";
 import { withInvocationDeadline } from "./lib/invocation-deadline.js";
 import { errorMapper } from "./lib/problem-details.js";
@@ -162,6 +163,7 @@ function relayHeaders(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxySt
 
 export const handler = withInvocationDeadline(
   middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(core)
+    .use(businessMetrics())
     .use(injectLambdaContext(logger, { logEvent: false, resetKeys: true }))
     .use(relayHeaders())
     .use(httpErrorHandler({ logger: false, fallbackMessage: JSON.stringify(INTERNAL_PROBLEM) }))

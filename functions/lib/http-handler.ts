@@ -30,6 +30,7 @@ import type { BodyOf, ParamsOf, QueryOf, RouteContract, RouteSet } from "../../s
 import type { CarKeysService } from "../../src/service/car-keys-service.js";
 import type { DeviceRequest } from "../../src/service/device-request-auth.js";
 import { logger } from "../../src/service/logger.js";
+import { businessMetrics } from "./business-metrics.js";
 import { getService } from "./dependencies.js";
 import { withInvocationDeadline } from "./invocation-deadline.js";
 import { errorMapper } from "./problem-details.js";
@@ -131,6 +132,7 @@ export function createHttpHandler<S extends RouteSet>(
   };
 
   const chain = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(core)
+    .use(businessMetrics())
     .use(injectLambdaContext(logger, { logEvent: false, resetKeys: true }))
     .use(problemContentType())
     .use(httpErrorHandler({ logger: false, fallbackMessage: JSON.stringify(INTERNAL_PROBLEM) }))

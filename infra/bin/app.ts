@@ -26,6 +26,10 @@ new CarKeysStack(app, context("carkeys:stackName") ?? "CarKeys", {
   relayLinkBaseUrl: context("carkeys:relayLinkBaseUrl"),
   mtlsDomain: mtlsDomain(),
   webhookUrl: context("carkeys:webhookUrl"),
+  refusalAlarmThreshold:
+    context("carkeys:refusalAlarmThreshold") === undefined
+      ? undefined
+      : Number(context("carkeys:refusalAlarmThreshold")),
 });
 
 /** carkeys:mtlsDomainName, carkeys:mtlsCertificateArn, carkeys:mtlsTruststoreUri: all three or none. */

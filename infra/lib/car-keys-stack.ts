@@ -19,6 +19,7 @@ import { PROJECT_ROOT } from "./bundling-options.js";
 import { DevicePseudonymKey } from "./constructs/device-pseudonym-key.js";
 import { MtlsDomain, type MtlsDomainSettings } from "./constructs/mtls-domain.js";
 import { OemRootKey } from "./constructs/oem-root-key.js";
+import { RefusalAlarms } from "./constructs/refusal-alarms.js";
 import { RouteFunction } from "./constructs/route-function.js";
 import { ServiceApi } from "./constructs/service-api.js";
 import { Table } from "./constructs/table.js";
@@ -92,6 +93,8 @@ export interface CarKeysStackProps extends StackProps {
    * it and publishes its public key at GET /v1/webhook-signing-key. @default no webhooks
    */
   readonly webhookUrl?: string | undefined;
+  /** Refusals of one problem kind per five minutes that raise its alarm (constructs/refusal-alarms.ts). @default 100 */
+  readonly refusalAlarmThreshold?: number | undefined;
 }
 
 export const DEFAULT_DEVICE_OEM_NAME = "Car Keys Device OEM";
@@ -111,6 +114,8 @@ export class CarKeysStack extends Stack {
   readonly rootBootstrap: RouteFunction;
   /** The HMAC key of device pseudonyms; absent only if no function computes them. */
   readonly devicePseudonymKey: DevicePseudonymKey | undefined;
+  /** Alarms on bursts of refusals, by problem kind, from the functions' business metrics. */
+  readonly refusalAlarms: RefusalAlarms;
   /** The key that signs webhook deliveries, when webhooks are configured. */
   readonly webhookSigningKey: OemRootKey | undefined;
   /** The partners' mutual-TLS domain, when configured. */
@@ -156,6 +161,11 @@ export class CarKeysStack extends Stack {
       : undefined;
     this.api = new ServiceApi(this, "Http", {
       throttle: props.throttle ?? { rateLimit: 100, burstLimit: 200 },
+      ...(alarmAction ? { alarmAction } : {}),
+    });
+
+    this.refusalAlarms = new RefusalAlarms(this, "RefusalAlarms", {
+      ...(props.refusalAlarmThreshold === undefined ? {} : { threshold: props.refusalAlarmThreshold }),
       ...(alarmAction ? { alarmAction } : {}),
     });
 

@@ -14,11 +14,20 @@ import { Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleLambda } from "../../bench/lambda-bundles.js";
+import {
+  METRICS_NAMESPACE as BUSINESS_METRICS_NAMESPACE,
+  METRICS_SERVICE as BUSINESS_METRICS_SERVICE,
+} from "../../functions/lib/business-metrics.js";
 import { REQUIRED_ENVIRONMENT } from "../../functions/lib/dependencies.js";
 import { RELAY_REQUIRED_ENVIRONMENT } from "../../functions/lib/relay-dependencies.js";
 import { PROJECT_ROOT } from "../../infra/lib/bundling-options.js";
 import { CarKeysStack } from "../../infra/lib/car-keys-stack.js";
 import { MtlsDomainSettingsError } from "../../infra/lib/constructs/mtls-domain.js";
+import {
+  ALARMED_REFUSAL_KINDS,
+  METRICS_NAMESPACE,
+  METRICS_SERVICE,
+} from "../../infra/lib/constructs/refusal-alarms.js";
 import { FUNCTION_ACCESS, type RootKeyName, rootCreation } from "../../infra/lib/function-access.js";
 import { functionNames, ROUTES, type RouteDefinition } from "../../src/api/routes.js";
 
@@ -475,7 +484,28 @@ describe("functions", () => {
       MetricName: "5xx",
       Dimensions: [{ Name: "ApiId", Value: { Ref: logicalId(stack.api.api) } }],
     });
-    expect(ofType("AWS::CloudWatch::Alarm")).toHaveLength(2 * (functionNames().length + 1) + 1);
+    expect(ofType("AWS::CloudWatch::Alarm")).toHaveLength(
+      2 * (functionNames().length + 1) + 1 + ALARMED_REFUSAL_KINDS.length,
+    );
+  });
+
+  it("alarm on bursts of refusals by problem kind, from the business metrics the functions emit", () => {
+    expect(METRICS_NAMESPACE).toBe(BUSINESS_METRICS_NAMESPACE);
+    expect(METRICS_SERVICE).toBe(BUSINESS_METRICS_SERVICE);
+    for (const kind of ALARMED_REFUSAL_KINDS) {
+      template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+        Namespace: "CarKeys",
+        MetricName: "Refusals",
+        Dimensions: [
+          { Name: "ProblemKind", Value: kind },
+          { Name: "service", Value: "carkeys" },
+        ],
+        Statistic: "Sum",
+        Period: 300,
+        Threshold: 100,
+        TreatMissingData: "notBreaching",
+      });
+    }
   });
 
   it("create only the roots they sign with (ROOT_CREATION), and the bootstrap both", () => {
