@@ -29,7 +29,12 @@
 // they hold the Secret, as the device's own storage may, and nothing else
 // secret.
 import type { SecureElement } from "../emulator/secure-element/secure-element.js";
-import { type AccessProfile, checkAccessProfile } from "../protocol/access-profile.js";
+import {
+  type AccessProfile,
+  canonicalProfile,
+  checkAccessProfile,
+  MAX_SHARE_DEPTH,
+} from "../protocol/access-profile.js";
 import { aesGcmDecrypt, aesGcmEncrypt } from "../protocol/aes.js";
 import { fromHex, toHex } from "../protocol/bytes.js";
 import { parseCertificate } from "../protocol/certificate-verifier.js";
@@ -107,6 +112,11 @@ export interface KeyAttestationMessage {
   type: "key-attestation";
   /** KATT statement, hex. */
   keyAttestation: string;
+  /**
+   * From a co-owner: the attestations from the owner down to the co-owner's own (hex), which the
+   * friend's package carries for the car to check the chain (docs/protocol.md §27). Absent from an owner.
+   */
+  upstreamAttestations?: string[];
 }
 
 export type ShareMessage = InvitationMessage | KeyCreationRequestMessage | KeyAttestationMessage;
@@ -252,11 +262,21 @@ function parseProfile(value: unknown): AccessProfile {
     if (typeof p[name] !== "number") throw new ShareFormatError(`content.profile.${name} is not a number`);
     return { [name]: p[name] as number };
   };
+  if (p.role !== undefined && typeof p.role !== "string")
+    throw new ShareFormatError("content.profile.role is not a string");
+  if (p.stabilityControlLocked !== undefined && p.stabilityControlLocked !== true) {
+    throw new ShareFormatError("content.profile.stabilityControlLocked must be true when present");
+  }
   const profile = {
     kind: p.kind,
     ...optionalNumber("speedLimitKmh"),
     ...optionalNumber("validFrom"),
     ...optionalNumber("validUntil"),
+    // Roles and driving limits (docs/protocol.md §7): absent in invitations of earlier versions.
+    ...(p.role !== undefined ? { role: p.role } : {}),
+    ...optionalNumber("powerLimitPercent"),
+    ...optionalNumber("audioVolumeLimitPercent"),
+    ...(p.stabilityControlLocked ? { stabilityControlLocked: true } : {}),
   } as AccessProfile;
   try {
     return checkAccessProfile(profile);
@@ -266,6 +286,21 @@ function parseProfile(value: unknown): AccessProfile {
 }
 
 const HEX = /^(?:[0-9a-f]{2})+$/;
+
+/** The optional chain above a co-owner: at most MAX_SHARE_DEPTH - 1 hex attestations. */
+function upstreamField(content: Json): { upstreamAttestations?: string[] } {
+  const value = content.upstreamAttestations;
+  if (value === undefined) return {};
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    value.length >= MAX_SHARE_DEPTH ||
+    !value.every((a) => typeof a === "string" && HEX.test(a))
+  ) {
+    throw new ShareFormatError("content.upstreamAttestations is malformed");
+  }
+  return { upstreamAttestations: value as string[] };
+}
 const PEM = /^-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----\r?\n?$/;
 
 function parseEnvelope(json: unknown): ShareMessage {
@@ -314,6 +349,7 @@ function parseEnvelope(json: unknown): ShareMessage {
         direction: DIRECTION.ownerToFriend,
         type,
         keyAttestation: field(content, "keyAttestation", HEX),
+        ...upstreamField(content),
       };
   }
 }
@@ -336,7 +372,7 @@ export interface CreateInvitationOptions {
   readonly now?: () => number;
 }
 
-export type OwnerSecureElement = Pick<SecureElement, "key" | "attestFriendKey">;
+export type OwnerSecureElement = Pick<SecureElement, "key" | "attestFriendKey" | "sharingChain">;
 export type FriendSecureElement = Pick<SecureElement, "createFriendKey" | "installKeyAttestation">;
 
 function secretOf(state: SessionState): Uint8Array {
@@ -383,8 +419,9 @@ export async function ownerCreateInvitation(
   options: CreateInvitationOptions = {},
 ): Promise<{ url: string; secret: string; state: OwnerShareState }> {
   const owner = ownerSe.key(ownerKeyId);
-  if (owner.role !== "owner" || !owner.vehicleCertificate) {
-    throw new ShareError(`key ${ownerKeyId} is not a paired owner key with a vehicle certificate`);
+  // An owner key, or a co-owner's shared key (its SE checks the role and profile when it attests).
+  if ((owner.role !== "owner" && owner.role !== "friend") || !owner.vehicleCertificate) {
+    throw new ShareError(`key ${ownerKeyId} is not a paired or shared key with a vehicle certificate`);
   }
   checkAccessProfile(profile);
   const hours = options.expiresInHours ?? DEFAULT_INVITATION_HOURS;
@@ -544,11 +581,14 @@ export async function ownerCompleteShare(
     state.profile,
     options.activationCode,
   );
+  // A co-owner sends the chain above it along; an owner sends nothing more.
+  const upstream = ownerSe.sharingChain(state.ownerKeyId).map((a) => toHex(a));
   const reply: KeyAttestationMessage = {
     step: 3,
     direction: DIRECTION.ownerToFriend,
     type: "key-attestation",
     keyAttestation: toHex(attestation),
+    ...(upstream.length ? { upstreamAttestations: upstream } : {}),
   };
   await relay.updateMailbox(
     state.mailboxId,
@@ -594,7 +634,12 @@ export async function friendFinishShare(
   if (!sameProfile(facts.profile, state.profile)) {
     throw new ShareError("the owner attested another access profile than the invitation offered");
   }
-  friendSe.installKeyAttestation(state.friendKeyId, attestation);
+  const upstream = (message.upstreamAttestations ?? []).map((a) => fromHex(a, "upstreamAttestations"));
+  try {
+    friendSe.installKeyAttestation(state.friendKeyId, attestation, upstream);
+  } catch (cause) {
+    throw new ShareError(`the key attestation does not install: ${(cause as Error).message}`, { cause });
+  }
   let mailboxDeleted = true;
   try {
     await relay.deleteMailbox(state.mailboxId, state.claim);
@@ -617,10 +662,6 @@ export async function ownerCancelInvitation(relay: TigressClient, state: OwnerSh
 }
 
 function sameProfile(a: AccessProfile, b: AccessProfile): boolean {
-  return (
-    a.kind === b.kind &&
-    a.speedLimitKmh === b.speedLimitKmh &&
-    a.validFrom === b.validFrom &&
-    a.validUntil === b.validUntil
-  );
+  // canonicalProfile lists the fields in one order and leaves defaults out, so equal profiles print alike.
+  return JSON.stringify(canonicalProfile(a)) === JSON.stringify(canonicalProfile(b));
 }

@@ -24,6 +24,7 @@ import {
   ownerCreateInvitation,
 } from "../../client/share-invitation.js";
 import { TigressClient } from "../../client/tigress-client.js";
+import { EmulatedOem } from "../../emulator/oem/emulated-oem.js";
 import { type FactoryAttester, SecureElement } from "../../emulator/secure-element/secure-element.js";
 import { tap } from "../../emulator/tap.js";
 import type { Intent } from "../../emulator/vehicle/reader-transaction.js";
@@ -32,6 +33,7 @@ import { OwnerNotPresentError, type Reader, Vehicle } from "../../emulator/vehic
 import type { AccessProfile } from "../../protocol/access-profile.js";
 import { generateActivationCode } from "../../protocol/activation-code.js";
 import { toHex } from "../../protocol/bytes.js";
+import { parseCertificate } from "../../protocol/certificate-verifier.js";
 
 export const DEMO_STEPS = [
   "pair-owner",
@@ -49,6 +51,11 @@ export const DEMO_STEPS = [
   "owner-unlock-after-resume",
   "migrate-owner",
   "friend-unlock-after-migration",
+  "share-cross-platform",
+  "friend-unlock-cross-platform",
+  "co-owner-reshare",
+  "reshared-friend-unlock",
+  "guest-limits",
   "friend-slot-limit-refused",
   "activation-code-required",
   "activation-code-accepted",
@@ -92,6 +99,11 @@ export class DemoStory {
   private coded: { se: SecureElement; keyId: string; code: string } | undefined;
   /** The friend key the dashboard deleted (car-delete-key). */
   private deletedFriend: { se: SecureElement; keyId: string } | undefined;
+  /** Cross-platform: a phone from another device maker, and the key it received. */
+  private otherMaker: EmulatedOem | undefined;
+  private crossPlatform: { se: SecureElement; keyId: string } | undefined;
+  /** Re-sharing: the friend a co-owner shared with (a guest with driving limits). */
+  private reshared: { se: SecureElement; keyId: string } | undefined;
   /** Where the car's telematics unit left off syncing. */
   private carCursor: VehicleSyncCursor = { revocations: 0, notices: 0 };
 
@@ -127,6 +139,12 @@ export class DemoStory {
       "migrate-owner": () => this.migrateOwner(),
       "friend-unlock-after-migration": () =>
         this.expectTap(this.friend(1).se, this.car.doorHandle, "unlocked", "unlock"),
+      "share-cross-platform": () => this.shareCrossPlatform(),
+      "friend-unlock-cross-platform": () => this.crossPlatformUnlock(),
+      "co-owner-reshare": () => this.coOwnerReshare(),
+      "reshared-friend-unlock": () =>
+        this.expectTap(this.reshared!.se, this.car.doorHandle, "unlocked", "unlock"),
+      "guest-limits": () => this.guestLimits(),
       "friend-slot-limit-refused": () => this.slotLimit(),
       "activation-code-required": () => this.activationCodeRequired(),
       "activation-code-accepted": () => this.activationCodeAccepted(),
@@ -291,6 +309,111 @@ export class DemoStory {
       registration = `${error.status} ${error.type ?? ""}`.trim();
     }
     return { se: friend, keyId: finished.keyId, registration };
+  }
+
+  /**
+   * A friend whose phone another device maker made: its SE is certified by that maker's Device
+   * OEM root, which the car and the owner's phone are configured to trust beside the automaker's
+   * (docs/protocol.md §27). The share goes through the relay exactly as any other.
+   */
+  private async shareCrossPlatform(): Promise<Omit<DemoStep, "step">> {
+    this.otherMaker = await EmulatedOem.create("Demo Phone Maker B");
+    const otherRoot = this.otherMaker.trustAnchors.deviceOemRoot;
+    const anchors = await this.client.getTrustAnchors();
+    // The automaker configures the car, and the owner's wallet its phone, with the other maker's root.
+    this.car.installCertificates({
+      vehicleCertificate: this.car.vehicleCertificate!,
+      vehicleOemRoot: anchors.vehicleOemRoot,
+      deviceOemRoots: [anchors.deviceOemRoot, otherRoot],
+    });
+    const ownerCertificates = this.owner.installedCertificates!;
+    this.owner.installCertificates({ ...ownerCertificates, trustedDeviceOemRoots: [otherRoot] });
+    const { se: friend } = SecureElement.create({ manufacturer: this.otherMaker.manufacturer });
+    friend.installCertificates({
+      instanceCaCertificate: await this.otherMaker.certifyInstanceCa(friend.factoryAttestation!),
+      deviceOemRoot: otherRoot,
+      vehicleOemRoot: anchors.vehicleOemRoot,
+      trustedDeviceOemRoots: [anchors.deviceOemRoot],
+    });
+    const profile: AccessProfile = { kind: "drive", speedLimitKmh: 100 };
+    const invitation = await ownerCreateInvitation(this.relay, this.owner, this.ownerKeyId, profile);
+    const accepted = await friendAcceptInvitation(this.relay, invitation.url, friend);
+    this.owner.authenticateUser();
+    await ownerCompleteShare(this.relay, invitation.state, this.owner);
+    const finished = await friendFinishShare(this.relay, accepted.state, friend);
+    this.crossPlatform = { se: friend, keyId: finished.keyId };
+    const issuer = parseCertificate(friend.installedCertificates!.instanceCaCertificate).certificate.issuer;
+    return {
+      ok: issuer !== parseCertificate(ownerCertificates.instanceCaCertificate).certificate.issuer,
+      decision: "shared",
+      detail: `drive key ${finished.keyId} shared through the relay with a phone certified by "${issuer}"; the car was offline`,
+    };
+  }
+
+  /**
+   * The other maker's phone opens the car (enrolled offline from the owner's attestation through
+   * a chain to its own Device OEM root), then its holder deletes the key: the car drops it from the
+   * termination attestation, so it holds no friend slot for the steps after.
+   */
+  private async crossPlatformUnlock(): Promise<Omit<DemoStep, "step">> {
+    const friend = this.crossPlatform!;
+    const result = await tap(friend.se, this.car.doorHandle, { intent: "unlock" });
+    const { attestation } = friend.se.deleteKey(friend.keyId);
+    this.car.acceptTermination(attestation);
+    return {
+      ok: result.decision === "unlocked" && /enrolled from the owner's attestation/.test(result.reason),
+      decision: result.decision,
+      detail: `door: ${result.flow}, ${result.reason}; then deleted on the phone, and the car dropped it`,
+    };
+  }
+
+  /**
+   * The owner shares a co-owner key (full, may share further); the co-owner shares a guest key with
+   * driving limits through the relay, sending the owner's attestation of itself along; the service
+   * registers both, checking the guest's profile is within the co-owner's.
+   */
+  private async coOwnerReshare(): Promise<Omit<DemoStep, "step">> {
+    const coOwner = await this.shareAndRegister({ kind: "full", role: "co-owner" });
+    if (coOwner.registration !== "registered") throw new StepFailed(`co-owner: ${coOwner.registration}`);
+    // The co-owner opens the car once: its own key enrolls, and holds its friend slot at the car too.
+    const enrolled = await tap(coOwner.se, this.car.doorHandle, { intent: "unlock" });
+    if (enrolled.decision !== "unlocked") throw new StepFailed(`co-owner at the car: ${enrolled.reason}`);
+    const guest = await this.newDevice();
+    const profile: AccessProfile = {
+      kind: "drive",
+      speedLimitKmh: 80,
+      powerLimitPercent: 60,
+      audioVolumeLimitPercent: 40,
+      stabilityControlLocked: true,
+    };
+    const invitation = await ownerCreateInvitation(this.relay, coOwner.se, coOwner.keyId, profile);
+    const accepted = await friendAcceptInvitation(this.relay, invitation.url, guest);
+    coOwner.se.authenticateUser();
+    await ownerCompleteShare(this.relay, invitation.state, coOwner.se);
+    const finished = await friendFinishShare(this.relay, accepted.state, guest);
+    const registered = await this.client.registerKey(guest, finished.keyId, finished.attestation);
+    this.reshared = { se: guest, keyId: finished.keyId };
+    return {
+      ok: registered.response.keyId === finished.keyId,
+      decision: "shared",
+      detail: `co-owner key ${coOwner.keyId} shared guest key ${finished.keyId} (drive 80 km/h, power 60%, volume 40%, stability control locked) through the relay; both registered`,
+    };
+  }
+
+  /** The guest starts the car: the car applies every limit of its profile and names them. */
+  private async guestLimits(): Promise<Omit<DemoStep, "step">> {
+    const result = await tap(this.reshared!.se, this.car.dashboard);
+    const limits = result.limits;
+    return {
+      ok:
+        result.decision === "started" &&
+        limits?.speedLimitKmh === 80 &&
+        limits.powerLimitPercent === 60 &&
+        limits.audioVolumeLimitPercent === 40 &&
+        limits.stabilityControlLocked === true,
+      decision: result.decision,
+      detail: `dashboard: ${result.flow}, ${result.reason}`,
+    };
   }
 
   /**
