@@ -12,7 +12,7 @@ import {
 import { ACTIVATION_CHECK_LENGTH } from "./activation-code.js";
 import { tlv } from "./ber-tlv.js";
 import { equalBytes, expectLength, readUint, uintBytes } from "./bytes.js";
-import { VerificationError } from "./errors.js";
+import { TlvError, VerificationError } from "./errors.js";
 import { assertPublicKey, keyIdentifier } from "./p256.js";
 import {
   parseSignedStatement,
@@ -31,7 +31,11 @@ export const TAG = {
   ISSUED_AT: 0xc3,
   SIGNER_KEY_ID: 0xc4,
   ACTIVATION_CHECK: 0xca,
+  HOLDER: 0xcb,
 } as const;
+
+/** Tag CB: the attested key is on another device of the owner (a watch), not a friend's. */
+const HOLDER_OWNER_DEVICE = 0x01;
 
 export interface KeyAttestationFacts {
   readonly vehicleIdentifier: Uint8Array;
@@ -49,6 +53,11 @@ export interface KeyAttestationFacts {
    * of the code the car checks at the first tap. Absent: the attestation alone enrolls the key.
    */
   readonly activationCheck?: Uint8Array | undefined;
+  /**
+   * True when the key is on a second device of the owner (tag CB = 01, e.g. the paired watch): the
+   * car treats it as an owner key with the owner's profile, outside the friend slots (docs/protocol.md §28).
+   */
+  readonly ownerDevice?: boolean | undefined;
 }
 
 export function keyAttestationBody(f: KeyAttestationFacts): Uint8Array {
@@ -69,6 +78,7 @@ export function keyAttestationBody(f: KeyAttestationFacts): Uint8Array {
           ),
         ]
       : []),
+    ...(f.ownerDevice ? [tlv(TAG.HOLDER, Uint8Array.of(HOLDER_OWNER_DEVICE))] : []),
   ]);
 }
 
@@ -94,8 +104,14 @@ export function parseKeyAttestation(encoded: Uint8Array): {
     ...(f.optional(TAG.ACTIVATION_CHECK)
       ? { activationCheck: f.require(TAG.ACTIVATION_CHECK, "activation check", ACTIVATION_CHECK_LENGTH) }
       : {}),
+    ...(f.optional(TAG.HOLDER) ? { ownerDevice: holder(f.require(TAG.HOLDER, "holder", 1)) } : {}),
   };
   return { facts, statement };
+}
+
+function holder(value: Uint8Array): true {
+  if (value[0] !== HOLDER_OWNER_DEVICE) throw new TlvError(`unknown key holder ${value[0]}`);
+  return true;
 }
 
 /** Parses and verifies against the owner key the verifier trusts. */

@@ -290,7 +290,13 @@ export class KeyRevocation {
     const from = key.state === "expired" ? "expired" : "active";
     try {
       await store.expireKeys(key.vehicleId, [
-        { keyId: key.keyId, from, expiredAt: now, termination, freesFriendSlot: key.role === "friend" },
+        {
+          keyId: key.keyId,
+          from,
+          expiredAt: now,
+          termination,
+          freesFriendSlot: key.role === "friend" && !key.ownerDevice,
+        },
       ]);
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
@@ -422,7 +428,9 @@ export class KeyRevocation {
           entry,
           notice: { notice },
           // A revoked friend key frees its slot at once, in the same transaction.
-          ...(key.role === "friend" ? { freesFriendSlot: { vehicleId: key.vehicleId } } : {}),
+          ...(key.role === "friend" && !key.ownerDevice
+            ? { freesFriendSlot: { vehicleId: key.vehicleId } }
+            : {}),
           ...(known.nonce ? { nonce: known.nonce } : {}),
         });
       } catch (error) {

@@ -221,6 +221,7 @@ export class KeyTracking {
             },
           }
         : {}),
+      ...(attestation?.ownerDevice ? { ownerDevice: true } : {}),
     };
     try {
       if (role === "owner") {
@@ -245,6 +246,7 @@ export class KeyTracking {
           ...(attested?.sharer ? { sharerKeyId: attested.sharer.keyId } : {}),
           unsuspendedDevices: [seId, attestingOwner!.device],
           friendKeySlots: this.options.friendKeySlots ?? DEFAULT_FRIEND_KEY_SLOTS,
+          holdsSlot: !attestation?.ownerDevice,
         };
         try {
           await store.registerFriendKey(record, conditions, nonce);
@@ -285,6 +287,7 @@ export class KeyTracking {
       const until = k.attestation?.profile.validUntil;
       return (
         k.role === "friend" &&
+        !k.ownerDevice &&
         (k.state ?? "active") === "active" &&
         until !== undefined &&
         until * 1000 <= now.getTime()

@@ -196,6 +196,8 @@ export interface KeyRecord {
   readonly termination?: KeyTerminationRecord;
   /** State expired: when the service recorded that the key's profile had ended. */
   readonly expiredAt?: string;
+  /** A key on a second device of the vehicle's owner (its attestation's tag CB): it holds no friend slot. */
+  readonly ownerDevice?: boolean;
 }
 
 /** A signed lifecycle notice (src/protocol/lifecycle-notice.ts) as stored for its device to fetch. */
@@ -320,6 +322,8 @@ export interface FriendRegistrationConditions {
    * which need not have signed anything; the vehicle's owner must still be `ownerKeyId`).
    */
   readonly sharerKeyId?: string;
+  /** False for a key on the owner's own second device (a watch): it takes no slot and leaves the count. */
+  readonly holdsSlot?: boolean;
 }
 
 /**

@@ -63,6 +63,7 @@ describe("the cloud story against the local server", { timeout: 600_000 }, () =>
       "friend-slot-limit-refused": "refused",
       "activation-code-required": "refused",
       "activation-code-accepted": "locked",
+      "watch-key-unlock": "unlocked",
       "car-lists-keys": "listed",
       "car-delete-key": "deleted",
       "deleted-key-refused": "refused",

@@ -15,6 +15,9 @@ import { handler as vehicleEnrollment } from "../../functions/vehicle-enrollment
 import { DynamoDbStore } from "../../src/adapters/dynamodb/dynamodb-store.js";
 import type { AccessProfile } from "../../src/protocol/access-profile.js";
 import { toHex } from "../../src/protocol/bytes.js";
+import { keyAttestationBody } from "../../src/protocol/key-attestation.js";
+import { keyIdentifier, signRaw } from "../../src/protocol/p256.js";
+import { encodeSignedStatement } from "../../src/protocol/signed-statement.js";
 import { DEFAULT_FRIEND_KEY_SLOTS } from "../../src/service/key-tracking.js";
 import {
   deviceEnrollmentEvent,
@@ -161,6 +164,33 @@ describe("friend-key slots", () => {
     expect(await w.friendCount()).toBe(DEFAULT_FRIEND_KEY_SLOTS - 1);
     const retried = await w.friendRequest();
     expect((await invoke(keyTracking, retried.event)).status).toBe(201);
+    expect(await w.friendCount()).toBe(DEFAULT_FRIEND_KEY_SLOTS);
+  }, 120_000);
+});
+
+describe("the owner's second device", () => {
+  it("registers outside the friend slots: a full vehicle takes it, the count stays", async () => {
+    const w = await vehicleWithOwner();
+    for (let i = 0; i < DEFAULT_FRIEND_KEY_SLOTS; i++) await w.share();
+    const watch = await device.newEndpoint(w.vehicle.id, "friend");
+    const body = keyAttestationBody({
+      vehicleIdentifier: w.vehicle.id,
+      endpointPublicKey: watch.keyPair.publicKey,
+      profile: { kind: "full" },
+      serial: 99,
+      issuedAt: Date.now(),
+      signerKeyId: keyIdentifier(w.owner.keyPair.publicKey),
+      ownerDevice: true,
+    });
+    const attestation = encodeSignedStatement(body, signRaw(w.owner.keyPair.privateKey, body));
+    const answer = await invoke(keyTracking, keyRegistrationEvent(device, watch, attestation));
+    expect(answer.status, JSON.stringify(answer.json)).toBe(201);
+    expect(await w.friendCount()).toBe(DEFAULT_FRIEND_KEY_SLOTS);
+    const revoked = await invoke(
+      revocation,
+      apiEvent("POST /v1/keys/{keyId}/revocation", { iam: true, params: { keyId: watch.keyId } }),
+    );
+    expect(revoked.status).toBe(201);
     expect(await w.friendCount()).toBe(DEFAULT_FRIEND_KEY_SLOTS);
   }, 120_000);
 });

@@ -77,6 +77,25 @@ describe("activation key and check", () => {
 });
 
 describe("the formats that carry it", () => {
+  it("owner's-device attestation: tag CB = 01 after C4, verified with the owner key", () => {
+    const facts = verifyKeyAttestation(
+      fromHex(d.ownerDeviceAttestation!),
+      fromHex(d.ownerEndpointPublicKey!),
+    );
+    expect(facts.ownerDevice).toBe(true);
+    expect(
+      toHex(
+        keyAttestationBody({
+          ...facts,
+          endpointPublicKey: fromHex(d.watchEndpointPublicKey!),
+        }),
+      ),
+    ).toBe(d.ownerDeviceAttestationBody);
+    expect(() => parseKeyAttestation(fromHex(d.ownerDeviceAttestation!.replace("cb0101", "cb0102")))).toThrow(
+      /unknown key holder/,
+    );
+  });
+
   it("key attestation: tag CA after C4, as the vector's body; parsed back", () => {
     const body = keyAttestationBody({
       vehicleIdentifier: fromHex(i.vehicleIdentifier),

@@ -206,11 +206,12 @@ export class MemoryStore implements Store {
     }
     const vehicle = this.vehicles.get(key.vehicleId)!;
     const count = vehicle.friendKeys ?? 0;
-    if (conditions.friendKeySlots !== undefined && count >= conditions.friendKeySlots)
+    const holdsSlot = conditions.holdsSlot !== false;
+    if (holdsSlot && conditions.friendKeySlots !== undefined && count >= conditions.friendKeySlots)
       throw new FriendSlotsFullError("friend key slots full");
     this.checkNonce(nonce);
     this.keys.set(key.keyId, clone(key));
-    this.vehicles.set(key.vehicleId, { ...vehicle, friendKeys: count + 1 });
+    this.vehicles.set(key.vehicleId, { ...vehicle, friendKeys: count + (holdsSlot ? 1 : 0) });
     this.spend(nonce);
   }
 

@@ -397,7 +397,9 @@ export class DynamoDbStore implements Store {
     conditions: FriendRegistrationConditions,
     nonce: NonceClaim,
   ): Promise<void> {
-    const { ownerKeyId, friendKeySlots } = conditions;
+    const { ownerKeyId } = conditions;
+    const holdsSlot = conditions.holdsSlot !== false;
+    const friendKeySlots = holdsSlot ? conditions.friendKeySlots : undefined;
     const vehicleId = keyRecord.vehicleId;
     const vehicleRefused = new VehicleConditionFailed();
     try {
@@ -422,7 +424,8 @@ export class DynamoDbStore implements Store {
               ExpressionAttributeValues: {
                 ":owner": ownerKeyId,
                 ":zero": 0,
-                ":one": 1,
+                // The owner's own watch leaves the count as it is: the same write, adding nothing.
+                ":one": holdsSlot ? 1 : 0,
                 ...(friendKeySlots === undefined ? {} : { ":limit": friendKeySlots }),
               },
             },

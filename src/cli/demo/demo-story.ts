@@ -59,6 +59,7 @@ export const DEMO_STEPS = [
   "friend-slot-limit-refused",
   "activation-code-required",
   "activation-code-accepted",
+  "watch-key-unlock",
   "car-lists-keys",
   "car-delete-key",
   "deleted-key-refused",
@@ -148,6 +149,7 @@ export class DemoStory {
       "friend-slot-limit-refused": () => this.slotLimit(),
       "activation-code-required": () => this.activationCodeRequired(),
       "activation-code-accepted": () => this.activationCodeAccepted(),
+      "watch-key-unlock": () => this.watchKey(),
       "car-lists-keys": () => this.carListsKeys(),
       "car-delete-key": () => this.carDeletesKey(),
       "deleted-key-refused": () =>
@@ -482,6 +484,33 @@ export class DemoStory {
     };
   }
 
+  /**
+   * The owner adds the key to their watch (its own SE): the phone's SE attests
+   * it as the owner's own device, the service registers it outside the friend
+   * slots (all five are taken now), and the car enrolls it as an owner key.
+   */
+  private async watchKey(): Promise<Omit<DemoStep, "step">> {
+    const watch = await this.newDevice();
+    const ownerKey = this.owner.key(this.ownerKeyId);
+    const request = await watch.createFriendKey({
+      vehicleIdentifier: this.car.vehicleIdentifier,
+      vehicleCertificate: ownerKey.vehicleCertificate!,
+      profile: ownerKey.profile,
+    });
+    this.owner.authenticateUser();
+    const attestation = this.owner.attestOwnDevice(this.ownerKeyId, request);
+    watch.installKeyAttestation(request.keyId, attestation);
+    await this.client.registerKey(watch, request.keyId, attestation);
+    const shared = this.car.keyList().keys.filter((k) => k.origin === "shared").length;
+    const result = await tap(watch, this.car.doorHandle, { intent: "unlock" });
+    const listed = this.car.keyList().keys.find((k) => k.keyId === request.keyId);
+    return {
+      ok: result.decision === "unlocked" && listed?.role === "owner" && listed.origin === "owner-device",
+      decision: result.decision,
+      detail: `watch key ${request.keyId} registered and enrolled with ${shared} of ${this.car.friendKeySlots} friend slots taken: ${result.reason}`,
+    };
+  }
+
   /** The dashboard's key list, local to the car: roles, profiles, limits, expiry, last use. */
   private async carListsKeys(): Promise<Omit<DemoStep, "step">> {
     const list = this.car.keyList();
@@ -507,6 +536,8 @@ export class DemoStory {
    */
   private async carDeletesKey(): Promise<Omit<DemoStep, "step">> {
     const target = this.friend(1);
+    // The friend's key is the last at the reader: no owner key is present.
+    await tap(target.se, this.car.doorHandle, { intent: "unlock" });
     let refusedFirst = false;
     try {
       this.car.deleteKey(target.keyId);

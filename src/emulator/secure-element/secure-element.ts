@@ -506,6 +506,8 @@ export class SecureElement {
     profile: AccessProfile,
     /** The one-time code the owner is shown (generateActivationCode): the car then requires it. */
     activationCode?: string,
+    /** Internal: the key is on another device of the owner (attestOwnDevice). */
+    ownerDevice = false,
   ): Uint8Array {
     // A lost phone must not mint keys: the car and the service refuse them too, but the SE is the first line.
     if (this.locked) throw new SecureElementLockedError("sign a key attestation");
@@ -555,6 +557,7 @@ export class SecureElement {
       serial,
       issuedAt,
       signerKeyId: fromHex(sharerKeyId),
+      ...(ownerDevice ? { ownerDevice: true } : {}),
       ...(activationCode === undefined
         ? {}
         : {
@@ -582,6 +585,19 @@ export class SecureElement {
       revoked: false,
     });
     return encodeSignedStatement(body, this.signWith(sharerKeyId, body));
+  }
+
+  /**
+   * The owner adds the car key to a second device of theirs (the paired
+   * watch, with its own SE): the watch's SE creates its key as for a share
+   * (createFriendKey), and this SE attests it as the owner's own device, with
+   * the owner key's profile. The car treats it as an owner key outside the
+   * friend slots (docs/protocol.md §28). Needs a fresh user authentication.
+   */
+  attestOwnDevice(ownerKeyId: string, request: KeyCreationRequest): Uint8Array {
+    const owner = this.requireKey(ownerKeyId);
+    if (owner.role !== "owner") throw new SecureElementError(`key ${ownerKeyId} is not an owner key`);
+    return this.attestFriendKey(ownerKeyId, request, owner.profile, undefined, true);
   }
 
   /**

@@ -11,7 +11,7 @@ export interface VehicleKeyEntry {
   keyId: string;
   role: EnrolledEndpoint["role"];
   /** `shared`: enrolled from an owner's key attestation (counts against the friend slots). */
-  origin: "paired" | "shared" | "workshop";
+  origin: "paired" | "shared" | "owner-device" | "workshop";
   profile: AccessProfile["kind"];
   /** Whatever the profile limits beside its kind and validity (e.g. speedLimitKmh). */
   limits: Record<string, unknown>;
@@ -27,7 +27,13 @@ export function keyListEntry(endpoint: EnrolledEndpoint, paired: boolean): Vehic
   return {
     keyId: endpoint.keyId,
     role: endpoint.role,
-    origin: endpoint.attestedBy ? "shared" : paired ? "paired" : "workshop",
+    origin: endpoint.ownerDeviceOf
+      ? "owner-device"
+      : endpoint.attestedBy
+        ? "shared"
+        : paired
+          ? "paired"
+          : "workshop",
     profile: kind,
     limits: Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),
     validFrom: validFrom === undefined ? null : new Date(validFrom * 1000).toISOString(),

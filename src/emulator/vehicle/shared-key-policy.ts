@@ -133,6 +133,10 @@ export function enrollmentFromMailbox(
   }
   if (!equalBytes(facts.endpointPublicKey, chain.publicKey))
     refuse("the attestation is for another key", keyId);
+  if (facts.ownerDevice && sharedVia.length > 0) {
+    // Only the owner's own key vouches for another device of the owner; a co-owner cannot make one.
+    refuse("an owner's-device key must be attested by an owner key, not through a co-owner", keyId);
+  }
   if (hasExpired(facts.profile, now.getTime())) {
     refuse(`the attested profile expired at ${expiresAt(facts.profile)}`, keyId);
   }
@@ -143,17 +147,21 @@ export function enrollmentFromMailbox(
   }
   // Slots count keys an owner shared (enrolled from an attestation); workshop keys are the automaker's.
   const shared = held.filter((e) => e.role === "friend" && e.attestedBy !== undefined).length;
-  if (shared >= limits.friendKeySlots) {
+  if (!facts.ownerDevice && shared >= limits.friendKeySlots) {
     refuse(
       `friend key slots full: this vehicle holds ${shared} of ${limits.friendKeySlots} shared keys; delete or revoke one first`,
       keyId,
     );
   }
+  // The owner's watch gets the owner key's own profile, whatever the attestation names.
+  const signer = toHex(facts.signerKeyId);
+  const ownerProfile = state.endpoints.find((e) => e.keyId === signer)?.profile ?? facts.profile;
   return {
     keyId,
     endpointPublicKey: toHex(chain.publicKey),
-    profile: facts.profile,
-    role: "friend",
+    profile: facts.ownerDevice ? ownerProfile : facts.profile,
+    role: facts.ownerDevice ? "owner" : "friend",
+    ...(facts.ownerDevice ? { ownerDeviceOf: signer } : {}),
     enrolledAt: now.toISOString(),
     deviceId: toHex(deviceIdFromInstanceKey(chain.chain[1]!.subjectPublicKey)),
     attestedBy: toHex(facts.signerKeyId),
@@ -196,6 +204,11 @@ function ownerAttestation(
     // A phone the owner migrated away from, or whose owner key the OEM revoked, may be in a thief's
     // hands: what it signs after that time is worthless. Friends it attested before keep their keys.
     refuse(`the attestation was signed by ${signerStopped.what} after it stopped`, keyId);
+  }
+  if (facts.ownerDevice && signerStopped) {
+    // The owner's own second device follows its owner key: once that key is replaced or revoked, no
+    // attestation of it brings a watch key back, whenever it was signed.
+    refuse(`the owner's-device key was attested by ${signerStopped.what}`, keyId);
   }
   const signerDevice = ownerKeyDevice(state, signerPublicKey);
   if (signerDevice && state.suspendedDevices?.includes(signerDevice)) {

@@ -31,6 +31,11 @@ export interface EnrolledEndpoint {
   immobilizerToken?: string;
   /** The last transaction this key authenticated in and the car kept (ISO time); local only. */
   lastUsedAt?: string;
+  /**
+   * A key on a second device of the owner (the watch), attested by this owner key: role owner, the
+   * owner's profile, outside the friend slots; it goes when that owner key goes.
+   */
+  ownerDeviceOf?: string;
   /** The owner required an activation code for this share and the car checked it at the first tap. */
   activatedWithCode?: boolean;
   /**

@@ -394,7 +394,9 @@ export class Vehicle {
       if (error instanceof PairingRefused && error.countsAsAttempt) this.state.pairing.failedAttempts++;
       throw error;
     }
-    const previous = this.state.endpoints.find((e) => e.role === "owner");
+    const previous = this.state.endpoints.find((e) => e.role === "owner" && !e.ownerDeviceOf);
+    // The previous owner's watch keys go with its phone's key: a new owner adds its own.
+    for (const e of this.state.endpoints.filter((x) => x.ownerDeviceOf)) this.forgetKey(e, "removed");
     this.state.endpoints = this.state.endpoints.filter((e) => e.role !== "owner" && e.keyId !== owner.keyId);
     this.state.endpoints.push(owner);
     this.state.ownerKeys.push(owner.endpointPublicKey);
@@ -516,6 +518,10 @@ export class Vehicle {
       if (endpoint) {
         this.state.endpoints = this.state.endpoints.filter((e) => e !== endpoint);
         dropped.push(keyId);
+        for (const watch of this.state.endpoints.filter((e) => e.ownerDeviceOf === keyId)) {
+          this.forgetKey(watch, "revocation-list");
+          dropped.push(watch.keyId);
+        }
       }
       if (!this.state.revoked.some((r) => r.keyId === keyId)) {
         this.state.revoked.push({
@@ -535,6 +541,10 @@ export class Vehicle {
 
   private forgetKey(endpoint: EnrolledEndpoint, reason: RevokedKey["reason"]): void {
     this.state.endpoints = this.state.endpoints.filter((e) => e.keyId !== endpoint.keyId);
+    // An owner key's watch keys follow it (terminated, deleted, expired or revoked with it).
+    for (const e of this.state.endpoints.filter((x) => x.ownerDeviceOf === endpoint.keyId)) {
+      this.forgetKey(e, reason);
+    }
     this.state.revoked.push({
       keyId: endpoint.keyId,
       attestationSerial: endpoint.attestationSerial ?? null,
@@ -723,6 +733,9 @@ export class Vehicle {
     if (auth.endpoint.role === "owner") {
       // An owner key held to a reader: it authorizes one dashboard delete-key for a short while.
       this.state.ownerPresence = { keyId: auth.endpoint.keyId, at: auth.endpoint.lastUsedAt };
+    } else {
+      // Another key at the reader since: the owner's key is no longer the one present.
+      delete this.state.ownerPresence;
     }
     this.dropExpiredKeys();
     return this.decide(position, wanted, auth, refused, { skipped: auth.skipped });

@@ -91,6 +91,25 @@ const body = tlv(
   ),
 );
 const signature = refSign(ownerPrivate, body);
+
+// §28: the same owner key attests a key on the owner's watch: tag CB = 01 after C4, profile full.
+const watchPrivate = labelled("owner device: watch endpoint key");
+const watchPublic = refPublicKey(watchPrivate);
+const watchBody = tlv(
+  0x70,
+  cat(
+    refTlv(0x93, ascii("KATT")),
+    refTlv(0x4d, vehicleIdentifier),
+    refTlv(0xc0, watchPublic),
+    refTlv(0x4e, refKeyIdentifier(watchPublic)),
+    profile,
+    refTlv(0xc2, uint(2, 4)),
+    refTlv(0xc3, uint(issuedAt, 8)),
+    refTlv(0xc4, ownerKeyId),
+    refTlv(0xcb, Buffer.of(0x01)),
+  ),
+);
+const watchSignature = refSign(ownerPrivate, watchBody);
 const attestation = cat(body, refTlv(0x9e, signature));
 
 const vectors = {
@@ -102,6 +121,7 @@ const vectors = {
     vehiclePrivateKey: hex(vehiclePrivate),
     vehicleIdentifier: hex(vehicleIdentifier),
     friendEndpointPrivateKey: hex(friendPrivate),
+    watchEndpointPrivateKey: hex(watchPrivate),
     serial,
     issuedAt,
     code,
@@ -118,8 +138,11 @@ const vectors = {
     keyAttestationBody: hex(body),
     keyAttestation: hex(attestation),
     activationCodeTlv: hex(refTlv(0xde, ascii(code))),
+    watchEndpointPublicKey: hex(watchPublic),
+    ownerDeviceAttestationBody: hex(watchBody),
+    ownerDeviceAttestation: hex(cat(watchBody, refTlv(0x9e, watchSignature))),
   },
-  signatures: { keyAttestation: hex(signature) },
+  signatures: { keyAttestation: hex(signature), ownerDeviceAttestation: hex(watchSignature) },
 };
 
 const out = fileURLToPath(new URL("./activation-vectors.json", import.meta.url));
