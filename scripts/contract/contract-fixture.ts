@@ -1,0 +1,56 @@
+// What the contract test's requests act on, made through the API itself with
+// the project's client before Schemathesis starts: an emulated SE enrolled
+// (its instance key signs `instance` routes), a vehicle enrolled by the OEM
+// and paired with that SE over APDUs, and the owner key registered (its
+// endpoint key signs `endpoint` routes). Their identifiers become fixed path
+// parameters of the read routes, so those answer 200 with real bodies whose
+// schema Schemathesis checks, not only 404s.
+import { join } from "node:path";
+import type { CarKeyStack } from "../../src/adapters/local-server/car-key-stack.js";
+import {
+  CarKeysClient,
+  installVehicleEnrollment,
+  OemBackendClient,
+} from "../../src/client/car-keys-client.js";
+import { factoryAttesterFromFile } from "../../src/client/emulated-factory.js";
+import { SecureElement } from "../../src/emulator/secure-element/secure-element.js";
+import { Vehicle } from "../../src/emulator/vehicle/vehicle.js";
+import type { RequestSigner } from "../../src/protocol/request-signature.js";
+
+export interface ContractFixture {
+  readonly se: SecureElement;
+  readonly seId: string;
+  readonly vehicleId: string;
+  readonly ownerKeyId: string;
+  readonly signers: { readonly instance: RequestSigner; readonly endpoint: RequestSigner };
+}
+
+export async function makeContractFixture(stack: CarKeyStack): Promise<ContractFixture> {
+  const { attester } = factoryAttesterFromFile(join(stack.keysDir, "se-manufacturer.json"));
+  const { se } = SecureElement.create({ manufacturer: attester });
+  const device = new CarKeysClient(stack.url);
+  const oem = new OemBackendClient(stack.url, stack.oemToken);
+  await device.enrollSecureElement(se);
+
+  const car = Vehicle.create();
+  const enrollment = await oem.enrollVehicle({
+    vehicleId: car.vehicleIdentifier,
+    vehiclePublicKey: car.publicKey,
+  });
+  const { password } = installVehicleEnrollment(car, enrollment.response);
+  se.enterPairingPassword(password);
+  let ownerKeyId: string;
+  try {
+    ownerKeyId = (await car.pair((command) => se.transceive(command))).keyId;
+  } finally {
+    se.fieldLost();
+  }
+  await device.registerKey(se, ownerKeyId);
+  return {
+    se,
+    seId: se.seId,
+    vehicleId: enrollment.response.vehicleId,
+    ownerKeyId,
+    signers: { instance: `instance:${se.seId}`, endpoint: `endpoint:${ownerKeyId}` },
+  };
+}

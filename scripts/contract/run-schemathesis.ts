@@ -1,0 +1,277 @@
+// The contract test: Schemathesis generates requests for every operation of
+// the served OpenAPI document (/openapi.json) and checks every answer against
+// it, here against the whole local stack (startCarKeyStack: the Lambda
+// handlers behind the local server, DynamoDB Local in memory). A 500, a status
+// the document does not list, a wrong content type or a body that does not
+// match its schema is a failure.
+//
+// How the requests are authenticated: OEM routes with the stack's OEM token
+// (Schemathesis sends it for the document's bearer scheme); device routes
+// through the signing proxy (device-signing-proxy.ts), which signs each one
+// with the fixture SE's keys using the project's client code. The fixture
+// (contract-fixture.ts) gives the read routes real identifiers.
+//
+// `npm run contract-test` runs it and prints Schemathesis's own output;
+// test/contract/schemathesis.test.ts runs it in the suite. Schemathesis comes
+// from scripts/install-schemathesis.sh (.tools/schemathesis). Everything
+// listens on 127.0.0.1 and stops at the end.
+// The service's per-request logs would drown Schemathesis's report (WARN and above still show).
+import "../../src/cli/quiet-service-logs.js";
+// @peculiar/x509 (through tsyringe) needs the Reflect metadata polyfill before it loads.
+import "reflect-metadata";
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startCarKeyStack } from "../../src/adapters/local-server/car-key-stack.js";
+import { makeContractFixture } from "./contract-fixture.js";
+import { startDeviceSigningProxy } from "./device-signing-proxy.js";
+
+const ROOT = resolve(fileURLToPath(new URL("../../", import.meta.url)));
+export const SCHEMATHESIS_BIN = join(ROOT, ".tools", "schemathesis", "bin", "schemathesis");
+
+/** The checks every answer must pass (Schemathesis 4 names). */
+export const CONTRACT_CHECKS = [
+  "not_a_server_error",
+  "status_code_conformance",
+  "content_type_conformance",
+  "response_headers_conformance",
+  "response_schema_conformance",
+] as const;
+
+export interface ContractRunOptions {
+  /** Test cases per operation and phase (Schemathesis --max-examples); default 25. */
+  readonly maxExamples?: number;
+  /** Default CONTRACT_CHECKS. */
+  readonly checks?: readonly string[];
+  /** Default 1, so a failure replays with the same seed. */
+  readonly seed?: number;
+  /** Schemathesis's output, as it comes; default: kept and returned only. */
+  readonly onOutput?: (chunk: string) => void;
+}
+
+export interface ContractRunResult {
+  /** Schemathesis's exit code: 0 when every check passed. */
+  readonly exitCode: number;
+  readonly output: string;
+  /** Operations in the document and operations Schemathesis tested. */
+  readonly operations: { readonly total: number; readonly tested: number };
+  /** The operations (and "Stateful tests") of Schemathesis's JUnit report, and those with a failure. */
+  readonly testedOperations: readonly string[];
+  readonly failedOperations: readonly string[];
+  /** From Schemathesis's summary line, e.g. "1091 generated, 1091 passed". */
+  readonly cases: { readonly generated: number; readonly passed: number; readonly failed: number };
+  /** Device requests the proxy signed, by route. */
+  readonly signed: Readonly<Record<string, number>>;
+  /** Handler failures the local server reported (each would be a 500). */
+  readonly handlerErrors: readonly { readonly routeKey: string; readonly error: string }[];
+}
+
+/** Schemathesis is not installed (scripts/install-schemathesis.sh puts it in .tools/). */
+export class SchemathesisMissingError extends Error {
+  override name = "SchemathesisMissingError";
+}
+
+export async function runContractTest(options: ContractRunOptions = {}): Promise<ContractRunResult> {
+  if (!existsSync(SCHEMATHESIS_BIN)) {
+    throw new SchemathesisMissingError(
+      `${SCHEMATHESIS_BIN} is missing: run bash scripts/install-schemathesis.sh`,
+    );
+  }
+  const workdir = await mkdtemp(join(tmpdir(), "carkeys-contract-"));
+  const handlerErrors: { routeKey: string; error: string }[] = [];
+  try {
+    const stack = await startCarKeyStack({
+      port: 0,
+      inMemory: true,
+      dataDir: join(workdir, "data"),
+      onHandlerError: (error, routeKey) =>
+        handlerErrors.push({
+          routeKey,
+          error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+        }),
+    });
+    try {
+      const fixture = await makeContractFixture(stack);
+      const proxy = await startDeviceSigningProxy({
+        upstream: stack.url,
+        se: fixture.se,
+        signers: fixture.signers,
+      });
+      try {
+        // The served document, from a file: Schemathesis leaves out the operation that serves the
+        // document it was loaded from, and GET /openapi.json is an operation of the contract too.
+        const documentText = await (await fetch(`${stack.url}/openapi.json`)).text();
+        const document = JSON.parse(documentText) as OpenApiShape;
+        const documentFile = join(workdir, "openapi.json");
+        await writeFile(documentFile, documentText);
+        const config = join(workdir, "schemathesis.toml");
+        await writeFile(config, schemathesisConfig(document, stack.oemToken, fixture));
+        const run = await runSchemathesis(
+          [
+            "--config-file",
+            config,
+            "run",
+            documentFile,
+            "--url",
+            proxy.url,
+            "--checks",
+            (options.checks ?? CONTRACT_CHECKS).join(","),
+            "--max-examples",
+            String(options.maxExamples ?? 25),
+            "--seed",
+            String(options.seed ?? 1),
+            "--workers",
+            "1",
+            "--generation-database",
+            "none",
+            "--no-color",
+            "--request-timeout",
+            "30",
+            "--report",
+            "junit",
+            "--report-junit-path",
+            join(workdir, "junit.xml"),
+          ],
+          workdir,
+          options.onOutput,
+        );
+        const junit = await readFile(join(workdir, "junit.xml"), "utf8").catch(() => "");
+        return {
+          exitCode: run.exitCode,
+          output: run.output,
+          operations: {
+            total: Object.values(document.paths).reduce((n, item) => n + Object.keys(item).length, 0),
+            tested: Number(/Tested:\s+(\d+)/.exec(run.output)?.[1] ?? 0),
+          },
+          testedOperations: testcases(junit)
+            .map((c) => c.name)
+            .filter((name) => name !== "Stateful tests"),
+          failedOperations: testcases(junit)
+            .filter((c) => c.failed)
+            .map((c) => c.name),
+          cases: casesOf(run.output),
+          signed: Object.fromEntries(proxy.signed),
+          handlerErrors,
+        };
+      } finally {
+        await proxy.close();
+      }
+    } finally {
+      await stack.stop();
+    }
+  } finally {
+    await rm(workdir, { recursive: true, force: true });
+  }
+}
+
+interface OpenApiShape {
+  readonly paths: Record<string, Record<string, unknown>>;
+  readonly components?: { readonly securitySchemes?: Record<string, { type?: string; scheme?: string }> };
+}
+
+/**
+ * The configuration file: the OEM token for the document's bearer scheme
+ * (found by its type, whatever it is named) and the fixture's identifiers as
+ * the path parameters of the routes that read them.
+ */
+export function schemathesisConfig(
+  document: OpenApiShape,
+  oemToken: string,
+  fixture: { seId: string; vehicleId: string; ownerKeyId: string },
+): string {
+  const schemes = Object.entries(document.components?.securitySchemes ?? {});
+  const bearer = schemes.find(([, s]) => s.type === "http" && s.scheme?.toLowerCase() === "bearer")?.[0];
+  if (!bearer) throw new Error("the OpenAPI document has no bearer security scheme for the OEM token");
+  const quote = (text: string) => JSON.stringify(text);
+  const fixed: [string, string, string][] = [
+    ["GET /v1/keys/{keyId}", "keyId", fixture.ownerKeyId],
+    ["GET /v1/vehicles/{vehicleId}/keys", "vehicleId", fixture.vehicleId],
+    ["GET /v1/vehicles/{vehicleId}/notices", "vehicleId", fixture.vehicleId],
+    ["GET /v1/vehicles/{vehicleId}/revocations", "vehicleId", fixture.vehicleId],
+    ["POST /v1/vehicles/{vehicleId}/pairing", "vehicleId", fixture.vehicleId],
+    ["GET /v1/devices/{seId}/notices", "seId", fixture.seId],
+  ];
+  return [
+    `[auth.openapi.${quote(bearer)}]`,
+    `bearer = ${quote(oemToken)}`,
+    "",
+    ...fixed.flatMap(([name, param, value]) => [
+      "[[operations]]",
+      `include-name = ${quote(name)}`,
+      `parameters = { ${quote(`path.${param}`)} = ${quote(value)} }`,
+      "",
+    ]),
+  ].join("\n");
+}
+
+/** `<testcase name="GET /v1/keys/{keyId}" …>`, failed when a `<failure` or `<error` follows before its end. */
+function testcases(junit: string): { name: string; failed: boolean }[] {
+  return [...junit.matchAll(/<testcase name="([^"]*)"[^>]*?(\/>|>([\s\S]*?)<\/testcase>)/g)].map((m) => ({
+    name: m[1]!.replaceAll("&quot;", '"').replaceAll("&amp;", "&"),
+    failed: /<(failure|error)\b/.test(m[3] ?? ""),
+  }));
+}
+
+function casesOf(output: string): ContractRunResult["cases"] {
+  const line = /Test cases:\s*\n\s*([^\n]+)/.exec(output)?.[1] ?? "";
+  const count = (word: string) => Number(new RegExp(`(\\d+) ${word}`).exec(line)?.[1] ?? 0);
+  return { generated: count("generated"), passed: count("passed"), failed: count("failed") };
+}
+
+function runSchemathesis(
+  args: string[],
+  cwd: string,
+  onOutput: ((chunk: string) => void) | undefined,
+): Promise<{ exitCode: number; output: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(SCHEMATHESIS_BIN, args, {
+      cwd,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, NO_COLOR: "1", COLUMNS: "120" },
+    });
+    let output = "";
+    const take = (chunk: Buffer) => {
+      const text = chunk.toString("utf8");
+      output += text;
+      onOutput?.(text);
+    };
+    child.stdout.on("data", take);
+    child.stderr.on("data", take);
+    child.once("error", reject);
+    child.once("close", (code) => resolvePromise({ exitCode: code ?? 1, output }));
+  });
+}
+
+// `npm run contract-test [-- --max-examples N]`
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const at = process.argv.indexOf("--max-examples");
+  const maxExamples = at > 0 ? Number(process.argv[at + 1]) : undefined;
+  const checksAt = process.argv.indexOf("--checks");
+  const checks = checksAt > 0 ? process.argv[checksAt + 1]?.split(",") : undefined;
+  runContractTest({
+    ...(checks ? { checks } : {}),
+    ...(maxExamples ? { maxExamples } : {}),
+    onOutput: (chunk) => process.stdout.write(chunk),
+  }).then(
+    (result) => {
+      console.log(
+        JSON.stringify({
+          operations: result.operations,
+          cases: result.cases,
+          signed: result.signed,
+          handlerErrors: result.handlerErrors.length,
+        }),
+      );
+      for (const { routeKey, error } of result.handlerErrors)
+        console.error(`handler error ${routeKey}: ${error}`);
+      process.exitCode = result.exitCode === 0 && result.handlerErrors.length === 0 ? 0 : 1;
+    },
+    (error: unknown) => {
+      console.error(error instanceof Error ? error.message : String(error));
+      process.exitCode = 1;
+    },
+  );
+}
