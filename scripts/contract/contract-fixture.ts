@@ -4,7 +4,10 @@
 // and paired with that SE over APDUs, and the owner key registered (its
 // endpoint key signs `endpoint` routes). Their identifiers become fixed path
 // parameters of the read routes, so those answer 200 with real bodies whose
-// schema Schemathesis checks, not only 404s.
+// schema Schemathesis checks, not only 404s. Two relay mailboxes likewise:
+// one for the read, update and relinquish routes, one for delete (which
+// empties it for whatever comes after), with the Initiator's claim for the
+// routes that need it.
 import { join } from "node:path";
 import type { CarKeyStack } from "../../src/adapters/local-server/car-key-stack.js";
 import {
@@ -13,6 +16,7 @@ import {
   OemBackendClient,
 } from "../../src/client/car-keys-client.js";
 import { factoryAttesterFromFile } from "../../src/client/emulated-factory.js";
+import { newDeviceClaim, TigressClient } from "../../src/client/tigress-client.js";
 import { SecureElement } from "../../src/emulator/secure-element/secure-element.js";
 import { Vehicle } from "../../src/emulator/vehicle/vehicle.js";
 import type { RequestSigner } from "../../src/protocol/request-signature.js";
@@ -23,6 +27,8 @@ export interface ContractFixture {
   readonly vehicleId: string;
   readonly ownerKeyId: string;
   readonly signers: { readonly instance: RequestSigner; readonly endpoint: RequestSigner };
+  /** A mailbox and its Initiator's claim; and one to delete. */
+  readonly mailbox: { readonly id: string; readonly claim: string; readonly deletableId: string };
 }
 
 export async function makeContractFixture(stack: CarKeyStack): Promise<ContractFixture> {
@@ -46,11 +52,22 @@ export async function makeContractFixture(stack: CarKeyStack): Promise<ContractF
     se.fieldLost();
   }
   await device.registerKey(se, ownerKeyId);
+
+  const relay = TigressClient.forService(stack.url);
+  const claim = newDeviceClaim();
+  const invitation = {
+    // 12-byte IV, 16 bytes of ciphertext, 16-byte tag: the relay never opens it.
+    payload: { type: "AEAD_AES_128_GCM", data: Buffer.alloc(44, 7).toString("base64") },
+    displayInformation: { title: "Car key invitation", description: "Open on your phone", imageURL: "" },
+  };
+  const mailbox = await relay.createMailbox(claim, invitation);
+  const deletable = await relay.createMailbox(claim, invitation);
   return {
     se,
     seId: se.seId,
     vehicleId: enrollment.response.vehicleId,
     ownerKeyId,
     signers: { instance: `instance:${se.seId}`, endpoint: `endpoint:${ownerKeyId}` },
+    mailbox: { id: mailbox.mailboxId, claim, deletableId: deletable.mailboxId },
   };
 }

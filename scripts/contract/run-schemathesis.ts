@@ -22,11 +22,13 @@ import "reflect-metadata";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startCarKeyStack } from "../../src/adapters/local-server/car-key-stack.js";
-import { makeContractFixture } from "./contract-fixture.js";
+import { type ContractFixture, makeContractFixture } from "./contract-fixture.js";
 import { startDeviceSigningProxy } from "./device-signing-proxy.js";
 
 const ROOT = resolve(fileURLToPath(new URL("../../", import.meta.url)));
@@ -82,11 +84,14 @@ export async function runContractTest(options: ContractRunOptions = {}): Promise
   }
   const workdir = await mkdtemp(join(tmpdir(), "carkeys-contract-"));
   const handlerErrors: { routeKey: string; error: string }[] = [];
+  // Webhooks on, so GET /v1/webhook-signing-key answers its key and every event is delivered (and signed).
+  const webhooks = await startWebhookSink();
   try {
     const stack = await startCarKeyStack({
       port: 0,
       inMemory: true,
       dataDir: join(workdir, "data"),
+      webhookUrl: webhooks.url,
       onHandlerError: (error, routeKey) =>
         handlerErrors.push({
           routeKey,
@@ -163,8 +168,30 @@ export async function runContractTest(options: ContractRunOptions = {}): Promise
       await stack.stop();
     }
   } finally {
+    await webhooks.close();
     await rm(workdir, { recursive: true, force: true });
   }
+}
+
+/** A loopback receiver that takes every webhook delivery and answers 204. */
+async function startWebhookSink(): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.once("end", () => res.writeHead(204).end());
+  });
+  await new Promise<void>((resolveListen, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolveListen());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/webhooks`,
+    close: () =>
+      new Promise<void>((resolveClose) => {
+        server.close(() => resolveClose());
+        server.closeAllConnections();
+      }),
+  };
 }
 
 interface OpenApiShape {
@@ -175,33 +202,42 @@ interface OpenApiShape {
 /**
  * The configuration file: the OEM token for the document's bearer scheme
  * (found by its type, whatever it is named) and the fixture's identifiers as
- * the path parameters of the routes that read them.
+ * the path parameters of the routes that act on them (and the mailbox
+ * Initiator's claim where only it gets past authentication).
  */
 export function schemathesisConfig(
   document: OpenApiShape,
   oemToken: string,
-  fixture: { seId: string; vehicleId: string; ownerKeyId: string },
+  fixture: ContractFixture,
 ): string {
   const schemes = Object.entries(document.components?.securitySchemes ?? {});
   const bearer = schemes.find(([, s]) => s.type === "http" && s.scheme?.toLowerCase() === "bearer")?.[0];
   if (!bearer) throw new Error("the OpenAPI document has no bearer security scheme for the OEM token");
   const quote = (text: string) => JSON.stringify(text);
-  const fixed: [string, string, string][] = [
-    ["GET /v1/keys/{keyId}", "keyId", fixture.ownerKeyId],
-    ["GET /v1/vehicles/{vehicleId}/keys", "vehicleId", fixture.vehicleId],
-    ["GET /v1/vehicles/{vehicleId}/notices", "vehicleId", fixture.vehicleId],
-    ["GET /v1/vehicles/{vehicleId}/revocations", "vehicleId", fixture.vehicleId],
-    ["POST /v1/vehicles/{vehicleId}/pairing", "vehicleId", fixture.vehicleId],
-    ["GET /v1/devices/{seId}/notices", "seId", fixture.seId],
+  const { mailbox } = fixture;
+  const fixed: [string, Record<string, string>][] = [
+    ["GET /v1/keys/{keyId}", { "path.keyId": fixture.ownerKeyId }],
+    ["GET /v1/vehicles/{vehicleId}/keys", { "path.vehicleId": fixture.vehicleId }],
+    ["GET /v1/vehicles/{vehicleId}/notices", { "path.vehicleId": fixture.vehicleId }],
+    ["GET /v1/vehicles/{vehicleId}/revocations", { "path.vehicleId": fixture.vehicleId }],
+    ["POST /v1/vehicles/{vehicleId}/pairing", { "path.vehicleId": fixture.vehicleId }],
+    ["GET /v1/devices/{seId}/notices", { "path.seId": fixture.seId }],
+    ["GET /v1/m/{id}", { "path.id": mailbox.id }],
+    ["POST /v1/m/{id}", { "path.id": mailbox.id }],
+    ["PATCH /v1/m/{id}", { "path.id": mailbox.id }],
+    ["PUT /v1/m/{id}", { "path.id": mailbox.id, "header.mailbox-device-claim": mailbox.claim }],
+    ["DELETE /v1/m/{id}", { "path.id": mailbox.deletableId, "header.mailbox-device-claim": mailbox.claim }],
   ];
   return [
     `[auth.openapi.${quote(bearer)}]`,
     `bearer = ${quote(oemToken)}`,
     "",
-    ...fixed.flatMap(([name, param, value]) => [
+    ...fixed.flatMap(([name, parameters]) => [
       "[[operations]]",
       `include-name = ${quote(name)}`,
-      `parameters = { ${quote(`path.${param}`)} = ${quote(value)} }`,
+      `parameters = { ${Object.entries(parameters)
+        .map(([key, value]) => `${quote(key)} = ${quote(value)}`)
+        .join(", ")} }`,
       "",
     ]),
   ].join("\n");

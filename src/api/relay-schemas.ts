@@ -19,6 +19,14 @@ export const AEAD_IV_BYTES = 12;
 export const AEAD_TAG_BYTES = 16;
 
 const MAX_PAYLOAD_BASE64_CHARS = 4 * Math.ceil(MAX_PAYLOAD_DATA_BYTES / 3);
+/**
+ * The shortest base64 that can hold IV ‖ tag (28 bytes) unpadded. The schema
+ * states it so the document does not promise that shorter data is accepted;
+ * the relay still checks the decoded length (padding can make 38 characters
+ * decode to 27 bytes).
+ */
+const MIN_PAYLOAD_BASE64_CHARS = Math.ceil(((AEAD_IV_BYTES + AEAD_TAG_BYTES) * 4) / 3);
+const MAX_ATTESTATION_BASE64_CHARS = 4 * Math.ceil(MAX_ATTESTATION_BYTES / 3);
 
 export const AEAD_TYPES = ["AEAD_AES_128_GCM", "AEAD_AES_256_GCM"] as const;
 
@@ -33,6 +41,7 @@ const payloadFields = {
   type: z.enum(AEAD_TYPES).meta({ description: "RFC 5116 AEAD algorithm (§7.2)" }),
   data: z
     .string()
+    .min(MIN_PAYLOAD_BASE64_CHARS)
     .max(MAX_PAYLOAD_BASE64_CHARS)
     .regex(BASE64_PATTERN, "must be base64")
     .meta({
@@ -167,6 +176,8 @@ const requestIdHeader = z.string().regex(UUID_PATTERN).meta({
 });
 const attestationHeader = z
   .string()
+  .min(1)
+  .max(MAX_ATTESTATION_BASE64_CHARS)
   .regex(BASE64_PATTERN)
   .meta({ description: `Optional: base64, up to ${MAX_ATTESTATION_BYTES} bytes, stored opaque (§5.3)` });
 
