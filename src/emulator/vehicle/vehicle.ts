@@ -51,14 +51,10 @@ import {
   type TransactionPolicy,
   TransactionRefused,
 } from "./reader-transaction.js";
+import { RevocationLedger } from "./revocation-ledger.js";
 import { enrollmentFromMailbox, ownerMail } from "./shared-key-policy.js";
 import type { Decision, ReaderPosition, TapResult } from "./tap-result.js";
-import {
-  type EnrolledEndpoint,
-  type RevokedKey,
-  VEHICLE_STATE_FORMAT,
-  type VehicleState,
-} from "./vehicle-state.js";
+import { type EnrolledEndpoint, VEHICLE_STATE_FORMAT, type VehicleState } from "./vehicle-state.js";
 
 /** How many keys one car holds at most (owner plus friends). */
 export const MAX_KEYS = 16;
@@ -106,6 +102,7 @@ export class Vehicle {
   readonly dashboard: Reader = { vehicle: this, position: "dashboard" };
   private readonly random: RandomSource;
   private readonly now: () => number;
+  private readonly ledger: RevocationLedger;
 
   private constructor(
     private readonly state: VehicleState,
@@ -113,6 +110,7 @@ export class Vehicle {
   ) {
     this.random = options.random ?? systemRandom;
     this.now = options.now ?? Date.now;
+    this.ledger = new RevocationLedger(state, this.now);
   }
 
   static create(options: VehicleOptions & { brand?: string; friendKeySlots?: number } = {}): Vehicle {
@@ -198,7 +196,7 @@ export class Vehicle {
   dropExpiredKeys(): string[] {
     const now = this.now();
     const expired = this.state.endpoints.filter((e) => hasExpired(e.profile, now));
-    for (const e of expired) this.forgetKey(e, "expired");
+    for (const e of expired) this.ledger.forget(e, "expired");
     return expired.map((e) => e.keyId);
   }
 
@@ -231,7 +229,7 @@ export class Vehicle {
       throw new OwnerNotPresentError("the owner key that was present is no longer trusted or is suspended");
     }
     delete this.state.ownerPresence;
-    this.forgetKey(endpoint, "deleted");
+    this.ledger.forget(endpoint, "deleted");
     if (endpoint.role === "owner") {
       this.state.ownerKeysReplacedAt = {
         ...this.state.ownerKeysReplacedAt,
@@ -396,7 +394,7 @@ export class Vehicle {
     }
     const previous = this.state.endpoints.find((e) => e.role === "owner" && !e.ownerDeviceOf);
     // The previous owner's watch keys go with its phone's key: a new owner adds its own.
-    for (const e of this.state.endpoints.filter((x) => x.ownerDeviceOf)) this.forgetKey(e, "removed");
+    for (const e of this.state.endpoints.filter((x) => x.ownerDeviceOf)) this.ledger.forget(e, "removed");
     this.state.endpoints = this.state.endpoints.filter((e) => e.role !== "owner" && e.keyId !== owner.keyId);
     this.state.endpoints.push(owner);
     this.state.ownerKeys.push(owner.endpointPublicKey);
@@ -418,18 +416,7 @@ export class Vehicle {
 
   /** Dashboard "remove all keys": every key, owner included, stops working; pairing again needs a new verifier. */
   removeAllKeys(): string[] {
-    const removed = this.state.endpoints.map((e) => e.keyId);
-    const at = new Date(this.now()).toISOString();
-    for (const e of this.state.endpoints) {
-      this.state.revoked.push({
-        keyId: e.keyId,
-        attestationSerial: e.attestationSerial ?? null,
-        attestedBy: e.attestedBy ?? null,
-        revokedAt: at,
-        reason: "removed",
-      });
-    }
-    this.state.endpoints = [];
+    const removed = this.ledger.removeAll();
     this.state.ownerKeys = [];
     this.state.ownerKeysReplacedAt = {};
     this.state.ownerKeyDevices = {};
@@ -445,7 +432,7 @@ export class Vehicle {
     if (toHex(facts.vehicleIdentifier) !== this.state.vehicleIdentifier) {
       throw new VehicleError("the termination attestation is for another vehicle");
     }
-    this.forgetKey(endpoint, "terminated");
+    this.ledger.forget(endpoint, "terminated");
     return keyId;
   }
 
@@ -515,66 +502,17 @@ export class Vehicle {
     for (const entry of list.entries) {
       const keyId = toHex(entry.keyId);
       const endpoint = this.state.endpoints.find((e) => e.keyId === keyId);
-      if (endpoint) {
-        this.state.endpoints = this.state.endpoints.filter((e) => e !== endpoint);
-        dropped.push(keyId);
-        for (const watch of this.state.endpoints.filter((e) => e.ownerDeviceOf === keyId)) {
-          this.forgetKey(watch, "revocation-list");
-          dropped.push(watch.keyId);
-        }
-      }
-      if (!this.state.revoked.some((r) => r.keyId === keyId)) {
-        this.state.revoked.push({
-          keyId,
-          attestationSerial: entry.attestationSerial ?? endpoint?.attestationSerial ?? null,
-          attestedBy: endpoint?.attestedBy ?? null,
-          // The OEM's time (when not in the future): an owner key's attestations signed after it are refused.
-          revokedAt: new Date(Math.min(entry.revokedAt, this.now())).toISOString(),
-          reason: "revocation-list",
-        });
-      }
-      dropped.push(...this.dropSharedBy(keyId));
+      const facts = {
+        attestationSerial: entry.attestationSerial ?? endpoint?.attestationSerial ?? null,
+        attestedBy: endpoint?.attestedBy ?? null,
+        // The OEM's time (when not in the future): an owner key's attestations signed after it are refused.
+        revokedAt: new Date(Math.min(entry.revokedAt, this.now())).toISOString(),
+        reason: "revocation-list",
+      } as const;
+      dropped.push(...this.ledger.revoke(keyId, facts, endpoint));
     }
     this.state.revocationListSequence = list.latestSequence;
     return { sequence: list.latestSequence, keyIds: dropped };
-  }
-
-  private forgetKey(endpoint: EnrolledEndpoint, reason: RevokedKey["reason"]): void {
-    this.state.endpoints = this.state.endpoints.filter((e) => e.keyId !== endpoint.keyId);
-    // An owner key's watch keys follow it (terminated, deleted, expired or revoked with it).
-    for (const e of this.state.endpoints.filter((x) => x.ownerDeviceOf === endpoint.keyId)) {
-      this.forgetKey(e, reason);
-    }
-    this.state.revoked.push({
-      keyId: endpoint.keyId,
-      attestationSerial: endpoint.attestationSerial ?? null,
-      attestedBy: endpoint.attestedBy ?? null,
-      revokedAt: new Date(this.now()).toISOString(),
-      reason,
-    });
-    this.dropSharedBy(endpoint.keyId);
-  }
-
-  /**
-   * A co-owner key stopped: every key it shared, directly or through a co-owner it made, stops too
-   * (the chain it enrolled through no longer holds). Keys of its chain not enrolled yet are refused
-   * at their first tap, since the co-owner is on the revoked list. Returns the keys dropped.
-   */
-  private dropSharedBy(keyId: string): string[] {
-    const shared = this.state.endpoints.filter((e) => e.attestedBy === keyId || e.sharedVia?.includes(keyId));
-    for (const e of shared) {
-      this.state.endpoints = this.state.endpoints.filter((x) => x !== e);
-      if (!this.state.revoked.some((r) => r.keyId === e.keyId)) {
-        this.state.revoked.push({
-          keyId: e.keyId,
-          attestationSerial: e.attestationSerial ?? null,
-          attestedBy: e.attestedBy ?? null,
-          revokedAt: new Date(this.now()).toISOString(),
-          reason: "sharer-revoked",
-        });
-      }
-    }
-    return shared.map((e) => e.keyId);
   }
 
   private policy(): TransactionPolicy {
@@ -597,18 +535,15 @@ export class Vehicle {
     const at = new Date(this.now()).toISOString();
     for (const r of revocations) {
       const keyId = toHex(r.revokedKeyId);
+      // The owner revokes only what it shared: an owner key never leaves by a revocation in a mailbox.
       const endpoint = this.state.endpoints.find((e) => e.keyId === keyId && e.role === "friend");
-      if (endpoint) this.state.endpoints = this.state.endpoints.filter((e) => e !== endpoint);
-      if (!this.state.revoked.some((x) => x.keyId === keyId)) {
-        this.state.revoked.push({
-          keyId,
-          attestationSerial: r.attestationSerial,
-          attestedBy: toHex(r.signerKeyId),
-          revokedAt: at,
-          reason: "owner-revocation",
-        });
-      }
-      this.dropSharedBy(keyId);
+      const facts = {
+        attestationSerial: r.attestationSerial,
+        attestedBy: toHex(r.signerKeyId),
+        revokedAt: at,
+        reason: "owner-revocation",
+      } as const;
+      this.ledger.revoke(keyId, facts, endpoint);
     }
   }
 
@@ -659,7 +594,7 @@ export class Vehicle {
     if (!auth.enrolled && hasExpired(auth.endpoint.profile, this.now())) {
       // Past its end the key stops at once, by the car's own clock; the car forgets it right away, so
       // the key list shows it gone and its enrollment package can never bring it back.
-      this.forgetKey(auth.endpoint, "expired");
+      this.ledger.forget(auth.endpoint, "expired");
       this.dropExpiredKeys();
       return this.record(position, {
         decision: "refused",
