@@ -21,6 +21,11 @@ export class ApduError extends ProtocolError {
   override name = "ApduError";
 }
 
+/** A device kept answering 61XX past the bound on chained responses (src/protocol/response-chaining.ts). */
+export class ResponseChainingError extends ApduError {
+  override name = "ResponseChainingError";
+}
+
 /** Secure messaging refused a message: bad MAC, bad padding, wrong length. */
 export class SecureMessagingError extends ProtocolError {
   override name = "SecureMessagingError";

@@ -11,6 +11,7 @@ import { CLA_PROPRIETARY, CLA_SECURE, FRAMEWORK_AID, INS } from "./constants.js"
 import { ProtocolInputError, TlvError } from "./errors.js";
 import { hkdfSha256 } from "./kdf.js";
 import type { ScryptParams } from "./pairing-password.js";
+import { INS_GET_RESPONSE } from "./response-chaining.js";
 import type { SessionKeys } from "./secure-messaging.js";
 
 export const SPAKE2PLUS_VERSION = Uint8Array.of(0x01, 0x00);
@@ -19,7 +20,7 @@ export const PAIRING_INS = {
   SPAKE2_VERIFY: 0x32,
   WRITE_DATA: 0xd4,
   GET_DATA: 0xca,
-  GET_RESPONSE: 0xc0,
+  GET_RESPONSE: INS_GET_RESPONSE,
 } as const;
 export const PairingState = { UNPAIRED: 0x00, PASSWORD_ENTERED: 0x02 } as const;
 
@@ -173,16 +174,8 @@ export function getDataCommand(protectedData: Uint8Array): CommandApdu {
   return { cla: CLA_SECURE, ins: PAIRING_INS.GET_DATA, p1: 0, p2: 0, data: protectedData, le: 0 };
 }
 
-export function getResponseCommand(length: number): CommandApdu {
-  return {
-    cla: 0x00,
-    ins: PAIRING_INS.GET_RESPONSE,
-    p1: 0,
-    p2: 0,
-    data: new Uint8Array(0),
-    le: length & 0xff,
-  };
-}
+/** GET RESPONSE for the rest of a chained answer (src/protocol/response-chaining.ts). */
+export { getResponseCommand } from "./response-chaining.js";
 
 /** What the vehicle tells the device in WRITE DATA: who it is, and its signature over this session. */
 export function vehicleDataPlaintext(

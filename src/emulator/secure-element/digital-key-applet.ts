@@ -3,8 +3,9 @@
 // SELECT → AUTH0 → (AUTH1 | fast) → EXCHANGE* → CONTROL FLOW — and keeps all
 // transaction state in RAM: nothing reaches the vault until CONTROL FLOW ends
 // the transaction, so a field dropped half-way leaves stored state unchanged.
-// It never throws: every failure becomes a status word and ends the session.
-import { type CommandApdu, parseCommand } from "../../protocol/apdu.js";
+// It never throws: every failure becomes a status word and ends the session
+// (parsing, the command table and the status of an error are the applet core's).
+import type { CommandApdu } from "../../protocol/apdu.js";
 import { tlv } from "../../protocol/ber-tlv.js";
 import { equalBytes } from "../../protocol/bytes.js";
 import {
@@ -36,7 +37,7 @@ import {
   parseAuth0,
   parseAuth1,
 } from "../../protocol/transaction-messages.js";
-import { reply, statusForError } from "./applet-status.js";
+import { ApduApplet, type AppletAnswer, ok, refuse } from "./apdu-applet.js";
 import type { AnswerRefusal, KeyVault, KeyView } from "./key-vault.js";
 
 type Phase = "idle" | "selected" | "auth0" | "secured";
@@ -64,6 +65,19 @@ const REFUSAL_STATUS: Record<AnswerRefusal, number> = {
 
 export class DigitalKeyApplet {
   private session: Session = { phase: "idle", stagedMailboxes: new Map() };
+  readonly #core = new ApduApplet({
+    commands: [
+      { cla: 0x00, ins: INS.SELECT, run: (c) => this.select(c) },
+      { cla: CLA_PROPRIETARY, ins: INS.AUTH0, run: (c) => this.auth0(c) },
+      { cla: CLA_PROPRIETARY, ins: INS.AUTH1, run: (c) => this.auth1(c) },
+      { cla: CLA_SECURE, ins: INS.EXCHANGE, run: (c) => this.exchange(c) },
+      { cla: CLA_PROPRIETARY, ins: INS.CONTROL_FLOW, run: (c) => this.controlFlow(c) },
+    ],
+    classes: [0x00, CLA_PROPRIETARY, CLA_SECURE],
+    resetSession: () => {
+      this.session = { phase: "idle", stagedMailboxes: new Map() };
+    },
+  });
 
   constructor(
     private readonly vault: KeyVault,
@@ -73,53 +87,30 @@ export class DigitalKeyApplet {
 
   /** The RF field dropped: everything transient is gone. */
   reset(): void {
-    this.session = { phase: "idle", stagedMailboxes: new Map() };
+    this.#core.reset();
   }
 
-  process(commandBytes: Uint8Array): Uint8Array {
-    let command: CommandApdu;
-    try {
-      command = parseCommand(commandBytes);
-    } catch {
-      this.reset();
-      return reply(SW.WRONG_LENGTH);
-    }
-    try {
-      return this.dispatch(command);
-    } catch (error) {
-      this.reset();
-      return reply(statusForError(error));
-    }
+  process(command: Uint8Array): Promise<Uint8Array> {
+    return this.#core.process(command);
   }
 
-  private dispatch(c: CommandApdu): Uint8Array {
-    if (c.cla === 0x00 && c.ins === INS.SELECT) return this.select(c);
-    if (c.cla === CLA_PROPRIETARY && c.ins === INS.AUTH0) return this.auth0(c);
-    if (c.cla === CLA_PROPRIETARY && c.ins === INS.AUTH1) return this.auth1(c);
-    if (c.cla === CLA_SECURE && c.ins === INS.EXCHANGE) return this.exchange(c);
-    if (c.cla === CLA_PROPRIETARY && c.ins === INS.CONTROL_FLOW) return this.controlFlow(c);
-    if (c.cla !== 0x00 && c.cla !== CLA_PROPRIETARY && c.cla !== CLA_SECURE)
-      return reply(SW.CLA_NOT_SUPPORTED);
-    return reply(SW.INS_NOT_SUPPORTED);
-  }
-
-  private select(c: CommandApdu): Uint8Array {
+  private select(c: CommandApdu): AppletAnswer {
     this.reset();
-    if (c.p1 !== 0x04 || c.p2 !== 0x00) return reply(SW.WRONG_P1P2);
-    if (!equalBytes(c.data, DIGITAL_KEY_AID)) return reply(SW.APPLET_NOT_FOUND);
+    if (c.p1 !== 0x04 || c.p2 !== 0x00) return { sw: SW.WRONG_P1P2 };
+    if (!equalBytes(c.data, DIGITAL_KEY_AID)) return { sw: SW.APPLET_NOT_FOUND };
     this.session.phase = "selected";
-    return reply(SW.OK, tlv(0x5c, SUPPORTED_VERSIONS));
+    return ok(tlv(0x5c, SUPPORTED_VERSIONS));
   }
 
-  private auth0(c: CommandApdu): Uint8Array {
-    if (this.session.phase !== "selected") return this.refuse(SW.CONDITIONS_NOT_SATISFIED);
+  private auth0(c: CommandApdu): AppletAnswer {
+    if (this.session.phase !== "selected") return refuse(SW.CONDITIONS_NOT_SATISFIED);
     const a = parseAuth0(c);
     // Every version offered in SELECT is accepted; anything else is a malformed AUTH0.
-    if (!offersVersion(SUPPORTED_VERSIONS, a.version)) return this.refuse(SW.WRONG_DATA);
+    if (!offersVersion(SUPPORTED_VERSIONS, a.version)) return refuse(SW.WRONG_DATA);
     const key = this.vault.findKeyForVehicle(a.vehicleIdentifier);
-    if (!key) return this.refuse(SW.KEY_NOT_FOUND);
+    if (!key) return refuse(SW.KEY_NOT_FOUND);
     const refusal = this.vault.refusalFor(key);
-    if (refusal) return this.refuse(REFUSAL_STATUS[refusal]);
+    if (refusal) return refuse(REFUSAL_STATUS[refusal]);
 
     const ephemeral = generateKeyPair((n) => this.vault.randomBytes(n));
     const context: TransactionContext = {
@@ -149,20 +140,19 @@ export class DigitalKeyApplet {
       vehicleEphemeral: a.vehicleEphemeralPublic,
       ...(fastKeys ? { fastKeys } : {}),
     };
-    return reply(
-      SW.OK,
+    return ok(
       auth0Response({ endpointEphemeralPublic: ephemeral.publicKey, cryptogram: fastKeys?.cryptogram }),
     );
   }
 
-  private auth1(c: CommandApdu): Uint8Array {
+  private auth1(c: CommandApdu): AppletAnswer {
     const s = this.session;
     if (s.phase !== "auth0" || !s.key || !s.context || !s.ephemeralPrivate || !s.vehicleEphemeral) {
-      return this.refuse(SW.CONDITIONS_NOT_SATISFIED);
+      return refuse(SW.CONDITIONS_NOT_SATISFIED);
     }
     const { vehicleSignature } = parseAuth1(c);
     if (!verifyRaw(vehicleSignature, authenticationPayload(s.context, "vehicle"), s.key.vehiclePublicKey)) {
-      return this.refuse(SW.VERIFICATION_FAILED);
+      return refuse(SW.VERIFICATION_FAILED);
     }
     const sharedX = ecdhX(s.ephemeralPrivate, s.vehicleEphemeral);
     const keys = deriveStandardKeys(deriveKdh(sharedX, s.context.transactionId), s.context);
@@ -176,10 +166,10 @@ export class DigitalKeyApplet {
     s.pendingPersistent = keys.persistent;
     delete s.fastKeys;
     delete s.ephemeralPrivate;
-    return reply(SW.OK, answer);
+    return ok(answer);
   }
 
-  private exchange(c: CommandApdu): Uint8Array {
+  private exchange(c: CommandApdu): AppletAnswer {
     const s = this.session;
     if (s.phase === "auth0" && s.fastKeys) {
       // The vehicle matched our cryptogram and went on without AUTH1: the fast keys protect the session.
@@ -188,7 +178,7 @@ export class DigitalKeyApplet {
       delete s.fastKeys;
       delete s.ephemeralPrivate;
     }
-    if (s.phase !== "secured" || !s.secure || !s.key) return this.refuse(SW.CONDITIONS_NOT_SATISFIED);
+    if (s.phase !== "secured" || !s.secure || !s.key) return refuse(SW.CONDITIONS_NOT_SATISFIED);
     const plaintext = s.secure.unprotectCommand(c.data);
     const operations = parseMailboxOperations(plaintext);
     const reads: Uint8Array[] = [];
@@ -200,7 +190,7 @@ export class DigitalKeyApplet {
         image.set(op.data, op.offset);
       }
     }
-    return reply(SW.OK, s.secure.protectResponse(encodeReadResults(reads)));
+    return ok(s.secure.protectResponse(encodeReadResults(reads)));
   }
 
   /**
@@ -211,12 +201,12 @@ export class DigitalKeyApplet {
    * (failure) or any other P1 commits nothing and answers an error status, so
    * the vehicle can never read "committed" from a discarded transaction.
    */
-  private controlFlow(c: CommandApdu): Uint8Array {
+  private controlFlow(c: CommandApdu): AppletAnswer {
     const s = this.session;
-    if (c.p1 === 0x00) return this.refuse(SW.NOTHING_COMMITTED);
-    if (c.p1 !== 0x01) return this.refuse(SW.WRONG_P1P2);
+    if (c.p1 === 0x00) return refuse(SW.NOTHING_COMMITTED);
+    if (c.p1 !== 0x01) return refuse(SW.WRONG_P1P2);
     const authenticated = s.phase === "secured" || (s.phase === "auth0" && !!s.fastKeys);
-    if (!authenticated || !s.key) return this.refuse(SW.CONDITIONS_NOT_SATISFIED);
+    if (!authenticated || !s.key) return refuse(SW.CONDITIONS_NOT_SATISFIED);
     // A fast transaction without EXCHANGE never proved to us that the reader matched the cryptogram:
     // it has nothing to commit, and we record nothing for a reader we cannot tell from any other.
     const proven = s.phase === "secured";
@@ -229,7 +219,7 @@ export class DigitalKeyApplet {
     }
     this.reset();
     if (proven) this.onCommit();
-    return reply(SW.OK);
+    return ok();
   }
 
   /** The working copy of a mailbox for this transaction, staged until commit. */
@@ -240,10 +230,5 @@ export class DigitalKeyApplet {
       this.session.stagedMailboxes.set(mailbox, image);
     }
     return image;
-  }
-
-  private refuse(sw: number): Uint8Array {
-    this.reset();
-    return reply(sw);
   }
 }

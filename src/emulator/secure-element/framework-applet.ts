@@ -7,8 +7,9 @@
 // (a signature over both shares of this session), or no owner key is made.
 // The owner key it creates stays staged until the vehicle's signed pairing
 // confirmation for it arrived and CONTROL FLOW ends the pairing, so a failed
-// or torn pairing stores nothing. Like the Digital Key applet, it never throws.
-import { type CommandApdu, parseCommand } from "../../protocol/apdu.js";
+// or torn pairing stores nothing. Like the Digital Key applet, it is a command
+// table on the applet core, which also chains GET DATA's long answer.
+import type { CommandApdu } from "../../protocol/apdu.js";
 import { tlv } from "../../protocol/ber-tlv.js";
 import { equalBytes } from "../../protocol/bytes.js";
 import { certificatePublicKey, parseCertificate } from "../../protocol/certificate-verifier.js";
@@ -46,7 +47,7 @@ import {
 } from "../../protocol/spake2plus.js";
 import { SW } from "../../protocol/status-words.js";
 import { verifyVehiclePairingProof } from "../../protocol/vehicle-pairing-proof.js";
-import { reply, statusForError } from "./applet-status.js";
+import { ApduApplet, type AppletAnswer, ok, refuse } from "./apdu-applet.js";
 
 /** An owner key created during pairing, not yet stored. */
 export interface StagedOwnerKey {
@@ -68,9 +69,6 @@ export interface PairingHost {
 
 type Phase = "idle" | "selected" | "requested" | "secured" | "written" | "answered" | "confirmed";
 
-/** Largest data field of one short response; longer answers continue with GET RESPONSE. */
-const CHUNK = 256;
-
 export class FrameworkApplet {
   private phase: Phase = "idle";
   private prover?: Spake2PlusProver;
@@ -80,60 +78,50 @@ export class FrameworkApplet {
   private vehicle?: { identifier: Uint8Array; publicKey: Uint8Array };
   private staged?: StagedOwnerKey;
   private confirmation?: Uint8Array;
-  private pending: Uint8Array = new Uint8Array(0);
+  // Every command not in the table answers 6D00, whatever its class; GET RESPONSE is the core's.
+  readonly #core = new ApduApplet({
+    commands: [
+      { cla: 0x00, ins: INS.SELECT, run: (c) => this.select(c) },
+      { cla: CLA_PROPRIETARY, ins: PAIRING_INS.SPAKE2_REQUEST, run: (c) => this.request(c) },
+      { cla: CLA_PROPRIETARY, ins: PAIRING_INS.SPAKE2_VERIFY, run: (c) => this.verify(c) },
+      { cla: CLA_SECURE, ins: PAIRING_INS.WRITE_DATA, run: (c) => this.writeData(c) },
+      { cla: CLA_SECURE, ins: PAIRING_INS.GET_DATA, run: (c) => this.getData(c) },
+      { cla: CLA_PROPRIETARY, ins: INS.CONTROL_FLOW, run: (c) => this.controlFlow(c) },
+    ],
+    chainsResponses: true,
+    resetSession: () => {
+      if (this.staged) this.host.discardOwnerKey(this.staged);
+      this.phase = "idle";
+      this.prover = undefined;
+      this.secure = undefined;
+      this.shareV = undefined;
+      this.vehicle = undefined;
+      this.staged = undefined;
+      this.confirmation = undefined;
+    },
+  });
 
   constructor(private readonly host: PairingHost) {}
 
   reset(): void {
-    if (this.staged) this.host.discardOwnerKey(this.staged);
-    this.phase = "idle";
-    this.prover = undefined;
-    this.secure = undefined;
-    this.shareV = undefined;
-    this.vehicle = undefined;
-    this.staged = undefined;
-    this.confirmation = undefined;
-    this.pending = new Uint8Array(0);
+    this.#core.reset();
   }
 
-  async process(commandBytes: Uint8Array): Promise<Uint8Array> {
-    let command: CommandApdu;
-    try {
-      command = parseCommand(commandBytes);
-    } catch {
-      this.reset();
-      return reply(SW.WRONG_LENGTH);
-    }
-    try {
-      return await this.dispatch(command);
-    } catch (error) {
-      this.reset();
-      return reply(statusForError(error));
-    }
+  process(command: Uint8Array): Promise<Uint8Array> {
+    return this.#core.process(command);
   }
 
-  private async dispatch(c: CommandApdu): Promise<Uint8Array> {
-    if (c.cla === 0x00 && c.ins === INS.SELECT) return this.select(c);
-    if (c.cla === 0x00 && c.ins === PAIRING_INS.GET_RESPONSE) return this.getResponse();
-    if (c.cla === CLA_PROPRIETARY && c.ins === PAIRING_INS.SPAKE2_REQUEST) return this.request(c);
-    if (c.cla === CLA_PROPRIETARY && c.ins === PAIRING_INS.SPAKE2_VERIFY) return this.verify(c);
-    if (c.cla === CLA_SECURE && c.ins === PAIRING_INS.WRITE_DATA) return this.writeData(c);
-    if (c.cla === CLA_SECURE && c.ins === PAIRING_INS.GET_DATA) return this.getData(c);
-    if (c.cla === CLA_PROPRIETARY && c.ins === INS.CONTROL_FLOW) return this.controlFlow(c);
-    return reply(SW.INS_NOT_SUPPORTED);
-  }
-
-  private select(c: CommandApdu): Uint8Array {
+  private select(c: CommandApdu): AppletAnswer {
     this.reset();
-    if (!equalBytes(c.data, FRAMEWORK_AID)) return reply(SW.APPLET_NOT_FOUND);
+    if (!equalBytes(c.data, FRAMEWORK_AID)) return { sw: SW.APPLET_NOT_FOUND };
     this.phase = "selected";
     const state = this.host.pairingPassword() ? PairingState.PASSWORD_ENTERED : PairingState.UNPAIRED;
-    return reply(SW.OK, frameworkSelectResponse(SUPPORTED_VERSIONS, state));
+    return ok(frameworkSelectResponse(SUPPORTED_VERSIONS, state));
   }
 
-  private request(c: CommandApdu): Uint8Array {
+  private request(c: CommandApdu): AppletAnswer {
     const password = this.host.pairingPassword();
-    if (this.phase !== "selected" || !password) return this.refuse(SW.CONDITIONS_NOT_SATISFIED);
+    if (this.phase !== "selected" || !password) return refuse(SW.CONDITIONS_NOT_SATISFIED);
     const request = parseSpake2Request(c);
     checkChosenVersion(request.chosenVersion);
     // A hostile car could ask for an absurd scrypt cost to exhaust the phone: the limits refuse it.
@@ -148,24 +136,24 @@ export class FrameworkApplet {
       random: (n) => this.host.randomBytes(n),
     });
     this.phase = "requested";
-    return reply(SW.OK, tlv(PAIRING_TAG.SHARE_P, this.prover.shareP));
+    return ok(tlv(PAIRING_TAG.SHARE_P, this.prover.shareP));
   }
 
-  private verify(c: CommandApdu): Uint8Array {
-    if (this.phase !== "requested" || !this.prover) return this.refuse(SW.CONDITIONS_NOT_SATISFIED);
+  private verify(c: CommandApdu): AppletAnswer {
+    if (this.phase !== "requested" || !this.prover) return refuse(SW.CONDITIONS_NOT_SATISFIED);
     const { shareV, vehicleEvidence } = parseSpake2Verify(c);
     const { confirmP, sharedKey } = this.prover.finish(shareV, vehicleEvidence);
     this.secure = new SecureMessagingSession(pairingSessionKeys(sharedKey));
     this.shareV = shareV;
     this.phase = "secured";
-    return reply(SW.OK, tlv(PAIRING_TAG.DEVICE_EVIDENCE, confirmP));
+    return ok(tlv(PAIRING_TAG.DEVICE_EVIDENCE, confirmP));
   }
 
-  private async writeData(c: CommandApdu): Promise<Uint8Array> {
+  private async writeData(c: CommandApdu): Promise<AppletAnswer> {
     if (c.p1 === WRITE_DATA_P1.PAIRING_CONFIRMATION && c.p2 === 0) return this.writeConfirmation(c);
-    if (c.p1 !== WRITE_DATA_P1.VEHICLE_DATA || c.p2 !== 0) return this.refuse(SW.WRONG_P1P2);
+    if (c.p1 !== WRITE_DATA_P1.VEHICLE_DATA || c.p2 !== 0) return refuse(SW.WRONG_P1P2);
     if (this.phase !== "secured" || !this.secure || !this.prover || !this.shareV)
-      return this.refuse(SW.CONDITIONS_NOT_SATISFIED);
+      return refuse(SW.CONDITIONS_NOT_SATISFIED);
     const { vehicleIdentifier, vehicleCertificate, vehicleProof } = parseVehicleData(
       this.secure.unprotectCommand(c.data),
     );
@@ -180,62 +168,48 @@ export class FrameworkApplet {
     this.staged = await this.host.stageOwnerKey(vehicleIdentifier, vehicleCertificate);
     this.vehicle = { identifier: vehicleIdentifier, publicKey: vehiclePublicKey };
     this.phase = "written";
-    return reply(SW.OK, this.secure.protectResponse(new Uint8Array(0)));
+    return ok(this.secure.protectResponse(new Uint8Array(0)));
   }
 
   /** The vehicle's signed pairing confirmation for the key it received in GET DATA. */
-  private writeConfirmation(c: CommandApdu): Uint8Array {
+  private writeConfirmation(c: CommandApdu): AppletAnswer {
     if (
       this.phase !== "answered" ||
-      this.pending.length > 0 ||
+      this.#core.responsePending ||
       !this.secure ||
       !this.staged ||
       !this.vehicle
     ) {
-      return this.refuse(SW.CONDITIONS_NOT_SATISFIED);
+      return refuse(SW.CONDITIONS_NOT_SATISFIED);
     }
     const confirmation = this.secure.unprotectCommand(c.data);
     const facts = verifyPairingConfirmation(confirmation, this.vehicle.publicKey);
     checkPairingConfirmationFor(facts, this.vehicle.identifier, this.staged.endpointPublicKey);
     this.confirmation = confirmation;
     this.phase = "confirmed";
-    return reply(SW.OK, this.secure.protectResponse(new Uint8Array(0)));
+    return ok(this.secure.protectResponse(new Uint8Array(0)));
   }
 
-  private getData(c: CommandApdu): Uint8Array {
-    if (this.phase !== "written" || !this.secure || !this.staged)
-      return this.refuse(SW.CONDITIONS_NOT_SATISFIED);
+  private getData(c: CommandApdu): AppletAnswer {
+    if (this.phase !== "written" || !this.secure || !this.staged) return refuse(SW.CONDITIONS_NOT_SATISFIED);
     this.secure.unprotectCommand(c.data);
-    const answer = this.secure.protectResponse(
-      deviceDataPlaintext(this.staged.endpointCertificate, this.staged.instanceCaCertificate),
-    );
     this.phase = "answered";
-    this.pending = answer;
-    return this.getResponse();
+    // Longer than one short response: the core sends it in chunks, the vehicle fetches them with GET RESPONSE.
+    return ok(
+      this.secure.protectResponse(
+        deviceDataPlaintext(this.staged.endpointCertificate, this.staged.instanceCaCertificate),
+      ),
+    );
   }
 
-  /** ISO 7816-4 GET RESPONSE: the next chunk of a long answer, 61XX while more remains. */
-  private getResponse(): Uint8Array {
-    const chunk = this.pending.subarray(0, CHUNK);
-    this.pending = this.pending.subarray(chunk.length);
-    if (this.pending.length === 0) return reply(SW.OK, chunk);
-    // 61XX: XX more bytes wait (00: 256 or more).
-    return reply(this.pending.length > 0xff ? 0x6100 : 0x6100 | this.pending.length, chunk);
-  }
-
-  private controlFlow(c: CommandApdu): Uint8Array {
+  private controlFlow(c: CommandApdu): AppletAnswer {
     if (c.p1 === 0x01 && c.p2 === 0x00 && this.phase === "confirmed" && this.staged && this.confirmation) {
       this.host.commitOwnerKey(this.staged, this.confirmation);
       this.staged = undefined;
       this.reset();
-      return reply(SW.OK);
+      return ok();
     }
     this.reset();
-    return reply(SW.OK);
-  }
-
-  private refuse(sw: number): Uint8Array {
-    this.reset();
-    return reply(sw);
+    return ok();
   }
 }
