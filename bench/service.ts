@@ -19,7 +19,6 @@ import {
 import { SoftSigner } from "../src/adapters/kms/soft-signer.js";
 import { startCarKeyStack } from "../src/adapters/local-server/car-key-stack.js";
 import { CarKeysClient, installVehicleEnrollment, OemBackendClient } from "../src/client/car-keys-client.js";
-import { factoryAttesterFromFile } from "../src/client/emulated-factory.js";
 import {
   LifecycleClient,
   OemLifecycleClient,
@@ -27,6 +26,7 @@ import {
 } from "../src/client/lifecycle-client.js";
 import { deviceFetch } from "../src/client/signed-fetch.js";
 import { newDeviceClaim, rfc3339Utc, TigressClient } from "../src/client/tigress-client.js";
+import { factoryAttesterFromFile } from "../src/emulator/secure-element/factory-attester-file.js";
 import { SecureElement } from "../src/emulator/secure-element/secure-element.js";
 import { DEFAULT_FRIEND_KEY_SLOTS, Vehicle } from "../src/emulator/vehicle/vehicle.js";
 import { toHex } from "../src/protocol/bytes.js";

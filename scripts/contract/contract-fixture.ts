@@ -15,8 +15,8 @@ import {
   installVehicleEnrollment,
   OemBackendClient,
 } from "../../src/client/car-keys-client.js";
-import { factoryAttesterFromFile } from "../../src/client/emulated-factory.js";
 import { newDeviceClaim, TigressClient } from "../../src/client/tigress-client.js";
+import { factoryAttesterFromFile } from "../../src/emulator/secure-element/factory-attester-file.js";
 import { SecureElement } from "../../src/emulator/secure-element/secure-element.js";
 import { Vehicle } from "../../src/emulator/vehicle/vehicle.js";
 import type { RequestSigner } from "../../src/protocol/request-signature.js";

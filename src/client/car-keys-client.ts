@@ -12,7 +12,6 @@
 // verifyKeyReceipt the receipt against the Vehicle OEM root).
 
 import type { RequestBody, ResponseBody } from "../api/contract-types.js";
-import type { SecureElement } from "../emulator/secure-element/secure-element.js";
 import { equalBytes, fromHex, toHex } from "../protocol/bytes.js";
 import { parseCertificate } from "../protocol/certificate-verifier.js";
 import type { KeyTrackingReceiptFacts } from "../protocol/key-tracking-receipt.js";
@@ -20,6 +19,7 @@ import { verifyKeyTrackingReceipt } from "../protocol/key-tracking-receipt.js";
 import { keyIdentifier } from "../protocol/p256.js";
 import type { PairingVerifier } from "../protocol/pairing-password.js";
 import type { RequestSigner } from "../protocol/request-signature.js";
+import type { EnrollableSecureElement, KeyHoldingSecureElement } from "./device-ports.js";
 import { ClientError, ServiceResponseError } from "./errors.js";
 import type { OemAuth } from "./oem-auth.js";
 import { deviceFetch, type FetchOptions, oemFetch, publicFetch } from "./signed-fetch.js";
@@ -46,17 +46,8 @@ export interface Outcome<T> {
 
 // ---- what the client needs of an SE and a vehicle ----------------------------------------------
 
-/** An SE that can be enrolled: the emulator's SecureElement, or anything with the same methods. */
-export type EnrollableSecureElement = Pick<
-  SecureElement,
-  "seId" | "instanceCaPublicKey" | "factoryAttestation" | "signServiceRequest" | "installCertificates"
->;
-
-/** An SE holding the key to register: it signs the request with that key and hands out its chain. */
-export type KeyHoldingSecureElement = Pick<
-  SecureElement,
-  "signServiceRequest" | "certificateChain" | "pairingConfirmation"
->;
+// The SEs it enrolls and whose keys it registers: device-ports.ts (the emulator's SecureElement is one).
+export type { EnrollableSecureElement, KeyHoldingSecureElement } from "./device-ports.js";
 
 /** What an OEM's vehicle (or the emulated Vehicle) needs from an enrollment. */
 export interface ProvisionableVehicle {

@@ -7,16 +7,18 @@
 // response types are the contract's (src/api/contract-types.ts).
 
 import type { ResponseBody } from "../api/contract-types.js";
-import type { SecureElement } from "../emulator/secure-element/secure-element.js";
-import type { Vehicle } from "../emulator/vehicle/vehicle.js";
 import { fromHex, toHex } from "../protocol/bytes.js";
-import { ServiceError } from "./errors.js";
+import { parseCertificate } from "../protocol/certificate-verifier.js";
+import { type RevocationList, verifyRevocationList } from "../protocol/revocation-list.js";
+import type { RequestSigningSecureElement, SyncingSecureElement, SyncingVehicle } from "./device-ports.js";
+import { ServiceError, ServiceResponseError } from "./errors.js";
 import type { OemAuth } from "./oem-auth.js";
 import { deviceFetch, type FetchOptions, oemFetch } from "./signed-fetch.js";
 
 type DeviceNotices = ResponseBody<"GET /v1/devices/{seId}/notices">;
 type DeviceNotice = DeviceNotices["notices"][number];
 type Revocation = ResponseBody<"POST /v1/revocations">;
+export type RevocationListResponse = ResponseBody<"GET /v1/vehicles/{vehicleId}/revocations">;
 
 /** What a device did when it synced. */
 export interface DeviceSync {
@@ -42,11 +44,7 @@ export class LifecycleClient {
   ) {}
 
   /** The owner's SE revoked a friend key (revokeFriendKey's statement): tell the service, signed by the owner key. */
-  async revokeAsOwner(
-    owner: Pick<SecureElement, "signServiceRequest">,
-    ownerKeyId: string,
-    revocation: Uint8Array,
-  ) {
+  async revokeAsOwner(owner: RequestSigningSecureElement, ownerKeyId: string, revocation: Uint8Array) {
     const { body } = await deviceFetch(
       this.baseUrl,
       owner,
@@ -68,7 +66,7 @@ export class LifecycleClient {
    * deleted could otherwise never be made good. Confirmation is idempotent
    * (a repeat answers 200), so resending is safe.
    */
-  async syncDevice(se: SecureElement): Promise<DeviceSync> {
+  async syncDevice(se: SyncingSecureElement): Promise<DeviceSync> {
     const after = se.exportState().noticeCounter;
     const { body } = await deviceFetch<DeviceNotices>(
       this.baseUrl,
@@ -149,11 +147,31 @@ export class OemLifecycleClient {
   }
 
   /**
+   * GET /v1/vehicles/{vehicleId}/revocations: the revocations after sequence
+   * `after` (0: all), and the list the Vehicle OEM root signed over them,
+   * which the car applies (verifyRevocationListResponse checks it).
+   */
+  async getRevocationList(vehicleId: string, after = 0): Promise<RevocationListResponse> {
+    const { body } = await oemFetch<RevocationListResponse>(
+      this.baseUrl,
+      this.token,
+      "GET",
+      `/v1/vehicles/${encodeURIComponent(vehicleId)}/revocations?after=${after}`,
+      undefined,
+      this.options,
+    );
+    if (!Array.isArray(body?.entries) || !Number.isSafeInteger(body.latestSequence)) {
+      throw new ServiceResponseError("GET /v1/vehicles/{vehicleId}/revocations: the response has no entries");
+    }
+    return body;
+  }
+
+  /**
    * What the car does when it is online: applies the signed revocation list
    * and its lost-mode notices after its cursor; returns the new cursor.
    */
   async syncVehicle(
-    vehicle: Vehicle,
+    vehicle: SyncingVehicle,
     cursor: VehicleSyncCursor,
   ): Promise<{
     cursor: VehicleSyncCursor;
@@ -204,4 +222,33 @@ export class OemLifecycleClient {
       deletionsReported,
     };
   }
+}
+
+/**
+ * Verifies a revocation list response with the Vehicle OEM root (PEM): the
+ * signed list must be for the response's vehicle and name exactly its
+ * entries. Returns the signed list; an empty response (no entries) has none.
+ */
+export function verifyRevocationListResponse(
+  response: RevocationListResponse,
+  vehicleOemRootPem: string,
+): RevocationList | undefined {
+  const what = `the revocation list of vehicle ${response.vehicleId}`;
+  if (!response.list) {
+    if (response.entries.length > 0) throw new ServiceResponseError(`${what} has entries but no signed list`);
+    return undefined;
+  }
+  const root = parseCertificate(vehicleOemRootPem);
+  const list = verifyRevocationList(fromHex(response.list, "list"), root.subjectPublicKey);
+  const signed = list.entries.map((e) => `${e.sequence}:${toHex(e.keyId)}`);
+  const stated = response.entries.map((e) => `${e.sequence}:${e.keyId}`);
+  if (
+    toHex(list.vehicleIdentifier) !== response.vehicleId ||
+    list.after !== response.after ||
+    list.latestSequence !== response.latestSequence ||
+    signed.join(",") !== stated.join(",")
+  ) {
+    throw new ServiceResponseError(`${what}: the signed list does not say what the response says`);
+  }
+  return list;
 }

@@ -28,7 +28,6 @@
 // The session states are plain JSON for the wallet to keep between polls;
 // they hold the Secret, as the device's own storage may, and nothing else
 // secret.
-import type { SecureElement } from "../emulator/secure-element/secure-element.js";
 import {
   type AccessProfile,
   canonicalProfile,
@@ -40,6 +39,7 @@ import { fromHex, toHex } from "../protocol/bytes.js";
 import { parseCertificate } from "../protocol/certificate-verifier.js";
 import { parseKeyAttestation } from "../protocol/key-attestation.js";
 import { keyIdentifier } from "../protocol/p256.js";
+import type { FriendSecureElement, OwnerSecureElement } from "./device-ports.js";
 import {
   ServiceError,
   ShareDecryptionError,
@@ -372,8 +372,8 @@ export interface CreateInvitationOptions {
   readonly now?: () => number;
 }
 
-export type OwnerSecureElement = Pick<SecureElement, "key" | "attestFriendKey" | "sharingChain">;
-export type FriendSecureElement = Pick<SecureElement, "createFriendKey" | "installKeyAttestation">;
+// The two SEs a share goes between: device-ports.ts (the emulator's SecureElement is both).
+export type { FriendSecureElement, OwnerSecureElement } from "./device-ports.js";
 
 function secretOf(state: SessionState): Uint8Array {
   return decodeBase64(state.secret, "the session's Secret");

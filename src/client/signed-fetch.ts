@@ -16,6 +16,7 @@ import {
   type RequestSigner,
   type SignedRequestParts,
 } from "../protocol/request-signature.js";
+import type { RequestSigningSecureElement } from "./device-ports.js";
 import { type ProblemField, ServiceConnectionError, ServiceError, ServiceResponseError } from "./errors.js";
 import { isLocalhostName, loopbackFetch } from "./loopback-fetch.js";
 import { type OemAuth, type OemSigning, oemAuth, oemAuthHeaders } from "./oem-auth.js";
@@ -23,9 +24,7 @@ import { type OemAuth, type OemSigning, oemAuth, oemAuthHeaders } from "./oem-au
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 /** What signs a device request: the emulated SE, or a real one behind the same method. */
-export interface RequestSigningSe {
-  signServiceRequest(parts: SignedRequestParts): Uint8Array;
-}
+export type RequestSigningSe = RequestSigningSecureElement;
 
 export interface FetchOptions {
   /** The fetch to use; default globalThis.fetch. */

@@ -4,6 +4,7 @@
 import "reflect-metadata";
 
 export * from "./oem/emulated-oem.js";
+export * from "./secure-element/factory-attester-file.js";
 export * from "./secure-element/secure-element.js";
 export * from "./tap.js";
 export * from "./vehicle/vehicle.js";

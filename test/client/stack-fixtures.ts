@@ -11,7 +11,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CarKeyStack, startCarKeyStack } from "../../src/adapters/local-server/car-key-stack.js";
-import { factoryAttesterFromFile } from "../../src/client/emulated-factory.js";
+import { factoryAttesterFromFile } from "../../src/emulator/secure-element/factory-attester-file.js";
 import { type FactoryAttester, SecureElement } from "../../src/emulator/secure-element/secure-element.js";
 import { toHex } from "../../src/protocol/bytes.js";
 

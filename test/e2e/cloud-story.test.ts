@@ -14,7 +14,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CarKeyStack, startCarKeyStack } from "../../src/adapters/local-server/car-key-stack.js";
 import { DEMO_STEPS, type DemoStep, runDemoStory } from "../../src/cli/demo/demo-story.js";
-import { factoryAttesterFromFile } from "../../src/client/emulated-factory.js";
+import { factoryAttesterFromFile } from "../../src/emulator/secure-element/factory-attester-file.js";
 
 const run = promisify(execFile);
 

@@ -8,7 +8,7 @@ import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CarKeyStack, startCarKeyStack } from "../../src/adapters/local-server/car-key-stack.js";
 import { runDemoStory } from "../../src/cli/demo/demo-story.js";
-import { factoryAttesterFromFile } from "../../src/client/emulated-factory.js";
+import { factoryAttesterFromFile } from "../../src/emulator/secure-element/factory-attester-file.js";
 
 type Item = Record<string, unknown>;
 

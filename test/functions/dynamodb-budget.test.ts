@@ -18,8 +18,8 @@ import {
   installVehicleEnrollment,
   OemBackendClient,
 } from "../../src/client/car-keys-client.js";
-import { factoryAttesterFromFile } from "../../src/client/emulated-factory.js";
 import { LifecycleClient, OemLifecycleClient } from "../../src/client/lifecycle-client.js";
+import { factoryAttesterFromFile } from "../../src/emulator/secure-element/factory-attester-file.js";
 import { SecureElement } from "../../src/emulator/secure-element/secure-element.js";
 import { Vehicle } from "../../src/emulator/vehicle/vehicle.js";
 import { toHex } from "../../src/protocol/bytes.js";

@@ -39,7 +39,9 @@ export function registerDemoCommand(program: Command): void {
       action(async (options: DemoOptions) => {
         // The service and its certificate code need the decorator metadata polyfill loaded first.
         await import("reflect-metadata");
-        const { factoryAttesterFromFile } = await import("../../client/emulated-factory.js");
+        const { factoryAttesterFromFile } = await import(
+          "../../emulator/secure-element/factory-attester-file.js"
+        );
         const { runDemoStory } = await import("../demo/demo-story.js");
         const print = (step: DemoStep) => {
           if (options.json) process.stdout.write(`${JSON.stringify(step)}\n`);

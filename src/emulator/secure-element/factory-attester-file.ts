@@ -3,10 +3,10 @@
 // SE_MANUFACTURER_PUBLIC_KEY). `npm start` keeps one at
 // .data/keys/se-manufacturer.json (a JWK); any deployment can be given one.
 import { readFileSync } from "node:fs";
-import { type FactoryAttester, softwareFactoryAttester } from "../emulator/secure-element/secure-element.js";
-import { fromHex, toHex } from "../protocol/bytes.js";
-import { publicKeyOf } from "../protocol/p256.js";
-import { ClientError } from "./errors.js";
+import { fromHex, toHex } from "../../protocol/bytes.js";
+import { publicKeyOf } from "../../protocol/p256.js";
+import { SecureElementError } from "./errors.js";
+import { type FactoryAttester, softwareFactoryAttester } from "./secure-element.js";
 
 /** Reads a P-256 private key from a JWK file (`d`) or a file of 64 hex digits. */
 export function factoryAttesterFromFile(path: string): { attester: FactoryAttester; publicKey: string } {
@@ -17,9 +17,9 @@ export function factoryAttesterFromFile(path: string): { attester: FactoryAttest
       ? new Uint8Array(Buffer.from((JSON.parse(text) as { d: string }).d, "base64url"))
       : fromHex(text, "manufacturer key");
   } catch (error) {
-    throw new ClientError(`cannot read the SE manufacturer key ${path}: ${(error as Error).message}`);
+    throw new SecureElementError(`cannot read the SE manufacturer key ${path}: ${(error as Error).message}`);
   }
-  if (privateKey.length !== 32) throw new ClientError(`${path} does not hold a P-256 private key`);
+  if (privateKey.length !== 32) throw new SecureElementError(`${path} does not hold a P-256 private key`);
   return {
     publicKey: toHex(publicKeyOf(privateKey)),
     attester: softwareFactoryAttester(privateKey),
