@@ -1,22 +1,40 @@
 // The npm package as a user gets it: built (`npm run build`), packed
 // (`npm pack`), installed from the tarball into an empty folder, and run from
 // there: `carkey --help`, `carkey --version`, an emulator command, and the
-// emulator library imported by its package name.
+// emulator library imported by its package name. Then the client package as
+// an OEM backend uses it: examples/oem-backend.ts, copied into that folder,
+// typechecks (strict) against the installed declarations, whose types come
+// from the contract, and runs there against the local server.
+import "../support/quiet-logs.js";
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { startCarKeyStack } from "../../src/adapters/local-server/car-key-stack.js";
 
+// As `npm start` does: the SDK's notice about Node 22 says nothing about this test.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 let workdir = "";
+let app = "";
 
 afterAll(async () => {
   if (workdir) await rm(workdir, { recursive: true, force: true });
 });
+
+/** A port free on loopback now (the example's webhook receiver listens on it; the server is told first). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
 
 describe("the npm package", () => {
   it("installs from its tarball into an empty folder, and its carkey and library work there", async () => {
@@ -36,7 +54,7 @@ describe("the npm package", () => {
     expect(shipped).toContain("dist/src/emulator/index.d.ts");
     expect(shipped.filter((p) => p.endsWith(".ts") && !p.endsWith(".d.ts"))).toEqual([]);
 
-    const app = join(workdir, "app");
+    app = join(workdir, "app");
     await mkdir(app);
     await writeFile(
       join(app, "package.json"),
@@ -84,5 +102,98 @@ describe("the npm package", () => {
     ].join("\n");
     const library = await run(process.execPath, ["--input-type=module", "-e", script], inApp);
     expect(JSON.parse(library.stdout)).toEqual({ decision: "unlocked", client: "function" });
+  }, 600_000);
+
+  it("carkeys/client: the OEM backend example typechecks against the installed types and runs", async () => {
+    expect(app, "the package was installed by the test before").not.toBe("");
+    await copyFile(join(ROOT, "examples", "oem-backend.ts"), join(app, "oem-backend.ts"));
+    // The contract's types reach a consumer: a route's enum, not `any`, and a value outside it is an error.
+    await writeFile(
+      join(app, "contract-types.ts"),
+      [
+        'import type { RegisteredKey, RevocationListResponse, WebhookSigningKey } from "carkeys/client";',
+        "type IsAny<T> = 0 extends 1 & T ? true : false;",
+        'export const roleIsTyped: IsAny<RegisteredKey["role"]> = false;',
+        'export const role: RegisteredKey["role"] = "friend";',
+        "// @ts-expect-error: the contract knows no such role",
+        'export const wrong: RegisteredKey["role"] = "guest";',
+        'export const sequence: RevocationListResponse["latestSequence"] = 0;',
+        'export const alg: WebhookSigningKey["jwk"]["alg"] = "ES256";',
+      ].join("\n"),
+    );
+    await writeFile(
+      join(app, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          target: "ES2023",
+          lib: ["ES2023", "DOM"],
+          module: "NodeNext",
+          moduleResolution: "NodeNext",
+          strict: true,
+          noEmit: true,
+          // The installed declarations are read for the example's types either way; checking every
+          // dependency's .d.ts (the AWS SDK's) would only cost minutes.
+          skipLibCheck: true,
+          types: ["node"],
+          typeRoots: [join(ROOT, "node_modules", "@types")],
+        },
+        files: ["oem-backend.ts", "contract-types.ts"],
+      }),
+    );
+    const tsc = join(ROOT, "node_modules", "typescript", "bin", "tsc");
+    await run(process.execPath, [tsc, "-p", "tsconfig.json"], {
+      cwd: app,
+      maxBuffer: 16 * 1024 * 1024,
+    }).catch((error: { stdout?: string }) => {
+      throw new Error(`the example does not typecheck against the package:\n${error.stdout ?? ""}`);
+    });
+
+    const webhookPort = await freePort();
+    const stack = await startCarKeyStack({
+      port: 0,
+      inMemory: true,
+      dataDir: join(workdir, "data"),
+      webhookUrl: `http://127.0.0.1:${webhookPort}/carkeys-events`,
+    });
+    let stdout: string;
+    try {
+      // tsx comes with the package (a dependency), so the example runs in the consumer's folder as written.
+      ({ stdout } = await run(process.execPath, ["--import", "tsx", "oem-backend.ts"], {
+        cwd: app,
+        env: {
+          ...process.env,
+          CARKEYS_URL: stack.url,
+          OEM_API_TOKEN: stack.oemToken,
+          CARKEYS_DATA_DIR: stack.dataDir,
+          WEBHOOK_PORT: String(webhookPort),
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+        },
+      }));
+    } finally {
+      await stack.stop();
+    }
+    const steps = stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const byName = Object.fromEntries(steps.map((s) => [s.step, s]));
+    expect(steps.map((s) => s.step)).toEqual([
+      "webhook-receiver",
+      "vehicle-enrolled",
+      "key-tracked",
+      "key-revoked",
+      "revocation-list",
+      "webhook-verified",
+    ]);
+    const keyId = byName["key-tracked"]!.keyId;
+    expect(byName["key-tracked"]).toMatchObject({
+      role: "owner",
+      state: "active",
+      receiptRole: "owner",
+      keys: 1,
+    });
+    expect(byName["key-revoked"]).toMatchObject({ keyId, state: "revoked", reason: "oem", sequence: 1 });
+    expect(byName["revocation-list"]).toMatchObject({ latestSequence: 1, entries: [keyId], verified: true });
+    expect(byName["webhook-verified"]).toMatchObject({ type: "key.revoked", keyId, reason: "oem" });
   }, 600_000);
 });
