@@ -14,6 +14,7 @@ import * as events from "aws-cdk-lib/aws-events";
 import * as sns from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
 import { MTLS_SETTING } from "../../functions/lib/client-certificate.js";
+import { FUNCTION_STATIC_FILES } from "../../src/api/docs/swagger-ui-files.js";
 import { ROUTES, type RouteDefinition } from "../../src/api/routes.js";
 import { PROJECT_ROOT } from "./bundling-options.js";
 import { DevicePseudonymKey } from "./constructs/device-pseudonym-key.js";
@@ -222,6 +223,7 @@ export class CarKeysStack extends Stack {
         name,
         entry: join(functionsDir, `${name}.ts`),
         description: `Car Keys ${name}: ${served.join(", ")}`,
+        ...(FUNCTION_STATIC_FILES[name] ? { staticFiles: FUNCTION_STATIC_FILES[name] } : {}),
         // Each function creates only the roots it can sign with (the bootstrap below creates both first).
         environment: {
           ...environment,

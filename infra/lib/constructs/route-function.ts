@@ -11,6 +11,7 @@
 // `*` to every role. Turning it on is `tracing: lambda.Tracing.ACTIVE` here
 // with a Powertools tracer in the handlers.
 import { existsSync } from "node:fs";
+import { posix } from "node:path";
 import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -35,6 +36,12 @@ export interface RouteFunctionProps {
   readonly logRetention?: logs.RetentionDays;
   /** Where the alarms notify; without one they show in the console only. */
   readonly alarmAction?: cloudwatch.IAlarmAction;
+  /**
+   * Files the function reads at run time, copied beside its bundle after
+   * esbuild ran (`from` relative to the repository root, `to` relative to
+   * index.mjs): the docs page's Swagger UI (src/api/docs/swagger-ui-files.ts).
+   */
+  readonly staticFiles?: readonly { readonly from: string; readonly to: string }[];
 }
 
 const runtime = lambda.Runtime.ALL.find((r) => r.name === `nodejs${LAMBDA_NODE_MAJOR}.x`);
@@ -87,7 +94,7 @@ export class RouteFunction extends Construct implements iam.IGrantable {
       role: this.role,
       logGroup: this.logGroup,
       environment: { ...props.environment },
-      bundling: nodejsFunctionBundling(),
+      bundling: { ...nodejsFunctionBundling(), ...copyAfterBundling(props.staticFiles ?? []) },
     });
 
     Validations.of(this.fn).acknowledge({
@@ -124,4 +131,24 @@ export class RouteFunction extends Construct implements iam.IGrantable {
   get grantPrincipal(): iam.IPrincipal {
     return this.role;
   }
+}
+
+/** NodejsFunction command hooks that copy `files` into the bundle's directory (local bundling: a shell). */
+function copyAfterBundling(
+  files: readonly { readonly from: string; readonly to: string }[],
+): Pick<nodejs.BundlingOptions, "commandHooks"> {
+  if (files.length === 0) return {};
+  const quote = (path: string) => `'${path.replaceAll("'", "'\\''")}'`;
+  return {
+    commandHooks: {
+      beforeBundling: () => [],
+      beforeInstall: () => [],
+      afterBundling: (inputDir, outputDir) =>
+        files.map(
+          ({ from, to }) =>
+            `mkdir -p ${quote(posix.join(outputDir, posix.dirname(to)))} && ` +
+            `cp ${quote(posix.join(inputDir, from))} ${quote(posix.join(outputDir, to))}`,
+        ),
+    },
+  };
 }

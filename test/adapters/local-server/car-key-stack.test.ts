@@ -76,6 +76,17 @@ describe("GET /openapi.json", () => {
     expect(operations).toHaveLength(ROUTES.length);
   });
 
+  it("is rendered at GET /docs by the same function, with a strict Content-Security-Policy", async () => {
+    const response = await fetch(`${stack.url}/docs`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    const csp = response.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).not.toContain("unsafe-inline");
+    const html = await response.text();
+    expect(html).toContain('SwaggerUIBundle({\n  url: new URL("openapi.json", document.baseURI).href');
+  });
+
   it("resolves every $ref and security scheme inside itself", () => {
     const refs: string[] = [];
     const walk = (value: unknown) => {
