@@ -18,7 +18,12 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { SoftSigner } from "../src/adapters/kms/soft-signer.js";
 import { startCarKeyStack } from "../src/adapters/local-server/car-key-stack.js";
-import { CarKeysClient, installVehicleEnrollment, OemBackendClient } from "../src/client/car-keys-client.js";
+import {
+  CarKeysClient,
+  installVehicleEnrollment,
+  OemBackendClient,
+  provisionPairingMaterial,
+} from "../src/client/car-keys-client.js";
 import {
   LifecycleClient,
   OemLifecycleClient,
@@ -280,8 +285,21 @@ export async function benchService(): Promise<void> {
       await relay.readSecureContent(relayMailbox, newDeviceClaim());
       await relay.deleteMailbox(relayMailbox, relayClaim);
     });
+    // The owner moves to a new phone: new pairing material, the new phone pairs and registers (the old key revoked).
+    const newPhone = SecureElement.create({ manufacturer: attester }).se;
+    await client.enrollSecureElement(newPhone);
+    const migration = await countCalls(async () => {
+      const { pairing } = await oem.newPairing(toHex(car.vehicleIdentifier));
+      provisionPairingMaterial(car, pairing);
+      newPhone.enterPairingPassword(pairing.password);
+      const { keyId } = await car.pair((command) => newPhone.transceive(command));
+      await client.registerKey(newPhone, keyId);
+    });
     const perRoute = summarize([
       ...issuanceCost.perRequest,
+      ...migration.perRequest.map((r) =>
+        r.route === "key-registration" ? { ...r, route: "owner-migration" } : r,
+      ),
       ...ownerRegistration.perRequest.map((r) => ({ ...r, route: "owner-registration" })),
       ...registrationCalls.perRequest.map((r) => ({ ...r, route: "friend-registration" })),
       ...counted.perRequest,

@@ -512,9 +512,23 @@ export class KeyTracking {
    */
   private async migration(vehicle: VehicleRecord, now: Date): Promise<OwnerMigration | undefined> {
     if (!vehicle.owner) return undefined;
-    const previous = await this.options.store.getKey(vehicle.owner.keyId);
-    if (!previous || (previous.state ?? "active") !== "active") return { previousKeyId: vehicle.owner.keyId };
-    const notice = await this.options.notices.terminateKeyNotice(previous, now);
+    const { store, pseudonyms } = this.options;
+    const { keyId: previousKeyId, deviceSeal } = vehicle.owner;
+    // The vehicle keeps its owner key's device seal, so the old key and its device's notice counter are
+    // read together, in one round trip; an owner registered before the seal was kept costs one read more.
+    const device = deviceSeal ? await pseudonyms.unseal(previousKeyId, deviceSeal) : undefined;
+    const read = await store.readRecords({
+      keys: [previousKeyId],
+      ...(device ? { deviceNoticeStates: [device] } : {}),
+    });
+    const previous = read.keys.get(previousKeyId);
+    if (!previous || (previous.state ?? "active") !== "active") return { previousKeyId };
+    const state = device ? read.deviceNoticeStates.get(device) : undefined;
+    const notice = await this.options.notices.terminateKeyNotice(
+      previous,
+      now,
+      device && state ? { seId: device, counter: state.counter } : undefined,
+    );
     return {
       previousKeyId: previous.keyId,
       revocation: {

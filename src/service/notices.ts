@@ -163,17 +163,17 @@ export class Notices {
     caller: string,
   ): Promise<Outcome<LostModeView>> {
     const { store, clock } = this.options;
-    if (!(await store.getSecureElement(seId)))
-      throw new NotFoundError(`secure element ${seId} is not enrolled`);
     const wanted = action === "suspend" ? "suspended" : "active";
     const reference = await this.options.pseudonyms.reference(seId);
-    const vehicleIds = [
-      ...new Set((await store.listDeviceKeys({ reference, seId })).map((k) => k.vehicleId)),
-    ].sort();
     // A write that lost a counter race is tried again with fresh counters and signatures, after a backoff.
     const backoff = new CounterBackoff(this.options.counterBackoff);
     do {
-      const state = await store.getDeviceNoticeState(seId);
+      // The device, its notice state and the vehicles holding its keys with their sequences: two reads
+      // (the key index names the vehicles), then one transaction (docs/architecture.md "DynamoDB budget").
+      const read = await store.readLostModeRecords({ reference, seId });
+      if (!read.secureElement) throw new NotFoundError(`secure element ${seId} is not enrolled`);
+      const { state } = read;
+      const vehicleIds = [...read.vehicleNotices.keys()].sort();
       if (state.lostMode === wanted) {
         // A repeat: the device is already where it was asked to be; nothing new is signed.
         return { created: false, response: { seId, lostMode: wanted, counter: state.counter, vehicleIds } };
@@ -189,10 +189,9 @@ export class Notices {
       };
       const vehicles: VehicleNoticeWrite[] = [];
       for (const vehicleId of vehicleIds) {
-        const { notices } = await store.getVehicleSequences(vehicleId);
         vehicles.push({
           vehicleId,
-          sequence: notices + 1,
+          sequence: read.vehicleNotices.get(vehicleId)! + 1,
           seId,
           counter,
           action,
@@ -201,7 +200,7 @@ export class Notices {
         });
       }
       try {
-        await store.appendNotices({ notice: device, lostMode: wanted }, vehicles);
+        await store.appendNotices({ notice: device, lostMode: wanted }, vehicles, read);
       } catch (error) {
         if (error instanceof ConflictError) continue;
         throw error;

@@ -71,6 +71,13 @@ export interface SecureElementRecord {
 export interface VehicleOwner {
   readonly keyId: string;
   readonly publicKey: string;
+  /**
+   * The owner key's device seal, as its key record holds it (device-pseudonyms.ts): kept here too so a
+   * migration addresses the old owner key's terminate-key notice without reading that key first, reading
+   * the key and its device's notice counter together (docs/architecture.md "DynamoDB budget"). Absent on
+   * vehicles whose owner was registered before it was kept.
+   */
+  readonly deviceSeal?: string;
 }
 
 export interface VehicleRecord {
@@ -301,6 +308,19 @@ export interface DeviceNoticeFeed {
   readonly notices: DeviceNoticeRecord[];
 }
 
+/** What lost mode reads before it writes: the device, its notice state, the vehicles holding its keys. */
+export interface LostModeRecords {
+  readonly secureElement?: SecureElementRecord;
+  readonly state: DeviceNoticeState;
+  /** Each vehicle holding one of the device's keys, with the sequence of its latest notice (0 when none). */
+  readonly vehicleNotices: ReadonlyMap<string, number>;
+  /**
+   * The store's own bookkeeping, passed back to appendNotices: it looked for keys filed the way they were
+   * before device references and found none, so the write may record that it need not look again.
+   */
+  readonly legacyIndexEmpty?: boolean;
+}
+
 /** A new owner phone: the old owner key moves to revoked (migrated) and its SE gets a terminate-key notice. */
 export interface OwnerMigration {
   readonly previousKeyId: string;
@@ -430,17 +450,21 @@ export interface Store {
   ): Promise<void>;
   getDeviceNoticeState(seId: string): Promise<DeviceNoticeState>;
   /**
-   * The keys on one SE (for lost mode's vehicle notices): filed under its
-   * reference, and, for keys registered before references, under its id.
+   * Everything a lost-mode change reads before it writes (docs/architecture.md "DynamoDB budget"): the
+   * SE's record, its notice state, and the vehicles holding its keys with their notice sequences.
    */
-  listDeviceKeys(device: {
-    reference: string;
-    seId: string;
-  }): Promise<{ keyId: string; vehicleId: string }[]>;
+  readLostModeRecords(device: { reference: string; seId: string }): Promise<LostModeRecords>;
   /** The vehicle's notice and revocation sequences (0 when none). */
   getVehicleSequences(vehicleId: string): Promise<{ notices: number; revocations: number }>;
-  /** A device notice and the vehicle notices of one lost-mode action, all or nothing (ConflictError: retry). */
-  appendNotices(device: DeviceNoticeWrite, vehicles: readonly VehicleNoticeWrite[]): Promise<void>;
+  /**
+   * A device notice and the vehicle notices of one lost-mode action, all or nothing (ConflictError: retry).
+   * `read` is what readLostModeRecords answered for the device, for the store's own bookkeeping.
+   */
+  appendNotices(
+    device: DeviceNoticeWrite,
+    vehicles: readonly VehicleNoticeWrite[],
+    read?: LostModeRecords,
+  ): Promise<void>;
   /**
    * The SE's record, notice state and notices above `after` (ascending, at most
    * `limit`) together: one Query when they fit in one page (they share a partition).

@@ -17,6 +17,7 @@ import {
   CarKeysClient,
   installVehicleEnrollment,
   OemBackendClient,
+  provisionPairingMaterial,
 } from "../../src/client/car-keys-client.js";
 import { LifecycleClient, OemLifecycleClient } from "../../src/client/lifecycle-client.js";
 import { factoryAttesterFromFile } from "../../src/emulator/secure-element/factory-attester-file.js";
@@ -126,5 +127,56 @@ describe("DynamoDB operations per request", () => {
       await lifecycle.syncDevice(friends[2]!);
     });
     expectWithinBudget(oemRoutes);
+  }, 180_000);
+  it("lost mode (a change and its repeat) and an owner's migration to a new phone stay within 3 per request", async () => {
+    const { attester } = factoryAttesterFromFile(join(stack.keysDir, "se-manufacturer.json"));
+    const client = new CarKeysClient(stack.url);
+    const oem = new OemBackendClient(stack.url, stack.oemToken);
+    const oemLifecycle = new OemLifecycleClient(stack.url, stack.oemToken);
+    const cars = [Vehicle.create(), Vehicle.create()];
+    const owner = SecureElement.create({ manufacturer: attester }).se;
+    const newPhone = SecureElement.create({ manufacturer: attester }).se;
+    await client.getTrustAnchors();
+    await client.enrollSecureElement(owner);
+    await client.enrollSecureElement(newPhone);
+    // The owner's phone holds keys of two cars: lost mode writes a notice for each.
+    const ownerKeys: string[] = [];
+    for (const car of cars) {
+      const enrollment = await oem.enrollVehicle({
+        vehicleId: car.vehicleIdentifier,
+        vehiclePublicKey: car.publicKey,
+      });
+      owner.enterPairingPassword(installVehicleEnrollment(car, enrollment.response).password);
+      const { keyId } = await car.pair((command) => owner.transceive(command));
+      await client.registerKey(owner, keyId);
+      ownerKeys.push(keyId);
+    }
+
+    const lostMode = await traceRequests(async () => {
+      const suspended = await oemLifecycle.setLostMode(owner.seId, "suspend");
+      expect(suspended.vehicleIds).toHaveLength(2);
+      await oemLifecycle.setLostMode(owner.seId, "suspend");
+      await oemLifecycle.setLostMode(owner.seId, "resume");
+    });
+    expect(lostMode.map((r) => r.route)).toEqual(["lost-mode", "lost-mode", "lost-mode"]);
+    expectWithinBudget(lostMode);
+
+    // Migration: new pairing material, the new phone pairs, its owner key registers and the old one is revoked.
+    const car = cars[0]!;
+    let newOwnerKeyId = "";
+    const migration = await traceRequests(
+      async () => {
+        const { pairing } = await oem.newPairing(toHex(car.vehicleIdentifier));
+        provisionPairingMaterial(car, pairing);
+        newPhone.enterPairingPassword(pairing.password);
+        newOwnerKeyId = (await car.pair((command) => newPhone.transceive(command))).keyId;
+        await client.registerKey(newPhone, newOwnerKeyId);
+      },
+      (route) => (route === "key-registration" ? "owner-migration" : route),
+    );
+    expect(migration.map((r) => r.route)).toEqual(["pairing", "owner-migration"]);
+    expectWithinBudget(migration);
+    expect((await oem.getKey(ownerKeys[0]!)).state).toBe("revoked");
+    expect((await oem.getKey(newOwnerKeyId)).state).toBe("active");
   }, 180_000);
 });

@@ -22,6 +22,7 @@ import type {
   KeyRecord,
   KeyRevocationWrite,
   KeyTerminationRecord,
+  LostModeRecords,
   NonceClaim,
   OemRootProfile,
   OwnerMigration,
@@ -187,7 +188,11 @@ export class MemoryStore implements Store {
     this.keys.set(key.keyId, clone(key));
     this.vehicles.set(key.vehicleId, {
       ...vehicle,
-      owner: { keyId: key.keyId, publicKey: key.endpointPublicKey },
+      owner: {
+        keyId: key.keyId,
+        publicKey: key.endpointPublicKey,
+        ...(key.deviceSeal ? { deviceSeal: key.deviceSeal } : {}),
+      },
     });
     this.pairings.delete(key.vehicleId);
     this.spend(nonce);
@@ -257,10 +262,22 @@ export class MemoryStore implements Store {
     return clone(this.deviceNoticeStates.get(seId)) ?? { counter: 0, lostMode: "active" as const };
   }
 
-  async listDeviceKeys(device: { reference: string; seId: string }) {
-    return [...this.keys.values()]
+  async readLostModeRecords(device: { reference: string; seId: string }): Promise<LostModeRecords> {
+    const secureElement = await this.getSecureElement(device.seId);
+    const vehicleIds = [...this.keys.values()]
       .filter((k) => (k.deviceRef ? k.deviceRef === device.reference : k.seId === device.seId))
-      .map((k) => ({ keyId: k.keyId, vehicleId: k.vehicleId }));
+      .map((k) => k.vehicleId);
+    return {
+      ...(secureElement ? { secureElement } : {}),
+      state: await this.getDeviceNoticeState(device.seId),
+      vehicleNotices: new Map(
+        await Promise.all(
+          [...new Set(vehicleIds)].map(
+            async (id) => [id, (await this.getVehicleSequences(id)).notices] as const,
+          ),
+        ),
+      ),
+    };
   }
 
   async getVehicleSequences(vehicleId: string) {

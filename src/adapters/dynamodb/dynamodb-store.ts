@@ -45,6 +45,7 @@ import type {
   KeyRevocationRecord,
   KeyRevocationWrite,
   KeyTerminationRecord,
+  LostModeRecords,
   NonceClaim,
   OemRootProfile,
   OwnerMigration,
@@ -58,6 +59,7 @@ import type {
   Store,
   VehicleNoticeRecord,
   VehicleNoticeWrite,
+  VehicleOwner,
   VehicleRecord,
 } from "../../service/ports.js";
 import { createDocumentClient } from "./dynamodb-client.js";
@@ -111,6 +113,14 @@ const epochSeconds = (date: Date | string): number =>
 /** The token of the call that wrote an item (putNew): bookkeeping of the store, never part of a record. */
 const WRITE_TOKEN = "writeToken";
 
+/**
+ * On an SE's item: where lost mode finds the device's keys. `reference` says under its device reference
+ * alone (every SE enrolled since, and older ones once a lost-mode change found none under the SE id);
+ * absent, keys registered before references may also be filed under the SE id.
+ */
+const KEY_INDEX = "keyIndex";
+const KEYS_UNDER_REFERENCE = "reference";
+
 const LAYOUT_ATTRIBUTES = new Set([
   "pk",
   "sk",
@@ -119,6 +129,7 @@ const LAYOUT_ATTRIBUTES = new Set([
   "gsi1sk",
   TABLE_DESIGN.ttlAttribute,
   WRITE_TOKEN,
+  KEY_INDEX,
 ]);
 
 function record<T>(item: Item | undefined): T | undefined {
@@ -254,7 +265,13 @@ export class DynamoDbStore implements Store {
   async createSecureElement(se: SecureElementRecord, nonce: NonceClaim): Promise<void> {
     await this.transact([
       [
-        this.putIfAbsent({ ...key.se(se.seId), type: "secure-element", ...se }),
+        // A new SE's keys are all filed under its reference: lost mode need not look under its id.
+        this.putIfAbsent({
+          ...key.se(se.seId),
+          type: "secure-element",
+          [KEY_INDEX]: KEYS_UNDER_REFERENCE,
+          ...se,
+        }),
         () => new ConflictError(`secure element ${se.seId} is already enrolled`),
       ],
       this.nonceItem(nonce),
@@ -357,7 +374,7 @@ export class DynamoDbStore implements Store {
             ...ownerCondition,
             ExpressionAttributeNames: { "#owner": "owner" },
             ExpressionAttributeValues: {
-              ":owner": { keyId: keyRecord.keyId, publicKey: keyRecord.endpointPublicKey },
+              ":owner": vehicleOwner(keyRecord),
               ...(migration ? { ":previous": migration.previousKeyId } : {}),
             },
           },
@@ -579,17 +596,36 @@ export class DynamoDbStore implements Store {
     return { ...(secureElement ? { secureElement } : {}), state: noticeState(state), notices };
   }
 
-  async listDeviceKeys(device: {
-    reference: string;
-    seId: string;
-  }): Promise<{ keyId: string; vehicleId: string }[]> {
-    const legacy = key.legacyDeviceKey(device.seId);
-    const [current, old] = await Promise.all([
-      this.keyIndex(key.deviceKey(device.reference, "").pk, "KEY#"),
-      this.keyIndex(legacy.pk, legacy.prefix),
-    ]);
-    const seen = new Set<string>();
-    return [...current, ...old].filter((k) => !seen.has(k.keyId) && seen.add(k.keyId));
+  async readLostModeRecords(device: { reference: string; seId: string }): Promise<LostModeRecords> {
+    // The index of the device's keys first (one Query): it names the vehicles whose notice sequences are
+    // read next, in one batch with the SE's record and its notice state. The write is the third operation.
+    const indexed = await this.keyIndex(key.deviceKey(device.reference, "").pk, "KEY#");
+    const vehicleIds = [...new Set(indexed.map((k) => k.vehicleId))];
+    const se = key.se(device.seId);
+    const state = key.deviceNotices(device.seId);
+    const found = await this.batchGet([se, state, ...vehicleIds.map(key.vehicleNotices)]);
+    const vehicleNotices = new Map(
+      vehicleIds.map((id) => [id, counterOf(found.get(itemId(key.vehicleNotices(id))))] as const),
+    );
+    const seItem = found.get(itemId(se));
+    let legacyIndexEmpty = false;
+    if (seItem && seItem[KEY_INDEX] !== KEYS_UNDER_REFERENCE) {
+      // Enrolled before SEs were marked: keys registered before device references may be filed under the
+      // SE id. Looked up once more here, until a lost-mode change that finds none marks the SE.
+      const legacy = key.legacyDeviceKey(device.seId);
+      const old = await this.keyIndex(legacy.pk, legacy.prefix);
+      const more = [...new Set(old.map((k) => k.vehicleId))].filter((id) => !vehicleNotices.has(id));
+      const sequences = more.length > 0 ? await this.batchGet(more.map(key.vehicleNotices)) : new Map();
+      for (const id of more) vehicleNotices.set(id, counterOf(sequences.get(itemId(key.vehicleNotices(id)))));
+      legacyIndexEmpty = old.length === 0;
+    }
+    const secureElement = record<SecureElementRecord>(seItem);
+    return {
+      ...(secureElement ? { secureElement } : {}),
+      state: noticeState(found.get(itemId(state))),
+      vehicleNotices,
+      ...(legacyIndexEmpty ? { legacyIndexEmpty } : {}),
+    };
   }
 
   private async keyIndex(pk: string, prefix: string): Promise<{ keyId: string; vehicleId: string }[]> {
@@ -622,7 +658,12 @@ export class DynamoDbStore implements Store {
     return { notices: counterOf(notices), revocations: counterOf(revocations) };
   }
 
-  async appendNotices(device: DeviceNoticeWrite, vehicles: readonly VehicleNoticeWrite[]): Promise<void> {
+  async appendNotices(
+    device: DeviceNoticeWrite,
+    vehicles: readonly VehicleNoticeWrite[],
+    read?: LostModeRecords,
+  ): Promise<void> {
+    const { seId } = device.notice;
     await this.transact([
       ...this.deviceNoticeItems(device),
       ...vehicles.flatMap((notice) => [
@@ -638,7 +679,25 @@ export class DynamoDbStore implements Store {
           ...notice,
         }),
       ]),
+      // No keys of this SE are filed under its id: say so on its record, so lost mode stops looking there.
+      ...(read?.legacyIndexEmpty ? [this.markKeysUnderReference(seId)] : []),
     ]);
+  }
+
+  private markKeysUnderReference(seId: string): [TransactItem, Refusal] {
+    return [
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: key.se(seId),
+          UpdateExpression: "SET #index = :reference",
+          ConditionExpression: "attribute_exists(pk)",
+          ExpressionAttributeNames: { "#index": KEY_INDEX },
+          ExpressionAttributeValues: { ":reference": KEYS_UNDER_REFERENCE },
+        },
+      },
+      () => new ConflictError(`secure element ${seId} is not enrolled`),
+    ];
   }
 
   async listDeviceNotices(seId: string, after: number, limit: number): Promise<DeviceNoticeRecord[]> {
@@ -979,8 +1038,22 @@ export class DynamoDbStore implements Store {
   }
 }
 
+/** How batchGet files an item: `pk\0sk`. */
+function itemId(itemKey: { pk: string; sk: string }): string {
+  return `${itemKey.pk}\u0000${itemKey.sk}`;
+}
+
 /** BatchGetItem takes at most 100 keys per call. */
 const BATCH_GET_LIMIT = 100;
+
+/** The vehicle's `owner` field for its owner key: id, public key and the key's device seal. */
+function vehicleOwner(keyRecord: KeyRecord): VehicleOwner {
+  return {
+    keyId: keyRecord.keyId,
+    publicKey: keyRecord.endpointPublicKey,
+    ...(keyRecord.deviceSeal ? { deviceSeal: keyRecord.deviceSeal } : {}),
+  };
+}
 
 function counterOf(item: Item | undefined): number {
   return (item?.counter as number | undefined) ?? 0;

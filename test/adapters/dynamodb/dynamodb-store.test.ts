@@ -5,11 +5,19 @@
 // records carrying the TTL attribute in epoch seconds, and the index that
 // lists a vehicle's keys. ensureTable is idempotent and enables TTL.
 import { DescribeTableCommand, DescribeTimeToLiveCommand } from "@aws-sdk/client-dynamodb";
+import { DeleteCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DynamoDbStore } from "../../../src/adapters/dynamodb/dynamodb-store.js";
+import { countDynamoDbOperations } from "../../../src/adapters/dynamodb/operation-count.js";
 import { ensureTable, TABLE_DESIGN } from "../../../src/adapters/dynamodb/table-design.js";
 import { ConflictError, ForbiddenError, ReplayError } from "../../../src/service/errors.js";
-import type { KeyRecord, NonceClaim, PairingRecord, VehicleRecord } from "../../../src/service/ports.js";
+import type {
+  KeyRecord,
+  LostModeRecords,
+  NonceClaim,
+  PairingRecord,
+  VehicleRecord,
+} from "../../../src/service/ports.js";
 import { startTestTable, type TestTable } from "../../support/dynamodb-table.js";
 
 let table: TestTable;
@@ -366,6 +374,89 @@ describe("DynamoDbStore", () => {
     expect(none.state.counter).toBe(5);
     const unknown = await store.readDeviceNoticeFeed(hex(16), 0, 10);
     expect(unknown).toEqual({ state: { counter: 0, lostMode: "active" }, notices: [] });
+  });
+
+  it("reads lost mode's records in two operations, under the SE id as well only until a change finds none there", async () => {
+    const se = (seId: string) => ({
+      seId,
+      instanceCaPublicKey: "04",
+      certificatePem: "pem",
+      serialNumber: "01",
+      factoryAttestedAt: new Date().toISOString(),
+      enrolledAt: new Date().toISOString(),
+    });
+    const v = vehicle();
+    const material = pairing(v.vehicleId);
+    await store.createVehicle(v, material);
+    const owner = { ...key(v.vehicleId), deviceRef: hex(32) };
+    await store.registerOwnerKey(owner, nonce(), new Date(), material.pairingId);
+    const issuedAt = new Date().toISOString();
+    const lostMode = (seId: string, counter: number, sequence: number, read: LostModeRecords) =>
+      store.appendNotices(
+        { notice: { seId, counter, action: "suspend", notice: "70", issuedAt }, lostMode: "suspended" },
+        [{ vehicleId: v.vehicleId, sequence, seId, counter, action: "suspend", notice: "70", issuedAt }],
+        read,
+      );
+
+    // An SE enrolled now: its keys are under its reference alone; one Query and one batch.
+    const fresh = se(hex(16));
+    await store.createSecureElement(fresh, nonce());
+    const device = { reference: owner.deviceRef, seId: fresh.seId };
+    const first = await countDynamoDbOperations(() => store.readLostModeRecords(device));
+    expect(first.total).toBe(2);
+    expect(first.result).toEqual({
+      secureElement: fresh,
+      state: { counter: 0, lostMode: "active" },
+      vehicleNotices: new Map([[v.vehicleId, 0]]),
+    });
+    await lostMode(fresh.seId, 1, 1, first.result);
+    expect((await store.readLostModeRecords(device)).vehicleNotices).toEqual(new Map([[v.vehicleId, 1]]));
+
+    // An SE enrolled before SEs were marked, with a key registered before references (filed under its id).
+    const old = se(hex(16));
+    const oldVehicle = hex(16);
+    await table.documentClient.send(
+      new PutCommand({
+        TableName: table.tableName,
+        Item: { pk: `SE#${old.seId}`, sk: "SE", type: "secure-element", ...old },
+      }),
+    );
+    const legacyEntry = {
+      pk: `SE#${old.seId}`,
+      sk: "KEY#00000000abcd",
+      keyId: "00000000abcd",
+      vehicleId: oldVehicle,
+    };
+    await table.documentClient.send(new PutCommand({ TableName: table.tableName, Item: legacyEntry }));
+    const oldDevice = { reference: hex(32), seId: old.seId };
+    const legacy = await countDynamoDbOperations(() => store.readLostModeRecords(oldDevice));
+    expect(legacy.total).toBe(4);
+    expect(legacy.result.secureElement).toEqual(old);
+    expect(legacy.result.vehicleNotices).toEqual(new Map([[oldVehicle, 0]]));
+    expect(legacy.result.legacyIndexEmpty).toBeUndefined();
+
+    // Once none is under its id, the next lost-mode change marks it, and lost mode stops looking there.
+    await table.documentClient.send(
+      new DeleteCommand({ TableName: table.tableName, Key: { pk: legacyEntry.pk, sk: legacyEntry.sk } }),
+    );
+    const empty = await countDynamoDbOperations(() => store.readLostModeRecords(oldDevice));
+    expect(empty.total).toBe(3);
+    expect(empty.result).toMatchObject({ vehicleNotices: new Map(), legacyIndexEmpty: true });
+    await store.appendNotices(
+      {
+        notice: { seId: old.seId, counter: 1, action: "suspend", notice: "70", issuedAt },
+        lostMode: "suspended",
+      },
+      [],
+      empty.result,
+    );
+    const marked = await countDynamoDbOperations(() => store.readLostModeRecords(oldDevice));
+    expect(marked.total).toBe(2);
+    expect(marked.result).toEqual({
+      secureElement: old,
+      state: { counter: 1, lostMode: "suspended" },
+      vehicleNotices: new Map(),
+    });
   });
 
   it("keeps layout attributes out of the records it returns", async () => {
