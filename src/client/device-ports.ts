@@ -87,7 +87,7 @@ export interface FriendSecureElement {
 export interface SyncingSecureElement extends RequestSigningSecureElement {
   readonly seId: string;
   /** Where the SE left off: the counter of the last notice it applied. */
-  exportState(): { readonly noticeCounter: number };
+  readonly noticeCounter: number;
   /** Verifies and applies a notice signed by the Device OEM root (it refuses one that is not newer). */
   applyNotice(notice: Uint8Array): unknown;
   /** Deletes the keys whose profile has ended by the SE's clock. */

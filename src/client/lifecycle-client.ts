@@ -67,7 +67,7 @@ export class LifecycleClient {
    * (a repeat answers 200), so resending is safe.
    */
   async syncDevice(se: SyncingSecureElement): Promise<DeviceSync> {
-    const after = se.exportState().noticeCounter;
+    const after = se.noticeCounter;
     const { body } = await deviceFetch<DeviceNotices>(
       this.baseUrl,
       se,

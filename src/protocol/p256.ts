@@ -207,3 +207,56 @@ export function keyIdentifier(endpointPublicKey: Uint8Array): Uint8Array {
   assertPublicKey(endpointPublicKey, "endpoint public key");
   return asBytes(createHash("sha1").update(endpointPublicKey).digest()).slice(0, 6);
 }
+
+/**
+ * A private key held in memory for as long as its owner lives: the scalar and,
+ * from its first signature on, its own OpenSSL KeyObject, so signing never
+ * re-imports the key or looks it up by its hex form. The scalar sits in an
+ * ECMAScript private field (JSON.stringify and Object.values show nothing of
+ * it); it leaves only through exportScalar, for sealed storage and for
+ * derivations that need the scalar itself.
+ */
+export class P256PrivateKey {
+  readonly #scalar: Uint8Array;
+  #keyObject: KeyObject | undefined;
+  readonly publicKey: Uint8Array;
+
+  private constructor(scalar: Uint8Array, publicKey: Uint8Array) {
+    this.#scalar = scalar;
+    this.publicKey = publicKey;
+  }
+
+  /** Throws a ProtocolInputError unless `scalar` is 32 bytes in [1, n-1]. */
+  static fromScalar(scalar: Uint8Array): P256PrivateKey {
+    return new P256PrivateKey(new Uint8Array(scalar), publicPointOf(scalar));
+  }
+
+  static generate(random: RandomSource = systemRandom): P256PrivateKey {
+    const pair = generateKeyPair(random);
+    return new P256PrivateKey(pair.privateKey, pair.publicKey);
+  }
+
+  /** ECDSA-P256-SHA256 over `message`, raw r‖s, as signRaw. */
+  sign(message: Uint8Array): Uint8Array {
+    this.#keyObject ??= createPrivateKey({
+      key: {
+        kty: "EC",
+        crv: "P-256",
+        d: b64url(this.#scalar),
+        x: b64url(this.publicKey.subarray(1, 33)),
+        y: b64url(this.publicKey.subarray(33)),
+      },
+      format: "jwk",
+    });
+    return asBytes(sign("sha256", message, { key: this.#keyObject, dsaEncoding: "ieee-p1363" }));
+  }
+
+  /** ECDSA-P256 over an already computed SHA-256 digest, as signDigestRaw. */
+  signDigest(digest: Uint8Array): Uint8Array {
+    return signDigestRaw(this.#scalar, digest);
+  }
+
+  exportScalar(): Uint8Array {
+    return new Uint8Array(this.#scalar);
+  }
+}

@@ -77,6 +77,7 @@ describe("lost mode on the secure element", () => {
     expect(() => w.friend.se.applyNotice(resume2)).toThrow("stale notice: counter 2 is not above 3");
     expect(() => w.friend.se.applyNotice(suspend3)).toThrow("stale notice: counter 3 is not above 3");
     expect(w.friend.se.isLocked).toBe(true);
+    expect(w.friend.se.noticeCounter).toBe(3);
     expect(w.friend.se.exportState().noticeCounter).toBe(3);
     expect(await tap(w.friend.se, w.car.doorHandle)).toMatchObject({ decision: "refused", reason: LOCKED });
   });
@@ -87,6 +88,7 @@ describe("lost mode on the secure element", () => {
       "notice is for another device",
     );
     expect(w.friend.se.isLocked).toBe(false);
+    expect(w.friend.se.noticeCounter).toBe(0);
     expect(w.friend.se.exportState().noticeCounter).toBe(0);
   });
 

@@ -15,6 +15,7 @@ import {
   generateKeyPair,
   isValidPublicKey,
   keyIdentifier,
+  P256PrivateKey,
   publicKeyOf,
   sha256Digest,
   signDigestRaw,
@@ -205,5 +206,28 @@ describe("refusals", () => {
     const off = good.slice();
     off[64]! ^= 1;
     expect(verifyRaw(signature, sample, off)).toBe(false);
+  });
+});
+
+describe("P256PrivateKey", () => {
+  it("signs and signs digests as signRaw and signDigestRaw with the same scalar, and keeps the scalar out of JSON", () => {
+    const key = P256PrivateKey.fromScalar(fromHex(RFC6979.x));
+    expect(toHex(key.publicKey)).toBe(RFC6979.public);
+    const sample = utf8("sample");
+    expect(verifyRaw(key.sign(sample), sample, key.publicKey)).toBe(true);
+    expect(verifyRaw(key.sign(sample), utf8("other"), key.publicKey)).toBe(false);
+    const digest = sha256Digest(sample);
+    expect(toHex(key.signDigest(digest))).toBe(toHex(signDigestRaw(fromHex(RFC6979.x), digest)));
+    expect(toHex(key.exportScalar())).toBe(RFC6979.x);
+    expect(JSON.stringify(key)).not.toContain(RFC6979.x);
+    expect(JSON.stringify(Object.values(key))).not.toContain(RFC6979.x.slice(0, 16));
+  });
+
+  it("draws a new key from the random source and refuses a scalar outside [1, n-1]", () => {
+    const seed = new Uint8Array(48).fill(9);
+    const drawn = P256PrivateKey.generate(() => seed.slice());
+    expect(toHex(drawn.exportScalar())).toBe(toHex(generateKeyPair(() => seed.slice()).privateKey));
+    expect(toHex(drawn.publicKey)).toBe(toHex(publicKeyOf(drawn.exportScalar())));
+    expect(() => P256PrivateKey.fromScalar(new Uint8Array(32))).toThrow(ProtocolInputError);
   });
 });

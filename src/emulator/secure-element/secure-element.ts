@@ -8,57 +8,57 @@
 // friend accepts a share. Private keys, the persistent transaction keys and
 // the confidential mailboxes live only in private fields and, when exported,
 // only inside sealed storage.
-import {
-  type AccessProfile,
-  checkAccessProfile,
-  profileBeyond,
-  sharingRole,
-} from "../../protocol/access-profile.js";
-import { activationCheck, activationKey, checkActivationCode } from "../../protocol/activation-code.js";
-import { equalBytes, fromHex, toHex, utf8 } from "../../protocol/bytes.js";
-import { issueCertificate } from "../../protocol/certificate-issuer.js";
-import type { KeyRole } from "../../protocol/certificate-profiles.js";
-import { parseCertificate, verifyCertificateChain } from "../../protocol/certificate-verifier.js";
+//
+// This class is the host: it routes APDUs to the selected applet, answers
+// the applets' vault, keeps the OS's flags, and hands every other request to
+// its parts — the model and its stored form (se-model.ts, persisted-state.ts),
+// key creation, endpoint certification, sharing, termination and notices.
+
+import type { AccessProfile } from "../../protocol/access-profile.js";
+import { equalBytes, fromHex, toHex } from "../../protocol/bytes.js";
 import { FRAMEWORK_AID } from "../../protocol/constants.js";
-import { deviceIdFromInstanceKey } from "../../protocol/device-identity.js";
 import { signFactoryAttestation } from "../../protocol/factory-attestation.js";
-import { keyAttestationBody, parseKeyAttestation } from "../../protocol/key-attestation.js";
-import { type NoticeAction, verifyNotice } from "../../protocol/lifecycle-notice.js";
-import { MAILBOX_SIZE, Mailbox, type MailboxId } from "../../protocol/mailbox-operations.js";
-import {
-  assertPublicKey,
-  generateKeyPair,
-  type KeyPair,
-  keyIdentifier,
-  publicKeyOf,
-  type RandomSource,
-  signDigestRaw,
-  signRaw,
-  systemRandom,
-} from "../../protocol/p256.js";
-import { encodePrivateMailbox, parsePrivateMailbox } from "../../protocol/private-mailbox.js";
-import { hasExpired } from "../../protocol/profile-expiry.js";
+import { Mailbox, type MailboxId } from "../../protocol/mailbox-operations.js";
+import { assertPublicKey, P256PrivateKey, type RandomSource, systemRandom } from "../../protocol/p256.js";
 import { canonicalRequest, type SignedRequestParts } from "../../protocol/request-signature.js";
-import { revocationBody } from "../../protocol/revocation.js";
-import { encodeSignedStatement } from "../../protocol/signed-statement.js";
-import { encodeTerminationAttestation, terminationBody } from "../../protocol/termination-attestation.js";
 import { checkVehicleIdentifier } from "../../protocol/transaction-messages.js";
 import { DigitalKeyApplet } from "./digital-key-applet.js";
-import { KeyNotFoundError, SecureElementError, SecureElementLockedError } from "./errors.js";
+import { EndpointCertification } from "./endpoint-certification.js";
+import { SecureElementError } from "./errors.js";
 import { FrameworkApplet, type StagedOwnerKey } from "./framework-applet.js";
+import { type CertifiedKey, KeyCreation } from "./key-creation.js";
+import { type KeyCreationRequest, KeySharing } from "./key-sharing.js";
+import { KeyTermination } from "./key-termination.js";
 import type { AnswerRefusal, KeyVault, KeyView } from "./key-vault.js";
-import { createSealingKey, seal, unseal } from "./sealed-storage.js";
+import { type AppliedNotice, applyNotice } from "./lifecycle-notices.js";
+import {
+  decodeState,
+  emptyModel,
+  encodeState,
+  type IssuedAttestation,
+  type KeyInfo,
+  keyInfoOf,
+  type SeCertificates,
+  type SecureElementState,
+  type TerminatedKey,
+} from "./persisted-state.js";
+import { type HeldKey, keyForVehicle, requireKey, type SeModel } from "./se-model.js";
+import { createSealingKey } from "./sealed-storage.js";
+import { UserAuthentication } from "./user-authentication.js";
 
-export const SE_STATE_FORMAT = "carkeys-se/1";
+export type { KeyCreationRequest } from "./key-sharing.js";
+export {
+  type IssuedAttestation,
+  type KeyInfo,
+  SE_STATE_FORMAT,
+  type SeCertificates,
+  type SecureElementState,
+  type TerminatedKey,
+} from "./persisted-state.js";
+export { USER_AUTH_WINDOW_MS } from "./user-authentication.js";
+
 /** How long express keys keep answering after the device powers off (iPhone: up to 5 hours). */
 export const DEFAULT_POWER_RESERVE_SECONDS = 5 * 3600;
-/** How long a user authentication (Face ID, passcode) stays fresh for a non-express key. */
-export const USER_AUTH_WINDOW_MS = 60_000;
-
-/** How long endpoint certificates are valid at most (the instance CA's own validity caps it too). */
-const ENDPOINT_CERTIFICATE_VALIDITY_MS = 5 * 365.25 * 24 * 3600 * 1000;
-/** Clock difference between phone and car that certificate validity tolerates. */
-const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
 export interface SecureElementOptions {
   random?: RandomSource;
@@ -80,102 +80,6 @@ export function softwareFactoryAttester(manufacturerKey: Uint8Array): FactoryAtt
   };
 }
 
-export interface SeCertificates {
-  /** PEM of this SE's instance CA certificate, issued by the Device OEM root. */
-  instanceCaCertificate: string;
-  /** This SE's own Device OEM root: it issued the instance CA certificate and signs the SE's notices. */
-  deviceOemRoot: string;
-  vehicleOemRoot: string;
-  /**
-   * The roots of other device makers whose devices this SE shares keys with (cross-platform
-   * sharing), besides its own. Absent in states written before it existed: only its own root.
-   */
-  trustedDeviceOemRoots?: string[];
-}
-
-/** What a friend's device answers to an invitation: its new key, certified by its instance CA. */
-export interface KeyCreationRequest {
-  keyId: string;
-  endpointCertificate: string;
-  instanceCaCertificate: string;
-}
-
-export interface IssuedAttestation {
-  ownerKeyId: string;
-  friendKeyId: string;
-  serial: number;
-  profile: AccessProfile;
-  issuedAt: string;
-  revoked: boolean;
-}
-
-/** The public, serializable description of one car key. */
-export interface KeyInfo {
-  keyId: string;
-  endpointPublicKey: string;
-  vehicleIdentifier: string;
-  vehiclePublicKey: string;
-  profile: AccessProfile;
-  express: boolean;
-  createdAt: string;
-  privateMailbox: string;
-  /** Absent for keys provisioned directly (the test shortcut). */
-  role?: KeyRole;
-  endpointCertificate?: string;
-  /** The vehicle's certificate, verified at pairing or at accepting a share; passed on in invitations. */
-  vehicleCertificate?: string;
-  /**
-   * Shared keys: the attestation that enrolls this key (hex) and, for a key a co-owner shared, the
-   * attestations from the owner down to that co-owner. A co-owner key passes both on when it shares.
-   */
-  attestation?: string;
-  upstreamAttestations?: string[];
-  /** The last committed transaction: its flow, CONTROL FLOW's P2 in hex, and when. */
-  lastTransaction?: { flow: "standard" | "fast"; controlFlowP2: string; at: string };
-  /**
-   * Owner keys made by pairing: the vehicle's signed pairing confirmation (hex,
-   * src/protocol/pairing-confirmation.ts), which the device shows the service to register as owner.
-   */
-  pairingConfirmation?: string;
-}
-
-export interface TerminatedKey {
-  keyId: string;
-  vehicleIdentifier: string;
-  terminatedAt: string;
-  /**
-   * The termination attestation (hex), kept until the service confirmed it: the key is gone, so
-   * this signature is the only proof left, and a lost POST must be sent again at the next sync.
-   */
-  unconfirmedAttestation?: string;
-}
-
-/** What the SE hands out for storage: no private scalar outside `sealed`. */
-export interface SecureElementState {
-  format: typeof SE_STATE_FORMAT;
-  seId: string;
-  instanceCaPublicKey: string;
-  factoryAttestation: string | null;
-  certificates: SeCertificates | null;
-  /** Highest lifecycle-notice counter applied (lost mode). */
-  noticeCounter: number;
-  issuedAttestations: IssuedAttestation[];
-  keys: KeyInfo[];
-  terminated: TerminatedKey[];
-  locked: boolean;
-  poweredOffAt: string | null;
-  powerReserveSeconds: number;
-  sealed: string;
-}
-
-/** Everything secret, per key id (hex). */
-interface Secrets {
-  instanceCaPrivate: string;
-  endpointPrivate: Record<string, string>;
-  persistent: Record<string, string>;
-  confidentialMailbox: Record<string, string>;
-}
-
 export interface ProvisionKeyRequest {
   vehicleIdentifier: Uint8Array;
   vehiclePublicKey: Uint8Array;
@@ -183,51 +87,51 @@ export interface ProvisionKeyRequest {
   express?: boolean;
 }
 
-/** The owner key being created by a pairing, with its private key held only here until commit. */
+/** The owner key being created by a pairing, held only here until the car confirmed it. */
 interface StagedKey extends StagedOwnerKey {
-  readonly info: KeyInfo;
-  readonly pair: KeyPair;
+  readonly key: HeldKey;
 }
 
 export class SecureElement {
   readonly seId: string;
   readonly instanceCaPublicKey: Uint8Array;
-  private factoryAttestationHex: string | null = null;
-  private certificates: SeCertificates | null = null;
-  private noticeCounter = 0;
-  private readonly issuedAttestations: IssuedAttestation[] = [];
-  private readonly keys = new Map<string, KeyInfo>();
-  private readonly terminated: TerminatedKey[] = [];
-  private locked = false;
-  private poweredOffAt: number | null = null;
-  private userAuthenticatedUntil = 0;
-  private readonly powerReserveSeconds: number;
   private readonly random: RandomSource;
   private readonly now: () => number;
+  // Everything below is an ECMAScript private field: the model holds the private keys, and
+  // mid-transaction the applets hold ephemeral scalars and session keys, none of which may show
+  // in JSON.stringify(se) or Object.values(se).
   readonly #sealingKey: Uint8Array;
-  readonly #secrets: Secrets;
-  // An ECMAScript private field, like the secrets: mid-transaction the applet holds ephemeral scalars
-  // and session keys, which must not show in JSON.stringify(se) or Object.values(se).
+  readonly #model: SeModel;
+  readonly #userAuthentication: UserAuthentication;
+  readonly #certification: EndpointCertification;
+  readonly #creation: KeyCreation;
+  readonly #sharing: KeySharing;
+  readonly #termination: KeyTermination;
   readonly #applet: DigitalKeyApplet;
   readonly #framework: FrameworkApplet;
   #selected: "digital-key" | "framework" = "digital-key";
   /** Entered by the owner in the wallet for one pairing; never stored. */
   #pairingPassword: string | undefined;
-  private readonly commitListeners: Array<() => void> = [];
+  readonly #commitListeners: Array<() => void> = [];
 
-  private constructor(sealingKey: Uint8Array, instanceCaPrivate: Uint8Array, options: SecureElementOptions) {
+  private constructor(sealingKey: Uint8Array, model: SeModel, options: SecureElementOptions) {
     this.#sealingKey = sealingKey;
-    this.#secrets = {
-      instanceCaPrivate: toHex(instanceCaPrivate),
-      endpointPrivate: {},
-      persistent: {},
-      confidentialMailbox: {},
-    };
-    this.instanceCaPublicKey = publicKeyOf(instanceCaPrivate);
-    this.seId = toHex(deviceIdFromInstanceKey(this.instanceCaPublicKey));
+    this.#model = model;
+    this.instanceCaPublicKey = model.instanceCa.publicKey;
+    this.seId = model.seId;
     this.random = options.random ?? systemRandom;
     this.now = options.now ?? Date.now;
-    this.powerReserveSeconds = options.powerReserveSeconds ?? DEFAULT_POWER_RESERVE_SECONDS;
+    this.#userAuthentication = new UserAuthentication(this.now);
+    this.#certification = new EndpointCertification(model, this.random, this.now);
+    this.#creation = new KeyCreation(model, this.#certification, this.random, this.now);
+    this.#sharing = new KeySharing(
+      model,
+      this.#creation,
+      this.#certification,
+      this.#userAuthentication,
+      this.now,
+    );
+    this.#termination = new KeyTermination(model, this.now, () => this.#applet.reset());
     this.#applet = new DigitalKeyApplet(this.vault(), () => this.notifyCommitted());
     this.#framework = new FrameworkApplet({
       pairingPassword: () => this.#pairingPassword,
@@ -250,10 +154,17 @@ export class SecureElement {
   } {
     const random = options.random ?? systemRandom;
     const sealingKey = createSealingKey(random);
-    const se = new SecureElement(sealingKey, generateKeyPair(random).privateKey, options);
+    const model = emptyModel(
+      P256PrivateKey.generate(random),
+      options.powerReserveSeconds ?? DEFAULT_POWER_RESERVE_SECONDS,
+    );
+    const se = new SecureElement(sealingKey, model, options);
     if (options.manufacturer) {
-      const attestation = options.manufacturer.attest(fromHex(se.seId), se.instanceCaPublicKey, se.now());
-      se.factoryAttestationHex = toHex(attestation);
+      model.factoryAttestation = options.manufacturer.attest(
+        fromHex(se.seId),
+        se.instanceCaPublicKey,
+        se.now(),
+      );
     }
     return { se, sealingKey };
   }
@@ -263,46 +174,25 @@ export class SecureElement {
     sealingKey: Uint8Array,
     options: SecureElementOptions = {},
   ): SecureElement {
-    if (state?.format !== SE_STATE_FORMAT) throw new SecureElementError(`state is not ${SE_STATE_FORMAT}`);
-    const secrets = JSON.parse(new TextDecoder().decode(unseal(sealingKey, state.sealed))) as Secrets;
-    const se = new SecureElement(sealingKey, fromHex(secrets.instanceCaPrivate), {
-      ...options,
-      powerReserveSeconds: options.powerReserveSeconds ?? state.powerReserveSeconds,
-    });
-    if (se.seId !== state.seId) throw new SecureElementError("sealed storage belongs to another SE");
-    Object.assign(se.#secrets, secrets);
-    se.factoryAttestationHex = state.factoryAttestation;
-    se.certificates = state.certificates;
-    se.noticeCounter = state.noticeCounter;
-    se.issuedAttestations.push(...state.issuedAttestations);
-    for (const key of state.keys) se.keys.set(key.keyId, { ...key });
-    se.terminated.push(...state.terminated);
-    se.locked = state.locked;
-    se.poweredOffAt = state.poweredOffAt === null ? null : Date.parse(state.poweredOffAt);
-    return se;
+    return new SecureElement(
+      sealingKey,
+      decodeState(state, sealingKey, options.powerReserveSeconds),
+      options,
+    );
   }
 
   exportState(): SecureElementState {
-    return {
-      format: SE_STATE_FORMAT,
-      seId: this.seId,
-      instanceCaPublicKey: toHex(this.instanceCaPublicKey),
-      factoryAttestation: this.factoryAttestationHex,
-      certificates: this.certificates ? structuredClone(this.certificates) : null,
-      noticeCounter: this.noticeCounter,
-      issuedAttestations: this.issuedAttestations.map((a) => ({ ...a })),
-      keys: [...this.keys.values()].map((k) => ({ ...k })),
-      terminated: this.terminated.map((t) => ({ ...t })),
-      locked: this.locked,
-      poweredOffAt: this.poweredOffAt === null ? null : new Date(this.poweredOffAt).toISOString(),
-      powerReserveSeconds: this.powerReserveSeconds,
-      sealed: seal(this.#sealingKey, utf8(JSON.stringify(this.#secrets)), this.random),
-    };
+    return encodeState(this.#model, this.#sealingKey, this.random);
+  }
+
+  /** Highest lifecycle-notice counter applied: where the next notice fetch starts. */
+  get noticeCounter(): number {
+    return this.#model.noticeCounter;
   }
 
   /** Called after every committed transaction (the CLI saves its state file then). */
   onTransactionCommitted(listener: () => void): void {
-    this.commitListeners.push(listener);
+    this.#commitListeners.push(listener);
   }
 
   // --- NFC ---
@@ -313,13 +203,10 @@ export class SecureElement {
    * goes to the one selected.
    */
   async transceive(command: Uint8Array): Promise<Uint8Array> {
-    if (isSelectOf(command, FRAMEWORK_AID)) {
-      this.#applet.reset();
-      this.#selected = "framework";
-    } else if (command[0] === 0x00 && command[1] === 0xa4) {
-      this.#framework.reset();
-      this.#selected = "digital-key";
-    }
+    const selects = selectedApplet(command);
+    if (selects === "framework") this.#applet.reset();
+    else if (selects === "digital-key") this.#framework.reset();
+    if (selects) this.#selected = selects;
     return this.#selected === "framework" ? this.#framework.process(command) : this.#applet.process(command);
   }
 
@@ -333,7 +220,8 @@ export class SecureElement {
   // --- the SE's identity and certificates ---
 
   get factoryAttestation(): Uint8Array | null {
-    return this.factoryAttestationHex ? fromHex(this.factoryAttestationHex) : null;
+    const attestation = this.#model.factoryAttestation;
+    return attestation ? new Uint8Array(attestation) : null;
   }
 
   /**
@@ -341,56 +229,23 @@ export class SecureElement {
    * anchors the wallet uses: it must certify this SE's own instance CA key.
    */
   installCertificates(certificates: SeCertificates): void {
-    const chain = verifyCertificateChain({
-      leaf: certificates.instanceCaCertificate,
-      anchors: [certificates.deviceOemRoot],
-      expectedLeafProfile: "instance-ca",
-      at: new Date(this.now()),
-    });
-    if (!equalBytes(chain.publicKey, this.instanceCaPublicKey)) {
-      throw new SecureElementError("the instance CA certificate certifies another key");
-    }
-    parseCertificate(certificates.vehicleOemRoot);
-    for (const root of certificates.trustedDeviceOemRoots ?? []) {
-      if (parseCertificate(root).profile !== "device-oem-root")
-        throw new SecureElementError("a trusted Device OEM root is not a Device OEM root certificate");
-    }
-    this.certificates = {
-      ...certificates,
-      ...(certificates.trustedDeviceOemRoots
-        ? { trustedDeviceOemRoots: [...certificates.trustedDeviceOemRoots] }
-        : {}),
-    };
-  }
-
-  /** Every Device OEM root whose devices this SE shares keys with: its own first, then the trusted ones. */
-  private sharingAnchors(): string[] {
-    const certificates = this.requireCertificates();
-    return [certificates.deviceOemRoot, ...(certificates.trustedDeviceOemRoots ?? [])];
+    this.#certification.install(certificates);
   }
 
   get installedCertificates(): SeCertificates | null {
-    return this.certificates ? { ...this.certificates } : null;
+    const certificates = this.#model.certificates;
+    return certificates ? { ...certificates } : null;
   }
 
   /** The endpoint certificate of a key, then the instance CA certificate (PEM). */
   certificateChain(keyId: string): { endpointCertificate: string; instanceCaCertificate: string } {
-    const key = this.requireKey(keyId);
-    if (!key.endpointCertificate || !this.certificates) {
-      throw new SecureElementError(
-        `key ${keyId} has no certificate (provisioned directly, not paired or shared)`,
-      );
-    }
-    return {
-      endpointCertificate: key.endpointCertificate,
-      instanceCaCertificate: this.certificates.instanceCaCertificate,
-    };
+    return this.#certification.chainOf(requireKey(this.#model, keyId));
   }
 
   /** The vehicle's pairing confirmation of an owner key made by pairing; null for any other key. */
   pairingConfirmation(keyId: string): Uint8Array | null {
-    const confirmation = this.requireKey(keyId).pairingConfirmation;
-    return confirmation ? fromHex(confirmation) : null;
+    const confirmation = requireKey(this.#model, keyId).pairingConfirmation;
+    return confirmation ? new Uint8Array(confirmation) : null;
   }
 
   /**
@@ -403,9 +258,9 @@ export class SecureElement {
     const [kind, id] = parts.signer.split(":") as ["instance" | "endpoint", string];
     if (kind === "instance") {
       if (id !== this.seId) throw new SecureElementError("signer names another SE");
-      return signRaw(fromHex(this.#secrets.instanceCaPrivate), message);
+      return this.#model.instanceCa.sign(message);
     }
-    return this.signWith(id, message);
+    return requireKey(this.#model, id).endpoint.sign(message);
   }
 
   // --- owner pairing (the wallet side) ---
@@ -419,41 +274,28 @@ export class SecureElement {
     vehicleIdentifier: Uint8Array,
     vehicleCertificate: Uint8Array,
   ): Promise<StagedKey> {
-    const vehicle = this.verifyVehicleCertificate(vehicleIdentifier, vehicleCertificate);
-    if (this.findKeyForVehicle(vehicleIdentifier)) {
-      throw new SecureElementError(`this device already holds a key for vehicle ${toHex(vehicleIdentifier)}`);
-    }
-    const pair = generateKeyPair(this.random);
-    const info = this.newKeyInfo(
-      pair.publicKey,
+    const certified: CertifiedKey = await this.#creation.createCertified(
       vehicleIdentifier,
-      vehicle.publicKey,
+      vehicleCertificate,
       { kind: "full" },
-      true,
+      "owner",
     );
-    info.role = "owner";
-    info.vehicleCertificate = parseCertificate(vehicleCertificate).certificate.toString("pem");
-    const endpoint = await this.certifyEndpoint(pair.publicKey, vehicleIdentifier, "owner");
-    info.endpointCertificate = endpoint.pem;
     return {
-      info,
-      pair,
-      endpointPublicKey: pair.publicKey,
-      endpointCertificate: endpoint.der,
-      instanceCaCertificate: parseCertificate(this.requireCertificates().instanceCaCertificate).der,
+      key: certified.key,
+      endpointPublicKey: certified.key.endpoint.publicKey,
+      endpointCertificate: certified.endpointCertificate,
+      instanceCaCertificate: certified.instanceCaCertificate,
     };
   }
 
   private commitOwnerKey(staged: StagedKey, pairingConfirmation: Uint8Array): void {
-    this.storeKey(
-      { ...staged.info, pairingConfirmation: toHex(pairingConfirmation) },
-      staged.pair.privateKey,
-    );
+    staged.key.pairingConfirmation = new Uint8Array(pairingConfirmation);
+    this.#model.keys.set(staged.key.keyId, staged.key);
     this.#pairingPassword = undefined;
     this.notifyCommitted();
   }
 
-  // --- sharing (offline: owner device ↔ friend device) ---
+  // --- sharing (offline: owner device ↔ friend device; key-sharing.ts) ---
 
   /**
    * The friend's side of an invitation: creates a key bound to the owner's
@@ -461,44 +303,18 @@ export class SecureElement {
    * certifies it with this SE's instance CA. The key answers the car only
    * once the owner's attestation is installed.
    */
-  async createFriendKey(invitation: {
+  createFriendKey(invitation: {
     vehicleIdentifier: Uint8Array;
     vehicleCertificate: string | Uint8Array;
     profile: AccessProfile;
   }): Promise<KeyCreationRequest> {
-    const vehicle = this.verifyVehicleCertificate(
-      invitation.vehicleIdentifier,
-      invitation.vehicleCertificate,
-    );
-    if (this.findKeyForVehicle(invitation.vehicleIdentifier)) {
-      throw new SecureElementError(
-        `this device already holds a key for vehicle ${toHex(invitation.vehicleIdentifier)}`,
-      );
-    }
-    const pair = generateKeyPair(this.random);
-    const info = this.newKeyInfo(
-      pair.publicKey,
-      invitation.vehicleIdentifier,
-      vehicle.publicKey,
-      invitation.profile,
-      true,
-    );
-    info.role = "friend";
-    info.vehicleCertificate = parseCertificate(invitation.vehicleCertificate).certificate.toString("pem");
-    info.endpointCertificate = (
-      await this.certifyEndpoint(pair.publicKey, invitation.vehicleIdentifier, "friend")
-    ).pem;
-    this.storeKey(info, pair.privateKey);
-    return { keyId: info.keyId, ...this.certificateChain(info.keyId) };
+    return this.#sharing.createFriendKey(invitation);
   }
 
   /**
    * The sharer's side: checks the friend's certificate chain and signs a key
-   * attestation with the sharing key — after a fresh user authentication, as
-   * the wallet asks for Face ID before sharing. The sharing key is an owner
-   * key, or a shared key whose profile makes it a co-owner; a co-owner shares
-   * only within its own profile. How deep a chain of co-owners may go is the
-   * car's rule (it refuses a chain too deep at the first tap), not the SE's.
+   * attestation with the sharing key, after a fresh user authentication. The
+   * sharing key is an owner key, or a co-owner key sharing within its profile.
    */
   attestFriendKey(
     sharerKeyId: string,
@@ -506,329 +322,131 @@ export class SecureElement {
     profile: AccessProfile,
     /** The one-time code the owner is shown (generateActivationCode): the car then requires it. */
     activationCode?: string,
-    /** Internal: the key is on another device of the owner (attestOwnDevice). */
-    ownerDevice = false,
   ): Uint8Array {
-    // A lost phone must not mint keys: the car and the service refuse them too, but the SE is the first line.
-    if (this.locked) throw new SecureElementLockedError("sign a key attestation");
-    const sharer = this.requireKey(sharerKeyId);
-    const granted = checkAccessProfile(profile);
-    if (sharer.role !== "owner") {
-      const role = sharer.role === "friend" ? sharingRole(sharer.profile) : "unshared";
-      if (role !== "co-owner") {
-        throw new SecureElementError(
-          `key ${sharerKeyId} is a ${role} key: only owner and co-owner keys share`,
-        );
-      }
-      if (!sharer.attestation) throw new SecureElementError(`key ${sharerKeyId} has no attestation yet`);
-      const beyond = profileBeyond(granted, sharer.profile);
-      if (beyond) throw new SecureElementError(`a co-owner shares only within its own profile: ${beyond}`);
-      // The car derives the code's key from an owner key it paired: a co-owner's share cannot carry one.
-      if (activationCode !== undefined)
-        throw new SecureElementError("an activation code goes with the owner's shares only");
-    }
-    if (this.now() > this.userAuthenticatedUntil)
-      throw new SecureElementError("sharing needs a fresh user authentication");
-    const friend = verifyCertificateChain({
-      leaf: request.endpointCertificate,
-      intermediates: [request.instanceCaCertificate],
-      // Cross-platform: a friend on another maker's phone, if its Device OEM is one this SE trusts.
-      anchors: this.sharingAnchors(),
-      expectedLeafProfile: "endpoint",
-      at: new Date(this.now()),
-    });
-    if (friend.keyRole !== "friend")
-      throw new SecureElementError("the shared key's certificate is not a friend key");
-    if (!friend.vehicleIdentifier || toHex(friend.vehicleIdentifier) !== sharer.vehicleIdentifier) {
-      throw new SecureElementError("the shared key is bound to another vehicle");
-    }
-    const serial =
-      1 +
-      Math.max(
-        0,
-        ...this.issuedAttestations.filter((a) => a.ownerKeyId === sharerKeyId).map((a) => a.serial),
-      );
-    const issuedAt = this.now();
-    const friendKeyId = keyIdentifier(friend.publicKey);
-    const body = keyAttestationBody({
-      vehicleIdentifier: fromHex(sharer.vehicleIdentifier),
-      endpointPublicKey: friend.publicKey,
-      profile: granted,
-      serial,
-      issuedAt,
-      signerKeyId: fromHex(sharerKeyId),
-      ...(ownerDevice ? { ownerDevice: true } : {}),
-      ...(activationCode === undefined
-        ? {}
-        : {
-            // Only this SE and the car can derive the key: the code's MAC proves nothing to anyone else.
-            activationCheck: activationCheck(
-              activationKey(
-                fromHex(this.#secrets.endpointPrivate[sharerKeyId]!),
-                fromHex(sharer.vehiclePublicKey),
-                fromHex(sharer.vehicleIdentifier),
-                fromHex(sharerKeyId),
-              ),
-              friendKeyId,
-              serial,
-              activationCode,
-            ),
-          }),
-    });
-    this.userAuthenticatedUntil = 0;
-    this.issuedAttestations.push({
-      ownerKeyId: sharerKeyId,
-      friendKeyId: toHex(keyIdentifier(friend.publicKey)),
-      serial,
-      profile,
-      issuedAt: new Date(issuedAt).toISOString(),
-      revoked: false,
-    });
-    return encodeSignedStatement(body, this.signWith(sharerKeyId, body));
+    return this.#sharing.attestFriendKey(sharerKeyId, request, profile, activationCode, false);
   }
 
-  /**
-   * The owner adds the car key to a second device of theirs (the paired
-   * watch, with its own SE): the watch's SE creates its key as for a share
-   * (createFriendKey), and this SE attests it as the owner's own device, with
-   * the owner key's profile. The car treats it as an owner key outside the
-   * friend slots (docs/protocol.md §28). Needs a fresh user authentication.
-   */
+  /** The owner attests its own second device (the watch) with the owner key's profile (docs/protocol.md §28). */
   attestOwnDevice(ownerKeyId: string, request: KeyCreationRequest): Uint8Array {
-    const owner = this.requireKey(ownerKeyId);
-    if (owner.role !== "owner") throw new SecureElementError(`key ${ownerKeyId} is not an owner key`);
-    return this.attestFriendKey(ownerKeyId, request, owner.profile, undefined, true);
+    return this.#sharing.attestOwnDevice(ownerKeyId, request);
   }
 
-  /**
-   * What goes with an attestation `sharerKeyId` signs, for the car to check the chain: nothing for
-   * an owner key; for a co-owner, the attestations from the owner down to (and including) its own.
-   */
+  /** What goes with an attestation `sharerKeyId` signs: a co-owner's chain from the owner down. */
   sharingChain(sharerKeyId: string): Uint8Array[] {
-    const sharer = this.requireKey(sharerKeyId);
-    if (sharer.role === "owner" || !sharer.attestation) return [];
-    return [...(sharer.upstreamAttestations ?? []), sharer.attestation].map((hex) => fromHex(hex));
+    return this.#sharing.sharingChain(sharerKeyId);
   }
 
-  /**
-   * The friend installs the sharer's attestation (and, from a co-owner, the chain above it): the car
-   * reads them from the private mailbox at the first tap.
-   */
+  /** The friend installs the sharer's attestation (and a co-owner's chain above it). */
   installKeyAttestation(
     friendKeyId: string,
     attestation: Uint8Array,
     upstream: readonly Uint8Array[] = [],
   ): void {
-    const key = this.requireKey(friendKeyId);
-    const { facts } = parseKeyAttestation(attestation);
-    if (toHex(facts.endpointPublicKey) !== key.endpointPublicKey) {
-      throw new SecureElementError("the attestation is for another key");
-    }
-    const above = upstream.at(-1);
-    if (
-      above &&
-      !equalBytes(keyIdentifier(parseKeyAttestation(above).facts.endpointPublicKey), facts.signerKeyId)
-    ) {
-      throw new SecureElementError(
-        "the attestation chain does not end at the key that signed the attestation",
-      );
-    }
-    const chain = this.certificateChain(friendKeyId);
-    key.profile = facts.profile;
-    key.attestation = toHex(attestation);
-    if (upstream.length > 0) key.upstreamAttestations = upstream.map((a) => toHex(a));
-    else delete key.upstreamAttestations;
-    key.privateMailbox = toHex(
-      encodePrivateMailbox(
-        {
-          enrollment: {
-            attestation,
-            endpointCertificate: parseCertificate(chain.endpointCertificate).der,
-            instanceCaCertificate: parseCertificate(chain.instanceCaCertificate).der,
-            upstream,
-          },
-          revocations: [],
-        },
-        MAILBOX_SIZE[Mailbox.PRIVATE],
-      ),
-    );
+    this.#sharing.installKeyAttestation(friendKeyId, attestation, upstream);
   }
 
-  /**
-   * The friend types the activation code the owner passed on: the wallet adds
-   * it to the key's enrollment package, which the car reads at the first tap
-   * (over secure messaging) and checks against the attestation. A wrong code
-   * is refused there and counts; typing again replaces it.
-   */
+  /** The friend types the activation code the owner passed on; typing again replaces it. */
   enterActivationCode(friendKeyId: string, code: string): void {
-    const key = this.requireKey(friendKeyId);
-    const content = parsePrivateMailbox(fromHex(key.privateMailbox));
-    if (!content.enrollment) throw new SecureElementError(`key ${friendKeyId} has no enrollment package`);
-    key.privateMailbox = toHex(
-      encodePrivateMailbox(
-        { ...content, enrollment: { ...content.enrollment, activationCode: checkActivationCode(code) } },
-        MAILBOX_SIZE[Mailbox.PRIVATE],
-      ),
-    );
+    this.#sharing.enterActivationCode(friendKeyId, code);
   }
 
-  /**
-   * The owner deletes a friend's key: a revocation signed by the owner key is
-   * queued in the owner key's private mailbox; the car applies it at the
-   * owner's next tap, with no network anywhere.
-   */
+  /** The owner deletes a friend's key: a signed revocation waits in the owner key's private mailbox. */
   revokeFriendKey(ownerKeyId: string, friendKeyId: string): Uint8Array {
-    if (this.locked) throw new SecureElementLockedError("sign a revocation");
-    const owner = this.requireKey(ownerKeyId);
-    // The car reads revocations from owner keys' mailboxes only; a co-owner's shares end with the co-owner.
-    if (owner.role !== "owner") throw new SecureElementError(`key ${ownerKeyId} is not an owner key`);
-    const issued = this.issuedAttestations.filter(
-      (a) => a.ownerKeyId === ownerKeyId && a.friendKeyId === friendKeyId,
-    );
-    if (issued.length === 0) throw new KeyNotFoundError(`key ${ownerKeyId} never shared key ${friendKeyId}`);
-    const serial = Math.max(...issued.map((a) => a.serial));
-    const body = revocationBody({
-      vehicleIdentifier: fromHex(owner.vehicleIdentifier),
-      revokedKeyId: fromHex(friendKeyId),
-      attestationSerial: serial,
-      issuedAt: this.now(),
-      signerKeyId: fromHex(ownerKeyId),
-    });
-    const revocation = encodeSignedStatement(body, this.signWith(ownerKeyId, body));
-    const mailbox = parsePrivateMailbox(fromHex(owner.privateMailbox));
-    owner.privateMailbox = toHex(
-      encodePrivateMailbox(
-        { ...mailbox, revocations: [...mailbox.revocations, revocation] },
-        MAILBOX_SIZE[Mailbox.PRIVATE],
-      ),
-    );
-    for (const a of issued) a.revoked = true;
-    return revocation;
+    return this.#sharing.revokeFriendKey(ownerKeyId, friendKeyId);
   }
 
   issuedAttestationList(): IssuedAttestation[] {
-    return this.issuedAttestations.map((a) => ({ ...a }));
+    return this.#sharing.issuedAttestationList();
   }
 
   // --- lost mode ---
 
   /**
-   * Applies a suspension or resume notice signed by the Device OEM. Counters
-   * only go up: a notice not newer than the last one applied is refused, so an
-   * old resume cannot undo a later suspension.
+   * Applies a suspension, resume or terminate-key notice signed by the Device
+   * OEM (lifecycle-notices.ts); a notice not newer than the last one is refused.
    */
-  applyNotice(encoded: Uint8Array): {
-    action: NoticeAction;
-    counter: number;
-    /** "terminate-key" notices: the deleted key's termination attestation, for the service. */
-    terminationAttestation?: Uint8Array;
-  } {
-    const root = parseCertificate(this.requireCertificates().deviceOemRoot);
-    const notice = verifyNotice(encoded, root.subjectPublicKey);
-    if (notice.vehicleIdentifier)
-      throw new SecureElementError("notice is addressed to a vehicle, not to this device");
-    if (toHex(notice.deviceId) !== this.seId) throw new SecureElementError("notice is for another device");
-    if (notice.counter <= this.noticeCounter) {
-      throw new SecureElementError(
-        `stale notice: counter ${notice.counter} is not above ${this.noticeCounter}`,
-      );
-    }
-    if (notice.action === "terminate-key") {
-      // The key must be here before the counter moves: a notice for a key this SE does not hold changes nothing.
-      const { attestation } = this.deleteKey(toHex(notice.keyIdentifier!));
-      this.noticeCounter = notice.counter;
-      return { action: notice.action, counter: notice.counter, terminationAttestation: attestation };
-    }
-    this.noticeCounter = notice.counter;
-    if (notice.action === "suspend") this.lock();
-    else this.unlock();
-    return { action: notice.action, counter: notice.counter };
+  applyNotice(encoded: Uint8Array): AppliedNotice {
+    return applyNotice(encoded, {
+      model: this.#model,
+      certification: this.#certification,
+      termination: this.#termination,
+      lock: () => this.lock(),
+      unlock: () => this.unlock(),
+    });
   }
 
   // --- key management (what the wallet app asks of the SE) ---
 
   provisionKey(request: ProvisionKeyRequest): { keyId: string; endpointPublicKey: string } {
-    const vehicleIdentifier = checkVehicleIdentifier(request.vehicleIdentifier);
-    const vehiclePublicKey = assertPublicKey(request.vehiclePublicKey, "vehicle public key");
-    if (this.findKeyForVehicle(vehicleIdentifier)) {
-      throw new SecureElementError(`this device already holds a key for vehicle ${toHex(vehicleIdentifier)}`);
-    }
-    const pair = generateKeyPair(this.random);
-    const info = this.newKeyInfo(
-      pair.publicKey,
-      vehicleIdentifier,
-      vehiclePublicKey,
-      request.profile ?? { kind: "full" },
-      request.express ?? true,
-    );
-    this.storeKey(info, pair.privateKey);
-    return { keyId: info.keyId, endpointPublicKey: info.endpointPublicKey };
+    const key = this.#creation.create({
+      vehicleIdentifier: checkVehicleIdentifier(request.vehicleIdentifier),
+      vehiclePublicKey: assertPublicKey(request.vehiclePublicKey, "vehicle public key"),
+      profile: request.profile ?? { kind: "full" },
+      express: request.express ?? true,
+    });
+    this.#model.keys.set(key.keyId, key);
+    return { keyId: key.keyId, endpointPublicKey: toHex(key.endpoint.publicKey) };
   }
 
   listKeys(): KeyInfo[] {
-    return [...this.keys.values()].map((k) => ({ ...k }));
+    return [...this.#model.keys.values()].map(keyInfoOf);
   }
 
   key(keyId: string): KeyInfo {
-    const key = this.keys.get(keyId);
-    if (!key) throw new KeyNotFoundError(`no key ${keyId} on this device`);
-    return { ...key };
+    return keyInfoOf(requireKey(this.#model, keyId));
   }
 
   terminatedKeys(): TerminatedKey[] {
-    return this.terminated.map((t) => ({ ...t }));
+    return this.#termination.terminatedKeys();
   }
 
   /** Deleted keys whose termination the service has not confirmed yet, with their attestations. */
   unconfirmedTerminations(): { keyId: string; attestation: Uint8Array }[] {
-    return this.terminated
-      .filter((t) => t.unconfirmedAttestation !== undefined)
-      .map((t) => ({ keyId: t.keyId, attestation: fromHex(t.unconfirmedAttestation!) }));
+    return this.#termination.unconfirmed();
   }
 
   /** The service recorded the termination of `keyId`: its attestation need not be kept any longer. */
   terminationConfirmed(keyId: string): void {
-    const record = this.terminated.find((t) => t.keyId === keyId);
-    if (record) delete record.unconfirmedAttestation;
+    this.#termination.confirmed(keyId);
   }
 
   hasPersistentKey(keyId: string): boolean {
-    return this.#secrets.persistent[keyId] !== undefined;
+    return this.#model.keys.get(keyId)?.persistent !== undefined;
   }
 
   setExpressMode(keyId: string, enabled: boolean): void {
-    this.requireKey(keyId).express = enabled;
+    requireKey(this.#model, keyId).express = enabled;
   }
 
   /** Face ID / passcode succeeded: a non-express key may answer one transaction within the window. */
   authenticateUser(): void {
-    this.userAuthenticatedUntil = this.now() + USER_AUTH_WINDOW_MS;
+    this.#userAuthentication.succeeded();
   }
 
   powerOff(): void {
-    this.poweredOffAt = this.now();
+    this.#model.poweredOffAt = this.now();
   }
 
   powerOn(): void {
-    this.poweredOffAt = null;
+    this.#model.poweredOffAt = null;
   }
 
   get isPoweredOff(): boolean {
-    return this.poweredOffAt !== null;
+    return this.#model.poweredOffAt !== null;
   }
 
   /** Lost mode: while locked, no key answers a transaction. */
   lock(): void {
-    this.locked = true;
+    this.#model.locked = true;
     this.#applet.reset();
   }
 
   unlock(): void {
-    this.locked = false;
+    this.#model.locked = false;
   }
 
   get isLocked(): boolean {
-    return this.locked;
+    return this.#model.locked;
   }
 
   /**
@@ -839,10 +457,7 @@ export class SecureElement {
    * device, at the car and in the service alike.
    */
   deleteExpiredKeys(): { keyId: string; attestation: Uint8Array; terminatedAt: string }[] {
-    const now = this.now();
-    return [...this.keys.values()]
-      .filter((k) => hasExpired(k.profile, now))
-      .map((k) => ({ keyId: k.keyId, ...this.deleteKey(k.keyId) }));
+    return this.#termination.deleteExpired();
   }
 
   /**
@@ -851,199 +466,84 @@ export class SecureElement {
    * private scalar is erased.
    */
   deleteKey(keyId: string): { attestation: Uint8Array; terminatedAt: string } {
-    const key = this.requireKey(keyId);
-    const terminatedAt = this.now();
-    const body = terminationBody({
-      keyIdentifier: fromHex(key.keyId),
-      vehicleIdentifier: fromHex(key.vehicleIdentifier),
-      endpointPublicKey: fromHex(key.endpointPublicKey),
-      terminatedAt,
-    });
-    const signature = this.signWith(keyId, body);
-    this.keys.delete(keyId);
-    delete this.#secrets.endpointPrivate[keyId];
-    delete this.#secrets.persistent[keyId];
-    delete this.#secrets.confidentialMailbox[keyId];
-    this.#applet.reset();
-    const attestation = encodeTerminationAttestation(body, signature);
-    const record: TerminatedKey = {
-      keyId,
-      vehicleIdentifier: key.vehicleIdentifier,
-      terminatedAt: new Date(terminatedAt).toISOString(),
-      unconfirmedAttestation: toHex(attestation),
-    };
-    this.terminated.push(record);
-    return { attestation, terminatedAt: record.terminatedAt };
+    return this.#termination.delete(keyId);
   }
 
   /** The owner app's view of a key's private mailbox (the confidential one is never readable here). */
   readPrivateMailbox(keyId: string): Uint8Array {
-    return fromHex(this.requireKey(keyId).privateMailbox);
-  }
-
-  private newKeyInfo(
-    endpointPublicKey: Uint8Array,
-    vehicleIdentifier: Uint8Array,
-    vehiclePublicKey: Uint8Array,
-    profile: AccessProfile,
-    express: boolean,
-  ): KeyInfo {
-    return {
-      keyId: toHex(keyIdentifier(endpointPublicKey)),
-      endpointPublicKey: toHex(endpointPublicKey),
-      vehicleIdentifier: toHex(vehicleIdentifier),
-      vehiclePublicKey: toHex(vehiclePublicKey),
-      profile: checkAccessProfile(profile),
-      express,
-      createdAt: new Date(this.now()).toISOString(),
-      privateMailbox: toHex(encodePrivateMailbox({ revocations: [] }, MAILBOX_SIZE[Mailbox.PRIVATE])),
-    };
-  }
-
-  private storeKey(info: KeyInfo, privateKey: Uint8Array): void {
-    this.#secrets.endpointPrivate[info.keyId] = toHex(privateKey);
-    this.#secrets.confidentialMailbox[info.keyId] = toHex(new Uint8Array(MAILBOX_SIZE[Mailbox.CONFIDENTIAL]));
-    this.keys.set(info.keyId, info);
-  }
-
-  private requireCertificates(): SeCertificates {
-    if (!this.certificates)
-      throw new SecureElementError("this SE has no instance CA certificate yet (enroll it first)");
-    return this.certificates;
-  }
-
-  private verifyVehicleCertificate(vehicleIdentifier: Uint8Array, certificate: string | Uint8Array) {
-    const vehicle = verifyCertificateChain({
-      leaf: certificate,
-      anchors: [this.requireCertificates().vehicleOemRoot],
-      expectedLeafProfile: "vehicle",
-      at: new Date(this.now()),
-    });
-    if (!vehicle.vehicleIdentifier || !equalBytes(vehicle.vehicleIdentifier, vehicleIdentifier)) {
-      throw new SecureElementError("the vehicle certificate is for another vehicle");
-    }
-    return vehicle;
-  }
-
-  /** Issues an endpoint certificate signed inside the SE by its instance CA key. */
-  private async certifyEndpoint(endpointPublicKey: Uint8Array, vehicleIdentifier: Uint8Array, role: KeyRole) {
-    const certificates = this.requireCertificates();
-    const instanceCa = parseCertificate(certificates.instanceCaCertificate);
-    const instanceKey = fromHex(this.#secrets.instanceCaPrivate);
-    const now = this.now();
-    return issueCertificate({
-      profile: "endpoint",
-      subjectPublicKey: endpointPublicKey,
-      subject: { organization: subjectOrganization(instanceCa.subject) },
-      issuer: {
-        signer: {
-          publicKey: async () => this.instanceCaPublicKey,
-          signDigest: async (digest) => signDigestRaw(instanceKey, digest),
-        },
-        certificate: certificates.instanceCaCertificate,
-      },
-      // Backdated: the car's clock may run a little behind the phone's.
-      notBefore: new Date(Math.max(now - CLOCK_SKEW_MS, instanceCa.notBefore.getTime())),
-      notAfter: new Date(Math.min(now + ENDPOINT_CERTIFICATE_VALIDITY_MS, instanceCa.notAfter.getTime())),
-      vehicleIdentifier,
-      keyRole: role,
-      random: this.random,
-    });
+    return new Uint8Array(requireKey(this.#model, keyId).privateMailbox);
   }
 
   private notifyCommitted(): void {
-    for (const listener of this.commitListeners) listener();
-  }
-
-  private requireKey(keyId: string): KeyInfo {
-    const key = this.keys.get(keyId);
-    if (!key) throw new KeyNotFoundError(`no key ${keyId} on this device`);
-    return key;
-  }
-
-  private signWith(keyId: string, message: Uint8Array): Uint8Array {
-    const scalar = this.#secrets.endpointPrivate[keyId];
-    if (!scalar) throw new KeyNotFoundError(`no key ${keyId} on this device`);
-    return signRaw(fromHex(scalar), message);
-  }
-
-  private findKeyForVehicle(vehicleIdentifier: Uint8Array): KeyInfo | undefined {
-    for (const key of this.keys.values()) {
-      if (equalBytes(fromHex(key.vehicleIdentifier), vehicleIdentifier)) return key;
-    }
-    return undefined;
+    for (const listener of this.#commitListeners) listener();
   }
 
   private refusalFor(view: KeyView): AnswerRefusal | undefined {
-    if (this.locked) return "locked";
-    const now = this.now();
-    if (this.poweredOffAt !== null) {
+    if (this.#model.locked) return "locked";
+    const { poweredOffAt, powerReserveSeconds } = this.#model;
+    if (poweredOffAt !== null) {
       // On power reserve only express keys answer, and only for a bounded time.
-      const reserveLeft = this.poweredOffAt + this.powerReserveSeconds * 1000 > now;
+      const reserveLeft = poweredOffAt + powerReserveSeconds * 1000 > this.now();
       return view.express && reserveLeft ? undefined : "power-reserve";
     }
-    if (!view.express && now > this.userAuthenticatedUntil) return "user-auth-required";
+    if (!view.express && !this.#userAuthentication.fresh) return "user-auth-required";
     return undefined;
   }
 
+  /** What the Digital Key applet may ask of this SE: signatures and mailboxes, never a private key. */
   private vault(): KeyVault {
-    const view = (key: KeyInfo): KeyView => ({
-      keyId: fromHex(key.keyId),
-      endpointPublicKey: fromHex(key.endpointPublicKey),
-      vehicleIdentifier: fromHex(key.vehicleIdentifier),
-      vehiclePublicKey: fromHex(key.vehiclePublicKey),
+    const model = this.#model;
+    const view = (key: HeldKey): KeyView => ({
+      keyId: key.id,
+      endpointPublicKey: key.endpoint.publicKey,
+      vehicleIdentifier: key.vehicleIdentifier,
+      vehiclePublicKey: key.vehiclePublicKey,
       profile: key.profile,
       express: key.express,
     });
     return {
       findKeyForVehicle: (id) => {
-        const key = this.findKeyForVehicle(id);
+        const key = keyForVehicle(model, id);
         return key ? view(key) : undefined;
       },
       refusalFor: (key) => this.refusalFor(key),
-      signWithEndpoint: (keyId, message) => this.signWith(toHex(keyId), message),
-      persistentKey: (keyId) => {
-        const hex = this.#secrets.persistent[toHex(keyId)];
-        return hex ? fromHex(hex) : undefined;
-      },
+      signWithEndpoint: (keyId, message) => requireKey(model, toHex(keyId)).endpoint.sign(message),
+      persistentKey: (keyId) => model.keys.get(toHex(keyId))?.persistent,
       readMailbox: (keyId, mailbox: MailboxId) => {
         const id = toHex(keyId);
-        if (mailbox === Mailbox.CONFIDENTIAL) return fromHex(this.#secrets.confidentialMailbox[id] ?? "");
-        return fromHex(this.requireKey(id).privateMailbox);
+        if (mailbox === Mailbox.CONFIDENTIAL)
+          return model.keys.get(id)?.confidentialMailbox ?? new Uint8Array(0);
+        return requireKey(model, id).privateMailbox;
       },
       commitTransaction: (keyId, update) => {
-        const id = toHex(keyId);
-        const key = this.keys.get(id);
+        const key = model.keys.get(toHex(keyId));
         if (!key) return; // deleted while the field was up: nothing to keep
-        if (update.persistent) this.#secrets.persistent[id] = toHex(update.persistent);
+        if (update.persistent) key.persistent = new Uint8Array(update.persistent);
         key.lastTransaction = {
           flow: update.ending.flow,
           controlFlowP2: update.ending.controlFlowP2.toString(16).padStart(2, "0"),
           at: new Date(this.now()).toISOString(),
         };
         for (const [mailbox, image] of update.mailboxes) {
-          if (mailbox === Mailbox.CONFIDENTIAL) this.#secrets.confidentialMailbox[id] = toHex(image);
-          else key.privateMailbox = toHex(image);
+          if (mailbox === Mailbox.CONFIDENTIAL) key.confidentialMailbox = new Uint8Array(image);
+          else key.privateMailbox = new Uint8Array(image);
         }
         // A fresh user authentication covers one transaction.
-        if (!key.express) this.userAuthenticatedUntil = 0;
+        if (!key.express) this.#userAuthentication.consume();
       },
       randomBytes: (length) => this.random(length),
     };
   }
 }
 
-function isSelectOf(command: Uint8Array, aid: Uint8Array): boolean {
-  return (
-    command.length >= 5 + aid.length &&
-    command[0] === 0x00 &&
-    command[1] === 0xa4 &&
-    equalBytes(command.subarray(5, 5 + aid.length), aid)
-  );
-}
-
-/** The O attribute of an RFC 4514 subject, so endpoint certificates name the same OEM as their issuer. */
-function subjectOrganization(subject: string): string {
-  const match = /(?:^|,)\s*O=((?:\\.|[^,])+)/.exec(subject);
-  return match ? match[1]!.replace(/\\(.)/g, "$1") : "Device OEM";
+/**
+ * The applet a command selects, read from its header as the card's OS routes
+ * it, before any applet parses it: SELECT (00 A4) of the framework AID picks
+ * the framework applet, any other SELECT the Digital Key applet (which
+ * answers an AID it does not know); every other command selects nothing.
+ */
+function selectedApplet(command: Uint8Array): "framework" | "digital-key" | undefined {
+  if (command[0] !== 0x00 || command[1] !== 0xa4) return undefined;
+  const aid = command.subarray(5, 5 + FRAMEWORK_AID.length);
+  return aid.length === FRAMEWORK_AID.length && equalBytes(aid, FRAMEWORK_AID) ? "framework" : "digital-key";
 }
