@@ -9,8 +9,10 @@
 // server matches it) gets fresh carkey-* headers signed by the project's own
 // client code (signedRequestHeaders in src/client/signed-fetch.ts, the same
 // function every device request of the client goes through) with a key of an
-// emulated SE that the caller enrolled. Whatever carkey-* headers the tester
-// sent are dropped first. Every other request, and every answer, passes
+// emulated SE that the caller enrolled, in place of the four carkey-* headers
+// the tester sent. A request that lacks any of the four is passed on as it
+// is: that is a tester checking that the route refuses an unsigned request,
+// and it must see the refusal. Every other request, and every answer, passes
 // through byte for byte.
 //
 // Which key signs is the route's to say (its service call requires an
@@ -101,7 +103,7 @@ export async function startDeviceSigningProxy(
       headers[name] = value;
     }
     const signing = signingFor(method, target);
-    if (signing) {
+    if (signing && [...CARKEY_HEADERS].every((name) => headers[name] !== undefined)) {
       for (const name of CARKEY_HEADERS) delete headers[name];
       Object.assign(
         headers,

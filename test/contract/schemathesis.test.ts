@@ -1,12 +1,13 @@
 // The HTTP contract tested from outside: Schemathesis generates requests for
 // every operation of /openapi.json and checks each answer against the
 // document (no 5xx, only documented statuses, content types, headers and
-// schemas), against the local stack on loopback, with the OEM token for OEM
+// schemas; a request missing a required header refused), against the local stack on loopback, with the OEM token for OEM
 // routes and device routes signed by the signing proxy
 // (scripts/contract/run-schemathesis.ts). Locally it is skipped with a note
 // when Schemathesis is not installed (scripts/install-schemathesis.sh); under
 // CI it must run. Before that, the proxy itself: without its signature a
-// device route refuses the request, with it the service accepts it.
+// device route refuses the request, with it the service accepts it, and a
+// request without the signature headers goes on unsigned.
 import "../support/quiet-logs.js";
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -53,13 +54,25 @@ describe("the device-signing proxy", () => {
     const path = `/v1/devices/${seId}/notices?after=0`;
     const unsigned = await fetch(`${t.stack.url}${path}`);
     expect(unsigned.status).toBe(401);
-    const forged = { "carkey-signer": `instance:${seId}`, "carkey-signature": "00".repeat(64) };
+    // What a tester sends: the four headers with values of the right shape, which no key signed.
+    const forged = {
+      "carkey-signer": `instance:${seId}`,
+      "carkey-timestamp": "0",
+      "carkey-nonce": "00".repeat(16),
+      "carkey-signature": "00".repeat(64),
+    };
+    expect((await fetch(`${t.stack.url}${path}`, { headers: forged })).status).toBe(401);
     const signed = await fetch(`${proxy.url}${path}`, { headers: forged });
     expect(signed.status).toBe(200);
     expect(await signed.json()).toEqual({ seId, latestCounter: 0, notices: [] });
     expect(proxy.signed.get("GET /v1/devices/{seId}/notices")).toBe(1);
     // A second request is a new signature with a new nonce: no replay refusal.
-    expect((await fetch(`${proxy.url}${path}`)).status).toBe(200);
+    expect((await fetch(`${proxy.url}${path}`, { headers: forged })).status).toBe(200);
+    // Without the headers the request goes on unsigned, and is refused: a tester checking that sees it.
+    const { "carkey-signature": _signature, ...partial } = forged;
+    expect((await fetch(`${proxy.url}${path}`, { headers: partial })).status).toBe(401);
+    expect((await fetch(`${proxy.url}${path}`)).status).toBe(401);
+    expect(proxy.signed.get("GET /v1/devices/{seId}/notices")).toBe(2);
     expect(t.handlerErrors).toEqual([]);
   });
 
@@ -94,7 +107,7 @@ describe("the device-signing proxy", () => {
 
 describe.skipIf(!installed)("Schemathesis against the local server", () => {
   it("finds no failure in any operation of /openapi.json", async () => {
-    const result = await runContractTest({ maxExamples: 25 });
+    const result = await runContractTest({ maxExamples: 20 });
     const at = result.output.lastIndexOf("FAILURES");
     const failures = at < 0 ? "no failure listed" : result.output.slice(at);
     expect(result.handlerErrors, "handler errors (500s)").toEqual([]);
