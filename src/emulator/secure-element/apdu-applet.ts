@@ -1,6 +1,5 @@
 // The generic core of an applet on the emulated SE: both applets (Digital
-// Key, pairing framework) are a command table keyed by CLA/INS configured
-// here. The core parses the command APDU, dispatches it, turns a thrown error
+// Key, pairing framework) extend it with a command table keyed by CLA/INS. The core parses the command APDU, dispatches it, turns a thrown error
 // into its status word and ends the session, and, when the applet asks for
 // it, chains long answers with GET RESPONSE (src/protocol/response-chaining.ts).
 // An applet never throws to the reader: a protocol error (bad TLV, bad point,
@@ -56,19 +55,18 @@ export function statusForError(error: unknown): number {
 
 const key = (cla: number, ins: number) => (cla << 8) | ins;
 
-export class ApduApplet {
-  readonly #commands = new Map<number, AppletCommand>();
+export abstract class ApduApplet {
+  /** The applet's table and options; read at the first command, once the subclass has built it. */
+  protected abstract readonly definition: AppletDefinition;
+  #commands: Map<number, AppletCommand> | undefined;
   readonly #chain = new ResponseChain();
-
-  constructor(private readonly definition: AppletDefinition) {
-    for (const command of definition.commands) this.#commands.set(key(command.cla, command.ins), command);
-  }
 
   /** Whether part of a chained answer still waits for GET RESPONSE. */
   get responsePending(): boolean {
     return this.#chain.pending;
   }
 
+  /** Ends the session: the RF field dropped, a refusal, a new SELECT. */
   reset(): void {
     this.#chain.clear();
     this.definition.resetSession();
@@ -100,6 +98,9 @@ export class ApduApplet {
   }
 
   private dispatch(c: CommandApdu): AppletAnswer | Promise<AppletAnswer> {
+    this.#commands ??= new Map(
+      this.definition.commands.map((command) => [key(command.cla, command.ins), command]),
+    );
     const command = this.#commands.get(key(c.cla, c.ins));
     if (command) return command.run(c);
     const classes = this.definition.classes;

@@ -37,7 +37,7 @@ import {
   parseAuth0,
   parseAuth1,
 } from "../../protocol/transaction-messages.js";
-import { ApduApplet, type AppletAnswer, ok, refuse } from "./apdu-applet.js";
+import { ApduApplet, type AppletAnswer, type AppletDefinition, ok, refuse } from "./apdu-applet.js";
 import type { AnswerRefusal, KeyVault, KeyView } from "./key-vault.js";
 
 type Phase = "idle" | "selected" | "auth0" | "secured";
@@ -63,9 +63,9 @@ const REFUSAL_STATUS: Record<AnswerRefusal, number> = {
   "power-reserve": SW.CONDITIONS_NOT_SATISFIED,
 };
 
-export class DigitalKeyApplet {
+export class DigitalKeyApplet extends ApduApplet {
   private session: Session = { phase: "idle", stagedMailboxes: new Map() };
-  readonly #core = new ApduApplet({
+  protected readonly definition: AppletDefinition = {
     commands: [
       { cla: 0x00, ins: INS.SELECT, run: (c) => this.select(c) },
       { cla: CLA_PROPRIETARY, ins: INS.AUTH0, run: (c) => this.auth0(c) },
@@ -77,21 +77,14 @@ export class DigitalKeyApplet {
     resetSession: () => {
       this.session = { phase: "idle", stagedMailboxes: new Map() };
     },
-  });
+  };
 
   constructor(
     private readonly vault: KeyVault,
     /** Called after a transaction committed, so the host can persist its state. */
     private readonly onCommit: () => void = () => {},
-  ) {}
-
-  /** The RF field dropped: everything transient is gone. */
-  reset(): void {
-    this.#core.reset();
-  }
-
-  process(command: Uint8Array): Promise<Uint8Array> {
-    return this.#core.process(command);
+  ) {
+    super();
   }
 
   private select(c: CommandApdu): AppletAnswer {

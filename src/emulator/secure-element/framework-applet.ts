@@ -47,7 +47,7 @@ import {
 } from "../../protocol/spake2plus.js";
 import { SW } from "../../protocol/status-words.js";
 import { verifyVehiclePairingProof } from "../../protocol/vehicle-pairing-proof.js";
-import { ApduApplet, type AppletAnswer, ok, refuse } from "./apdu-applet.js";
+import { ApduApplet, type AppletAnswer, type AppletDefinition, ok, refuse } from "./apdu-applet.js";
 
 /** An owner key created during pairing, not yet stored. */
 export interface StagedOwnerKey {
@@ -69,7 +69,7 @@ export interface PairingHost {
 
 type Phase = "idle" | "selected" | "requested" | "secured" | "written" | "answered" | "confirmed";
 
-export class FrameworkApplet {
+export class FrameworkApplet extends ApduApplet {
   private phase: Phase = "idle";
   private prover?: Spake2PlusProver;
   private secure?: SecureMessagingSession;
@@ -79,7 +79,7 @@ export class FrameworkApplet {
   private staged?: StagedOwnerKey;
   private confirmation?: Uint8Array;
   // Every command not in the table answers 6D00, whatever its class; GET RESPONSE is the core's.
-  readonly #core = new ApduApplet({
+  protected readonly definition: AppletDefinition = {
     commands: [
       { cla: 0x00, ins: INS.SELECT, run: (c) => this.select(c) },
       { cla: CLA_PROPRIETARY, ins: PAIRING_INS.SPAKE2_REQUEST, run: (c) => this.request(c) },
@@ -99,16 +99,10 @@ export class FrameworkApplet {
       this.staged = undefined;
       this.confirmation = undefined;
     },
-  });
+  };
 
-  constructor(private readonly host: PairingHost) {}
-
-  reset(): void {
-    this.#core.reset();
-  }
-
-  process(command: Uint8Array): Promise<Uint8Array> {
-    return this.#core.process(command);
+  constructor(private readonly host: PairingHost) {
+    super();
   }
 
   private select(c: CommandApdu): AppletAnswer {
@@ -173,13 +167,7 @@ export class FrameworkApplet {
 
   /** The vehicle's signed pairing confirmation for the key it received in GET DATA. */
   private writeConfirmation(c: CommandApdu): AppletAnswer {
-    if (
-      this.phase !== "answered" ||
-      this.#core.responsePending ||
-      !this.secure ||
-      !this.staged ||
-      !this.vehicle
-    ) {
+    if (this.phase !== "answered" || this.responsePending || !this.secure || !this.staged || !this.vehicle) {
       return refuse(SW.CONDITIONS_NOT_SATISFIED);
     }
     const confirmation = this.secure.unprotectCommand(c.data);
