@@ -5,6 +5,7 @@
 // and the checks cannot drift. Objects are strict: an unknown field is an
 // error, not something silently ignored.
 import { z } from "zod";
+import { SHARING_ROLES } from "../protocol/access-profile.js";
 import {
   CertificatePem,
   hexBytes,
@@ -118,6 +119,16 @@ export const AccessProfileSchema = z
     speedLimitKmh: z.number().int().optional(),
     validFrom: z.number().int().optional().meta({ description: "Unix seconds" }),
     validUntil: z.number().int().optional().meta({ description: "Unix seconds" }),
+    // The rest of src/protocol/access-profile.ts's AccessProfile: what a key record carries for a friend
+    // key shared with a role or driving limits (docs/protocol.md §27).
+    role: z.enum(SHARING_ROLES).optional().meta({ description: "Absent: guest" }),
+    powerLimitPercent: z.number().int().optional().meta({ description: "Engine power, percent of full" }),
+    audioVolumeLimitPercent: z
+      .number()
+      .int()
+      .optional()
+      .meta({ description: "Highest audio volume, percent" }),
+    stabilityControlLocked: z.boolean().optional().meta({ description: "True: stability control stays on" }),
   })
   .meta({ id: "AccessProfile" });
 

@@ -20,7 +20,12 @@ describe("buildOpenApiDocument", () => {
     const vehicles = doc.paths["/v1/vehicles"].post;
     expect(vehicles.requestBody).toEqual({
       required: true,
-      content: { "application/json": { schema: { $ref: "#/components/schemas/VehicleEnrollmentRequest" } } },
+      content: {
+        "application/json": {
+          schema: { $ref: "#/components/schemas/VehicleEnrollmentRequest" },
+          examples: { captured: expect.objectContaining({ value: expect.any(Object) }) },
+        },
+      },
     });
     expect(vehicles.responses["201"].content["application/json"].schema).toEqual({
       $ref: "#/components/schemas/VehicleEnrollmentResponse",

@@ -1,0 +1,267 @@
+// `npm run capture-examples`: captures the OpenAPI document's examples from
+// real exchanges. It starts the local stack (in memory, with a webhook
+// receiver on loopback), puts a recording proxy in front of it, runs the
+// whole `carkey demo` story through the proxy, then the few requests the
+// story does not make (partner events, the webhook key, OEM reads, refusals
+// of each kind it can provoke), and writes, per route, the first request and
+// the first answer of each success status it saw, one problem document per
+// status, and one webhook delivery, to src/api/examples/exchanges.json
+// (src/api/openapi/examples.ts reads it; test/api/api-examples.test.ts checks
+// it). Nothing secret is kept: no authorization header, and the keys behind
+// the signatures are emulated ones that are gone when the script ends.
+import "reflect-metadata";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startCarKeyStack } from "../src/adapters/local-server/car-key-stack.js";
+import { Router } from "../src/adapters/local-server/router.js";
+import type { ApiExamples, CapturedExchange } from "../src/api/openapi/examples.js";
+import { ROUTE_TABLE, ROUTES } from "../src/api/routes.js";
+import { runDemoStory } from "../src/cli/demo/demo-story.js";
+import { factoryAttesterFromFile } from "../src/emulator/secure-element/factory-attester-file.js";
+
+export const EXAMPLES_FILE = fileURLToPath(new URL("../src/api/examples/exchanges.json", import.meta.url));
+
+/** Answers whose body is the document or page itself: an example of them would be the whole document again. */
+export const NOT_CAPTURED = ["GET /openapi.json", "GET /docs"] as const;
+
+/** Request headers an example keeps (what the route reads); never authorization. */
+const KEPT_HEADERS = /^(content-type|carkey-[a-z]+|mailbox-[a-z-]+)$/;
+
+interface Recorded {
+  readonly routeKey: string;
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  readonly body: unknown;
+  readonly status: number;
+  readonly responseType: string;
+  readonly responseBody: unknown;
+}
+
+function decode(bytes: Buffer, type: string | undefined): unknown {
+  if (bytes.length === 0) return undefined;
+  const text = bytes.toString("utf8");
+  if (type && /json/.test(type)) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+function readAll(stream: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+    stream.on("end", () => resolve(Buffer.concat(chunks)));
+    stream.on("error", reject);
+  });
+}
+
+function listen(server: Server): Promise<string> {
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () =>
+      resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+    ),
+  );
+}
+
+/** A loopback proxy that forwards to `target()` and records each exchange with its route. */
+function recordingProxy(target: () => string, recorded: Recorded[]): Server {
+  const router = new Router(ROUTES);
+  return createServer(async (req, res) => {
+    const body = await readAll(req);
+    const url = new URL(target());
+    const forwarded = httpRequest(
+      {
+        host: url.hostname,
+        port: url.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: url.host },
+      },
+      async (answer) => {
+        const answerBody = await readAll(answer);
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        res.end(answerBody);
+        const path = req.url ?? "/";
+        const match = router.match(req.method ?? "GET", decodeURIComponent(path.split("?")[0]!));
+        if (match.kind !== "matched") return;
+        const headers = Object.fromEntries(
+          Object.entries(req.headers).filter(
+            (entry): entry is [string, string] => KEPT_HEADERS.test(entry[0]) && typeof entry[1] === "string",
+          ),
+        );
+        recorded.push({
+          routeKey: match.routeKey,
+          method: req.method ?? "GET",
+          path,
+          headers,
+          body: decode(body, req.headers["content-type"] ?? "application/json"),
+          status: answer.statusCode ?? 0,
+          responseType: String(answer.headers["content-type"] ?? ""),
+          responseBody: decode(answerBody, answer.headers["content-type"]),
+        });
+      },
+    );
+    forwarded.on("error", (error) => {
+      res.writeHead(502).end(String(error));
+    });
+    forwarded.end(body);
+  });
+}
+
+/** Picks, per route, the first request and the first answer of each success status; per status one problem. */
+export function examplesFrom(recorded: readonly Recorded[], webhook: ApiExamples["webhook"]): ApiExamples {
+  const operations: Record<
+    string,
+    { request?: CapturedExchange["request"]; responses: Record<string, { body?: unknown }> }
+  > = {};
+  const problems: Record<string, unknown> = {};
+  for (const exchange of recorded) {
+    if ((NOT_CAPTURED as readonly string[]).includes(exchange.routeKey)) continue;
+    const route = ROUTE_TABLE[exchange.routeKey as keyof typeof ROUTE_TABLE] as
+      | { response: { status: number; repeatStatus?: number } }
+      | undefined;
+    if (!route) continue;
+    const success =
+      exchange.status === route.response.status || exchange.status === route.response.repeatStatus;
+    if (!success) {
+      if (exchange.status >= 400 && /problem\+json/.test(exchange.responseType)) {
+        problems[String(exchange.status)] ??= exchange.responseBody;
+      }
+      continue;
+    }
+    const operation = operations[exchange.routeKey] ?? { responses: {} };
+    operations[exchange.routeKey] = operation;
+    operation.request ??= {
+      method: exchange.method,
+      path: exchange.path,
+      ...(Object.keys(exchange.headers).length > 0 ? { headers: exchange.headers } : {}),
+      ...(exchange.body !== undefined ? { body: exchange.body } : {}),
+    };
+    operation.responses[String(exchange.status)] ??=
+      exchange.responseBody === undefined ? {} : { body: exchange.responseBody };
+  }
+  const sorted = <T>(record: Record<string, T>) =>
+    Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
+  return { operations: sorted(operations), problems: sorted(problems), ...(webhook ? { webhook } : {}) };
+}
+
+/** Runs the story and the extra requests through the proxy; returns what was recorded. */
+export async function captureExamples(): Promise<ApiExamples> {
+  const recorded: Recorded[] = [];
+  let webhook: ApiExamples["webhook"];
+  const receiver = createServer(async (req, res) => {
+    const body = await readAll(req);
+    webhook ??= {
+      headers: Object.fromEntries(
+        Object.entries(req.headers).filter(
+          (entry): entry is [string, string] =>
+            entry[0].startsWith("carkeys-webhook-") && typeof entry[1] === "string",
+        ),
+      ),
+      body: JSON.parse(body.toString("utf8")) as unknown,
+    };
+    res.writeHead(204).end();
+  });
+  const receiverUrl = await listen(receiver);
+  let stackUrl = "";
+  const proxy = recordingProxy(() => stackUrl, recorded);
+  const proxyUrl = await listen(proxy);
+  // Share links point at the proxy, so the friend's reads of a mailbox are recorded too.
+  const previousLinkBase = process.env.RELAY_LINK_BASE_URL;
+  process.env.RELAY_LINK_BASE_URL = proxyUrl;
+  const dataDir = mkdtempSync(join(tmpdir(), "carkeys-capture-"));
+  const stack = await startCarKeyStack({
+    port: 0,
+    inMemory: true,
+    dataDir,
+    webhookUrl: `${receiverUrl}/events`,
+  });
+  stackUrl = stack.url;
+  try {
+    const { attester } = factoryAttesterFromFile(join(stack.keysDir, "se-manufacturer.json"));
+    const failed: string[] = [];
+    const ok = await runDemoStory(
+      { url: proxyUrl, oemToken: stack.oemToken, manufacturer: attester },
+      (step) => {
+        if (!step.ok) failed.push(`${step.step}: ${step.detail}`);
+      },
+    );
+    // A step whose outcome depends on timing (a key valid for 3 s) can miss on a loaded machine; the
+    // exchanges it made are real all the same, and only answers the route documents as success are kept.
+    if (!ok) process.stderr.write(`note: demo steps not as expected: ${failed.join("; ")}\n`);
+    await extraRequests(proxyUrl, stack.oemToken, recorded);
+  } finally {
+    await stack.stop();
+    await new Promise((resolve) => proxy.close(resolve));
+    await new Promise((resolve) => receiver.close(resolve));
+    rmSync(dataDir, { recursive: true, force: true });
+    if (previousLinkBase === undefined) delete process.env.RELAY_LINK_BASE_URL;
+    else process.env.RELAY_LINK_BASE_URL = previousLinkBase;
+  }
+  return examplesFrom(recorded, webhook);
+}
+
+/** What the story does not do: partner events, the webhook key, OEM reads by id, and refusals. */
+async function extraRequests(url: string, token: string, recorded: readonly Recorded[]): Promise<void> {
+  const oem = { authorization: `Bearer ${token}` };
+  const json = { ...oem, "content-type": "application/json" };
+  const call = (method: string, path: string, headers: Record<string, string> = {}, body?: string) =>
+    fetch(`${url}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
+  const seen = (key: string) => recorded.find((r) => r.routeKey === key && r.status < 300);
+
+  await call("GET", "/v1/webhook-signing-key");
+  const event = (type: string, extra: Record<string, string> = {}) =>
+    JSON.stringify({ eventId: randomUUID(), type, occurredAt: new Date().toISOString(), ...extra });
+  await call("POST", "/v1/events", json, event("heartbeat"));
+  const registered = seen("POST /v1/keys");
+  const keyId = (registered?.responseBody as { keyId?: string } | undefined)?.keyId;
+  const vehicleId = (registered?.responseBody as { vehicleId?: string } | undefined)?.vehicleId;
+  if (keyId) await call("GET", `/v1/keys/${keyId}`, oem);
+  if (vehicleId) await call("GET", `/v1/vehicles/${vehicleId}/keys`, oem);
+
+  // A mailbox of the story's invitation body, to show the preview, a read, a relinquish and a repeated create.
+  const created = seen("POST /v1/m");
+  if (created) {
+    const initiator = { "mailbox-device-claim": randomUUID(), "mailbox-request-id": randomUUID() };
+    const body = JSON.stringify(created.body);
+    const first = await call("POST", "/v1/m", { ...initiator, "content-type": "application/json" }, body);
+    const link = new URL(((await first.json()) as { urlLink: string }).urlLink);
+    await call("POST", "/v1/m", { ...initiator, "content-type": "application/json" }, body); // repeat: 201
+    await call("GET", link.pathname);
+    const recipient = { "mailbox-device-claim": randomUUID() };
+    await call("POST", link.pathname, recipient);
+    await call("PATCH", link.pathname, { ...recipient, "mailbox-request-id": randomUUID() });
+  }
+  // Repeats an OEM makes: the same vehicle enrolled again answers 200 with what the first did.
+  const vehicle = seen("POST /v1/vehicles");
+  if (vehicle) await call("POST", "/v1/vehicles", json, JSON.stringify(vehicle.body));
+
+  // Refusals, one per status the story did not already provoke.
+  await call("POST", "/v1/vehicles", json, JSON.stringify({ vehicleId: "not hex" })); // 400
+  await call("GET", "/v1/keys/000000000000"); // 401: no credential
+  await call("GET", "/v1/keys/000000000000", oem); // 404
+  if (vehicleId) await call("GET", `/v1/vehicles/${vehicleId}/revocations?after=999999`, oem); // 409
+  await call("POST", "/v1/vehicles", { ...oem, "content-type": "text/plain" }, "{}"); // 415
+  await call("POST", "/v1/vehicles", json, JSON.stringify({ pad: "x".repeat(300 * 1024) })); // 413
+}
+
+async function main(): Promise<void> {
+  const examples = await captureExamples();
+  writeFileSync(EXAMPLES_FILE, `${JSON.stringify(examples, null, 2)}\n`);
+  const routes = Object.keys(examples.operations).length;
+  process.stdout.write(
+    `${EXAMPLES_FILE}: ${routes} routes, problems ${Object.keys(examples.problems).join(" ")}, webhook ${examples.webhook ? "yes" : "no"}\n`,
+  );
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();
