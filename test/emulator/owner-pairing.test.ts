@@ -224,7 +224,7 @@ describe("owner pairing: certificates", () => {
       (error: unknown) => error,
     )) as Error;
     phone.se.fieldLost();
-    expect(refusal).toMatchObject({ name: "PairingRefused", countsAsAttempt: false });
+    expect(refusal).toMatchObject({ name: "PairingRefusedError", countsAsAttempt: false });
     expect(refusal.message).toMatch(/^untrusted-anchor: /);
     // The car stopped before CONTROL FLOW: the device discards its staged key, the car stores nothing.
     expect(vehicleSnapshot(car)).toEqual(carBefore);

@@ -49,7 +49,8 @@ export interface EmulatedOemState {
   noticeCounters: Record<string, number>;
 }
 
-export interface TrustAnchors {
+/** The emulated OEM's two root certificates (PEM), which devices and cars install as their anchors. */
+export interface EmulatedOemRoots {
   deviceOemRoot: string;
   vehicleOemRoot: string;
 }
@@ -106,7 +107,7 @@ export class EmulatedOem {
     return this.state.name;
   }
 
-  get trustAnchors(): TrustAnchors {
+  get trustAnchors(): EmulatedOemRoots {
     return {
       deviceOemRoot: this.state.deviceOemRootCertificate,
       vehicleOemRoot: this.state.vehicleOemRootCertificate,

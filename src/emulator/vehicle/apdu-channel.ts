@@ -6,13 +6,9 @@
 import { type CommandApdu, encodeCommand, parseResponse, type ResponseApdu } from "../../protocol/apdu.js";
 import { ResponseChainingError } from "../../protocol/errors.js";
 import { exchangeChained } from "../../protocol/response-chaining.js";
+import { ChannelError } from "./errors.js";
 
 export type ApduChannel = (command: Uint8Array) => Promise<Uint8Array>;
-
-/** A step of a transaction failed for a reason the log should carry. */
-export class ChannelError extends Error {
-  override name = "ChannelError";
-}
 
 export async function transmit(
   channel: ApduChannel,

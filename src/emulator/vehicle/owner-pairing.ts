@@ -40,19 +40,9 @@ import { createVerifier, P256_SHA256_HKDF_SHA256_CMAC_AES128 } from "../../proto
 import { describeStatus, SW } from "../../protocol/status-words.js";
 import { endTransactionCommand } from "../../protocol/transaction-messages.js";
 import { vehiclePairingProofBody } from "../../protocol/vehicle-pairing-proof.js";
-import { type ApduChannel, ChannelError, transmit } from "./apdu-channel.js";
+import { type ApduChannel, transmit } from "./apdu-channel.js";
+import { ChannelError, PairingRefusedError } from "./errors.js";
 import type { EnrolledEndpoint } from "./vehicle-state.js";
-
-export class PairingRefused extends Error {
-  override name = "PairingRefused";
-  constructor(
-    message: string,
-    /** True when the failure is a password guess that counts against the attempt limit. */
-    readonly countsAsAttempt = false,
-  ) {
-    super(message);
-  }
-}
 
 export interface PairingContext {
   readonly vehicleIdentifier: Uint8Array;
@@ -73,16 +63,19 @@ async function step(channel: ApduChannel, command: CommandApdu, name: string): P
   try {
     response = await transmit(channel, command, name);
   } catch (error) {
-    if (error instanceof ChannelError) throw new PairingRefused(error.message);
+    if (error instanceof ChannelError) throw new PairingRefusedError(error.message);
     throw error;
   }
   // 6300 means "wrong password" only as the answer to VERIFY; at WRITE DATA it is the device
   // refusing the vehicle certificate, which is no password guess and must not use up an attempt.
   if (response.sw === SW.VERIFICATION_FAILED && name === "SPAKE2+ VERIFY") {
-    throw new PairingRefused(`${name}: the device rejected the vehicle's evidence (wrong password)`, true);
+    throw new PairingRefusedError(
+      `${name}: the device rejected the vehicle's evidence (wrong password)`,
+      true,
+    );
   }
   if (response.sw !== SW.OK) {
-    throw new PairingRefused(
+    throw new PairingRefusedError(
       `${name}: device answered ${swHex(response.sw)} (${describeStatus(response.sw)})`,
     );
   }
@@ -96,19 +89,19 @@ async function step(channel: ApduChannel, command: CommandApdu, name: string): P
  * attacker could test guesses without limit by never answering VERIFY.
  */
 function countedAsAttempt(error: unknown): unknown {
-  return error instanceof PairingRefused && !error.countsAsAttempt
-    ? new PairingRefused(error.message, true)
+  return error instanceof PairingRefusedError && !error.countsAsAttempt
+    ? new PairingRefusedError(error.message, true)
     : error;
 }
 
-/** Runs the pairing and returns the owner endpoint to enroll; throws PairingRefused. */
+/** Runs the pairing and returns the owner endpoint to enroll; throws PairingRefusedError. */
 export async function runOwnerPairing(channel: ApduChannel, ctx: PairingContext): Promise<EnrolledEndpoint> {
   try {
     return await pair(channel, ctx);
   } catch (error) {
-    if (error instanceof PairingRefused) throw error;
+    if (error instanceof PairingRefusedError) throw error;
     if (error instanceof ProtocolError)
-      throw new PairingRefused(error.message, error.name === "VerificationError");
+      throw new PairingRefusedError(error.message, error.name === "VerificationError");
     throw error;
   }
 }
@@ -116,10 +109,10 @@ export async function runOwnerPairing(channel: ApduChannel, ctx: PairingContext)
 async function pair(channel: ApduChannel, ctx: PairingContext): Promise<EnrolledEndpoint> {
   const selected = parseFrameworkSelectResponse(await step(channel, frameworkSelectCommand(), "SELECT"));
   if (selected.state !== PairingState.PASSWORD_ENTERED) {
-    throw new PairingRefused("the device has not started pairing (no password entered)");
+    throw new PairingRefusedError("the device has not started pairing (no password entered)");
   }
   if (!equalBytes(selected.spakeVersions.subarray(0, 2), SPAKE2PLUS_VERSION)) {
-    throw new PairingRefused("no common SPAKE2+ version");
+    throw new PairingRefusedError("no common SPAKE2+ version");
   }
   const request = {
     chosenVersion: SPAKE2PLUS_VERSION,
@@ -145,7 +138,7 @@ async function pair(channel: ApduChannel, ctx: PairingContext): Promise<Enrolled
   try {
     response = verifier.respond(shareP);
   } catch (error) {
-    throw new PairingRefused(
+    throw new PairingRefusedError(
       `SPAKE2+ REQUEST: invalid share from the device (${(error as Error).message})`,
       true,
     );
@@ -158,13 +151,14 @@ async function pair(channel: ApduChannel, ctx: PairingContext): Promise<Enrolled
     try {
       sharedKey = verifier.finish(verified);
     } catch {
-      throw new PairingRefused(
+      throw new PairingRefusedError(
         "SPAKE2+ VERIFY: the device's evidence does not verify (wrong password)",
         true,
       );
     }
   } catch (error) {
-    if (error instanceof ProtocolError) throw new PairingRefused(`SPAKE2+ VERIFY: ${error.message}`, true);
+    if (error instanceof ProtocolError)
+      throw new PairingRefusedError(`SPAKE2+ VERIFY: ${error.message}`, true);
     throw countedAsAttempt(error);
   }
 
@@ -198,9 +192,9 @@ async function pair(channel: ApduChannel, ctx: PairingContext): Promise<Enrolled
     at: ctx.now,
   });
   if (chain.keyRole !== "owner")
-    throw new PairingRefused("GET DATA: the new key's certificate is not an owner key");
+    throw new PairingRefusedError("GET DATA: the new key's certificate is not an owner key");
   if (!chain.vehicleIdentifier || !equalBytes(chain.vehicleIdentifier, ctx.vehicleIdentifier)) {
-    throw new PairingRefused("GET DATA: the new key is bound to another vehicle");
+    throw new PairingRefusedError("GET DATA: the new key is bound to another vehicle");
   }
   const confirmationBody = pairingConfirmationBody({
     pairingId: ctx.pairingId,

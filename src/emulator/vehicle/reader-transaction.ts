@@ -59,7 +59,8 @@ import {
   parseSelectResponse,
   selectCommand,
 } from "../../protocol/transaction-messages.js";
-import { type ApduChannel, ChannelError, transmit } from "./apdu-channel.js";
+import { type ApduChannel, transmit } from "./apdu-channel.js";
+import { ChannelError, TransactionRefusedError } from "./errors.js";
 import { matchCryptogram } from "./fast-key-index.js";
 import type { Flow, RefusalEvidence } from "./tap-result.js";
 import type { EnrolledEndpoint } from "./vehicle-state.js";
@@ -90,7 +91,7 @@ export interface TransactionPolicy {
   /**
    * A key the car has never seen authenticated with AUTH1: enroll it from the
    * enrollment package in its private mailbox (a shared key's first tap), or
-   * throw TransactionRefused saying why not. Nothing is stored yet.
+   * throw TransactionRefusedError saying why not. Nothing is stored yet.
    */
   enrollFromMailbox(keyId: string, mailbox: PrivateMailboxContent): EnrolledEndpoint;
   /** Whether this key's private mailbox may carry orders for the car (owner keys). */
@@ -125,21 +126,6 @@ export interface AuthenticatedTransaction {
   immobilizerProblem?: string;
   /** Mailbox work not done in this transaction, each with why. */
   skipped: string[];
-}
-
-/** A refusal with the reason the transaction log records. */
-export class TransactionRefused extends Error {
-  override name = "TransactionRefused";
-  constructor(
-    reason: string,
-    public keyId: string | null = null,
-    public flow: Flow | null = null,
-    public evidence?: RefusalEvidence,
-    /** The status word that caused it, when a device answer did. */
-    readonly sw?: number,
-  ) {
-    super(reason);
-  }
 }
 
 /** One command and its answer, with the step of the transaction it belonged to. */
@@ -187,7 +173,12 @@ export class ReaderLink {
       return await transmit(this.traced, command, step);
     } catch (error) {
       if (error instanceof ChannelError) {
-        throw new TransactionRefused(error.message, null, null, this.evidence("a well-formed response APDU"));
+        throw new TransactionRefusedError(
+          error.message,
+          null,
+          null,
+          this.evidence("a well-formed response APDU"),
+        );
       }
       throw error;
     }
@@ -204,8 +195,8 @@ export class ReaderLink {
   }
 
   /** A refusal about the last answer of the current step. */
-  refuse(reason: string, expected: string, sw?: number): TransactionRefused {
-    return new TransactionRefused(`${this.step}: ${reason}`, null, null, this.evidence(expected), sw);
+  refuse(reason: string, expected: string, sw?: number): TransactionRefusedError {
+    return new TransactionRefusedError(`${this.step}: ${reason}`, null, null, this.evidence(expected), sw);
   }
 
   expectOk(response: ResponseApdu, expected = "status 9000"): Uint8Array {
@@ -240,7 +231,7 @@ export async function runReaderTransaction(
       known = k;
     });
   } catch (error) {
-    if (error instanceof TransactionRefused && known) {
+    if (error instanceof TransactionRefusedError && known) {
       error.keyId ??= known.keyId;
       error.flow ??= known.flow;
     }
@@ -262,7 +253,7 @@ async function authenticateAndExchange(
   try {
     offered = parseSelectResponse(link.expectOk(select, "status 9000 and TLV(5C, versions)")).versions;
   } catch (error) {
-    if (error instanceof TransactionRefused) throw error;
+    if (error instanceof TransactionRefusedError) throw error;
     throw link.refuse((error as Error).message, "TLV(5C, versions), an even number of bytes");
   }
   const version = highestCommonVersion(offered, VEHICLE_VERSIONS);
@@ -348,7 +339,7 @@ async function authenticateAndExchange(
         fromHex(endpoint.endpointPublicKey),
       )
     ) {
-      throw new TransactionRefused(
+      throw new TransactionRefusedError(
         "AUTH1: endpoint signature does not verify",
         keyId,
         "standard",
@@ -398,7 +389,7 @@ async function authenticateAndExchange(
 
 /** Why mailbox work failed, in words an integrator can act on. */
 function describeMailboxFailure(error: unknown): string {
-  if (error instanceof TransactionRefused && error.sw !== undefined && NOT_SUPPORTED.has(error.sw)) {
+  if (error instanceof TransactionRefusedError && error.sw !== undefined && NOT_SUPPORTED.has(error.sw)) {
     return `the device has no mailbox support (EXCHANGE answered ${swHex(error.sw)}, ${describeStatus(error.sw)})`;
   }
   const message = (error as Error).message;

@@ -19,7 +19,8 @@ import { keyIdentifier } from "../../protocol/p256.js";
 import type { PrivateMailboxContent } from "../../protocol/private-mailbox.js";
 import { expiresAt, hasExpired } from "../../protocol/profile-expiry.js";
 import { type RevocationFacts, verifyRevocation } from "../../protocol/revocation.js";
-import { type OwnerMail, TransactionRefused } from "./reader-transaction.js";
+import { TransactionRefusedError } from "./errors.js";
+import type { OwnerMail } from "./reader-transaction.js";
 import type { EnrolledEndpoint, VehicleState } from "./vehicle-state.js";
 
 export function ownerKeyById(state: VehicleState, keyId: string): Uint8Array | undefined {
@@ -54,7 +55,7 @@ export function ownerKeyDevice(state: VehicleState, publicKey: string): string |
 }
 
 function refuse(reason: string, keyId: string): never {
-  throw new TransactionRefused(`enrollment: ${reason}`, keyId, "standard");
+  throw new TransactionRefusedError(`enrollment: ${reason}`, keyId, "standard");
 }
 
 /** Validates a shared key's enrollment package; returns the endpoint to enroll (not yet stored). */
@@ -66,7 +67,7 @@ export function enrollmentFromMailbox(
   limits: { maxKeys: number; friendKeySlots: number },
 ): EnrolledEndpoint {
   const pkg = mailbox.enrollment;
-  if (!pkg) throw new TransactionRefused("AUTH1: key not enrolled in this vehicle", keyId, "standard");
+  if (!pkg) throw new TransactionRefusedError("AUTH1: key not enrolled in this vehicle", keyId, "standard");
   const stopped = state.revoked.find((r) => r.keyId === keyId);
   if (stopped?.reason === "expired") refuse(`this key expired (removed ${stopped.revokedAt})`, keyId);
   if (stopped?.reason === "deleted")
@@ -189,7 +190,7 @@ function ownerAttestation(
     if (!owner) refuse("the attestation is not signed by an owner key of this vehicle", keyId);
     facts = verifyKeyAttestation(attestation, owner);
   } catch (error) {
-    if (error instanceof TransactionRefused) throw error;
+    if (error instanceof TransactionRefusedError) throw error;
     if (error instanceof ProtocolError) refuse(`attestation: ${error.message}`, keyId);
     throw error;
   }

@@ -37,8 +37,14 @@ import { describeStatus, SW } from "../../protocol/status-words.js";
 import { TERMINATION_USAGE, verifyTerminationAttestation } from "../../protocol/termination-attestation.js";
 import { activationRefusal, activationShare } from "./activation-check.js";
 import type { ApduChannel } from "./apdu-channel.js";
+import {
+  OwnerNotPresentError,
+  PairingRefusedError,
+  TransactionRefusedError,
+  VehicleError,
+} from "./errors.js";
 import { keyListEntry, type VehicleKeyEntry } from "./key-list.js";
-import { PairingRefused, runOwnerPairing } from "./owner-pairing.js";
+import { runOwnerPairing } from "./owner-pairing.js";
 import {
   type AuthenticatedTransaction,
   endTransaction,
@@ -49,7 +55,6 @@ import {
   type TraceEntry,
   type TransactionEnding,
   type TransactionPolicy,
-  TransactionRefused,
 } from "./reader-transaction.js";
 import { RevocationLedger } from "./revocation-ledger.js";
 import { enrollmentFromMailbox, ownerMail } from "./shared-key-policy.js";
@@ -66,6 +71,8 @@ export const OWNER_PRESENCE_WINDOW_MS = 60_000;
 export const MAX_PAIRING_ATTEMPTS = 7;
 /** How many decisions the transaction log keeps. */
 export const LOG_LIMIT = 500;
+
+export { OwnerNotPresentError, VehicleError } from "./errors.js";
 
 export interface VehicleOptions {
   random?: RandomSource;
@@ -86,15 +93,6 @@ export interface TapOptions {
    * then keeps nothing and changes nothing (the conformance kit's probes).
    */
   ending?: TransactionEnding;
-}
-
-export class VehicleError extends Error {
-  override name = "VehicleError";
-}
-
-/** A dashboard delete-key refused because no owner key was present (tapped) within the window. */
-export class OwnerNotPresentError extends VehicleError {
-  override name = "OwnerNotPresentError";
 }
 
 export class Vehicle {
@@ -355,15 +353,17 @@ export class Vehicle {
    */
   async pair(channel: ApduChannel): Promise<{ keyId: string; replacedOwnerKeyId: string | null }> {
     const stored = this.state.pairing.verifier;
-    if (!stored) throw new PairingRefused("no pairing verifier provisioned (the automaker starts pairing)");
+    if (!stored)
+      throw new PairingRefusedError("no pairing verifier provisioned (the automaker starts pairing)");
     if (this.state.pairing.failedAttempts >= MAX_PAIRING_ATTEMPTS) {
-      throw new PairingRefused(
+      throw new PairingRefusedError(
         `pairing blocked after ${MAX_PAIRING_ATTEMPTS} failed attempts; a new password is needed`,
       );
     }
-    if (!this.state.vehicleCertificate) throw new PairingRefused("the vehicle has no certificate installed");
+    if (!this.state.vehicleCertificate)
+      throw new PairingRefusedError("the vehicle has no certificate installed");
     if (!stored.pairingId) {
-      throw new PairingRefused(
+      throw new PairingRefusedError(
         "the verifier has no pairing id; the automaker must provision new pairing material",
       );
     }
@@ -389,7 +389,7 @@ export class Vehicle {
         random: this.random,
       });
     } catch (error) {
-      if (error instanceof PairingRefused && error.countsAsAttempt) this.state.pairing.failedAttempts++;
+      if (error instanceof PairingRefusedError && error.countsAsAttempt) this.state.pairing.failedAttempts++;
       throw error;
     }
     const previous = this.state.endpoints.find((e) => e.role === "owner" && !e.ownerDeviceOf);
@@ -746,7 +746,7 @@ function hex2(byte: number): string {
 }
 
 function refusal(error: unknown): Omit<TapResult, "reader" | "at"> {
-  if (error instanceof TransactionRefused) {
+  if (error instanceof TransactionRefusedError) {
     return {
       decision: "refused",
       flow: error.flow,
