@@ -1,7 +1,7 @@
 // The HTTP contract tested from outside: Schemathesis generates requests for
 // every operation of /openapi.json and checks each answer against the
 // document (no 5xx, only documented statuses, content types, headers and
-// schemas; a request missing a required header refused), against the local stack on loopback, with the OEM token for OEM
+// schemas), against the local stack on loopback, with the OEM token for OEM
 // routes and device routes signed by the signing proxy
 // (scripts/contract/run-schemathesis.ts). Locally it is skipped with a note
 // when Schemathesis is not installed (scripts/install-schemathesis.sh); under
