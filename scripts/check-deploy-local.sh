@@ -4,7 +4,9 @@
 # directory) and runs the whole `carkey demo --url … --json` story against the
 # emulated API Gateway, so the bundles, environment, IAM wiring, custom
 # resource, table and keys are exercised together. Passes when every step of
-# the story reports ok. MiniStack is stopped on every way out (success,
+# the story reports ok. The stack is synthesized to trust a second, emulated
+# phone maker's Device OEM root (carkeys:trustedDeviceOemRoots), so
+# share-cross-platform registers that maker's phone with the deployed service. MiniStack is stopped on every way out (success,
 # failure, timeout, Ctrl-C), by its recorded pid.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -69,6 +71,12 @@ if (missing.length > 0) {
   console.error(`deploy-check: steps not ok on MiniStack: ${missing.join(", ")}`);
   process.exit(1);
 }
+const cross = lines.find((l) => l.step === "share-cross-platform");
+if (!/registered with the service/.test(cross?.detail ?? "")) {
+  console.error("deploy-check: the other phone maker's key was not registered with the deployed service");
+  process.exit(1);
+}
+console.log("deploy-check: the deployed service registered a key from the configured second Device OEM");
 ' "$state/demo.jsonl"
 if [[ $demo_status -ne 0 ]]; then
   echo "deploy-check: carkey demo exited $demo_status" >&2

@@ -14,7 +14,10 @@
 // Everything lives under the state directory (default .data/ministack):
 // MiniStack's pid and log, the assembly, the stack outputs, and the emulated
 // SE manufacturer's key (keys/se-manufacturer.json), whose public key the
-// stack is deployed to trust, so `carkey demo --data-dir <state dir>` finds it.
+// stack is deployed to trust, and an emulated second phone maker
+// (keys/device-maker-b-*), whose Device OEM root certificate the stack is
+// synthesized to trust (carkeys:trustedDeviceOemRoots), so
+// `carkey demo --data-dir <state dir>` finds both.
 //
 // Options: --destroy, --json (one JSON object on stdout at the end),
 // --port N (default 4566 or CARKEYS_MINISTACK_PORT), --state-dir DIR,
@@ -25,6 +28,7 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SoftSigner } from "../src/adapters/kms/soft-signer.js";
+import { openEmulatedDeviceMaker } from "../src/adapters/local-server/emulated-device-maker.js";
 import { toHex } from "../src/protocol/bytes.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -246,9 +250,23 @@ async function deploy(options: Options): Promise<void> {
   say("synthesizing the stack (esbuild bundles every function)");
   // The relay's share links must name the API as MiniStack serves it, not its AWS endpoint.
   const linkBase = `http://{apiId}.execute-api.localhost:${options.port}`;
+  // A second, emulated phone maker whose Device OEM root the stack trusts as a configured anchor, as a
+  // deployment is given a real maker's root certificate: `carkey demo` registers one of its phones.
+  const keysDir = join(options.stateDir, "keys");
+  const deviceMaker = await openEmulatedDeviceMaker(keysDir);
   await run(
     cdk,
-    ["synth", "--quiet", "--no-notices", "--output", assembly, "-c", `carkeys:relayLinkBaseUrl=${linkBase}`],
+    [
+      "synth",
+      "--quiet",
+      "--no-notices",
+      "--output",
+      assembly,
+      "-c",
+      `carkeys:relayLinkBaseUrl=${linkBase}`,
+      "-c",
+      `carkeys:trustedDeviceOemRoots=${deviceMaker.rootFile}`,
+    ],
     env,
   );
   const synthSeconds = (Date.now() - started) / 1000;
@@ -262,7 +280,6 @@ async function deploy(options: Options): Promise<void> {
     ["bootstrap", "--app", assembly, "--no-notices", "--quiet", `aws://${ACCOUNT}/${options.region}`],
     env,
   );
-  const keysDir = join(options.stateDir, "keys");
   const manufacturer = await SoftSigner.open(keysDir, "se-manufacturer");
   const manufacturerPublicKey = toHex(await manufacturer.publicKey());
   const outputsFile = join(options.stateDir, "outputs.json");
@@ -301,6 +318,7 @@ async function deploy(options: Options): Promise<void> {
     region: options.region,
     endpoint: `http://127.0.0.1:${options.port}`,
     manufacturerKey,
+    trustedDeviceOemRoot: deviceMaker.rootFile,
     stateDir: options.stateDir,
     lambdaNode: nodeMajor,
     synthSeconds,
@@ -314,6 +332,7 @@ async function deploy(options: Options): Promise<void> {
       `  API URL:  ${url}`,
       `  OEM role: ${outputs.OemBackendRoleArn}`,
       `  SE maker: ${relative(process.cwd(), manufacturerKey)} (emulated; the stack trusts its public key)`,
+      `  2nd phone maker: ${relative(process.cwd(), deviceMaker.rootFile)} (emulated; the stack trusts its Device OEM root)`,
       "Try it (OEM routes are signed with SigV4 using MiniStack's credentials):",
       `  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=${options.region} \\`,
       `    npx carkey demo --url ${url} --data-dir ${shownDir}`,

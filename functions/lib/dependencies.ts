@@ -18,6 +18,9 @@
 //   WEBHOOK_SIGNER_URI            optional: the key that signs webhook deliveries (awskms:… or softkms:…),
 //                                 published at GET /v1/webhook-signing-key
 //   WEBHOOK_URL                   optional (with WEBHOOK_SIGNER_URI): POST each event there, signed
+//   FRIEND_KEY_SLOTS              optional: friend keys a vehicle holds at once (default 5)
+//   TRUSTED_DEVICE_OEM_ROOTS      optional: other phone makers' Device OEM root certificates, a PEM
+//                                 bundle; key chains ending at one of them register (src/service/device-oem-roots.ts)
 //
 // Endpoints follow the SDK's standard settings (AWS_ENDPOINT_URL_DYNAMODB,
 // AWS_ENDPOINT_URL_KMS, AWS_REGION), so nothing here knows whether it talks
@@ -33,6 +36,7 @@ import { fromHex } from "../../src/protocol/bytes.js";
 import type { SubjectNameFields } from "../../src/protocol/certificate-profiles.js";
 import type { DigestSigner } from "../../src/protocol/signer.js";
 import { type CarKeysService, createCarKeysService } from "../../src/service/car-keys-service.js";
+import { parseDeviceOemRoots } from "../../src/service/device-oem-roots.js";
 import { ConfigurationError } from "../../src/service/errors.js";
 import {
   type Notifier,
@@ -100,12 +104,17 @@ export async function buildService(env: Environment = process.env): Promise<CarK
   ) {
     throw new ConfigurationError("FRIEND_KEY_SLOTS must be an integer from 0 to 100");
   }
+  const trustedDeviceOemRoots = parseDeviceOemRoots(
+    env.TRUSTED_DEVICE_OEM_ROOTS ?? "",
+    "TRUSTED_DEVICE_OEM_ROOTS",
+  );
   const webhookSigner = env.WEBHOOK_SIGNER_URI
     ? await signerFromUri(env.WEBHOOK_SIGNER_URI, kmsClient ? { kmsClient } : {})
     : undefined;
   return createCarKeysService({
     store: new DynamoDbStore({ tableName: env.TABLE_NAME! }),
     ...(friendKeySlots === undefined ? {} : { friendKeySlots }),
+    ...(trustedDeviceOemRoots.length > 0 ? { trustedDeviceOemRoots } : {}),
     signer,
     manufacturerPublicKey,
     deviceOem: subject(env, "DEVICE_OEM"),

@@ -6,6 +6,7 @@
 import { App, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { CarKeysStack, DEFAULT_DEVICE_OEM_NAME, DEFAULT_VEHICLE_OEM_NAME } from "../lib/car-keys-stack.js";
+import { friendKeySlotsSetting, trustedDeviceOemRootsSetting } from "../lib/sharing-settings.js";
 
 const app = new App();
 
@@ -30,6 +31,10 @@ new CarKeysStack(app, context("carkeys:stackName") ?? "CarKeys", {
     context("carkeys:refusalAlarmThreshold") === undefined
       ? undefined
       : Number(context("carkeys:refusalAlarmThreshold")),
+  trustedDeviceOemRoots: trustedDeviceOemRootsSetting(
+    app.node.tryGetContext("carkeys:trustedDeviceOemRoots"),
+  ),
+  friendKeySlots: friendKeySlotsSetting(app.node.tryGetContext("carkeys:friendKeySlots")),
 });
 
 /** carkeys:mtlsDomainName, carkeys:mtlsCertificateArn, carkeys:mtlsTruststoreUri: all three or none. */

@@ -16,6 +16,8 @@ import type { Construct } from "constructs";
 import { MTLS_SETTING } from "../../functions/lib/client-certificate.js";
 import { FUNCTION_STATIC_FILES } from "../../src/api/docs/swagger-ui-files.js";
 import { ROUTES, type RouteDefinition } from "../../src/api/routes.js";
+import { parseDeviceOemRoots } from "../../src/service/device-oem-roots.js";
+import { DEFAULT_FRIEND_KEY_SLOTS } from "../../src/service/key-tracking.js";
 import { PROJECT_ROOT } from "./bundling-options.js";
 import { DevicePseudonymKey } from "./constructs/device-pseudonym-key.js";
 import { MtlsDomain, type MtlsDomainSettings } from "./constructs/mtls-domain.js";
@@ -96,9 +98,19 @@ export interface CarKeysStackProps extends StackProps {
   readonly webhookUrl?: string | undefined;
   /** Refusals of one problem kind per five minutes that raise its alarm (constructs/refusal-alarms.ts). @default 100 */
   readonly refusalAlarmThreshold?: number | undefined;
+  /**
+   * Other phone makers' Device OEM root certificates, a PEM bundle: key chains ending at one of them
+   * register beside the SEs the stack's own Device OEM root certifies (src/service/device-oem-roots.ts).
+   * Trust anchors only: the stack holds no key of theirs. Checked at synth. @default none
+   */
+  readonly trustedDeviceOemRoots?: string | undefined;
+  /** Friend keys a vehicle holds at once (FRIEND_KEY_SLOTS), an integer from 1 to 100. @default 5 */
+  readonly friendKeySlots?: number | undefined;
 }
 
 export const DEFAULT_DEVICE_OEM_NAME = "Car Keys Device OEM";
+/** The functions refuse more (functions/lib/dependencies.ts). */
+export const MAX_FRIEND_KEY_SLOTS = 100;
 export const DEFAULT_VEHICLE_OEM_NAME = "Car Keys Vehicle OEM";
 
 /** SEC1 uncompressed P-256 point in hex: 04 ‖ X ‖ Y. */
@@ -190,6 +202,18 @@ export class CarKeysStack extends Stack {
           })
         : undefined;
 
+    // Refused here, at synth, rather than by every function's first cold start.
+    const trustedDeviceOemRoots = parseDeviceOemRoots(
+      props.trustedDeviceOemRoots ?? "",
+      "carkeys:trustedDeviceOemRoots",
+    );
+    const friendKeySlots = props.friendKeySlots ?? DEFAULT_FRIEND_KEY_SLOTS;
+    if (!Number.isInteger(friendKeySlots) || friendKeySlots < 1 || friendKeySlots > MAX_FRIEND_KEY_SLOTS) {
+      throw new Error(
+        `carkeys:friendKeySlots must be an integer from 1 to ${MAX_FRIEND_KEY_SLOTS}, not ${props.friendKeySlots}`,
+      );
+    }
+
     const logLevel = props.logLevel ?? "INFO";
     const environment: Record<string, string> = {
       TABLE_NAME: this.table.tableName,
@@ -204,6 +228,10 @@ export class CarKeysStack extends Stack {
       ...(props.vehicleOemCountry ? { VEHICLE_OEM_COUNTRY: props.vehicleOemCountry } : {}),
       LOG_LEVEL: logLevel,
       POWERTOOLS_LOG_LEVEL: logLevel,
+      FRIEND_KEY_SLOTS: String(friendKeySlots),
+      ...(trustedDeviceOemRoots.length > 0
+        ? { TRUSTED_DEVICE_OEM_ROOTS: trustedDeviceOemRoots.map((root) => root.pem).join("") }
+        : {}),
       ...(this.eventBus ? { EVENT_BUS_NAME: this.eventBus.eventBusName } : {}),
       ...(props.mtlsDomain ? { [MTLS_SETTING]: "required" } : {}),
       ...(props.sourceMapsAtRuntime === false ? {} : { NODE_OPTIONS: "--enable-source-maps" }),

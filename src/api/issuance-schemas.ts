@@ -24,10 +24,39 @@ const PairingValidityHours = z
   .max(720)
   .meta({ description: "How long the pairing password may be used, in hours (default 168, at most 720)" });
 
+export const DeviceOemRootSchema = z
+  .strictObject({
+    organization: z.string().meta({ description: "The device maker: O of the root's subject" }),
+    keyIdentifier: z
+      .string()
+      .regex(/^([0-9a-f]{2}){1,64}$/)
+      .meta({ description: "The root's subject key identifier, hex (RFC 7093 method 1)" }),
+    origin: z.enum(["service", "configured"]).meta({
+      description:
+        "service: the deployment's own Device OEM root (KMS), which certifies the SEs it enrolls; configured: " +
+        "another phone maker's root, a trust anchor only (the service signs nothing under it)",
+    }),
+    certificate: CertificatePem.meta({ description: "The root certificate (PEM)" }),
+  })
+  .meta({
+    id: "DeviceOemRoot",
+    description: "One Device OEM whose SEs' key chains the service accepts at key registration",
+  });
+
 export const TrustAnchorsSchema = z
   .strictObject({
-    deviceOemRoot: CertificatePem.meta({ description: "Device OEM root CA certificate (PEM)" }),
+    deviceOemRoot: CertificatePem.meta({
+      description: "The deployment's own Device OEM root CA certificate (PEM); also first in deviceOemRoots",
+    }),
     vehicleOemRoot: CertificatePem.meta({ description: "Vehicle OEM root CA certificate (PEM)" }),
+    deviceOemRoots: z
+      .array(DeviceOemRootSchema)
+      .min(1)
+      .meta({
+        description:
+          "Every Device OEM root the service trusts, its own first: a car trusts these for shared keys, an owner's " +
+          "wallet shares with SEs certified by any of them (docs/protocol.md §27)",
+      }),
   })
   .meta({
     id: "TrustAnchors",
@@ -175,6 +204,7 @@ export const VehicleKeysResponseSchema = z
   .meta({ id: "VehicleKeys" });
 
 export type TrustAnchors = z.infer<typeof TrustAnchorsSchema>;
+export type DeviceOemRoot = z.infer<typeof DeviceOemRootSchema>;
 export type DeviceEnrollmentRequest = z.infer<typeof DeviceEnrollmentRequestSchema>;
 export type DeviceEnrollmentResponse = z.infer<typeof DeviceEnrollmentResponseSchema>;
 export type PairingMaterial = z.infer<typeof PairingMaterialSchema>;

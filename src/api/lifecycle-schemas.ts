@@ -41,10 +41,15 @@ export const RevocationSchema = z
     vehicleId: VehicleId,
     role: z.enum(["owner", "friend"]),
     state: z.enum(["revoked", "terminated", "expired"]),
-    reason: z.enum(["owner", "oem", "migrated", "sharer-revoked"]).optional().meta({
-      description:
-        "Who revoked; sharer-revoked: the co-owner that shared this key was revoked; absent for an expired key",
-    }),
+    reason: z
+      .enum(["owner", "oem", "migrated", "sharer-revoked", "owner-key-revoked"])
+      .optional()
+      .meta({
+        description:
+          "Who revoked; sharer-revoked: the co-owner that shared this key was revoked; owner-key-revoked: the " +
+          "owner key whose second device (a watch) holds this key was revoked; migrated: a new owner phone " +
+          "replaced the owner key (or the owner key of this watch key); absent for an expired key",
+      }),
     revokedAt: Instant.optional().meta({ description: "Absent for an expired key" }),
     revokedBy: z.string().optional().meta({
       description:

@@ -334,7 +334,11 @@ export function installVehicleEnrollment(
   vehicle.installCertificates({
     vehicleCertificate: enrollment.vehicleCertificate,
     vehicleOemRoot: enrollment.trustAnchors.vehicleOemRoot,
-    deviceOemRoots: [enrollment.trustAnchors.deviceOemRoot],
+    // Every Device OEM the service trusts (a car opens for phones of each), else, from a service that
+    // predates the list, its own.
+    deviceOemRoots: enrollment.trustAnchors.deviceOemRoots?.map((root) => root.certificate) ?? [
+      enrollment.trustAnchors.deviceOemRoot,
+    ],
   });
   provisionPairingMaterial(vehicle, enrollment.pairing);
   const { password, pairingId, expiresAt } = enrollment.pairing;

@@ -8,6 +8,7 @@ import type { SubjectNameFields } from "../protocol/certificate-profiles.js";
 import { assertPublicKey } from "../protocol/p256.js";
 import type { ScryptCost } from "../protocol/pairing-password.js";
 import type { DigestSigner } from "../protocol/signer.js";
+import type { ConfiguredDeviceOemRoot } from "./device-oem-roots.js";
 import { DevicePseudonyms, type MacKey, unconfiguredMacKey } from "./device-pseudonyms.js";
 import { DeviceRequestAuthenticator } from "./device-request-auth.js";
 import { ConfigurationError } from "./errors.js";
@@ -56,6 +57,11 @@ export interface CarKeysServiceConfig {
   readonly friendKeySlots?: number;
   /** The key that signs webhook deliveries, published for receivers; absent without webhooks. */
   readonly webhookSigner?: DigestSigner;
+  /**
+   * Other phone makers' Device OEM roots (src/service/device-oem-roots.ts), trusted for key
+   * registration beside the service's own; env TRUSTED_DEVICE_OEM_ROOTS in the functions.
+   */
+  readonly trustedDeviceOemRoots?: readonly ConfiguredDeviceOemRoot[];
 }
 
 export interface CarKeysService {
@@ -92,6 +98,7 @@ export function createCarKeysService(config: CarKeysServiceConfig): CarKeysServi
     clock,
     subjects,
     ...(config.creatableRoots ? { creatable: new Set(config.creatableRoots) } : {}),
+    ...(config.trustedDeviceOemRoots ? { configuredDeviceOemRoots: config.trustedDeviceOemRoots } : {}),
   });
   const pseudonyms = new DevicePseudonyms(config.devicePseudonymKey ?? unconfiguredMacKey);
   const auth = new DeviceRequestAuthenticator({ store, clock, pseudonyms });
@@ -133,6 +140,7 @@ export function createCarKeysService(config: CarKeysServiceConfig): CarKeysServi
       auth,
       notices,
       pseudonyms,
+      ownerDevices: revocations,
       ...(config.friendKeySlots === undefined ? {} : { friendKeySlots: config.friendKeySlots }),
     }),
     notices,

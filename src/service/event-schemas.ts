@@ -43,7 +43,7 @@ const KeyRevoked = z
     keyId: KeyId,
     vehicleId: VehicleId,
     detail: z.strictObject({
-      reason: z.enum(["owner", "oem", "migrated"]),
+      reason: z.enum(["owner", "oem", "migrated", "sharer-revoked", "owner-key-revoked"]),
       listSequence: Counter.optional().meta({ description: "The entry in the vehicle's revocation list" }),
       noticeCounter: Counter.meta({ description: "The device counter of the terminate-key notice" }),
     }),

@@ -379,6 +379,42 @@ export class KeyRevocation {
     }
   }
 
+  /**
+   * Revoking an owner key revokes the keys on the owner's other devices it attested (a watch,
+   * docs/protocol.md §28), as the car drops them with their owner key. The service does not record
+   * which owner key attested a watch key (README "What the service stores"); an owner's-device key
+   * registers only while its owner key is the vehicle's owner and active (the registration's
+   * transaction checks it), so it is one of the vehicle's owner's-device keys registered from that
+   * owner key's registration on and, for an owner key a new phone replaced, before the replacement
+   * (`until`, the new owner key's registration). The owner key's own count (`ownerDevices`) says
+   * whether there is any to look for: without one, nothing is read. Each is its own revocation
+   * (state, revocation-list entry, terminate-key notice); a repeat of the owner key's revocation
+   * finishes what an interruption left.
+   */
+  async revokeOwnerDevices(
+    owner: KeyRecord,
+    reason: Extract<RevocationReason, "owner-key-revoked" | "migrated">,
+    until?: string,
+  ): Promise<void> {
+    if (owner.role !== "owner" || !owner.ownerDevices) return;
+    const { store } = this.options;
+    let bound = until;
+    if (bound === undefined) {
+      const vehicle = await store.getVehicle(owner.vehicleId);
+      // Replaced by a new phone: its devices are those registered before the replacement took over.
+      if (vehicle?.owner?.keyId !== owner.keyId) bound = owner.revocation?.revokedAt;
+      if (vehicle?.owner?.keyId !== owner.keyId && bound === undefined) return;
+    }
+    const keys = await store.listVehicleKeys(owner.vehicleId);
+    const revokedBy = reason === "migrated" ? "owner-migration" : "owner-key-revoked";
+    for (const key of keys) {
+      if (!key.ownerDevice || (key.state ?? "active") !== "active") continue;
+      if (key.registeredAt < owner.registeredAt || (bound !== undefined && key.registeredAt >= bound))
+        continue;
+      await this.revoke(key, reason, revokedBy);
+    }
+  }
+
   /** The one revocation write, retried with fresh counters when a concurrent notice or entry took them. */
   private async revoke(
     target: KeyRecord,
@@ -399,8 +435,12 @@ export class KeyRevocation {
       if ((key.state ?? "active") !== "active") {
         // A repeat: nothing new is written, and the signed request that asked for it is spent all the same.
         if (known.nonce) await store.claimNonce(known.nonce);
-        // A repeat finishes what an interrupted first attempt may have left: the co-owner's shares.
-        if (key.state === "revoked") await this.revokeSharedBy(key);
+        // A repeat finishes what an interrupted first attempt may have left: the co-owner's shares, the
+        // owner's watch keys.
+        if (key.state === "revoked") {
+          await this.revokeSharedBy(key);
+          await this.revokeOwnerDevices(key, "owner-key-revoked");
+        }
         return { created: false, response: revocationView(key) };
       }
       const now = clock.now();
@@ -449,6 +489,7 @@ export class KeyRevocation {
         noticeEvent(notice),
       ]);
       await this.revokeSharedBy(key);
+      await this.revokeOwnerDevices(key, "owner-key-revoked");
       return { created: true, response: revocationView({ ...key, state: "revoked", revocation }) };
     } while (await backoff.afterLostRace());
     throw new ConflictError(`key ${target.keyId}: concurrent revocations and notices; retry`);

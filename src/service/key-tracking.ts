@@ -57,6 +57,7 @@ import {
   ValidationError,
 } from "./errors.js";
 import { bytesField, invalidField, parseField } from "./input.js";
+import type { KeyRevocation } from "./key-revocation.js";
 import { type Notices, noticeEvent } from "./notices.js";
 import type { Outcome } from "./outcome.js";
 import type { Clock, KeyRecord, NonceClaim, OwnerMigration, Store, VehicleRecord } from "./ports.js";
@@ -72,6 +73,8 @@ export interface KeyTrackingOptions {
   readonly pseudonyms: DevicePseudonyms;
   /** Friend keys a vehicle holds at once (default DEFAULT_FRIEND_KEY_SLOTS). */
   readonly friendKeySlots?: number;
+  /** Revokes the old owner's watch keys when a new phone takes over (KeyRevocation). */
+  readonly ownerDevices?: Pick<KeyRevocation, "revokeOwnerDevices">;
 }
 
 /** Friend keys per vehicle unless configured otherwise, as the car's own default (BMW and Google allow 5). */
@@ -118,7 +121,8 @@ export class KeyTracking {
       throw new AuthenticationError("a key registration must be signed by the endpoint key being registered");
     }
     const now = clock.now();
-    const chain = this.verifyChain(input, (await roots.get("device-oem-root")).der, now);
+    // The SE may come from any Device OEM the service trusts: its own, or another maker's configured root.
+    const chain = this.verifyChain(input, await roots.deviceOemAnchors(), now);
     const keyId = toHex(keyIdentifier(chain.publicKey));
     if (parsed.id !== keyId) {
       throw new AuthenticationError(
@@ -225,8 +229,15 @@ export class KeyTracking {
     };
     try {
       if (role === "owner") {
-        const migration = await this.migration(vehicle, now);
+        const migrating = await this.migration(vehicle, now);
+        const { previous, ...rest } = migrating ?? { previousKeyId: "" };
+        const migration: OwnerMigration | undefined = migrating ? rest : undefined;
         await store.registerOwnerKey(record, nonce, now, confirmedPairingId!, migration);
+        // The car removes the old owner's watch keys at the new pairing: so does the service, each its own
+        // revocation (reason migrated), only those registered before this key.
+        if (previous && migration?.revocation) {
+          await this.options.ownerDevices?.revokeOwnerDevices(previous, "migrated", record.registeredAt);
+        }
         if (migration?.notice) {
           await this.options.notices.publishAll([
             {
@@ -325,7 +336,7 @@ export class KeyTracking {
 
   private verifyChain(
     input: KeyRegistrationRequest,
-    deviceOemRoot: Uint8Array,
+    deviceOemRoots: readonly Uint8Array[],
     at: Date,
   ): VerifiedCertificateChain {
     // Parsed first, each on its own, so a certificate that does not decode is refused under its own field.
@@ -341,7 +352,7 @@ export class KeyTracking {
       verifyCertificateChain({
         leaf,
         intermediates: [instanceCa],
-        anchors: [deviceOemRoot],
+        anchors: [...deviceOemRoots],
         expectedLeafProfile: "endpoint",
         at: when,
       });
@@ -355,6 +366,14 @@ export class KeyTracking {
         return verify(new Date(at.getTime() + REQUEST_TIME_WINDOW_MS));
       }
     } catch (error) {
+      if (error instanceof CertificateVerificationError && error.reason === "untrusted-anchor") {
+        // A genuine chain, perhaps, but from a phone maker this deployment was not configured to trust.
+        throw new ForbiddenError(
+          `the endpoint certificate chain ends at no Device OEM root this service trusts ` +
+            `(${deviceOemRoots.length} configured; GET /v1/trust-anchors lists them): ${error.message}`,
+          { cause: error },
+        );
+      }
       if (error instanceof CertificateVerificationError && error.reason !== "malformed") {
         throw new ForbiddenError(`the endpoint certificate chain is not trusted: ${error.message}`, {
           cause: error,
@@ -445,6 +464,12 @@ export class KeyTracking {
     if (!equalBytes(facts.endpointPublicKey, chain.publicKey)) {
       throw new ForbiddenError("the key attestation is for another key than the endpoint certificate");
     }
+    if (facts.ownerDevice && sharer) {
+      // Tag CB puts a key outside the friend slots: only the owner's own key may say a device is the owner's.
+      throw new ForbiddenError(
+        `the key attestation marks an owner's own device but is signed by co-owner key ${sharer.keyId}, not the owner key`,
+      );
+    }
     if (!sharer) return { facts, depth: 1 };
     const depth = (sharer.attestation?.depth ?? 1) + 1;
     if (depth > MAX_SHARE_DEPTH) {
@@ -510,7 +535,10 @@ export class KeyTracking {
    * its SE gets a terminate-key notice. Friend keys stay as they are: their
    * attestations were checked when they were registered.
    */
-  private async migration(vehicle: VehicleRecord, now: Date): Promise<OwnerMigration | undefined> {
+  private async migration(
+    vehicle: VehicleRecord,
+    now: Date,
+  ): Promise<(OwnerMigration & { previous?: KeyRecord }) | undefined> {
     if (!vehicle.owner) return undefined;
     const { store, pseudonyms } = this.options;
     const { keyId: previousKeyId, deviceSeal } = vehicle.owner;
@@ -530,6 +558,7 @@ export class KeyTracking {
       device && state ? { seId: device, counter: state.counter } : undefined,
     );
     return {
+      previous,
       previousKeyId: previous.keyId,
       revocation: {
         reason: "migrated",

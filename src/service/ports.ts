@@ -142,8 +142,12 @@ export interface FriendKeyAttestationRecord {
  */
 export type KeyState = "active" | "revoked" | "terminated" | "expired";
 
-/** Who revoked: the owner's device (RVKE statement), the OEM backend, or a new owner phone (migration). */
-export type RevocationReason = "owner" | "oem" | "migrated" | "sharer-revoked";
+/**
+ * Who revoked: the owner's device (RVKE statement), the OEM backend, a new owner phone (migration, also
+ * for the old owner's watch keys), the revocation of the co-owner that shared the key (sharer-revoked),
+ * or of the owner key whose own second device holds it (owner-key-revoked).
+ */
+export type RevocationReason = "owner" | "oem" | "migrated" | "sharer-revoked" | "owner-key-revoked";
 
 export interface KeyRevocationRecord {
   readonly reason: RevocationReason;
@@ -205,6 +209,12 @@ export interface KeyRecord {
   readonly expiredAt?: string;
   /** A key on a second device of the vehicle's owner (its attestation's tag CB): it holds no friend slot. */
   readonly ownerDevice?: boolean;
+  /**
+   * Owner keys only: how many keys on the owner's other devices (a watch) this key attested and the
+   * service registered, raised by each such registration's transaction and never lowered. Absent
+   * (none): revoking or replacing this key has no device keys to look for.
+   */
+  readonly ownerDevices?: number;
 }
 
 /** A signed lifecycle notice (src/protocol/lifecycle-notice.ts) as stored for its device to fetch. */

@@ -9,7 +9,7 @@
 // Two cold starts racing to create a root both sign (one Sign each), the
 // conditional write picks one, and the loser adopts the stored winner.
 
-import type { TrustAnchors } from "../api/issuance-schemas.js";
+import type { DeviceOemRoot, TrustAnchors } from "../api/issuance-schemas.js";
 import { equalBytes, fromHex, toHex } from "../protocol/bytes.js";
 import { createSelfSignedRoot } from "../protocol/certificate-issuer.js";
 import {
@@ -25,6 +25,7 @@ import {
   parseCertificate,
 } from "../protocol/certificate-verifier.js";
 import type { DigestSigner } from "../protocol/signer.js";
+import type { ConfiguredDeviceOemRoot } from "./device-oem-roots.js";
 import { ConfigurationError, ConflictError, ServiceUnavailableError } from "./errors.js";
 import type { Clock, OemRootProfile, RootCertificateRecord, Signer, Store } from "./ports.js";
 
@@ -61,6 +62,11 @@ export interface RootCertificatesOptions {
    * root; the others read it, and answer 503 until it exists.
    */
   readonly creatable?: ReadonlySet<OemRootProfile>;
+  /**
+   * Other phone makers' Device OEM roots (src/service/device-oem-roots.ts): trusted beside the
+   * service's own for key chains, published in the trust anchors, never signed with. Default none.
+   */
+  readonly configuredDeviceOemRoots?: readonly ConfiguredDeviceOemRoot[];
 }
 
 /** A DigestSigner whose publicKey() is asked of the underlying signer once (a KMS GetPublicKey). */
@@ -89,10 +95,46 @@ export class RootCertificates {
     this.options = options;
   }
 
-  /** Both roots' certificates: what a vehicle and a device need to verify chains offline. */
+  /**
+   * Both roots' certificates, and every Device OEM root the service trusts (its own first): what a
+   * vehicle and a device need to verify chains offline.
+   */
   async trustAnchors(): Promise<TrustAnchors> {
     const [device, vehicle] = await Promise.all([this.get("device-oem-root"), this.get("vehicle-oem-root")]);
-    return { deviceOemRoot: device.pem, vehicleOemRoot: vehicle.pem };
+    const own: DeviceOemRoot = {
+      organization: parseCertificate(device.der).certificate.subjectName.getField("O")[0] ?? "",
+      keyIdentifier: toHex(subjectKeyIdentifier(device.publicKey)),
+      origin: "service",
+      certificate: device.pem,
+    };
+    return {
+      deviceOemRoot: device.pem,
+      vehicleOemRoot: vehicle.pem,
+      deviceOemRoots: [
+        own,
+        ...this.configuredDeviceOemRoots(device).map((root) => ({
+          organization: root.organization,
+          keyIdentifier: root.keyIdentifier,
+          origin: "configured" as const,
+          certificate: root.pem,
+        })),
+      ],
+    };
+  }
+
+  /**
+   * The anchors a device's key chain may end at (DER): the service's own Device OEM root, which
+   * certifies the SEs it enrolls, then every configured maker's root.
+   */
+  async deviceOemAnchors(): Promise<Uint8Array[]> {
+    const own = await this.get("device-oem-root");
+    return [own.der, ...this.configuredDeviceOemRoots(own).map((root) => root.der)];
+  }
+
+  /** The configured roots other than the service's own (configuring its own root again adds nothing). */
+  private configuredDeviceOemRoots(own: RootCertificate): readonly ConfiguredDeviceOemRoot[] {
+    const ownId = toHex(subjectKeyIdentifier(own.publicKey));
+    return (this.options.configuredDeviceOemRoots ?? []).filter((root) => root.keyIdentifier !== ownId);
   }
 
   /** The root of `profile`, self-signing and storing it on first use. */

@@ -14,6 +14,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CarKeyStack, startCarKeyStack } from "../../src/adapters/local-server/car-key-stack.js";
 import { DEMO_STEPS, type DemoStep, runDemoStory } from "../../src/cli/demo/demo-story.js";
+import { otherDeviceMakerIn } from "../../src/cli/demo/other-device-maker.js";
 import { factoryAttesterFromFile } from "../../src/emulator/secure-element/factory-attester-file.js";
 
 const run = promisify(execFile);
@@ -42,8 +43,14 @@ describe("the cloud story against the local server", { timeout: 600_000 }, () =>
   it("runs every step with the expected outcome, through the library", async () => {
     const { attester } = factoryAttesterFromFile(join(stack.keysDir, "se-manufacturer.json"));
     const steps: DemoStep[] = [];
-    const ok = await runDemoStory({ url: stack.url, oemToken: stack.oemToken, manufacturer: attester }, (s) =>
-      steps.push(s),
+    const ok = await runDemoStory(
+      {
+        url: stack.url,
+        oemToken: stack.oemToken,
+        manufacturer: attester,
+        otherDeviceMaker: (await otherDeviceMakerIn(stack.keysDir))!,
+      },
+      (s) => steps.push(s),
     );
     expect(steps.filter((s) => !s.ok)).toEqual([]);
     expect(ok).toBe(true);
@@ -69,6 +76,10 @@ describe("the cloud story against the local server", { timeout: 600_000 }, () =>
       "deleted-key-refused": "refused",
       "expired-key-refused": "refused",
     });
+    // The other phone maker's friend is registered with the service, which trusts that maker's root.
+    expect(steps.find((s) => s.step === "share-cross-platform")?.detail).toMatch(
+      /certified by "O=Emulated Device Maker B.*a Device OEM the service trusts\) and registered with the service/,
+    );
     expect(steps.find((s) => s.step === "friend-slot-limit-refused")?.detail).toMatch(
       /service 409 urn:carkeys:problem:friend-slots-full, car: enrollment: friend key slots full/,
     );

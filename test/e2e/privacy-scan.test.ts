@@ -8,6 +8,7 @@ import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CarKeyStack, startCarKeyStack } from "../../src/adapters/local-server/car-key-stack.js";
 import { runDemoStory } from "../../src/cli/demo/demo-story.js";
+import { otherDeviceMakerIn } from "../../src/cli/demo/other-device-maker.js";
 import { factoryAttesterFromFile } from "../../src/emulator/secure-element/factory-attester-file.js";
 
 type Item = Record<string, unknown>;
@@ -40,7 +41,12 @@ describe("the table and the OEM's answers after the whole story", () => {
     }) as typeof fetch;
     try {
       const ok = await runDemoStory(
-        { url: stack.url, oemToken: stack.oemToken, manufacturer: attester },
+        {
+          url: stack.url,
+          oemToken: stack.oemToken,
+          manufacturer: attester,
+          otherDeviceMaker: (await otherDeviceMakerIn(stack.keysDir))!,
+        },
         () => {},
       );
       expect(ok).toBe(true);

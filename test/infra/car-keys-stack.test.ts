@@ -29,7 +29,10 @@ import {
   METRICS_SERVICE,
 } from "../../infra/lib/constructs/refusal-alarms.js";
 import { FUNCTION_ACCESS, type RootKeyName, rootCreation } from "../../infra/lib/function-access.js";
+import { friendKeySlotsSetting, trustedDeviceOemRootsSetting } from "../../infra/lib/sharing-settings.js";
 import { functionNames, ROUTES, type RouteDefinition } from "../../src/api/routes.js";
+import { EmulatedOem } from "../../src/emulator/oem/emulated-oem.js";
+import { parseDeviceOemRoots } from "../../src/service/device-oem-roots.js";
 
 interface Statement {
   Effect: "Allow" | "Deny";
@@ -421,6 +424,8 @@ describe("functions", () => {
           "POWERTOOLS_LOG_LEVEL",
           "NODE_OPTIONS",
           "ROOT_CREATION",
+          // carkeys:friendKeySlots, default 5 (checked with the sharing settings below).
+          "FRIEND_KEY_SLOTS",
           "EVENT_BUS_NAME",
           // Only the relay mints links; their origin is the API's own endpoint, never a request's Host.
           ...(id === relayId ? ["RELAY_LINK_BASE_URL"] : []),
@@ -806,5 +811,91 @@ describe("signed webhooks", () => {
   it("are absent by default, and refuse a URL that is not https", () => {
     expect(stack.webhookSigningKey).toBeUndefined();
     expect(() => build("Plain", "http://events.oem.example/carkeys")).toThrow(/must be https/);
+  });
+});
+
+describe("key sharing settings", () => {
+  function build(id: string, props: { friendKeySlots?: number; trustedDeviceOemRoots?: string }) {
+    const names = ["trust-anchors", "key-tracking"];
+    const dir = writeStubHandlers(names);
+    stubDirs.push(dir);
+    const bare = new App({ context: { ...cdkJson.context, "aws:cdk:bundling-stacks": [] } });
+    return new CarKeysStack(bare, id, {
+      functionsDir: dir,
+      routes: ROUTES.filter((r) => names.includes(r.functionName)),
+      ...props,
+    });
+  }
+  const environments = (t: Template) =>
+    Object.values(t.toJSON().Resources as Record<string, Resource>)
+      .filter((r) => r.Type === "AWS::Lambda::Function" && r.Properties.Environment !== undefined)
+      .map((fn) => (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables);
+
+  it("default: 5 friend key slots in every function, no other phone maker's root", () => {
+    const envs = environments(template);
+    expect(envs.length).toBeGreaterThan(0);
+    for (const env of envs) {
+      expect(env.FRIEND_KEY_SLOTS).toBe("5");
+      expect(env.TRUSTED_DEVICE_OEM_ROOTS).toBeUndefined();
+    }
+  });
+
+  it("pass carkeys:friendKeySlots and carkeys:trustedDeviceOemRoots to the functions, within Lambda's 4 KB of environment", async () => {
+    const makers = await Promise.all(["Maker B", "Maker C"].map((name) => EmulatedOem.create(name)));
+    const bundle = makers.map((m) => m.trustAnchors.deviceOemRoot).join("\n");
+    const configured = build("Sharing", { friendKeySlots: 7, trustedDeviceOemRoots: bundle });
+    const t = Template.fromStack(configured);
+    const envs = environments(t);
+    expect(envs.length).toBe(3); // the two route functions and the root bootstrap
+    for (const env of envs) {
+      expect(env.FRIEND_KEY_SLOTS).toBe("7");
+      const roots = parseDeviceOemRoots(String(env.TRUSTED_DEVICE_OEM_ROOTS), "TRUSTED_DEVICE_OEM_ROOTS");
+      expect(roots.map((r) => r.organization)).toEqual(["Maker B", "Maker C"]);
+      // Lambda's limit counts names and values; tokens (Refs) are short in the deployed form too.
+      const size = Object.entries(env).reduce((sum, [k, v]) => sum + k.length + JSON.stringify(v).length, 0);
+      expect(size).toBeLessThan(4096);
+    }
+    expect(new AwsSolutionsChecks().validateScope(configured).violations).toEqual([]);
+  });
+
+  it("refuse a slot count outside 1–100 and a bundle that is not Device OEM roots, naming the setting", async () => {
+    for (const [index, slots] of [0, -1, 1.5, 101].entries()) {
+      expect(() => build(`Slots${index}`, { friendKeySlots: slots })).toThrow(
+        /carkeys:friendKeySlots must be an integer from 1 to 100/,
+      );
+    }
+    const maker = await EmulatedOem.create("Maker D");
+    expect(() => build("VehicleRoot", { trustedDeviceOemRoots: maker.trustAnchors.vehicleOemRoot })).toThrow(
+      /carkeys:trustedDeviceOemRoots certificate 1 .* is not a Device OEM root certificate/,
+    );
+    expect(() => build("Garbage", { trustedDeviceOemRoots: "not a certificate" })).toThrow(
+      /carkeys:trustedDeviceOemRoots must be PEM certificates/,
+    );
+  });
+
+  it("read the context from cdk.json or -c: integers, inline PEM, a PEM file or a list", async () => {
+    expect(friendKeySlotsSetting(undefined)).toBeUndefined();
+    expect(friendKeySlotsSetting("8")).toBe(8);
+    expect(friendKeySlotsSetting(3)).toBe(3);
+    expect(() => friendKeySlotsSetting("five")).toThrow(/carkeys:friendKeySlots must be an integer/);
+    const maker = await EmulatedOem.create("Maker E");
+    const pem = maker.trustAnchors.deviceOemRoot;
+    const dir = mkdtempSync(join(cacheDir, "carkeys-infra-roots-"));
+    stubDirs.push(dir);
+    const file = join(dir, "maker-e.pem");
+    writeFileSync(file, pem);
+    expect(trustedDeviceOemRootsSetting(undefined)).toBeUndefined();
+    expect(trustedDeviceOemRootsSetting(pem)).toBe(pem);
+    expect(trustedDeviceOemRootsSetting(file)).toBe(pem);
+    const other = (await EmulatedOem.create("Maker F")).trustAnchors.deviceOemRoot;
+    const listed = parseDeviceOemRoots(trustedDeviceOemRootsSetting([file, other])!, "the list");
+    expect(listed.map((r) => r.organization)).toEqual(["Maker E", "Maker F"]);
+    // The same root twice is a mistake in the configuration, not two makers.
+    expect(() => parseDeviceOemRoots(trustedDeviceOemRootsSetting([file, pem])!, "the list")).toThrow(
+      /twice/,
+    );
+    expect(() => trustedDeviceOemRootsSetting(join(dir, "missing.pem"))).toThrow(
+      /carkeys:trustedDeviceOemRoots: cannot read/,
+    );
   });
 });

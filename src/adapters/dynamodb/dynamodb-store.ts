@@ -450,19 +450,33 @@ export class DynamoDbStore implements Store {
           () => vehicleRefused,
         ],
         [
-          {
-            // Checked at write time, in this transaction: a revocation committed after the service read the
-            // owner key cannot let its attestation through.
-            ConditionCheck: {
-              TableName: this.tableName,
-              // The key that signed the attestation: the owner's, or the co-owner's that shared further.
-              Key: key.key(conditions.sharerKeyId ?? ownerKeyId),
-              ConditionExpression:
-                "attribute_exists(pk) AND (attribute_not_exists(#state) OR #state = :active)",
-              ExpressionAttributeNames: { "#state": "state" },
-              ExpressionAttributeValues: { ":active": "active" },
-            },
-          },
+          // Checked at write time, in this transaction: a revocation committed after the service read the
+          // owner key cannot let its attestation through. The owner's own second device also counts on the
+          // owner key's item (`ownerDevices`), in the same write, so revoking or replacing that owner key
+          // knows whether it has devices to take along without a Query each time.
+          keyRecord.ownerDevice && !conditions.sharerKeyId
+            ? {
+                Update: {
+                  TableName: this.tableName,
+                  Key: key.key(ownerKeyId),
+                  UpdateExpression: "ADD #devices :one",
+                  ConditionExpression:
+                    "attribute_exists(pk) AND (attribute_not_exists(#state) OR #state = :active)",
+                  ExpressionAttributeNames: { "#state": "state", "#devices": "ownerDevices" },
+                  ExpressionAttributeValues: { ":active": "active", ":one": 1 },
+                },
+              }
+            : {
+                ConditionCheck: {
+                  TableName: this.tableName,
+                  // The key that signed the attestation: the owner's, or the co-owner's that shared further.
+                  Key: key.key(conditions.sharerKeyId ?? ownerKeyId),
+                  ConditionExpression:
+                    "attribute_exists(pk) AND (attribute_not_exists(#state) OR #state = :active)",
+                  ExpressionAttributeNames: { "#state": "state" },
+                  ExpressionAttributeValues: { ":active": "active" },
+                },
+              },
           () =>
             new ForbiddenError(
               conditions.sharerKeyId

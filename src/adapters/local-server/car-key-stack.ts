@@ -15,7 +15,8 @@
 // Files under `dataDir` (default `.data/`): `dynamodb/` (DynamoDB Local's
 // database, unless in memory), `keys/` (software keys, one JWK per file, mode
 // 0600: the Device OEM root, the Vehicle OEM root, the emulated SE
-// manufacturer) and `oem-token` (mode 0600).
+// manufacturer, and an emulated second phone maker whose root certificate
+// the service trusts: emulated-device-maker.ts) and `oem-token` (mode 0600).
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -25,12 +26,14 @@ import { MTLS_SETTING } from "../../../functions/lib/client-certificate.js";
 import { setService } from "../../../functions/lib/dependencies.js";
 import { toHex } from "../../protocol/bytes.js";
 import type { DigestSigner } from "../../protocol/signer.js";
+import { parseDeviceOemRoots } from "../../service/device-oem-roots.js";
 import { type DynamoDbLocal, startDynamoDbLocal } from "../dynamodb/dynamodb-local.js";
 import { ensureTable } from "../dynamodb/table-design.js";
 import { provisionSigningKey } from "../kms/kms-key-provisioner.js";
 import { fileMacKey } from "../kms/mac-keys.js";
 import { signerFromUri } from "../kms/signer-from-uri.js";
 import { SoftSigner } from "../kms/soft-signer.js";
+import { openEmulatedDeviceMaker } from "./emulated-device-maker.js";
 import { type AccessLogEntry, type HandlerMap, type LocalServer, startLocalServer } from "./local-server.js";
 import { localServerTlsIdentity, type TlsIdentity } from "./tls-server-certificate.js";
 
@@ -64,6 +67,12 @@ export interface CarKeyStackOptions {
   readonly mtls?: CarKeyStackMtlsOptions;
   /** POST every service event, signed, to this URL (https, or http on loopback); key `<dataDir>/keys/webhook-signing.json`. */
   readonly webhookUrl?: string;
+  /**
+   * Other phone makers' Device OEM root certificates (PEM, each string one or more) the service
+   * trusts for key registration, beside the emulated second maker it always trusts
+   * (emulated-device-maker.ts); `npm start -- --trust-device-oem FILE`.
+   */
+  readonly trustedDeviceOemRoots?: readonly string[];
 }
 
 export interface CarKeyStackMtlsOptions {
@@ -97,6 +106,10 @@ export interface CarKeyStack {
   };
   readonly tableName: string;
   readonly signerUris: { readonly deviceOemRoot: string; readonly vehicleOemRoot: string };
+  /** The emulated second phone maker whose Device OEM root the service trusts (for demos and tests). */
+  readonly emulatedDeviceMaker: { readonly name: string; readonly rootFile: string };
+  /** Every configured Device OEM root the service trusts beside its own: the emulated maker's first. */
+  readonly trustedDeviceOemRoots: readonly string[];
   /** The emulated SE manufacturer: signs factory attestations the service trusts (for demos and tests). */
   readonly manufacturer: DigestSigner;
   readonly manufacturerPublicKey: Uint8Array;
@@ -135,8 +148,11 @@ export function handlerEnvironment(config: {
   serverToServerMtls?: boolean;
   /** Signed webhook deliveries: the receiver and the signing key's URI. */
   webhook?: { url: string; signerUri: string };
+  /** Other makers' Device OEM root certificates (PEM), trusted for key registration. */
+  trustedDeviceOemRoots?: readonly string[];
 }): Record<string, string> {
   return {
+    TRUSTED_DEVICE_OEM_ROOTS: (config.trustedDeviceOemRoots ?? []).map((pem) => pem.trim()).join("\n"),
     WEBHOOK_URL: config.webhook?.url ?? "",
     WEBHOOK_SIGNER_URI: config.webhook?.signerUri ?? "",
     [MTLS_SETTING]: config.serverToServerMtls ? "required" : "",
@@ -189,6 +205,15 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
   const pseudonymKeyPath = join(keysDir, DEVICE_PSEUDONYM_KEY_FILE);
   await fileMacKey(pseudonymKeyPath);
   const manufacturerPublicKey = await manufacturer.publicKey();
+  // The other phone maker of the demos: its root is trusted as a configured one, never held as a signer.
+  const deviceMaker = await openEmulatedDeviceMaker(keysDir);
+  const trustedDeviceOemRoots = [deviceMaker.rootPem, ...(options.trustedDeviceOemRoots ?? [])];
+  try {
+    // Checked here, so a wrong file is one line at start-up rather than a failing first request.
+    parseDeviceOemRoots(trustedDeviceOemRoots.join("\n"), "the trusted Device OEM roots");
+  } catch (cause) {
+    throw new CarKeyStackError((cause as Error).message, { cause });
+  }
   const dynamoDbIsLocal = options.dynamoDbEndpoint === undefined || isLoopback(options.dynamoDbEndpoint);
   prepareAwsSdk(dynamoDbIsLocal && !usesRealKms(deviceOemSignerUri, vehicleOemSignerUri));
   // Ask each root signer for its public key now: a KMS alias that does not exist fails here, in one line.
@@ -235,6 +260,7 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
         oemName: options.oemName ?? "Car Keys Local",
         devicePseudonymKey: `file:${pseudonymKeyPath}`,
         serverToServerMtls: options.mtls !== undefined,
+        trustedDeviceOemRoots,
         ...(options.webhookUrl
           ? { webhook: { url: options.webhookUrl, signerUri: `softkms:${keysDir}#${WEBHOOK_KEY_NAME}` } }
           : {}),
@@ -295,6 +321,8 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
     signerUris: { deviceOemRoot: deviceOemSignerUri, vehicleOemRoot: vehicleOemSignerUri },
     manufacturer,
     manufacturerPublicKey,
+    emulatedDeviceMaker: { name: deviceMaker.name, rootFile: deviceMaker.rootFile },
+    trustedDeviceOemRoots,
     mtls:
       listening.mtlsUrl && tls
         ? {

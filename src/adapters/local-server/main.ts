@@ -31,6 +31,7 @@ interface Flags {
   readonly mtlsCert?: string;
   readonly mtlsKey?: string;
   readonly webhookUrl?: string;
+  readonly trustDeviceOem?: string[];
 }
 
 function parsePort(value: string): number {
@@ -74,6 +75,11 @@ function program(): Command {
       "POST every service event there, signed (key in <data-dir>/keys/webhook-signing.json, published at GET /v1/webhook-signing-key)",
     )
     .option("--mtls-key <file>", "with --mtls: the server certificate's private key (PEM)")
+    .option(
+      "--trust-device-oem <file>",
+      "also trust this phone maker's Device OEM root certificate (PEM) for key registration; repeatable",
+      (file: string, previous: string[] = []) => [...previous, file],
+    )
     .configureOutput({
       outputError: (text, write) => write(`carkeys: ${text.replace(/^error: /, "").trim()}\n`),
     });
@@ -91,6 +97,7 @@ function stackOptions(flags: Flags, env: NodeJS.ProcessEnv): CarKeyStackOptions 
   return {
     port,
     ...mtlsOptions(flags),
+    ...trustedRoots(flags),
     ...(flags.webhookUrl ? { webhookUrl: flags.webhookUrl } : {}),
     dataDir: flags.dataDir,
     ...(flags.inMemory ? { inMemory: true } : {}),
@@ -134,6 +141,20 @@ function mtlsOptions(flags: Flags): Pick<CarKeyStackOptions, "mtls"> {
   };
 }
 
+/** `--trust-device-oem` files, read now so a missing one is one line before anything starts. */
+function trustedRoots(flags: Flags): Pick<CarKeyStackOptions, "trustedDeviceOemRoots"> {
+  if (!flags.trustDeviceOem) return {};
+  return {
+    trustedDeviceOemRoots: flags.trustDeviceOem.map((file) => {
+      try {
+        return readFileSync(file, "utf8");
+      } catch (error) {
+        throw new Error(`--trust-device-oem ${file}: ${(error as Error).message}`);
+      }
+    }),
+  };
+}
+
 function parsePortEnv(value: string): number {
   try {
     return parsePort(value);
@@ -168,6 +189,8 @@ function banner(stack: CarKeyStack, cwd: string = process.cwd()): string {
     `  root keys:   Device OEM ${keys(stack.signerUris.deviceOemRoot)}, Vehicle OEM ${keys(stack.signerUris.vehicleOemRoot)}`,
     `  SE maker:    ${show(stack.keysDir)}/se-manufacturer.json (emulated), trusted public key`,
     `               ${toHex(stack.manufacturerPublicKey)}`,
+    `  Device OEMs: roots trusted beside the service's own: ${stack.trustedDeviceOemRoots.length}, ` +
+      `the emulated "${stack.emulatedDeviceMaker.name}" (${show(stack.emulatedDeviceMaker.rootFile)}) first`,
     `  OEM token:   ${token}`,
     "               OEM routes want `authorization: Bearer <token>`, e.g.",
     `               curl -H "authorization: Bearer $(cat ${show(stack.oemTokenFile ?? "<token file>")})" ${stack.url}/v1/keys/000000000000`,

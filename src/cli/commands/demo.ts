@@ -16,6 +16,7 @@ interface DemoOptions {
   json?: boolean;
   oemToken?: string;
   manufacturerKey?: string;
+  deviceMakerKeys?: string;
   dataDir: string;
 }
 
@@ -34,6 +35,10 @@ export function registerDemoCommand(program: Command): void {
       "--manufacturer-key <file>",
       "SE manufacturer key the deployment trusts (default: DATA_DIR/keys/se-manufacturer.json)",
     )
+    .option(
+      "--device-maker-keys <dir>",
+      "where the keys of the other phone maker the deployment trusts are (default: DATA_DIR/keys)",
+    )
     .option("--data-dir <dir>", "the data directory of `npm start` (for --url against it)", ".data")
     .action(
       action(async (options: DemoOptions) => {
@@ -43,6 +48,7 @@ export function registerDemoCommand(program: Command): void {
           "../../emulator/secure-element/factory-attester-file.js"
         );
         const { runDemoStory } = await import("../demo/demo-story.js");
+        const { otherDeviceMakerIn } = await import("../demo/other-device-maker.js");
         const print = (step: DemoStep) => {
           if (options.json) process.stdout.write(`${JSON.stringify(step)}\n`);
           else
@@ -56,7 +62,18 @@ export function registerDemoCommand(program: Command): void {
           const { attester } = factoryAttesterFromFile(
             options.manufacturerKey ?? join(options.dataDir, "keys", "se-manufacturer.json"),
           );
-          ok = await runDemoStory({ url: options.url, oemToken: token, manufacturer: attester }, print);
+          const otherDeviceMaker = await otherDeviceMakerIn(
+            options.deviceMakerKeys ?? join(options.dataDir, "keys"),
+          );
+          ok = await runDemoStory(
+            {
+              url: options.url,
+              oemToken: token,
+              manufacturer: attester,
+              ...(otherDeviceMaker ? { otherDeviceMaker } : {}),
+            },
+            print,
+          );
         } else {
           const { mkdtemp, rm } = await import("node:fs/promises");
           const { tmpdir } = await import("node:os");
@@ -67,8 +84,14 @@ export function registerDemoCommand(program: Command): void {
             const { attester } = factoryAttesterFromFile(join(stack.keysDir, "se-manufacturer.json"));
             if (!options.json)
               process.stdout.write(`local stack at ${stack.url} (DynamoDB Local in memory)\n`);
+            const otherDeviceMaker = await otherDeviceMakerIn(stack.keysDir);
             ok = await runDemoStory(
-              { url: stack.url, oemToken: stack.oemToken, manufacturer: attester },
+              {
+                url: stack.url,
+                oemToken: stack.oemToken,
+                manufacturer: attester,
+                ...(otherDeviceMaker ? { otherDeviceMaker } : {}),
+              },
               print,
             );
           } finally {

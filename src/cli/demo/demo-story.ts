@@ -24,7 +24,6 @@ import {
   ownerCreateInvitation,
 } from "../../client/share-invitation.js";
 import { TigressClient } from "../../client/tigress-client.js";
-import { EmulatedOem } from "../../emulator/oem/emulated-oem.js";
 import { type FactoryAttester, SecureElement } from "../../emulator/secure-element/secure-element.js";
 import { tap } from "../../emulator/tap.js";
 import type { Intent } from "../../emulator/vehicle/reader-transaction.js";
@@ -32,7 +31,7 @@ import type { TapResult } from "../../emulator/vehicle/tap-result.js";
 import { OwnerNotPresentError, type Reader, Vehicle } from "../../emulator/vehicle/vehicle.js";
 import type { AccessProfile } from "../../protocol/access-profile.js";
 import { generateActivationCode } from "../../protocol/activation-code.js";
-import { toHex } from "../../protocol/bytes.js";
+import { equalBytes, toHex } from "../../protocol/bytes.js";
 import { parseCertificate } from "../../protocol/certificate-verifier.js";
 
 export const DEMO_STEPS = [
@@ -81,6 +80,19 @@ export interface DemoTarget {
   oemToken: string;
   /** The SE manufacturer the deployment trusts (emulated devices need its factory attestation). */
   manufacturer: FactoryAttester;
+  /**
+   * Another phone maker whose Device OEM root the deployment is configured to trust (the local
+   * stack's emulated one: src/adapters/local-server/emulated-device-maker.ts): share-cross-platform
+   * gives a key to one of its phones. Absent, that step fails saying so.
+   */
+  otherDeviceMaker?: OtherDeviceMaker;
+}
+
+/** What the demo needs of another phone maker: its root, its SE factory and its instance-CA issuance. */
+export interface OtherDeviceMaker {
+  readonly rootPem: string;
+  readonly manufacturer: FactoryAttester;
+  certifyInstanceCa(factoryAttestation: Uint8Array): Promise<string>;
 }
 
 /** Thrown inside a step to end the story there: its report says why. */
@@ -100,8 +112,7 @@ export class DemoStory {
   private coded: { se: SecureElement; keyId: string; code: string } | undefined;
   /** The friend key the dashboard deleted (car-delete-key). */
   private deletedFriend: { se: SecureElement; keyId: string } | undefined;
-  /** Cross-platform: a phone from another device maker, and the key it received. */
-  private otherMaker: EmulatedOem | undefined;
+  /** Cross-platform: the key a phone from another device maker received. */
   private crossPlatform: { se: SecureElement; keyId: string } | undefined;
   /** Re-sharing: the friend a co-owner shared with (a guest with driving limits). */
   private reshared: { se: SecureElement; keyId: string } | undefined;
@@ -314,26 +325,46 @@ export class DemoStory {
   }
 
   /**
-   * A friend whose phone another device maker made: its SE is certified by that maker's Device
-   * OEM root, which the car and the owner's phone are configured to trust beside the automaker's
-   * (docs/protocol.md §27). The share goes through the relay exactly as any other.
+   * A friend whose phone another device maker made: its SE is certified by that maker's Device OEM
+   * root, which the service is configured to trust beside its own and publishes in its trust anchors
+   * (docs/protocol.md §27). The car got those anchors at its enrollment; the owner's wallet
+   * configures its phone to share with that maker. The share goes through the relay exactly as any
+   * other, and the friend registers its key with the service like every friend.
    */
   private async shareCrossPlatform(): Promise<Omit<DemoStep, "step">> {
-    this.otherMaker = await EmulatedOem.create("Demo Phone Maker B");
-    const otherRoot = this.otherMaker.trustAnchors.deviceOemRoot;
+    const maker = this.target.otherDeviceMaker;
+    if (!maker) {
+      throw new StepFailed(
+        "no other phone maker to act as: give the demo the keys of a maker the deployment trusts " +
+          "(npm start and deploy:local keep an emulated one under DATA_DIR/keys)",
+      );
+    }
     const anchors = await this.client.getTrustAnchors();
-    // The automaker configures the car, and the owner's wallet its phone, with the other maker's root.
-    this.car.installCertificates({
-      vehicleCertificate: this.car.vehicleCertificate!,
-      vehicleOemRoot: anchors.vehicleOemRoot,
-      deviceOemRoots: [anchors.deviceOemRoot, otherRoot],
-    });
+    const makerRoot = parseCertificate(maker.rootPem).der;
+    const listed = anchors.deviceOemRoots.find(
+      (root) => root.origin === "configured" && equalBytes(parseCertificate(root.certificate).der, makerRoot),
+    );
+    if (!listed) {
+      throw new StepFailed(
+        "the deployment does not trust the other phone maker's Device OEM root: configure it " +
+          "(TRUSTED_DEVICE_OEM_ROOTS, -c carkeys:trustedDeviceOemRoots=FILE, npm start -- --trust-device-oem FILE)",
+      );
+    }
+    const carTrusts = this.car
+      .exportState()
+      .deviceOemRoots.some((pem) => equalBytes(parseCertificate(pem).der, makerRoot));
     const ownerCertificates = this.owner.installedCertificates!;
-    this.owner.installCertificates({ ...ownerCertificates, trustedDeviceOemRoots: [otherRoot] });
-    const { se: friend } = SecureElement.create({ manufacturer: this.otherMaker.manufacturer });
+    // The owner's wallet shares with the makers the automaker's service lists.
+    this.owner.installCertificates({
+      ...ownerCertificates,
+      trustedDeviceOemRoots: anchors.deviceOemRoots
+        .filter((root) => root.origin === "configured")
+        .map((root) => root.certificate),
+    });
+    const { se: friend } = SecureElement.create({ manufacturer: maker.manufacturer });
     friend.installCertificates({
-      instanceCaCertificate: await this.otherMaker.certifyInstanceCa(friend.factoryAttestation!),
-      deviceOemRoot: otherRoot,
+      instanceCaCertificate: await maker.certifyInstanceCa(friend.factoryAttestation!),
+      deviceOemRoot: maker.rootPem,
       vehicleOemRoot: anchors.vehicleOemRoot,
       trustedDeviceOemRoots: [anchors.deviceOemRoot],
     });
@@ -343,29 +374,28 @@ export class DemoStory {
     this.owner.authenticateUser();
     await ownerCompleteShare(this.relay, invitation.state, this.owner);
     const finished = await friendFinishShare(this.relay, accepted.state, friend);
+    // Registered like any friend key: the service verifies the chain up to the other maker's root.
+    const registered = await this.client.registerKey(friend, finished.keyId, finished.attestation);
     this.crossPlatform = { se: friend, keyId: finished.keyId };
     const issuer = parseCertificate(friend.installedCertificates!.instanceCaCertificate).certificate.issuer;
     return {
-      ok: issuer !== parseCertificate(ownerCertificates.instanceCaCertificate).certificate.issuer,
+      ok:
+        carTrusts &&
+        registered.response.state === "active" &&
+        issuer !== parseCertificate(ownerCertificates.instanceCaCertificate).certificate.issuer,
       decision: "shared",
-      detail: `drive key ${finished.keyId} shared through the relay with a phone certified by "${issuer}"; the car was offline`,
+      detail: `drive key ${finished.keyId} shared through the relay with a phone certified by "${issuer}" (${listed.organization}, a Device OEM the service trusts) and registered with the service; the car was offline`,
     };
   }
 
-  /**
-   * The other maker's phone opens the car (enrolled offline from the owner's attestation through
-   * a chain to its own Device OEM root), then its holder deletes the key: the car drops it from the
-   * termination attestation, so it holds no friend slot for the steps after.
-   */
+  /** The other maker's phone opens the car: enrolled offline from the owner's attestation through a chain to its own Device OEM root. */
   private async crossPlatformUnlock(): Promise<Omit<DemoStep, "step">> {
     const friend = this.crossPlatform!;
     const result = await tap(friend.se, this.car.doorHandle, { intent: "unlock" });
-    const { attestation } = friend.se.deleteKey(friend.keyId);
-    this.car.acceptTermination(attestation);
     return {
       ok: result.decision === "unlocked" && /enrolled from the owner's attestation/.test(result.reason),
       decision: result.decision,
-      detail: `door: ${result.flow}, ${result.reason}; then deleted on the phone, and the car dropped it`,
+      detail: `door: ${result.flow}, ${result.reason}`,
     };
   }
 
