@@ -73,7 +73,7 @@ if (missing.length > 0) {
 }
 const cross = lines.find((l) => l.step === "share-cross-platform");
 if (!/registered with the service/.test(cross?.detail ?? "")) {
-  console.error("deploy-check: the other phone maker's key was not registered with the deployed service");
+  console.error("deploy-check: the key from the other phone maker was not registered with the deployed service");
   process.exit(1);
 }
 console.log("deploy-check: the deployed service registered a key from the configured second Device OEM");

@@ -22,6 +22,9 @@
 // Options: --destroy, --json (one JSON object on stdout at the end),
 // --port N (default 4566 or CARKEYS_MINISTACK_PORT), --state-dir DIR,
 // --region R (default eu-west-2).
+// The emulated second phone maker's certificates use @peculiar/x509, whose
+// dependency injection needs the decorator metadata polyfill loaded first.
+import "reflect-metadata";
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
