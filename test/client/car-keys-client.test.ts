@@ -271,7 +271,7 @@ describe("refusals reach the client as typed errors", () => {
     const { keyId } = await pairOwner(outsider, car, device.se);
     const error = await problemOf(client.registerKey(device.se, keyId));
     expect(error).toMatchObject({ status: 403, type: "urn:carkeys:problem:forbidden" });
-    expect(error.detail).toMatch(/not trusted/);
+    expect(error.detail).toMatch(/no Device OEM root this service trusts/);
     expect((await problemOf(oem.getKey(keyId))).status).toBe(404);
   });
 

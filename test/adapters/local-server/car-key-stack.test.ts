@@ -140,7 +140,7 @@ describe("GET /v1/trust-anchors", () => {
     const response = await fetch(`${stack.url}/v1/trust-anchors`);
     expect(response.status).toBe(200);
     const anchors = (await response.json()) as { deviceOemRoot: string; vehicleOemRoot: string };
-    for (const [name, pem] of Object.entries(anchors)) {
+    for (const [name, pem] of Object.entries(anchors).filter(([, value]) => typeof value === "string")) {
       const file = join(dataDir, `${name}.pem`);
       await writeFile(file, pem);
       const subject = await tool("openssl", [
@@ -249,12 +249,16 @@ describe("the stack's files and lifecycle", () => {
     expect(token.mode & 0o777).toBe(0o600);
     const keys = (await readdir(stack.keysDir)).sort();
     expect(keys).toEqual([
+      "device-maker-b-root.json",
+      "device-maker-b-root.pem",
+      "device-maker-b-se-manufacturer.json",
       "device-oem-root.json",
       "device-pseudonym.key",
       "se-manufacturer.json",
       "vehicle-oem-root.json",
     ]);
-    for (const key of keys) expect((await stat(join(stack.keysDir, key))).mode & 0o777).toBe(0o600);
+    // The other phone maker's root certificate is public; every key file is private.
+    for (const key of keys.filter((name) => !name.endsWith(".pem"))) expect((await stat(join(stack.keysDir, key))).mode & 0o777).toBe(0o600);
     expect(toHex(await stack.manufacturer.publicKey())).toBe(toHex(stack.manufacturerPublicKey));
   });
 
