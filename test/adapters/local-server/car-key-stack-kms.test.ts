@@ -48,10 +48,9 @@ describe("the local stack with KMS-held roots", () => {
     // The roots are in KMS: no root key file. Beside the emulated SE manufacturer's key, the only
     // software secret is the local device-pseudonym HMAC key (in AWS a KMS HMAC key; README "Security model").
     // The emulated second phone maker's files (device-maker-b-*) are its own test fixture, not the service's.
-    expect((await readdir(stack.keysDir)).filter((name) => !name.startsWith("device-maker-b-")).sort()).toEqual([
-      "device-pseudonym.key",
-      "se-manufacturer.json",
-    ]);
+    expect(
+      (await readdir(stack.keysDir)).filter((name) => !name.startsWith("device-maker-b-")).sort(),
+    ).toEqual(["device-pseudonym.key", "se-manufacturer.json"]);
 
     const anchors = (await (await fetch(`${stack.url}/v1/trust-anchors`)).json()) as {
       vehicleOemRoot: string;

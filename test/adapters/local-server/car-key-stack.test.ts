@@ -258,7 +258,8 @@ describe("the stack's files and lifecycle", () => {
       "vehicle-oem-root.json",
     ]);
     // The other phone maker's root certificate is public; every key file is private.
-    for (const key of keys.filter((name) => !name.endsWith(".pem"))) expect((await stat(join(stack.keysDir, key))).mode & 0o777).toBe(0o600);
+    for (const key of keys.filter((name) => !name.endsWith(".pem")))
+      expect((await stat(join(stack.keysDir, key))).mode & 0o777).toBe(0o600);
     expect(toHex(await stack.manufacturer.publicKey())).toBe(toHex(stack.manufacturerPublicKey));
   });
 
