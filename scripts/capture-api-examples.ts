@@ -9,20 +9,40 @@
 // (src/api/openapi/examples.ts reads it; test/api/api-examples.test.ts checks
 // it). Nothing secret is kept: no authorization header, and the keys behind
 // the signatures are emulated ones that are gone when the script ends.
+//
+// The 500 and the 503 come from a second stack, on a DynamoDB Local this
+// script starts, in the two states that make the service answer them: a
+// Vehicle OEM root whose certificate has expired (signed by the configured
+// root key, as a deployment holds it once its root outlives its validity
+// without a key rotation: issuing under it is refused as a misconfiguration,
+// 500), then the database stopped (503, the request safe to repeat).
+//
+// A capture never covers less than the file it replaces: before writing, every
+// route, success status and problem status of the checked-in file that the
+// contract still has must be in the new capture, and every route its success
+// status; otherwise nothing is written and the script exits 1 naming what
+// would be lost (a demo step that failed on a loaded machine: run it again).
 import "reflect-metadata";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startCarKeyStack } from "../src/adapters/local-server/car-key-stack.js";
+import { startDynamoDbLocal } from "../src/adapters/dynamodb/dynamodb-local.js";
+import { DynamoDbStore } from "../src/adapters/dynamodb/dynamodb-store.js";
+import { SoftSigner } from "../src/adapters/kms/soft-signer.js";
+import { type CarKeyStack, startCarKeyStack } from "../src/adapters/local-server/car-key-stack.js";
 import { Router } from "../src/adapters/local-server/router.js";
 import type { ApiExamples, CapturedExchange } from "../src/api/openapi/examples.js";
 import { ROUTE_TABLE, ROUTES } from "../src/api/routes.js";
 import { runDemoStory } from "../src/cli/demo/demo-story.js";
+import { otherDeviceMakerIn } from "../src/cli/demo/other-device-maker.js";
 import { factoryAttesterFromFile } from "../src/emulator/secure-element/factory-attester-file.js";
+import { toHex } from "../src/protocol/bytes.js";
+import { createSelfSignedRoot } from "../src/protocol/certificate-issuer.js";
+import { subjectKeyIdentifier } from "../src/protocol/certificate-profiles.js";
 
 export const EXAMPLES_FILE = fileURLToPath(new URL("../src/api/examples/exchanges.json", import.meta.url));
 
@@ -180,28 +200,42 @@ export async function captureExamples(): Promise<ApiExamples> {
   const previousLinkBase = process.env.RELAY_LINK_BASE_URL;
   process.env.RELAY_LINK_BASE_URL = proxyUrl;
   const dataDir = mkdtempSync(join(tmpdir(), "carkeys-capture-"));
-  const stack = await startCarKeyStack({
-    port: 0,
-    inMemory: true,
-    dataDir,
-    webhookUrl: `${receiverUrl}/events`,
-  });
-  stackUrl = stack.url;
   try {
-    const { attester } = factoryAttesterFromFile(join(stack.keysDir, "se-manufacturer.json"));
-    const failed: string[] = [];
-    const ok = await runDemoStory(
-      { url: proxyUrl, oemToken: stack.oemToken, manufacturer: attester },
-      (step) => {
-        if (!step.ok) failed.push(`${step.step}: ${step.detail}`);
-      },
-    );
-    // A step whose outcome depends on timing (a key valid for 3 s) can miss on a loaded machine; the
-    // exchanges it made are real all the same, and only answers the route documents as success are kept.
-    if (!ok) process.stderr.write(`note: demo steps not as expected: ${failed.join("; ")}\n`);
-    await extraRequests(proxyUrl, stack.oemToken, recorded);
+    const stack = await startCarKeyStack({
+      port: 0,
+      inMemory: true,
+      dataDir: join(dataDir, "story"),
+      webhookUrl: `${receiverUrl}/events`,
+    });
+    stackUrl = stack.url;
+    try {
+      const { attester } = factoryAttesterFromFile(join(stack.keysDir, "se-manufacturer.json"));
+      // The stack's emulated second phone maker, whose root it trusts: the story's cross-platform share.
+      const otherDeviceMaker = await otherDeviceMakerIn(stack.keysDir);
+      const failed: string[] = [];
+      const ok = await runDemoStory(
+        {
+          url: proxyUrl,
+          oemToken: stack.oemToken,
+          manufacturer: attester,
+          ...(otherDeviceMaker ? { otherDeviceMaker } : {}),
+        },
+        (step) => {
+          if (!step.ok) failed.push(`${step.step}: ${step.detail}`);
+        },
+      );
+      // A step whose outcome depends on timing (a key valid for 3 s) can miss on a loaded machine; the
+      // exchanges it made are real all the same, and only answers the route documents as success are kept.
+      // What a failed step would leave out, the coverage check below refuses.
+      if (!ok) process.stderr.write(`note: demo steps not as expected: ${failed.join("; ")}\n`);
+      await extraRequests(proxyUrl, stack.oemToken, recorded);
+    } finally {
+      await stack.stop();
+    }
+    await misconfiguredAndUnavailable(proxyUrl, join(dataDir, "outage"), recorded, (url) => {
+      stackUrl = url;
+    });
   } finally {
-    await stack.stop();
     await new Promise((resolve) => proxy.close(resolve));
     await new Promise((resolve) => receiver.close(resolve));
     rmSync(dataDir, { recursive: true, force: true });
@@ -240,6 +274,11 @@ async function extraRequests(url: string, token: string, recorded: readonly Reco
     await call("GET", link.pathname);
     const recipient = { "mailbox-device-claim": randomUUID() };
     await call("POST", link.pathname, recipient);
+    // 403: only the Recipient may relinquish; the Initiator's claim is refused by the access rights.
+    await call("PATCH", link.pathname, {
+      "mailbox-device-claim": initiator["mailbox-device-claim"],
+      "mailbox-request-id": randomUUID(),
+    });
     await call("PATCH", link.pathname, { ...recipient, "mailbox-request-id": randomUUID() });
   }
   // Repeats an OEM makes: the same vehicle enrolled again answers 200 with what the first did.
@@ -253,10 +292,147 @@ async function extraRequests(url: string, token: string, recorded: readonly Reco
   if (vehicleId) await call("GET", `/v1/vehicles/${vehicleId}/revocations?after=999999`, oem); // 409
   await call("POST", "/v1/vehicles", { ...oem, "content-type": "text/plain" }, "{}"); // 415
   await call("POST", "/v1/vehicles", json, JSON.stringify({ pad: "x".repeat(300 * 1024) })); // 413
+  await relayRateLimit(call);
+}
+
+/**
+ * 429 from the relay's own limits (src/service/relay/rate-limiter.ts): one device claim reads
+ * mailboxes faster than its bucket refills (a burst of 60, one a second). Each read of an unknown
+ * mailbox still costs a token, so bursts of reads with one claim spend it; a loaded machine that
+ * sends them slowly gets a few more bursts before the bucket is empty.
+ */
+async function relayRateLimit(
+  call: (method: string, path: string, headers?: Record<string, string>) => Promise<Response>,
+): Promise<void> {
+  const claim = { "mailbox-device-claim": randomUUID() };
+  for (let burst = 0; burst < 10; burst++) {
+    const answers = await Promise.all(
+      Array.from({ length: 80 }, () => call("POST", `/v1/m/${randomUUID()}`, claim)),
+    );
+    await Promise.all(answers.map((answer) => answer.arrayBuffer()));
+    if (answers.some((answer) => answer.status === 429)) return;
+  }
+  process.stderr.write("note: the relay never answered 429 to ten bursts of 80 reads\n");
+}
+
+/**
+ * The 500 and the 503, from a stack in the states that cause them (the file's header says which),
+ * through the same proxy. The vehicle enrolled is a new one each time, so nothing is a repeat.
+ */
+async function misconfiguredAndUnavailable(
+  proxyUrl: string,
+  dataDir: string,
+  recorded: readonly Recorded[],
+  route: (stackUrl: string) => void,
+): Promise<void> {
+  const enrolled = recorded.find((r) => r.routeKey === "POST /v1/vehicles" && r.status === 201);
+  if (!enrolled) throw new Error("the story enrolled no vehicle: nothing to enroll on the second stack");
+  const database = await startDynamoDbLocal();
+  let databaseRunning = true;
+  let stack: CarKeyStack | undefined;
+  try {
+    stack = await startCarKeyStack({ port: 0, dataDir, dynamoDbEndpoint: database.endpoint });
+    route(stack.url);
+    await storeExpiredVehicleRoot(stack);
+    const enroll = () =>
+      fetch(`${proxyUrl}/v1/vehicles`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${stack!.oemToken}`, "content-type": "application/json" },
+        body: JSON.stringify(enrolled.body),
+      });
+    const misconfigured = await enroll();
+    await misconfigured.arrayBuffer();
+    if (misconfigured.status !== 500)
+      throw new Error(`an expired root answered ${misconfigured.status}, not 500`);
+    await database.stop();
+    databaseRunning = false;
+    const unavailable = await enroll();
+    await unavailable.arrayBuffer();
+    if (unavailable.status !== 503)
+      throw new Error(`a stopped database answered ${unavailable.status}, not 503`);
+  } finally {
+    await stack?.stop();
+    if (databaseRunning) await database.stop();
+  }
+}
+
+/** A Vehicle OEM root certificate that expired yesterday, self-signed by the stack's own root key. */
+async function storeExpiredVehicleRoot(stack: CarKeyStack): Promise<void> {
+  const signer = await SoftSigner.open(stack.keysDir, "vehicle-oem-root");
+  const publicKey = await signer.publicKey();
+  const day = 24 * 3600 * 1000;
+  const notAfter = new Date(Date.now() - day);
+  const notBefore = new Date(notAfter.getTime() - 365 * day);
+  const root = await createSelfSignedRoot({
+    profile: "vehicle-oem-root",
+    signer,
+    subject: { organization: "Car Keys Local" },
+    notBefore,
+    notAfter,
+  });
+  const store = new DynamoDbStore({
+    tableName: stack.tableName,
+    clientConfig: { endpoint: stack.dynamoDb.endpoint },
+  });
+  await store.createRootCertificate({
+    profile: "vehicle-oem-root",
+    keyId: toHex(subjectKeyIdentifier(publicKey)),
+    publicKey: toHex(publicKey),
+    certificatePem: root.pem,
+    serialNumber: root.serialNumber,
+    createdAt: notBefore.toISOString(),
+  });
+}
+
+/**
+ * What `next` would lose against `previous` (the checked-in capture) and against the contract:
+ * routes, success statuses and problem statuses `previous` has for routes the contract still has,
+ * the webhook delivery, and any route of the contract (but the document and page) without its
+ * success status. Empty when `next` may replace `previous`.
+ */
+export function coverageLost(previous: ApiExamples | undefined, next: ApiExamples): string[] {
+  const lost: string[] = [];
+  const routes = new Set(Object.keys(ROUTE_TABLE));
+  for (const [key, exchange] of Object.entries(previous?.operations ?? {})) {
+    if (!routes.has(key)) continue;
+    const now = next.operations[key];
+    if (!now) {
+      lost.push(`${key}: no exchange`);
+      continue;
+    }
+    if (exchange.request && !now.request) lost.push(`${key}: no request`);
+    for (const status of Object.keys(exchange.responses)) {
+      if (!now.responses[status]) lost.push(`${key}: no ${status} answer`);
+    }
+  }
+  for (const route of ROUTES) {
+    if ((NOT_CAPTURED as readonly string[]).includes(route.key)) continue;
+    if (!next.operations[route.key]?.responses[String(route.response.status)]) {
+      const line = `${route.key}: no ${route.response.status} answer`;
+      if (!lost.includes(line) && !lost.includes(`${route.key}: no exchange`)) lost.push(line);
+    }
+  }
+  for (const status of Object.keys(previous?.problems ?? {})) {
+    if (!(status in next.problems)) lost.push(`problem ${status}: none`);
+  }
+  if (previous?.webhook && !next.webhook) lost.push("webhook: no delivery");
+  return lost;
 }
 
 async function main(): Promise<void> {
+  const previous = existsSync(EXAMPLES_FILE)
+    ? (JSON.parse(readFileSync(EXAMPLES_FILE, "utf8")) as ApiExamples)
+    : undefined;
   const examples = await captureExamples();
+  const lost = coverageLost(previous, examples);
+  if (lost.length > 0) {
+    process.stderr.write(
+      `${EXAMPLES_FILE} not written: this capture covers less than the contract or the file it would replace:\n` +
+        lost.map((line) => `  ${line}\n`).join(""),
+    );
+    process.exitCode = 1;
+    return;
+  }
   writeFileSync(EXAMPLES_FILE, `${JSON.stringify(examples, null, 2)}\n`);
   const routes = Object.keys(examples.operations).length;
   process.stdout.write(

@@ -11,10 +11,11 @@ import { join } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NOT_CAPTURED } from "../../scripts/capture-api-examples.js";
+import { coverageLost, NOT_CAPTURED } from "../../scripts/capture-api-examples.js";
 import { type CarKeyStack, startCarKeyStack } from "../../src/adapters/local-server/car-key-stack.js";
-import { STORED_EXAMPLES } from "../../src/api/openapi/examples.js";
+import { type ApiExamples, STORED_EXAMPLES } from "../../src/api/openapi/examples.js";
 import { buildOpenApiDocument } from "../../src/api/openapi.js";
+import { INTERNAL_PROBLEM, PROBLEM_KINDS, PROBLEM_MEDIA_TYPE } from "../../src/api/problems.js";
 import { ROUTES } from "../../src/api/routes.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: the generated document, walked by the assertions
@@ -91,10 +92,23 @@ describe("the document's examples", () => {
     }
     expect(missing).toEqual([]);
     expect(doc.webhooks.serviceEvent.post.requestBody.content["application/json"].examples).toBeDefined();
-    // Refusals it could provoke for real; 403, 500 and 503 (and the relay's 429) it cannot provoke on demand.
-    expect(Object.keys(STORED_EXAMPLES.problems)).toEqual(
-      expect.arrayContaining(["400", "401", "404", "409", "413", "415"]),
+  });
+
+  it("cover every problem status the document answers with, each from a real refusal", () => {
+    const statuses = Object.keys(doc.components.responses as Json)
+      .filter((name) => /^Problem\d{3}$/.test(name))
+      .map((name) => name.slice("Problem".length));
+    expect(statuses).toEqual(["400", "401", "403", "404", "409", "413", "415", "429", "500", "503"]);
+    const withoutExample = statuses.filter(
+      (status) => !doc.components.responses[`Problem${status}`].content[PROBLEM_MEDIA_TYPE].examples,
     );
+    expect(withoutExample).toEqual([]);
+    for (const status of statuses) {
+      expect((STORED_EXAMPLES.problems[status] as Json).status, status).toBe(Number(status));
+    }
+    // The relay's own limit, not API Gateway's throttling; the 500 says nothing about its cause.
+    expect((STORED_EXAMPLES.problems["429"] as Json).type).toBe(PROBLEM_KINDS["rate-limited"].type);
+    expect(STORED_EXAMPLES.problems["500"]).toEqual(INTERNAL_PROBLEM);
   });
 
   it("each validate against the schema they illustrate", () => {
@@ -120,6 +134,43 @@ describe("the document's examples", () => {
     const value = structuredClone(request.examples.captured.value) as Json;
     value.vehicleId = 42;
     expect(problemsOf(request.schema, value)).not.toEqual([]);
+  });
+});
+
+describe("a recapture (npm run capture-examples)", () => {
+  it("may replace the stored examples with the same coverage", () => {
+    expect(coverageLost(STORED_EXAMPLES, STORED_EXAMPLES)).toEqual([]);
+  });
+
+  it("is refused when it would drop a route, a success status, a problem status or the webhook", () => {
+    const next = structuredClone(STORED_EXAMPLES) as {
+      -readonly [K in keyof ApiExamples]: Json;
+    };
+    delete next.operations["POST /v1/keys/{keyId}/revocation"];
+    delete next.operations["POST /v1/m"].responses["201"];
+    delete next.problems["429"];
+    delete next.webhook;
+    expect(coverageLost(STORED_EXAMPLES, next as ApiExamples)).toEqual([
+      "POST /v1/keys/{keyId}/revocation: no exchange",
+      "POST /v1/m: no 201 answer",
+      "problem 429: none",
+      "webhook: no delivery",
+    ]);
+  });
+
+  it("is refused when a route of the contract has no success answer, even one the stored file lacks", () => {
+    const next = structuredClone(STORED_EXAMPLES) as { -readonly [K in keyof ApiExamples]: Json };
+    delete next.operations["GET /v1/trust-anchors"];
+    const previous = structuredClone(next);
+    expect(coverageLost(previous as ApiExamples, next as ApiExamples)).toEqual([
+      "GET /v1/trust-anchors: no 200 answer",
+    ]);
+  });
+
+  it("does not hold on to a route the contract no longer has", () => {
+    const previous = structuredClone(STORED_EXAMPLES) as { -readonly [K in keyof ApiExamples]: Json };
+    previous.operations["GET /v1/retired"] = { responses: { "200": {} } };
+    expect(coverageLost(previous as ApiExamples, STORED_EXAMPLES)).toEqual([]);
   });
 });
 
