@@ -23,6 +23,8 @@ const ROUTE_NAMES: readonly [method: string, path: RegExp, name: string][] = [
   ["POST", /^\/v1\/m\/[^/]+$/, "relay-get"],
   ["PUT", /^\/v1\/m\/[^/]+$/, "relay-update"],
   ["DELETE", /^\/v1\/m\/[^/]+$/, "relay-delete"],
+  ["GET", /^\/v1\/m\/[^/]+$/, "relay-preview"],
+  ["PATCH", /^\/v1\/m\/[^/]+$/, "relay-relinquish"],
   ["GET", /^\/v1\/trust-anchors$/, "trust-anchors"],
 ];
 

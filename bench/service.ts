@@ -282,7 +282,10 @@ export async function benchService(): Promise<void> {
         })
       ).mailboxId;
       await relay.updateMailbox(relayMailbox, relayClaim, { payload });
-      await relay.readSecureContent(relayMailbox, newDeviceClaim());
+      await relay.readDisplayInformation(relayMailbox);
+      const relayFriend = newDeviceClaim();
+      await relay.readSecureContent(relayMailbox, relayFriend);
+      await relay.relinquish(relayMailbox, relayFriend);
       await relay.deleteMailbox(relayMailbox, relayClaim);
     });
     // The owner moves to a new phone: new pairing material, the new phone pairs and registers (the old key revoked).
@@ -327,10 +330,11 @@ export async function benchService(): Promise<void> {
     // Friend registration: one batch read, the owner key, the transaction; the receipt signed (and checked);
     // the request, the chain's two certificates and the owner's attestation checked.
     const registrationFloor = floorOf({ reads: 2, writes: 1, signs: 1, verifies: 5 });
-    // Relay put: the address's and the claim's rate-limit tokens (conditional updates), the mailbox written.
-    const relayPutFloor = floorOf({ reads: 0, writes: 1, updates: 2, signs: 0, verifies: 0 });
-    // Relay get: the two tokens and the mailbox read.
-    const relayGetFloor = floorOf({ reads: 1, writes: 0, updates: 2, signs: 0, verifies: 0 });
+    // Relay put: the two rate-limit buckets and the claim's creation record read in one batch; the tokens,
+    // the mailbox and the creation record written in one transaction (docs/relay.md "Rate limits").
+    const relayPutFloor = floorOf({ reads: 1, writes: 1, signs: 0, verifies: 0 });
+    // Relay get: the two buckets and the mailbox read in one batch; the two tokens taken in one transaction.
+    const relayGetFloor = floorOf({ reads: 1, writes: 1, signs: 0, verifies: 0 });
     for (const [route, sample, floor] of [
       ["issuance", issuance, issuanceFloor],
       ["friend-registration", registration, registrationFloor],

@@ -5,13 +5,18 @@
 // deterministic, unlike timings, so they are asserted: the whole service runs
 // through the local server on DynamoDB Local, with the real clients and
 // emulators, and every DynamoDB command the handlers send is counted per
-// request (src/adapters/dynamodb/operation-count.ts).
+// request (src/adapters/dynamodb/operation-count.ts). The relay's routes are
+// held to the same budget, refusals and repeats included: each reads its
+// rate-limit buckets with its mailbox in one batch and takes its tokens in
+// its one write.
 import "../support/quiet-logs.js";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RequestCost, traceRequests } from "../../bench/route-costs.js";
+import { setRelay } from "../../functions/lib/relay-dependencies.js";
+import { DynamoDbRelayStore } from "../../src/adapters/dynamodb/dynamodb-relay-store.js";
 import { type CarKeyStack, startCarKeyStack } from "../../src/adapters/local-server/car-key-stack.js";
 import {
   CarKeysClient,
@@ -20,10 +25,12 @@ import {
   provisionPairingMaterial,
 } from "../../src/client/car-keys-client.js";
 import { LifecycleClient, OemLifecycleClient } from "../../src/client/lifecycle-client.js";
+import { TigressClient } from "../../src/client/tigress-client.js";
 import { factoryAttesterFromFile } from "../../src/emulator/secure-element/factory-attester-file.js";
 import { SecureElement } from "../../src/emulator/secure-element/secure-element.js";
 import { Vehicle } from "../../src/emulator/vehicle/vehicle.js";
 import { toHex } from "../../src/protocol/bytes.js";
+import { TigressRelay } from "../../src/service/relay/relay-service.js";
 
 const PER_REQUEST = 3;
 const REVOCATION_END_TO_END = 12;
@@ -178,5 +185,105 @@ describe("DynamoDB operations per request", () => {
     expectWithinBudget(migration);
     expect((await oem.getKey(ownerKeys[0]!)).state).toBe("revoked");
     expect((await oem.getKey(newOwnerKeyId)).state).toBe("active");
+  }, 180_000);
+
+  it("every relay route (TIGRESS mailboxes), its repeats and its refusals stay within 3 per request", async () => {
+    const relay = TigressClient.forService(stack.url);
+    const payload = { type: "AEAD_AES_128_GCM" as const, data: Buffer.alloc(256, 5).toString("base64") };
+    const displayInformation = { title: "Car key", description: "A shared car key", imageURL: "" };
+    const owner = crypto.randomUUID();
+    const friend = crypto.randomUUID();
+    const mailboxUrl = (id: string) => `${stack.url}/v1/m/${id}`;
+    let mailboxId = "";
+    const statuses: number[] = [];
+    const raw = async (method: string, url: string, headers: Record<string, string> = {}) => {
+      const response = await fetch(url, { method, headers });
+      await response.body?.cancel();
+      statuses.push(response.status);
+    };
+    const flow = await traceRequests(async () => {
+      const createId = crypto.randomUUID();
+      mailboxId = (await relay.createMailbox(owner, { payload, displayInformation }, { requestId: createId }))
+        .mailboxId;
+      // A repeated Create answers 201 with the first answer's link.
+      const repeat = await relay.createMailbox(
+        owner,
+        { payload, displayInformation },
+        { requestId: createId },
+      );
+      expect(repeat).toMatchObject({ mailboxId, duplicate: true });
+      expect(await relay.readDisplayInformation(mailboxId)).toContain("og:title");
+      // The friend's first read binds it; its later reads and the owner's only read.
+      await relay.readSecureContent(mailboxId, friend);
+      await relay.readSecureContent(mailboxId, friend);
+      await relay.readSecureContent(mailboxId, owner);
+      const updateId = crypto.randomUUID();
+      await relay.updateMailbox(mailboxId, owner, { payload }, { requestId: updateId });
+      expect(
+        (await relay.updateMailbox(mailboxId, owner, { payload }, { requestId: updateId })).duplicate,
+      ).toBe(true);
+      const relinquishId = crypto.randomUUID();
+      await relay.relinquish(mailboxId, friend, { requestId: relinquishId });
+      expect((await relay.relinquish(mailboxId, friend, { requestId: relinquishId })).duplicate).toBe(true);
+      // Refusals cost their tokens too: a third claim (401), no claim (401), an unknown mailbox (404).
+      await relay.readSecureContent(mailboxId, friend);
+      await raw("POST", mailboxUrl(mailboxId), { "mailbox-device-claim": crypto.randomUUID() });
+      await raw("POST", mailboxUrl(mailboxId));
+      await raw("GET", mailboxUrl(crypto.randomUUID()));
+      await relay.deleteMailbox(mailboxId, friend);
+      await raw("DELETE", mailboxUrl(mailboxId), {
+        "mailbox-device-claim": owner,
+        "mailbox-request-id": crypto.randomUUID(),
+      });
+    });
+    expect(statuses).toEqual([401, 401, 404, 404]);
+    expect(new Set(flow.map((r) => r.route))).toEqual(
+      new Set([
+        "relay-put",
+        "relay-preview",
+        "relay-get",
+        "relay-update",
+        "relay-relinquish",
+        "relay-delete",
+      ]),
+    );
+    expectWithinBudget(flow);
+
+    // 429: a claim whose bucket is spent, then an address whose bucket is spent.
+    const limits = {
+      perAddress: { burst: 3, intervalMs: 60_000 },
+      perClaim: { burst: 1, intervalMs: 60_000 },
+    };
+    setRelay(
+      new TigressRelay({ store: new DynamoDbRelayStore({ tableName: stack.tableName }), rateLimits: limits }),
+    );
+    try {
+      const claim = crypto.randomUUID();
+      const limited = await traceRequests(async () => {
+        // Without the client's retries: each 429 is one request.
+        const post = async () => {
+          const response = await fetch(`${stack.url}/v1/m`, {
+            method: "POST",
+            headers: {
+              "mailbox-device-claim": claim,
+              "mailbox-request-id": crypto.randomUUID(),
+              "content-type": "application/json",
+            },
+            body: JSON.stringify({ payload, displayInformation }),
+          });
+          await response.body?.cancel();
+          return { status: response.status, retryAfter: response.headers.get("retry-after") };
+        };
+        expect((await post()).status).toBe(200);
+        expect(await post()).toEqual({ status: 429, retryAfter: "60" });
+        expect((await post()).status).toBe(429);
+        // The address's three tokens are spent: refused before anything else is looked at.
+        expect(await post()).toEqual({ status: 429, retryAfter: "60" });
+      });
+      expectWithinBudget(limited);
+      expect(limited.map((r) => r.operations)).toEqual([2, 2, 2, 1]);
+    } finally {
+      setRelay(undefined);
+    }
   }, 180_000);
 });

@@ -15,33 +15,49 @@
 // "Conventions"); a failed condition becomes MailboxConditionError, a
 // domain error. The first-reader binding is an UpdateItem conditioned on the Recipient
 // attribute being absent, which DynamoDB evaluates atomically per item: of
-// any number of racing readers exactly one binds. Rate limits use GCRA
-// (rate-limiter.ts) as at most two conditional updates, no read.
+// any number of racing readers exactly one binds.
+//
+// A request costs at most three operations (docs/architecture.md "DynamoDB
+// budget"): one BatchGetItem reads its rate-limit buckets with its mailbox
+// or its claim's creation record; one write takes its tokens, with its state
+// change when it has one: a TransactWriteItems of a conditional update per
+// bucket and the mailbox's write, or for a lone token one conditional
+// UpdateItem. A bucket's condition is the GCRA decision taken on the read
+// (TokenTake), so a bucket another request moved meanwhile cancels the whole
+// write (RateBucketMovedError) and the relay reads again. The third is a
+// delete's housekeeping, or the mailbox a repeated Create answers with.
 import { randomUUID } from "node:crypto";
 import { ConditionalCheckFailedException, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import {
+  BatchGetCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   TransactWriteCommand,
+  type TransactWriteCommandInput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { AeadPayload, DisplayInformation } from "../../api/relay-schemas.js";
 import { logger } from "../../service/logger.js";
-import { MailboxConditionError } from "../../service/relay/relay-errors.js";
+import { MailboxConditionError, RateBucketMovedError } from "../../service/relay/relay-errors.js";
 import type {
   CreateMailboxOutcome,
   MailboxParty,
   MailboxRecord,
   MailboxSide,
-  RatePolicy,
   RelayStore,
-  TokenOutcome,
+  RequestRead,
+  RequestState,
+  TokenTake,
 } from "../../service/relay/relay-store.js";
 import { createDocumentClient } from "./dynamodb-store.js";
 import { TABLE_DESIGN } from "./table-design.js";
 
 type Item = Record<string, unknown>;
+type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
+type ItemKey = { pk: string; sk: string };
+type TokenUpdate = ConstructorParameters<typeof UpdateCommand>[0] & NonNullable<TransactItem["Update"]>;
 
 const TTL = TABLE_DESIGN.ttlAttribute;
 
@@ -88,49 +104,91 @@ export class DynamoDbRelayStore implements RelayStore {
     this.client = options.client ?? createDocumentClient();
   }
 
-  async createMailbox(mailbox: MailboxRecord, requestId: string, now: Date): Promise<CreateMailboxOutcome> {
+  async readForRequest(read: RequestRead, now: Date): Promise<RequestState> {
+    const keys: ItemKey[] = read.buckets.map((bucket) => key.bucket(bucket));
+    if (read.mailboxId !== undefined) keys.push(key.mailbox(read.mailboxId));
+    if (read.creationOf !== undefined) keys.push(key.creation(read.creationOf));
+    const items = await this.batchGet(keys);
+    const found = (itemKey: ItemKey) => items.get(`${itemKey.pk}\u0000${itemKey.sk}`);
+    const tats = new Map<string, number | undefined>();
+    for (const bucket of read.buckets) {
+      const tat = found(key.bucket(bucket))?.tat;
+      tats.set(bucket, typeof tat === "number" ? tat : undefined);
+    }
+    const mailbox =
+      read.mailboxId === undefined ? undefined : unexpired(found(key.mailbox(read.mailboxId)), now);
+    const creation =
+      read.creationOf === undefined ? undefined : unexpired(found(key.creation(read.creationOf)), now);
+    return {
+      tats,
+      ...(mailbox ? { mailbox: fromMailboxItem(mailbox) } : {}),
+      ...(creation && typeof creation.requestId === "string" && typeof creation.mailboxId === "string"
+        ? { creation: { requestId: creation.requestId, mailboxId: creation.mailboxId } }
+        : {}),
+    };
+  }
+
+  async takeTokens(tokens: readonly TokenTake[]): Promise<void> {
+    if (tokens.length === 0) return;
+    const [only] = tokens;
+    if (tokens.length === 1 && only) {
+      try {
+        await this.client.send(new UpdateCommand(this.tokenUpdate(only)));
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) {
+          throw new RateBucketMovedError("the rate-limit bucket moved since it was read", { cause: error });
+        }
+        throw error;
+      }
+      return;
+    }
+    await this.transact(tokens, [], "");
+  }
+
+  async createMailbox(
+    mailbox: MailboxRecord,
+    requestId: string,
+    now: Date,
+    tokens: readonly TokenTake[] = [],
+  ): Promise<CreateMailboxOutcome> {
     const expiresAt = expiresAtOf(mailbox.expiration);
+    const writes: TransactItem[] = [
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: toMailboxItem(mailbox),
+          ConditionExpression: "attribute_not_exists(pk)",
+        },
+      },
+      {
+        // "The last successful ID per Device Claim" (§5.1), replaced unless it is this very request.
+        Put: {
+          TableName: this.tableName,
+          Item: {
+            ...key.creation(mailbox.initiator.claimDigest),
+            type: "mailbox-creation",
+            requestId,
+            mailboxId: mailbox.mailboxId,
+            [TTL]: expiresAt,
+          },
+          ConditionExpression: "attribute_not_exists(pk) OR #ttl <= :now OR requestId <> :rid",
+          ExpressionAttributeNames: { "#ttl": TTL },
+          ExpressionAttributeValues: { ":now": nowSeconds(now), ":rid": requestId },
+        },
+      },
+    ];
     try {
-      await this.client.send(
-        new TransactWriteCommand({
-          // Explicit, so the SDK's retries after a timeout are plainly idempotent (dynamodb-client.ts).
-          ClientRequestToken: randomUUID(),
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: toMailboxItem(mailbox),
-                ConditionExpression: "attribute_not_exists(pk)",
-              },
-            },
-            {
-              // "The last successful ID per Device Claim" (§5.1), replaced unless it is this very request.
-              Put: {
-                TableName: this.tableName,
-                Item: {
-                  ...key.creation(mailbox.initiator.claimDigest),
-                  type: "mailbox-creation",
-                  requestId,
-                  mailboxId: mailbox.mailboxId,
-                  [TTL]: expiresAt,
-                },
-                ConditionExpression: "attribute_not_exists(pk) OR #ttl <= :now OR requestId <> :rid",
-                ExpressionAttributeNames: { "#ttl": TTL },
-                ExpressionAttributeValues: { ":now": nowSeconds(now), ":rid": requestId },
-              },
-            },
-          ],
-        }),
-      );
+      await this.transact(tokens, writes, "the mailbox could not be created; retry");
       return { kind: "created" };
     } catch (error) {
-      if (!(error instanceof TransactionCanceledException)) throw error;
-      const reasons = error.CancellationReasons ?? [];
-      if (reasons[1]?.Code === "ConditionalCheckFailed") {
+      if (!(error instanceof MailboxConditionError)) throw error;
+      const cancelled = error.cause instanceof TransactionCanceledException ? error.cause : undefined;
+      const reasons = cancelled?.CancellationReasons ?? [];
+      if (reasons[tokens.length + 1]?.Code === "ConditionalCheckFailed") {
         const earlier = await this.findCreation(mailbox.initiator.claimDigest, requestId, now);
         if (earlier !== undefined) return { kind: "duplicate", mailboxId: earlier };
       }
-      throw new MailboxConditionError("the mailbox could not be created; retry", { cause: error });
+      throw error;
     }
   }
 
@@ -144,7 +202,12 @@ export class DynamoDbRelayStore implements RelayStore {
     return item ? fromMailboxItem(item) : undefined;
   }
 
-  async bindRecipient(mailboxId: string, recipient: MailboxParty, now: Date): Promise<MailboxRecord> {
+  async bindRecipient(
+    mailboxId: string,
+    recipient: MailboxParty,
+    now: Date,
+    tokens: readonly TokenTake[] = [],
+  ): Promise<void> {
     const names: Record<string, string> = {
       "#ttl": TTL,
       "#rc": SIDE.recipient.claim,
@@ -157,22 +220,22 @@ export class DynamoDbRelayStore implements RelayStore {
       names["#ra"] = SIDE.recipient.attestation;
       values[":att"] = recipient.attestation;
     }
-    const out = await this.conditional(
-      () =>
-        this.client.send(
-          new UpdateCommand({
+    await this.transact(
+      tokens,
+      [
+        {
+          Update: {
             TableName: this.tableName,
             Key: key.mailbox(mailboxId),
             UpdateExpression: update,
             ConditionExpression: `${UNEXPIRED} AND attribute_not_exists(#rc) AND #ic <> :claim`,
             ExpressionAttributeNames: names,
             ExpressionAttributeValues: values,
-            ReturnValues: "ALL_NEW",
-          }),
-        ),
+          },
+        },
+      ],
       "a Recipient is bound already, or the mailbox is gone",
     );
-    return fromMailboxItem(out.Attributes as Item);
   }
 
   async writePayload(
@@ -181,6 +244,7 @@ export class DynamoDbRelayStore implements RelayStore {
     claimDigest: string,
     write: { readonly payload: AeadPayload; readonly requestId: string; readonly attestation?: string },
     now: Date,
+    tokens: readonly TokenTake[] = [],
   ): Promise<void> {
     const names: Record<string, string> = {
       "#ttl": TTL,
@@ -200,27 +264,36 @@ export class DynamoDbRelayStore implements RelayStore {
       names["#att"] = SIDE[side].attestation;
       values[":att"] = write.attestation;
     }
-    await this.conditional(
-      () =>
-        this.client.send(
-          new UpdateCommand({
+    await this.transact(
+      tokens,
+      [
+        {
+          Update: {
             TableName: this.tableName,
             Key: key.mailbox(mailboxId),
             UpdateExpression: update,
             ConditionExpression: `${UNEXPIRED} AND #claim = :claim AND (attribute_not_exists(#rid) OR #rid <> :rid)`,
             ExpressionAttributeNames: names,
             ExpressionAttributeValues: values,
-          }),
-        ),
+          },
+        },
+      ],
       `the ${side} is not bound to this claim, or the mailbox is gone`,
     );
   }
 
-  async relinquish(mailboxId: string, claimDigest: string, requestId: string, now: Date): Promise<void> {
-    await this.conditional(
-      () =>
-        this.client.send(
-          new UpdateCommand({
+  async relinquish(
+    mailboxId: string,
+    claimDigest: string,
+    requestId: string,
+    now: Date,
+    tokens: readonly TokenTake[] = [],
+  ): Promise<void> {
+    await this.transact(
+      tokens,
+      [
+        {
+          Update: {
             TableName: this.tableName,
             Key: key.mailbox(mailboxId),
             UpdateExpression:
@@ -233,33 +306,43 @@ export class DynamoDbRelayStore implements RelayStore {
               "#ra": SIDE.recipient.attestation,
             },
             ExpressionAttributeValues: { ":now": nowSeconds(now), ":claim": claimDigest, ":rid": requestId },
-          }),
-        ),
+          },
+        },
+      ],
       "the Recipient is not bound to this claim, or the mailbox is gone",
     );
   }
 
-  async deleteMailbox(mailboxId: string, claimDigest: string, now: Date): Promise<void> {
-    const out = await this.conditional(
-      () =>
-        this.client.send(
-          new DeleteCommand({
+  async deleteMailbox(
+    mailboxId: string,
+    initiatorDigest: string,
+    claimDigest: string,
+    now: Date,
+    tokens: readonly TokenTake[] = [],
+  ): Promise<void> {
+    await this.transact(
+      tokens,
+      [
+        {
+          Delete: {
             TableName: this.tableName,
             Key: key.mailbox(mailboxId),
-            ConditionExpression: `${UNEXPIRED} AND (#ic = :claim OR #rc = :claim)`,
+            ConditionExpression: `${UNEXPIRED} AND #ic = :initiator AND (#ic = :claim OR #rc = :claim)`,
             ExpressionAttributeNames: {
               "#ttl": TTL,
               "#ic": SIDE.initiator.claim,
               "#rc": SIDE.recipient.claim,
             },
-            ExpressionAttributeValues: { ":now": nowSeconds(now), ":claim": claimDigest },
-            ReturnValues: "ALL_OLD",
-          }),
-        ),
+            ExpressionAttributeValues: {
+              ":now": nowSeconds(now),
+              ":claim": claimDigest,
+              ":initiator": initiatorDigest,
+            },
+          },
+        },
+      ],
       "the claim is not bound, or the mailbox is gone",
     );
-    const initiator = out.Attributes?.[SIDE.initiator.claim];
-    if (typeof initiator !== "string") return;
     // Housekeeping (TTL would remove it too): the Initiator's creation record, if it still names this mailbox.
     // The mailbox is already gone, so the delete has happened: a failure here is logged, never the caller's
     // error (a 500 would make a client retry a delete that then answers 404). A record left behind only
@@ -268,7 +351,7 @@ export class DynamoDbRelayStore implements RelayStore {
       await this.client.send(
         new DeleteCommand({
           TableName: this.tableName,
-          Key: key.creation(initiator),
+          Key: key.creation(initiatorDigest),
           ConditionExpression: "mailboxId = :id",
           ExpressionAttributeValues: { ":id": mailboxId },
         }),
@@ -283,101 +366,124 @@ export class DynamoDbRelayStore implements RelayStore {
     }
   }
 
-  async takeToken(bucket: string, policy: RatePolicy, now: Date): Promise<TokenOutcome> {
-    const nowMs = now.getTime();
-    const limit = nowMs + (policy.burst - 1) * policy.intervalMs;
-    // The arrival time can be at most burst intervals ahead; the bucket is full (forgettable) after it.
-    const ttl = Math.ceil((nowMs + policy.burst * policy.intervalMs) / 1000) + 1;
-    const itemKey = key.bucket(bucket);
-    for (let attempt = 0; attempt < 3; attempt++) {
-      // Idle bucket (or none): start over from now.
-      const fresh = await this.tryUpdate(itemKey, {
-        UpdateExpression: "SET #type = :type, #tat = :next, #ttl = :ttl",
-        ConditionExpression: "attribute_not_exists(pk) OR #tat <= :nowMs",
-        ExpressionAttributeNames: { "#type": "type", "#tat": "tat", "#ttl": TTL },
-        ExpressionAttributeValues: {
-          ":type": "rate-bucket",
-          ":next": nowMs + policy.intervalMs,
-          ":ttl": ttl,
-          ":nowMs": nowMs,
-        },
-      });
-      if (fresh.ok) return { allowed: true };
-      const tat = typeof fresh.old?.tat === "number" ? fresh.old.tat : await this.bucketTat(itemKey);
-      if (tat === undefined || tat <= nowMs) continue;
-      if (tat > limit) return { allowed: false, retryAfterMs: tat - limit };
-      // Busy bucket with room: one interval more, if nobody else took the room meanwhile.
-      const busy = await this.tryUpdate(itemKey, {
-        UpdateExpression: "SET #tat = #tat + :interval, #ttl = :ttl",
-        ConditionExpression: "#tat > :nowMs AND #tat <= :limit",
-        ExpressionAttributeNames: { "#tat": "tat", "#ttl": TTL },
-        ExpressionAttributeValues: {
-          ":interval": policy.intervalMs,
-          ":ttl": ttl,
-          ":nowMs": nowMs,
-          ":limit": limit,
-        },
-      });
-      if (busy.ok) return { allowed: true };
-      const after = typeof busy.old?.tat === "number" ? busy.old.tat : await this.bucketTat(itemKey);
-      if (after !== undefined && after > limit) return { allowed: false, retryAfterMs: after - limit };
-    }
-    // Heavy contention on one bucket is itself a reason to slow down.
-    return { allowed: false, retryAfterMs: policy.intervalMs };
-  }
-
   // ---- helpers ----
 
-  private async get(itemKey: { pk: string; sk: string }, now: Date): Promise<Item | undefined> {
-    const out = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: itemKey, ConsistentRead: true }),
-    );
-    const item = out.Item;
-    if (!item) return undefined;
-    // Expired but not yet swept by TTL: gone all the same.
-    return typeof item[TTL] === "number" && (item[TTL] as number) <= nowSeconds(now) ? undefined : item;
-  }
-
-  private async bucketTat(itemKey: { pk: string; sk: string }): Promise<number | undefined> {
-    const out = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: itemKey, ConsistentRead: true }),
-    );
-    return typeof out.Item?.tat === "number" ? out.Item.tat : undefined;
-  }
-
-  private async tryUpdate(
-    itemKey: { pk: string; sk: string },
-    expression: Pick<
-      ConstructorParameters<typeof UpdateCommand>[0],
-      "UpdateExpression" | "ConditionExpression" | "ExpressionAttributeNames" | "ExpressionAttributeValues"
-    >,
-  ): Promise<{ ok: true } | { ok: false; old: Item | undefined }> {
+  /**
+   * One write of `tokens` and the `writes` of a state change, all or none: a
+   * lone state write as itself (no transaction needed), else one
+   * TransactWriteItems. A bucket's failed condition (or a transaction
+   * conflict on it) is RateBucketMovedError, whatever else failed; a state
+   * write's is MailboxConditionError with the cancellation as its cause.
+   */
+  private async transact(
+    tokens: readonly TokenTake[],
+    writes: readonly TransactItem[],
+    refusal: string,
+  ): Promise<void> {
+    const [lone] = writes;
+    if (tokens.length === 0 && writes.length === 1 && lone) {
+      try {
+        if (lone.Update) await this.client.send(new UpdateCommand(lone.Update));
+        else if (lone.Delete) await this.client.send(new DeleteCommand(lone.Delete));
+        else if (lone.Put) await this.client.send(new PutCommand(lone.Put));
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) {
+          throw new MailboxConditionError(refusal, { cause: error });
+        }
+        throw error;
+      }
+      return;
+    }
     try {
       await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: itemKey,
-          ...expression,
-          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        new TransactWriteCommand({
+          // Explicit, so the SDK's retries after a timeout are plainly idempotent (dynamodb-client.ts).
+          ClientRequestToken: randomUUID(),
+          TransactItems: [...tokens.map((take) => ({ Update: this.tokenUpdate(take) })), ...writes],
         }),
       );
-      return { ok: true };
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      return { ok: false, old: error.Item as Item | undefined };
-    }
-  }
-
-  private async conditional<T>(send: () => Promise<T>, refusal: string): Promise<T> {
-    try {
-      return await send();
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const reasons = error.CancellationReasons ?? [];
+      const failed = (code: string | undefined) =>
+        code === "ConditionalCheckFailed" || code === "TransactionConflict";
+      if (reasons.slice(0, tokens.length).some((r) => failed(r.Code))) {
+        throw new RateBucketMovedError("a rate-limit bucket moved since it was read", { cause: error });
+      }
+      if (reasons.slice(tokens.length).some((r) => failed(r.Code))) {
         throw new MailboxConditionError(refusal, { cause: error });
       }
       throw error;
     }
   }
+
+  /** The conditional update that takes one token as decided on the read (src/service/relay/rate-limiter.ts). */
+  private tokenUpdate(take: TokenTake): TokenUpdate {
+    // The arrival time can be at most burst intervals ahead; the bucket is full (forgettable) after it.
+    const ttl = Math.ceil((take.limitMs + take.intervalMs) / 1000) + 1;
+    const itemKey = key.bucket(take.bucket);
+    if (take.idle) {
+      // Idle as read (or never used): restart from now, if still idle.
+      return {
+        TableName: this.tableName,
+        Key: itemKey,
+        UpdateExpression: "SET #type = :type, #tat = :next, #ttl = :ttl",
+        ConditionExpression: "attribute_not_exists(pk) OR #tat <= :nowMs",
+        ExpressionAttributeNames: { "#type": "type", "#tat": "tat", "#ttl": TTL },
+        ExpressionAttributeValues: {
+          ":type": "rate-bucket",
+          ":next": take.nowMs + take.intervalMs,
+          ":ttl": ttl,
+          ":nowMs": take.nowMs,
+        },
+      };
+    }
+    // Busy with room as read: one interval more, if it is still busy and the room is still there.
+    return {
+      TableName: this.tableName,
+      Key: itemKey,
+      UpdateExpression: "SET #tat = #tat + :interval, #ttl = :ttl",
+      ConditionExpression: "#tat > :nowMs AND #tat <= :limit",
+      ExpressionAttributeNames: { "#tat": "tat", "#ttl": TTL },
+      ExpressionAttributeValues: {
+        ":interval": take.intervalMs,
+        ":ttl": ttl,
+        ":nowMs": take.nowMs,
+        ":limit": take.limitMs,
+      },
+    };
+  }
+
+  /** Items by `pk\0sk`, strongly consistent; keys DynamoDB leaves unprocessed (throttling) are asked again. */
+  private async batchGet(keys: readonly ItemKey[]): Promise<Map<string, Item>> {
+    const found = new Map<string, Item>();
+    let pending: Record<string, unknown>[] = [...keys];
+    for (let round = 0; pending.length > 0; round++) {
+      if (round > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** round));
+      if (round === 5) throw new Error("DynamoDB left keys of a BatchGetItem unprocessed five times");
+      const out = await this.client.send(
+        new BatchGetCommand({
+          RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },
+        }),
+      );
+      for (const item of out.Responses?.[this.tableName] ?? []) found.set(`${item.pk}\u0000${item.sk}`, item);
+      pending = (out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, unknown>[];
+    }
+    return found;
+  }
+
+  private async get(itemKey: ItemKey, now: Date): Promise<Item | undefined> {
+    const out = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: itemKey, ConsistentRead: true }),
+    );
+    return unexpired(out.Item, now);
+  }
+}
+
+/** Expired but not yet swept by TTL: gone all the same. */
+function unexpired(item: Item | undefined, now: Date): Item | undefined {
+  if (!item) return undefined;
+  return typeof item[TTL] === "number" && (item[TTL] as number) <= nowSeconds(now) ? undefined : item;
 }
 
 function toMailboxItem(mailbox: MailboxRecord): Item {

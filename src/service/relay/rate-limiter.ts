@@ -2,9 +2,13 @@
 // (draft-vinokurov-tigress-http-00; docs/relay.md "Limits the draft leaves out"):
 // one bucket per client address and one per device claim, each a token
 // bucket stated as the generic cell rate algorithm (GCRA: one "theoretical
-// arrival time" per bucket, so one conditional write takes a token
-// atomically across Lambda containers). A spent bucket answers 429 with
-// Retry-After. Every request costs a token from its address's bucket,
+// arrival time" per bucket). A request reads its buckets together with
+// what it is about (relay-store.ts readForRequest), decides here on what it
+// read, and takes its tokens in the one conditional write it makes anyway,
+// so the limit holds across Lambda containers at no extra round trip: the
+// write's condition is the decision (TokenTake), so when another request
+// moved a bucket in between, nothing is written and the request reads and
+// decides again. A spent bucket answers 429 with Retry-After. Every request costs a token from its address's bucket,
 // refused ones included, which is what makes guessing claims or mailbox ids
 // slow; claim-bearing requests also cost one from the claim's bucket.
 //
@@ -17,7 +21,7 @@
 import { createHash } from "node:crypto";
 import { isIPv4, isIPv6 } from "node:net";
 import { RateLimitedError } from "./relay-errors.js";
-import type { RatePolicy, RelayStore, TokenOutcome } from "./relay-store.js";
+import type { RatePolicy, TokenTake } from "./relay-store.js";
 
 export interface RateLimits {
   /** Per client address. Mobile carriers put many phones behind one address (CGNAT), hence generous. */
@@ -71,31 +75,89 @@ function ipv6Prefix64(address: string): string {
     .join(":");
 }
 
-export class RateLimiter {
-  constructor(
-    private readonly store: RelayStore,
-    private readonly limits: RateLimits = DEFAULT_RATE_LIMITS,
-  ) {}
+/** The decision on one bucket as read: the token to take, or how long until there is one. */
+export function tokenTake(
+  bucket: string,
+  tat: number | undefined,
+  nowMs: number,
+  policy: RatePolicy,
+):
+  | { readonly allowed: true; readonly take: TokenTake }
+  | { readonly allowed: false; readonly retryAfterMs: number } {
+  const outcome = gcra(tat, nowMs, policy);
+  if (!outcome.allowed) return outcome;
+  return {
+    allowed: true,
+    take: {
+      bucket,
+      idle: tat === undefined || tat <= nowMs,
+      nowMs,
+      intervalMs: policy.intervalMs,
+      limitMs: nowMs + (policy.burst - 1) * policy.intervalMs,
+    },
+  };
+}
 
-  /** Takes a token from the address's bucket; RateLimitedError when spent. */
-  async admitAddress(address: string, now: Date): Promise<void> {
-    refuseIfSpent(
-      await this.store.takeToken(addressBucket(address), this.limits.perAddress, now),
-      "too many requests from this network",
-    );
+/**
+ * What a request's buckets allow, decided on them as read: the tokens its
+ * write takes, and a refusal when a bucket is spent. The address comes
+ * first: when its bucket is spent nothing is taken; when only the claim's
+ * is, the address token is still taken (every request costs one).
+ */
+export interface Admission {
+  readonly takes: readonly TokenTake[];
+  readonly refusal?: RateLimitedError;
+}
+
+export class RateLimiter {
+  constructor(private readonly limits: RateLimits = DEFAULT_RATE_LIMITS) {}
+
+  /** The bucket keys a request reads: its address's, and its claim's when it sent a valid one. */
+  buckets(address: string, claimDigest?: string): string[] {
+    return claimDigest === undefined
+      ? [addressBucket(address)]
+      : [addressBucket(address), claimBucket(claimDigest)];
   }
 
-  /** Takes a token from the claim's bucket; RateLimitedError when spent. */
-  async admitClaim(claimDigest: string, now: Date): Promise<void> {
-    refuseIfSpent(
-      await this.store.takeToken(claimBucket(claimDigest), this.limits.perClaim, now),
-      "too many requests with this Mailbox-Device-Claim",
-    );
+  /** Decides on the arrival times as read (`tats`, keyed as `buckets` names them). */
+  admit(
+    tats: ReadonlyMap<string, number | undefined>,
+    address: string,
+    claimDigest: string | undefined,
+    now: Date,
+  ): Admission {
+    const nowMs = now.getTime();
+    const addressKey = addressBucket(address);
+    const byAddress = tokenTake(addressKey, tats.get(addressKey), nowMs, this.limits.perAddress);
+    if (!byAddress.allowed) {
+      return { takes: [], refusal: refusal(byAddress.retryAfterMs, "too many requests from this network") };
+    }
+    if (claimDigest === undefined) return { takes: [byAddress.take] };
+    const claimKey = claimBucket(claimDigest);
+    const byClaim = tokenTake(claimKey, tats.get(claimKey), nowMs, this.limits.perClaim);
+    if (!byClaim.allowed) {
+      return {
+        takes: [byAddress.take],
+        refusal: refusal(byClaim.retryAfterMs, "too many requests with this Mailbox-Device-Claim"),
+      };
+    }
+    return { takes: [byAddress.take, byClaim.take] };
   }
 }
 
-function refuseIfSpent(outcome: TokenOutcome, what: string): void {
-  if (outcome.allowed) return;
-  const seconds = Math.max(1, Math.ceil(outcome.retryAfterMs / 1000));
-  throw new RateLimitedError(`${what}: retry in ${seconds} s`, seconds);
+/**
+ * After this many reads whose write found a bucket moved, the request gives
+ * up with 429: heavy contention on one bucket is itself a reason to slow down.
+ */
+export const TAKE_ATTEMPTS = 3;
+
+/** The 429 for a request that lost the race for its buckets `TAKE_ATTEMPTS` times. */
+export function contended(takes: readonly TokenTake[]): RateLimitedError {
+  const intervalMs = Math.max(1000, ...takes.map((t) => t.intervalMs));
+  return refusal(intervalMs, "too many requests at once on this rate limit");
+}
+
+function refusal(retryAfterMs: number, what: string): RateLimitedError {
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return new RateLimitedError(`${what}: retry in ${seconds} s`, seconds);
 }

@@ -7,7 +7,9 @@
 // and a spent rate limit (429 with Retry-After). MailboxConditionError is the
 // store's failed conditional write (docs/architecture.md "Conventions"); the relay
 // re-reads the mailbox to turn it into the answer the caller gets, so it
-// never reaches HTTP as such.
+// never reaches HTTP as such. RateBucketMovedError is the same for a
+// rate-limit bucket: another request took from it between this request's
+// read and its write, so the relay reads and decides again.
 import { ConflictError, ForbiddenError, ServiceError } from "../errors.js";
 
 /** The claim is bound to the mailbox, but the Initiator did not grant it this operation (accessRights). */
@@ -33,4 +35,13 @@ export class RateLimitedError extends ServiceError {
  */
 export class MailboxConditionError extends ConflictError {
   override name = "MailboxConditionError";
+}
+
+/**
+ * A write's rate-limit condition failed: a bucket moved since the request read
+ * it, so the token it decided to take may no longer be there. Nothing was
+ * written; the relay reads again and decides again (rate-limiter.ts).
+ */
+export class RateBucketMovedError extends ConflictError {
+  override name = "RateBucketMovedError";
 }

@@ -11,8 +11,13 @@
 // and Update the attestation 401) → claim rate limit → mailbox (404 when unknown, expired or deleted) → the
 // claim's role (401) → a repeated Mailbox-Request-ID (201, body unread, as
 // §5.1 says "ignoring its body") → access rights (403) → body (400, 413) →
-// one conditional write. When the write's condition fails (a race), the
-// mailbox is read again to give the answer the new state calls for.
+// one conditional write. All of it is decided on one read (the request's
+// rate-limit buckets with its mailbox, or its claim's last creation), and
+// the one write takes the rate-limit tokens too; an answer that changes
+// nothing takes them on their own. When the write's condition fails (a
+// race for the mailbox or a bucket), nothing was written and the request
+// is read and decided again, so the answer is the one the new state calls
+// for (docs/relay.md "Rate limits: how they are stored and taken").
 // HTTP stays out: the handler (functions/relay.ts) maps the answers and the
 // typed errors.
 import { randomUUID } from "node:crypto";
@@ -29,7 +34,13 @@ import {
   type UpdateMailboxResponse,
   UUID_PATTERN,
 } from "../../api/relay-schemas.js";
-import { AuthenticationError, NotFoundError, PayloadTooLargeError, ValidationError } from "../errors.js";
+import {
+  AuthenticationError,
+  NotFoundError,
+  PayloadTooLargeError,
+  ServiceError,
+  ValidationError,
+} from "../errors.js";
 import { type Clock, systemClock } from "../ports.js";
 import {
   DEFAULT_LIFETIME_LIMITS,
@@ -46,9 +57,15 @@ import {
   requireClaim,
 } from "./mailbox-headers.js";
 import { previewPage } from "./preview-page.js";
-import { DEFAULT_RATE_LIMITS, RateLimiter, type RateLimits } from "./rate-limiter.js";
-import { AccessRightsError, MailboxConditionError } from "./relay-errors.js";
-import type { MailboxRecord, MailboxSide, RelayStore } from "./relay-store.js";
+import {
+  contended,
+  DEFAULT_RATE_LIMITS,
+  RateLimiter,
+  type RateLimits,
+  TAKE_ATTEMPTS,
+} from "./rate-limiter.js";
+import { AccessRightsError, MailboxConditionError, RateBucketMovedError } from "./relay-errors.js";
+import type { MailboxRecord, MailboxSide, RelayStore, RequestState, TokenTake } from "./relay-store.js";
 
 /** What a request brings besides its body: the three TIGRESS headers as received, and where it came from. */
 export interface RelayCaller {
@@ -87,7 +104,7 @@ export class TigressRelay {
     this.store = options.store;
     this.clock = options.clock ?? systemClock;
     this.lifetime = options.lifetime ?? DEFAULT_LIFETIME_LIMITS;
-    this.limiter = new RateLimiter(options.store, options.rateLimits ?? DEFAULT_RATE_LIMITS);
+    this.limiter = new RateLimiter(options.rateLimits ?? DEFAULT_RATE_LIMITS);
   }
 
   /** CreateMailbox (§6.1). `linkBase` is the relay's origin as clients reach it, e.g. https://relay.example. */
@@ -97,39 +114,46 @@ export class TigressRelay {
     linkBase: string,
   ): Promise<RelayAnswer<CreateMailboxResponse>> {
     const now = this.clock.now();
-    const { claim, requestId, attestation } = await this.authenticate(caller, now, true);
-    const earlier = await this.store.findCreation(claim.digest, requestId, now);
-    if (earlier !== undefined) return this.repeatedCreate(earlier, linkBase, now);
-
-    const input = parseBody(CreateMailboxRequestSchema, body);
-    const recipientRightsGranted = recipientRights(input.mailboxConfiguration?.accessRights);
-    const expiration = resolveExpiration(input.mailboxConfiguration?.expiration, now, this.lifetime);
-    const mailbox: MailboxRecord = {
-      mailboxId: randomUUID(),
-      initiator: {
-        claimDigest: claim.digest,
-        lastRequestId: requestId,
-        ...(attestation === undefined ? {} : { attestation }),
-      },
-      payload: checkedPayload(input.payload),
-      displayInformation: {
-        title: input.displayInformation.title.normalize("NFC"),
-        description: input.displayInformation.description.normalize("NFC"),
-        imageURL: input.displayInformation.imageURL,
-      },
-      recipientRights: recipientRightsGranted,
-      expiration,
-    };
-    const outcome = await this.store.createMailbox(mailbox, requestId, now);
-    if (outcome.kind === "duplicate") return this.repeatedCreate(outcome.mailboxId, linkBase, now);
-    return {
-      repeated: false,
-      response: {
-        urlLink: mailboxUrl(linkBase, mailbox.mailboxId),
-        isPushNotificationSupported: PUSH_SUPPORTED,
+    const headers = attempt(() => writeHeaders(caller, true));
+    const digest = claimOf(headers);
+    return this.perRequest(caller, { claimDigest: digest, creationOf: digest }, now, async (turn) => {
+      const { claim, requestId, attestation } = unwrap(headers);
+      const earlier = turn.state.creation;
+      if (earlier?.requestId === requestId) {
+        await turn.take();
+        return this.repeatedCreate(earlier.mailboxId, linkBase, now);
+      }
+      const input = parseBody(CreateMailboxRequestSchema, body);
+      const recipientRightsGranted = recipientRights(input.mailboxConfiguration?.accessRights);
+      const expiration = resolveExpiration(input.mailboxConfiguration?.expiration, now, this.lifetime);
+      const mailbox: MailboxRecord = {
+        mailboxId: randomUUID(),
+        initiator: {
+          claimDigest: claim.digest,
+          lastRequestId: requestId,
+          ...(attestation === undefined ? {} : { attestation }),
+        },
+        payload: checkedPayload(input.payload),
+        displayInformation: {
+          title: input.displayInformation.title.normalize("NFC"),
+          description: input.displayInformation.description.normalize("NFC"),
+          imageURL: input.displayInformation.imageURL,
+        },
+        recipientRights: recipientRightsGranted,
         expiration,
-      },
-    };
+      };
+      const outcome = await this.store.createMailbox(mailbox, requestId, now, turn.tokens());
+      // A parallel request with this id created it first (and took no token here): read again, answer 201.
+      if (outcome.kind === "duplicate") throw new MailboxConditionError("created by a parallel request");
+      return {
+        repeated: false,
+        response: {
+          urlLink: mailboxUrl(linkBase, mailbox.mailboxId),
+          isPushNotificationSupported: PUSH_SUPPORTED,
+          expiration,
+        },
+      };
+    });
   }
 
   /** UpdateMailbox (§6.2): replaces the payload. */
@@ -139,134 +163,179 @@ export class TigressRelay {
     body: unknown,
   ): Promise<RelayAnswer<UpdateMailboxResponse>> {
     const now = this.clock.now();
-    const { claim, requestId, attestation } = await this.authenticate(caller, now, true);
-    const mailbox = await this.existing(mailboxId, now);
-    const side = boundSide(mailbox, claim);
-    const answer = { isPushNotificationSupported: PUSH_SUPPORTED };
-    if (mailbox[side]?.lastRequestId === requestId) return { repeated: true, response: answer };
-    if (side === "recipient" && !hasRight(mailbox.recipientRights, "W")) {
-      throw new AccessRightsError("the Initiator did not allow the Recipient to update this mailbox (no W)");
-    }
-    const input = parseBody(UpdateMailboxRequestSchema, body);
-    const write = {
-      payload: checkedPayload(input.payload),
-      requestId,
-      ...(attestation === undefined ? {} : { attestation }),
-    };
-    try {
-      await this.store.writePayload(mailbox.mailboxId, side, claim.digest, write, now);
-    } catch (error) {
-      if (!(error instanceof MailboxConditionError)) throw error;
-      const again = await this.existing(mailboxId, now);
-      if (again[side]?.claimDigest !== claim.digest) throw notBound();
-      if (again[side]?.lastRequestId === requestId) return { repeated: true, response: answer };
-      throw error;
-    }
-    return { repeated: false, response: answer };
+    const headers = attempt(() => writeHeaders(caller, true));
+    const read = { claimDigest: claimOf(headers), mailboxId: mailboxKey(mailboxId) };
+    return this.perRequest(caller, read, now, async (turn) => {
+      const { claim, requestId, attestation } = unwrap(headers);
+      const mailbox = existing(turn.state);
+      const side = boundSide(mailbox, claim);
+      const answer = { isPushNotificationSupported: PUSH_SUPPORTED };
+      if (mailbox[side]?.lastRequestId === requestId) {
+        await turn.take();
+        return { repeated: true, response: answer };
+      }
+      if (side === "recipient" && !hasRight(mailbox.recipientRights, "W")) {
+        throw new AccessRightsError(
+          "the Initiator did not allow the Recipient to update this mailbox (no W)",
+        );
+      }
+      const input = parseBody(UpdateMailboxRequestSchema, body);
+      const write = {
+        payload: checkedPayload(input.payload),
+        requestId,
+        ...(attestation === undefined ? {} : { attestation }),
+      };
+      await this.store.writePayload(mailbox.mailboxId, side, claim.digest, write, now, turn.tokens());
+      return { repeated: false, response: answer };
+    });
   }
 
   /** DeleteMailbox (§6.3). A second delete finds nothing: 404, as the draft says. */
   async deleteMailbox(mailboxId: string, caller: RelayCaller): Promise<RelayAnswer<undefined>> {
     const now = this.clock.now();
-    const { claim } = await this.authenticate(caller, now);
-    const mailbox = await this.existing(mailboxId, now);
-    const side = boundSide(mailbox, claim);
-    if (side === "recipient" && !hasRight(mailbox.recipientRights, "D")) {
-      throw new AccessRightsError("the Initiator did not allow the Recipient to delete this mailbox (no D)");
-    }
-    try {
-      await this.store.deleteMailbox(mailbox.mailboxId, claim.digest, now);
-    } catch (error) {
-      if (!(error instanceof MailboxConditionError)) throw error;
-      await this.existing(mailboxId, now);
-      throw notBound();
-    }
-    return { repeated: false, response: undefined };
+    const headers = attempt(() => writeHeaders(caller, false));
+    const read = { claimDigest: claimOf(headers), mailboxId: mailboxKey(mailboxId) };
+    return this.perRequest(caller, read, now, async (turn) => {
+      const { claim } = unwrap(headers);
+      const mailbox = existing(turn.state);
+      const side = boundSide(mailbox, claim);
+      if (side === "recipient" && !hasRight(mailbox.recipientRights, "D")) {
+        throw new AccessRightsError(
+          "the Initiator did not allow the Recipient to delete this mailbox (no D)",
+        );
+      }
+      await this.store.deleteMailbox(
+        mailbox.mailboxId,
+        mailbox.initiator.claimDigest,
+        claim.digest,
+        now,
+        turn.tokens(),
+      );
+      return { repeated: false, response: undefined };
+    });
   }
 
   /** ReadDisplayInformationFromMailbox (§6.4): the preview page, for anyone holding the link. */
   async readDisplayInformation(mailboxId: string, caller: RelayCaller, linkBase: string): Promise<string> {
     const now = this.clock.now();
-    await this.limiter.admitAddress(caller.address, now);
-    const mailbox = await this.existing(mailboxId, now);
-    return previewPage(mailbox.displayInformation, mailboxUrl(linkBase, mailbox.mailboxId));
+    return this.perRequest(caller, { mailboxId: mailboxKey(mailboxId) }, now, async (turn) => {
+      const mailbox = existing(turn.state);
+      await turn.take();
+      return previewPage(mailbox.displayInformation, mailboxUrl(linkBase, mailbox.mailboxId));
+    });
   }
 
   /** ReadSecureContentFromMailbox (§6.5): binds the first claim other than the Initiator's. */
   async readSecureContent(mailboxId: string, caller: RelayCaller): Promise<ReadSecureContentResponse> {
     const now = this.clock.now();
-    await this.limiter.admitAddress(caller.address, now);
-    const claim = requireClaim(caller.claim);
-    // Optional on a read (§6.5 does not list it); checked when sent, never used to deduplicate a read.
-    requestIdHeader(caller.requestId, false);
-    await this.limiter.admitClaim(claim.digest, now);
-    const mailbox = await this.existing(mailboxId, now);
-    const role = roleOf(mailbox, claim);
-    if (role === "initiator") return content(mailbox);
-    if (!hasRight(mailbox.recipientRights, "R")) {
-      throw new AccessRightsError("the Initiator did not allow the Recipient to read this mailbox (no R)");
-    }
-    if (role === "recipient") return content(mailbox);
-    if (mailbox.recipient !== undefined) throw notBound();
-    try {
-      return content(await this.store.bindRecipient(mailbox.mailboxId, { claimDigest: claim.digest }, now));
-    } catch (error) {
-      if (!(error instanceof MailboxConditionError)) throw error;
-      // Another reader was bound first, unless it was this very claim in a parallel request.
-      const again = await this.existing(mailboxId, now);
-      if (roleOf(again, claim) === "recipient") return content(again);
-      throw notBound();
-    }
+    const headers = attempt(() => {
+      const claim = requireClaim(caller.claim);
+      // Optional on a read (§6.5 does not list it); checked when sent, never used to deduplicate a read.
+      requestIdHeader(caller.requestId, false);
+      return { claim };
+    });
+    const read = { claimDigest: claimOf(headers), mailboxId: mailboxKey(mailboxId) };
+    return this.perRequest(caller, read, now, async (turn) => {
+      const { claim } = unwrap(headers);
+      const mailbox = existing(turn.state);
+      const role = roleOf(mailbox, claim);
+      if (role !== "initiator" && !hasRight(mailbox.recipientRights, "R")) {
+        throw new AccessRightsError("the Initiator did not allow the Recipient to read this mailbox (no R)");
+      }
+      if (role !== "none") {
+        await turn.take();
+        return content(mailbox);
+      }
+      if (mailbox.recipient !== undefined) throw notBound();
+      // When another reader is bound first, the write fails and the next read answers 401 (or 200, when
+      // that reader was this very claim in a parallel request).
+      await this.store.bindRecipient(mailbox.mailboxId, { claimDigest: claim.digest }, now, turn.tokens());
+      return content(mailbox);
+    });
   }
 
   /** RelinquishMailbox (§6.6): the Recipient lets go, so another device can claim the mailbox. */
   async relinquishMailbox(mailboxId: string, caller: RelayCaller): Promise<RelayAnswer<undefined>> {
     const now = this.clock.now();
-    const { claim, requestId } = await this.authenticate(caller, now);
-    const mailbox = await this.existing(mailboxId, now);
-    const repeated = (m: MailboxRecord) =>
-      (m.recipient?.claimDigest === claim.digest && m.recipient.lastRequestId === requestId) ||
-      (m.relinquished?.claimDigest === claim.digest && m.relinquished.requestId === requestId);
-    if (repeated(mailbox)) return { repeated: true, response: undefined };
-    const role = roleOf(mailbox, claim);
-    if (role === "initiator") throw new AccessRightsError("only the Recipient can relinquish a mailbox");
-    if (role !== "recipient") throw notBound();
-    try {
-      await this.store.relinquish(mailbox.mailboxId, claim.digest, requestId, now);
-    } catch (error) {
-      if (!(error instanceof MailboxConditionError)) throw error;
-      if (repeated(await this.existing(mailboxId, now))) return { repeated: true, response: undefined };
-      throw notBound();
-    }
-    return { repeated: false, response: undefined };
+    const headers = attempt(() => writeHeaders(caller, false));
+    const read = { claimDigest: claimOf(headers), mailboxId: mailboxKey(mailboxId) };
+    return this.perRequest(caller, read, now, async (turn) => {
+      const { claim, requestId } = unwrap(headers);
+      const mailbox = existing(turn.state);
+      const repeated =
+        (mailbox.recipient?.claimDigest === claim.digest && mailbox.recipient.lastRequestId === requestId) ||
+        (mailbox.relinquished?.claimDigest === claim.digest && mailbox.relinquished.requestId === requestId);
+      if (repeated) {
+        await turn.take();
+        return { repeated: true, response: undefined };
+      }
+      const role = roleOf(mailbox, claim);
+      if (role === "initiator") throw new AccessRightsError("only the Recipient can relinquish a mailbox");
+      if (role !== "recipient") throw notBound();
+      await this.store.relinquish(mailbox.mailboxId, claim.digest, requestId, now, turn.tokens());
+      return { repeated: false, response: undefined };
+    });
   }
 
   // ---- helpers ----
 
   /**
-   * Address limit, then the claim and request id (and the attestation where
-   * §5.3/§6.2 send one: Create and Update; elsewhere it is ignored), then the
-   * claim's limit.
+   * One request: read its buckets with what it is about (one round trip),
+   * decide the rate limits on them (the address's first, refusing before
+   * anything else is checked), then let `decide` answer on the same read.
+   * Every answer costs the tokens the limits allowed, taken exactly once:
+   * by `decide`'s one write (with its state change) or, for an answer that
+   * writes nothing, refusals included, on their own. When that write finds
+   * a bucket or the mailbox moved since the read, nothing was written: read
+   * and decide again, up to TAKE_ATTEMPTS reads, then 429.
    */
-  private async authenticate(
+  private async perRequest<T>(
     caller: RelayCaller,
+    read: {
+      readonly claimDigest?: string | undefined;
+      readonly mailboxId?: string | undefined;
+      readonly creationOf?: string | undefined;
+    },
     now: Date,
-    withAttestation = false,
-  ): Promise<{ claim: DeviceClaim; requestId: string; attestation: string | undefined }> {
-    await this.limiter.admitAddress(caller.address, now);
-    const claim = requireClaim(caller.claim);
-    const requestId = requestIdHeader(caller.requestId, true);
-    const attestation = withAttestation ? attestationHeader(caller.attestation) : undefined;
-    await this.limiter.admitClaim(claim.digest, now);
-    return { claim, requestId, attestation };
-  }
-
-  /** The unexpired mailbox; NotFoundError for an id that is not a UUID, unknown, expired or deleted. */
-  private async existing(mailboxId: string, now: Date): Promise<MailboxRecord> {
-    const id = mailboxId.toLowerCase();
-    const mailbox = UUID_PATTERN.test(id) ? await this.store.getMailbox(id, now) : undefined;
-    if (!mailbox) throw new NotFoundError("no such mailbox: it never existed, expired or was deleted");
-    return mailbox;
+    decide: (turn: Turn) => Promise<T>,
+  ): Promise<T> {
+    const buckets = this.limiter.buckets(caller.address, read.claimDigest);
+    let lastTakes: readonly TokenTake[] = [];
+    let lastConflict: MailboxConditionError | undefined;
+    for (let attempt = 1; attempt <= TAKE_ATTEMPTS; attempt++) {
+      const state = await this.store.readForRequest(
+        {
+          buckets,
+          ...(read.mailboxId === undefined ? {} : { mailboxId: read.mailboxId }),
+          ...(read.creationOf === undefined ? {} : { creationOf: read.creationOf }),
+        },
+        now,
+      );
+      const admission = this.limiter.admit(state.tats, caller.address, read.claimDigest, now);
+      const turn = new Turn(state, admission.takes, this.store);
+      lastTakes = admission.takes;
+      try {
+        if (admission.refusal) throw admission.refusal;
+        return await decide(turn);
+      } catch (error) {
+        if (error instanceof RateBucketMovedError) continue;
+        if (error instanceof MailboxConditionError) {
+          lastConflict = error;
+          continue;
+        }
+        if (!(error instanceof ServiceError) || turn.spent) throw error;
+        // A refusal decided on the read still costs the tokens the limits allowed.
+        try {
+          await turn.take();
+        } catch (takeError) {
+          if (takeError instanceof RateBucketMovedError) continue;
+          throw takeError;
+        }
+        throw error;
+      }
+    }
+    if (lastConflict) throw lastConflict;
+    throw contended(lastTakes);
   }
 
   private async repeatedCreate(
@@ -286,6 +355,76 @@ export class TigressRelay {
       },
     };
   }
+}
+
+/** One read of a request, and the tokens its limits allow, which are taken once: `tokens()` or `take()`. */
+class Turn {
+  spent = false;
+
+  constructor(
+    readonly state: RequestState,
+    private readonly takes: readonly TokenTake[],
+    private readonly store: RelayStore,
+  ) {}
+
+  /** The tokens, for the write that takes them with its state change. */
+  tokens(): readonly TokenTake[] {
+    this.spent = true;
+    return this.takes;
+  }
+
+  /** Takes the tokens on their own, for an answer that changes nothing. */
+  async take(): Promise<void> {
+    const takes = this.tokens();
+    if (takes.length > 0) await this.store.takeTokens(takes);
+  }
+}
+
+type Checked<T> = { readonly value: T } | { readonly error: unknown };
+
+/** Headers are checked before the read (the claim names a bucket to read) but refused after the limits. */
+function attempt<T>(check: () => T): Checked<T> {
+  try {
+    return { value: check() };
+  } catch (error) {
+    return { error };
+  }
+}
+
+function unwrap<T>(checked: Checked<T>): T {
+  if ("error" in checked) throw checked.error;
+  return checked.value;
+}
+
+/** The claim whose bucket a request reads: only when every header checked out (else only the address's). */
+function claimOf(checked: Checked<{ readonly claim: DeviceClaim }>): string | undefined {
+  return "value" in checked ? checked.value.claim.digest : undefined;
+}
+
+/**
+ * The claim and request id (and the attestation where §5.3/§6.2 send one:
+ * Create and Update; elsewhere it is ignored), in the order they are refused.
+ */
+function writeHeaders(
+  caller: RelayCaller,
+  withAttestation: boolean,
+): { claim: DeviceClaim; requestId: string; attestation: string | undefined } {
+  const claim = requireClaim(caller.claim);
+  const requestId = requestIdHeader(caller.requestId, true);
+  const attestation = withAttestation ? attestationHeader(caller.attestation) : undefined;
+  return { claim, requestId, attestation };
+}
+
+/** The stored form of a mailbox id; undefined for an id that is not a UUID, which is never read. */
+function mailboxKey(mailboxId: string): string | undefined {
+  const id = mailboxId.toLowerCase();
+  return UUID_PATTERN.test(id) ? id : undefined;
+}
+
+/** The unexpired mailbox as read; NotFoundError for an id that is not a UUID, unknown, expired or deleted. */
+function existing(state: RequestState): MailboxRecord {
+  if (!state.mailbox) throw new NotFoundError("no such mailbox: it never existed, expired or was deleted");
+  return state.mailbox;
 }
 
 export function mailboxUrl(linkBase: string, mailboxId: string): string {

@@ -12,13 +12,18 @@
 // last request ids and opaque attestation blobs. No push tokens (this relay
 // does not push), no client addresses, no names, nothing of the plaintext.
 //
-// Every state change is one conditional write (docs/architecture.md "Conventions") that
-// also requires the mailbox to be unexpired, so a mailbox past its
-// expiration but not yet swept by DynamoDB TTL behaves as deleted. A failed
-// condition throws MailboxConditionError and writes nothing; the relay then
-// reads again to tell the caller why. The first-reader binding is such a
-// write (`recipient` absent → set), so of two racing recipients exactly one
-// is bound.
+// A request reads everything it decides on in one go (readForRequest: its
+// rate-limit buckets with its mailbox or its claim's creation record) and
+// then makes one write, which takes its rate-limit tokens and makes its
+// state change together (docs/relay.md "Rate limits: how they are stored
+// and taken"). Every state change is one conditional write (docs/architecture.md
+// "Conventions") that also requires the mailbox to be unexpired, so a
+// mailbox past its expiration but not yet swept by DynamoDB TTL behaves as
+// deleted. A failed condition writes nothing, tokens included, and throws
+// RateBucketMovedError when a bucket moved since the read, else
+// MailboxConditionError; the relay then reads again and decides again. The
+// first-reader binding is such a write (`recipient` absent → set), so of two
+// racing recipients exactly one is bound.
 import type { AeadPayload, DisplayInformation } from "../../api/relay-schemas.js";
 
 /** The two bound parties of a mailbox (§4.1). */
@@ -64,19 +69,79 @@ export interface RatePolicy {
   readonly intervalMs: number;
 }
 
-export type TokenOutcome =
-  | { readonly allowed: true }
-  | { readonly allowed: false; readonly retryAfterMs: number };
+/**
+ * One token a write takes, decided on the bucket as the request read it
+ * (rate-limiter.ts). The write's condition is that decision: it holds only
+ * while the bucket is still as read in the respect that matters, so a bucket
+ * another request moved meanwhile makes the write fail (RateBucketMovedError)
+ * rather than take a token that is no longer there.
+ */
+export interface TokenTake {
+  readonly bucket: string;
+  /**
+   * True when the bucket was idle as read (absent, or its arrival time at or
+   * before `nowMs`): it restarts at `nowMs + intervalMs`, on condition it is
+   * still idle. False: its arrival time moves one interval on, on condition
+   * it is still after `nowMs` and at most `limitMs`.
+   */
+  readonly idle: boolean;
+  readonly nowMs: number;
+  readonly intervalMs: number;
+  /** The latest arrival time that still leaves a token: `nowMs + (burst − 1)·interval`. */
+  readonly limitMs: number;
+}
+
+/** What one request reads, in one round trip. */
+export interface RequestRead {
+  /** Rate-limit bucket keys (rate-limiter.ts). */
+  readonly buckets: readonly string[];
+  /** The mailbox the request is about, when its id is a UUID. */
+  readonly mailboxId?: string;
+  /** A claim digest whose last creation (CreateMailbox's request id) the request needs. */
+  readonly creationOf?: string;
+}
+
+export interface RequestState {
+  /** Each bucket's theoretical arrival time (epoch ms) as read; undefined for a bucket never used or forgotten. */
+  readonly tats: ReadonlyMap<string, number | undefined>;
+  /** The mailbox, strongly consistent; undefined when absent or expired (or not asked for). */
+  readonly mailbox?: MailboxRecord;
+  /** The claim's last unexpired creation, when asked for and present. */
+  readonly creation?: { readonly requestId: string; readonly mailboxId: string };
+}
 
 export interface RelayStore {
   /**
+   * Everything `read` names, strongly consistent, in one round trip
+   * (DynamoDB: one BatchGetItem).
+   */
+  readForRequest(read: RequestRead, now: Date): Promise<RequestState>;
+
+  /**
+   * Takes the tokens and nothing else, all or none: for a request that
+   * changes no state (a read, a repeat, a refusal). RateBucketMovedError
+   * when a bucket moved since the read.
+   */
+  takeTokens(tokens: readonly TokenTake[]): Promise<void>;
+
+  // Each write below takes `tokens` in the same transaction: it writes all
+  // of it or nothing, and throws RateBucketMovedError when a token's bucket
+  // moved since the read (before MailboxConditionError, when both failed).
+
+  /**
    * Stores a new mailbox and remembers `requestId` as the last creation of
    * its Initiator's claim, in one transaction. When that claim's remembered
-   * creation (unexpired) already has this request id, creates nothing and
-   * answers `duplicate` with the earlier mailbox's id. MailboxConditionError
-   * when the mailbox id is taken (122 random bits: never in practice).
+   * creation (unexpired) already has this request id, creates nothing, takes
+   * no token and answers `duplicate` with the earlier mailbox's id.
+   * MailboxConditionError when the mailbox id is taken (122 random bits:
+   * never in practice).
    */
-  createMailbox(mailbox: MailboxRecord, requestId: string, now: Date): Promise<CreateMailboxOutcome>;
+  createMailbox(
+    mailbox: MailboxRecord,
+    requestId: string,
+    now: Date,
+    tokens?: readonly TokenTake[],
+  ): Promise<CreateMailboxOutcome>;
 
   /** The mailbox id of this claim's last unexpired creation, if its request id is `requestId`. */
   findCreation(claimDigest: string, requestId: string, now: Date): Promise<string | undefined>;
@@ -86,11 +151,15 @@ export interface RelayStore {
 
   /**
    * The first-reader binding: makes `recipient` the Recipient if none is bound
-   * and its claim is not the Initiator's. Returns the mailbox as bound.
-   * MailboxConditionError when a recipient is bound already, or the mailbox is
-   * gone or expired.
+   * and its claim is not the Initiator's. MailboxConditionError when a
+   * recipient is bound already, or the mailbox is gone or expired.
    */
-  bindRecipient(mailboxId: string, recipient: MailboxParty, now: Date): Promise<MailboxRecord>;
+  bindRecipient(
+    mailboxId: string,
+    recipient: MailboxParty,
+    now: Date,
+    tokens?: readonly TokenTake[],
+  ): Promise<void>;
 
   /**
    * UpdateMailbox: replaces the payload and records `requestId` (and the
@@ -104,27 +173,34 @@ export interface RelayStore {
     claimDigest: string,
     write: { readonly payload: AeadPayload; readonly requestId: string; readonly attestation?: string },
     now: Date,
+    tokens?: readonly TokenTake[],
   ): Promise<void>;
 
   /**
    * RelinquishMailbox: unbinds the Recipient and remembers it as `relinquished`.
    * MailboxConditionError unless the Recipient is `claimDigest` and the mailbox is unexpired.
    */
-  relinquish(mailboxId: string, claimDigest: string, requestId: string, now: Date): Promise<void>;
+  relinquish(
+    mailboxId: string,
+    claimDigest: string,
+    requestId: string,
+    now: Date,
+    tokens?: readonly TokenTake[],
+  ): Promise<void>;
 
   /**
-   * DeleteMailbox: removes the mailbox (and the Initiator's remembered creation
-   * of it). MailboxConditionError unless `claimDigest` is the Initiator's or the
-   * bound Recipient's and the mailbox is unexpired. Once the mailbox is gone it
-   * resolves: failing to remove the creation record is the store's to log.
+   * DeleteMailbox: removes the mailbox of Initiator `initiatorDigest` (and
+   * that Initiator's remembered creation of it). MailboxConditionError unless
+   * `claimDigest` is the Initiator's or the bound Recipient's, the Initiator
+   * is `initiatorDigest`, and the mailbox is unexpired. Once the mailbox is
+   * gone it resolves: failing to remove the creation record is the store's
+   * to log.
    */
-  deleteMailbox(mailboxId: string, claimDigest: string, now: Date): Promise<void>;
-
-  /**
-   * Takes one request from `bucket` under `policy`, atomically: allowed when
-   * the bucket's theoretical arrival time is at most `now + (burst − 1)·interval`,
-   * which then moves one interval on; else refused with how long until the
-   * next request would pass. The bucket is forgotten (TTL) once full again.
-   */
-  takeToken(bucket: string, policy: RatePolicy, now: Date): Promise<TokenOutcome>;
+  deleteMailbox(
+    mailboxId: string,
+    initiatorDigest: string,
+    claimDigest: string,
+    now: Date,
+    tokens?: readonly TokenTake[],
+  ): Promise<void>;
 }

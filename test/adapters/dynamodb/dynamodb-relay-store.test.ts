@@ -5,13 +5,22 @@
 // items read as absent and refused for writes, the first-reader binding
 // under parallel requests (exactly one wins), payload writes per side,
 // relinquish, delete, and GCRA buckets that never let more than the burst
-// through, even when hammered in parallel.
+// through, even when hammered in parallel: a token is taken on a decision
+// made on a read, by a write whose condition fails when another taker moved
+// the bucket in between, so two takers of one last token never both win,
+// and a write that fails for its bucket writes nothing of its state change.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DynamoDbRelayStore } from "../../../src/adapters/dynamodb/dynamodb-relay-store.js";
 import { claimDigest } from "../../../src/service/relay/mailbox-headers.js";
-import { MailboxConditionError } from "../../../src/service/relay/relay-errors.js";
-import type { MailboxRecord, RelayStore } from "../../../src/service/relay/relay-store.js";
+import { TAKE_ATTEMPTS, tokenTake } from "../../../src/service/relay/rate-limiter.js";
+import { MailboxConditionError, RateBucketMovedError } from "../../../src/service/relay/relay-errors.js";
+import type {
+  MailboxRecord,
+  RatePolicy,
+  RelayStore,
+  TokenTake,
+} from "../../../src/service/relay/relay-store.js";
 import { MemoryRelayStore } from "../../service/relay/memory-relay-store.js";
 import { DISPLAY, payloadOfSize } from "../../service/relay/relay-fixtures.js";
 import { startTestTable, type TestTable } from "../../support/dynamodb-table.js";
@@ -29,6 +38,40 @@ function mailbox(initiator = digest()): MailboxRecord {
     recipientRights: "RWD",
     expiration: "2030-01-01T01:00:00Z",
   };
+}
+
+/** What the relay does for one bucket: read, decide, take on that decision; read again when it moved. */
+async function takeToken(
+  store: RelayStore,
+  bucket: string,
+  policy: RatePolicy,
+  now: Date,
+): Promise<{ allowed: true } | { allowed: false; retryAfterMs: number }> {
+  for (let attempt = 0; attempt < TAKE_ATTEMPTS; attempt++) {
+    const { tats } = await store.readForRequest({ buckets: [bucket] }, now);
+    const decision = tokenTake(bucket, tats.get(bucket), now.getTime(), policy);
+    if (!decision.allowed) return decision;
+    try {
+      await store.takeTokens([decision.take]);
+      return { allowed: true };
+    } catch (error) {
+      if (!(error instanceof RateBucketMovedError)) throw error;
+    }
+  }
+  return { allowed: false, retryAfterMs: policy.intervalMs };
+}
+
+/** The take a request would decide on `bucket` as it reads it now. */
+async function decidedTake(
+  store: RelayStore,
+  bucket: string,
+  policy: RatePolicy,
+  now: Date,
+): Promise<TokenTake> {
+  const { tats } = await store.readForRequest({ buckets: [bucket] }, now);
+  const decision = tokenTake(bucket, tats.get(bucket), now.getTime(), policy);
+  if (!decision.allowed) throw new Error(`no token left in ${bucket}`);
+  return decision.take;
 }
 
 let table: TestTable;
@@ -82,9 +125,14 @@ describe.each(backends)("RelayStore on %s", (_, make) => {
     await expect(
       store.writePayload(record.mailboxId, "initiator", record.initiator.claimDigest, write, LATER),
     ).rejects.toThrow(MailboxConditionError);
-    await expect(store.deleteMailbox(record.mailboxId, record.initiator.claimDigest, LATER)).rejects.toThrow(
-      MailboxConditionError,
-    );
+    await expect(
+      store.deleteMailbox(
+        record.mailboxId,
+        record.initiator.claimDigest,
+        record.initiator.claimDigest,
+        LATER,
+      ),
+    ).rejects.toThrow(MailboxConditionError);
     // A new Create with the old request id is a new request once the old mailbox expired.
     expect(await store.createMailbox(mailbox(record.initiator.claimDigest), requestId, LATER)).toEqual({
       kind: "created",
@@ -108,8 +156,7 @@ describe.each(backends)("RelayStore on %s", (_, make) => {
       if (r.status === "rejected") expect(r.reason).toBeInstanceOf(MailboxConditionError);
     }
     const bound = (await store.getMailbox(record.mailboxId, NOW))!.recipient!.claimDigest;
-    expect((winners[0] as PromiseFulfilledResult<MailboxRecord>).value.recipient!.claimDigest).toBe(bound);
-    expect(readers).toContain(bound);
+    expect(bound).toBe(readers[results.findIndex((r) => r.status === "fulfilled")]);
   });
 
   it("writes the payload for a bound side once per request id", async () => {
@@ -157,9 +204,8 @@ describe.each(backends)("RelayStore on %s", (_, make) => {
     expect(after.recipient).toBeUndefined();
     expect(after.relinquished).toEqual({ claimDigest: first, requestId });
     const second = digest();
-    expect((await store.bindRecipient(record.mailboxId, { claimDigest: second }, NOW)).recipient).toEqual({
-      claimDigest: second,
-    });
+    await store.bindRecipient(record.mailboxId, { claimDigest: second }, NOW);
+    expect((await store.getMailbox(record.mailboxId, NOW))!.recipient).toEqual({ claimDigest: second });
   });
 
   it("deletes for a bound claim only, with the Initiator's creation record", async () => {
@@ -167,29 +213,131 @@ describe.each(backends)("RelayStore on %s", (_, make) => {
     const record = mailbox();
     const requestId = randomUUID();
     await store.createMailbox(record, requestId, NOW);
-    await expect(store.deleteMailbox(record.mailboxId, digest(), NOW)).rejects.toThrow(MailboxConditionError);
-    await store.deleteMailbox(record.mailboxId, record.initiator.claimDigest, NOW);
+    await expect(
+      store.deleteMailbox(record.mailboxId, record.initiator.claimDigest, digest(), NOW),
+    ).rejects.toThrow(MailboxConditionError);
+    await store.deleteMailbox(
+      record.mailboxId,
+      record.initiator.claimDigest,
+      record.initiator.claimDigest,
+      NOW,
+    );
     expect(await store.getMailbox(record.mailboxId, NOW)).toBeUndefined();
     expect(await store.findCreation(record.initiator.claimDigest, requestId, NOW)).toBeUndefined();
-    await expect(store.deleteMailbox(record.mailboxId, record.initiator.claimDigest, NOW)).rejects.toThrow(
-      MailboxConditionError,
-    );
+    await expect(
+      store.deleteMailbox(record.mailboxId, record.initiator.claimDigest, record.initiator.claimDigest, NOW),
+    ).rejects.toThrow(MailboxConditionError);
   });
 
   it("lets a bucket's burst through, then one per interval, and never more in parallel", async () => {
     const store = make();
     const policy = { burst: 3, intervalMs: 1000 };
     const bucket = `test:${randomUUID()}`;
-    for (let i = 0; i < 3; i++) expect(await store.takeToken(bucket, policy, NOW)).toEqual({ allowed: true });
-    expect(await store.takeToken(bucket, policy, NOW)).toEqual({ allowed: false, retryAfterMs: 1000 });
-    expect(await store.takeToken(bucket, policy, new Date(NOW.getTime() + 1000))).toEqual({ allowed: true });
+    for (let i = 0; i < 3; i++)
+      expect(await takeToken(store, bucket, policy, NOW)).toEqual({ allowed: true });
+    expect(await takeToken(store, bucket, policy, NOW)).toEqual({ allowed: false, retryAfterMs: 1000 });
+    expect(await takeToken(store, bucket, policy, new Date(NOW.getTime() + 1000))).toEqual({ allowed: true });
     const hammered = `test:${randomUUID()}`;
     const outcomes = await Promise.all(
-      Array.from({ length: 20 }, () => store.takeToken(hammered, { burst: 5, intervalMs: 60_000 }, NOW)),
+      Array.from({ length: 20 }, () => takeToken(store, hammered, { burst: 5, intervalMs: 60_000 }, NOW)),
     );
     const allowed = outcomes.filter((o) => o.allowed).length;
     expect(allowed).toBeGreaterThan(0);
     expect(allowed).toBeLessThanOrEqual(5);
+  });
+
+  it("lets exactly one of two takers that read the same last token win; the other finds it gone", async () => {
+    const store = make();
+    const policy = { burst: 2, intervalMs: 60_000 };
+    const bucket = `test:${randomUUID()}`;
+    expect(await takeToken(store, bucket, policy, NOW)).toEqual({ allowed: true });
+    // Both read the bucket before either writes: each decides there is one token left.
+    const [a, b] = await Promise.all([
+      decidedTake(store, bucket, policy, NOW),
+      decidedTake(store, bucket, policy, NOW),
+    ]);
+    const results = await Promise.allSettled([store.takeTokens([a]), store.takeTokens([b])]);
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    const loser = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
+    expect(loser.reason).toBeInstanceOf(RateBucketMovedError);
+    // Read again, the loser is refused: the bucket is spent for a whole interval.
+    expect(await takeToken(store, bucket, policy, NOW)).toEqual({ allowed: false, retryAfterMs: 60_000 });
+  });
+
+  it("lets exactly one of two takers of a new bucket with a burst of one win", async () => {
+    const store = make();
+    const policy = { burst: 1, intervalMs: 60_000 };
+    const bucket = `test:${randomUUID()}`;
+    const [a, b] = await Promise.all([
+      decidedTake(store, bucket, policy, NOW),
+      decidedTake(store, bucket, policy, NOW),
+    ]);
+    expect(a.idle && b.idle).toBe(true);
+    const results = await Promise.allSettled([store.takeTokens([a]), store.takeTokens([b])]);
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    expect((results.find((r) => r.status === "rejected") as PromiseRejectedResult).reason).toBeInstanceOf(
+      RateBucketMovedError,
+    );
+    // Ten more racing takers, each going the relay's way (read, decide, write, again): none gets through.
+    const late = await Promise.all(Array.from({ length: 10 }, () => takeToken(store, bucket, policy, NOW)));
+    expect(late.every((o) => !o.allowed)).toBe(true);
+  });
+
+  it("writes nothing of a state change whose token's bucket moved since the read", async () => {
+    const store = make();
+    const record = mailbox();
+    await store.createMailbox(record, randomUUID(), NOW);
+    const policy = { burst: 1, intervalMs: 60_000 };
+    const bucket = `test:${randomUUID()}`;
+    const stale = await decidedTake(store, bucket, policy, NOW);
+    await store.takeTokens([await decidedTake(store, bucket, policy, NOW)]);
+    const write = { payload: payloadOfSize(70), requestId: randomUUID() };
+    await expect(
+      store.writePayload(record.mailboxId, "initiator", record.initiator.claimDigest, write, NOW, [stale]),
+    ).rejects.toThrow(RateBucketMovedError);
+    await expect(
+      store.bindRecipient(record.mailboxId, { claimDigest: digest() }, NOW, [stale]),
+    ).rejects.toThrow(RateBucketMovedError);
+    await expect(
+      store.deleteMailbox(record.mailboxId, record.initiator.claimDigest, record.initiator.claimDigest, NOW, [
+        stale,
+      ]),
+    ).rejects.toThrow(RateBucketMovedError);
+    const other = mailbox();
+    await expect(store.createMailbox(other, randomUUID(), NOW, [stale])).rejects.toThrow(
+      RateBucketMovedError,
+    );
+    expect(await store.getMailbox(other.mailboxId, NOW)).toBeUndefined();
+    expect(await store.getMailbox(record.mailboxId, NOW)).toEqual(record);
+    // With a fresh decision (another bucket) the same write goes through and takes its token.
+    const fresh = `test:${randomUUID()}`;
+    const take = await decidedTake(store, fresh, policy, NOW);
+    await store.writePayload(record.mailboxId, "initiator", record.initiator.claimDigest, write, NOW, [take]);
+    expect((await store.getMailbox(record.mailboxId, NOW))!.payload).toEqual(write.payload);
+    expect((await store.readForRequest({ buckets: [fresh] }, NOW)).tats.get(fresh)).toBe(
+      NOW.getTime() + 60_000,
+    );
+  });
+
+  it("reads buckets, the mailbox and a claim's creation together, as absent when expired", async () => {
+    const store = make();
+    const record = mailbox();
+    const requestId = randomUUID();
+    await store.createMailbox(record, requestId, NOW);
+    const bucket = `test:${randomUUID()}`;
+    await takeToken(store, bucket, { burst: 5, intervalMs: 1000 }, NOW);
+    const read = {
+      buckets: [bucket, `test:${randomUUID()}`],
+      mailboxId: record.mailboxId,
+      creationOf: record.initiator.claimDigest,
+    };
+    const state = await store.readForRequest(read, NOW);
+    expect([...state.tats.values()]).toEqual([NOW.getTime() + 1000, undefined]);
+    expect(state.mailbox).toEqual(record);
+    expect(state.creation).toEqual({ requestId, mailboxId: record.mailboxId });
+    const later = await store.readForRequest(read, LATER);
+    expect(later.mailbox).toBeUndefined();
+    expect(later.creation).toBeUndefined();
   });
 });
 
@@ -198,7 +346,7 @@ describe("DynamoDB items", () => {
     const store = new DynamoDbRelayStore({ tableName: table.tableName, client: table.documentClient });
     const record = mailbox();
     await store.createMailbox(record, randomUUID(), NOW);
-    await store.takeToken("addr:0123", { burst: 2, intervalMs: 1000 }, NOW);
+    await takeToken(store, "addr:0123", { burst: 2, intervalMs: 1000 }, NOW);
     const items = await table.scan();
     const mine = items.filter((i) => i.pk === `MBX#${record.mailboxId}`);
     expect(mine).toEqual([

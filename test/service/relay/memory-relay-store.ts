@@ -2,23 +2,25 @@
 // (src/service/relay/relay-store.ts), for the domain tests that need many
 // cases fast. It keeps the port's contract with plain maps: each write
 // checks its condition (unexpired, bound claim, request id, absent
-// recipient) and either applies all of it or throws MailboxConditionError;
+// recipient) and its tokens' conditions (each bucket still as the read
+// decided), and either applies all of it or throws RateBucketMovedError or
+// MailboxConditionError;
 // records go in and out as copies, so the relay cannot mutate stored state
 // by accident. The DynamoDB adapter runs the same contract against DynamoDB
 // Local in relay-store-contract.test.ts, and under the handler in
 // test/functions/relay.test.ts.
 
 import type { AeadPayload } from "../../../src/api/relay-schemas.js";
-import { gcra } from "../../../src/service/relay/rate-limiter.js";
-import { MailboxConditionError } from "../../../src/service/relay/relay-errors.js";
+import { MailboxConditionError, RateBucketMovedError } from "../../../src/service/relay/relay-errors.js";
 import type {
   CreateMailboxOutcome,
   MailboxParty,
   MailboxRecord,
   MailboxSide,
-  RatePolicy,
   RelayStore,
-  TokenOutcome,
+  RequestRead,
+  RequestState,
+  TokenTake,
 } from "../../../src/service/relay/relay-store.js";
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -33,13 +35,38 @@ export class MemoryRelayStore implements RelayStore {
   /** Successful state changes (rate-limit buckets not counted). */
   writes = 0;
 
-  async createMailbox(mailbox: MailboxRecord, requestId: string, now: Date): Promise<CreateMailboxOutcome> {
+  async readForRequest(read: RequestRead, now: Date): Promise<RequestState> {
+    const tats = new Map(read.buckets.map((bucket) => [bucket, this.buckets.get(bucket)] as const));
+    const mailbox = read.mailboxId === undefined ? undefined : await this.getMailbox(read.mailboxId, now);
+    const creation = read.creationOf === undefined ? undefined : this.creations.get(read.creationOf);
+    return {
+      tats,
+      ...(mailbox ? { mailbox } : {}),
+      ...(creation && live(creation.expiration, now)
+        ? { creation: { requestId: creation.requestId, mailboxId: creation.mailboxId } }
+        : {}),
+    };
+  }
+
+  async takeTokens(tokens: readonly TokenTake[]): Promise<void> {
+    this.checkTokens(tokens);
+    this.applyTokens(tokens);
+  }
+
+  async createMailbox(
+    mailbox: MailboxRecord,
+    requestId: string,
+    now: Date,
+    tokens: readonly TokenTake[] = [],
+  ): Promise<CreateMailboxOutcome> {
+    this.checkTokens(tokens);
     const claim = mailbox.initiator.claimDigest;
     const earlier = this.creations.get(claim);
     if (earlier && live(earlier.expiration, now) && earlier.requestId === requestId) {
       return { kind: "duplicate", mailboxId: earlier.mailboxId };
     }
     if (this.mailboxes.has(mailbox.mailboxId)) throw new MailboxConditionError("mailbox id taken");
+    this.applyTokens(tokens);
     this.mailboxes.set(mailbox.mailboxId, copy(mailbox));
     this.creations.set(claim, { requestId, mailboxId: mailbox.mailboxId, expiration: mailbox.expiration });
     this.writes++;
@@ -58,14 +85,20 @@ export class MemoryRelayStore implements RelayStore {
     return mailbox && live(mailbox.expiration, now) ? copy(mailbox) : undefined;
   }
 
-  async bindRecipient(mailboxId: string, recipient: MailboxParty, now: Date): Promise<MailboxRecord> {
+  async bindRecipient(
+    mailboxId: string,
+    recipient: MailboxParty,
+    now: Date,
+    tokens: readonly TokenTake[] = [],
+  ): Promise<void> {
+    this.checkTokens(tokens);
     const mailbox = this.live(mailboxId, now);
     if (mailbox.recipient || mailbox.initiator.claimDigest === recipient.claimDigest) {
       throw new MailboxConditionError("a recipient is bound already");
     }
+    this.applyTokens(tokens);
     mailbox.recipient = copy(recipient);
     this.writes++;
-    return copy(mailbox);
   }
 
   async writePayload(
@@ -74,12 +107,15 @@ export class MemoryRelayStore implements RelayStore {
     claimDigest: string,
     write: { readonly payload: AeadPayload; readonly requestId: string; readonly attestation?: string },
     now: Date,
+    tokens: readonly TokenTake[] = [],
   ): Promise<void> {
+    this.checkTokens(tokens);
     const mailbox = this.live(mailboxId, now);
     const party = mailbox[side];
     if (party?.claimDigest !== claimDigest || party.lastRequestId === write.requestId) {
       throw new MailboxConditionError(`the ${side} is not bound to this claim`);
     }
+    this.applyTokens(tokens);
     mailbox.payload = copy(write.payload);
     mailbox[side] = {
       ...party,
@@ -89,30 +125,63 @@ export class MemoryRelayStore implements RelayStore {
     this.writes++;
   }
 
-  async relinquish(mailboxId: string, claimDigest: string, requestId: string, now: Date): Promise<void> {
+  async relinquish(
+    mailboxId: string,
+    claimDigest: string,
+    requestId: string,
+    now: Date,
+    tokens: readonly TokenTake[] = [],
+  ): Promise<void> {
+    this.checkTokens(tokens);
     const mailbox = this.live(mailboxId, now);
     if (mailbox.recipient?.claimDigest !== claimDigest) throw new MailboxConditionError("not the recipient");
+    this.applyTokens(tokens);
     delete mailbox.recipient;
     mailbox.relinquished = { claimDigest, requestId };
     this.writes++;
   }
 
-  async deleteMailbox(mailboxId: string, claimDigest: string, now: Date): Promise<void> {
+  async deleteMailbox(
+    mailboxId: string,
+    initiatorDigest: string,
+    claimDigest: string,
+    now: Date,
+    tokens: readonly TokenTake[] = [],
+  ): Promise<void> {
+    this.checkTokens(tokens);
     const mailbox = this.live(mailboxId, now);
-    if (mailbox.initiator.claimDigest !== claimDigest && mailbox.recipient?.claimDigest !== claimDigest) {
+    if (
+      mailbox.initiator.claimDigest !== initiatorDigest ||
+      (mailbox.initiator.claimDigest !== claimDigest && mailbox.recipient?.claimDigest !== claimDigest)
+    ) {
       throw new MailboxConditionError("not bound");
     }
+    this.applyTokens(tokens);
     this.mailboxes.delete(mailboxId);
     const creation = this.creations.get(mailbox.initiator.claimDigest);
     if (creation?.mailboxId === mailboxId) this.creations.delete(mailbox.initiator.claimDigest);
     this.writes++;
   }
 
-  async takeToken(bucket: string, policy: RatePolicy, now: Date): Promise<TokenOutcome> {
-    const outcome = gcra(this.buckets.get(bucket), now.getTime(), policy);
-    if (!outcome.allowed) return outcome;
-    this.buckets.set(bucket, outcome.tat);
-    return { allowed: true };
+  /** DynamoDB's conditions of a token's update (dynamodb-relay-store.ts), on the map. */
+  private checkTokens(tokens: readonly TokenTake[]): void {
+    for (const take of tokens) {
+      const tat = this.buckets.get(take.bucket);
+      const holds = take.idle
+        ? tat === undefined || tat <= take.nowMs
+        : tat !== undefined && tat > take.nowMs && tat <= take.limitMs;
+      if (!holds) throw new RateBucketMovedError(`bucket ${take.bucket} moved`);
+    }
+  }
+
+  private applyTokens(tokens: readonly TokenTake[]): void {
+    for (const take of tokens) {
+      const tat = this.buckets.get(take.bucket);
+      this.buckets.set(
+        take.bucket,
+        take.idle || tat === undefined ? take.nowMs + take.intervalMs : tat + take.intervalMs,
+      );
+    }
   }
 
   /** Everything stored, as one JSON text: what a privacy test searches. */

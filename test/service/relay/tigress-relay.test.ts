@@ -461,6 +461,83 @@ describe("rate limits", () => {
   });
 });
 
+/**
+ * A store where another taker moves the request's buckets right after each of
+ * its reads (for the first `interferences` reads): a bucket read as idle is
+ * taken by someone else, one read as busy is found reset, so the decision the
+ * request made on its read no longer holds when it writes.
+ */
+class ContendedStore extends MemoryRelayStore {
+  reads = 0;
+  /** How many of the next reads are interfered with. */
+  interferences = 0;
+  override async readForRequest(...args: Parameters<MemoryRelayStore["readForRequest"]>) {
+    const state = await super.readForRequest(...args);
+    this.reads++;
+    if (this.interferences > 0) {
+      this.interferences--;
+      const nowMs = args[1].getTime();
+      for (const [bucket, tat] of state.tats) {
+        if (tat === undefined || tat <= nowMs) this.buckets.set(bucket, nowMs + 1);
+        else this.buckets.delete(bucket);
+      }
+    }
+    return state;
+  }
+}
+
+describe("rate limits under contention", () => {
+  it("reads and decides again when a bucket moved between the read and the write, writing nothing meanwhile", async () => {
+    const contended = new ContendedStore();
+    relay = new TigressRelay({ store: contended, clock });
+    const { initiator, id } = await (async () => {
+      const initiator = newClaim();
+      const answer = await relay.createMailbox(as(initiator), createBody(), BASE);
+      return { initiator, id: idOf(answer.response.urlLink) };
+    })();
+    const friend = newClaim();
+    const before = contended.reads;
+    // Interfered with once: the binding write fails on its bucket, the second read's write goes through.
+    contended.interferences = 1;
+    const content = await relay.readSecureContent(id, as(friend));
+    expect(content.payload).toBeDefined();
+    expect(contended.reads - before).toBe(2);
+    expect(contended.mailboxes.get(id)!.recipient?.claimDigest).toBe(claimDigest(friend));
+    // An update interfered with twice writes once, on its third read.
+    contended.interferences = 2;
+    const writes = contended.writes;
+    expect((await relay.updateMailbox(id, as(initiator), { payload: payloadOfSize(80) })).repeated).toBe(
+      false,
+    );
+    expect(contended.writes).toBe(writes + 1);
+  });
+
+  it("answers 429 with Retry-After when every one of three reads lost its bucket to another taker", async () => {
+    const contended = new ContendedStore();
+    relay = new TigressRelay({
+      store: contended,
+      clock,
+      rateLimits: { perAddress: { burst: 100, intervalMs: 10 }, perClaim: { burst: 10, intervalMs: 4000 } },
+    });
+    const initiator = newClaim();
+    const answer = await relay.createMailbox(as(initiator), createBody(), BASE);
+    const id = idOf(answer.response.urlLink);
+    contended.interferences = 3;
+    const before = contended.reads;
+    const writes = contended.writes;
+    const payload = contended.mailboxes.get(id)!.payload;
+    const refusal = await relay
+      .updateMailbox(id, as(initiator), { payload: payloadOfSize(90) })
+      .catch((e: unknown) => e);
+    expect(refusal).toBeInstanceOf(RateLimitedError);
+    // The longest interval of the buckets it raced for, in whole seconds.
+    expect((refusal as RateLimitedError).retryAfterSeconds).toBe(4);
+    expect(contended.reads - before).toBe(3);
+    expect(contended.writes).toBe(writes);
+    expect(contended.mailboxes.get(id)!.payload).toEqual(payload);
+  });
+});
+
 describe("ReadDisplayInformationFromMailbox (§6.4)", () => {
   it("serves an OpenGraph page with every string escaped and no script", async () => {
     const { id } = await create(newClaim(), {
