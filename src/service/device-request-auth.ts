@@ -21,7 +21,7 @@ import {
 } from "../protocol/request-signature.js";
 import type { DevicePseudonyms } from "./device-pseudonyms.js";
 import { AuthenticationError } from "./errors.js";
-import { refuseIfSuspended } from "./notices.js";
+import { refuseIfSuspended } from "./lost-mode-guard.js";
 import type { Clock, NonceClaim, RecordReads, RecordsRead, Store } from "./ports.js";
 
 /** How far a request's timestamp may be from the service's clock, either way. */

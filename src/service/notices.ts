@@ -87,13 +87,6 @@ const NO_RECORDS: RecordsRead = {
   vehicleSequences: new Map(),
 };
 
-/** Lost mode reaches the service too: a suspended device's keys sign no request that changes anything. */
-export async function refuseIfSuspended(store: Store, seId: string, consequence: string): Promise<void> {
-  if ((await store.getDeviceNoticeState(seId)).lostMode === "suspended") {
-    throw new ForbiddenError(`secure element ${seId} is in lost mode (suspended): ${consequence}`);
-  }
-}
-
 export class Notices {
   private readonly options: NoticesOptions;
 

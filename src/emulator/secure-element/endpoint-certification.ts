@@ -9,8 +9,7 @@ import type { KeyRole } from "../../protocol/certificate-profiles.js";
 import { parseCertificate, verifyCertificateChain } from "../../protocol/certificate-verifier.js";
 import type { RandomSource } from "../../protocol/p256.js";
 import { SecureElementError } from "./errors.js";
-import type { SeCertificates } from "./persisted-state.js";
-import type { HeldKey, SeModel } from "./se-model.js";
+import type { HeldKey, SeCertificates, SeModel } from "./se-model.js";
 
 /** How long endpoint certificates are valid at most (the instance CA's own validity caps it too). */
 const ENDPOINT_CERTIFICATE_VALIDITY_MS = 5 * 365.25 * 24 * 3600 * 1000;

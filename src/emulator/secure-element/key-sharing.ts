@@ -28,7 +28,7 @@ import { encodeSignedStatement } from "../../protocol/signed-statement.js";
 import type { EndpointCertification } from "./endpoint-certification.js";
 import { KeyNotFoundError, SecureElementError, SecureElementLockedError } from "./errors.js";
 import type { KeyCreation } from "./key-creation.js";
-import type { IssuedAttestation } from "./persisted-state.js";
+import type { IssuedAttestation } from "./se-model.js";
 import { type HeldKey, requireKey, type SeModel } from "./se-model.js";
 import type { UserAuthentication } from "./user-authentication.js";
 

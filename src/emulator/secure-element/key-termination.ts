@@ -7,7 +7,7 @@
 import { fromHex, toHex } from "../../protocol/bytes.js";
 import { hasExpired } from "../../protocol/profile-expiry.js";
 import { encodeTerminationAttestation, terminationBody } from "../../protocol/termination-attestation.js";
-import type { TerminatedKey } from "./persisted-state.js";
+import type { TerminatedKey } from "./se-model.js";
 import { requireKey, type SeModel } from "./se-model.js";
 
 export class KeyTermination {

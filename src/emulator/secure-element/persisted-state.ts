@@ -9,32 +9,10 @@ import type { KeyRole } from "../../protocol/certificate-profiles.js";
 import { deviceIdFromInstanceKey } from "../../protocol/device-identity.js";
 import { P256PrivateKey, type RandomSource } from "../../protocol/p256.js";
 import { SecureElementError } from "./errors.js";
-import type { HeldKey, SeModel } from "./se-model.js";
+import type { HeldKey, IssuedAttestation, SeCertificates, SeModel, TerminatedKey } from "./se-model.js";
 import { seal, unseal } from "./sealed-storage.js";
 
 export const SE_STATE_FORMAT = "carkeys-se/1";
-
-export interface SeCertificates {
-  /** PEM of this SE's instance CA certificate, issued by the Device OEM root. */
-  instanceCaCertificate: string;
-  /** This SE's own Device OEM root: it issued the instance CA certificate and signs the SE's notices. */
-  deviceOemRoot: string;
-  vehicleOemRoot: string;
-  /**
-   * The roots of other device makers whose devices this SE shares keys with (cross-platform
-   * sharing), besides its own. Absent in states written before it existed: only its own root.
-   */
-  trustedDeviceOemRoots?: string[];
-}
-
-export interface IssuedAttestation {
-  ownerKeyId: string;
-  friendKeyId: string;
-  serial: number;
-  profile: AccessProfile;
-  issuedAt: string;
-  revoked: boolean;
-}
 
 /** The public, serializable description of one car key. */
 export interface KeyInfo {
@@ -64,17 +42,6 @@ export interface KeyInfo {
    * src/protocol/pairing-confirmation.ts), which the device shows the service to register as owner.
    */
   pairingConfirmation?: string;
-}
-
-export interface TerminatedKey {
-  keyId: string;
-  vehicleIdentifier: string;
-  terminatedAt: string;
-  /**
-   * The termination attestation (hex), kept until the service confirmed it: the key is gone, so
-   * this signature is the only proof left, and a lost POST must be sent again at the next sync.
-   */
-  unconfirmedAttestation?: string;
 }
 
 /** What the SE hands out for storage: no private scalar outside `sealed`. */

@@ -7,7 +7,41 @@ import { equalBytes } from "../../protocol/bytes.js";
 import type { KeyRole } from "../../protocol/certificate-profiles.js";
 import type { P256PrivateKey } from "../../protocol/p256.js";
 import { KeyNotFoundError } from "./errors.js";
-import type { IssuedAttestation, SeCertificates, TerminatedKey } from "./persisted-state.js";
+
+// Records that are the same in memory and stored (strings only): persisted-state.ts stores them as they are.
+
+export interface SeCertificates {
+  /** PEM of this SE's instance CA certificate, issued by the Device OEM root. */
+  instanceCaCertificate: string;
+  /** This SE's own Device OEM root: it issued the instance CA certificate and signs the SE's notices. */
+  deviceOemRoot: string;
+  vehicleOemRoot: string;
+  /**
+   * The roots of other device makers whose devices this SE shares keys with (cross-platform
+   * sharing), besides its own. Absent in states written before it existed: only its own root.
+   */
+  trustedDeviceOemRoots?: string[];
+}
+
+export interface IssuedAttestation {
+  ownerKeyId: string;
+  friendKeyId: string;
+  serial: number;
+  profile: AccessProfile;
+  issuedAt: string;
+  revoked: boolean;
+}
+
+export interface TerminatedKey {
+  keyId: string;
+  vehicleIdentifier: string;
+  terminatedAt: string;
+  /**
+   * The termination attestation (hex), kept until the service confirmed it: the key is gone, so
+   * this signature is the only proof left, and a lost POST must be sent again at the next sync.
+   */
+  unconfirmedAttestation?: string;
+}
 
 /** One car key on the device, with its private key and mailboxes. */
 export interface HeldKey {

@@ -35,26 +35,25 @@ import {
   decodeState,
   emptyModel,
   encodeState,
-  type IssuedAttestation,
   type KeyInfo,
   keyInfoOf,
-  type SeCertificates,
   type SecureElementState,
-  type TerminatedKey,
 } from "./persisted-state.js";
-import { type HeldKey, keyForVehicle, requireKey, type SeModel } from "./se-model.js";
+import {
+  type HeldKey,
+  type IssuedAttestation,
+  keyForVehicle,
+  requireKey,
+  type SeCertificates,
+  type SeModel,
+  type TerminatedKey,
+} from "./se-model.js";
 import { createSealingKey } from "./sealed-storage.js";
 import { UserAuthentication } from "./user-authentication.js";
 
 export type { KeyCreationRequest } from "./key-sharing.js";
-export {
-  type IssuedAttestation,
-  type KeyInfo,
-  SE_STATE_FORMAT,
-  type SeCertificates,
-  type SecureElementState,
-  type TerminatedKey,
-} from "./persisted-state.js";
+export { type KeyInfo, SE_STATE_FORMAT, type SecureElementState } from "./persisted-state.js";
+export type { IssuedAttestation, SeCertificates, TerminatedKey } from "./se-model.js";
 export { USER_AUTH_WINDOW_MS } from "./user-authentication.js";
 
 /** How long express keys keep answering after the device powers off (iPhone: up to 5 hours). */
