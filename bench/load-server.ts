@@ -16,10 +16,13 @@ import { TigressRelay } from "../src/service/relay/relay-service.js";
 
 const dataDir = await mkdtemp(join(tmpdir(), "carkeys-load-"));
 const stack = await startCarKeyStack({ port: 0, inMemory: true, dataDir });
-// One millisecond per request with a burst of days: every client of this run shares one address
-// (loopback), and an interval of 0 would make the allowance exactly "now", which concurrent
-// requests with a millisecond-older clock reading would miss.
-const open = { burst: 1_000_000_000, intervalMs: 1 };
+// Every client of this run shares one address (loopback), so its bucket is opened wide: a second
+// per request with a burst of a billion. The bucket's arrival time then runs ahead of the clock
+// from the first request on and never reaches its limit, so each take is the same "busy" update
+// whose condition concurrent takes cannot break (docs/relay.md "Rate limits"). With a millisecond
+// per request it would fall back to "now" between requests, and concurrent requests reading it
+// idle would keep finding it moved and read again.
+const open = { burst: 1_000_000_000, intervalMs: 1000 };
 setRelay(
   new TigressRelay({
     store: new DynamoDbRelayStore({ tableName: stack.tableName }),
