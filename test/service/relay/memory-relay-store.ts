@@ -7,7 +7,7 @@
 // MailboxConditionError;
 // records go in and out as copies, so the relay cannot mutate stored state
 // by accident. The DynamoDB adapter runs the same contract against DynamoDB
-// Local in relay-store-contract.test.ts, and under the handler in
+// Local in test/adapters/dynamodb/dynamodb-relay-store.test.ts, and under the handler in
 // test/functions/relay.test.ts.
 
 import type { AeadPayload } from "../../../src/api/relay-schemas.js";
