@@ -13,7 +13,7 @@ import { SecureElement, type SecureElementState } from "../emulator/secure-eleme
 import { Vehicle } from "../emulator/vehicle/vehicle.js";
 import type { VehicleState } from "../emulator/vehicle/vehicle-state.js";
 import { fromHex, toHex } from "../protocol/bytes.js";
-import { CliError } from "./cli-error.js";
+import { CliError } from "./errors.js";
 
 export function sealingKeyPath(statePath: string): string {
   return `${statePath}.sealing-key`;

@@ -26,7 +26,7 @@ import { deviceFetch, type FetchOptions, oemFetch, publicFetch } from "./signed-
 
 // ---- the API's shapes, inferred from the contract (src/api; type-only, so no schema loads here) -----
 
-export type TrustAnchors = ResponseBody<"GET /v1/trust-anchors">;
+export type TrustAnchorsResponse = ResponseBody<"GET /v1/trust-anchors">;
 export type DeviceEnrollmentRequest = RequestBody<"POST /v1/devices">;
 export type DeviceEnrollmentResponse = ResponseBody<"POST /v1/devices">;
 export type PairingMaterial = VehicleEnrollmentResponse["pairing"];
@@ -79,10 +79,10 @@ function requireStrings(value: Json, fields: readonly string[], what: string): v
   }
 }
 
-function checkTrustAnchors(value: unknown, what: string): TrustAnchors {
+function checkTrustAnchors(value: unknown, what: string): TrustAnchorsResponse {
   const anchors = object(value, what);
   requireStrings(anchors, ["deviceOemRoot", "vehicleOemRoot"], what);
-  return anchors as unknown as TrustAnchors;
+  return anchors as unknown as TrustAnchorsResponse;
 }
 
 function checkPairing(value: unknown, what: string): PairingMaterial {
@@ -123,7 +123,7 @@ export class CarKeysClient {
   ) {}
 
   /** GET /v1/trust-anchors: the Device OEM and Vehicle OEM roots (public). */
-  async getTrustAnchors(): Promise<TrustAnchors> {
+  async getTrustAnchors(): Promise<TrustAnchorsResponse> {
     const { body } = await publicFetch(this.baseUrl, "GET", "/v1/trust-anchors", this.options);
     return checkTrustAnchors(body, "GET /v1/trust-anchors");
   }

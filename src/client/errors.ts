@@ -22,8 +22,8 @@ export interface ProblemField {
  * problem details when the body is one; otherwise from the status line and
  * whatever message the body had (API Gateway's own `{"message": …}`).
  */
-export class ServiceError extends ClientError {
-  override name = "ServiceError";
+export class ServiceProblemError extends ClientError {
+  override name = "ServiceProblemError";
   readonly status: number;
   readonly title: string;
   readonly detail: string;
@@ -56,6 +56,11 @@ export class ServiceError extends ClientError {
     this.request = options.request;
     this.retryAfterSeconds = options.retryAfterSeconds;
   }
+}
+
+/** The OEM credential is missing or unusable (no AWS credentials, no region). */
+export class OemAuthError extends ClientError {
+  override name = "OemAuthError";
 }
 
 /** No HTTP answer at all: connection refused, DNS, TLS, a timeout. */

@@ -11,7 +11,7 @@ import { fromHex, toHex } from "../protocol/bytes.js";
 import { parseCertificate } from "../protocol/certificate-verifier.js";
 import { type RevocationList, verifyRevocationList } from "../protocol/revocation-list.js";
 import type { RequestSigningSecureElement, SyncingSecureElement, SyncingVehicle } from "./device-ports.js";
-import { ServiceError, ServiceResponseError } from "./errors.js";
+import { ServiceProblemError, ServiceResponseError } from "./errors.js";
 import type { OemAuth } from "./oem-auth.js";
 import { deviceFetch, type FetchOptions, oemFetch } from "./signed-fetch.js";
 
@@ -187,7 +187,7 @@ export class OemLifecycleClient {
         await this.revokeKey(keyId);
       } catch (error) {
         // A key the service never tracked (a workshop key) has nothing to record; anything else is retried.
-        if (!(error instanceof ServiceError && error.status === 404)) throw error;
+        if (!(error instanceof ServiceProblemError && error.status === 404)) throw error;
       }
       vehicle.deletionReported(keyId);
       deletionsReported.push(keyId);

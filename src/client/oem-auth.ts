@@ -10,7 +10,7 @@
 // A non-empty token means bearer; no token means SigV4. The SDK modules are
 // loaded on first use, so a client that never signs never loads them.
 import { createHash, createHmac, type Hash, type Hmac } from "node:crypto";
-import { ClientError } from "./errors.js";
+import { OemAuthError } from "./errors.js";
 
 /** Provides AWS credentials, as the SDK's credential providers do. */
 export type AwsCredentialsProvider = () => Promise<{
@@ -29,11 +29,6 @@ export type OemAuth =
    * `execute-api.<region>.amazonaws.com` URL, else AWS_REGION or AWS_DEFAULT_REGION.
    */
   | { readonly kind: "sigv4"; readonly credentials?: AwsCredentialsProvider; readonly region?: string };
-
-/** The OEM credential is missing or unusable (no AWS credentials, no region). */
-export class OemAuthError extends ClientError {
-  override name = "OemAuthError";
-}
 
 /** A bearer token as given ("" or none: SigV4 with the default credentials), or an OemAuth as is. */
 export function oemAuth(credential: string | OemAuth | undefined): OemAuth {

@@ -41,7 +41,7 @@ import { parseKeyAttestation } from "../protocol/key-attestation.js";
 import { keyIdentifier } from "../protocol/p256.js";
 import type { FriendSecureElement, OwnerSecureElement } from "./device-ports.js";
 import {
-  ServiceError,
+  ServiceProblemError,
   ShareDecryptionError,
   ShareError,
   ShareExpiredError,
@@ -645,7 +645,7 @@ export async function friendFinishShare(
     await relay.deleteMailbox(state.mailboxId, state.claim);
   } catch (error) {
     // The key is installed; an undeleted mailbox only waits for its expiry.
-    if (!(error instanceof ServiceError)) throw error;
+    if (!(error instanceof ServiceProblemError)) throw error;
     mailboxDeleted = false;
   }
   return {

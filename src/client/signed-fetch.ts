@@ -9,7 +9,7 @@
 // authorizer in AWS or on an emulator, or the local server's static bearer
 // token. `*.localhost` URLs (an emulator's API host names) go over
 // loopback-fetch.ts. Every answer is parsed in one place: JSON on success,
-// problem+json (RFC 9457) into a typed ServiceError on refusal.
+// problem+json (RFC 9457) into a typed ServiceProblemError on refusal.
 import { toHex } from "../protocol/bytes.js";
 import {
   REQUEST_HEADERS,
@@ -17,7 +17,12 @@ import {
   type SignedRequestParts,
 } from "../protocol/request-signature.js";
 import type { RequestSigningSecureElement } from "./device-ports.js";
-import { type ProblemField, ServiceConnectionError, ServiceError, ServiceResponseError } from "./errors.js";
+import {
+  type ProblemField,
+  ServiceConnectionError,
+  ServiceProblemError,
+  ServiceResponseError,
+} from "./errors.js";
 import { isLocalhostName, loopbackFetch } from "./loopback-fetch.js";
 import { type OemAuth, type OemSigning, oemAuth, oemAuthHeaders } from "./oem-auth.js";
 
@@ -157,7 +162,7 @@ export async function oemFetch<T = unknown>(
 
 /** A 401/403 on an OEM route, with what the request was authenticated as (never a secret). */
 function explainOemRefusal(error: unknown, auth: OemAuth, signing: OemSigning | undefined): unknown {
-  if (!(error instanceof ServiceError) || (error.status !== 401 && error.status !== 403)) return error;
+  if (!(error instanceof ServiceProblemError) || (error.status !== 401 && error.status !== 403)) return error;
   const how =
     auth.kind === "bearer"
       ? "sent the OEM bearer token: is it the one this server printed (.data/oem-token)? An API Gateway " +
@@ -165,7 +170,7 @@ function explainOemRefusal(error: unknown, auth: OemAuth, signing: OemSigning | 
       : `signed with SigV4 as access key ${signing?.accessKeyId ?? "?"} for region ${signing?.region ?? "?"}: ` +
         "IAM refused it, so the region may be wrong (set AWS_REGION to the API's) or the caller may lack " +
         "execute-api:Invoke on this route (assume the stack's OemBackendRoleArn)";
-  return new ServiceError({
+  return new ServiceProblemError({
     status: error.status,
     title: error.title,
     detail: `${error.detail} (${how})`,
@@ -242,7 +247,7 @@ export async function send(
   }
 }
 
-/** The JSON body of a 2xx, or the ServiceError a 4xx/5xx stands for. */
+/** The JSON body of a 2xx, or the ServiceProblemError a 4xx/5xx stands for. */
 export async function readJson<T>(response: Response, method: string, url: URL): Promise<T> {
   const label = `${method} ${url.pathname}`;
   const text = await response.text();
@@ -259,7 +264,7 @@ export async function readJson<T>(response: Response, method: string, url: URL):
 }
 
 /** Reads RFC 9457 problem details when present; falls back to the status line and any `message`. */
-export function serviceErrorFrom(response: Response, text: string, label: string): ServiceError {
+export function serviceErrorFrom(response: Response, text: string, label: string): ServiceProblemError {
   let parsed: Record<string, unknown> | undefined;
   try {
     const value: unknown = JSON.parse(text);
@@ -277,7 +282,7 @@ export function serviceErrorFrom(response: Response, text: string, label: string
           : [];
       })
     : [];
-  return new ServiceError({
+  return new ServiceProblemError({
     status: response.status,
     title: str(parsed?.title) ?? (response.statusText || `HTTP ${response.status}`),
     detail: str(parsed?.detail) ?? str(parsed?.message) ?? "the response carried no explanation",

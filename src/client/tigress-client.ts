@@ -26,7 +26,7 @@
 import {
   MailboxDuplicateError,
   ServiceConnectionError,
-  ServiceError,
+  ServiceProblemError,
   ServiceResponseError,
   ShareLinkError,
 } from "./errors.js";
@@ -203,7 +203,8 @@ function sleep(ms: number): Promise<void> {
 function retryable(error: unknown): boolean {
   if (error instanceof ServiceConnectionError) return true;
   return (
-    error instanceof ServiceError && (error.status === 429 || (error.status >= 500 && error.status !== 501))
+    error instanceof ServiceProblemError &&
+    (error.status === 429 || (error.status >= 500 && error.status !== 501))
   );
 }
 
@@ -426,7 +427,7 @@ export class TigressClient {
       } catch (error) {
         if (attempt >= retries || !retryable(error)) throw error;
         // A relay that names a longer wait than this client would sleep gets its refusal passed on.
-        const asked = error instanceof ServiceError ? (error.retryAfterSeconds ?? 0) * 1000 : 0;
+        const asked = error instanceof ServiceProblemError ? (error.retryAfterSeconds ?? 0) * 1000 : 0;
         if (asked > MAX_RETRY_WAIT_MS) throw error;
         await sleep(Math.max(delay, asked));
         delay *= 2;

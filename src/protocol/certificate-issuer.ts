@@ -11,7 +11,6 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import * as x509 from "@peculiar/x509";
 import { concatBytes, equalBytes, fromHex, toHex } from "./bytes.js";
-import { CertificateIssuanceError, CertificateVerificationError } from "./certificate-errors.js";
 import {
   CARKEY_OID,
   type CertificateProfile,
@@ -36,7 +35,7 @@ import {
   type ParsedCertificate,
   parseCertificate,
 } from "./certificate-verifier.js";
-import { ProtocolInputError } from "./errors.js";
+import { CertificateIssuanceError, CertificateVerificationError, ProtocolInputError } from "./errors.js";
 import { assertPublicKey, type RandomSource, systemRandom, verifyRaw } from "./p256.js";
 import type { DigestSigner } from "./signer.js";
 

@@ -15,7 +15,6 @@ import { p256 } from "@noble/curves/nist.js";
 import * as x509 from "@peculiar/x509";
 import { parseTlvs, type Tlv, tlv } from "./ber-tlv.js";
 import { equalBytes, fromHex } from "./bytes.js";
-import { CertificateVerificationError, type CertificateVerificationReason } from "./certificate-errors.js";
 import {
   CARKEY_OID,
   CERTIFICATE_PROFILES,
@@ -28,7 +27,11 @@ import {
   X509_OID,
 } from "./certificate-profiles.js";
 import { derToRawSignature } from "./ecdsa-der.js";
-import { ProtocolInputError } from "./errors.js";
+import {
+  CertificateVerificationError,
+  type CertificateVerificationReason,
+  ProtocolInputError,
+} from "./errors.js";
 import { verifyRaw } from "./p256.js";
 
 /** Far above our ~700-byte certificates; bounds the work an attacker's input can cause. */

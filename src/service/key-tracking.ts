@@ -22,7 +22,6 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import type { KeyRegistrationRequest, RegisteredKey, VehicleKeysResponse } from "../api/issuance-schemas.js";
 import { MAX_SHARE_DEPTH, profileBeyond, sharingRole } from "../protocol/access-profile.js";
 import { equalBytes, fromHex, toHex } from "../protocol/bytes.js";
-import { CertificateVerificationError } from "../protocol/certificate-errors.js";
 import type { KeyRole } from "../protocol/certificate-profiles.js";
 import {
   certificatePublicKey,
@@ -31,7 +30,7 @@ import {
   verifyCertificateChain,
 } from "../protocol/certificate-verifier.js";
 import { deviceIdFromInstanceKey } from "../protocol/device-identity.js";
-import { VerificationError } from "../protocol/errors.js";
+import { CertificateVerificationError, VerificationError } from "../protocol/errors.js";
 import {
   type KeyAttestationFacts,
   parseKeyAttestation,

@@ -22,13 +22,13 @@ import {
   type PairingMaterial,
   type PairingResponse,
   type RegisteredKey,
-  type TrustAnchors,
+  type TrustAnchorsResponse,
   type VehicleEnrollmentRequest,
   type VehicleEnrollmentResponse,
   type VehicleKeysResponse,
   verifyKeyReceipt,
 } from "../../src/client/car-keys-client.js";
-import { ClientError, ServiceError, ServiceResponseError } from "../../src/client/errors.js";
+import { ClientError, ServiceProblemError, ServiceResponseError } from "../../src/client/errors.js";
 import { deviceFetch } from "../../src/client/signed-fetch.js";
 import { SecureElement } from "../../src/emulator/secure-element/secure-element.js";
 import { tap } from "../../src/emulator/tap.js";
@@ -52,13 +52,13 @@ afterAll(async () => {
   await t?.stop();
 });
 
-async function problemOf(promise: Promise<unknown>): Promise<ServiceError> {
+async function problemOf(promise: Promise<unknown>): Promise<ServiceProblemError> {
   const error = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
-  expect(error).toBeInstanceOf(ServiceError);
-  return error as ServiceError;
+  expect(error).toBeInstanceOf(ServiceProblemError);
+  return error as ServiceProblemError;
 }
 
 /** A car enrolled through the API, its certificates and pairing verifier installed. */
@@ -297,7 +297,7 @@ describe("refusals reach the client as typed errors", () => {
 
 describe("the client's types are the service's schemas", () => {
   it("are inferred from the contract in src/api", () => {
-    expectTypeOf<TrustAnchors>().toEqualTypeOf<Schemas.TrustAnchors>();
+    expectTypeOf<TrustAnchorsResponse>().toEqualTypeOf<Schemas.TrustAnchors>();
     expectTypeOf<DeviceEnrollmentRequest>().toEqualTypeOf<Schemas.DeviceEnrollmentRequest>();
     expectTypeOf<DeviceEnrollmentResponse>().toEqualTypeOf<Schemas.DeviceEnrollmentResponse>();
     expectTypeOf<PairingMaterial>().toEqualTypeOf<Schemas.PairingMaterial>();

@@ -7,9 +7,9 @@ import { createHash, createHmac } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ServiceError } from "../../src/client/errors.js";
+import { OemAuthError, ServiceProblemError } from "../../src/client/errors.js";
 import { isLocalhostName } from "../../src/client/loopback-fetch.js";
-import { type OemAuth, OemAuthError, regionOf } from "../../src/client/oem-auth.js";
+import { type OemAuth, regionOf } from "../../src/client/oem-auth.js";
 import { oemFetch } from "../../src/client/signed-fetch.js";
 
 interface Seen {
@@ -161,8 +161,8 @@ describe("OEM requests signed with SigV4", () => {
     const failure = await oemFetch(`http://127.0.0.1:${port}`, sigv4("eu-central-1"), "GET", "/v1/x").catch(
       (e: unknown) => e,
     );
-    expect(failure).toBeInstanceOf(ServiceError);
-    const error = failure as ServiceError;
+    expect(failure).toBeInstanceOf(ServiceProblemError);
+    const error = failure as ServiceProblemError;
     expect(error.status).toBe(403);
     expect(error.detail).toMatch(/not authorized to perform: execute-api:Invoke/);
     expect(error.detail).toMatch(/AKIDEXAMPLE for region eu-central-1/);

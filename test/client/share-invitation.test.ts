@@ -13,7 +13,7 @@ import { gcm } from "@noble/ciphers/aes.js";
 import { describe, expect, it } from "vitest";
 import {
   MailboxDuplicateError,
-  ServiceError,
+  ServiceProblemError,
   ShareDecryptionError,
   ShareExpiredError,
   ShareFormatError,
@@ -451,7 +451,7 @@ describe("sharing over a relay (in-memory, following the draft)", () => {
     const first = await friendAcceptInvitation(w.relay, url, w.friend);
     const second = await createDevice(w.oem);
     const refusal = await friendAcceptInvitation(w.relay, url, second.se).catch((e: unknown) => e);
-    expect(refusal).toBeInstanceOf(ServiceError);
+    expect(refusal).toBeInstanceOf(ServiceProblemError);
     expect(refusal).toMatchObject({ status: 401 });
     expect(second.se.listKeys()).toEqual([]);
     await w.relay.relinquish(state.mailboxId, first.state.claim);
@@ -514,18 +514,18 @@ describe("TIGRESS client retries", () => {
     expect((await create()).duplicate).toBe(false);
     memory.rateLimit = { count: 1, retryAfterSeconds: 60 };
     const error = await create().catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ServiceError);
+    expect(error).toBeInstanceOf(ServiceProblemError);
     expect(error).toMatchObject({ status: 429, retryAfterSeconds: 60 });
     expect(memory.mailboxes.size).toBe(1);
   });
 
-  it("maps a problem+json refusal to ServiceError with status and detail", async () => {
+  it("maps a problem+json refusal to ServiceProblemError with status and detail", async () => {
     const memory = new MemoryTigressRelay();
     const relay = new TigressClient(memory.apiRoot, { fetch: memory.fetch });
     const error = await relay
       .readSecureContent(crypto.randomUUID(), newDeviceClaim())
       .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ServiceError);
+    expect(error).toBeInstanceOf(ServiceProblemError);
     expect(error).toMatchObject({ status: 404, detail: "no such mailbox" });
   });
 });

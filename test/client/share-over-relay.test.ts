@@ -17,7 +17,7 @@ import {
   OemBackendClient,
   verifyKeyReceipt,
 } from "../../src/client/car-keys-client.js";
-import { ServiceError } from "../../src/client/errors.js";
+import { ServiceProblemError } from "../../src/client/errors.js";
 import {
   friendAcceptInvitation,
   friendFinishShare,
@@ -83,8 +83,8 @@ describe.skipIf(!RELAY_ROUTED)(
       expect(finished.keyId).toBe(completed.friendKeyId);
       expect(finished.mailboxDeleted).toBe(true);
       const gone = await relay.readSecureContent(state.mailboxId, state.claim).catch((e: unknown) => e);
-      expect(gone).toBeInstanceOf(ServiceError);
-      expect((gone as ServiceError).status).toBe(404);
+      expect(gone).toBeInstanceOf(ServiceProblemError);
+      expect((gone as ServiceProblemError).status).toBe(404);
 
       const registered = await client.registerKey(friend, finished.keyId, finished.attestation);
       expect(registered.response).toMatchObject({ role: "friend", profile });
@@ -110,8 +110,8 @@ describe.skipIf(!RELAY_ROUTED)(
       expect(html).not.toContain(state.secret);
       await ownerCancelInvitation(relay, state);
       const refusal = await friendAcceptInvitation(relay, url, friend).catch((e: unknown) => e);
-      expect(refusal).toBeInstanceOf(ServiceError);
-      expect((refusal as ServiceError).status).toBe(404);
+      expect(refusal).toBeInstanceOf(ServiceProblemError);
+      expect((refusal as ServiceProblemError).status).toBe(404);
       expect(friend.listKeys()).toEqual([]);
     });
 
@@ -127,9 +127,9 @@ describe.skipIf(!RELAY_ROUTED)(
       const lost = outcomes.filter((o): o is PromiseRejectedResult => o.status === "rejected");
       expect(won).toHaveLength(1);
       expect(lost).toHaveLength(1);
-      expect(lost[0]!.reason).toBeInstanceOf(ServiceError);
+      expect(lost[0]!.reason).toBeInstanceOf(ServiceProblemError);
       // The draft answers an unbound claim with 401; a relay may choose 409 for the lost race.
-      expect([401, 409]).toContain((lost[0]!.reason as ServiceError).status);
+      expect([401, 409]).toContain((lost[0]!.reason as ServiceProblemError).status);
       const loser = friends[outcomes.findIndex((o) => o.status === "rejected")]!;
       expect(loser.listKeys()).toEqual([]);
       expect(t.handlerErrors).toEqual([]);

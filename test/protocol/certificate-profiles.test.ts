@@ -11,11 +11,6 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { toHex } from "../../src/protocol/bytes.js";
 import {
-  CertificateIssuanceError,
-  CertificateVerificationError,
-  type CertificateVerificationReason,
-} from "../../src/protocol/certificate-errors.js";
-import {
   createSelfSignedRoot,
   type IssuedCertificate,
   issueCertificate,
@@ -40,7 +35,12 @@ import {
   type VerifyCertificateChainParams,
   verifyCertificateChain,
 } from "../../src/protocol/certificate-verifier.js";
-import { ProtocolInputError } from "../../src/protocol/errors.js";
+import {
+  CertificateIssuanceError,
+  CertificateVerificationError,
+  type CertificateVerificationReason,
+  ProtocolInputError,
+} from "../../src/protocol/errors.js";
 import { type SoftDigestSigner, softDigestSigner } from "../support/soft-digest-signer.js";
 
 const DAY = 86_400_000;

@@ -6,7 +6,7 @@ import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import type { CaseResult } from "../../emulator/conformance/device-cases.js";
 import { spawnLineDevice } from "../../emulator/line-protocol.js";
-import { CliError } from "../cli-error.js";
+import { CliError } from "../errors.js";
 import { action } from "../output.js";
 
 export function registerConformanceCommand(emulator: Command): void {

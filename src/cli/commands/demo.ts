@@ -7,8 +7,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { CliError } from "../cli-error.js";
 import type { DemoStep } from "../demo/demo-story.js";
+import { CliError } from "../errors.js";
 import { action } from "../output.js";
 
 interface DemoOptions {

@@ -5,7 +5,7 @@ import type { Command } from "commander";
 import { serveLineProtocol } from "../../emulator/line-protocol.js";
 import { accessProfileFromOptions } from "../../protocol/access-profile.js";
 import { fromHex, toHex } from "../../protocol/bytes.js";
-import { CliError } from "../cli-error.js";
+import { CliError } from "../errors.js";
 import { action, printJson } from "../output.js";
 import { type ProfileOptions, withProfileOptions } from "../profile-options.js";
 

@@ -5,7 +5,7 @@ import type { Command } from "commander";
 import { accessProfileFromOptions } from "../../protocol/access-profile.js";
 import { toHex } from "../../protocol/bytes.js";
 import { DEFAULT_SCRYPT_COST } from "../../protocol/default-scrypt-cost.js";
-import { CliError } from "../cli-error.js";
+import { CliError } from "../errors.js";
 import { action, printJson } from "../output.js";
 import { type ProfileOptions, withProfileOptions } from "../profile-options.js";
 

@@ -5,7 +5,7 @@
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { fromHex, toHex } from "../../protocol/bytes.js";
-import { CliError } from "../cli-error.js";
+import { CliError } from "../errors.js";
 import { action, printJson } from "../output.js";
 
 export function registerOemCommands(emulator: Command): void {

@@ -7,7 +7,7 @@ import { spawnLineDevice } from "../../emulator/line-protocol.js";
 import type { Intent, TraceEntry } from "../../emulator/vehicle/reader-transaction.js";
 import { accessProfileFromOptions } from "../../protocol/access-profile.js";
 import { fromHex, toHex } from "../../protocol/bytes.js";
-import { CliError } from "../cli-error.js";
+import { CliError } from "../errors.js";
 import { action, printJson } from "../output.js";
 import { type ProfileOptions, withProfileOptions } from "../profile-options.js";
 

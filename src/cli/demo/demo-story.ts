@@ -11,7 +11,7 @@ import {
   provisionPairingMaterial,
   verifyKeyReceipt,
 } from "../../client/car-keys-client.js";
-import { ServiceError } from "../../client/errors.js";
+import { ServiceProblemError } from "../../client/errors.js";
 import {
   LifecycleClient,
   OemLifecycleClient,
@@ -33,6 +33,7 @@ import type { AccessProfile } from "../../protocol/access-profile.js";
 import { generateActivationCode } from "../../protocol/activation-code.js";
 import { equalBytes, toHex } from "../../protocol/bytes.js";
 import { parseCertificate } from "../../protocol/certificate-verifier.js";
+import { DemoStepFailedError } from "../errors.js";
 
 export const DEMO_STEPS = [
   "pair-owner",
@@ -94,9 +95,6 @@ export interface OtherDeviceMaker {
   readonly manufacturer: FactoryAttester;
   certifyInstanceCa(factoryAttestation: Uint8Array): Promise<string>;
 }
-
-/** Thrown inside a step to end the story there: its report says why. */
-class StepFailed extends Error {}
 
 export class DemoStory {
   private readonly client: CarKeysClient;
@@ -182,7 +180,7 @@ export class DemoStory {
 
   private friend(index: number) {
     const friend = this.friends[index];
-    if (!friend) throw new StepFailed(`friend ${index + 1} has no key yet`);
+    if (!friend) throw new DemoStepFailedError(`friend ${index + 1} has no key yet`);
     return friend;
   }
 
@@ -318,7 +316,7 @@ export class DemoStory {
       await this.client.registerKey(friend, finished.keyId, finished.attestation);
       registration = "registered";
     } catch (error) {
-      if (!(error instanceof ServiceError)) throw error;
+      if (!(error instanceof ServiceProblemError)) throw error;
       registration = `${error.status} ${error.type ?? ""}`.trim();
     }
     return { se: friend, keyId: finished.keyId, registration };
@@ -334,7 +332,7 @@ export class DemoStory {
   private async shareCrossPlatform(): Promise<Omit<DemoStep, "step">> {
     const maker = this.target.otherDeviceMaker;
     if (!maker) {
-      throw new StepFailed(
+      throw new DemoStepFailedError(
         "no other phone maker to act as: give the demo the keys of a maker the deployment trusts " +
           "(npm start and deploy:local keep an emulated one under DATA_DIR/keys)",
       );
@@ -345,7 +343,7 @@ export class DemoStory {
       (root) => root.origin === "configured" && equalBytes(parseCertificate(root.certificate).der, makerRoot),
     );
     if (!listed) {
-      throw new StepFailed(
+      throw new DemoStepFailedError(
         "the deployment does not trust the other phone maker's Device OEM root: configure it " +
           "(TRUSTED_DEVICE_OEM_ROOTS, -c carkeys:trustedDeviceOemRoots=FILE, npm start -- --trust-device-oem FILE)",
       );
@@ -406,10 +404,12 @@ export class DemoStory {
    */
   private async coOwnerReshare(): Promise<Omit<DemoStep, "step">> {
     const coOwner = await this.shareAndRegister({ kind: "full", role: "co-owner" });
-    if (coOwner.registration !== "registered") throw new StepFailed(`co-owner: ${coOwner.registration}`);
+    if (coOwner.registration !== "registered")
+      throw new DemoStepFailedError(`co-owner: ${coOwner.registration}`);
     // The co-owner opens the car once: its own key enrolls, and holds its friend slot at the car too.
     const enrolled = await tap(coOwner.se, this.car.doorHandle, { intent: "unlock" });
-    if (enrolled.decision !== "unlocked") throw new StepFailed(`co-owner at the car: ${enrolled.reason}`);
+    if (enrolled.decision !== "unlocked")
+      throw new DemoStepFailedError(`co-owner at the car: ${enrolled.reason}`);
     const guest = await this.newDevice();
     const profile: AccessProfile = {
       kind: "drive",
@@ -460,9 +460,10 @@ export class DemoStory {
     for (let i = active; i < this.car.friendKeySlots; i++) {
       const filler = await this.shareAndRegister({ kind: "unlock-only" });
       if (filler.registration !== "registered")
-        throw new StepFailed(`filler ${i + 1}: ${filler.registration}`);
+        throw new DemoStepFailedError(`filler ${i + 1}: ${filler.registration}`);
       const enrolled = await tap(filler.se, this.car.doorHandle, { intent: "unlock" });
-      if (enrolled.decision !== "unlocked") throw new StepFailed(`filler ${i + 1}: ${enrolled.reason}`);
+      if (enrolled.decision !== "unlocked")
+        throw new DemoStepFailedError(`filler ${i + 1}: ${enrolled.reason}`);
       fillers.push(filler);
     }
     const sixth = await this.shareAndRegister({ kind: "full" });
@@ -491,7 +492,7 @@ export class DemoStory {
   private async activationCodeRequired(): Promise<Omit<DemoStep, "step">> {
     const code = generateActivationCode();
     const friend = await this.shareAndRegister({ kind: "full" }, { activationCode: code });
-    if (friend.registration !== "registered") throw new StepFailed(`share: ${friend.registration}`);
+    if (friend.registration !== "registered") throw new DemoStepFailedError(`share: ${friend.registration}`);
     this.coded = { se: friend.se, keyId: friend.keyId, code };
     const result = await tap(friend.se, this.car.doorHandle, { intent: "unlock" });
     return {
@@ -504,7 +505,7 @@ export class DemoStory {
   /** The friend enters the code the owner passed on: the car checks it and enrolls the key. */
   private async activationCodeAccepted(): Promise<Omit<DemoStep, "step">> {
     const coded = this.coded;
-    if (!coded) throw new StepFailed("no share with an activation code yet");
+    if (!coded) throw new DemoStepFailedError("no share with an activation code yet");
     coded.se.enterActivationCode(coded.keyId, coded.code);
     const result = await tap(coded.se, this.car.doorHandle, { intent: "lock" });
     return {
@@ -598,7 +599,7 @@ export class DemoStory {
   private async expiredKey(): Promise<Omit<DemoStep, "step">> {
     const validUntil = Math.ceil(Date.now() / 1000) + EXPIRING_KEY_SECONDS;
     const friend = await this.shareAndRegister({ kind: "full", validUntil });
-    if (friend.registration !== "registered") throw new StepFailed(`share: ${friend.registration}`);
+    if (friend.registration !== "registered") throw new DemoStepFailedError(`share: ${friend.registration}`);
     const before = await tap(friend.se, this.car.doorHandle, { intent: "unlock" });
     const wait = validUntil * 1000 - Date.now() + 100;
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));

@@ -6,10 +6,9 @@
 // comes from the owner's signed attestation, never from the friend's device.
 import { MAX_SHARE_DEPTH, profileBeyond, sharingRole } from "../../protocol/access-profile.js";
 import { equalBytes, fromHex, toHex } from "../../protocol/bytes.js";
-import { CertificateVerificationError } from "../../protocol/certificate-errors.js";
 import { verifyCertificateChain } from "../../protocol/certificate-verifier.js";
 import { deviceIdFromInstanceKey } from "../../protocol/device-identity.js";
-import { ProtocolError } from "../../protocol/errors.js";
+import { CertificateVerificationError, ProtocolError } from "../../protocol/errors.js";
 import {
   type KeyAttestationFacts,
   parseKeyAttestation,

@@ -1,5 +1,0 @@
-// An error the CLI reports as one line on stderr with a non-zero exit.
-
-export class CliError extends Error {
-  override name = "CliError";
-}
