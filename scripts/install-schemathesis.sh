@@ -8,26 +8,10 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-tools="$root/.tools"
-requirements="$root/scripts/schemathesis-requirements.txt"
-venv="$tools/schemathesis"
-stamp="$venv/.stamp"
-mkdir -p "$tools"
+# shellcheck source=scripts/lib/pinned-venv.sh
+source "$root/scripts/lib/pinned-venv.sh"
+mkdir -p "$root/.tools"
 
-python_bin="${PYTHON:-python3}"
-if ! "$python_bin" -c 'import sys, venv; sys.exit(0 if sys.version_info >= (3, 10) else 1)' 2>/dev/null; then
-  echo "install-schemathesis: Python >= 3.10 with venv is missing (Schemathesis needs it): apt-get install -y python3-venv" >&2
-  exit 1
-fi
-
-want="$(sha256sum "$requirements" | cut -c1-16) $("$python_bin" -c 'import sys; print(sys.version.split()[0])')"
-if [[ -x "$venv/bin/schemathesis" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
-  echo "Schemathesis already installed at .tools/schemathesis ($(grep '^schemathesis==' "$requirements"))"
-else
-  echo "installing $(grep '^schemathesis==' "$requirements") into .tools/schemathesis"
-  rm -rf "$venv"
-  "$python_bin" -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-input -r "$requirements"
-  "$venv/bin/schemathesis" --version >/dev/null
-  printf '%s\n' "$want" >"$stamp"
-fi
+require_python_venv install-schemathesis Schemathesis
+install_pinned_venv "$root/.tools/schemathesis" "$root/scripts/schemathesis-requirements.txt" schemathesis
+"$root/.tools/schemathesis/bin/schemathesis" --version >/dev/null
