@@ -418,7 +418,7 @@ export class DynamoDbStore implements Store {
     const holdsSlot = conditions.holdsSlot !== false;
     const friendKeySlots = holdsSlot ? conditions.friendKeySlots : undefined;
     const vehicleId = keyRecord.vehicleId;
-    const vehicleRefused = new VehicleConditionFailed();
+    const vehicleRefused = new VehicleConditionFailedError();
     try {
       await this.transact([
         [
@@ -832,7 +832,7 @@ export class DynamoDbStore implements Store {
     try {
       await this.transact([...items, this.freeSlotsItem(vehicleId, slots)]);
     } catch (error) {
-      if (!(error instanceof SlotCountMissing)) throw error;
+      if (!(error instanceof SlotCountMissingError)) throw error;
       await this.transact(items);
     }
   }
@@ -850,7 +850,7 @@ export class DynamoDbStore implements Store {
           ExpressionAttributeValues: { ":n": slots },
         },
       },
-      () => new SlotCountMissing(),
+      () => new SlotCountMissingError(),
     ];
   }
 
@@ -1091,14 +1091,18 @@ function fromPairingItem(item: Item | undefined): PairingRecord | undefined {
 }
 
 /** The vehicle item's condition of a friend registration failed: the owner changed, or the slots are full. */
-class VehicleConditionFailed extends ConflictError {
+class VehicleConditionFailedError extends ConflictError {
+  override name = "VehicleConditionFailedError";
+
   constructor() {
     super("the vehicle's owner or friend-key count did not hold");
   }
 }
 
 /** The vehicle has no friend-key count to lower (its friend keys predate it). */
-class SlotCountMissing extends ConflictError {
+class SlotCountMissingError extends ConflictError {
+  override name = "SlotCountMissingError";
+
   constructor() {
     super("the vehicle has no friend-key count");
   }
