@@ -88,6 +88,8 @@ export type CertificateIssuanceReason =
   | "validity-exceeds-cap"
   /** The validity is not inside the issuer certificate's validity. */
   | "validity-exceeds-issuer"
+  /** The issuer certificate has expired: whatever it signed now would not verify (rotate its key). */
+  | "issuer-expired"
   /** The profile needs a vehicle identifier and none was given, or one was given where it has no place. */
   | "vehicle-identifier"
   /** The profile needs a key role and none was given, or one was given where it has no place. */

@@ -5,10 +5,12 @@
 // The signature is ECDSA-P256-SHA256 over the whole TLV(70, …) encoding. The
 // usage constant comes first and is checked before anything else, so a
 // statement of one kind can never be accepted as another.
+import { sha256 } from "@noble/hashes/sha2.js";
 import { parseTlvs, TlvMap, tlv } from "./ber-tlv.js";
 import { concatBytes, equalBytes, expectLength, toHex } from "./bytes.js";
-import { TlvError, VerificationError } from "./errors.js";
+import { ProtocolError, TlvError, VerificationError } from "./errors.js";
 import { verifyRaw } from "./p256.js";
+import type { DigestSigner } from "./signer.js";
 
 export const TAG_STATEMENT_BODY = 0x70;
 export const TAG_USAGE = 0x93;
@@ -31,6 +33,31 @@ export function statementBody(usage: Uint8Array, fields: readonly Uint8Array[]):
 
 export function encodeSignedStatement(signedBytes: Uint8Array, signature: Uint8Array): Uint8Array {
   return concatBytes(signedBytes, tlv(TAG_SIGNATURE, expectLength(signature, 64, "signature")));
+}
+
+/** A signer answered with something that is not its signature over the statement. */
+export class StatementSigningError extends ProtocolError {
+  override name = "StatementSigningError";
+}
+
+/**
+ * Signs `body` (a statementBody) with one signDigest call and returns the
+ * encoded statement, after checking the signature with the signer's key
+ * (`publicKey` when the caller knows it, else asked of the signer), so a
+ * misconfigured KMS key or a faulty signer never hands out a statement
+ * nobody can verify.
+ */
+export async function signStatement(
+  signer: DigestSigner,
+  body: Uint8Array,
+  publicKey?: Uint8Array,
+): Promise<Uint8Array> {
+  const signature = await signer.signDigest(sha256(body));
+  const key = publicKey ?? (await signer.publicKey());
+  if (!(signature instanceof Uint8Array) || signature.length !== 64 || !verifyRaw(signature, body, key)) {
+    throw new StatementSigningError("returned a signature that does not verify");
+  }
+  return encodeSignedStatement(body, signature);
 }
 
 /** Parses a statement and checks its usage; does not verify the signature (the caller knows the key). */

@@ -87,7 +87,8 @@ export function createCarKeysService(config: CarKeysServiceConfig): CarKeysServi
   }
   const clock = config.clock ?? systemClock;
   const { store } = config;
-  // The OEM's name goes into every certificate it issues: the roots' subjects and their children's O.
+  // The OEM's name goes into every certificate it issues: the roots' subjects, whose O and C their
+  // children carry (src/protocol/issuance-policy.ts).
   const subjects = {
     "device-oem-root": config.deviceOem,
     "vehicle-oem-root": config.vehicleOem,
@@ -110,10 +111,6 @@ export function createCarKeysService(config: CarKeysServiceConfig): CarKeysServi
     notifier: config.notifier ?? dropEvents,
     pseudonyms,
   });
-  const childSubject = (oem: SubjectNameFields): SubjectNameFields => ({
-    organization: oem.organization,
-    ...(oem.country ? { country: oem.country } : {}),
-  });
   const revocations = new KeyRevocation({ store, clock, roots, auth, notices, pseudonyms });
   return {
     roots,
@@ -124,13 +121,11 @@ export function createCarKeysService(config: CarKeysServiceConfig): CarKeysServi
       roots,
       auth,
       manufacturerPublicKey: config.manufacturerPublicKey,
-      deviceOem: childSubject(config.deviceOem),
     }),
     vehicles: new VehicleEnrollment({
       store,
       clock,
       roots,
-      vehicleOem: childSubject(config.vehicleOem),
       ...(config.scryptCost ? { scryptCost: config.scryptCost } : {}),
     }),
     keys: new KeyTracking({

@@ -1,27 +1,14 @@
-// Remote revocation (docs/protocol.md §12): a key's life moves only forward, active →
-// revoked → terminated, each step one conditional write on its `state`.
-// Revoking (the owner's device with an RVKE statement its SE signed, or the
-// OEM backend) writes in one transaction: the key's new state, an entry in
-// the vehicle's revocation list (per-vehicle sequence) and a terminate-key
-// notice for the SE holding the key (per-device counter). A repeat answers
-// the revocation on record (200) without signing anything. The device, after
-// its SE deleted the key, posts the termination attestation; verified with
-// the endpoint key on record, it moves the key to terminated: the revocation
-// is confirmed. The car fetches its revocation list through the OEM, signed
-// by the Vehicle OEM root at fetch time (one Sign per non-empty answer).
-// Nothing here needs the car online: the owner's mailbox path still works.
-import { sha256 } from "@noble/hashes/sha2.js";
 import { sharingRole } from "../protocol/access-profile.js";
 import { fromHex, toHex } from "../protocol/bytes.js";
 import { ProtocolError, VerificationError } from "../protocol/errors.js";
-import { keyIdentifier, verifyRaw } from "../protocol/p256.js";
+import { keyIdentifier } from "../protocol/p256.js";
 import { parseRevocation, type RevocationFacts, verifyRevocation } from "../protocol/revocation.js";
-import { encodeRevocationList, revocationListBody } from "../protocol/revocation-list.js";
+import { revocationListBody } from "../protocol/revocation-list.js";
 import { verifyTerminationAttestation } from "../protocol/termination-attestation.js";
 import { CounterBackoff, type CounterBackoffOptions } from "./counter-backoff.js";
 import type { DevicePseudonyms } from "./device-pseudonyms.js";
 import type { DeviceRequest, DeviceRequestAuthenticator } from "./device-request-auth.js";
-import { ConfigurationError, ConflictError, ForbiddenError, NotFoundError } from "./errors.js";
+import { ConflictError, ForbiddenError, NotFoundError } from "./errors.js";
 import { bytesField, invalidField } from "./input.js";
 import { type Notices, noticeEvent } from "./notices.js";
 import type { Outcome } from "./outcome.js";
@@ -351,16 +338,12 @@ export class KeyRevocation {
         revokedAt: Date.parse(e.revokedAt),
       })),
     });
-    const signature = await root.signer.signDigest(sha256(body));
-    if (!(signature instanceof Uint8Array) || !verifyRaw(signature, body, root.publicKey)) {
-      throw new ConfigurationError("the Vehicle OEM root signer returned a signature that does not verify");
-    }
     return {
       vehicleId,
       after,
       latestSequence,
       entries: view,
-      list: toHex(encodeRevocationList(body, signature)),
+      list: toHex(await roots.signStatement("vehicle-oem-root", body)),
     };
   }
 

@@ -1,24 +1,3 @@
-// Key tracking (docs/architecture.md walks this route): a device registers a car key it
-// holds, owner or friend, and gets a receipt signed by the Vehicle OEM root
-// (src/protocol/key-tracking-receipt.ts). What is believed comes from
-// signatures only: the endpoint certificate's chain must end at the Device
-// OEM root (so the key lives in an SE this OEM certified), the request must
-// be signed by the endpoint key itself, and the vehicle and role are read
-// from the certificate, never from the body. An owner key needs the
-// vehicle's pairing confirmation (docs/protocol.md §24): signed by the
-// vehicle key on record, for this vehicle and this endpoint key, naming the
-// vehicle's current unexpired pairing material, which the registration
-// spends in the same transaction (conditional on that pairing id). Only the
-// car knows the phone beside it had the owner's password, so an enrolled SE
-// and a vehicle id are not enough. A friend key needs the owner's key
-// attestation, verified with the owner key on record. The nonce is written in the same transaction as
-// the key, so a refusal at any step leaves the table as it was. A repeat of a
-// registration returns the stored record and receipt (no second Sign).
-// An owner key for a vehicle that has one is a new phone taking over (new
-// pairing material, the car's confirmation): the old owner key is revoked ("migrated") and
-// its SE gets a terminate-key notice, in the same transaction; friend keys
-// stay as they are. Keys record their SE id, indexed for lost mode.
-import { sha256 } from "@noble/hashes/sha2.js";
 import type { KeyRegistrationRequest, RegisteredKey, VehicleKeysResponse } from "../api/issuance-schemas.js";
 import { MAX_SHARE_DEPTH, profileBeyond, sharingRole } from "../protocol/access-profile.js";
 import { equalBytes, fromHex, toHex } from "../protocol/bytes.js";
@@ -36,8 +15,8 @@ import {
   parseKeyAttestation,
   verifyKeyAttestation,
 } from "../protocol/key-attestation.js";
-import { encodeKeyTrackingReceipt, keyTrackingReceiptBody } from "../protocol/key-tracking-receipt.js";
-import { keyIdentifier, verifyRaw } from "../protocol/p256.js";
+import { keyTrackingReceiptBody } from "../protocol/key-tracking-receipt.js";
+import { keyIdentifier } from "../protocol/p256.js";
 import { verifyPairingConfirmation } from "../protocol/pairing-confirmation.js";
 import type { DevicePseudonyms } from "./device-pseudonyms.js";
 import {
@@ -47,7 +26,6 @@ import {
 } from "./device-request-auth.js";
 import {
   AuthenticationError,
-  ConfigurationError,
   ConflictError,
   ForbiddenError,
   FriendSlotsFullError,
@@ -586,11 +564,7 @@ export class KeyTracking {
       registeredAt: now.getTime(),
       signerKeyId: keyIdentifier(root.publicKey),
     });
-    const signature = await root.signer.signDigest(sha256(body));
-    if (!(signature instanceof Uint8Array) || !verifyRaw(signature, body, root.publicKey)) {
-      throw new ConfigurationError("the Vehicle OEM root signer returned a signature that does not verify");
-    }
-    return encodeKeyTrackingReceipt(body, signature);
+    return this.options.roots.signStatement("vehicle-oem-root", body);
   }
 
   private async repeat(

@@ -1,25 +1,9 @@
-// Lifecycle notices (docs/protocol.md §13: lost-mode suspension notices and the
-// terminate-key notices of remote revocation): signed by the Device OEM root
-// through the Signer port, one signDigest per notice, numbered by a
-// per-device counter that only a conditional write moves (the store appends
-// a notice only if the counter is still one below it, so a device's notices
-// are gap-free and in order and a cursor never skips one). Devices fetch
-// theirs signed by their instance key; vehicles fetch theirs through the
-// OEM's telematics (an oem route). Lost mode is set by the Device OEM's
-// backend; an owner who reports a phone lost does so through the OEM's
-// account system, which calls the same route: the service has no owner
-// accounts. Every notice is also published through the Notifier port;
-// publishing is best effort after the write (the notice is durable and
-// fetchable either way), so a failed publish is logged, not answered as an error.
-import { sha256 } from "@noble/hashes/sha2.js";
 import { fromHex, toHex } from "../protocol/bytes.js";
 import { type NoticeAction, noticeBody } from "../protocol/lifecycle-notice.js";
-import { verifyRaw } from "../protocol/p256.js";
-import { encodeSignedStatement } from "../protocol/signed-statement.js";
 import { CounterBackoff, type CounterBackoffOptions } from "./counter-backoff.js";
 import type { DevicePseudonyms } from "./device-pseudonyms.js";
 import type { DeviceRequest, DeviceRequestAuthenticator } from "./device-request-auth.js";
-import { ConfigurationError, ConflictError, ForbiddenError, NotFoundError } from "./errors.js";
+import { ConflictError, ForbiddenError, NotFoundError } from "./errors.js";
 import { logger } from "./logger.js";
 import type { Outcome } from "./outcome.js";
 import type {
@@ -103,7 +87,6 @@ export class Notices {
     vehicleId?: string;
     issuedAt: Date;
   }): Promise<string> {
-    const root = await this.options.roots.get("device-oem-root");
     const body = noticeBody({
       deviceId: fromHex(fields.seId),
       action: fields.action,
@@ -112,11 +95,7 @@ export class Notices {
       ...(fields.vehicleId ? { vehicleIdentifier: fromHex(fields.vehicleId) } : {}),
       ...(fields.keyId ? { keyIdentifier: fromHex(fields.keyId) } : {}),
     });
-    const signature = await root.signer.signDigest(sha256(body));
-    if (!(signature instanceof Uint8Array) || !verifyRaw(signature, body, root.publicKey)) {
-      throw new ConfigurationError("the Device OEM root signer returned a signature that does not verify");
-    }
-    return toHex(encodeSignedStatement(body, signature));
+    return toHex(await this.options.roots.signStatement("device-oem-root", body));
   }
 
   /**

@@ -5,17 +5,18 @@
 // The record is keyed by the key's identifier, so pointing the service at a
 // new KMS key yields a new root instead of a certificate that does not match
 // its key. Public keys and certificates are cached for the life of the
-// process (a Lambda container), so a warm issuance costs exactly one Sign.
+// process (a Lambda container), parsed once, so a warm issuance costs exactly
+// one Sign. Dates and names come from the issuance policy every issuer follows
+// (src/protocol/issuance-policy.ts), and every statement a root signs is
+// checked before it is handed out (src/protocol/signed-statement.ts).
 // Two cold starts racing to create a root both sign (one Sign each), the
 // conditional write picks one, and the loser adopts the stored winner.
 
 import type { DeviceOemRoot, TrustAnchors } from "../api/issuance-schemas.js";
 import { equalBytes, fromHex, toHex } from "../protocol/bytes.js";
-import { createSelfSignedRoot } from "../protocol/certificate-issuer.js";
+import type { IssuedCertificate } from "../protocol/certificate-issuer.js";
 import {
-  type CertificateProfileName,
   getCertificateProfile,
-  maxValidityMs,
   type SubjectNameFields,
   subjectKeyIdentifier,
 } from "../protocol/certificate-profiles.js";
@@ -24,6 +25,13 @@ import {
   type ParsedCertificate,
   parseCertificate,
 } from "../protocol/certificate-verifier.js";
+import { CertificateIssuanceError } from "../protocol/errors.js";
+import {
+  createRootUnderPolicy,
+  type IssueUnderPolicyParams,
+  issueCertificateUnderPolicy,
+} from "../protocol/issuance-policy.js";
+import { StatementSigningError, signStatement } from "../protocol/signed-statement.js";
 import type { DigestSigner } from "../protocol/signer.js";
 import type { ConfiguredDeviceOemRoot } from "./device-oem-roots.js";
 import { ConfigurationError, ConflictError, ServiceUnavailableError } from "./errors.js";
@@ -34,15 +42,12 @@ const ROOT_TITLES: Readonly<Record<OemRootProfile, string>> = {
   "vehicle-oem-root": "Vehicle OEM root",
 };
 
-/** Roots start a day in the past so a device or car whose clock lags still accepts them. */
-const ROOT_BACKDATE_MS = 24 * 3600 * 1000;
-/** Issued certificates start an hour back, for the same reason, but never before their root. */
-const LEAF_BACKDATE_MS = 3600 * 1000;
-
 export interface RootCertificate {
   readonly profile: OemRootProfile;
   readonly pem: string;
   readonly der: Uint8Array;
+  /** The certificate as parsed once when loaded: what issuance reads its dates and names from. */
+  readonly parsed: ParsedCertificate;
   readonly publicKey: Uint8Array;
   readonly notBefore: Date;
   readonly notAfter: Date;
@@ -102,7 +107,7 @@ export class RootCertificates {
   async trustAnchors(): Promise<TrustAnchors> {
     const [device, vehicle] = await Promise.all([this.get("device-oem-root"), this.get("vehicle-oem-root")]);
     const own: DeviceOemRoot = {
-      organization: parseCertificate(device.der).certificate.subjectName.getField("O")[0] ?? "",
+      organization: device.parsed.certificate.subjectName.getField("O")[0] ?? "",
       keyIdentifier: toHex(subjectKeyIdentifier(device.publicKey)),
       origin: "service",
       certificate: device.pem,
@@ -172,15 +177,7 @@ export class RootCertificates {
     }
     if (!record) {
       const now = clock.now();
-      const notBefore = new Date(now.getTime() - ROOT_BACKDATE_MS);
-      const notAfter = new Date(notBefore.getTime() + maxValidityMs(getCertificateProfile(profile)));
-      const issued = await createSelfSignedRoot({
-        profile,
-        signer,
-        subject: subjects[profile],
-        notBefore,
-        notAfter,
-      });
+      const issued = await createRootUnderPolicy({ profile, signer, subject: subjects[profile], now });
       const created: RootCertificateRecord = {
         profile,
         keyId,
@@ -199,6 +196,44 @@ export class RootCertificates {
       }
     }
     return toRoot(profile, record, publicKey, signer);
+  }
+
+  /**
+   * A certificate of `params.profile` signed by the root that issues it (one Sign), by the issuance
+   * policy; with that root, whose certificate the answer usually carries.
+   */
+  async issue(
+    params: Omit<IssueUnderPolicyParams, "issuer">,
+  ): Promise<{ issued: IssuedCertificate; root: RootCertificate }> {
+    const profile = getCertificateProfile(params.profile).issuer as OemRootProfile;
+    const root = await this.get(profile);
+    try {
+      const issued = await issueCertificateUnderPolicy({
+        ...params,
+        issuer: { signer: root.signer, certificate: root.parsed },
+      });
+      return { issued, root };
+    } catch (error) {
+      if (error instanceof CertificateIssuanceError && error.reason === "issuer-expired") {
+        throw new ConfigurationError(`the ${profile} certificate has expired: rotate the root key`, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+
+  /** A signed statement (src/protocol/signed-statement.ts) over `body` by the root of `profile`: one Sign. */
+  async signStatement(profile: OemRootProfile, body: Uint8Array): Promise<Uint8Array> {
+    const root = await this.get(profile);
+    try {
+      return await signStatement(root.signer, body, root.publicKey);
+    } catch (error) {
+      if (error instanceof StatementSigningError) {
+        throw new ConfigurationError(`the ${ROOT_TITLES[profile]} signer ${error.message}`, { cause: error });
+      }
+      throw error;
+    }
   }
 }
 
@@ -225,27 +260,10 @@ function toRoot(
     profile,
     pem: record.certificatePem,
     der: parsed.der,
+    parsed,
     publicKey,
     notBefore: parsed.notBefore,
     notAfter: parsed.notAfter,
     signer,
   };
-}
-
-/**
- * Validity for a certificate of `profile` issued at `now` under `root`: from
- * an hour back (never before the root) for the profile's cap, cut at the
- * root's notAfter, which issueCertificate requires.
- */
-export function validityUnder(
-  root: RootCertificate,
-  profile: CertificateProfileName,
-  now: Date,
-): { notBefore: Date; notAfter: Date } {
-  const notBefore = new Date(Math.max(now.getTime() - LEAF_BACKDATE_MS, root.notBefore.getTime()));
-  const capped = notBefore.getTime() + maxValidityMs(getCertificateProfile(profile));
-  if (root.notAfter.getTime() <= now.getTime()) {
-    throw new ConfigurationError(`the ${root.profile} certificate has expired: rotate the root key`);
-  }
-  return { notBefore, notAfter: new Date(Math.min(capped, root.notAfter.getTime())) };
 }

@@ -2,7 +2,8 @@
 // presents its instance CA key, the manufacturer's factory attestation for
 // that key (src/protocol/factory-attestation.ts), and proves possession by
 // signing the request with that very key; the Device OEM root then certifies
-// it with the "instance-ca" profile (docs/certificates.md). Checks run
+// it with the "instance-ca" profile under the issuance policy every issuer
+// follows (docs/certificates.md "Issuance policy"). Checks run
 // cheapest first and before anything is signed or written. A retry (new
 // nonce, same SE and key) gets the certificate already issued, so a lost
 // response never costs a second KMS Sign; the same SE with another key is a
@@ -10,8 +11,6 @@
 
 import type { DeviceEnrollmentRequest, DeviceEnrollmentResponse } from "../api/issuance-schemas.js";
 import { equalBytes, toHex } from "../protocol/bytes.js";
-import { issueCertificate } from "../protocol/certificate-issuer.js";
-import type { SubjectNameFields } from "../protocol/certificate-profiles.js";
 import { deviceIdFromInstanceKey } from "../protocol/device-identity.js";
 import { VerificationError } from "../protocol/errors.js";
 import { type FactoryAttestationFacts, verifyFactoryAttestation } from "../protocol/factory-attestation.js";
@@ -20,7 +19,7 @@ import { AuthenticationError, ConflictError, ForbiddenError, ValidationError } f
 import { bytesField, invalidField, publicKeyField } from "./input.js";
 import type { Outcome } from "./outcome.js";
 import type { Clock, NonceClaim, SecureElementRecord, Store } from "./ports.js";
-import { type RootCertificates, validityUnder } from "./root-certificates.js";
+import type { RootCertificates } from "./root-certificates.js";
 
 export interface SecureElementEnrollmentOptions {
   readonly store: Store;
@@ -29,8 +28,6 @@ export interface SecureElementEnrollmentOptions {
   readonly auth: DeviceRequestAuthenticator;
   /** The SE manufacturer's attestation key (65-byte point), from configuration. */
   readonly manufacturerPublicKey: Uint8Array;
-  /** Subject of instance CA certificates (O = the device OEM; CN defaults per profile). */
-  readonly deviceOem: SubjectNameFields;
 }
 
 export class SecureElementEnrollment {
@@ -67,14 +64,11 @@ export class SecureElementEnrollment {
     const existing = await store.getSecureElement(input.seId);
     if (existing) return this.repeat(existing, instanceKey, nonce);
 
-    const root = await roots.get("device-oem-root");
     const now = clock.now();
-    const certificate = await issueCertificate({
+    const { issued: certificate, root } = await roots.issue({
       profile: "instance-ca",
       subjectPublicKey: instanceKey,
-      subject: this.options.deviceOem,
-      issuer: { signer: root.signer, certificate: root.der },
-      ...validityUnder(root, "instance-ca", now),
+      now,
     });
     const record: SecureElementRecord = {
       seId: input.seId,

@@ -16,22 +16,18 @@ import type {
   VehicleEnrollmentResponse,
 } from "../api/issuance-schemas.js";
 import { toHex } from "../protocol/bytes.js";
-import { issueCertificate } from "../protocol/certificate-issuer.js";
-import type { SubjectNameFields } from "../protocol/certificate-profiles.js";
 import type { ScryptCost } from "../protocol/pairing-password.js";
 import { ConflictError, NotFoundError } from "./errors.js";
 import { bytesField, publicKeyField } from "./input.js";
 import type { Outcome } from "./outcome.js";
 import { createPairingMaterial } from "./pairing-material.js";
 import type { Clock, Store, VehicleRecord } from "./ports.js";
-import { type RootCertificates, validityUnder } from "./root-certificates.js";
+import type { RootCertificates } from "./root-certificates.js";
 
 export interface VehicleEnrollmentOptions {
   readonly store: Store;
   readonly clock: Clock;
   readonly roots: RootCertificates;
-  /** Subject of vehicle certificates (O = the vehicle OEM; CN defaults to the vehicle identifier). */
-  readonly vehicleOem: SubjectNameFields;
   readonly scryptCost?: ScryptCost;
 }
 
@@ -51,15 +47,12 @@ export class VehicleEnrollment {
     const existing = await store.getVehicle(input.vehicleId);
     if (existing) return this.repeat(existing, input);
 
-    const root = await roots.get("vehicle-oem-root");
     const now = clock.now();
-    const certificate = await issueCertificate({
+    const { issued: certificate } = await roots.issue({
       profile: "vehicle",
       subjectPublicKey: publicKey,
-      subject: this.options.vehicleOem,
-      issuer: { signer: root.signer, certificate: root.der },
       vehicleIdentifier,
-      ...validityUnder(root, "vehicle", now),
+      now,
     });
     const record: VehicleRecord = {
       vehicleId: input.vehicleId,

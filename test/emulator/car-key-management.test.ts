@@ -15,9 +15,10 @@ import { createDevice, createVehicle, EmulatedOem, pairOwner, shareKey } from ".
 
 /** A car, its owner and a clock both follow, which the test moves (no network anywhere). */
 async function world(options: { friendKeySlots?: number } = {}) {
-  // Whole seconds ten minutes ahead of the real clock, so every certificate the emulated OEM issues
-  // during the test (by the real clock) is already valid by this frozen one.
-  const start = (Math.floor(Date.now() / 1000) + 600) * 1000;
+  // Whole seconds, so a profile's end in Unix seconds falls exactly on an advance. The emulated OEM
+  // issues by the real clock, a moment later; its certificates are backdated as the cloud's are, so
+  // they are already valid by this frozen one.
+  const start = Math.floor(Date.now() / 1000) * 1000;
   let clock = start;
   const now = () => clock;
   const oem = await EmulatedOem.create();

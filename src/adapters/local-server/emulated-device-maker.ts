@@ -9,18 +9,16 @@
 // certificate reaches it. A test fixture, like the emulated SE manufacturer.
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { equalBytes, toHex } from "../../protocol/bytes.js";
-import { createSelfSignedRoot, issueCertificate } from "../../protocol/certificate-issuer.js";
+import { equalBytes } from "../../protocol/bytes.js";
 import { parseCertificate } from "../../protocol/certificate-verifier.js";
-import { deviceIdFromInstanceKey } from "../../protocol/device-identity.js";
 import { verifyFactoryAttestation } from "../../protocol/factory-attestation.js";
+import { createRootUnderPolicy, issueCertificateUnderPolicy } from "../../protocol/issuance-policy.js";
 import { SoftKeyStoreError, SoftSigner } from "../kms/soft-signer.js";
 
 export const EMULATED_DEVICE_MAKER_NAME = "Emulated Device Maker B";
 const ROOT_KEY = "device-maker-b-root";
 const MANUFACTURER_KEY = "device-maker-b-se-manufacturer";
 const ROOT_CERTIFICATE = "device-maker-b-root.pem";
-const YEAR_MS = 365.25 * 24 * 3600 * 1000;
 
 export interface EmulatedDeviceMaker {
   readonly name: string;
@@ -56,15 +54,12 @@ export async function openEmulatedDeviceMaker(
   const rootPublicKey = await root.publicKey();
   let rootPem = existing;
   if (rootPem === undefined) {
-    const now = Date.now();
-    // A day back, so devices whose clocks lag accept it, as the service's own roots do.
-    const notBefore = new Date(now - 24 * 3600 * 1000);
-    const issued = await createSelfSignedRoot({
+    // The issuance policy every issuer follows (src/protocol/issuance-policy.ts), the service's own roots too.
+    const issued = await createRootUnderPolicy({
       profile: "device-oem-root",
       signer: root,
       subject: { organization: EMULATED_DEVICE_MAKER_NAME },
-      notBefore,
-      notAfter: new Date(notBefore.getTime() + 20 * YEAR_MS),
+      now: new Date(),
     });
     try {
       await writeFile(rootFile, issued.pem, { mode: 0o644, flag: "wx" });
@@ -80,7 +75,6 @@ export async function openEmulatedDeviceMaker(
     throw new SoftKeyStoreError(`${rootFile} is not the root certificate of ${root.path}`);
   }
   const manufacturerPublicKey = await manufacturer.publicKey();
-  const certificate = rootPem;
   return {
     name: EMULATED_DEVICE_MAKER_NAME,
     rootPem,
@@ -88,17 +82,11 @@ export async function openEmulatedDeviceMaker(
     manufacturerKeyFile: manufacturer.path,
     async certifyInstanceCa(factoryAttestation, at = new Date()) {
       const facts = verifyFactoryAttestation(factoryAttestation, manufacturerPublicKey);
-      const notBefore = new Date(Math.max(at.getTime() - 3600 * 1000, parsed.notBefore.getTime()));
-      const issued = await issueCertificate({
+      const issued = await issueCertificateUnderPolicy({
         profile: "instance-ca",
         subjectPublicKey: facts.instanceCaPublicKey,
-        subject: {
-          organization: EMULATED_DEVICE_MAKER_NAME,
-          commonName: `Instance CA ${toHex(deviceIdFromInstanceKey(facts.instanceCaPublicKey))}`,
-        },
-        issuer: { signer: root, certificate },
-        notBefore,
-        notAfter: new Date(Math.min(notBefore.getTime() + 10 * YEAR_MS, parsed.notAfter.getTime())),
+        issuer: { signer: root, certificate: parsed },
+        now: at,
       });
       return issued.pem;
     },

@@ -2,13 +2,19 @@
 // root and an SE manufacturer, each a software P-256 key, doing what the
 // cloud service does with KMS (certify instance CAs and vehicles, make
 // owner-pairing material, sign lost-mode notices and revocation lists). It is a test fixture for
-// laptops and CI — its private keys sit in its state file — and uses the very
-// same protocol functions the cloud service uses.
+// laptops and CI — its private keys sit in its state file — and issues through
+// the very issuance policy the cloud service issues through
+// (src/protocol/issuance-policy.ts), so its certificates have the cloud's
+// dates, caps and names.
 
 import { fromHex, toHex } from "../../protocol/bytes.js";
-import { createSelfSignedRoot, issueCertificate } from "../../protocol/certificate-issuer.js";
-import { deviceIdFromInstanceKey } from "../../protocol/device-identity.js";
+import { parseCertificate } from "../../protocol/certificate-verifier.js";
 import { verifyFactoryAttestation } from "../../protocol/factory-attestation.js";
+import {
+  createRootUnderPolicy,
+  issueCertificateUnderPolicy,
+  type PolicyIssuer,
+} from "../../protocol/issuance-policy.js";
 import { type NoticeAction, noticeBody } from "../../protocol/lifecycle-notice.js";
 import {
   generateKeyPair,
@@ -36,7 +42,6 @@ import type { DigestSigner } from "../../protocol/signer.js";
 import { type FactoryAttester, softwareFactoryAttester } from "../secure-element/secure-element.js";
 
 export const OEM_STATE_FORMAT = "carkeys-emulated-oem/1";
-const YEAR_MS = 365.25 * 24 * 3600 * 1000;
 
 export interface EmulatedOemState {
   format: typeof OEM_STATE_FORMAT;
@@ -64,23 +69,27 @@ function softSigner(privateKeyHex: string): DigestSigner {
 }
 
 export class EmulatedOem {
+  /** Each root's certificate parsed once, with its signer, as the service keeps its roots. */
+  private readonly issuers = new Map<"device-oem-root" | "vehicle-oem-root", PolicyIssuer>();
+
   private constructor(private readonly state: EmulatedOemState) {}
 
   static async create(name = "Emulated Motors", now = new Date()): Promise<EmulatedOem> {
     const deviceKey = toHex(generateKeyPair().privateKey);
     const vehicleKey = toHex(generateKeyPair().privateKey);
-    const validity = { notBefore: now, notAfter: new Date(now.getTime() + 20 * YEAR_MS) };
-    const deviceRoot = await createSelfSignedRoot({
+    // The OEM's name is the roots' subject, as the service's deviceOem and vehicleOem are.
+    const subject = { organization: name };
+    const deviceRoot = await createRootUnderPolicy({
       profile: "device-oem-root",
       signer: softSigner(deviceKey),
-      subject: { organization: name },
-      ...validity,
+      subject,
+      now,
     });
-    const vehicleRoot = await createSelfSignedRoot({
+    const vehicleRoot = await createRootUnderPolicy({
       profile: "vehicle-oem-root",
       signer: softSigner(vehicleKey),
-      subject: { organization: name },
-      ...validity,
+      subject,
+      now,
     });
     return new EmulatedOem({
       format: OEM_STATE_FORMAT,
@@ -127,22 +136,27 @@ export class EmulatedOem {
     return softwareFactoryAttester(fromHex(this.state.manufacturerKey));
   }
 
+  private issuer(profile: "device-oem-root" | "vehicle-oem-root"): PolicyIssuer {
+    let issuer = this.issuers.get(profile);
+    if (!issuer) {
+      const [key, certificate]: [string, string] =
+        profile === "device-oem-root"
+          ? [this.state.deviceOemRootKey, this.state.deviceOemRootCertificate]
+          : [this.state.vehicleOemRootKey, this.state.vehicleOemRootCertificate];
+      issuer = { signer: softSigner(key), certificate: parseCertificate(certificate) };
+      this.issuers.set(profile, issuer);
+    }
+    return issuer;
+  }
+
   /** Certifies an SE's instance CA, given the manufacturer's attestation that the key lives in a genuine SE. */
   async certifyInstanceCa(factoryAttestation: Uint8Array, now = new Date()): Promise<string> {
     const facts = verifyFactoryAttestation(factoryAttestation, this.manufacturerPublicKey);
-    const issued = await issueCertificate({
+    const issued = await issueCertificateUnderPolicy({
       profile: "instance-ca",
       subjectPublicKey: facts.instanceCaPublicKey,
-      subject: {
-        organization: this.state.name,
-        commonName: `Instance CA ${toHex(deviceIdFromInstanceKey(facts.instanceCaPublicKey))}`,
-      },
-      issuer: {
-        signer: softSigner(this.state.deviceOemRootKey),
-        certificate: this.state.deviceOemRootCertificate,
-      },
-      notBefore: now,
-      notAfter: new Date(now.getTime() + 10 * YEAR_MS),
+      issuer: this.issuer("device-oem-root"),
+      now,
     });
     return issued.pem;
   }
@@ -152,17 +166,12 @@ export class EmulatedOem {
     vehiclePublicKey: Uint8Array,
     now = new Date(),
   ): Promise<string> {
-    const issued = await issueCertificate({
+    const issued = await issueCertificateUnderPolicy({
       profile: "vehicle",
       subjectPublicKey: vehiclePublicKey,
-      subject: { organization: this.state.name },
-      issuer: {
-        signer: softSigner(this.state.vehicleOemRootKey),
-        certificate: this.state.vehicleOemRootCertificate,
-      },
-      notBefore: now,
-      notAfter: new Date(now.getTime() + 15 * YEAR_MS),
+      issuer: this.issuer("vehicle-oem-root"),
       vehicleIdentifier,
+      now,
     });
     return issued.pem;
   }

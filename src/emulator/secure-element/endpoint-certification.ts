@@ -2,19 +2,16 @@
 // from the Device OEM and the roots it trusts), the checks it makes with them
 // (a vehicle's certificate, the Device OEM roots it shares with), and the
 // endpoint certificates its instance CA key signs inside the SE for each key
-// it creates, with their validity policy.
+// it creates, under the issuance policy every issuer follows
+// (src/protocol/issuance-policy.ts: backdated, the profile's cap, inside the
+// instance CA's validity, the instance CA's O).
 import { equalBytes } from "../../protocol/bytes.js";
-import { issueCertificate } from "../../protocol/certificate-issuer.js";
 import type { KeyRole } from "../../protocol/certificate-profiles.js";
 import { parseCertificate, verifyCertificateChain } from "../../protocol/certificate-verifier.js";
+import { issueCertificateUnderPolicy } from "../../protocol/issuance-policy.js";
 import type { RandomSource } from "../../protocol/p256.js";
 import { SecureElementError } from "./errors.js";
 import type { HeldKey, SeCertificates, SeModel } from "./se-model.js";
-
-/** How long endpoint certificates are valid at most (the instance CA's own validity caps it too). */
-const ENDPOINT_CERTIFICATE_VALIDITY_MS = 5 * 365.25 * 24 * 3600 * 1000;
-/** Clock difference between phone and car that certificate validity tolerates. */
-const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
 export class EndpointCertification {
   constructor(
@@ -81,21 +78,18 @@ export class EndpointCertification {
     const certificates = this.require();
     const instanceCa = parseCertificate(certificates.instanceCaCertificate);
     const instanceKey = this.model.instanceCa;
-    const now = this.now();
-    const endpoint = await issueCertificate({
+    const endpoint = await issueCertificateUnderPolicy({
       profile: "endpoint",
       subjectPublicKey: key.endpoint.publicKey,
-      subject: { organization: subjectOrganization(instanceCa.subject) },
       issuer: {
         signer: {
           publicKey: async () => instanceKey.publicKey,
           signDigest: async (digest) => instanceKey.signDigest(digest),
         },
-        certificate: certificates.instanceCaCertificate,
+        certificate: instanceCa,
       },
-      // Backdated: the car's clock may run a little behind the phone's.
-      notBefore: new Date(Math.max(now - CLOCK_SKEW_MS, instanceCa.notBefore.getTime())),
-      notAfter: new Date(Math.min(now + ENDPOINT_CERTIFICATE_VALIDITY_MS, instanceCa.notAfter.getTime())),
+      // Backdated by the policy: the car's clock may run a little behind the phone's.
+      now: new Date(this.now()),
       vehicleIdentifier: key.vehicleIdentifier,
       keyRole: role,
       random: this.random,
@@ -116,10 +110,4 @@ export class EndpointCertification {
       instanceCaCertificate: this.model.certificates.instanceCaCertificate,
     };
   }
-}
-
-/** The O attribute of an RFC 4514 subject, so endpoint certificates name the same OEM as their issuer. */
-function subjectOrganization(subject: string): string {
-  const match = /(?:^|,)\s*O=((?:\\.|[^,])+)/.exec(subject);
-  return match ? match[1]!.replace(/\\(.)/g, "$1") : "Device OEM";
 }
