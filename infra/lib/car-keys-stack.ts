@@ -8,7 +8,7 @@
 // loader, the signer URIs are not secrets, and what a function can actually
 // do is decided by IAM and the key policies, not by which variables it sees.
 import { join } from "node:path";
-import { CfnOutput, CfnParameter, CustomResource, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, CfnParameter, CustomResource, Duration, Stack, type StackProps } from "aws-cdk-lib";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as events from "aws-cdk-lib/aws-events";
 import * as sns from "aws-cdk-lib/aws-sns";
@@ -20,6 +20,7 @@ import { parseDeviceOemRoots } from "../../src/service/device-oem-roots.js";
 import { DEFAULT_FRIEND_KEY_SLOTS } from "../../src/service/key-tracking.js";
 import { PROJECT_ROOT } from "./bundling-options.js";
 import { DevicePseudonymKey } from "./constructs/device-pseudonym-key.js";
+import { ExpirySchedule } from "./constructs/expiry-schedule.js";
 import { MtlsDomain, type MtlsDomainSettings } from "./constructs/mtls-domain.js";
 import { OemRootKey } from "./constructs/oem-root-key.js";
 import { RefusalAlarms } from "./constructs/refusal-alarms.js";
@@ -27,6 +28,7 @@ import { RouteFunction } from "./constructs/route-function.js";
 import { ServiceApi } from "./constructs/service-api.js";
 import { Table } from "./constructs/table.js";
 import {
+  EXPIRY_SWEEP_ACCESS,
   FUNCTION_ACCESS,
   type FunctionAccess,
   ROOT_BOOTSTRAP_ACCESS,
@@ -43,6 +45,8 @@ export interface CarKeysStackProps extends StackProps {
   readonly functionsDir?: string;
   /** The deploy-time root bootstrap's handler. @default functions/root-bootstrap.ts */
   readonly rootBootstrapEntry?: string;
+  /** The scheduled expiry sweep's handler. @default functions/expiry-sweep.ts */
+  readonly expirySweepEntry?: string;
   /** LOG_LEVEL and POWERTOOLS_LOG_LEVEL of every function. @default INFO */
   readonly logLevel?: string;
   /**
@@ -125,6 +129,9 @@ export class CarKeysStack extends Stack {
   readonly eventBus: events.EventBus | undefined;
   /** Creates both root certificates at deploy time (a custom resource), before the API serves a request. */
   readonly rootBootstrap: RouteFunction;
+  /** Revokes keys whose profile ended, hourly (an EventBridge rule); not a route. */
+  readonly expirySweep: RouteFunction;
+  readonly expirySchedule: ExpirySchedule;
   /** The HMAC key of device pseudonyms; absent only if no function computes them. */
   readonly devicePseudonymKey: DevicePseudonymKey | undefined;
   /** Alarms on bursts of refusals, by problem kind, from the functions' business metrics. */
@@ -163,8 +170,9 @@ export class CarKeysStack extends Stack {
     const pseudonymizers = [...new Set(routes.map((r) => r.functionName))].filter(
       (name) => access[name]?.pseudonymizesDevices,
     );
+    // The expiry sweep, always deployed, unseals devices too: the key exists whatever the routes.
     this.devicePseudonymKey =
-      pseudonymizers.length > 0
+      pseudonymizers.length > 0 || EXPIRY_SWEEP_ACCESS.pseudonymizesDevices
         ? new DevicePseudonymKey(this, "DevicePseudonyms", {
             alias: `alias/${this.stackName}/device-pseudonyms`,
           })
@@ -184,6 +192,7 @@ export class CarKeysStack extends Stack {
 
     const names = [...new Set(routes.map((r) => r.functionName))];
     const publishers = names.filter((name) => access[name]?.publishesEvents);
+    if (EXPIRY_SWEEP_ACCESS.publishesEvents) publishers.push("expiry-sweep");
     this.eventBus =
       publishers.length > 0
         ? new events.EventBus(this, "Events", { description: "Car Keys service events (lost-mode notices)" })
@@ -303,6 +312,27 @@ export class CarKeysStack extends Stack {
       },
     });
     this.api.stage.node.addDependency(roots);
+
+    // Keys whose profile ended are revoked by the service itself, hourly (src/service/expiry-sweep.ts).
+    this.expirySweep = new RouteFunction(this, "ExpirySweep", {
+      name: "expiry-sweep",
+      entry: props.expirySweepEntry ?? join(PROJECT_ROOT, "functions", "expiry-sweep.ts"),
+      description: "Car Keys expiry-sweep: revokes keys whose attested profile has ended (hourly)",
+      // Long enough for a good share of a busy hour's keys; the sweep stops 20 s before the end.
+      timeout: Duration.minutes(5),
+      environment: {
+        ...environment,
+        ROOT_CREATION: rootCreation(EXPIRY_SWEEP_ACCESS),
+        ...(this.webhookSigningKey
+          ? { WEBHOOK_SIGNER_URI: this.webhookSigningKey.signerUri, WEBHOOK_URL: props.webhookUrl! }
+          : {}),
+        DEVICE_PSEUDONYM_KEY: this.devicePseudonymKey!.uri,
+      },
+      ...(alarmAction ? { alarmAction } : {}),
+    });
+    this.grant(this.expirySweep, EXPIRY_SWEEP_ACCESS);
+    this.table.grantExpirySweep(this.expirySweep);
+    this.expirySchedule = new ExpirySchedule(this, "ExpirySchedule", { fn: this.expirySweep.fn });
 
     for (const route of routes) {
       this.api.addRoute(route, functions.get(route.functionName)!);

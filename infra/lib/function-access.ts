@@ -111,6 +111,18 @@ export const ROOT_BOOTSTRAP_ACCESS: FunctionAccess = {
   readsPublicKeyOf: BOTH_ROOTS,
 };
 
+/**
+ * The scheduled expiry sweep (functions/expiry-sweep.ts, not a route): revokes ended keys as the OEM
+ * would, so it signs terminate-key notices with the Device OEM root, unseals devices and publishes
+ * events. Its table access is the stack's own narrow grant (Table.grantExpirySweep), not `readWrite`.
+ */
+export const EXPIRY_SWEEP_ACCESS: FunctionAccess = {
+  table: "none",
+  signsWith: ["deviceOem"],
+  publishesEvents: true,
+  pseudonymizesDevices: true,
+};
+
 const ROOT_PROFILES: Readonly<Record<RootKeyName, string>> = {
   deviceOem: "device-oem-root",
   vehicleOem: "vehicle-oem-root",

@@ -42,18 +42,20 @@ export const RevocationSchema = z
     role: z.enum(["owner", "friend"]),
     state: z.enum(["revoked", "terminated", "expired"]),
     reason: z
-      .enum(["owner", "oem", "migrated", "sharer-revoked", "owner-key-revoked"])
+      .enum(["owner", "oem", "migrated", "sharer-revoked", "owner-key-revoked", "expired"])
       .optional()
       .meta({
         description:
           "Who revoked; sharer-revoked: the co-owner that shared this key was revoked; owner-key-revoked: the " +
           "owner key whose second device (a watch) holds this key was revoked; migrated: a new owner phone " +
-          "replaced the owner key (or the owner key of this watch key); absent for an expired key",
+          "replaced the owner key (or the owner key of this watch key); expired: the service's expiry sweep " +
+          "stopped the key once its profile had ended (revokedBy expiry-sweep); absent for a key in state " +
+          "expired (its SE reported the end first)",
       }),
     revokedAt: Instant.optional().meta({ description: "Absent for an expired key" }),
     revokedBy: z.string().optional().meta({
       description:
-        "endpoint:<owner key id>, the OEM principal, or the new owner key; absent for an expired key",
+        "endpoint:<owner key id>, the OEM principal, the new owner key, or expiry-sweep; absent for an expired key",
     }),
     listSequence: Counter.optional().meta({ description: "The entry in the vehicle's revocation list" }),
     noticeCounter: Counter.optional().meta({

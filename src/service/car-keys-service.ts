@@ -12,6 +12,7 @@ import type { ConfiguredDeviceOemRoot } from "./device-oem-roots.js";
 import { DevicePseudonyms, type MacKey, unconfiguredMacKey } from "./device-pseudonyms.js";
 import { DeviceRequestAuthenticator } from "./device-request-auth.js";
 import { ConfigurationError } from "./errors.js";
+import { ExpirySweep } from "./expiry-sweep.js";
 import { KeyRevocation } from "./key-revocation.js";
 import { KeyTracking } from "./key-tracking.js";
 import { Notices } from "./notices.js";
@@ -72,6 +73,8 @@ export interface CarKeysService {
   readonly keys: KeyTracking;
   readonly notices: Notices;
   readonly revocations: KeyRevocation;
+  /** Revokes keys whose profile ended (the scheduled functions/expiry-sweep.ts). */
+  readonly expiry: ExpirySweep;
   /** Event notifications from partner servers (POST /v1/events). */
   readonly partnerEvents: PartnerEvents;
   readonly webhookKey: WebhookSigningKey;
@@ -140,6 +143,7 @@ export function createCarKeysService(config: CarKeysServiceConfig): CarKeysServi
     }),
     notices,
     revocations,
+    expiry: new ExpirySweep({ store, clock, revocations }),
     partnerEvents: new PartnerEvents({ clock, notices, revocations }),
     webhookKey: new WebhookSigningKey(config.webhookSigner),
   };

@@ -43,14 +43,15 @@ const KeyRevoked = z
     keyId: KeyId,
     vehicleId: VehicleId,
     detail: z.strictObject({
-      reason: z.enum(["owner", "oem", "migrated", "sharer-revoked", "owner-key-revoked"]),
+      reason: z.enum(["owner", "oem", "migrated", "sharer-revoked", "owner-key-revoked", "expired"]),
       listSequence: Counter.optional().meta({ description: "The entry in the vehicle's revocation list" }),
       noticeCounter: Counter.meta({ description: "The device counter of the terminate-key notice" }),
     }),
   })
   .meta({
     title: "key.revoked",
-    description: "A key was revoked (by its owner, the OEM, or a new owner phone)",
+    description:
+      "A key was revoked (by its owner, the OEM, or a new owner phone), or stopped by the service once its profile ended (reason expired)",
   });
 
 const KeyTerminated = z

@@ -15,6 +15,9 @@ import type { Outcome } from "./outcome.js";
 import type { Clock, KeyRecord, KeyRevocationRecord, NonceClaim, RevocationReason, Store } from "./ports.js";
 import type { RootCertificates } from "./root-certificates.js";
 
+/** `revokedBy` of a revocation the expiry sweep made: no principal asked for it. */
+export const EXPIRY_SWEEP_REVOKER = "expiry-sweep";
+
 /** Entries per revocation list; the car fetches again from the last sequence. */
 export const REVOCATION_PAGE_SIZE = 200;
 
@@ -166,6 +169,41 @@ export class KeyRevocation {
       device: { seId, counter: read.deviceNoticeStates.get(seId)!.counter },
       revocations: read.vehicleSequences.get(target.vehicleId)!.revocations,
     });
+  }
+
+  /**
+   * The expiry sweep (src/service/expiry-sweep.ts) stops a key whose attested profile has ended: the
+   * same revocation as the OEM's (state, revocation-list entry, terminate-key notice, event), reason
+   * `expired`, so a car that fetches its list and an SE that fetches its notices drop it even if their
+   * own clocks said otherwise, and an SE that cannot post its termination here (another phone maker's)
+   * leaves no active key behind. `candidate` comes from the eventually consistent key-ends index; the
+   * revocation's conditional write decides. Answers what happened to the key: `revoked` by this call,
+   * `settled` (revoked, terminated or expired meanwhile, by anyone) or `not-ended` (not past its end by
+   * this service's clock).
+   */
+  async revokeExpired(candidate: KeyRecord): Promise<"revoked" | "settled" | "not-ended"> {
+    const { store, pseudonyms, clock } = this.options;
+    const until = candidate.attestation?.profile.validUntil;
+    if (until === undefined || until * 1000 > clock.now().getTime()) return "not-ended";
+    if ((candidate.state ?? "active") !== "active") return "settled";
+    const seId = await pseudonyms.deviceOf(candidate);
+    const read = await store.readRecords({
+      deviceNoticeStates: [seId],
+      vehicleSequences: [candidate.vehicleId],
+    });
+    try {
+      const outcome = await this.revoke(candidate, "expired", EXPIRY_SWEEP_REVOKER, {
+        device: { seId, counter: read.deviceNoticeStates.get(seId)!.counter },
+        revocations: read.vehicleSequences.get(candidate.vehicleId)!.revocations,
+      });
+      return outcome.created ? "revoked" : "settled";
+    } catch (error) {
+      // Its SE's termination made it expired meanwhile (revoke refuses an expired key): nothing left to do.
+      if (!(error instanceof ConflictError)) throw error;
+      const now = await store.getKey(candidate.keyId);
+      if (now && (now.state ?? "active") !== "active") return "settled";
+      throw error;
+    }
   }
 
   /** POST /v1/keys/{keyId}/termination: the SE holding the key proves it deleted it. */

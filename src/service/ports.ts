@@ -145,9 +145,16 @@ export type KeyState = "active" | "revoked" | "terminated" | "expired";
 /**
  * Who revoked: the owner's device (RVKE statement), the OEM backend, a new owner phone (migration, also
  * for the old owner's watch keys), the revocation of the co-owner that shared the key (sharer-revoked),
- * or of the owner key whose own second device holds it (owner-key-revoked).
+ * or of the owner key whose own second device holds it (owner-key-revoked), or the service's own
+ * expiry sweep once the key's attested profile had ended (expired; src/service/expiry-sweep.ts).
  */
-export type RevocationReason = "owner" | "oem" | "migrated" | "sharer-revoked" | "owner-key-revoked";
+export type RevocationReason =
+  | "owner"
+  | "oem"
+  | "migrated"
+  | "sharer-revoked"
+  | "owner-key-revoked"
+  | "expired";
 
 export interface KeyRevocationRecord {
   readonly reason: RevocationReason;
@@ -369,6 +376,13 @@ export interface KeyExpiryWrite {
   readonly freesFriendSlot: boolean;
 }
 
+/** One page of active keys whose attested profile ended (Store.listEndedKeys). */
+export interface EndedKeysPage {
+  readonly keys: readonly KeyRecord[];
+  /** Where the next page starts; absent after the last. Opaque to the caller. */
+  readonly next?: string;
+}
+
 /** A device request nonce to be kept until `expiresAt`, after which the timestamp check refuses it anyway. */
 export interface NonceClaim {
   /** `instance:<seId>` or `endpoint:<keyId>`: nonces are scoped per signing key. */
@@ -409,6 +423,13 @@ export interface Store {
   getKey(keyId: string): Promise<KeyRecord | undefined>;
   /** Keys of one vehicle, in key id order; eventually consistent. */
   listVehicleKeys(vehicleId: string): Promise<KeyRecord[]>;
+  /**
+   * Active keys whose attested profile ended at or before `endedBy` (valid until ≤ `endedBy`), at most
+   * `limit` per page, from the cursor `after` (a previous page's `next`); eventually consistent, so a key
+   * revoked a moment ago may still be listed. Keys leave the listing when they leave active. Keys
+   * registered before the store kept the expiry index are not listed (docs/architecture.md "Expiry sweep").
+   */
+  listEndedKeys(endedBy: Date, limit: number, after?: string): Promise<EndedKeysPage>;
   /**
    * Records the owner key and makes it the vehicle's owner, consuming the
    * pairing record `pairingId` (the one the car's confirmation names).

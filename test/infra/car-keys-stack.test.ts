@@ -145,11 +145,15 @@ function roleStatements(roleId: string): Statement[] {
 
 const rootKeyNames: readonly RootKeyName[] = ["deviceOem", "vehicleOem"];
 const keyArn = (key: RootKeyName) => ({ "Fn::GetAtt": [logicalId(stack.rootKeys[key].key), "Arn"] });
+/** A deployed function by name: a route function, the root bootstrap or the expiry sweep. */
+const deployedFunction = (name: string) =>
+  name === "root-bootstrap"
+    ? stack.rootBootstrap
+    : name === "expiry-sweep"
+      ? stack.expirySweep
+      : stack.functions.get(name)!;
 const roleArn = (name: string) => ({
-  "Fn::GetAtt": [
-    logicalId(name === "root-bootstrap" ? stack.rootBootstrap.role : stack.functions.get(name)!.role),
-    "Arn",
-  ],
+  "Fn::GetAtt": [logicalId(deployedFunction(name).role), "Arn"],
 });
 
 describe("OEM root keys", () => {
@@ -172,6 +176,7 @@ describe("OEM root keys", () => {
         "notices",
         "partner-events",
         "root-bootstrap",
+        "expiry-sweep",
       ],
       vehicleOem: ["vehicle-enrollment", "key-tracking", "revocation-list", "root-bootstrap"],
     };
@@ -213,8 +218,14 @@ describe("OEM root keys", () => {
 });
 
 /** The functions that compute device pseudonyms (function-access.ts `pseudonymizesDevices`). */
-const PSEUDONYMIZERS: readonly string[] = ["key-tracking", "revocation", "notices", "partner-events"];
-const pseudonymizerIds = () => PSEUDONYMIZERS.map((name) => logicalId(stack.functions.get(name)!.fn));
+const PSEUDONYMIZERS: readonly string[] = [
+  "key-tracking",
+  "revocation",
+  "notices",
+  "partner-events",
+  "expiry-sweep",
+];
+const pseudonymizerIds = () => PSEUDONYMIZERS.map((name) => logicalId(deployedFunction(name).fn));
 
 describe("the device pseudonym key", () => {
   it("is an HMAC_256 key for GenerateMac, retained, whose policy lets exactly the pseudonymizing functions compute HMAC_SHA_256", () => {
@@ -237,7 +248,7 @@ describe("the device pseudonym key", () => {
   it("is granted to exactly those functions' roles, on that key only, and its URI reaches no other function", () => {
     const keyArnOf = { "Fn::GetAtt": [logicalId(stack.devicePseudonymKey!.key), "Arn"] };
     const deployed = [...functionNames().map((name) => [name, stack.functions.get(name)!] as const)];
-    deployed.push(["root-bootstrap", stack.rootBootstrap]);
+    deployed.push(["root-bootstrap", stack.rootBootstrap], ["expiry-sweep", stack.expirySweep]);
     for (const [name, fn] of deployed) {
       const macs = roleStatements(logicalId(fn.role)).filter((s) =>
         actions(s).some((a) => covers(a, "kms:GenerateMac")),
@@ -343,8 +354,23 @@ describe("table", () => {
           ],
           Projection: { ProjectionType: "ALL" },
         },
+        {
+          // Sparse, for the expiry sweep: bucket and end (a number, so the Query compares instants).
+          IndexName: "gsi2",
+          KeySchema: [
+            { AttributeName: "gsi2pk", KeyType: "HASH" },
+            { AttributeName: "gsi2sk", KeyType: "RANGE" },
+          ],
+          Projection: { ProjectionType: "ALL" },
+        },
       ],
     });
+    expect(table.Properties.AttributeDefinitions).toEqual(
+      expect.arrayContaining([
+        { AttributeName: "gsi2pk", AttributeType: "S" },
+        { AttributeName: "gsi2sk", AttributeType: "N" },
+      ]),
+    );
     expect(table.DeletionPolicy).toBe("Retain");
   });
 });
@@ -399,9 +425,9 @@ describe("HTTP API", () => {
 });
 
 describe("functions", () => {
-  it("are one ESM Lambda per function name (and the root bootstrap), Node 24 on ARM64, with the service's environment", () => {
+  it("are one ESM Lambda per function name (and the root bootstrap and the expiry sweep), Node 24 on ARM64, with the service's environment", () => {
     const lambdas = ofType("AWS::Lambda::Function");
-    expect(lambdas).toHaveLength(functionNames().length + 1);
+    expect(lambdas).toHaveLength(functionNames().length + 2);
     const relayId = logicalId(stack.functions.get("relay")!.fn);
     for (const [id, fn] of lambdas) {
       expect(fn.Properties).toMatchObject({
@@ -446,6 +472,7 @@ describe("functions", () => {
     const deployed = [
       ...functionNames().map((name) => [name, stack.functions.get(name)!] as const),
       ["root-bootstrap", stack.rootBootstrap] as const,
+      ["expiry-sweep", stack.expirySweep] as const,
     ];
     for (const [name, fn] of deployed) {
       const env = (
@@ -490,7 +517,7 @@ describe("functions", () => {
       Dimensions: [{ Name: "ApiId", Value: { Ref: logicalId(stack.api.api) } }],
     });
     expect(ofType("AWS::CloudWatch::Alarm")).toHaveLength(
-      2 * (functionNames().length + 1) + 1 + ALARMED_REFUSAL_KINDS.length,
+      2 * (functionNames().length + 2) + 1 + ALARMED_REFUSAL_KINDS.length,
     );
   });
 
@@ -553,6 +580,80 @@ describe("functions", () => {
     stubDirs.push(outdir);
     const bundle = await bundleLambda(entry, outdir);
     expect(readFileSync(bundle.file)).toEqual(readFileSync(join(assetDir, "index.mjs")));
+  });
+});
+
+describe("the expiry sweep", () => {
+  it("runs hourly from an EventBridge rule, without retries, and only that rule may invoke it", () => {
+    const fnArn = { "Fn::GetAtt": [logicalId(stack.expirySweep.fn), "Arn"] };
+    const rules = ofType("AWS::Events::Rule");
+    expect(rules).toHaveLength(1);
+    const [ruleId, rule] = rules[0]!;
+    expect(rule.Properties).toMatchObject({ ScheduleExpression: "rate(1 hour)", State: "ENABLED" });
+    expect(rule.Properties.Targets).toEqual([
+      expect.objectContaining({
+        Arn: fnArn,
+        RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 3600 },
+      }),
+    ]);
+    const permissions = ofType("AWS::Lambda::Permission").filter(
+      ([, p]) => JSON.stringify(p.Properties.FunctionName) === JSON.stringify(fnArn),
+    );
+    expect(permissions.map(([, p]) => p.Properties)).toEqual([
+      {
+        Action: "lambda:InvokeFunction",
+        FunctionName: fnArn,
+        Principal: "events.amazonaws.com",
+        SourceArn: { "Fn::GetAtt": [ruleId, "Arn"] },
+      },
+    ]);
+    const fn = resources[logicalId(stack.expirySweep.fn)]!;
+    expect(fn.Properties.Timeout).toBe(300);
+  });
+
+  it("may Query the key-ends index and gsi1, read and update items, and nothing more of the table", () => {
+    const tableArn = { "Fn::GetAtt": [logicalId(stack.table.table), "Arn"] };
+    const index = (name: string) => ({ "Fn::Join": ["", [tableArn, `/index/${name}`]] });
+    const dynamo = roleStatements(logicalId(stack.expirySweep.role)).filter((s) =>
+      actions(s).some((a) => a.startsWith("dynamodb:")),
+    );
+    // CDK sorts actions and resources within a statement: compared as sets.
+    const byJson = (a: unknown, b: unknown) => JSON.stringify(a).localeCompare(JSON.stringify(b));
+    expect(
+      dynamo.map((s) => ({ actions: actions(s).sort(), resources: asList(s.Resource).sort(byJson) })),
+    ).toEqual([
+      { actions: ["dynamodb:Query"], resources: [index("gsi1"), index("gsi2")] },
+      {
+        actions: ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+        resources: [tableArn],
+      },
+    ]);
+    // No other function queries the key-ends index.
+    for (const name of functionNames()) {
+      for (const s of roleStatements(logicalId(stack.functions.get(name)!.role))) {
+        expect(JSON.stringify(s.Resource ?? ""), name).not.toContain("/index/gsi2");
+      }
+    }
+  });
+
+  it("signs only with the Device OEM root (terminate-key notices), publishes events, never Scans or Deletes", () => {
+    const statements = roleStatements(logicalId(stack.expirySweep.role));
+    const signing = statements.filter((s) => actions(s).some((a) => covers(a, "kms:Sign")));
+    expect(signing).toHaveLength(1);
+    expect(asList(signing[0]!.Resource)).toEqual([keyArn("deviceOem")]);
+    expect(statements.some((s) => actions(s).includes("events:PutEvents"))).toBe(true);
+    for (const s of statements) {
+      for (const action of actions(s)) {
+        expect(action).not.toMatch(/\*|dynamodb:Scan|dynamodb:DeleteItem|dynamodb:BatchWriteItem/);
+      }
+      expect(asList(s.Resource)).not.toContain("*");
+    }
+    const env = (
+      resources[logicalId(stack.expirySweep.fn)]!.Properties.Environment as {
+        Variables: Record<string, unknown>;
+      }
+    ).Variables;
+    expect(env.ROOT_CREATION).toBe("device-oem-root");
   });
 });
 
@@ -630,7 +731,7 @@ describe("the tables drive the stack", () => {
     });
   });
 
-  it("adds an event bus when a function publishes events, and lets only that function put events", () => {
+  it("adds an event bus when a function publishes events, and lets only that function (and the expiry sweep) put events", () => {
     const dir = writeStubHandlers(["notices", "openapi"]);
     stubDirs.push(dir);
     // Bundling is skipped here: only the wiring is under test.
@@ -663,8 +764,10 @@ describe("the tables drive the stack", () => {
         ),
       )
       .map((r) => (r.Properties.Roles as Array<{ Ref: string }>).map((x) => x.Ref));
+    // The notices function, and the expiry sweep, which every stack has.
     expect(putters).toEqual([
       [withBus.getLogicalId(withBus.functions.get("notices")!.role.node.defaultChild as CfnElement)],
+      [withBus.getLogicalId(withBus.expirySweep.role.node.defaultChild as CfnElement)],
     ]);
     const noticesPolicy = Object.values(all).find(
       (r) =>
@@ -846,7 +949,7 @@ describe("key sharing settings", () => {
     const configured = build("Sharing", { friendKeySlots: 7, trustedDeviceOemRoots: bundle });
     const t = Template.fromStack(configured);
     const envs = environments(t);
-    expect(envs.length).toBe(3); // the two route functions and the root bootstrap
+    expect(envs.length).toBe(4); // the two route functions, the root bootstrap and the expiry sweep
     for (const env of envs) {
       expect(env.FRIEND_KEY_SLOTS).toBe("7");
       const roots = parseDeviceOemRoots(String(env.TRUSTED_DEVICE_OEM_ROOTS), "TRUSTED_DEVICE_OEM_ROOTS");

@@ -17,6 +17,7 @@ import type {
   DeviceNoticeRecord,
   DeviceNoticeState,
   DeviceNoticeWrite,
+  EndedKeysPage,
   FriendRegistrationConditions,
   KeyExpiryWrite,
   KeyRecord,
@@ -162,6 +163,21 @@ export class MemoryStore implements Store {
       .filter((k) => k.vehicleId === vehicleId)
       .sort((a, b) => a.keyId.localeCompare(b.keyId))
       .map((k) => clone(k));
+  }
+
+  async listEndedKeys(endedBy: Date, limit: number, after?: string): Promise<EndedKeysPage> {
+    const ended = [...this.keys.values()]
+      .filter((k) => {
+        const until = k.attestation?.profile.validUntil;
+        return (k.state ?? "active") === "active" && until !== undefined && until * 1000 <= endedBy.getTime();
+      })
+      .sort((a, b) => a.keyId.localeCompare(b.keyId))
+      .filter((k) => after === undefined || k.keyId > after);
+    const page = ended.slice(0, limit);
+    return {
+      keys: page.map((k) => clone(k)),
+      ...(ended.length > limit ? { next: page.at(-1)!.keyId } : {}),
+    };
   }
 
   async registerOwnerKey(

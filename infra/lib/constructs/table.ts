@@ -20,6 +20,7 @@ import { Construct } from "constructs";
 import { TABLE_DESIGN } from "../../../src/adapters/dynamodb/table-design.js";
 
 const GSI = TABLE_DESIGN.vehicleKeysIndex;
+const ENDS = TABLE_DESIGN.keyEndsIndex;
 
 /** GetItem also authorizes TransactGetItems' reads. */
 const READ_ACTIONS = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"];
@@ -53,6 +54,13 @@ export class Table extends Construct {
       sortKey: { name: GSI.sortKey, type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.ALL,
     });
+    // Sparse: only active keys with an end carry its attributes (table-design.ts); the expiry sweep's.
+    this.table.addGlobalSecondaryIndex({
+      indexName: ENDS.name,
+      partitionKey: { name: ENDS.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: ENDS.sortKey, type: dynamodb.AttributeType.NUMBER },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
   }
 
   get tableName(): string {
@@ -65,6 +73,27 @@ export class Table extends Construct {
       new iam.PolicyStatement({
         actions: READ_ACTIONS,
         resources: [this.table.tableArn, `${this.table.tableArn}/index/${GSI.name}`],
+      }),
+    );
+  }
+
+  /**
+   * The expiry sweep (functions/expiry-sweep.ts): Query on the key-ends index and, for the cascades of
+   * a revocation, on gsi1; reads of the records a revocation needs; and the revocation's writes, which
+   * are updates and new items only (no delete, no condition check). The key-ends index is queried by
+   * this function alone.
+   */
+  grantExpirySweep(grantee: iam.IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["dynamodb:Query"],
+        resources: [`${this.table.tableArn}/index/${ENDS.name}`, `${this.table.tableArn}/index/${GSI.name}`],
+      }),
+    );
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+        resources: [this.table.tableArn],
       }),
     );
   }

@@ -67,13 +67,20 @@ function unavailable(error: unknown): boolean {
   );
 }
 
-function abortedBy(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    const fail = () =>
-      reject(Object.assign(new Error("the invocation's deadline is near"), { name: "AbortError" }));
-    if (signal.aborted) fail();
-    else signal.addEventListener("abort", fail, { once: true });
+/**
+ * `work`, or an AbortError once `signal` fires. The listener goes when the call settles: a long
+ * invocation (the expiry sweep makes thousands of calls) must not pile up one per call.
+ */
+function raceDeadline<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  const abortError = () =>
+    Object.assign(new Error("the invocation's deadline is near"), { name: "AbortError" });
+  if (signal.aborted) return Promise.reject(abortError());
+  let fail: () => void = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    fail = () => reject(abortError());
+    signal.addEventListener("abort", fail, { once: true });
   });
+  return Promise.race([work, aborted]).finally(() => signal.removeEventListener("abort", fail));
 }
 
 /** A DynamoDB client with the timeouts and the outcome mapping above. */
@@ -102,7 +109,7 @@ export function createDynamoDbClient(config: DynamoDBClientConfig = {}): DynamoD
     (next, context) => async (args) => {
       const deadline = currentDeadline();
       try {
-        return await (deadline ? Promise.race([next(args), abortedBy(deadline)]) : next(args));
+        return await (deadline ? raceDeadline(next(args), deadline) : next(args));
       } catch (error) {
         // A condition that failed on a retry after an unanswered attempt may have failed because that
         // attempt was applied (a put-if-absent finds its own item): the outcome is unknown, not refused.

@@ -39,6 +39,7 @@ import type {
   DeviceNoticeRecord,
   DeviceNoticeState,
   DeviceNoticeWrite,
+  EndedKeysPage,
   FriendRegistrationConditions,
   KeyExpiryWrite,
   KeyRecord,
@@ -63,7 +64,7 @@ import type {
   VehicleRecord,
 } from "../../service/ports.js";
 import { createDocumentClient } from "./dynamodb-client.js";
-import { TABLE_DESIGN } from "./table-design.js";
+import { EXPIRY_BUCKETS, expiryBucket, expiryBuckets, TABLE_DESIGN } from "./table-design.js";
 
 type Item = Record<string, unknown>;
 type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
@@ -109,7 +110,6 @@ function sequenceKey(n: number): string {
 const epochSeconds = (date: Date | string): number =>
   Math.ceil((typeof date === "string" ? Date.parse(date) : date.getTime()) / 1000);
 
-/** Attributes that belong to the table layout, not to the record. */
 /** The token of the call that wrote an item (putNew): bookkeeping of the store, never part of a record. */
 const WRITE_TOKEN = "writeToken";
 
@@ -121,12 +121,34 @@ const WRITE_TOKEN = "writeToken";
 const KEY_INDEX = "keyIndex";
 const KEYS_UNDER_REFERENCE = "reference";
 
+/** The key-ends index's attributes, removed by every write that moves a key out of active. */
+const KEY_ENDS_NAMES = {
+  "#endsPk": TABLE_DESIGN.keyEndsIndex.partitionKey,
+  "#endsSk": TABLE_DESIGN.keyEndsIndex.sortKey,
+};
+const LEAVE_KEY_ENDS = "REMOVE #endsPk, #endsSk";
+
+/** Where listEndedKeys goes on: a bucket of the key-ends index and, within it, the Query's last key. */
+interface EndedKeysCursor {
+  readonly bucket: number;
+  readonly start?: Record<string, unknown>;
+}
+
+function parseEndedKeysCursor(text: string): EndedKeysCursor {
+  const parsed = JSON.parse(text) as EndedKeysCursor;
+  if (!Number.isInteger(parsed.bucket) || parsed.bucket < 0) throw new Error("not a cursor of listEndedKeys");
+  return parsed;
+}
+
+/** Attributes that belong to the table layout, not to the record. */
 const LAYOUT_ATTRIBUTES = new Set([
   "pk",
   "sk",
   "type",
   "gsi1pk",
   "gsi1sk",
+  TABLE_DESIGN.keyEndsIndex.partitionKey,
+  TABLE_DESIGN.keyEndsIndex.sortKey,
   TABLE_DESIGN.ttlAttribute,
   WRITE_TOKEN,
   KEY_INDEX,
@@ -347,6 +369,38 @@ export class DynamoDbStore implements Store {
       start = page.LastEvaluatedKey;
     } while (start);
     return keys;
+  }
+
+  async listEndedKeys(endedBy: Date, limit: number, after?: string): Promise<EndedKeysPage> {
+    const { keyEndsIndex } = TABLE_DESIGN;
+    const buckets = expiryBuckets();
+    let cursor = after === undefined ? { bucket: 0 } : parseEndedKeysCursor(after);
+    const keys: KeyRecord[] = [];
+    // Bucket by bucket, each a Query for ends up to `endedBy`; a page may span buckets.
+    while (cursor.bucket < EXPIRY_BUCKETS && keys.length < limit) {
+      const page: QueryCommandOutput = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: keyEndsIndex.name,
+          KeyConditionExpression: "#pk = :bucket AND #end <= :endedBy",
+          ExpressionAttributeNames: { "#pk": keyEndsIndex.partitionKey, "#end": keyEndsIndex.sortKey },
+          ExpressionAttributeValues: {
+            ":bucket": buckets[cursor.bucket],
+            ":endedBy": Math.floor(endedBy.getTime() / 1000),
+          },
+          Limit: limit - keys.length,
+          ...(cursor.start ? { ExclusiveStartKey: cursor.start } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) keys.push(record<KeyRecord>(item)!);
+      cursor = page.LastEvaluatedKey
+        ? { bucket: cursor.bucket, start: page.LastEvaluatedKey }
+        : { bucket: cursor.bucket + 1 };
+    }
+    return {
+      keys,
+      ...(cursor.bucket < EXPIRY_BUCKETS ? { next: JSON.stringify(cursor) } : {}),
+    };
   }
 
   async registerOwnerKey(
@@ -763,9 +817,10 @@ export class DynamoDbStore implements Store {
         Update: {
           TableName: this.tableName,
           Key: key.key(keyId),
-          UpdateExpression: "SET #state = :revoked, #revocation = :revocation",
+          // Leaving active, the key leaves the key-ends index too: the sweep has nothing more to do with it.
+          UpdateExpression: `SET #state = :revoked, #revocation = :revocation ${LEAVE_KEY_ENDS}`,
           ConditionExpression: "attribute_exists(pk) AND (attribute_not_exists(#state) OR #state = :active)",
-          ExpressionAttributeNames: { "#state": "state", "#revocation": "revocation" },
+          ExpressionAttributeNames: { "#state": "state", "#revocation": "revocation", ...KEY_ENDS_NAMES },
           ExpressionAttributeValues: {
             ":revoked": "revoked",
             ":active": "active",
@@ -789,7 +844,10 @@ export class DynamoDbStore implements Store {
     const values: Record<string, unknown> = { ":expired": "expired" };
     const sets = ["#state = :expired"];
     let condition: string;
+    let remove = "";
     if (w.from === "active") {
+      Object.assign(names, KEY_ENDS_NAMES);
+      remove = ` ${LEAVE_KEY_ENDS}`;
       names["#expiredAt"] = "expiredAt";
       values[":at"] = w.expiredAt;
       values[":active"] = "active";
@@ -809,7 +867,7 @@ export class DynamoDbStore implements Store {
         Update: {
           TableName: this.tableName,
           Key: key.key(w.keyId),
-          UpdateExpression: `SET ${sets.join(", ")}`,
+          UpdateExpression: `SET ${sets.join(", ")}${remove}`,
           ConditionExpression: condition,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
@@ -1019,11 +1077,18 @@ export class DynamoDbStore implements Store {
   }
 
   private keyItem(keyRecord: KeyRecord): Item {
+    const { vehicleKeysIndex, keyEndsIndex } = TABLE_DESIGN;
+    const until = keyRecord.attestation?.profile.validUntil;
+    const listedForExpiry = until !== undefined && (keyRecord.state ?? "active") === "active";
     return {
       ...key.key(keyRecord.keyId),
       type: "key",
-      [TABLE_DESIGN.vehicleKeysIndex.partitionKey]: `VEHICLE#${keyRecord.vehicleId}`,
-      [TABLE_DESIGN.vehicleKeysIndex.sortKey]: `KEY#${keyRecord.keyId}`,
+      [vehicleKeysIndex.partitionKey]: `VEHICLE#${keyRecord.vehicleId}`,
+      [vehicleKeysIndex.sortKey]: `KEY#${keyRecord.keyId}`,
+      // Only a key that can end is in the key-ends index (sparse): the sweep reads nothing else.
+      ...(listedForExpiry
+        ? { [keyEndsIndex.partitionKey]: expiryBucket(keyRecord.keyId), [keyEndsIndex.sortKey]: until }
+        : {}),
       ...keyRecord,
     };
   }

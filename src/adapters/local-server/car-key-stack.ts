@@ -22,11 +22,13 @@ import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { KMSClient } from "@aws-sdk/client-kms";
+import { sweepExpiredKeys } from "../../../functions/expiry-sweep.js";
 import { MTLS_SETTING } from "../../../functions/lib/client-certificate.js";
-import { setService } from "../../../functions/lib/dependencies.js";
+import { getService, setService } from "../../../functions/lib/dependencies.js";
 import { toHex } from "../../protocol/bytes.js";
 import type { DigestSigner } from "../../protocol/signer.js";
 import { parseDeviceOemRoots } from "../../service/device-oem-roots.js";
+import type { ExpirySweepReport } from "../../service/expiry-sweep.js";
 import { type DynamoDbLocal, startDynamoDbLocal } from "../dynamodb/dynamodb-local.js";
 import { ensureTable } from "../dynamodb/table-design.js";
 import { provisionSigningKey } from "../kms/kms-key-provisioner.js";
@@ -34,6 +36,7 @@ import { fileMacKey } from "../kms/mac-keys.js";
 import { signerFromUri } from "../kms/signer-from-uri.js";
 import { SoftSigner } from "../kms/soft-signer.js";
 import { openEmulatedDeviceMaker } from "./emulated-device-maker.js";
+import { startExpiryTimer } from "./expiry-timer.js";
 import { type AccessLogEntry, type HandlerMap, type LocalServer, startLocalServer } from "./local-server.js";
 import { localServerTlsIdentity, type TlsIdentity } from "./tls-server-certificate.js";
 
@@ -73,6 +76,14 @@ export interface CarKeyStackOptions {
    * (emulated-device-maker.ts); `npm start -- --trust-device-oem FILE`.
    */
   readonly trustedDeviceOemRoots?: readonly string[];
+  /**
+   * Run the expiry sweep (functions/expiry-sweep.ts, hourly in AWS) every this many milliseconds;
+   * `npm start` runs it every minute. Default: never by itself, only `sweepExpiredKeys()`, so a test
+   * or bench that counts DynamoDB operations per request sees no sweep in between.
+   */
+  readonly expirySweepIntervalMs?: number;
+  /** Each expiry sweep's report, or a timed run's failure; default: nothing. */
+  readonly onExpirySweep?: (outcome: { report?: ExpirySweepReport; error?: unknown }) => void;
 }
 
 export interface CarKeyStackMtlsOptions {
@@ -117,6 +128,10 @@ export interface CarKeyStack {
   readonly mtls:
     | { readonly url: string; readonly serverCertPem: string; readonly serverCertFile?: string }
     | undefined;
+  /** Milliseconds between the stack's own expiry sweeps; 0: none. */
+  readonly expirySweepIntervalMs: number;
+  /** One run of the expiry sweep now, as the scheduled function runs it: revokes keys past their end. */
+  sweepExpiredKeys(): Promise<ExpirySweepReport>;
   /** Stops the server, then DynamoDB Local if this stack started it. */
   stop(): Promise<void>;
 }
@@ -307,6 +322,16 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
 
   const listening = server;
   const linkBase = useAsRelayLinkBase(listening.url);
+  const onSweep = options.onExpirySweep ?? (() => {});
+  const expiry = startExpiryTimer({
+    intervalMs: options.expirySweepIntervalMs ?? 0,
+    run: async () => {
+      const report = await sweepExpiredKeys(await getService());
+      onSweep({ report });
+      return report;
+    },
+    onError: (error) => onSweep({ error }),
+  });
   let stopped: Promise<void> | undefined;
   return {
     url: listening.url,
@@ -331,9 +356,12 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
             ...(tls.certFile ? { serverCertFile: tls.certFile } : {}),
           }
         : undefined,
+    expirySweepIntervalMs: Math.max(0, options.expirySweepIntervalMs ?? 0),
+    sweepExpiredKeys: () => expiry.runOnce(),
     stop() {
       stopped ??= (async () => {
         try {
+          await expiry.stop();
           await listening.close();
         } finally {
           try {

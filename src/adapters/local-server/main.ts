@@ -32,6 +32,17 @@ interface Flags {
   readonly mtlsKey?: string;
   readonly webhookUrl?: string;
   readonly trustDeviceOem?: string[];
+  readonly expirySweepInterval: number;
+}
+
+/** How often `npm start` runs the expiry sweep (the stack: hourly), seconds. */
+const DEFAULT_EXPIRY_SWEEP_SECONDS = 60;
+
+function parseSeconds(value: string): number {
+  const seconds = Number(value);
+  if (!/^\d+$/.test(value) || seconds > 86_400)
+    throw new InvalidArgumentError("must be a number of seconds (0 to 86400)");
+  return seconds;
 }
 
 function parsePort(value: string): number {
@@ -76,6 +87,12 @@ function program(): Command {
     )
     .option("--mtls-key <file>", "with --mtls: the server certificate's private key (PEM)")
     .option(
+      "--expiry-sweep-interval <seconds>",
+      "revoke keys past their end (reason expired) every this many seconds, as the stack does hourly; 0: never",
+      parseSeconds,
+      DEFAULT_EXPIRY_SWEEP_SECONDS,
+    )
+    .option(
       "--trust-device-oem <file>",
       "also trust this phone maker's Device OEM root certificate (PEM) for key registration; repeatable",
       (file: string, previous: string[] = []) => [...previous, file],
@@ -100,6 +117,7 @@ function stackOptions(flags: Flags, env: NodeJS.ProcessEnv): CarKeyStackOptions 
     ...trustedRoots(flags),
     ...(flags.webhookUrl ? { webhookUrl: flags.webhookUrl } : {}),
     dataDir: flags.dataDir,
+    expirySweepIntervalMs: flags.expirySweepInterval * 1000,
     ...(flags.inMemory ? { inMemory: true } : {}),
     ...(dynamoDbEndpoint ? { dynamoDbEndpoint } : {}),
     ...(deviceOemSignerUri ? { deviceOemSignerUri } : {}),
@@ -191,6 +209,11 @@ function banner(stack: CarKeyStack, cwd: string = process.cwd()): string {
     `               ${toHex(stack.manufacturerPublicKey)}`,
     `  Device OEMs: roots trusted beside the service's own: ${stack.trustedDeviceOemRoots.length}, ` +
       `the emulated "${stack.emulatedDeviceMaker.name}" (${show(stack.emulatedDeviceMaker.rootFile)}) first`,
+    `  expiry:      ${
+      stack.expirySweepIntervalMs > 0
+        ? `keys past their end revoked every ${stack.expirySweepIntervalMs / 1000} s (reason expired)`
+        : "no sweep (--expiry-sweep-interval 0): keys past their end stay active in the service"
+    }`,
     `  OEM token:   ${token}`,
     "               OEM routes want `authorization: Bearer <token>`, e.g.",
     `               curl -H "authorization: Bearer $(cat ${show(stack.oemTokenFile ?? "<token file>")})" ${stack.url}/v1/keys/000000000000`,
@@ -216,6 +239,12 @@ async function main(): Promise<void> {
             onRequest: (entry) =>
               process.stdout.write(`${entry.method} ${entry.path} ${entry.status} ${entry.durationMs} ms\n`),
           }),
+      onExpirySweep: ({ report, error }) => {
+        if (error) process.stderr.write(`expiry sweep failed: ${oneLine(error)}\n`);
+        else if (report && (report.revoked > 0 || report.failed > 0) && !flags.quiet) {
+          process.stdout.write(`expiry sweep: ${report.revoked} revoked, ${report.failed} failed\n`);
+        }
+      },
       onHandlerError: (error, routeKey) => {
         process.stderr.write(`${routeKey} failed: ${(error as Error).stack ?? String(error)}\n`);
       },

@@ -4,7 +4,11 @@
 // table exactly as it was, checked by scanning it — nonces and pairing
 // records carrying the TTL attribute in epoch seconds, and the index that
 // lists a vehicle's keys. ensureTable is idempotent and enables TTL.
-import { DescribeTableCommand, DescribeTimeToLiveCommand } from "@aws-sdk/client-dynamodb";
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+} from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DynamoDbStore } from "../../../src/adapters/dynamodb/dynamodb-store.js";
@@ -102,14 +106,58 @@ describe("ensureTable", () => {
       { AttributeName: "pk", KeyType: "HASH" },
       { AttributeName: "sk", KeyType: "RANGE" },
     ]);
-    expect(Table?.GlobalSecondaryIndexes?.map((i) => i.IndexName)).toEqual([
+    expect(Table?.GlobalSecondaryIndexes?.map((i) => i.IndexName).sort()).toEqual([
       TABLE_DESIGN.vehicleKeysIndex.name,
+      TABLE_DESIGN.keyEndsIndex.name,
     ]);
     const ttl = await table.client.send(new DescribeTimeToLiveCommand({ TableName: table.tableName }));
     expect(ttl.TimeToLiveDescription).toMatchObject({
       AttributeName: "expiresAt",
       TimeToLiveStatus: "ENABLED",
     });
+  });
+
+  it("adds the key-ends index to a table made before it, and waits until it is active", async () => {
+    const name = "carkeys-before-key-ends";
+    await table.client.send(
+      new CreateTableCommand({
+        TableName: name,
+        BillingMode: "PAY_PER_REQUEST",
+        AttributeDefinitions: [
+          { AttributeName: "pk", AttributeType: "S" },
+          { AttributeName: "sk", AttributeType: "S" },
+          { AttributeName: "gsi1pk", AttributeType: "S" },
+          { AttributeName: "gsi1sk", AttributeType: "S" },
+        ],
+        KeySchema: [
+          { AttributeName: "pk", KeyType: "HASH" },
+          { AttributeName: "sk", KeyType: "RANGE" },
+        ],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: "gsi1",
+            KeySchema: [
+              { AttributeName: "gsi1pk", KeyType: "HASH" },
+              { AttributeName: "gsi1sk", KeyType: "RANGE" },
+            ],
+            Projection: { ProjectionType: "ALL" },
+          },
+        ],
+      }),
+    );
+    await ensureTable(table.client, name);
+    const { Table } = await table.client.send(new DescribeTableCommand({ TableName: name }));
+    const ends = Table?.GlobalSecondaryIndexes?.find((i) => i.IndexName === TABLE_DESIGN.keyEndsIndex.name);
+    expect(ends).toMatchObject({
+      IndexStatus: "ACTIVE",
+      KeySchema: [
+        { AttributeName: "gsi2pk", KeyType: "HASH" },
+        { AttributeName: "gsi2sk", KeyType: "RANGE" },
+      ],
+    });
+    // And the store lists ended keys from it.
+    const older = new DynamoDbStore({ tableName: name, client: table.documentClient });
+    expect(await older.listEndedKeys(new Date(), 10)).toEqual({ keys: [] });
   });
 });
 
