@@ -10,6 +10,7 @@ import {
   OwnerNotPresentError,
 } from "../../src/emulator/vehicle/vehicle.js";
 import type { AccessProfile } from "../../src/protocol/access-profile.js";
+import { fromHex } from "../../src/protocol/bytes.js";
 import { verifyTerminationAttestation } from "../../src/protocol/termination-attestation.js";
 import { createDevice, createVehicle, EmulatedOem, pairOwner, shareKey } from "../support/emulated-pki.js";
 
@@ -30,7 +31,7 @@ async function world(options: { friendKeySlots?: number } = {}) {
     const shared = await shareKey(owner.se, ownerKeyId, friend.se, profile);
     return { se: friend.se, keyId: shared.keyId };
   };
-  return { car, owner, ownerKeyId, share, advance: (ms: number) => (clock += ms), now, start };
+  return { oem, car, owner, ownerKeyId, share, advance: (ms: number) => (clock += ms), now, start };
 }
 
 describe("expiry: a time-boxed key stops at its end, offline", () => {
@@ -90,6 +91,30 @@ describe("expiry: a time-boxed key stops at its end, offline", () => {
     expect(facts.terminatedAt).toBe(w.start + 120_000);
     expect(friend.se.listKeys()).toEqual([]);
     expect(friend.se.unconfirmedTerminations().map((t) => t.keyId)).toEqual([friend.keyId]);
+  });
+
+  it("a terminate-key notice for a key the SE deleted at its end is applied: the counter moves on", async () => {
+    // The service's expiry sweep revoked the key before the SE's own termination reached it.
+    const w = await world();
+    const end = Math.floor(w.start / 1000) + 30;
+    const friend = await w.share({ kind: "full", validUntil: end });
+    w.advance(30_000);
+    const [deleted] = friend.se.deleteExpiredKeys();
+    const deviceId = fromHex(friend.se.seId);
+    const applied = friend.se.applyNotice(w.oem.terminateKeyNotice(deviceId, fromHex(friend.keyId)));
+    expect(applied).toEqual({
+      action: "terminate-key",
+      counter: 1,
+      // The attestation the SE made when it deleted the key: the proof the service still wants.
+      terminationAttestation: deleted!.attestation,
+    });
+    // Later notices are not held back by it.
+    expect(friend.se.applyNotice(w.oem.notice(deviceId, "suspend"))).toMatchObject({ counter: 2 });
+    // A key this SE never held: still refused, the counter where it was.
+    expect(() => friend.se.applyNotice(w.oem.terminateKeyNotice(deviceId, fromHex("0102030405ff")))).toThrow(
+      /no key 0102030405ff/,
+    );
+    expect(friend.se.applyNotice(w.oem.notice(deviceId, "resume"))).toMatchObject({ counter: 4 });
   });
 });
 

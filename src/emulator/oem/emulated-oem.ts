@@ -208,6 +208,15 @@ export class EmulatedOem {
     return encodeSignedStatement(body, signRaw(fromHex(this.state.deviceOemRootKey), body));
   }
 
+  /** A signed terminate-key notice for one key of the device (the service sends one per revocation). */
+  terminateKeyNotice(deviceId: Uint8Array, keyIdentifier: Uint8Array, now = Date.now()): Uint8Array {
+    const id = toHex(deviceId);
+    const counter = (this.state.noticeCounters[id] ?? 0) + 1;
+    this.state.noticeCounters[id] = counter;
+    const body = noticeBody({ deviceId, action: "terminate-key", counter, issuedAt: now, keyIdentifier });
+    return encodeSignedStatement(body, signRaw(fromHex(this.state.deviceOemRootKey), body));
+  }
+
   /** A vehicle's revocation list (src/protocol/revocation-list.ts) signed by the Vehicle OEM root. */
   revocationList(
     vehicleIdentifier: Uint8Array,

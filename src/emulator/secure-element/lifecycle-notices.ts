@@ -40,8 +40,24 @@ export function applyNotice(
     );
   }
   if (notice.action === "terminate-key") {
-    // The key must be here before the counter moves: a notice for a key this SE does not hold changes nothing.
-    const { attestation } = se.termination.delete(toHex(notice.keyIdentifier!));
+    const keyId = toHex(notice.keyIdentifier!);
+    // A key this SE deleted already (its profile ended, or the user deleted it) before the service's
+    // revocation reached it: the notice has nothing left to do, and a notice that could never be applied
+    // would hold back every later one. Its termination attestation, if the service has not confirmed it
+    // yet, goes back as this notice's.
+    const gone = !model.keys.has(keyId) && se.termination.terminatedKeys().find((t) => t.keyId === keyId);
+    if (gone) {
+      model.noticeCounter = notice.counter;
+      const held = se.termination.unconfirmed().find((t) => t.keyId === keyId);
+      return {
+        action: notice.action,
+        counter: notice.counter,
+        ...(held ? { terminationAttestation: held.attestation } : {}),
+      };
+    }
+    // Otherwise the key must be here before the counter moves: a notice for a key this SE never held
+    // changes nothing.
+    const { attestation } = se.termination.delete(keyId);
     model.noticeCounter = notice.counter;
     return { action: notice.action, counter: notice.counter, terminationAttestation: attestation };
   }
