@@ -206,9 +206,7 @@ export class KeyTracking {
     };
     try {
       if (role === "owner") {
-        const migrating = await this.migration(vehicle, now);
-        const { previous, ...rest } = migrating ?? { previousKeyId: "" };
-        const migration: OwnerMigration | undefined = migrating ? rest : undefined;
+        const { migration, previous } = await this.migration(vehicle, now);
         await store.registerOwnerKey(record, nonce, now, confirmedPairingId!, migration);
         // The car removes the old owner's watch keys at the new pairing: so does the service, each its own
         // revocation (reason migrated), only those registered before this key.
@@ -515,8 +513,9 @@ export class KeyTracking {
   private async migration(
     vehicle: VehicleRecord,
     now: Date,
-  ): Promise<(OwnerMigration & { previous?: KeyRecord }) | undefined> {
-    if (!vehicle.owner) return undefined;
+  ): Promise<{ migration?: OwnerMigration; previous?: KeyRecord }> {
+    // The vehicle's first owner key: nothing to replace.
+    if (!vehicle.owner) return {};
     const { store, pseudonyms } = this.options;
     const { keyId: previousKeyId, deviceSeal } = vehicle.owner;
     // The vehicle keeps its owner key's device seal, so the old key and its device's notice counter are
@@ -527,7 +526,8 @@ export class KeyTracking {
       ...(device ? { deviceNoticeStates: [device] } : {}),
     });
     const previous = read.keys.get(previousKeyId);
-    if (!previous || (previous.state ?? "active") !== "active") return { previousKeyId };
+    // Revoked already (by the OEM, say): only the owner on record changes.
+    if (!previous || (previous.state ?? "active") !== "active") return { migration: { previousKeyId } };
     const state = device ? read.deviceNoticeStates.get(device) : undefined;
     const notice = await this.options.notices.terminateKeyNotice(
       previous,
@@ -536,15 +536,17 @@ export class KeyTracking {
     );
     return {
       previous,
-      previousKeyId: previous.keyId,
-      revocation: {
-        reason: "migrated",
-        revokedAt: now.toISOString(),
-        // Not the new key's id: the old and the new phone stay unlinked in the old key's record.
-        revokedBy: "owner-migration",
-        noticeCounter: notice.counter,
+      migration: {
+        previousKeyId: previous.keyId,
+        revocation: {
+          reason: "migrated",
+          revokedAt: now.toISOString(),
+          // Not the new key's id: the old and the new phone stay unlinked in the old key's record.
+          revokedBy: "owner-migration",
+          noticeCounter: notice.counter,
+        },
+        notice: { notice },
       },
-      notice: { notice },
     };
   }
 

@@ -78,6 +78,10 @@ export function registerDemoCommand(program: Command): void {
           const { mkdtemp, rm } = await import("node:fs/promises");
           const { tmpdir } = await import("node:os");
           const dataDir = await mkdtemp(join(tmpdir(), "carkey-demo-"));
+          // The in-process handlers' business metrics are EMF lines on stdout, for CloudWatch in Lambda;
+          // here they would only break `--json` (one JSON object per step) and clutter the story. Read
+          // per answer, so setting it now is enough; an explicit setting still wins.
+          process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
           const { startCarKeyStack } = await import("../../adapters/local-server/car-key-stack.js");
           const stack = await startCarKeyStack({ port: 0, inMemory: true, dataDir });
           try {
