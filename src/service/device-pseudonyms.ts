@@ -11,7 +11,11 @@
 // - a seal: seId XOR HMAC-SHA-256(secret, "carkeys device seal v1" ‖ keyId)
 //   truncated to 16 bytes, a one-time pad per key (key ids are unique), so the
 //   service can address that key's terminate-key notice to its SE while two
-//   keys of one device carry unrelated seals.
+//   keys of one device carry unrelated seals;
+// - for a key on the owner's own second device (a watch), an owner link:
+//   HMAC-SHA-256(secret, "carkeys owner device v1" ‖ ownerKeyId), so revoking
+//   or replacing that owner key finds exactly the devices it attested, while
+//   the table never names the owner key on another key's item.
 //
 // The secret is a deployment's: a KMS HMAC_256 key in AWS (GenerateMac; it
 // never leaves KMS), a generated 0600 file on the local server, an injected
@@ -29,6 +33,7 @@ export interface MacKey {
 
 const REFERENCE_LABEL = new TextEncoder().encode("carkeys device ref v1");
 const SEAL_LABEL = new TextEncoder().encode("carkeys device seal v1");
+const OWNER_LINK_LABEL = new TextEncoder().encode("carkeys owner device v1");
 const SE_ID_LENGTH = 16;
 /** How many references a process remembers: a Lambda container lives long and meets many devices. */
 const REMEMBERED_REFERENCES = 10_000;
@@ -84,6 +89,11 @@ export class DevicePseudonyms {
       return toHex(deviceIdFromInstanceKey(certificatePublicKey(instanceCa)));
     }
     throw new ConfigurationError(`key ${key.keyId} carries no device: neither a seal nor a legacy SE id`);
+  }
+
+  /** What an owner's-device key records of the owner key that attested it (KeyRecord.ownerLink). */
+  async ownerLink(ownerKeyId: string): Promise<string> {
+    return toHex(await this.key.mac(concatBytes(OWNER_LINK_LABEL, fromHex(ownerKeyId, "ownerKeyId"))));
   }
 
   /** A key's device reference: stored, or computed for records written before references. */

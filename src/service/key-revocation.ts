@@ -386,52 +386,55 @@ export class KeyRevocation {
   }
 
   /**
-   * Revoking a co-owner revokes what it shared (docs/protocol.md §27): every active key of the vehicle
-   * whose attestation it signed, and, through them, what a co-owner it made shared. Each is its own
-   * revocation (state, revocation-list entry, terminate-key notice), recorded as `sharer-revoked`.
+   * The one cascade of a revocation: what the revoked key attested goes with it, each its own
+   * revocation (state, revocation-list entry, terminate-key notice), as the car drops them.
+   * - A co-owner (docs/protocol.md §27): every active key whose attestation it signed
+   *   (`attestation.sharedBy`), recorded as `sharer-revoked`; through them, what a co-owner it made
+   *   shared.
+   * - An owner key (docs/protocol.md §28): the keys on the owner's other devices it attested (a
+   *   watch), by their `ownerLink` (a keyed pseudonym of this owner key), recorded as
+   *   `owner-key-revoked`, or `migrated` when a new phone replaced it. Its count (`ownerDevices`)
+   *   says whether there is any: without one, nothing is read. Watch keys registered before the link
+   *   was kept are matched by registration time, as before: registered from this owner key's
+   *   registration on and, for an owner key a new phone replaced, before the replacement (`until`).
+   * A repeat of the revocation finishes what an interruption left.
    */
-  private async revokeSharedBy(sharer: KeyRecord): Promise<void> {
-    if (sharer.role !== "friend" || !sharer.attestation) return;
-    if (sharingRole(sharer.attestation.profile) !== "co-owner") return;
-    const keys = await this.options.store.listVehicleKeys(sharer.vehicleId);
-    for (const key of keys) {
-      if (key.attestation?.sharedBy !== sharer.keyId || (key.state ?? "active") !== "active") continue;
-      await this.revoke(key, "sharer-revoked", "co-owner-revoked");
-    }
-  }
-
-  /**
-   * Revoking an owner key revokes the keys on the owner's other devices it attested (a watch,
-   * docs/protocol.md §28), as the car drops them with their owner key. The service does not record
-   * which owner key attested a watch key (README "What the service stores"); an owner's-device key
-   * registers only while its owner key is the vehicle's owner and active (the registration's
-   * transaction checks it), so it is one of the vehicle's owner's-device keys registered from that
-   * owner key's registration on and, for an owner key a new phone replaced, before the replacement
-   * (`until`, the new owner key's registration). The owner key's own count (`ownerDevices`) says
-   * whether there is any to look for: without one, nothing is read. Each is its own revocation
-   * (state, revocation-list entry, terminate-key notice); a repeat of the owner key's revocation
-   * finishes what an interruption left.
-   */
-  async revokeOwnerDevices(
-    owner: KeyRecord,
-    reason: Extract<RevocationReason, "owner-key-revoked" | "migrated">,
-    until?: string,
+  async revokeAttestedBy(
+    attester: KeyRecord,
+    options: { reason?: Extract<RevocationReason, "owner-key-revoked" | "migrated">; until?: string } = {},
   ): Promise<void> {
-    if (owner.role !== "owner" || !owner.ownerDevices) return;
-    const { store } = this.options;
-    let bound = until;
-    if (bound === undefined) {
-      const vehicle = await store.getVehicle(owner.vehicleId);
-      // Replaced by a new phone: its devices are those registered before the replacement took over.
-      if (vehicle?.owner?.keyId !== owner.keyId) bound = owner.revocation?.revokedAt;
-      if (vehicle?.owner?.keyId !== owner.keyId && bound === undefined) return;
+    const coOwner =
+      attester.role === "friend" &&
+      attester.attestation !== undefined &&
+      sharingRole(attester.attestation.profile) === "co-owner";
+    const owner = attester.role === "owner" && Boolean(attester.ownerDevices);
+    if (!coOwner && !owner) return;
+    const { store, pseudonyms } = this.options;
+    let attestedHere: (key: KeyRecord) => boolean;
+    if (coOwner) {
+      attestedHere = (key) => key.attestation?.sharedBy === attester.keyId;
+    } else {
+      const link = await pseudonyms.ownerLink(attester.keyId);
+      let bound = options.until;
+      if (bound === undefined) {
+        const vehicle = await store.getVehicle(attester.vehicleId);
+        // Replaced by a new phone: its unlinked devices are those registered before the replacement.
+        if (vehicle?.owner?.keyId !== attester.keyId) bound = attester.revocation?.revokedAt ?? "";
+      }
+      attestedHere = (key) => {
+        if (!key.ownerDevice) return false;
+        if (key.ownerLink !== undefined) return key.ownerLink === link;
+        return key.registeredAt >= attester.registeredAt && (bound === undefined || key.registeredAt < bound);
+      };
     }
-    const keys = await store.listVehicleKeys(owner.vehicleId);
-    const revokedBy = reason === "migrated" ? "owner-migration" : "owner-key-revoked";
-    for (const key of keys) {
-      if (!key.ownerDevice || (key.state ?? "active") !== "active") continue;
-      if (key.registeredAt < owner.registeredAt || (bound !== undefined && key.registeredAt >= bound))
-        continue;
+    const reason = coOwner ? "sharer-revoked" : (options.reason ?? "owner-key-revoked");
+    const revokedBy = coOwner
+      ? "co-owner-revoked"
+      : reason === "migrated"
+        ? "owner-migration"
+        : "owner-key-revoked";
+    for (const key of await store.listVehicleKeys(attester.vehicleId)) {
+      if ((key.state ?? "active") !== "active" || !attestedHere(key)) continue;
       await this.revoke(key, reason, revokedBy);
     }
   }
@@ -458,10 +461,7 @@ export class KeyRevocation {
         if (known.nonce) await store.claimNonce(known.nonce);
         // A repeat finishes what an interrupted first attempt may have left: the co-owner's shares, the
         // owner's watch keys.
-        if (key.state === "revoked") {
-          await this.revokeSharedBy(key);
-          await this.revokeOwnerDevices(key, "owner-key-revoked");
-        }
+        if (key.state === "revoked") await this.revokeAttestedBy(key);
         return { created: false, response: revocationView(key) };
       }
       const now = clock.now();
@@ -509,8 +509,7 @@ export class KeyRevocation {
         },
         noticeEvent(notice),
       ]);
-      await this.revokeSharedBy(key);
-      await this.revokeOwnerDevices(key, "owner-key-revoked");
+      await this.revokeAttestedBy(key);
       return { created: true, response: revocationView({ ...key, state: "revoked", revocation }) };
     } while (await backoff.afterLostRace());
     throw new ConflictError(`key ${target.keyId}: concurrent revocations and notices; retry`);

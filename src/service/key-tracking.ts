@@ -51,7 +51,7 @@ export interface KeyTrackingOptions {
   /** Friend keys a vehicle holds at once (default DEFAULT_FRIEND_KEY_SLOTS). */
   readonly friendKeySlots?: number;
   /** Revokes the old owner's watch keys when a new phone takes over (KeyRevocation). */
-  readonly ownerDevices?: Pick<KeyRevocation, "revokeOwnerDevices">;
+  readonly ownerDevices?: Pick<KeyRevocation, "revokeAttestedBy">;
 }
 
 /** Friend keys per vehicle unless configured otherwise, as the car's own default (BMW and Google allow 5). */
@@ -202,7 +202,10 @@ export class KeyTracking {
             },
           }
         : {}),
-      ...(attestation?.ownerDevice ? { ownerDevice: true } : {}),
+      // The owner key on record attested it (a co-owner may not mark its own devices: verifyAttestation).
+      ...(attestation?.ownerDevice
+        ? { ownerDevice: true, ownerLink: await pseudonyms.ownerLink(vehicle.owner!.keyId) }
+        : {}),
     };
     try {
       if (role === "owner") {
@@ -211,7 +214,10 @@ export class KeyTracking {
         // The car removes the old owner's watch keys at the new pairing: so does the service, each its own
         // revocation (reason migrated), only those registered before this key.
         if (previous && migration?.revocation) {
-          await this.options.ownerDevices?.revokeOwnerDevices(previous, "migrated", record.registeredAt);
+          await this.options.ownerDevices?.revokeAttestedBy(previous, {
+            reason: "migrated",
+            until: record.registeredAt,
+          });
         }
         if (migration?.notice) {
           await this.options.notices.publishAll([

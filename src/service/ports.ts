@@ -217,6 +217,12 @@ export interface KeyRecord {
   /** A key on a second device of the vehicle's owner (its attestation's tag CB): it holds no friend slot. */
   readonly ownerDevice?: boolean;
   /**
+   * A key on the owner's second device: the owner key that attested it, as a keyed pseudonym
+   * (DevicePseudonyms.ownerLink), so that owner key's revocation or replacement revokes exactly it.
+   * Absent on such keys registered before it was kept: matched by registration times instead.
+   */
+  readonly ownerLink?: string;
+  /**
    * Owner keys only: how many keys on the owner's other devices (a watch) this key attested and the
    * service registered, raised by each such registration's transaction and never lowered. Absent
    * (none): revoking or replacing this key has no device keys to look for.

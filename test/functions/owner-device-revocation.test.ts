@@ -7,6 +7,7 @@
 // the new owner's; friend keys stay. A co-owner cannot mark a share as its
 // own device, and lost mode stays per device.
 import "../support/quiet-logs.js";
+import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handler as deviceEnrollment } from "../../functions/device-enrollment.js";
 import { handler as keyTracking } from "../../functions/key-tracking.js";
@@ -218,6 +219,48 @@ describe("the watch key follows its owner key", () => {
       state: "revoked",
       revocation: { reason: "owner-key-revoked" },
     });
+  });
+
+  it("the watch key records its owner key only as a keyed link, and the cascade follows the link, not registration times", async () => {
+    const w = await ownerWithWatch();
+    const items = await harness.table.scan();
+    const watchItem = items.find((i) => i.pk === `KEY#${w.watch.keyId}` && i.sk === "KEY")!;
+    expect(watchItem.ownerLink).toMatch(/^[0-9a-f]{64}$/);
+    // The table never names the owner key on another key's item (README "What the service stores").
+    expect(JSON.stringify(watchItem)).not.toContain(w.owner.keyId);
+    const friendItem = items.find((i) => i.pk === `KEY#${w.friend.keyId}` && i.sk === "KEY")!;
+    expect(friendItem.ownerLink).toBeUndefined();
+    // A linked watch dated before its owner key (as a clock step could make it) is still the owner's.
+    const earlier = "2000-01-01T00:00:00.000Z";
+    await harness.table.documentClient.send(
+      new UpdateCommand({
+        TableName: harness.table.tableName,
+        Key: { pk: `KEY#${w.watch.keyId}`, sk: "KEY" },
+        UpdateExpression: "SET registeredAt = :at",
+        ExpressionAttributeValues: { ":at": earlier },
+      }),
+    );
+    // A watch registered before links were kept carries none: matched by registration time.
+    const legacyWatch = await registerWatch(await enroll(), w.owner, w.vehicle.id);
+    await harness.table.documentClient.send(
+      new UpdateCommand({
+        TableName: harness.table.tableName,
+        Key: { pk: `KEY#${legacyWatch.keyId}`, sk: "KEY" },
+        UpdateExpression: "REMOVE ownerLink",
+      }),
+    );
+    const revoked = await invoke(
+      revocation,
+      apiEvent("POST /v1/keys/{keyId}/revocation", { iam: true, params: { keyId: w.owner.keyId } }),
+    );
+    expect(revoked.status, JSON.stringify(revoked.json)).toBe(201);
+    for (const keyId of [w.watch.keyId, legacyWatch.keyId]) {
+      expect(await record(keyId)).toMatchObject({
+        state: "revoked",
+        revocation: { reason: "owner-key-revoked" },
+      });
+    }
+    expect((await record(w.friend.keyId))?.state).toBe("active");
   });
 
   it("an owner key with no watch revokes alone, reading nothing more", async () => {
