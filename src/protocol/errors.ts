@@ -112,3 +112,33 @@ export class CertificateIssuanceError extends ProtocolError {
     this.reason = reason;
   }
 }
+
+/** Why a friend's key is not validly enrolled (src/protocol/friend-enrollment.ts). */
+export type FriendEnrollmentReason =
+  /** The certificates do not chain to a trusted Device OEM root (cause: the CertificateVerificationError). */
+  | "certificate-chain"
+  /** The certificate is for another key than the one presented. */
+  | "other-key"
+  /** The certificate's key role is not friend. */
+  | "not-a-friend-key"
+  /** The certificate binds the key to another vehicle. */
+  | "other-vehicle"
+  /** The attestation does not parse. */
+  | "attestation-malformed"
+  /** The attestation is signed by another key than the attester's, or its signature does not verify. */
+  | "attestation-not-verified"
+  /** The attestation is for another vehicle. */
+  | "attestation-other-vehicle"
+  /** The attestation vouches for another key. */
+  | "attestation-other-key";
+
+/** A friend key refused by verifyFriendEnrollment; each party words its own refusal from `reason`. */
+export class FriendEnrollmentError extends VerificationError {
+  override name = "FriendEnrollmentError";
+  readonly reason: FriendEnrollmentReason;
+
+  constructor(reason: FriendEnrollmentReason, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.reason = reason;
+  }
+}

@@ -9,12 +9,13 @@ import {
   verifyCertificateChain,
 } from "../protocol/certificate-verifier.js";
 import { deviceIdFromInstanceKey } from "../protocol/device-identity.js";
-import { CertificateVerificationError, VerificationError } from "../protocol/errors.js";
 import {
-  type KeyAttestationFacts,
-  parseKeyAttestation,
-  verifyKeyAttestation,
-} from "../protocol/key-attestation.js";
+  CertificateVerificationError,
+  FriendEnrollmentError,
+  VerificationError,
+} from "../protocol/errors.js";
+import { verifyFriendEnrollment } from "../protocol/friend-enrollment.js";
+import { type KeyAttestationFacts, parseKeyAttestation } from "../protocol/key-attestation.js";
 import { keyTrackingReceiptBody } from "../protocol/key-tracking-receipt.js";
 import { keyIdentifier } from "../protocol/p256.js";
 import { verifyPairingConfirmation } from "../protocol/pairing-confirmation.js";
@@ -426,24 +427,45 @@ export class KeyTracking {
     const sharer = signerKeyId === vehicle.owner.keyId ? undefined : await this.coOwner(signerKeyId, vehicle);
     let facts: KeyAttestationFacts;
     try {
-      facts = verifyKeyAttestation(
-        encoded,
-        fromHex(sharer ? sharer.endpointPublicKey : vehicle.owner.publicKey),
-      );
+      // The chain is verified already (for either role); the friend decision is the one the car and the SE make.
+      facts = verifyFriendEnrollment({
+        certificates: { verified: chain },
+        vehicleIdentifier: fromHex(vehicle.vehicleId),
+        attestation: {
+          encoded,
+          attesterPublicKey: fromHex(sharer ? sharer.endpointPublicKey : vehicle.owner.publicKey),
+        },
+      }).attestation!;
     } catch (error) {
-      if (error instanceof VerificationError) {
-        throw new ForbiddenError(
-          `the key attestation is not from the vehicle's ${sharer ? `co-owner key ${sharer.keyId}` : "owner key"}: ${error.message}`,
-          { cause: error },
-        );
+      if (!(error instanceof FriendEnrollmentError)) throw error;
+      switch (error.reason) {
+        case "attestation-not-verified":
+          throw new ForbiddenError(
+            `the key attestation is not from the vehicle's ${sharer ? `co-owner key ${sharer.keyId}` : "owner key"}: ${error.message}`,
+            { cause: error },
+          );
+        case "attestation-other-vehicle":
+          throw new ForbiddenError(
+            "the key attestation is for another vehicle than the endpoint certificate",
+            {
+              cause: error,
+            },
+          );
+        case "attestation-other-key":
+          throw new ForbiddenError("the key attestation is for another key than the endpoint certificate", {
+            cause: error,
+          });
+        case "attestation-malformed":
+          return invalidField("body.keyAttestation", error.cause);
+        default:
+          // The certificate's own facts (friend role, this vehicle) are what chose this path.
+          throw new ForbiddenError(
+            `the endpoint certificate is not a friend key's for this vehicle: ${error.message}`,
+            {
+              cause: error,
+            },
+          );
       }
-      return invalidField("body.keyAttestation", error);
-    }
-    if (toHex(facts.vehicleIdentifier) !== vehicle.vehicleId) {
-      throw new ForbiddenError("the key attestation is for another vehicle than the endpoint certificate");
-    }
-    if (!equalBytes(facts.endpointPublicKey, chain.publicKey)) {
-      throw new ForbiddenError("the key attestation is for another key than the endpoint certificate");
     }
     if (facts.ownerDevice && sharer) {
       // Tag CB puts a key outside the friend slots: only the owner's own key may say a device is the owner's.

@@ -14,7 +14,9 @@ import {
 } from "../../protocol/access-profile.js";
 import { activationCheck, activationKey, checkActivationCode } from "../../protocol/activation-code.js";
 import { equalBytes, fromHex, toHex } from "../../protocol/bytes.js";
-import { parseCertificate, verifyCertificateChain } from "../../protocol/certificate-verifier.js";
+import { parseCertificate, type VerifiedCertificateChain } from "../../protocol/certificate-verifier.js";
+import { CertificateVerificationError, FriendEnrollmentError } from "../../protocol/errors.js";
+import { verifyFriendEnrollment } from "../../protocol/friend-enrollment.js";
 import { keyAttestationBody, parseKeyAttestation } from "../../protocol/key-attestation.js";
 import { MAILBOX_SIZE, Mailbox } from "../../protocol/mailbox-operations.js";
 import { keyIdentifier } from "../../protocol/p256.js";
@@ -159,19 +161,7 @@ export class KeySharing {
     }
     if (!this.userAuthentication.fresh)
       throw new SecureElementError("sharing needs a fresh user authentication");
-    const friend = verifyCertificateChain({
-      leaf: request.endpointCertificate,
-      intermediates: [request.instanceCaCertificate],
-      // Cross-platform: a friend on another maker's phone, if its Device OEM is one this SE trusts.
-      anchors: this.certification.sharingAnchors(),
-      expectedLeafProfile: "endpoint",
-      at: new Date(this.now()),
-    });
-    if (friend.keyRole !== "friend")
-      throw new SecureElementError("the shared key's certificate is not a friend key");
-    if (!friend.vehicleIdentifier || !equalBytes(friend.vehicleIdentifier, sharer.vehicleIdentifier)) {
-      throw new SecureElementError("the shared key is bound to another vehicle");
-    }
+    const friend = this.friendCertificate(request, sharer.vehicleIdentifier);
     const serial =
       1 +
       Math.max(
@@ -215,6 +205,38 @@ export class KeySharing {
       revoked: false,
     });
     return encodeSignedStatement(body, sharer.endpoint.sign(body));
+  }
+
+  /** The friend's key as the car will judge it (src/protocol/friend-enrollment.ts), before this SE vouches for it. */
+  private friendCertificate(
+    request: KeyCreationRequest,
+    vehicleIdentifier: Uint8Array,
+  ): VerifiedCertificateChain {
+    try {
+      return verifyFriendEnrollment({
+        certificates: {
+          endpointCertificate: request.endpointCertificate,
+          instanceCaCertificate: request.instanceCaCertificate,
+          // Cross-platform: a friend on another maker's phone, if its Device OEM is one this SE trusts.
+          deviceOemRoots: this.certification.sharingAnchors(),
+          at: new Date(this.now()),
+        },
+        vehicleIdentifier,
+      }).chain;
+    } catch (error) {
+      if (!(error instanceof FriendEnrollmentError)) throw error;
+      switch (error.reason) {
+        case "certificate-chain":
+          // The certificate verifier's own refusal, reason and all.
+          throw error.cause instanceof CertificateVerificationError ? error.cause : error;
+        case "not-a-friend-key":
+          throw new SecureElementError("the shared key's certificate is not a friend key", { cause: error });
+        case "other-vehicle":
+          throw new SecureElementError("the shared key is bound to another vehicle", { cause: error });
+        default:
+          throw error;
+      }
+    }
   }
 
   /**

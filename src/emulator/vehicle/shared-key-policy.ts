@@ -5,15 +5,14 @@
 // identifier, the owner keys it paired, its revocation list — and the profile
 // comes from the owner's signed attestation, never from the friend's device.
 import { MAX_SHARE_DEPTH, profileBeyond, sharingRole } from "../../protocol/access-profile.js";
-import { equalBytes, fromHex, toHex } from "../../protocol/bytes.js";
-import { verifyCertificateChain } from "../../protocol/certificate-verifier.js";
-import { deviceIdFromInstanceKey } from "../../protocol/device-identity.js";
-import { CertificateVerificationError, ProtocolError } from "../../protocol/errors.js";
+import { fromHex, toHex } from "../../protocol/bytes.js";
+import { CertificateVerificationError, FriendEnrollmentError, ProtocolError } from "../../protocol/errors.js";
 import {
-  type KeyAttestationFacts,
-  parseKeyAttestation,
-  verifyKeyAttestation,
-} from "../../protocol/key-attestation.js";
+  type FriendEnrollmentFacts,
+  verifyFriendAttestation,
+  verifyFriendEnrollment,
+} from "../../protocol/friend-enrollment.js";
+import { type KeyAttestationFacts, parseKeyAttestation } from "../../protocol/key-attestation.js";
 import { keyIdentifier } from "../../protocol/p256.js";
 import type { PrivateMailboxContent } from "../../protocol/private-mailbox.js";
 import { expiresAt, hasExpired } from "../../protocol/profile-expiry.js";
@@ -79,31 +78,14 @@ export function enrollmentFromMailbox(
       keyId,
     );
   }
-  let chain: ReturnType<typeof verifyCertificateChain>;
-  try {
-    chain = verifyCertificateChain({
-      leaf: pkg.endpointCertificate,
-      intermediates: [pkg.instanceCaCertificate],
-      anchors: state.deviceOemRoots,
-      expectedLeafProfile: "endpoint",
-      at: now,
-    });
-  } catch (error) {
-    if (error instanceof CertificateVerificationError)
-      refuse(`certificate chain ${error.reason}: ${error.message}`, keyId);
-    throw error;
-  }
-  if (toHex(keyIdentifier(chain.publicKey)) !== keyId) refuse("the certificate is for another key", keyId);
-  if (chain.keyRole !== "friend") refuse("the certificate is not a friend key's", keyId);
-  if (!chain.vehicleIdentifier || toHex(chain.vehicleIdentifier) !== state.vehicleIdentifier) {
-    refuse("the key is bound to another vehicle", keyId);
-  }
+  const { chain, deviceId } = friendCertificate(state, keyId, pkg, now);
   const first = ownerAttestation(state, keyId, links[0]!, links.length > 1 ? undefined : chain.publicKey);
   // Down the chain: each link is signed by the key the link above attested, which must be a co-owner
   // that was never revoked, and grants no more than that co-owner holds.
   let facts = first;
   const sharedVia: string[] = [];
-  for (const link of links.slice(1)) {
+  for (const [index, link] of links.entries()) {
+    if (index === 0) continue;
     const sharer = toHex(keyIdentifier(facts.endpointPublicKey));
     if (sharingRole(facts.profile) !== "co-owner") {
       refuse(`key ${sharer} is a ${sharingRole(facts.profile)} key: only co-owners share further`, keyId);
@@ -114,15 +96,24 @@ export function enrollmentFromMailbox(
     if (sharerDevice && state.suspendedDevices?.includes(sharerDevice)) {
       refuse("the sharing co-owner's device is suspended (lost mode)", keyId);
     }
+    const last = index === links.length - 1;
     let next: KeyAttestationFacts;
     try {
-      next = verifyKeyAttestation(link, facts.endpointPublicKey);
+      next = verifyFriendAttestation(
+        { encoded: link, attesterPublicKey: facts.endpointPublicKey },
+        {
+          vehicleIdentifier: fromHex(state.vehicleIdentifier),
+          // The last link attests the key being enrolled; the ones above it, the co-owners between.
+          ...(last ? { endpointPublicKey: chain.publicKey } : {}),
+        },
+      );
     } catch (error) {
-      if (error instanceof ProtocolError) refuse(`co-owner attestation: ${error.message}`, keyId);
-      throw error;
+      if (!(error instanceof FriendEnrollmentError)) throw error;
+      if (error.reason === "attestation-other-vehicle")
+        refuse("the co-owner attestation is for another vehicle", keyId);
+      if (error.reason === "attestation-other-key") refuse("the attestation is for another key", keyId);
+      refuse(`co-owner attestation: ${error.message}`, keyId);
     }
-    if (toHex(next.vehicleIdentifier) !== state.vehicleIdentifier)
-      refuse("the co-owner attestation is for another vehicle", keyId);
     if (state.revoked.some((r) => r.attestedBy === sharer && r.attestationSerial === next.serial)) {
       refuse(`attestation serial ${next.serial} of co-owner ${sharer} was revoked`, keyId);
     }
@@ -131,8 +122,6 @@ export function enrollmentFromMailbox(
     sharedVia.push(sharer);
     facts = next;
   }
-  if (!equalBytes(facts.endpointPublicKey, chain.publicKey))
-    refuse("the attestation is for another key", keyId);
   if (facts.ownerDevice && sharedVia.length > 0) {
     // Only the owner's own key vouches for another device of the owner; a co-owner cannot make one.
     refuse("an owner's-device key must be attested by an owner key, not through a co-owner", keyId);
@@ -163,7 +152,7 @@ export function enrollmentFromMailbox(
     role: facts.ownerDevice ? "owner" : "friend",
     ...(facts.ownerDevice ? { ownerDeviceOf: signer } : {}),
     enrolledAt: now.toISOString(),
-    deviceId: toHex(deviceIdFromInstanceKey(chain.chain[1]!.subjectPublicKey)),
+    deviceId: toHex(deviceId),
     attestedBy: toHex(facts.signerKeyId),
     attestationSerial: facts.serial,
     ...(facts.activationCheck
@@ -171,6 +160,43 @@ export function enrollmentFromMailbox(
       : {}),
     ...(sharedVia.length ? { sharedVia } : {}),
   };
+}
+
+/** The shared key's certificates, judged as the owner's SE and the service judge them (src/protocol/friend-enrollment.ts). */
+function friendCertificate(
+  state: VehicleState,
+  keyId: string,
+  pkg: NonNullable<PrivateMailboxContent["enrollment"]>,
+  now: Date,
+): FriendEnrollmentFacts {
+  try {
+    return verifyFriendEnrollment({
+      certificates: {
+        endpointCertificate: pkg.endpointCertificate,
+        instanceCaCertificate: pkg.instanceCaCertificate,
+        deviceOemRoots: state.deviceOemRoots,
+        at: now,
+      },
+      vehicleIdentifier: fromHex(state.vehicleIdentifier),
+      keyId: fromHex(keyId),
+    });
+  } catch (error) {
+    if (!(error instanceof FriendEnrollmentError)) throw error;
+    switch (error.reason) {
+      case "certificate-chain": {
+        const cause = error.cause;
+        if (cause instanceof CertificateVerificationError)
+          refuse(`certificate chain ${cause.reason}: ${cause.message}`, keyId);
+        return refuse(`certificate chain: ${error.message}`, keyId);
+      }
+      case "other-key":
+        return refuse("the certificate is for another key", keyId);
+      case "not-a-friend-key":
+        return refuse("the certificate is not a friend key's", keyId);
+      default:
+        return refuse("the key is bound to another vehicle", keyId);
+    }
+  }
 }
 
 /** The first link of a chain: an attestation by one of this car's owner keys, with every owner-key check. */
@@ -187,16 +213,22 @@ function ownerAttestation(
     const signerKeyId = toHex(parseKeyAttestation(attestation).facts.signerKeyId);
     const owner = ownerKeyById(state, signerKeyId);
     if (!owner) refuse("the attestation is not signed by an owner key of this vehicle", keyId);
-    facts = verifyKeyAttestation(attestation, owner);
+    facts = verifyFriendAttestation(
+      { encoded: attestation, attesterPublicKey: owner },
+      {
+        vehicleIdentifier: fromHex(state.vehicleIdentifier),
+        ...(subject ? { endpointPublicKey: subject } : {}),
+      },
+    );
   } catch (error) {
     if (error instanceof TransactionRefusedError) throw error;
+    if (error instanceof FriendEnrollmentError && error.reason === "attestation-other-vehicle")
+      refuse("the attestation is for another vehicle", keyId);
+    if (error instanceof FriendEnrollmentError && error.reason === "attestation-other-key")
+      refuse("the attestation is for another key", keyId);
     if (error instanceof ProtocolError) refuse(`attestation: ${error.message}`, keyId);
     throw error;
   }
-  if (toHex(facts.vehicleIdentifier) !== state.vehicleIdentifier)
-    refuse("the attestation is for another vehicle", keyId);
-  if (subject && !equalBytes(facts.endpointPublicKey, subject))
-    refuse("the attestation is for another key", keyId);
   const signer = toHex(facts.signerKeyId);
   const signerPublicKey = toHex(ownerKeyById(state, signer)!);
   const signerStopped = ownerKeyStop(state, signer, signerPublicKey);
