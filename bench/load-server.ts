@@ -9,13 +9,9 @@ import "reflect-metadata";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setRelay } from "../functions/lib/relay-dependencies.js";
-import { DynamoDbRelayStore } from "../src/adapters/dynamodb/dynamodb-relay-store.js";
 import { startCarKeyStack } from "../src/adapters/local-server/car-key-stack.js";
-import { TigressRelay } from "../src/service/relay/relay-service.js";
 
 const dataDir = await mkdtemp(join(tmpdir(), "carkeys-load-"));
-const stack = await startCarKeyStack({ port: 0, inMemory: true, dataDir });
 // Every client of this run shares one address (loopback), so its bucket is opened wide: a second
 // per request with a burst of a billion. The bucket's arrival time then runs ahead of the clock
 // from the first request on and never reaches its limit, so each take is the same "busy" update
@@ -23,12 +19,12 @@ const stack = await startCarKeyStack({ port: 0, inMemory: true, dataDir });
 // per request it would fall back to "now" between requests, and concurrent requests reading it
 // idle would keep finding it moved and read again.
 const open = { burst: 1_000_000_000, intervalMs: 1000 };
-setRelay(
-  new TigressRelay({
-    store: new DynamoDbRelayStore({ tableName: stack.tableName }),
-    rateLimits: { perAddress: open, perClaim: open },
-  }),
-);
+const stack = await startCarKeyStack({
+  port: 0,
+  inMemory: true,
+  dataDir,
+  relayRateLimits: { perAddress: open, perClaim: open },
+});
 process.stdout.write(
   `${JSON.stringify({ url: stack.url, keysDir: stack.keysDir, oemToken: stack.oemToken })}\n`,
 );

@@ -2,9 +2,28 @@
 // certificate from the Device OEM root. The request signature is checked by
 // the service over the raw body, with the key the body names.
 import "reflect-metadata";
+import {
+  type ServiceDependencies,
+  serviceDependenciesFromEnvironment,
+} from "../src/adapters/service-assembly.js";
 import { DEVICE_ENROLLMENT_ROUTES } from "../src/api/routes/device-enrollment-routes.js";
-import { createHttpHandler } from "./lib/http-handler.js";
+import type { CarKeysService } from "../src/service/car-keys-service.js";
+import { createHttpHandler, type DependencySource } from "../src/service/http/create-http-handler.js";
 
-export const handler = createHttpHandler(DEVICE_ENROLLMENT_ROUTES, {
-  "POST /v1/devices": ({ body, raw, service }) => service.secureElements.enroll(body, raw),
-});
+/** What this function uses: the parts of the service its routes call. */
+export interface DeviceEnrollmentDependencies extends Pick<ServiceDependencies, "serverToServerMtls"> {
+  readonly service: Pick<CarKeysService, "secureElements">;
+}
+
+export function makeHandler(dependencies: DependencySource<DeviceEnrollmentDependencies>) {
+  return createHttpHandler(
+    DEVICE_ENROLLMENT_ROUTES,
+    {
+      "POST /v1/devices": ({ body, raw }, { service }) => service.secureElements.enroll(body, raw),
+    },
+    dependencies,
+  );
+}
+
+/** Built from the Lambda's environment on the first invocation. */
+export const handler = makeHandler(serviceDependenciesFromEnvironment());

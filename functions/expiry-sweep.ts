@@ -8,12 +8,18 @@
 import "reflect-metadata";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Context } from "aws-lambda";
+import { serviceDependenciesFromEnvironment } from "../src/adapters/service-assembly.js";
 import type { CarKeysService } from "../src/service/car-keys-service.js";
 import type { ExpirySweepReport } from "../src/service/expiry-sweep.js";
+import { METRICS_NAMESPACE, METRICS_SERVICE } from "../src/service/http/business-metrics.js";
+import { type DependencySource, resolverOf } from "../src/service/http/dependency-source.js";
+import { withInvocationDeadline } from "../src/service/http/invocation-deadline.js";
 import { logger } from "../src/service/logger.js";
-import { METRICS_NAMESPACE, METRICS_SERVICE } from "./lib/business-metrics.js";
-import { getService } from "./lib/dependencies.js";
-import { withInvocationDeadline } from "./lib/invocation-deadline.js";
+
+/** What the sweep uses: the expiry part of the service. */
+export interface ExpirySweepDependencies {
+  readonly service: Pick<CarKeysService, "expiry">;
+}
 
 /**
  * Time kept when the sweep stops taking keys: one revocation (a KMS GenerateMac and Sign, a read, a
@@ -23,7 +29,7 @@ export const SWEEP_MARGIN_MS = 20_000;
 
 /** One run; `remainingMs` (the Lambda context's) bounds it. Exported for the local server and the tests. */
 export async function sweepExpiredKeys(
-  service: CarKeysService,
+  service: Pick<CarKeysService, "expiry">,
   remainingMs?: () => number,
 ): Promise<ExpirySweepReport> {
   const report = await service.expiry.run(
@@ -31,7 +37,7 @@ export async function sweepExpiredKeys(
   );
   logger.info("expiry sweep", { ...report });
   if (report.revoked > 0) {
-    // Beside the routes' Revocations {By: owner|oem|partner} (functions/lib/business-metrics.ts).
+    // Beside the routes' Revocations {By: owner|oem|partner} (src/service/http/business-metrics.ts).
     const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE });
     const single = metrics.singleMetric();
     single.addDimension("By", "expiry");
@@ -40,13 +46,14 @@ export async function sweepExpiredKeys(
   return report;
 }
 
-export const handler = withInvocationDeadline<unknown, ExpirySweepReport>(
-  async (_event: unknown, context: Context) => {
+export function makeHandler(dependencies: DependencySource<ExpirySweepDependencies>) {
+  const resolve = resolverOf(dependencies);
+  return withInvocationDeadline<unknown, ExpirySweepReport>(async (_event: unknown, context: Context) => {
     const remaining =
       typeof context?.getRemainingTimeInMillis === "function"
         ? () => context.getRemainingTimeInMillis()
         : undefined;
-    const report = await sweepExpiredKeys(await getService(), remaining);
+    const report = await sweepExpiredKeys((await resolve()).service, remaining);
     // A key that failed stays in the index for the next run; the failed invocation raises the function's
     // errors alarm, so somebody looks (the rule does not retry: the next hour's run is the retry).
     if (report.failed > 0) {
@@ -55,5 +62,8 @@ export const handler = withInvocationDeadline<unknown, ExpirySweepReport>(
       );
     }
     return report;
-  },
-);
+  });
+}
+
+/** Built from the Lambda's environment on the first invocation. */
+export const handler = makeHandler(serviceDependenciesFromEnvironment());

@@ -2,11 +2,31 @@
 // registered; returns a receipt signed by the Vehicle OEM root), and the OEM's
 // reads GET /v1/keys/{keyId} and GET /v1/vehicles/{vehicleId}/keys.
 import "reflect-metadata";
+import {
+  type ServiceDependencies,
+  serviceDependenciesFromEnvironment,
+} from "../src/adapters/service-assembly.js";
 import { KEY_TRACKING_ROUTES } from "../src/api/routes/key-tracking-routes.js";
-import { createHttpHandler } from "./lib/http-handler.js";
+import type { CarKeysService } from "../src/service/car-keys-service.js";
+import { createHttpHandler, type DependencySource } from "../src/service/http/create-http-handler.js";
 
-export const handler = createHttpHandler(KEY_TRACKING_ROUTES, {
-  "POST /v1/keys": ({ body, raw, service }) => service.keys.register(body, raw),
-  "GET /v1/keys/{keyId}": ({ params, service }) => service.keys.get(params.keyId),
-  "GET /v1/vehicles/{vehicleId}/keys": ({ params, service }) => service.keys.listForVehicle(params.vehicleId),
-});
+/** What this function uses: the parts of the service its routes call. */
+export interface KeyTrackingDependencies extends Pick<ServiceDependencies, "serverToServerMtls"> {
+  readonly service: Pick<CarKeysService, "keys">;
+}
+
+export function makeHandler(dependencies: DependencySource<KeyTrackingDependencies>) {
+  return createHttpHandler(
+    KEY_TRACKING_ROUTES,
+    {
+      "POST /v1/keys": ({ body, raw }, { service }) => service.keys.register(body, raw),
+      "GET /v1/keys/{keyId}": ({ params }, { service }) => service.keys.get(params.keyId),
+      "GET /v1/vehicles/{vehicleId}/keys": ({ params }, { service }) =>
+        service.keys.listForVehicle(params.vehicleId),
+    },
+    dependencies,
+  );
+}
+
+/** Built from the Lambda's environment on the first invocation. */
+export const handler = makeHandler(serviceDependenciesFromEnvironment());

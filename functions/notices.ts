@@ -3,14 +3,33 @@
 // Device OEM's backend sets lost mode, which signs notices with the Device
 // OEM root and publishes them as events.
 import "reflect-metadata";
+import {
+  type ServiceDependencies,
+  serviceDependenciesFromEnvironment,
+} from "../src/adapters/service-assembly.js";
 import { NOTICES_ROUTES } from "../src/api/routes/notices-routes.js";
-import { createHttpHandler } from "./lib/http-handler.js";
+import type { CarKeysService } from "../src/service/car-keys-service.js";
+import { createHttpHandler, type DependencySource } from "../src/service/http/create-http-handler.js";
 
-export const handler = createHttpHandler(NOTICES_ROUTES, {
-  "GET /v1/devices/{seId}/notices": ({ params, query, raw, service }) =>
-    service.notices.forDevice(params.seId, Number(query.after ?? "0"), raw),
-  "GET /v1/vehicles/{vehicleId}/notices": ({ params, query, service }) =>
-    service.notices.forVehicle(params.vehicleId, Number(query.after ?? "0")),
-  "POST /v1/devices/{seId}/lost-mode": ({ params, body, caller, service }) =>
-    service.notices.setLostMode(params.seId, body.action, caller ?? "unknown"),
-});
+/** What this function uses: the parts of the service its routes call. */
+export interface NoticesDependencies extends Pick<ServiceDependencies, "serverToServerMtls"> {
+  readonly service: Pick<CarKeysService, "notices">;
+}
+
+export function makeHandler(dependencies: DependencySource<NoticesDependencies>) {
+  return createHttpHandler(
+    NOTICES_ROUTES,
+    {
+      "GET /v1/devices/{seId}/notices": ({ params, query, raw }, { service }) =>
+        service.notices.forDevice(params.seId, Number(query.after ?? "0"), raw),
+      "GET /v1/vehicles/{vehicleId}/notices": ({ params, query }, { service }) =>
+        service.notices.forVehicle(params.vehicleId, Number(query.after ?? "0")),
+      "POST /v1/devices/{seId}/lost-mode": ({ params, body, caller }, { service }) =>
+        service.notices.setLostMode(params.seId, body.action, caller ?? "unknown"),
+    },
+    dependencies,
+  );
+}
+
+/** Built from the Lambda's environment on the first invocation. */
+export const handler = makeHandler(serviceDependenciesFromEnvironment());

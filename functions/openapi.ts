@@ -3,21 +3,26 @@
 // (src/api/openapi.ts), and the API reference page that renders it
 // (src/api/docs/docs-page.ts). Both depend only on code, so each is built once
 // per container, on first request, and served as the same bytes after. It
-// touches no store and no key, so it needs no configuration.
-import middy from "@middy/core";
-import httpErrorHandler from "@middy/http-error-handler";
-import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from "aws-lambda";
+// touches no store and no key, so it needs no dependencies.
 import packageJson from "../package.json" with { type: "json" };
 import { buildDocsPage, type DocsPage } from "../src/api/docs/docs-page.js";
 import { buildOpenApiDocument } from "../src/api/openapi.js";
+import { OPENAPI_ROUTES } from "../src/api/routes/openapi-routes.js";
 import { ROUTES } from "../src/api/routes.js";
+import { createHttpHandler } from "../src/service/http/create-http-handler.js";
 
+let document: ReturnType<typeof buildOpenApiDocument> | undefined;
 let body: string | undefined;
 let page: DocsPage | undefined;
 
+function openApiDocument(): ReturnType<typeof buildOpenApiDocument> {
+  document ??= buildOpenApiDocument(ROUTES, { version: packageJson.version });
+  return document;
+}
+
 /** The serialized document (exported for tests and for writing it to a file). */
 export function openApiJson(): string {
-  body ??= JSON.stringify(buildOpenApiDocument(ROUTES, { version: packageJson.version }));
+  body ??= JSON.stringify(openApiDocument());
   return body;
 }
 
@@ -27,26 +32,28 @@ export function docsPage(): DocsPage {
   return page;
 }
 
-export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
-  .use(httpErrorHandler({ fallbackMessage: "Internal Server Error" }))
-  .handler(async (event): Promise<APIGatewayProxyResultV2> => {
-    if (event.routeKey === "GET /docs") {
-      const { html, contentSecurityPolicy } = docsPage();
-      return {
-        statusCode: 200,
-        headers: {
-          "content-type": "text/html; charset=utf-8",
-          "content-security-policy": contentSecurityPolicy,
+const CACHE = { "cache-control": "public, max-age=300" } as const;
+
+export function makeHandler() {
+  return createHttpHandler(
+    OPENAPI_ROUTES,
+    {
+      "GET /openapi.json": async () => openApiDocument() as never,
+      "GET /docs": async () => docsPage().html,
+    },
+    {},
+    {
+      replyHeaders: {
+        "GET /openapi.json": () => CACHE,
+        "GET /docs": () => ({
+          "content-security-policy": docsPage().contentSecurityPolicy,
           "x-content-type-options": "nosniff",
           "referrer-policy": "no-referrer",
-          "cache-control": "public, max-age=300",
-        },
-        body: html,
-      };
-    }
-    return {
-      statusCode: 200,
-      headers: { "content-type": "application/json", "cache-control": "public, max-age=300" },
-      body: openApiJson(),
-    };
-  });
+          ...CACHE,
+        }),
+      },
+    },
+  );
+}
+
+export const handler = makeHandler();

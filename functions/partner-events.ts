@@ -2,9 +2,29 @@
 // src/service/partner-events.ts): the authenticated sender is the caller the
 // request parser found, the client certificate's subject over mutual TLS.
 import "reflect-metadata";
+import {
+  type ServiceDependencies,
+  serviceDependenciesFromEnvironment,
+} from "../src/adapters/service-assembly.js";
 import { PARTNER_EVENTS_ROUTES } from "../src/api/routes/partner-events-routes.js";
-import { createHttpHandler } from "./lib/http-handler.js";
+import type { CarKeysService } from "../src/service/car-keys-service.js";
+import { createHttpHandler, type DependencySource } from "../src/service/http/create-http-handler.js";
 
-export const handler = createHttpHandler(PARTNER_EVENTS_ROUTES, {
-  "POST /v1/events": ({ body, caller, service }) => service.partnerEvents.receive(body, caller ?? "unknown"),
-});
+/** What this function uses: the parts of the service its routes call. */
+export interface PartnerEventsDependencies extends Pick<ServiceDependencies, "serverToServerMtls"> {
+  readonly service: Pick<CarKeysService, "partnerEvents">;
+}
+
+export function makeHandler(dependencies: DependencySource<PartnerEventsDependencies>) {
+  return createHttpHandler(
+    PARTNER_EVENTS_ROUTES,
+    {
+      "POST /v1/events": ({ body, caller }, { service }) =>
+        service.partnerEvents.receive(body, caller ?? "unknown"),
+    },
+    dependencies,
+  );
+}
+
+/** Built from the Lambda's environment on the first invocation. */
+export const handler = makeHandler(serviceDependenciesFromEnvironment());

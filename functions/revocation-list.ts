@@ -2,10 +2,29 @@
 // revocation list after the car's cursor, signed by the Vehicle OEM root; the
 // OEM's telematics hands it to the car (Vehicle.applyRevocationList).
 import "reflect-metadata";
+import {
+  type ServiceDependencies,
+  serviceDependenciesFromEnvironment,
+} from "../src/adapters/service-assembly.js";
 import { REVOCATION_LIST_ROUTES } from "../src/api/routes/revocation-list-routes.js";
-import { createHttpHandler } from "./lib/http-handler.js";
+import type { CarKeysService } from "../src/service/car-keys-service.js";
+import { createHttpHandler, type DependencySource } from "../src/service/http/create-http-handler.js";
 
-export const handler = createHttpHandler(REVOCATION_LIST_ROUTES, {
-  "GET /v1/vehicles/{vehicleId}/revocations": ({ params, query, service }) =>
-    service.revocations.revocationList(params.vehicleId, Number(query.after ?? "0")),
-});
+/** What this function uses: the parts of the service its routes call. */
+export interface RevocationListDependencies extends Pick<ServiceDependencies, "serverToServerMtls"> {
+  readonly service: Pick<CarKeysService, "revocations">;
+}
+
+export function makeHandler(dependencies: DependencySource<RevocationListDependencies>) {
+  return createHttpHandler(
+    REVOCATION_LIST_ROUTES,
+    {
+      "GET /v1/vehicles/{vehicleId}/revocations": ({ params, query }, { service }) =>
+        service.revocations.revocationList(params.vehicleId, Number(query.after ?? "0")),
+    },
+    dependencies,
+  );
+}
+
+/** Built from the Lambda's environment on the first invocation. */
+export const handler = makeHandler(serviceDependenciesFromEnvironment());

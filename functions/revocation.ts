@@ -4,13 +4,32 @@
 // with the termination attestation (device-signed by its instance key). Each
 // revocation signs a terminate-key notice with the Device OEM root.
 import "reflect-metadata";
+import {
+  type ServiceDependencies,
+  serviceDependenciesFromEnvironment,
+} from "../src/adapters/service-assembly.js";
 import { REVOCATION_ROUTES } from "../src/api/routes/revocation-routes.js";
-import { createHttpHandler } from "./lib/http-handler.js";
+import type { CarKeysService } from "../src/service/car-keys-service.js";
+import { createHttpHandler, type DependencySource } from "../src/service/http/create-http-handler.js";
 
-export const handler = createHttpHandler(REVOCATION_ROUTES, {
-  "POST /v1/revocations": ({ body, raw, service }) => service.revocations.revokeByOwner(body, raw),
-  "POST /v1/keys/{keyId}/revocation": ({ params, caller, service }) =>
-    service.revocations.revokeByOem(params.keyId, caller ?? "unknown"),
-  "POST /v1/keys/{keyId}/termination": ({ params, body, raw, service }) =>
-    service.revocations.confirmTermination(params.keyId, body, raw),
-});
+/** What this function uses: the parts of the service its routes call. */
+export interface RevocationDependencies extends Pick<ServiceDependencies, "serverToServerMtls"> {
+  readonly service: Pick<CarKeysService, "revocations">;
+}
+
+export function makeHandler(dependencies: DependencySource<RevocationDependencies>) {
+  return createHttpHandler(
+    REVOCATION_ROUTES,
+    {
+      "POST /v1/revocations": ({ body, raw }, { service }) => service.revocations.revokeByOwner(body, raw),
+      "POST /v1/keys/{keyId}/revocation": ({ params, caller }, { service }) =>
+        service.revocations.revokeByOem(params.keyId, caller ?? "unknown"),
+      "POST /v1/keys/{keyId}/termination": ({ params, body, raw }, { service }) =>
+        service.revocations.confirmTermination(params.keyId, body, raw),
+    },
+    dependencies,
+  );
+}
+
+/** Built from the Lambda's environment on the first invocation. */
+export const handler = makeHandler(serviceDependenciesFromEnvironment());

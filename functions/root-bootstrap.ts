@@ -11,14 +11,22 @@
 // generic Lambda and its wide permissions.
 import "reflect-metadata";
 import type { CloudFormationCustomResourceEvent, Context } from "aws-lambda";
+import { serviceDependenciesFromEnvironment } from "../src/adapters/service-assembly.js";
 import type { CarKeysService } from "../src/service/car-keys-service.js";
+import { type DependencySource, resolverOf } from "../src/service/http/dependency-source.js";
 import { logger } from "../src/service/logger.js";
-import { getService } from "./lib/dependencies.js";
+
+/** What the bootstrap uses: the roots. */
+export interface RootBootstrapDependencies {
+  readonly service: Pick<CarKeysService, "roots">;
+}
 
 export const PHYSICAL_RESOURCE_ID = "carkeys-root-certificates";
 
 /** Creates (or reads) both roots; returns what CloudFormation may show as the resource's attributes. */
-export async function bootstrapRoots(service: CarKeysService): Promise<Record<string, string>> {
+export async function bootstrapRoots(
+  service: Pick<CarKeysService, "roots">,
+): Promise<Record<string, string>> {
   const [device, vehicle] = await Promise.all([
     service.roots.get("device-oem-root"),
     service.roots.get("vehicle-oem-root"),
@@ -29,12 +37,21 @@ export async function bootstrapRoots(service: CarKeysService): Promise<Record<st
   };
 }
 
-export const handler = async (event: CloudFormationCustomResourceEvent, context?: Context): Promise<void> => {
+export function makeHandler(dependencies: DependencySource<RootBootstrapDependencies>) {
+  const resolve = resolverOf(dependencies);
+  return (event: CloudFormationCustomResourceEvent, context?: Context) => answer(event, context, resolve);
+}
+
+async function answer(
+  event: CloudFormationCustomResourceEvent,
+  context: Context | undefined,
+  dependencies: () => Promise<RootBootstrapDependencies>,
+): Promise<void> {
   let status: "SUCCESS" | "FAILED" = "SUCCESS";
   let reason = "roots ready";
   let data: Record<string, string> = {};
   try {
-    if (event.RequestType !== "Delete") data = await bootstrapRoots(await getService());
+    if (event.RequestType !== "Delete") data = await bootstrapRoots((await dependencies()).service);
   } catch (error) {
     status = "FAILED";
     reason = `root bootstrap failed: ${(error as Error).message}`.slice(0, 500);
@@ -56,4 +73,7 @@ export const handler = async (event: CloudFormationCustomResourceEvent, context?
   const response = await fetch(event.ResponseURL, { method: "PUT", headers: { "content-type": "" }, body });
   if (!response.ok) throw new Error(`CloudFormation response not accepted: HTTP ${response.status}`);
   logger.info("root bootstrap answered", { requestType: event.RequestType, status });
-};
+}
+
+/** Built from the Lambda's environment on the first invocation. */
+export const handler = makeHandler(serviceDependenciesFromEnvironment());

@@ -2,10 +2,29 @@
 // certificates, self-signed through the Signer port on first use; and
 // GET /v1/webhook-signing-key (public): the key receivers verify webhooks with.
 import "reflect-metadata";
+import {
+  type ServiceDependencies,
+  serviceDependenciesFromEnvironment,
+} from "../src/adapters/service-assembly.js";
 import { TRUST_ANCHORS_ROUTES } from "../src/api/routes/trust-anchors-routes.js";
-import { createHttpHandler } from "./lib/http-handler.js";
+import type { CarKeysService } from "../src/service/car-keys-service.js";
+import { createHttpHandler, type DependencySource } from "../src/service/http/create-http-handler.js";
 
-export const handler = createHttpHandler(TRUST_ANCHORS_ROUTES, {
-  "GET /v1/trust-anchors": ({ service }) => service.roots.trustAnchors(),
-  "GET /v1/webhook-signing-key": ({ service }) => service.webhookKey.view(),
-});
+/** What this function uses: the parts of the service its routes call. */
+export interface TrustAnchorsDependencies extends Pick<ServiceDependencies, "serverToServerMtls"> {
+  readonly service: Pick<CarKeysService, "roots" | "webhookKey">;
+}
+
+export function makeHandler(dependencies: DependencySource<TrustAnchorsDependencies>) {
+  return createHttpHandler(
+    TRUST_ANCHORS_ROUTES,
+    {
+      "GET /v1/trust-anchors": async (_, { service }) => service.roots.trustAnchors(),
+      "GET /v1/webhook-signing-key": async (_, { service }) => service.webhookKey.view(),
+    },
+    dependencies,
+  );
+}
+
+/** Built from the Lambda's environment on the first invocation. */
+export const handler = makeHandler(serviceDependenciesFromEnvironment());

@@ -2,11 +2,31 @@
 // vehicle certificate, trust anchors and owner-pairing material; new pairing
 // material for an enrolled vehicle.
 import "reflect-metadata";
+import {
+  type ServiceDependencies,
+  serviceDependenciesFromEnvironment,
+} from "../src/adapters/service-assembly.js";
 import { VEHICLE_ENROLLMENT_ROUTES } from "../src/api/routes/vehicle-enrollment-routes.js";
-import { createHttpHandler } from "./lib/http-handler.js";
+import type { CarKeysService } from "../src/service/car-keys-service.js";
+import { createHttpHandler, type DependencySource } from "../src/service/http/create-http-handler.js";
 
-export const handler = createHttpHandler(VEHICLE_ENROLLMENT_ROUTES, {
-  "POST /v1/vehicles": ({ body, caller, service }) => service.vehicles.enroll(body, caller ?? "unknown"),
-  "POST /v1/vehicles/{vehicleId}/pairing": ({ body, params, service }) =>
-    service.vehicles.newPairing(params.vehicleId, body),
-});
+/** What this function uses: the parts of the service its routes call. */
+export interface VehicleEnrollmentDependencies extends Pick<ServiceDependencies, "serverToServerMtls"> {
+  readonly service: Pick<CarKeysService, "vehicles">;
+}
+
+export function makeHandler(dependencies: DependencySource<VehicleEnrollmentDependencies>) {
+  return createHttpHandler(
+    VEHICLE_ENROLLMENT_ROUTES,
+    {
+      "POST /v1/vehicles": ({ body, caller }, { service }) =>
+        service.vehicles.enroll(body, caller ?? "unknown"),
+      "POST /v1/vehicles/{vehicleId}/pairing": ({ body, params }, { service }) =>
+        service.vehicles.newPairing(params.vehicleId, body),
+    },
+    dependencies,
+  );
+}
+
+/** Built from the Lambda's environment on the first invocation. */
+export const handler = makeHandler(serviceDependenciesFromEnvironment());

@@ -196,9 +196,6 @@ export async function captureExamples(): Promise<ApiExamples> {
   let stackUrl = "";
   const proxy = recordingProxy(() => stackUrl, recorded);
   const proxyUrl = await listen(proxy);
-  // Share links point at the proxy, so the friend's reads of a mailbox are recorded too.
-  const previousLinkBase = process.env.RELAY_LINK_BASE_URL;
-  process.env.RELAY_LINK_BASE_URL = proxyUrl;
   const dataDir = mkdtempSync(join(tmpdir(), "carkeys-capture-"));
   try {
     const stack = await startCarKeyStack({
@@ -206,6 +203,8 @@ export async function captureExamples(): Promise<ApiExamples> {
       inMemory: true,
       dataDir: join(dataDir, "story"),
       webhookUrl: `${receiverUrl}/events`,
+      // Share links point at the proxy, so the friend's reads of a mailbox are recorded too.
+      relayLinkBase: proxyUrl,
     });
     stackUrl = stack.url;
     try {
@@ -239,8 +238,6 @@ export async function captureExamples(): Promise<ApiExamples> {
     await new Promise((resolve) => proxy.close(resolve));
     await new Promise((resolve) => receiver.close(resolve));
     rmSync(dataDir, { recursive: true, force: true });
-    if (previousLinkBase === undefined) delete process.env.RELAY_LINK_BASE_URL;
-    else process.env.RELAY_LINK_BASE_URL = previousLinkBase;
   }
   return examplesFrom(recorded, webhook);
 }
@@ -331,7 +328,12 @@ async function misconfiguredAndUnavailable(
   let databaseRunning = true;
   let stack: CarKeyStack | undefined;
   try {
-    stack = await startCarKeyStack({ port: 0, dataDir, dynamoDbEndpoint: database.endpoint });
+    stack = await startCarKeyStack({
+      port: 0,
+      dataDir,
+      dynamoDbEndpoint: database.endpoint,
+      relayLinkBase: proxyUrl,
+    });
     route(stack.url);
     await storeExpiredVehicleRoot(stack);
     const enroll = () =>

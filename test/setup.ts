@@ -1,5 +1,5 @@
 import "reflect-metadata";
 
-// The handlers' business metrics (functions/lib/business-metrics.ts) are EMF lines on stdout; a test that
+// The handlers' business metrics (src/service/http/business-metrics.ts) are EMF lines on stdout; a test that
 // checks them switches them on. POWERTOOLS_METRICS_DISABLED=false in the environment shows them all.
 process.env.POWERTOOLS_METRICS_DISABLED ??= "true";

@@ -13,10 +13,10 @@ import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as events from "aws-cdk-lib/aws-events";
 import * as sns from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
-import { MTLS_SETTING } from "../../functions/lib/client-certificate.js";
 import { FUNCTION_STATIC_FILES } from "../../src/api/docs/swagger-ui-files.js";
 import { ROUTES, type RouteDefinition } from "../../src/api/routes.js";
 import { parseDeviceOemRoots } from "../../src/service/device-oem-roots.js";
+import { MTLS_SETTING } from "../../src/service/http/client-certificate.js";
 import { DEFAULT_FRIEND_KEY_SLOTS } from "../../src/service/key-tracking.js";
 import { PROJECT_ROOT } from "./bundling-options.js";
 import { DevicePseudonymKey } from "./constructs/device-pseudonym-key.js";
@@ -113,7 +113,7 @@ export interface CarKeysStackProps extends StackProps {
 }
 
 export const DEFAULT_DEVICE_OEM_NAME = "Car Keys Device OEM";
-/** The functions refuse more (functions/lib/dependencies.ts). */
+/** The functions refuse more (src/adapters/service-assembly.ts). */
 export const MAX_FRIEND_KEY_SLOTS = 100;
 export const DEFAULT_VEHICLE_OEM_NAME = "Car Keys Vehicle OEM";
 
@@ -230,7 +230,7 @@ export class CarKeysStack extends Stack {
       VEHICLE_OEM_SIGNER_URI: this.rootKeys.vehicleOem.signerUri,
       SE_MANUFACTURER_PUBLIC_KEY: seManufacturerKey.valueAsString,
       // The certificates' subject names: every function that builds the service requires them
-      // (functions/lib/dependencies.ts), the root bootstrap first of all.
+      // (src/adapters/service-assembly.ts), the root bootstrap first of all.
       DEVICE_OEM_NAME: props.deviceOemName ?? DEFAULT_DEVICE_OEM_NAME,
       VEHICLE_OEM_NAME: props.vehicleOemName ?? DEFAULT_VEHICLE_OEM_NAME,
       ...(props.deviceOemCountry ? { DEVICE_OEM_COUNTRY: props.deviceOemCountry } : {}),

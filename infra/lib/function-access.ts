@@ -128,7 +128,7 @@ const ROOT_PROFILES: Readonly<Record<RootKeyName, string>> = {
   vehicleOem: "vehicle-oem-root",
 };
 
-/** The function's ROOT_CREATION (functions/lib/dependencies.ts): the roots it signs with, or "none". */
+/** The function's ROOT_CREATION (src/adapters/service-assembly.ts): the roots it signs with, or "none". */
 export function rootCreation(access: FunctionAccess): string {
   const roots = (access.signsWith ?? []).map((key) => ROOT_PROFILES[key]);
   return roots.length > 0 ? roots.join(",") : "none";

@@ -68,7 +68,7 @@ export interface RouteSpec {
    * key, event notifications). Where mutual TLS is configured (a custom domain
    * with a truststore in AWS, `npm start -- --mtls` locally) it is served only
    * to callers that presented a client certificate the truststore accepts
-   * (functions/lib/client-certificate.ts).
+   * (src/service/http/client-certificate.ts).
    */
   readonly serverToServer?: true;
   /** One line, for the OpenAPI summary and the API Gateway route. */

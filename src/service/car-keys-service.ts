@@ -1,6 +1,6 @@
 // The cloud service assembled from its ports: one factory, no hidden wiring
-// (docs/architecture.md "Conventions"). functions/lib/dependencies.ts calls it once
-// per Lambda container with adapters built from the environment; tests call
+// (docs/architecture.md "Conventions"). src/adapters/service-assembly.ts calls it once
+// per Lambda container with adapters built from its settings; tests call
 // it with DynamoDB Local and software signers. Each part is one concept of
 // the service in its own file; this file only connects them, so that the roots'
 // cache and the nonce check are shared by every route.

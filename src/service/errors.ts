@@ -1,5 +1,5 @@
 // Domain errors of the cloud service (docs/architecture.md "Conventions"). Each class is
-// one kind of refusal a caller can act on; functions/lib maps them by class to
+// one kind of refusal a caller can act on; src/service/http/problem-mapping.ts maps them by class to
 // problem+json 4xx answers, so the domain never speaks HTTP. Messages are the
 // `detail` a client reads: they say what was wrong and never carry key
 // material, passwords or request bodies. Anything that is not one of these is

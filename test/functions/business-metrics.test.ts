@@ -9,15 +9,13 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { handler as deviceEnrollment } from "../../functions/device-enrollment.js";
 import { handler as keyTracking } from "../../functions/key-tracking.js";
-import { METRICS_NAMESPACE } from "../../functions/lib/business-metrics.js";
-import { setService } from "../../functions/lib/dependencies.js";
-import { setRelay } from "../../functions/lib/relay-dependencies.js";
 import { handler as notices } from "../../functions/notices.js";
 import { handler as partnerEvents } from "../../functions/partner-events.js";
 import { handler as relayHandler } from "../../functions/relay.js";
 import { handler as revocation } from "../../functions/revocation.js";
 import { handler as vehicleEnrollment } from "../../functions/vehicle-enrollment.js";
 import { toHex } from "../../src/protocol/bytes.js";
+import { METRICS_NAMESPACE } from "../../src/service/http/business-metrics.js";
 import {
   deviceEnrollmentEvent,
   keyRegistrationEvent,
@@ -69,16 +67,12 @@ beforeAll(async () => {
     return (write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
   }) as typeof process.stdout.write);
   process.env.POWERTOOLS_METRICS_DISABLED = "false";
-  setService(undefined);
-  setRelay(undefined);
   harness = await startLambdaHarness();
 }, 120_000);
 
 afterAll(async () => {
   process.env.POWERTOOLS_METRICS_DISABLED = "true";
   vi.restoreAllMocks();
-  setService(undefined);
-  setRelay(undefined);
   await harness?.stop();
 });
 

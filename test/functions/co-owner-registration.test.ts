@@ -6,7 +6,6 @@ import "../support/quiet-logs.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handler as deviceEnrollment } from "../../functions/device-enrollment.js";
 import { handler as keyTracking } from "../../functions/key-tracking.js";
-import { setService } from "../../functions/lib/dependencies.js";
 import { handler as revocation } from "../../functions/revocation.js";
 import { handler as revocationList } from "../../functions/revocation-list.js";
 import { handler as vehicleEnrollment } from "../../functions/vehicle-enrollment.js";
@@ -26,12 +25,10 @@ import { attestFriendKey, TestDevice, type TestEndpoint, testVehicle } from "../
 let harness: LambdaHarness;
 
 beforeAll(async () => {
-  setService(undefined);
   harness = await startLambdaHarness();
 }, 120_000);
 
 afterAll(async () => {
-  setService(undefined);
   await harness?.stop();
 });
 

@@ -9,9 +9,12 @@ import "../support/quiet-logs.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handler as deviceEnrollment } from "../../functions/device-enrollment.js";
 import { handler as keyTracking } from "../../functions/key-tracking.js";
-import { buildService, setService } from "../../functions/lib/dependencies.js";
 import { handler as trustAnchors } from "../../functions/trust-anchors.js";
 import { handler as vehicleEnrollment } from "../../functions/vehicle-enrollment.js";
+import {
+  assembleCarKeysService,
+  serviceSettingsFromEnvironment,
+} from "../../src/adapters/service-assembly.js";
 import { TrustAnchorsSchema } from "../../src/api/issuance-schemas.js";
 import { EmulatedOem } from "../../src/emulator/oem/emulated-oem.js";
 import { toHex } from "../../src/protocol/bytes.js";
@@ -28,6 +31,10 @@ import {
 import { apiEvent, invoke, type LambdaHarness, startLambdaHarness } from "../support/lambda-harness.js";
 import { softDigestSigner } from "../support/soft-digest-signer.js";
 import { attestFriendKey, TestDevice, testVehicle } from "../support/test-device.js";
+
+/** The service a Lambda with environment `env` builds. */
+const buildService = async (env: Readonly<Record<string, string | undefined>>) =>
+  assembleCarKeysService(serviceSettingsFromEnvironment(env));
 
 /** Another phone maker: its own Device OEM root, which certifies its SEs' instance CAs. */
 async function phoneMaker(name: string) {
@@ -65,7 +72,6 @@ let makerB: Awaited<ReturnType<typeof phoneMaker>>;
 let makerC: Awaited<ReturnType<typeof phoneMaker>>;
 
 beforeAll(async () => {
-  setService(undefined);
   harness = await startLambdaHarness();
   makerB = await phoneMaker("Phone Maker B");
   makerC = await phoneMaker("Phone Maker C");
@@ -79,7 +85,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   delete process.env.TRUSTED_DEVICE_OEM_ROOTS;
-  setService(undefined);
   await harness?.stop();
 });
 

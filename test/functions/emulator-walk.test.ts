@@ -7,12 +7,7 @@
 // It proves the formats agree end to end; the store is the in-process fake
 // here (the DynamoDB adapter has its own tests against DynamoDB Local).
 import "../support/quiet-logs.js";
-import { afterAll, describe, expect, it } from "vitest";
-import { handler as deviceEnrollment } from "../../functions/device-enrollment.js";
-import { handler as keyTracking } from "../../functions/key-tracking.js";
-import { setService } from "../../functions/lib/dependencies.js";
-import { handler as trustAnchors } from "../../functions/trust-anchors.js";
-import { handler as vehicleEnrollment } from "../../functions/vehicle-enrollment.js";
+import { describe, expect, it } from "vitest";
 import { signedRequestHeaders } from "../../src/client/signed-fetch.js";
 import { SecureElement } from "../../src/emulator/secure-element/secure-element.js";
 import { Vehicle } from "../../src/emulator/vehicle/vehicle.js";
@@ -21,9 +16,8 @@ import type { RequestSigner } from "../../src/protocol/request-signature.js";
 import { signedEvent } from "../support/api-requests.js";
 import { createFriendKeyFor } from "../support/emulated-pki.js";
 import { apiEvent, invoke } from "../support/lambda-harness.js";
+import { serviceHandlers } from "../support/service-handlers.js";
 import { testService } from "../support/test-service.js";
-
-afterAll(() => setService(undefined));
 
 /** Signs as the SE does (the client's header builder): only the canonical request, with the key `signer` names. */
 function seSigner(se: SecureElement, signer: RequestSigner) {
@@ -38,7 +32,7 @@ function seSigner(se: SecureElement, signer: RequestSigner) {
 describe("the service and the emulators", () => {
   it("enrolls SEs and a vehicle, pairs the owner with the returned password, registers owner and friend keys", async () => {
     const t = testService();
-    setService(t.service);
+    const { deviceEnrollment, keyTracking, trustAnchors, vehicleEnrollment } = serviceHandlers(t.service);
     const anchors = (await invoke(trustAnchors, apiEvent("GET /v1/trust-anchors"))).json;
 
     const enroll = async () => {

@@ -10,16 +10,16 @@
 import "../support/quiet-logs.js";
 import type { Context } from "aws-lambda";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { handler as deviceEnrollment } from "../../functions/device-enrollment.js";
-import { handler as expirySweep } from "../../functions/expiry-sweep.js";
-import { handler as keyTracking } from "../../functions/key-tracking.js";
-import { getService, setService } from "../../functions/lib/dependencies.js";
-import { handler as revocation } from "../../functions/revocation.js";
-import { handler as vehicleEnrollment } from "../../functions/vehicle-enrollment.js";
+import { makeHandler as deviceEnrollmentHandler } from "../../functions/device-enrollment.js";
+import { makeHandler as expirySweepHandler } from "../../functions/expiry-sweep.js";
+import { makeHandler as keyTrackingHandler } from "../../functions/key-tracking.js";
+import { makeHandler as revocationHandler } from "../../functions/revocation.js";
+import { makeHandler as vehicleEnrollmentHandler } from "../../functions/vehicle-enrollment.js";
 import { DynamoDbStore } from "../../src/adapters/dynamodb/dynamodb-store.js";
 import { countDynamoDbOperations } from "../../src/adapters/dynamodb/operation-count.js";
 import { EXPIRY_BUCKETS } from "../../src/adapters/dynamodb/table-design.js";
 import { LogNotifier } from "../../src/adapters/events/log-notifier.js";
+import { serviceDependenciesFromEnvironment } from "../../src/adapters/service-assembly.js";
 import type { AccessProfile } from "../../src/protocol/access-profile.js";
 import { toHex } from "../../src/protocol/bytes.js";
 import { PublishedEventSchema, publishedEvent } from "../../src/service/event-schemas.js";
@@ -36,12 +36,21 @@ import { apiEvent, invoke, type LambdaHarness, startLambdaHarness } from "../sup
 import { term } from "../support/lifecycle-statements.js";
 import { attestFriendKey, TestDevice, type TestEndpoint, testVehicle } from "../support/test-device.js";
 
+// One service from the environment (built on first use, after beforeAll set it), shared by every handler
+// here as a Lambda container shares its own, so a test can spy on the service the handlers call.
+const dependencies = serviceDependenciesFromEnvironment();
+const getService = async () => (await dependencies()).service;
+const deviceEnrollment = deviceEnrollmentHandler(dependencies);
+const expirySweep = expirySweepHandler(dependencies);
+const keyTracking = keyTrackingHandler(dependencies);
+const revocation = revocationHandler(dependencies);
+const vehicleEnrollment = vehicleEnrollmentHandler(dependencies);
+
 let harness: LambdaHarness;
 let device: TestDevice;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 beforeAll(async () => {
-  setService(undefined);
   // One vehicle holds all of a test's keys: more than the default five friend slots.
   process.env.FRIEND_KEY_SLOTS = "100";
   harness = await startLambdaHarness();
@@ -56,7 +65,6 @@ afterEach(() => {
 
 afterAll(async () => {
   delete process.env.FRIEND_KEY_SLOTS;
-  setService(undefined);
   await harness?.stop();
 });
 

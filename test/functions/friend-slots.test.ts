@@ -9,7 +9,6 @@ import "../support/quiet-logs.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { handler as deviceEnrollment } from "../../functions/device-enrollment.js";
 import { handler as keyTracking } from "../../functions/key-tracking.js";
-import { setService } from "../../functions/lib/dependencies.js";
 import { handler as revocation } from "../../functions/revocation.js";
 import { handler as vehicleEnrollment } from "../../functions/vehicle-enrollment.js";
 import { DynamoDbStore } from "../../src/adapters/dynamodb/dynamodb-store.js";
@@ -34,7 +33,6 @@ let harness: LambdaHarness;
 let device: TestDevice;
 
 beforeAll(async () => {
-  setService(undefined);
   harness = await startLambdaHarness();
   device = new TestDevice(harness.manufacturer);
   const enrolled = await invoke(deviceEnrollment, deviceEnrollmentEvent(device));
@@ -46,7 +44,6 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  setService(undefined);
   await harness?.stop();
 });
 

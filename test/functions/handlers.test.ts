@@ -7,25 +7,33 @@
 // carry a password, a verifier, a certificate, a signature or a body.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
-import { handler as deviceEnrollment } from "../../functions/device-enrollment.js";
-import { handler as keyTracking } from "../../functions/key-tracking.js";
-import { buildService, setService } from "../../functions/lib/dependencies.js";
-import { createHttpHandler } from "../../functions/lib/http-handler.js";
-import { handler as trustAnchors } from "../../functions/trust-anchors.js";
-import { handler as vehicleEnrollment } from "../../functions/vehicle-enrollment.js";
+import { makeHandler as keyTrackingHandler } from "../../functions/key-tracking.js";
+import {
+  assembleCarKeysService,
+  serviceDependenciesFromEnvironment,
+  serviceSettingsFromEnvironment,
+} from "../../src/adapters/service-assembly.js";
 import { KEY_TRACKING_ROUTES } from "../../src/api/routes/key-tracking-routes.js";
 import { ROUTES } from "../../src/api/routes.js";
 import { toHex } from "../../src/protocol/bytes.js";
 import { createCarKeysService } from "../../src/service/car-keys-service.js";
+import { createHttpHandler } from "../../src/service/http/create-http-handler.js";
 import {
   deviceEnrollmentEvent,
   keyRegistrationEvent,
   vehicleEnrollmentEvent,
 } from "../support/api-requests.js";
 import { apiEvent, invoke } from "../support/lambda-harness.js";
+import { type ServiceHandlers, serviceHandlers } from "../support/service-handlers.js";
 import { confirmPairing, TestDevice, testVehicle } from "../support/test-device.js";
 import { testMacKey } from "../support/test-mac-key.js";
 import { testService } from "../support/test-service.js";
+
+let h: ServiceHandlers;
+
+/** The service a Lambda with environment `env` builds. */
+const buildService = async (env: Readonly<Record<string, string | undefined>>) =>
+  assembleCarKeysService(serviceSettingsFromEnvironment(env));
 
 /** Everything the logger writes (INFO to stdout, ERROR to stderr) while the test runs. */
 function captureLogs(): () => string {
@@ -35,7 +43,6 @@ function captureLogs(): () => string {
 }
 
 afterEach(() => {
-  setService(undefined);
   vi.restoreAllMocks();
 });
 
@@ -44,16 +51,22 @@ describe("routes, handlers and schemas agree", () => {
 
   it("has a handler module for every function name, serving exactly its routes", async () => {
     for (const name of new Set(served.map((r) => r.functionName))) {
-      const module = (await import(`../../functions/${name}.ts`)) as { handler?: unknown };
+      const module = (await import(`../../functions/${name}.ts`)) as {
+        handler?: unknown;
+        makeHandler?: unknown;
+      };
       expect(typeof module.handler, name).toBe("function");
+      expect(typeof module.makeHandler, name).toBe("function");
     }
   });
 
   it("refuses to build a handler that misses a route of its function", () => {
     expect(() =>
-      createHttpHandler(KEY_TRACKING_ROUTES, {
-        "POST /v1/keys": async () => ({ created: true, response: {} as never }),
-      } as never),
+      createHttpHandler(
+        KEY_TRACKING_ROUTES,
+        { "POST /v1/keys": async () => ({ created: true, response: {} as never }) } as never,
+        {},
+      ),
     ).toThrow("its route set gives it");
   });
 
@@ -80,10 +93,10 @@ describe("failures inside the service", () => {
     t.store.getVehicle = async () => {
       throw new Error("DynamoDB exploded at table carkeys-secret-internal");
     };
-    setService(t.service);
+    h = serviceHandlers(t.service);
     const logs = captureLogs();
     const answer = await invoke(
-      keyTracking,
+      h.keyTracking,
       apiEvent("GET /v1/vehicles/{vehicleId}/keys", { iam: true, params: { vehicleId: "00".repeat(8) } }),
     );
     expect(answer.status).toBe(500);
@@ -97,28 +110,28 @@ describe("failures inside the service", () => {
     expect(logs()).toContain("DynamoDB exploded");
   });
 
-  it("names missing configuration in the log, not in the answer", async () => {
-    const saved = process.env.TABLE_NAME;
-    delete process.env.TABLE_NAME;
+  it("names missing configuration in the log, not in the answer, and reads it again on the next request", async () => {
+    const env: Record<string, string | undefined> = { ...process.env, TABLE_NAME: undefined };
+    const handler = keyTrackingHandler(serviceDependenciesFromEnvironment(env));
     const logs = captureLogs();
-    try {
-      const answer = await invoke(
-        keyTracking,
-        apiEvent("GET /v1/keys/{keyId}", { iam: true, params: { keyId: "0123456789ab" } }),
-      );
-      expect(answer.status).toBe(500);
-      expect(JSON.stringify(answer.json)).not.toContain("TABLE_NAME");
-      expect(logs()).toContain("missing environment: TABLE_NAME");
-    } finally {
-      if (saved !== undefined) process.env.TABLE_NAME = saved;
-    }
+    const request = () =>
+      invoke(handler, apiEvent("GET /v1/keys/{keyId}", { iam: true, params: { keyId: "0123456789ab" } }));
+    const answer = await request();
+    expect(answer.status).toBe(500);
+    expect(JSON.stringify(answer.json)).not.toContain("TABLE_NAME");
+    expect(logs()).toContain("missing environment: TABLE_NAME");
+    const mentions = () => logs().match(/missing environment: TABLE_NAME/g)?.length ?? 0;
+    const afterFirst = mentions();
+    // A failed build is not kept: the next invocation reads the settings again (and fails again here).
+    expect((await request()).status).toBe(500);
+    expect(mentions()).toBe(2 * afterFirst);
   });
 });
 
 describe("roots that only another function may create", () => {
   it("answers 503 problem+json until the root exists", async () => {
     const t = testService();
-    setService(
+    h = serviceHandlers(
       createCarKeysService({
         store: t.store,
         signer: { root: (profile) => t.signers[profile] },
@@ -129,7 +142,7 @@ describe("roots that only another function may create", () => {
         creatableRoots: [],
       }),
     );
-    const answer = await invoke(trustAnchors, apiEvent("GET /v1/trust-anchors"));
+    const answer = await invoke(h.trustAnchors, apiEvent("GET /v1/trust-anchors"));
     expect(answer.status).toBe(503);
     expect(answer.headers["content-type"]).toBe("application/problem+json");
     expect(answer.json).toMatchObject({ type: "urn:carkeys:problem:unavailable", status: 503 });
@@ -157,19 +170,19 @@ describe("roots that only another function may create", () => {
 describe("logs", () => {
   it("carry identifiers and outcomes, never passwords, verifiers, certificates, signatures or bodies", async () => {
     const t = testService();
-    setService(t.service);
+    h = serviceHandlers(t.service);
     const logs = captureLogs();
     const secrets: string[] = [];
 
     const vehicle = testVehicle();
-    const car = await invoke(vehicleEnrollment, vehicleEnrollmentEvent(vehicle));
+    const car = await invoke(h.vehicleEnrollment, vehicleEnrollmentEvent(vehicle));
     expect(car.status).toBe(201);
     secrets.push(car.json.pairing.password, car.json.pairing.verifier.w0, car.json.pairing.verifier.L);
     secrets.push(toHex(vehicle.keyPair.publicKey));
 
     const device = new TestDevice(t.manufacturer);
     const enrollment = deviceEnrollmentEvent(device);
-    const enrolled = await invoke(deviceEnrollment, enrollment);
+    const enrolled = await invoke(h.deviceEnrollment, enrollment);
     expect(enrolled.status).toBe(201);
     device.instanceCaCertificatePem = enrolled.json.instanceCaCertificate;
     secrets.push(enrollment.headers["carkey-signature"]!, toHex(device.factoryAttestation));
@@ -182,11 +195,11 @@ describe("logs", () => {
         endpoint: owner,
       }),
     });
-    const registered = await invoke(keyTracking, registration);
+    const registered = await invoke(h.keyTracking, registration);
     expect(registered.status).toBe(201);
     secrets.push(registered.json.receipt, registration.headers["carkey-signature"]!);
     // A refusal too: the replay of the same request.
-    expect((await invoke(keyTracking, registration)).status).toBe(401);
+    expect((await invoke(h.keyTracking, registration)).status).toBe(401);
 
     const logged = logs();
     expect(logged).toContain("request served");

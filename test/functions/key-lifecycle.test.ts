@@ -7,7 +7,6 @@ import "../support/quiet-logs.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handler as deviceEnrollment } from "../../functions/device-enrollment.js";
 import { handler as keyTracking } from "../../functions/key-tracking.js";
-import { setService } from "../../functions/lib/dependencies.js";
 import { handler as notices } from "../../functions/notices.js";
 import { handler as revocation } from "../../functions/revocation.js";
 import { handler as revocationList } from "../../functions/revocation-list.js";
@@ -63,7 +62,6 @@ const deviceNotices = (device: TestDevice, after: number) =>
   });
 
 beforeAll(async () => {
-  setService(undefined);
   harness = await startLambdaHarness();
   ownerDevice = await enroll();
   friendDevice = await enroll();
@@ -89,7 +87,6 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  setService(undefined);
   await harness?.stop();
 });
 

@@ -10,11 +10,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KMSClient } from "@aws-sdk/client-kms";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { handler as deviceEnrollment } from "../../functions/device-enrollment.js";
-import { handler as keyTracking } from "../../functions/key-tracking.js";
-import { setService } from "../../functions/lib/dependencies.js";
-import { handler as trustAnchors } from "../../functions/trust-anchors.js";
-import { handler as vehicleEnrollment } from "../../functions/vehicle-enrollment.js";
 import { DynamoDbStore } from "../../src/adapters/dynamodb/dynamodb-store.js";
 import { AwsKmsSigner } from "../../src/adapters/kms/aws-kms-signer.js";
 import { provisionSigningKey } from "../../src/adapters/kms/kms-key-provisioner.js";
@@ -33,8 +28,11 @@ import {
 } from "../support/kms-emulator.js";
 import { apiEvent, invoke } from "../support/lambda-harness.js";
 import { tool } from "../support/run-tool.js";
+import { type ServiceHandlers, serviceHandlers } from "../support/service-handlers.js";
 import { TestDevice, testManufacturer, testVehicle } from "../support/test-device.js";
 import { testMacKey } from "../support/test-mac-key.js";
+
+let h: ServiceHandlers;
 
 const skip = !isKmsEmulatorInstalled() && !process.env.CI;
 if (skip) console.warn(`skipping the KMS-backed handler test: ${KMS_EMULATOR_MISSING}`);
@@ -82,7 +80,7 @@ describe.skipIf(skip)(`handlers with the OEM roots in KMS${skip ? ` (${KMS_EMULA
       "device-oem-root": new AwsKmsSigner({ keyId: deviceKey, client }),
       "vehicle-oem-root": new AwsKmsSigner({ keyId: vehicleKey, client }),
     };
-    setService(
+    h = serviceHandlers(
       createCarKeysService({
         store: new DynamoDbStore({ tableName: table.tableName, client: table.documentClient }),
         signer: { root: (profile) => signers[profile] },
@@ -96,7 +94,6 @@ describe.skipIf(skip)(`handlers with the OEM roots in KMS${skip ? ` (${KMS_EMULA
   });
 
   afterAll(async () => {
-    setService(undefined);
     client?.destroy();
     await table?.stop();
     await kms?.stop();
@@ -104,43 +101,47 @@ describe.skipIf(skip)(`handlers with the OEM roots in KMS${skip ? ` (${KMS_EMULA
   });
 
   it("signs each root once, on first use, and fetches each public key once", async () => {
-    const answer = await invoke(trustAnchors, apiEvent("GET /v1/trust-anchors"));
+    const answer = await invoke(h.trustAnchors, apiEvent("GET /v1/trust-anchors"));
     expect(answer.status).toBe(200);
     expect(count("Sign")).toBe(2);
     expect(count("GetPublicKey")).toBe(2);
-    await invoke(trustAnchors, apiEvent("GET /v1/trust-anchors"));
+    await invoke(h.trustAnchors, apiEvent("GET /v1/trust-anchors"));
     expect(count("Sign")).toBe(2);
     const root = pem("device-root.pem", answer.json.deviceOemRoot);
     expect(await openssl(["verify", "-x509_strict", "-CAfile", root, root])).toBe(`${root}: OK`);
   });
 
   it("issues an instance CA, a vehicle certificate and a receipt with one Sign each; OpenSSL verifies the chains", async () => {
-    const anchors = (await invoke(trustAnchors, apiEvent("GET /v1/trust-anchors"))).json;
+    const anchors = (await invoke(h.trustAnchors, apiEvent("GET /v1/trust-anchors"))).json;
     let signs = count("Sign");
 
     const device = new TestDevice(manufacturer);
-    const enrolled = await invoke(deviceEnrollment, deviceEnrollmentEvent(device));
+    const enrolled = await invoke(h.deviceEnrollment, deviceEnrollmentEvent(device));
     expect(enrolled.status).toBe(201);
     expect(count("Sign")).toBe(++signs);
     device.instanceCaCertificatePem = enrolled.json.instanceCaCertificate;
-    expect((await invoke(deviceEnrollment, deviceEnrollmentEvent(device))).status).toBe(200);
+    expect((await invoke(h.deviceEnrollment, deviceEnrollmentEvent(device))).status).toBe(200);
     expect(count("Sign")).toBe(signs);
 
     const vehicle = testVehicle();
-    const car = await invoke(vehicleEnrollment, vehicleEnrollmentEvent(vehicle));
+    const car = await invoke(h.vehicleEnrollment, vehicleEnrollmentEvent(vehicle));
     expect(car.status).toBe(201);
     expect(count("Sign")).toBe(++signs);
 
     const owner = await device.newEndpoint(vehicle.id, "owner");
     const key = await invoke(
-      keyTracking,
+      h.keyTracking,
       ownerRegistrationEvent(device, owner, vehicle, car.json.pairing.pairingId),
     );
     expect(key.status).toBe(201);
     expect(count("Sign")).toBe(++signs);
     expect(
-      (await invoke(keyTracking, ownerRegistrationEvent(device, owner, vehicle, car.json.pairing.pairingId)))
-        .status,
+      (
+        await invoke(
+          h.keyTracking,
+          ownerRegistrationEvent(device, owner, vehicle, car.json.pairing.pairingId),
+        )
+      ).status,
     ).toBe(200);
     expect(count("Sign")).toBe(signs);
     expect(count("GetPublicKey")).toBe(2);

@@ -12,7 +12,6 @@ import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { handler as deviceEnrollment } from "../../functions/device-enrollment.js";
 import { handler as keyTracking } from "../../functions/key-tracking.js";
-import { setService } from "../../functions/lib/dependencies.js";
 import { handler as notices } from "../../functions/notices.js";
 import { handler as revocation } from "../../functions/revocation.js";
 import { handler as revocationList } from "../../functions/revocation-list.js";
@@ -31,12 +30,10 @@ import { apiEvent, invoke, type LambdaHarness, startLambdaHarness } from "../sup
 let harness: LambdaHarness;
 
 beforeAll(async () => {
-  setService(undefined);
   harness = await startLambdaHarness();
 }, 120_000);
 
 afterAll(async () => {
-  setService(undefined);
   await harness?.stop();
 });
 

@@ -3,7 +3,6 @@ import "../support/quiet-logs.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handler as deviceEnrollment } from "../../functions/device-enrollment.js";
 import { handler as keyTracking } from "../../functions/key-tracking.js";
-import { setService } from "../../functions/lib/dependencies.js";
 import { handler as notices } from "../../functions/notices.js";
 import { handler as revocation } from "../../functions/revocation.js";
 import { handler as vehicleEnrollment } from "../../functions/vehicle-enrollment.js";
@@ -65,12 +64,10 @@ async function registerFriend(vehicleId: Uint8Array, owner: TestEndpoint, friend
 }
 
 beforeAll(async () => {
-  setService(undefined);
   harness = await startLambdaHarness();
 }, 120_000);
 
 afterAll(async () => {
-  setService(undefined);
   await harness?.stop();
 });
 

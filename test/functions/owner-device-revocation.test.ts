@@ -11,7 +11,6 @@ import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handler as deviceEnrollment } from "../../functions/device-enrollment.js";
 import { handler as keyTracking } from "../../functions/key-tracking.js";
-import { setService } from "../../functions/lib/dependencies.js";
 import { handler as notices } from "../../functions/notices.js";
 import { handler as revocation } from "../../functions/revocation.js";
 import { handler as revocationList } from "../../functions/revocation-list.js";
@@ -39,12 +38,10 @@ const deviceNotices = (device: TestDevice, after: number) =>
   });
 
 beforeAll(async () => {
-  setService(undefined);
   harness = await startLambdaHarness();
 }, 120_000);
 
 afterAll(async () => {
-  setService(undefined);
   await harness?.stop();
 });
 

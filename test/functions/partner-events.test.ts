@@ -9,11 +9,13 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handler as deviceEnrollment } from "../../functions/device-enrollment.js";
 import { handler as keyTracking } from "../../functions/key-tracking.js";
-import { MTLS_SETTING } from "../../functions/lib/client-certificate.js";
-import { setService } from "../../functions/lib/dependencies.js";
 import { handler as notices } from "../../functions/notices.js";
-import { handler as partnerEvents } from "../../functions/partner-events.js";
+import {
+  handler as partnerEvents,
+  makeHandler as partnerEventsHandler,
+} from "../../functions/partner-events.js";
 import { handler as vehicleEnrollment } from "../../functions/vehicle-enrollment.js";
+import { serviceDependenciesFromEnvironment } from "../../src/adapters/service-assembly.js";
 import {
   deviceEnrollmentEvent,
   keyRegistrationEvent,
@@ -49,7 +51,6 @@ function partnerEvent(body: Record<string, unknown>, options: { clientCert?: boo
 }
 
 beforeAll(async () => {
-  setService(undefined);
   harness = await startLambdaHarness();
   device = new TestDevice(harness.manufacturer);
   const enrolled = await invoke(deviceEnrollment, deviceEnrollmentEvent(device));
@@ -72,8 +73,6 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  delete process.env[MTLS_SETTING];
-  setService(undefined);
   await harness?.stop();
 });
 
@@ -94,17 +93,16 @@ describe("POST /v1/events", () => {
   });
 
   it("with mutual TLS required, refuses a request without a verified client certificate (403)", async () => {
-    process.env[MTLS_SETTING] = "required";
-    try {
-      const refused = await invoke(partnerEvents, partnerEvent({ type: "heartbeat" }));
-      expect(refused.status).toBe(403);
-      expect(refused.json.detail).toContain("mutual TLS");
-      const accepted = await invoke(partnerEvents, partnerEvent({ type: "heartbeat" }, { clientCert: true }));
-      expect(accepted.status).toBe(200);
-      expect(accepted.json).toMatchObject({ outcome: "acknowledged", from: `x509:${PARTNER_SUBJECT}` });
-    } finally {
-      delete process.env[MTLS_SETTING];
-    }
+    // The same environment with SERVER_TO_SERVER_MTLS=required, as the stack sets it beside an mTLS domain.
+    const strict = partnerEventsHandler(
+      serviceDependenciesFromEnvironment({ ...process.env, SERVER_TO_SERVER_MTLS: "required" }),
+    );
+    const refused = await invoke(strict, partnerEvent({ type: "heartbeat" }));
+    expect(refused.status).toBe(403);
+    expect(refused.json.detail).toContain("mutual TLS");
+    const accepted = await invoke(strict, partnerEvent({ type: "heartbeat" }, { clientCert: true }));
+    expect(accepted.status).toBe(200);
+    expect(accepted.json).toMatchObject({ outcome: "acknowledged", from: `x509:${PARTNER_SUBJECT}` });
   });
 
   it("key.termination-requested revokes the key with the certificate's subject as revokedBy", async () => {

@@ -14,10 +14,10 @@ import { DynamoDBClient, InternalServerError } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { setRelay } from "../../functions/lib/relay-dependencies.js";
-import { handler } from "../../functions/relay.js";
+import { handler as environmentHandler, makeHandler } from "../../functions/relay.js";
 import { DynamoDbRelayStore } from "../../src/adapters/dynamodb/dynamodb-relay-store.js";
 import { startLocalServer } from "../../src/adapters/local-server/local-server.js";
+import { relayDependenciesFromEnvironment } from "../../src/adapters/relay-assembly.js";
 import { RELAY_ROUTES } from "../../src/api/routes/relay-routes.js";
 import { ROUTES } from "../../src/api/routes.js";
 import { TigressClient } from "../../src/client/tigress-client.js";
@@ -66,7 +66,14 @@ beforeEach(() => {
   testIp = `203.0.113.${++addresses}`;
 });
 
-afterEach(() => setRelay(undefined));
+/** The handler under test: the one built from the environment, or one a test built around its own relay. */
+let handler = environmentHandler;
+function useRelay(relay: TigressRelay): void {
+  handler = makeHandler({ relay });
+}
+afterEach(() => {
+  handler = environmentHandler;
+});
 
 afterAll(async () => {
   await table?.stop();
@@ -320,7 +327,7 @@ describe("refusals, as problem+json", () => {
 
     // A relay whose clock can step past the expiration, on the same table.
     const clock = new TestClock(Date.now());
-    setRelay(new TigressRelay({ store: new DynamoDbRelayStore({ tableName: table.tableName }), clock }));
+    useRelay(new TigressRelay({ store: new DynamoDbRelayStore({ tableName: table.tableName }), clock }));
     const expiration = new Date(Date.now() + 60_000).toISOString().replace(/\.\d+Z$/, "Z");
     const { id } = await createMailbox(claim, { mailboxConfiguration: { expiration } });
     expect((await send("POST /v1/m/{id}", { id, claim })).status).toBe(200);
@@ -393,7 +400,7 @@ describe("refusals, as problem+json", () => {
       perAddress: { burst: 4, intervalMs: 30_000 },
       perClaim: { burst: 2, intervalMs: 5_000 },
     };
-    setRelay(
+    useRelay(
       new TigressRelay({ store: new DynamoDbRelayStore({ tableName: table.tableName }), rateLimits: limits }),
     );
     const claim = newClaim();
@@ -428,7 +435,7 @@ describe("single redemption", () => {
         return super.bindRecipient(...args);
       }
     }
-    setRelay(new TigressRelay({ store: new CountingStore({ tableName: table.tableName }) }));
+    useRelay(new TigressRelay({ store: new CountingStore({ tableName: table.tableName }) }));
     const { id } = await createMailbox();
     const claims = Array.from({ length: 10 }, () => newClaim());
     const answers = await Promise.all(claims.map((claim) => send("POST /v1/m/{id}", { id, claim })));
@@ -475,7 +482,7 @@ describe("a delete whose housekeeping write fails", () => {
     const documentClient = DynamoDBDocumentClient.from(client);
     const warn = vi.spyOn(logger, "warn");
     try {
-      setRelay(
+      useRelay(
         new TigressRelay({
           store: new DynamoDbRelayStore({ tableName: table.tableName, client: documentClient }),
         }),
@@ -603,15 +610,16 @@ describe("what the relay stores (no plaintext, no names, no link beyond random i
 
 describe("a draft-following client (src/client/tigress-client.ts) through the local server", () => {
   it("runs the whole flow", async () => {
+    // As the local stack (car-key-stack.ts) does: links point at the server's own URL, read at the first request.
+    const env: Record<string, string | undefined> = { ...process.env };
     const server = await startLocalServer({
       port: 0,
       host: "127.0.0.1",
       oemCredential: "unused-in-this-test-0123456789",
       routes: ROUTES.filter((r) => r.functionName === "relay"),
-      handlers: { relay: handler },
+      handlers: { relay: makeHandler(relayDependenciesFromEnvironment(env)) },
     });
-    // As the local stack (car-key-stack.ts) does: links point at the server's own URL.
-    process.env.RELAY_LINK_BASE_URL = server.url;
+    env.RELAY_LINK_BASE_URL = server.url;
     try {
       const client = TigressClient.forService(server.url);
       const owner = newClaim();
@@ -645,7 +653,6 @@ describe("a draft-following client (src/client/tigress-client.ts) through the lo
       await client.deleteMailbox(created.mailboxId, owner);
       await expect(client.readSecureContent(created.mailboxId, owner)).rejects.toMatchObject({ status: 404 });
     } finally {
-      delete process.env.RELAY_LINK_BASE_URL;
       await server.close();
     }
   });

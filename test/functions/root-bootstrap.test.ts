@@ -7,8 +7,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { CloudFormationCustomResourceEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { setService } from "../../functions/lib/dependencies.js";
-import { handler } from "../../functions/root-bootstrap.js";
+import { makeHandler } from "../../functions/root-bootstrap.js";
 import { testService } from "../support/test-service.js";
 
 const received: { method?: string; contentType?: string; body: Record<string, unknown> }[] = [];
@@ -29,7 +28,6 @@ beforeAll(async () => {
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/response`;
 });
 afterAll(async () => {
-  setService(undefined);
   await new Promise((resolve) => server.close(resolve));
 });
 
@@ -51,7 +49,7 @@ const event = (RequestType: "Create" | "Update" | "Delete"): CloudFormationCusto
 describe("root bootstrap", () => {
   it("creates both roots on Create and answers SUCCESS; Delete touches nothing", async () => {
     const t = testService();
-    setService(t.service);
+    const handler = makeHandler({ service: t.service });
     await handler(event("Create"));
     expect(received.at(-1)).toMatchObject({
       method: "PUT",
@@ -69,7 +67,7 @@ describe("root bootstrap", () => {
     t.signers["device-oem-root"].signDigest = async () => {
       throw new Error("KMS unreachable");
     };
-    setService(t.service);
+    const handler = makeHandler({ service: t.service });
     await handler(event("Update"));
     expect(received.at(-1)?.body).toMatchObject({ Status: "FAILED" });
     expect(String(received.at(-1)?.body.Reason)).toMatch(/^root bootstrap failed: /);

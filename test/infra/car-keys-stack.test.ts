@@ -14,12 +14,6 @@ import { Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleLambda } from "../../bench/lambda-bundles.js";
-import {
-  METRICS_NAMESPACE as BUSINESS_METRICS_NAMESPACE,
-  METRICS_SERVICE as BUSINESS_METRICS_SERVICE,
-} from "../../functions/lib/business-metrics.js";
-import { REQUIRED_ENVIRONMENT } from "../../functions/lib/dependencies.js";
-import { RELAY_REQUIRED_ENVIRONMENT } from "../../functions/lib/relay-dependencies.js";
 import { PROJECT_ROOT } from "../../infra/lib/bundling-options.js";
 import { CarKeysStack } from "../../infra/lib/car-keys-stack.js";
 import { MtlsDomainSettingsError } from "../../infra/lib/constructs/mtls-domain.js";
@@ -30,9 +24,15 @@ import {
 } from "../../infra/lib/constructs/refusal-alarms.js";
 import { FUNCTION_ACCESS, type RootKeyName, rootCreation } from "../../infra/lib/function-access.js";
 import { friendKeySlotsSetting, trustedDeviceOemRootsSetting } from "../../infra/lib/sharing-settings.js";
+import { RELAY_REQUIRED_ENVIRONMENT } from "../../src/adapters/relay-assembly.js";
+import { REQUIRED_ENVIRONMENT } from "../../src/adapters/service-assembly.js";
 import { functionNames, ROUTES, type RouteDefinition } from "../../src/api/routes.js";
 import { EmulatedOem } from "../../src/emulator/oem/emulated-oem.js";
 import { parseDeviceOemRoots } from "../../src/service/device-oem-roots.js";
+import {
+  METRICS_NAMESPACE as BUSINESS_METRICS_NAMESPACE,
+  METRICS_SERVICE as BUSINESS_METRICS_SERVICE,
+} from "../../src/service/http/business-metrics.js";
 
 interface Statement {
   Effect: "Allow" | "Deny";

@@ -1,7 +1,7 @@
 // Runs the Lambda handlers of functions/ the way API Gateway (HTTP API,
 // payload format 2.0) invokes them, against DynamoDB Local and software root
-// keys: the environment is what the CDK stack or the local server sets, so
-// functions/lib/dependencies.ts builds the service exactly as in production.
+// keys: the environment is what the CDK stack sets, so
+// src/adapters/service-assembly.ts builds the service exactly as in production.
 // Builds events (routeKey, rawPath, headers, base64 bodies, an IAM authorizer
 // context for OEM routes) and reads results back as status, headers and JSON.
 import { mkdtemp, rm } from "node:fs/promises";

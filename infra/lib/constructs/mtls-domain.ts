@@ -5,7 +5,7 @@
 // function (`requestContext.authentication.clientCert`), and the functions
 // get SERVER_TO_SERVER_MTLS=required, so the server-to-server routes refuse
 // requests that came through the default execute-api endpoint, which has no
-// mutual TLS (functions/lib/client-certificate.ts). Devices keep using the
+// mutual TLS (src/service/http/client-certificate.ts). Devices keep using the
 // default endpoint: they hold no client certificates.
 //
 // The ACM certificate (for the domain, in the stack's region) and the

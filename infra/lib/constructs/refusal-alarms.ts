@@ -1,5 +1,5 @@
 // Alarms on unusual refusal rates, from the business metrics the functions
-// emit (functions/lib/business-metrics.ts: `Refusals` by `ProblemKind`, EMF in
+// emit (src/service/http/business-metrics.ts: `Refusals` by `ProblemKind`, EMF in
 // the functions' logs). A steady trickle of refusals is normal (a stale
 // cursor, a phone's clock); a burst of failed authentications, replays,
 // untrusted evidence or spent rate limits is someone probing the API or a
@@ -9,7 +9,7 @@ import { Duration } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import { Construct } from "constructs";
 
-/** Must match functions/lib/business-metrics.ts (namespace, service dimension, metric and dimension names). */
+/** Must match src/service/http/business-metrics.ts (namespace, service dimension, metric and dimension names). */
 export const METRICS_NAMESPACE = "CarKeys";
 export const METRICS_SERVICE = "carkeys";
 

@@ -5,7 +5,7 @@
 //   request timeout), so a hanging endpoint held a request until the Lambda
 //   died. Here a connection must be up within 1 s and a request answered
 //   within 4 s; the SDK's standard retries (3 attempts) still apply, and the
-//   invocation's deadline (request-deadline.ts) cuts them short.
+//   invocation's deadline (src/service/request-deadline.ts) cuts them short.
 // - Outcome unknown: a write that timed out may still be applied by DynamoDB
 //   afterwards, so it must never be reported as a definite failure (a 500
 //   invites a caller to believe nothing happened). Any call that got no answer
@@ -29,8 +29,8 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { StorageUnavailableError } from "../../service/errors.js";
+import { currentDeadline } from "../../service/request-deadline.js";
 import { reportDynamoDbOperation } from "./operation-count.js";
-import { currentDeadline } from "./request-deadline.js";
 
 export const DYNAMODB_TIMEOUTS = { connectionTimeoutMs: 1_000, requestTimeoutMs: 4_000 } as const;
 

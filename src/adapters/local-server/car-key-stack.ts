@@ -4,37 +4,45 @@
 // Lambda handlers. `npm start` (main.ts) and the tests and demos all start it
 // through here, so they run one configuration, not three.
 //
-// The handlers configure themselves from the environment, as they do in
-// Lambda (functions/lib/dependencies.ts builds the service from environment
-// variables once per container). This module therefore writes those
-// variables into process.env, then drops any service an earlier stack of this
-// process built, so the handlers build theirs from these settings through the
-// very code path a Lambda cold start takes. The environment is per process,
-// so one stack runs at a time in a process.
+// The stack builds the settings a Lambda would read from its environment
+// (src/adapters/service-assembly.ts, relay-assembly.ts) as objects, and each
+// function's handler with `makeHandler(dependencies)` from them, so the
+// handlers run the very code a Lambda runs with what this stack assembled.
+// Nothing goes through process.env: the DynamoDB endpoint, region and local
+// credentials are in the settings, and two stacks run side by side in one
+// process, each with its own database, keys and handlers.
 //
-// Files under `dataDir` (default `.data/`): `dynamodb/` (DynamoDB Local's
-// database, unless in memory), `keys/` (software keys, one JWK per file, mode
-// 0600: the Device OEM root, the Vehicle OEM root, the emulated SE
-// manufacturer, and an emulated second phone maker whose root certificate
-// the service trusts: emulated-device-maker.ts) and `oem-token` (mode 0600).
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { KMSClient } from "@aws-sdk/client-kms";
 import { sweepExpiredKeys } from "../../../functions/expiry-sweep.js";
-import { MTLS_SETTING } from "../../../functions/lib/client-certificate.js";
-import { getService, setService } from "../../../functions/lib/dependencies.js";
-import { toHex } from "../../protocol/bytes.js";
 import type { DigestSigner } from "../../protocol/signer.js";
 import { parseDeviceOemRoots } from "../../service/device-oem-roots.js";
 import type { ExpirySweepReport } from "../../service/expiry-sweep.js";
+import { buildOnce } from "../../service/http/dependency-source.js";
+import type { RateLimits } from "../../service/relay/rate-limiter.js";
+import { TigressRelay } from "../../service/relay/relay-service.js";
+import {
+  type AwsClientSettings,
+  documentClientFor,
+  dynamoDbClientConfig,
+  kmsClientConfig,
+} from "../aws-client-settings.js";
 import { type DynamoDbLocal, startDynamoDbLocal } from "../dynamodb/dynamodb-local.js";
+import { DynamoDbRelayStore } from "../dynamodb/dynamodb-relay-store.js";
 import { ensureTable } from "../dynamodb/table-design.js";
 import { provisionSigningKey } from "../kms/kms-key-provisioner.js";
 import { fileMacKey } from "../kms/mac-keys.js";
 import { signerFromUri } from "../kms/signer-from-uri.js";
 import { SoftSigner } from "../kms/soft-signer.js";
+import { relayLinkBase } from "../relay-assembly.js";
+import {
+  assembleServiceDependencies,
+  type ServiceDependencies,
+  type ServiceSettings,
+} from "../service-assembly.js";
 import { openEmulatedDeviceMaker } from "./emulated-device-maker.js";
 import { startExpiryTimer } from "./expiry-timer.js";
 import { type AccessLogEntry, type HandlerMap, type LocalServer, startLocalServer } from "./local-server.js";
@@ -84,6 +92,10 @@ export interface CarKeyStackOptions {
   readonly expirySweepIntervalMs?: number;
   /** Each expiry sweep's report, or a timed run's failure; default: nothing. */
   readonly onExpirySweep?: (outcome: { report?: ExpirySweepReport; error?: unknown }) => void;
+  /** The origin of the relay's share links; default this stack's own URL (`RELAY_LINK_BASE_URL` for `npm start`). */
+  readonly relayLinkBase?: string;
+  /** The relay's rate limits; default the relay's own (the load bench opens them wide). */
+  readonly relayRateLimits?: RateLimits;
 }
 
 export interface CarKeyStackMtlsOptions {
@@ -146,58 +158,11 @@ export const DEFAULT_TABLE_NAME = "carkeys-local";
 const MANUFACTURER_KEY_NAME = "se-manufacturer";
 const WEBHOOK_KEY_NAME = "webhook-signing";
 
-/** The environment the handlers read (functions/lib); the one place that knows the variable names. */
 /** Under `<dataDir>/keys`: the device pseudonym secret (src/service/device-pseudonyms.ts). */
 export const DEVICE_PSEUDONYM_KEY_FILE = "device-pseudonym.key";
 
-export function handlerEnvironment(config: {
-  tableName: string;
-  dynamoDbEndpoint: string;
-  deviceOemSignerUri: string;
-  vehicleOemSignerUri: string;
-  manufacturerPublicKey: Uint8Array;
-  oemName: string;
-  /** `file:<path>` (mode 0600, created on first use) or `awskms:<HMAC key>`. */
-  devicePseudonymKey: string;
-  /** Server-to-server routes only over mutual TLS (functions/lib/client-certificate.ts). */
-  serverToServerMtls?: boolean;
-  /** Signed webhook deliveries: the receiver and the signing key's URI. */
-  webhook?: { url: string; signerUri: string };
-  /** Other makers' Device OEM root certificates (PEM), trusted for key registration. */
-  trustedDeviceOemRoots?: readonly string[];
-}): Record<string, string> {
-  return {
-    TRUSTED_DEVICE_OEM_ROOTS: (config.trustedDeviceOemRoots ?? []).map((pem) => pem.trim()).join("\n"),
-    WEBHOOK_URL: config.webhook?.url ?? "",
-    WEBHOOK_SIGNER_URI: config.webhook?.signerUri ?? "",
-    [MTLS_SETTING]: config.serverToServerMtls ? "required" : "",
-    TABLE_NAME: config.tableName,
-    AWS_ENDPOINT_URL_DYNAMODB: config.dynamoDbEndpoint,
-    DEVICE_OEM_SIGNER_URI: config.deviceOemSignerUri,
-    VEHICLE_OEM_SIGNER_URI: config.vehicleOemSignerUri,
-    SE_MANUFACTURER_PUBLIC_KEY: toHex(config.manufacturerPublicKey),
-    DEVICE_OEM_NAME: config.oemName,
-    VEHICLE_OEM_NAME: config.oemName,
-    DEVICE_PSEUDONYM_KEY: config.devicePseudonymKey,
-  };
-}
-
-/** Whether a stack of this process is running (the environment holds its settings). */
-let running = false;
-
 export async function startCarKeyStack(options: CarKeyStackOptions = {}): Promise<CarKeyStack> {
-  if (running) {
-    throw new CarKeyStackError(
-      "a stack is already running in this process: its handlers read one environment, so stop it first",
-    );
-  }
-  running = true;
-  try {
-    return await start(options);
-  } catch (error) {
-    running = false;
-    throw error;
-  }
+  return start(options);
 }
 
 async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
@@ -223,22 +188,34 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
   // The other phone maker of the demos: its root is trusted as a configured one, never held as a signer.
   const deviceMaker = await openEmulatedDeviceMaker(keysDir);
   const trustedDeviceOemRoots = [deviceMaker.rootPem, ...(options.trustedDeviceOemRoots ?? [])];
+  let trustedRoots: ServiceSettings["trustedDeviceOemRoots"];
   try {
     // Checked here, so a wrong file is one line at start-up rather than a failing first request.
-    parseDeviceOemRoots(trustedDeviceOemRoots.join("\n"), "the trusted Device OEM roots");
+    trustedRoots = parseDeviceOemRoots(trustedDeviceOemRoots.join("\n"), "the trusted Device OEM roots");
+  } catch (cause) {
+    throw new CarKeyStackError((cause as Error).message, { cause });
+  }
+  let linkBaseOption: string | undefined;
+  try {
+    linkBaseOption = options.relayLinkBase ? relayLinkBase(options.relayLinkBase) : undefined;
   } catch (cause) {
     throw new CarKeyStackError((cause as Error).message, { cause });
   }
   const dynamoDbIsLocal = options.dynamoDbEndpoint === undefined || isLoopback(options.dynamoDbEndpoint);
-  prepareAwsSdk(dynamoDbIsLocal && !usesRealKms(deviceOemSignerUri, vehicleOemSignerUri));
+  const aws = awsClientSettings(dynamoDbIsLocal && !usesRealKms(deviceOemSignerUri, vehicleOemSignerUri));
   // Ask each root signer for its public key now: a KMS alias that does not exist fails here, in one line.
   for (const [name, uri] of [
     ["Device OEM root", deviceOemSignerUri],
     ["Vehicle OEM root", vehicleOemSignerUri],
   ] as const) {
     try {
-      await provisionEmulatedKey(uri, name);
-      await (await signerFromUri(uri)).publicKey();
+      await provisionEmulatedKey(uri, name, aws);
+      const kmsClient = uri.startsWith("awskms:") ? new KMSClient(kmsClientConfig(aws)) : undefined;
+      try {
+        await (await signerFromUri(uri, kmsClient ? { kmsClient } : {})).publicKey();
+      } finally {
+        kmsClient?.destroy();
+      }
     } catch (cause) {
       throw new CarKeyStackError(`the ${name} signer ${uri} does not answer: ${(cause as Error).message}`, {
         cause,
@@ -257,6 +234,10 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
   }
 
   let server: LocalServer | undefined;
+  let service: () => Promise<ServiceDependencies> = async () => {
+    throw new CarKeyStackError("the stack is not started");
+  };
+  let ownUrl = "";
   let tls: (Pick<TlsIdentity, "certPem" | "keyPem"> & { certFile?: string }) | undefined;
   try {
     if (options.mtls) {
@@ -265,23 +246,35 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
           ? { certPem: options.mtls.cert, keyPem: options.mtls.key }
           : await localServerTlsIdentity(join(dataDir, "tls"));
     }
-    applyEnvironment(
-      handlerEnvironment({
-        tableName,
-        dynamoDbEndpoint: dynamoDb.endpoint,
-        deviceOemSignerUri,
-        vehicleOemSignerUri,
-        manufacturerPublicKey,
-        oemName: options.oemName ?? "Car Keys Local",
-        devicePseudonymKey: `file:${pseudonymKeyPath}`,
-        serverToServerMtls: options.mtls !== undefined,
-        trustedDeviceOemRoots,
-        ...(options.webhookUrl
-          ? { webhook: { url: options.webhookUrl, signerUri: `softkms:${keysDir}#${WEBHOOK_KEY_NAME}` } }
-          : {}),
+    const oemName = options.oemName ?? "Car Keys Local";
+    const stackAws: AwsClientSettings = { ...aws, dynamoDbEndpoint: dynamoDb.endpoint };
+    const settings: ServiceSettings = {
+      tableName,
+      deviceOemSignerUri,
+      vehicleOemSignerUri,
+      manufacturerPublicKey,
+      deviceOem: { organization: oemName },
+      vehicleOem: { organization: oemName },
+      creatableRoots: ["device-oem-root", "vehicle-oem-root"],
+      devicePseudonymKeyUri: `file:${pseudonymKeyPath}`,
+      ...(options.webhookUrl
+        ? { webhook: { url: options.webhookUrl, signerUri: `softkms:${keysDir}#${WEBHOOK_KEY_NAME}` } }
+        : {}),
+      trustedDeviceOemRoots: trustedRoots,
+      serverToServerMtls: options.mtls !== undefined,
+      aws: stackAws,
+    };
+    service = buildOnce(() => assembleServiceDependencies(settings));
+    const relay = buildOnce(async () => ({
+      relay: new TigressRelay({
+        store: new DynamoDbRelayStore({ tableName, client: documentClientFor(stackAws) }),
+        ...(options.relayRateLimits ? { rateLimits: options.relayRateLimits } : {}),
       }),
-    );
-    const client = new DynamoDBClient({ endpoint: dynamoDb.endpoint });
+      // Share links point at this server, as in AWS they point at the API's endpoint: never at a Host
+      // header a client sent. Read at the first relay request, when the server listens.
+      linkBase: linkBaseOption ?? ownUrl,
+    }));
+    const client = new DynamoDBClient(dynamoDbClientConfig(stackAws));
     try {
       await ensureTable(client, tableName);
     } finally {
@@ -302,6 +295,8 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
       host: "127.0.0.1",
       oemCredential: token.value,
       ...(options.handlers ? { handlers: options.handlers } : {}),
+      // The relay takes the relay's dependencies, the documents none, every other function the service's.
+      dependencies: (name) => (name === "relay" ? relay : name === "openapi" ? {} : service),
       ...(options.onRequest ? { onRequest: options.onRequest } : {}),
       ...(options.onHandlerError ? { onHandlerError: options.onHandlerError } : {}),
     });
@@ -321,12 +316,12 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
   }
 
   const listening = server;
-  const linkBase = useAsRelayLinkBase(listening.url);
+  ownUrl = listening.url;
   const onSweep = options.onExpirySweep ?? (() => {});
   const expiry = startExpiryTimer({
     intervalMs: options.expirySweepIntervalMs ?? 0,
     run: async () => {
-      const report = await sweepExpiredKeys(await getService());
+      const report = await sweepExpiredKeys((await service()).service);
       onSweep({ report });
       return report;
     },
@@ -364,12 +359,7 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
           await expiry.stop();
           await listening.close();
         } finally {
-          try {
-            await local?.stop();
-          } finally {
-            linkBase.release();
-            running = false;
-          }
+          await local?.stop();
         }
       })();
       return stopped;
@@ -377,41 +367,20 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
   };
 }
 
-/** The RELAY_LINK_BASE_URL this module wrote, so a later stack replaces it but never a developer's own. */
-let linkBaseWrittenHere: string | undefined;
-
 /**
- * The relay's share links point at this server (functions/lib/relay-dependencies.ts), as in AWS they point
- * at the API's endpoint: never at a Host header a client sent. A RELAY_LINK_BASE_URL set by the developer wins.
+ * Region and, when nothing real is reached, placeholder credentials: the SDK insists on both. A
+ * developer's own AWS settings (region, profile, keys in the environment) are never overridden.
  */
-function useAsRelayLinkBase(url: string): { release(): void } {
-  const current = process.env.RELAY_LINK_BASE_URL;
-  if (current !== undefined && current !== "" && current !== linkBaseWrittenHere) return { release() {} };
-  process.env.RELAY_LINK_BASE_URL = linkBaseWrittenHere = url;
+function awsClientSettings(localOnly: boolean): AwsClientSettings {
+  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
+  const kms = kmsEndpoint();
+  // DynamoDB Local and KMS emulators accept any credentials.
+  const placeholder = localOnly && !process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE;
   return {
-    release() {
-      if (process.env.RELAY_LINK_BASE_URL === url && linkBaseWrittenHere === url) {
-        delete process.env.RELAY_LINK_BASE_URL;
-        linkBaseWrittenHere = undefined;
-      }
-    },
+    region,
+    ...(placeholder ? { credentials: { accessKeyId: "local", secretAccessKey: "local" } } : {}),
+    ...(kms ? { kmsEndpoint: kms } : {}),
   };
-}
-
-/** Writes the handlers' settings into process.env and makes them rebuild the service from it. */
-function applyEnvironment(environment: Record<string, string>): void {
-  Object.assign(process.env, environment);
-  setService(undefined);
-}
-
-/** Region and, when nothing real is reached, placeholder credentials: the SDK insists on both. */
-function prepareAwsSdk(localOnly: boolean): void {
-  process.env.AWS_REGION ??= process.env.AWS_DEFAULT_REGION ?? "us-east-1";
-  // DynamoDB Local and KMS emulators accept any credentials; a developer's own AWS profile is never overridden.
-  if (localOnly && !process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE) {
-    process.env.AWS_ACCESS_KEY_ID = "local";
-    process.env.AWS_SECRET_ACCESS_KEY = "local";
-  }
 }
 
 /**
@@ -419,9 +388,9 @@ function prepareAwsSdk(localOnly: boolean): void {
  * behind the alias on first use, as `npm start` does for softkms keys. Never
  * against a real KMS, where the stack owns the keys.
  */
-async function provisionEmulatedKey(uri: string, name: string): Promise<void> {
+async function provisionEmulatedKey(uri: string, name: string, aws: AwsClientSettings): Promise<void> {
   if (!uri.startsWith("awskms:alias/") || !isLoopback(kmsEndpoint() ?? "")) return;
-  const client = new KMSClient({});
+  const client = new KMSClient(kmsClientConfig(aws));
   try {
     await provisionSigningKey(client, uri.slice("awskms:".length), { description: `Car Keys local ${name}` });
   } finally {

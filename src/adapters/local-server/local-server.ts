@@ -62,6 +62,14 @@ export type LambdaHandler = (
 /** Function name (as in src/api/routes.ts) → its module's `handler`. */
 export type HandlerMap = Readonly<Record<string, LambdaHandler>>;
 
+/**
+ * What a function's `makeHandler` is built with, by function name: the
+ * dependencies (or a function that builds them on first use) the local stack
+ * assembled. Without it each module's own `handler` runs, which builds its
+ * dependencies from process.env as in Lambda.
+ */
+export type DependenciesByFunction = (functionName: string) => unknown;
+
 export interface LocalServerOptions {
   /** TCP port; 0 picks a free one. */
   readonly port: number;
@@ -69,8 +77,10 @@ export interface LocalServerOptions {
   readonly host?: string;
   /** The static token OEM routes require as `authorization: Bearer <token>`. */
   readonly oemCredential: string;
-  /** Default: every function of the route table, loaded with `loadHandlers()`. */
+  /** Default: every function of the route table, loaded with `loadHandlers(names, dependencies)`. */
   readonly handlers?: HandlerMap;
+  /** What the loaded handlers are built with (ignored when `handlers` is given). */
+  readonly dependencies?: DependenciesByFunction;
   /** Default: src/api/routes.ts `ROUTES`. */
   readonly routes?: readonly RouteDefinition[];
   /** Largest accepted request body; default 256 KiB. */
@@ -155,22 +165,34 @@ const FUNCTION_NAME = /^[a-z0-9][a-z0-9-]*$/;
 const FUNCTIONS_DIR = new URL("../../../functions/", import.meta.url);
 
 /**
- * Imports `functions/<name>.ts` for each name and returns their `handler`s.
- * The map is explicit (the route table's names, nothing discovered), and a
- * module that fails to load or exports no handler is reported by file name.
+ * Imports `functions/<name>.ts` for each name and returns its handler: the
+ * module's `makeHandler(dependencies(name))` when `dependencies` is given,
+ * else its `handler`. The map is explicit (the route table's names, nothing
+ * discovered), and a module that fails to load or exports no handler is
+ * reported by file name.
  */
-export async function loadHandlers(names: readonly string[] = functionNames()): Promise<HandlerMap> {
+export async function loadHandlers(
+  names: readonly string[] = functionNames(),
+  dependencies?: DependenciesByFunction,
+): Promise<HandlerMap> {
   const handlers: Record<string, LambdaHandler> = {};
   for (const name of names) {
     if (!FUNCTION_NAME.test(name)) throw new LocalServerError(`function name "${name}" is not kebab-case`);
     // tsx and vitest import the TypeScript source; a compiled tree would have .js.
     const source = fileURLToPath(new URL(`${name}.ts`, FUNCTIONS_DIR));
     const file = existsSync(source) ? source : fileURLToPath(new URL(`${name}.js`, FUNCTIONS_DIR));
-    let module: { handler?: unknown };
+    let module: { handler?: unknown; makeHandler?: unknown };
     try {
-      module = (await import(pathToFileURL(file).href)) as { handler?: unknown };
+      module = (await import(pathToFileURL(file).href)) as { handler?: unknown; makeHandler?: unknown };
     } catch (cause) {
       throw new LocalServerError(`cannot load functions/${name}.ts: ${(cause as Error).message}`, { cause });
+    }
+    if (dependencies) {
+      if (typeof module.makeHandler !== "function") {
+        throw new LocalServerError(`functions/${name}.ts does not export makeHandler(dependencies)`);
+      }
+      handlers[name] = (module.makeHandler as (d: unknown) => LambdaHandler)(dependencies(name));
+      continue;
     }
     if (typeof module.handler !== "function") {
       throw new LocalServerError(`functions/${name}.ts does not export a handler function`);
@@ -195,7 +217,9 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   }
   const routes = options.routes ?? ROUTES;
   const router = new Router(routes);
-  const handlers = options.handlers ?? (await loadHandlers([...new Set(routes.map((r) => r.functionName))]));
+  const handlers =
+    options.handlers ??
+    (await loadHandlers([...new Set(routes.map((r) => r.functionName))], options.dependencies));
   for (const route of routes) {
     if (typeof handlers[route.functionName] !== "function") {
       throw new LocalServerError(

@@ -111,6 +111,7 @@ function stackOptions(flags: Flags, env: NodeJS.ProcessEnv): CarKeyStackOptions 
   const deviceOemSignerUri = nonEmpty(env.DEVICE_OEM_SIGNER_URI);
   const vehicleOemSignerUri = nonEmpty(env.VEHICLE_OEM_SIGNER_URI);
   const oemToken = nonEmpty(env.OEM_API_TOKEN);
+  const relayLinkBase = nonEmpty(env.RELAY_LINK_BASE_URL);
   return {
     port,
     ...mtlsOptions(flags),
@@ -123,6 +124,7 @@ function stackOptions(flags: Flags, env: NodeJS.ProcessEnv): CarKeyStackOptions 
     ...(deviceOemSignerUri ? { deviceOemSignerUri } : {}),
     ...(vehicleOemSignerUri ? { vehicleOemSignerUri } : {}),
     ...(oemToken ? { oemToken } : {}),
+    ...(relayLinkBase ? { relayLinkBase } : {}),
   };
 }
 

@@ -14,7 +14,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { setService } from "../../../functions/lib/dependencies.js";
 import { handler as vehicleEnrollment } from "../../../functions/vehicle-enrollment.js";
 import { createDocumentClient } from "../../../src/adapters/dynamodb/dynamodb-client.js";
 import { DynamoDbRelayStore } from "../../../src/adapters/dynamodb/dynamodb-relay-store.js";
@@ -51,7 +50,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  setService(undefined);
   for (const socket of sockets) socket.destroy();
   await new Promise<void>((resolve) => server?.close(() => resolve()));
   if (keysDir) await rm(keysDir, { recursive: true, force: true });
@@ -71,11 +69,10 @@ describe("a DynamoDB that never answers", () => {
       DEVICE_OEM_NAME: "Test Device OEM",
       VEHICLE_OEM_NAME: "Test Vehicle OEM",
     });
-    setService(undefined);
     const connectionsBefore = received.length;
     // A Lambda with 2.5 s left: the deadline fires 1 s before, while the database still says nothing.
     const context = { getRemainingTimeInMillis: () => 2_500 } as unknown as Context;
-    const result = (await vehicleEnrollment(vehicleEnrollmentEvent(testVehicle()), context, () => {})) as {
+    const result = (await vehicleEnrollment(vehicleEnrollmentEvent(testVehicle()), context)) as {
       statusCode: number;
       headers: Record<string, string>;
       body: string;

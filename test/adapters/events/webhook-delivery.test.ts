@@ -17,7 +17,6 @@ import addFormats from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handler as deviceEnrollment } from "../../../functions/device-enrollment.js";
 import { handler as keyTracking } from "../../../functions/key-tracking.js";
-import { setService } from "../../../functions/lib/dependencies.js";
 import { handler as notices } from "../../../functions/notices.js";
 import { handler as partnerEvents } from "../../../functions/partner-events.js";
 import { handler as revocation } from "../../../functions/revocation.js";
@@ -59,7 +58,6 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-  setService(undefined);
   harness = await startLambdaHarness();
   process.env.WEBHOOK_URL = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/carkeys-events`;
   process.env.WEBHOOK_SIGNER_URI = `softkms:${harness.keysDir}#webhook-signing`;
@@ -125,7 +123,6 @@ beforeAll(async () => {
 afterAll(async () => {
   delete process.env.WEBHOOK_URL;
   delete process.env.WEBHOOK_SIGNER_URI;
-  setService(undefined);
   await harness?.stop();
   await new Promise<void>((resolve) => receiver?.close(() => resolve()));
 });

@@ -12,11 +12,7 @@ import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type CarKeyStack,
-  CarKeyStackError,
-  startCarKeyStack,
-} from "../../../src/adapters/local-server/car-key-stack.js";
+import { type CarKeyStack, startCarKeyStack } from "../../../src/adapters/local-server/car-key-stack.js";
 import { ROUTES } from "../../../src/api/routes.js";
 import { toHex } from "../../../src/protocol/bytes.js";
 import { generateKeyPair } from "../../../src/protocol/p256.js";
@@ -262,8 +258,71 @@ describe("the stack's files and lifecycle", () => {
       expect((await stat(join(stack.keysDir, key))).mode & 0o777).toBe(0o600);
     expect(toHex(await stack.manufacturer.publicKey())).toBe(toHex(stack.manufacturerPublicKey));
   });
+});
 
-  it("refuses a second stack in the same process while one runs", async () => {
-    await expect(startCarKeyStack({ port: 0, inMemory: true, dataDir })).rejects.toThrow(CarKeyStackError);
+describe("a second stack in the same process", () => {
+  it("runs beside the first with its own database, keys and links, and writes nothing into process.env", async () => {
+    const environment = JSON.stringify(process.env);
+    const otherDir = await mkdtemp(join(tmpdir(), "carkeys-stack-b-"));
+    const other = await startCarKeyStack({
+      port: 0,
+      inMemory: true,
+      dataDir: otherDir,
+      oemName: "Other OEM",
+    });
+    try {
+      expect(JSON.stringify(process.env)).toBe(environment);
+      expect(other.dynamoDb.endpoint).not.toBe(stack.dynamoDb.endpoint);
+      const anchors = async (s: CarKeyStack) =>
+        (await (await fetch(`${s.url}/v1/trust-anchors`)).json()) as { vehicleOemRoot: string };
+      // Each stack's roots are its own keys, named after its own OEM.
+      const [mine, theirs] = [await anchors(stack), await anchors(other)];
+      expect(theirs.vehicleOemRoot).not.toBe(mine.vehicleOemRoot);
+      const name = async (pem: string) => {
+        const file = join(otherDir, `root-${randomUUID()}.pem`);
+        await writeFile(file, pem);
+        return tool("openssl", ["x509", "-noout", "-subject", "-in", file]);
+      };
+      expect(await name(theirs.vehicleOemRoot)).toContain("Other OEM");
+      expect(await name(mine.vehicleOemRoot)).not.toContain("Other OEM");
+
+      // A vehicle enrolled at one stack is unknown at the other.
+      const vehicleId = toHex(crypto.getRandomValues(new Uint8Array(16)));
+      const enrolled = await fetch(`${other.url}/v1/vehicles`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${other.oemToken}`, "content-type": "application/json" },
+        body: JSON.stringify({ vehicleId, vehiclePublicKey: toHex(generateKeyPair().publicKey) }),
+      });
+      expect(enrolled.status).toBe(201);
+      const keysAt = async (s: CarKeyStack) =>
+        (
+          await fetch(`${s.url}/v1/vehicles/${vehicleId}/keys`, {
+            headers: { authorization: `Bearer ${s.oemToken}` },
+          })
+        ).status;
+      expect(await keysAt(other)).toBe(200);
+      expect(await keysAt(stack)).toBe(404);
+
+      // A mailbox made at one stack links to that stack and is not found at the other.
+      const created = await fetch(`${other.url}/v1/m`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "mailbox-device-claim": randomUUID(),
+          "mailbox-request-id": randomUUID(),
+        },
+        body: JSON.stringify({ payload: payloadOfSize(40), displayInformation: { ...DISPLAY } }),
+      });
+      expect(created.status).toBe(200);
+      const { urlLink } = (await created.json()) as { urlLink: string };
+      expect(urlLink.startsWith(`${other.url}/v1/m/`)).toBe(true);
+      const path = new URL(urlLink).pathname;
+      expect((await fetch(`${other.url}${path}`)).status).toBe(200);
+      expect((await fetch(`${stack.url}${path}`)).status).toBe(404);
+    } finally {
+      await other.stop();
+      await rm(otherDir, { recursive: true, force: true });
+    }
+    expect(JSON.stringify(process.env)).toBe(environment);
   });
 });

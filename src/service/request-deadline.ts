@@ -1,10 +1,10 @@
 // The deadline of the invocation a DynamoDB call runs in. A Lambda that waits
 // on a database that does not answer is killed at its timeout, and API Gateway
 // answers 503/504 with no word from us; worse, the caller cannot tell whether
-// a write happened. The handler chain (functions/lib/invocation-deadline.ts)
+// a write happened. The handler chain (src/service/http/invocation-deadline.ts)
 // runs each invocation under an AbortSignal that fires shortly before the
 // Lambda's deadline (context.getRemainingTimeInMillis()); the DynamoDB client
-// (dynamodb-client.ts) gives up on any call still pending when it fires, so
+// (src/adapters/dynamodb/dynamodb-client.ts) gives up on any call still pending when it fires, so
 // the handler still answers, in its own words. AsyncLocalStorage carries the
 // signal to every call of that invocation without threading it through the
 // domain, which must not know about Lambda.

@@ -5,12 +5,16 @@
 // (the local server does the same with `npm start -- --mtls`); a request
 // reaches a function with that field only if the chain verified. This file
 // turns the certificate into the caller's identity and, where mutual TLS is
-// configured (SERVER_TO_SERVER_MTLS=required, set by the stack when it has a
-// custom domain with a truststore), refuses a server-to-server route reached
-// without one — through the API's default endpoint, which has no mutual TLS.
+// configured (the handler's `serverToServerMtls`; in Lambda
+// SERVER_TO_SERVER_MTLS=required, set by the stack when it has a custom domain
+// with a truststore), refuses a server-to-server route reached without one —
+// through the API's default endpoint, which has no mutual TLS.
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import type { RouteDefinition } from "../../src/api/routes.js";
-import { ForbiddenError } from "../../src/service/errors.js";
+import type { RouteDefinition } from "../../api/routes.js";
+import { ForbiddenError } from "../errors.js";
+
+/** The Lambda environment variable that turns the requirement on (value "required"; src/adapters/service-assembly.ts). */
+export const MTLS_SETTING = "SERVER_TO_SERVER_MTLS";
 
 /** The verified client certificate as API Gateway passes it (payload 2.0). */
 export interface ClientCertificate {
@@ -20,8 +24,6 @@ export interface ClientCertificate {
   readonly serialNumber: string;
   readonly validity: { readonly notBefore: string; readonly notAfter: string };
 }
-
-export const MTLS_SETTING = "SERVER_TO_SERVER_MTLS";
 
 export function clientCertificateOf(event: APIGatewayProxyEventV2): ClientCertificate | undefined {
   const authentication = (event.requestContext as { authentication?: { clientCert?: unknown } })
@@ -40,9 +42,9 @@ export function callerOfCertificate(cert: ClientCertificate): string {
 export function assertClientCertificate(
   route: Pick<RouteDefinition, "serverToServer" | "method" | "path">,
   event: APIGatewayProxyEventV2,
-  env: Readonly<Record<string, string | undefined>> = process.env,
+  required: boolean,
 ): void {
-  if (!route.serverToServer || env[MTLS_SETTING] !== "required") return;
+  if (!route.serverToServer || !required) return;
   if (clientCertificateOf(event)) return;
   throw new ForbiddenError(
     `${route.method} ${route.path} is served to partner servers over mutual TLS only: call the mTLS ` +

@@ -11,7 +11,7 @@
 import type { MiddlewareObj } from "@middy/core";
 import { createError } from "@middy/util";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import { type Problem, type ProblemKind, problem } from "../../src/api/problems.js";
+import { type Problem, type ProblemKind, problem } from "../../api/problems.js";
 import {
   AuthenticationError,
   ConflictError,
@@ -25,9 +25,9 @@ import {
   StorageUnavailableError,
   UnsupportedMediaTypeError,
   ValidationError,
-} from "../../src/service/errors.js";
-import { logger } from "../../src/service/logger.js";
-import { AccessRightsError, RateLimitedError } from "../../src/service/relay/relay-errors.js";
+} from "../errors.js";
+import { logger } from "../logger.js";
+import { AccessRightsError, RateLimitedError } from "../relay/relay-errors.js";
 
 /** Most specific class first: ReplayError is an AuthenticationError, AccessRightsError a ForbiddenError. */
 const KIND_BY_CLASS: readonly [abstract new (...args: never[]) => ServiceError, ProblemKind][] = [

@@ -1,11 +1,11 @@
 // Runs each invocation under an AbortSignal that fires ANSWER_MARGIN_MS before
 // the Lambda's deadline (context.getRemainingTimeInMillis()), so a DynamoDB
-// call still waiting then gives up (src/adapters/dynamodb/request-deadline.ts)
+// call still waiting then gives up (src/service/request-deadline.ts, which the DynamoDB client reads)
 // and the handler answers 503 "try again" itself instead of being killed with
 // the outcome unknown to everybody. Without a context that knows its deadline
 // (some tests) the handler runs as it is.
 import type { Context } from "aws-lambda";
-import { runWithDeadline } from "../../src/adapters/dynamodb/request-deadline.js";
+import { runWithDeadline } from "../request-deadline.js";
 
 /** Time kept to map the error, write the answer and flush the log line. */
 export const ANSWER_MARGIN_MS = 1_000;

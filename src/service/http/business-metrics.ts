@@ -95,7 +95,7 @@ export function refusalKind(response: APIGatewayProxyStructuredResultV2 | undefi
   const type = (parseBody(response) as { type?: unknown } | undefined)?.type;
   if (typeof type === "string" && type.startsWith(PROBLEM_PREFIX)) {
     const kind = type.slice(PROBLEM_PREFIX.length);
-    // A closed set by construction (problem-details.ts and the relay's own); anything else is one bucket.
+    // A closed set by construction (problem-mapping.ts); anything else is one bucket.
     if (/^[a-z-]{1,40}$/.test(kind)) return kind;
   }
   return status >= 500 ? "internal" : "other";

@@ -1,8 +1,13 @@
 // The request side of every handler, as a middy `before` middleware: find the
-// route by API Gateway's routeKey, check OEM authorization is present, read
-// the raw body (base64-decoded when API Gateway encoded it) within the 64 KiB
-// limit, parse it as strict JSON, and validate path parameters and body with
-// the route's zod schemas (its entry in src/api). Written here rather than
+// route by API Gateway's routeKey, resolve the handler's dependencies, refuse
+// a server-to-server route reached without mutual TLS where it is required,
+// check OEM authorization is present, read the raw body (base64-decoded when
+// API Gateway encoded it) within the route's limit (64 KiB by default), parse
+// it as strict JSON, and validate path parameters, query and body with the
+// route's zod schemas (its entry in src/api). A route set whose service reads
+// the request itself (the relay: `serviceValidates`) gets its path
+// parameters as received and its body parsed only when it asks, within the
+// route's limit, whatever its media type. Written here rather than
 // with a generic JSON body parser middleware because device routes must verify their
 // signature over the exact raw bytes, which that parser replaces, and
 // because it answers malformed JSON with 415 instead of 400. The result goes
@@ -16,21 +21,28 @@ import {
   type RouteContract,
   type RouteKey,
   type RouteSet,
-} from "../../src/api/route-contract.js";
-import type { DeviceRequest } from "../../src/service/device-request-auth.js";
+} from "../../api/route-contract.js";
+import type { DeviceRequest } from "../device-request-auth.js";
 import {
   AuthenticationError,
   NotFoundError,
   PayloadTooLargeError,
   UnsupportedMediaTypeError,
   ValidationError,
-} from "../../src/service/errors.js";
+} from "../errors.js";
 import { assertClientCertificate, callerOfCertificate, clientCertificateOf } from "./client-certificate.js";
+
+/** What every handler's dependencies may say about the request side. */
+export interface HttpDependencies {
+  /** Server-to-server routes only with a verified client certificate (mutual TLS configured). */
+  readonly serverToServerMtls?: boolean;
+}
 
 export interface ParsedRequest {
   readonly routeKey: RouteKey;
   readonly route: RouteContract;
   readonly params: unknown;
+  /** The validated body; for `serviceValidates`, a function that reads and parses it on demand. */
   readonly body: unknown;
   /** Query parameters validated by the route's `query` schema; undefined when it has none. */
   readonly query: unknown;
@@ -38,6 +50,12 @@ export interface ParsedRequest {
   readonly raw: DeviceRequest;
   /** OEM routes: the IAM principal API Gateway (or the local server) authenticated. */
   readonly caller?: string;
+  /** The client's address as API Gateway saw it. */
+  readonly sourceIp: string;
+  /** The API's own domain the request came in on (`requestContext.domainName`), never a Host header. */
+  readonly domainName: string;
+  /** The handler's dependencies, resolved for this request. */
+  readonly dependencies: unknown;
 }
 
 const parsedRequests = new WeakMap<object, ParsedRequest>();
@@ -51,25 +69,26 @@ export function parsedRequest(event: object): ParsedRequest {
 
 const JSON_MEDIA_TYPE = /^application\/(?:[a-z0-9.+-]+\+)?json\s*(?:;.*)?$/i;
 
-function rawBody(event: APIGatewayProxyEventV2): Uint8Array {
+function rawBody(event: APIGatewayProxyEventV2, limit: number): Uint8Array {
   const body = event.body ?? "";
   // Checked on the encoded length first, so an oversized body is never decoded.
-  const encodedLimit = event.isBase64Encoded ? Math.ceil(MAX_BODY_BYTES / 3) * 4 : MAX_BODY_BYTES * 3;
-  if (body.length > encodedLimit) throw tooLarge();
+  const encodedLimit = event.isBase64Encoded ? Math.ceil(limit / 3) * 4 : limit * 3;
+  if (body.length > encodedLimit) throw tooLarge(limit);
   const bytes = event.isBase64Encoded
     ? new Uint8Array(Buffer.from(body, "base64"))
     : new Uint8Array(Buffer.from(body, "utf8"));
-  if (bytes.length > MAX_BODY_BYTES) throw tooLarge();
+  if (bytes.length > limit) throw tooLarge(limit);
   return bytes;
 }
 
-function tooLarge(): PayloadTooLargeError {
-  return new PayloadTooLargeError(`the request body is over ${MAX_BODY_BYTES} bytes`);
+function tooLarge(limit: number): PayloadTooLargeError {
+  return new PayloadTooLargeError(`the request body is over ${limit} bytes`);
 }
 
-function parseJson(bytes: Uint8Array, contentType: string | undefined): unknown {
+/** `bytes` as JSON; undefined when empty. A media type other than JSON is refused unless `anyMediaType`. */
+function parseJson(bytes: Uint8Array, contentType: string | undefined, anyMediaType = false): unknown {
   if (bytes.length === 0) return undefined;
-  if (!contentType || !JSON_MEDIA_TYPE.test(contentType)) {
+  if (!anyMediaType && (!contentType || !JSON_MEDIA_TYPE.test(contentType))) {
     throw new UnsupportedMediaTypeError("the request body must be JSON (Content-Type: application/json)");
   }
   let text: string;
@@ -121,41 +140,86 @@ function oemCaller(event: APIGatewayProxyEventV2): string {
   return "unknown";
 }
 
-export function requestParser(routeSet: RouteSet): MiddlewareObj<APIGatewayProxyEventV2> {
+export interface RequestParserOptions {
+  /**
+   * The service reads the request itself (the relay, which must authenticate,
+   * rate-limit and answer a repeated request id before it looks at anything
+   * else): path parameters as received, a declared body read and parsed only
+   * when the implementation calls `body()` (any media type, within the route's
+   * limit), an undeclared body never read.
+   */
+  readonly serviceValidates?: boolean;
+}
+
+export function requestParser(
+  routeSet: RouteSet,
+  dependencies: () => Promise<object>,
+  options: RequestParserOptions = {},
+): MiddlewareObj<APIGatewayProxyEventV2> {
   const routes = new Map<string, RouteContract>(Object.entries(routeSet.routes));
   return {
     name: "requestParser",
-    before: (request) => {
+    before: async (request) => {
       const event = request.event;
       const routeKey = event.routeKey as RouteKey;
       const route = routes.get(routeKey);
       if (!route) throw new NotFoundError(`no route ${event.routeKey} here`);
-      assertClientCertificate(route, event);
+      const resolved = await dependencies();
+      assertClientCertificate(route, event, (resolved as HttpDependencies).serverToServerMtls === true);
       const caller = route.auth === "oem" ? oemCaller(event) : undefined;
-      const bytes = rawBody(event);
       const headers: Record<string, string | undefined> = {};
       for (const [name, value] of Object.entries(event.headers ?? {})) headers[name.toLowerCase()] = value;
+      const query = event.rawQueryString ? `?${event.rawQueryString}` : "";
+      // A hand-made event (a test, a console invocation) may lack the request context API Gateway sets.
+      const context = event.requestContext as Partial<APIGatewayProxyEventV2["requestContext"]> | undefined;
+      const method = (context?.http?.method ?? route.method).toUpperCase();
+      const common = {
+        routeKey,
+        route,
+        sourceIp: context?.http?.sourceIp ?? "",
+        domainName: context?.domainName ?? "",
+        dependencies: resolved,
+        ...(caller === undefined ? {} : { caller }),
+      };
+      if (options.serviceValidates) {
+        const limit = route.body?.maxBytes ?? MAX_BODY_BYTES;
+        let parsedBody: { value: unknown } | undefined;
+        parsedRequests.set(event, {
+          ...common,
+          params: { ...(event.pathParameters ?? {}) },
+          body: () => {
+            parsedBody ??= { value: parseJson(rawBody(event, limit), headers["content-type"], true) };
+            return parsedBody.value;
+          },
+          query: Object.fromEntries(new URLSearchParams(event.rawQueryString ?? "")),
+          raw: {
+            method,
+            path: `${event.rawPath}${query}`,
+            body: new Uint8Array(),
+            headers,
+          },
+        });
+        return;
+      }
+      const bytes = rawBody(event, route.body?.maxBytes ?? MAX_BODY_BYTES);
       const params = route.params ? validate(route.params, event.pathParameters ?? {}, "params") : undefined;
       const body = route.body
         ? validate(route.body.schema, parseJson(bytes, headers["content-type"]), "body")
         : undefined;
-      const query = event.rawQueryString ? `?${event.rawQueryString}` : "";
       const queryValues = route.query
         ? validate(route.query, Object.fromEntries(new URLSearchParams(event.rawQueryString ?? "")), "query")
         : undefined;
       parsedRequests.set(event, {
-        routeKey,
-        route,
+        ...common,
         params,
         body,
         query: queryValues,
         raw: {
-          method: event.requestContext.http.method.toUpperCase(),
+          method,
           path: `${event.rawPath}${query}`,
           body: bytes,
           headers,
         },
-        ...(caller === undefined ? {} : { caller }),
       });
     },
   };
