@@ -12,6 +12,7 @@ import {
 import { DeleteCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DynamoDbStore } from "../../../src/adapters/dynamodb/dynamodb-store.js";
+import { backfillKeyEnds } from "../../../src/adapters/dynamodb/key-ends-backfill.js";
 import { countDynamoDbOperations } from "../../../src/adapters/dynamodb/operation-count.js";
 import { ensureTable, TABLE_DESIGN } from "../../../src/adapters/dynamodb/table-design.js";
 import { ConflictError, ForbiddenError, ReplayError } from "../../../src/service/errors.js";
@@ -158,6 +159,46 @@ describe("ensureTable", () => {
     // And the store lists ended keys from it.
     const older = new DynamoDbStore({ tableName: name, client: table.documentClient });
     expect(await older.listEndedKeys(new Date(), 10)).toEqual({ keys: [] });
+  });
+});
+
+describe("the key-ends backfill", () => {
+  it("indexes active keys with an end that predate the index, once; revoked keys and keys without an end stay out", async () => {
+    const past = Math.floor(Date.now() / 1000) - 60;
+    const legacy = (keyId: string, extra: Record<string, unknown>) => ({
+      pk: `KEY#${keyId}`,
+      sk: "KEY",
+      type: "key",
+      keyId,
+      vehicleId: hex(16),
+      role: "friend",
+      registeredAt: new Date().toISOString(),
+      gsi1pk: "VEHICLE#backfill",
+      gsi1sk: `KEY#${keyId}`,
+      ...extra,
+    });
+    const [unlisted, revoked, endless] = [hex(6), hex(6), hex(6)];
+    for (const item of [
+      legacy(unlisted, { attestation: { serial: 1, profile: { kind: "full", validUntil: past } } }),
+      legacy(revoked, {
+        state: "revoked",
+        attestation: { serial: 2, profile: { kind: "full", validUntil: past } },
+      }),
+      legacy(endless, { attestation: { serial: 3, profile: { kind: "full" } } }),
+    ]) {
+      await table.documentClient.send(new PutCommand({ TableName: table.tableName, Item: item }));
+    }
+    const listed = async () =>
+      (await store.listEndedKeys(new Date(), 1000)).keys
+        .map((k) => k.keyId)
+        .filter((id) => [unlisted, revoked, endless].includes(id));
+    expect(await listed()).toEqual([]);
+    const first = await backfillKeyEnds(table.documentClient, table.tableName, { pageSize: 7 });
+    expect(first.indexed).toBeGreaterThanOrEqual(1);
+    expect(await listed()).toEqual([unlisted]);
+    const again = await backfillKeyEnds(table.documentClient, table.tableName);
+    expect(again).toMatchObject({ indexed: 0, skipped: 0 });
+    expect(await listed()).toEqual([unlisted]);
   });
 });
 
