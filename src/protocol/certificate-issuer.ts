@@ -32,6 +32,7 @@ import {
   certificateProfile,
   certificatePublicKey,
   checkProfileConformance,
+  isParsedCertificate,
   type ParsedCertificate,
   parseCertificate,
 } from "./certificate-verifier.js";
@@ -47,8 +48,11 @@ const MAX_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
 
 export interface IssuerParams {
   readonly signer: DigestSigner;
-  /** The issuer's own certificate; absent only for a self-signed root. */
-  readonly certificate?: CertificateInput;
+  /**
+   * The issuer's own certificate; absent only for a self-signed root. A certificate parseCertificate
+   * returned is not parsed again (its profile is still checked).
+   */
+  readonly certificate?: CertificateInput | ParsedCertificate;
 }
 
 export interface IssueCertificateParams {
@@ -241,13 +245,13 @@ interface ResolvedIssuer {
 
 function resolveIssuerCertificate(
   profile: CertificateProfile,
-  input: CertificateInput,
+  input: CertificateInput | ParsedCertificate,
   signerKey: Uint8Array,
 ): ResolvedIssuer {
   let parsed: ParsedCertificate;
   let issuerKey: Uint8Array;
   try {
-    parsed = parseCertificate(input);
+    parsed = isParsedCertificate(input) ? input : parseCertificate(input as CertificateInput);
     const issuerProfile = certificateProfile(parsed);
     checkProfileConformance(parsed, issuerProfile);
     issuerKey = certificatePublicKey(parsed);

@@ -234,7 +234,7 @@ export function parseCertificate(input: CertificateInput): ParsedCertificate {
   const issuerName = encoded(issuer);
   const subjectName = encoded(subject);
   const profile = ours.length === 1 ? ours[0]!.name : undefined;
-  return {
+  const parsed: ParsedCertificate = {
     der,
     certificate,
     tbs: encoded(tbsItem!),
@@ -254,6 +254,19 @@ export function parseCertificate(input: CertificateInput): ParsedCertificate {
     ...(profile ? { profile } : {}),
     selfIssued: equalBytes(issuerName, subjectName),
   };
+  PARSED.add(parsed);
+  return parsed;
+}
+
+/** Every result of parseCertificate, so a parsed certificate is known by identity, not by its shape. */
+const PARSED = new WeakSet<object>();
+
+/**
+ * True for what parseCertificate returned: an issuer kept parsed (a root for a process's life) is
+ * used as is instead of being parsed again for every certificate it issues.
+ */
+export function isParsedCertificate(value: unknown): value is ParsedCertificate {
+  return typeof value === "object" && value !== null && PARSED.has(value);
 }
 
 function decodeExtensions(list: readonly x509.Extension[]) {

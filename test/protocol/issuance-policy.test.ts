@@ -17,7 +17,11 @@ import {
   maxValidityMs,
   subjectKeyIdentifier,
 } from "../../src/protocol/certificate-profiles.js";
-import { parseCertificate, verifyCertificateChain } from "../../src/protocol/certificate-verifier.js";
+import {
+  isParsedCertificate,
+  parseCertificate,
+  verifyCertificateChain,
+} from "../../src/protocol/certificate-verifier.js";
 import { CertificateIssuanceError, ProtocolInputError } from "../../src/protocol/errors.js";
 import {
   createRootUnderPolicy,
@@ -211,6 +215,26 @@ describe("issuing under the policy", () => {
         write("vehicle.pem", vehicle),
       ]),
     ).toBe("vehicle.pem: OK");
+  });
+
+  it("takes the issuer as parsed once, and only what parseCertificate returned", async () => {
+    const parsed = parseCertificate(vehicleRoot.der);
+    expect(isParsedCertificate(parsed)).toBe(true);
+    expect(isParsedCertificate({ ...parsed })).toBe(false);
+    expect(isParsedCertificate(vehicleRoot.der)).toBe(false);
+    const params = {
+      profile: "vehicle" as const,
+      subjectPublicKey: vehicleKey,
+      issuer: { signer: vehicleRootSigner, certificate: parsed },
+      now,
+      vehicleIdentifier: vehicleId,
+    };
+    const again = await issueCertificateUnderPolicy(params);
+    expect(parseCertificate(again.der).notAfter).toEqual(parseCertificate(vehicle.der).notAfter);
+    // A look-alike copy is not trusted as parsed: it is read as an input, and is none.
+    await expect(
+      issueCertificateUnderPolicy({ ...params, issuer: { ...params.issuer, certificate: { ...parsed } } }),
+    ).rejects.toMatchObject({ reason: "invalid-issuer-certificate" });
   });
 
   it("refuses to issue under an expired issuer", async () => {
