@@ -2,13 +2,16 @@
 // certificates, self-signed through the Signer port on first use; and
 // GET /v1/webhook-signing-key (public): the key receivers verify webhooks with.
 import "reflect-metadata";
-import {
-  type ServiceDependencies,
-  serviceDependenciesFromEnvironment,
-} from "../src/adapters/service-assembly.js";
+import type { ServiceDependencies } from "../src/adapters/service-assembly.js";
+import { serviceSettingsFromEnvironment } from "../src/adapters/service-settings.js";
+import { assembleTrustAnchorsParts } from "../src/adapters/trust-anchors-assembly.js";
 import { TRUST_ANCHORS_ROUTES } from "../src/api/routes/trust-anchors-routes.js";
 import type { CarKeysService } from "../src/service/car-keys-service.js";
-import { createHttpHandler, type DependencySource } from "../src/service/http/create-http-handler.js";
+import {
+  buildOnce,
+  createHttpHandler,
+  type DependencySource,
+} from "../src/service/http/create-http-handler.js";
 
 /** What this function uses: the parts of the service its routes call. */
 export interface TrustAnchorsDependencies extends Pick<ServiceDependencies, "serverToServerMtls"> {
@@ -26,5 +29,7 @@ export function makeHandler(dependencies: DependencySource<TrustAnchorsDependenc
   );
 }
 
-/** Built from the Lambda's environment on the first invocation. */
-export const handler = makeHandler(serviceDependenciesFromEnvironment());
+/** Built from the Lambda's environment on the first invocation: the roots and the webhook key only. */
+export const handler = makeHandler(
+  buildOnce(async () => assembleTrustAnchorsParts(serviceSettingsFromEnvironment())),
+);
