@@ -1,29 +1,12 @@
-// POST /v1/devices (device-signed): secure element enrollment, the Instance CA
-// certificate from the Device OEM root. The request signature is checked by
-// the service over the raw body, with the key the body names.
+// The device-enrollment Lambda's entry point, the file the stack bundles: the handler of
+// src/adapters/function-handlers/device-enrollment.ts (what it serves, and why), built
+// from the Lambda's environment. Everything else (tests, the local server)
+// builds the same handler with makeHandler and the dependencies it made.
 import "reflect-metadata";
-import {
-  type ServiceDependencies,
-  serviceDependenciesFromEnvironment,
-} from "../src/adapters/service-assembly.js";
-import { DEVICE_ENROLLMENT_ROUTES } from "../src/api/routes/device-enrollment-routes.js";
-import type { CarKeysService } from "../src/service/car-keys-service.js";
-import { createHttpHandler, type DependencySource } from "../src/service/http/create-http-handler.js";
+import { makeHandler } from "../src/adapters/function-handlers/device-enrollment.js";
+import { serviceDependenciesFromEnvironment } from "../src/adapters/service-assembly.js";
 
-/** What this function uses: the parts of the service its routes call. */
-export interface DeviceEnrollmentDependencies extends Pick<ServiceDependencies, "serverToServerMtls"> {
-  readonly service: Pick<CarKeysService, "secureElements">;
-}
-
-export function makeHandler(dependencies: DependencySource<DeviceEnrollmentDependencies>) {
-  return createHttpHandler(
-    DEVICE_ENROLLMENT_ROUTES,
-    {
-      "POST /v1/devices": ({ body, raw }, { service }) => service.secureElements.enroll(body, raw),
-    },
-    dependencies,
-  );
-}
+export * from "../src/adapters/function-handlers/device-enrollment.js";
 
 /** Built from the Lambda's environment on the first invocation. */
 export const handler = makeHandler(serviceDependenciesFromEnvironment());

@@ -1,69 +1,12 @@
-// The scheduled expiry sweep (src/service/expiry-sweep.ts): an EventBridge
-// rule invokes it hourly (infra/lib/constructs/expiry-schedule.ts) and the
-// local server every minute. It revokes, reason `expired`, every active key
-// whose attested profile has ended, until the index is through or the
-// Lambda's remaining time falls under SWEEP_MARGIN_MS; what is left waits for
-// the next run. Not an HTTP route: the event carries nothing the sweep reads,
-// and nobody can ask for it from outside.
+// The expiry-sweep Lambda's entry point, the file the stack bundles: the handler of
+// src/adapters/function-handlers/expiry-sweep.ts (what it serves, and why), built
+// from the Lambda's environment. Everything else (tests, the local server)
+// builds the same handler with makeHandler and the dependencies it made.
 import "reflect-metadata";
-import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import type { Context } from "aws-lambda";
+import { makeHandler } from "../src/adapters/function-handlers/expiry-sweep.js";
 import { serviceDependenciesFromEnvironment } from "../src/adapters/service-assembly.js";
-import type { CarKeysService } from "../src/service/car-keys-service.js";
-import type { ExpirySweepReport } from "../src/service/expiry-sweep.js";
-import { METRICS_NAMESPACE, METRICS_SERVICE } from "../src/service/http/business-metrics.js";
-import { type DependencySource, resolverOf } from "../src/service/http/dependency-source.js";
-import { withInvocationDeadline } from "../src/service/http/invocation-deadline.js";
-import { logger } from "../src/service/logger.js";
 
-/** What the sweep uses: the expiry part of the service. */
-export interface ExpirySweepDependencies {
-  readonly service: Pick<CarKeysService, "expiry">;
-}
-
-/**
- * Time kept when the sweep stops taking keys: one revocation (a KMS GenerateMac and Sign, a read, a
- * transaction, the events, retries of a lost counter race) is done well within it.
- */
-export const SWEEP_MARGIN_MS = 20_000;
-
-/** One run; `remainingMs` (the Lambda context's) bounds it. Exported for the local server and the tests. */
-export async function sweepExpiredKeys(
-  service: Pick<CarKeysService, "expiry">,
-  remainingMs?: () => number,
-): Promise<ExpirySweepReport> {
-  const report = await service.expiry.run(
-    remainingMs ? { shouldStop: () => remainingMs() < SWEEP_MARGIN_MS } : {},
-  );
-  logger.info("expiry sweep", { ...report });
-  if (report.revoked > 0) {
-    // Beside the routes' Revocations {By: owner|oem|partner} (src/service/http/business-metrics.ts).
-    const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE });
-    const single = metrics.singleMetric();
-    single.addDimension("By", "expiry");
-    single.addMetric("Revocations", MetricUnit.Count, report.revoked);
-  }
-  return report;
-}
-
-export function makeHandler(dependencies: DependencySource<ExpirySweepDependencies>) {
-  const resolve = resolverOf(dependencies);
-  return withInvocationDeadline<unknown, ExpirySweepReport>(async (_event: unknown, context: Context) => {
-    const remaining =
-      typeof context?.getRemainingTimeInMillis === "function"
-        ? () => context.getRemainingTimeInMillis()
-        : undefined;
-    const report = await sweepExpiredKeys((await resolve()).service, remaining);
-    // A key that failed stays in the index for the next run; the failed invocation raises the function's
-    // errors alarm, so somebody looks (the rule does not retry: the next hour's run is the retry).
-    if (report.failed > 0) {
-      throw new Error(
-        `expiry sweep: ${report.failed} of ${report.examined} keys were not revoked; the next run tries again`,
-      );
-    }
-    return report;
-  });
-}
+export * from "../src/adapters/function-handlers/expiry-sweep.js";
 
 /** Built from the Lambda's environment on the first invocation. */
 export const handler = makeHandler(serviceDependenciesFromEnvironment());

@@ -1,32 +1,12 @@
-// Key tracking: POST /v1/keys (device-signed by the endpoint key being
-// registered; returns a receipt signed by the Vehicle OEM root), and the OEM's
-// reads GET /v1/keys/{keyId} and GET /v1/vehicles/{vehicleId}/keys.
+// The key-tracking Lambda's entry point, the file the stack bundles: the handler of
+// src/adapters/function-handlers/key-tracking.ts (what it serves, and why), built
+// from the Lambda's environment. Everything else (tests, the local server)
+// builds the same handler with makeHandler and the dependencies it made.
 import "reflect-metadata";
-import {
-  type ServiceDependencies,
-  serviceDependenciesFromEnvironment,
-} from "../src/adapters/service-assembly.js";
-import { KEY_TRACKING_ROUTES } from "../src/api/routes/key-tracking-routes.js";
-import type { CarKeysService } from "../src/service/car-keys-service.js";
-import { createHttpHandler, type DependencySource } from "../src/service/http/create-http-handler.js";
+import { makeHandler } from "../src/adapters/function-handlers/key-tracking.js";
+import { serviceDependenciesFromEnvironment } from "../src/adapters/service-assembly.js";
 
-/** What this function uses: the parts of the service its routes call. */
-export interface KeyTrackingDependencies extends Pick<ServiceDependencies, "serverToServerMtls"> {
-  readonly service: Pick<CarKeysService, "keys">;
-}
-
-export function makeHandler(dependencies: DependencySource<KeyTrackingDependencies>) {
-  return createHttpHandler(
-    KEY_TRACKING_ROUTES,
-    {
-      "POST /v1/keys": ({ body, raw }, { service }) => service.keys.register(body, raw),
-      "GET /v1/keys/{keyId}": ({ params }, { service }) => service.keys.get(params.keyId),
-      "GET /v1/vehicles/{vehicleId}/keys": ({ params }, { service }) =>
-        service.keys.listForVehicle(params.vehicleId),
-    },
-    dependencies,
-  );
-}
+export * from "../src/adapters/function-handlers/key-tracking.js";
 
 /** Built from the Lambda's environment on the first invocation. */
 export const handler = makeHandler(serviceDependenciesFromEnvironment());

@@ -1,35 +1,12 @@
-// Lifecycle notices (docs/protocol.md §13): a device fetches its notices (device-signed
-// by its instance key), the OEM fetches a vehicle's for the car, and the
-// Device OEM's backend sets lost mode, which signs notices with the Device
-// OEM root and publishes them as events.
+// The notices Lambda's entry point, the file the stack bundles: the handler of
+// src/adapters/function-handlers/notices.ts (what it serves, and why), built
+// from the Lambda's environment. Everything else (tests, the local server)
+// builds the same handler with makeHandler and the dependencies it made.
 import "reflect-metadata";
-import {
-  type ServiceDependencies,
-  serviceDependenciesFromEnvironment,
-} from "../src/adapters/service-assembly.js";
-import { NOTICES_ROUTES } from "../src/api/routes/notices-routes.js";
-import type { CarKeysService } from "../src/service/car-keys-service.js";
-import { createHttpHandler, type DependencySource } from "../src/service/http/create-http-handler.js";
+import { makeHandler } from "../src/adapters/function-handlers/notices.js";
+import { serviceDependenciesFromEnvironment } from "../src/adapters/service-assembly.js";
 
-/** What this function uses: the parts of the service its routes call. */
-export interface NoticesDependencies extends Pick<ServiceDependencies, "serverToServerMtls"> {
-  readonly service: Pick<CarKeysService, "notices">;
-}
-
-export function makeHandler(dependencies: DependencySource<NoticesDependencies>) {
-  return createHttpHandler(
-    NOTICES_ROUTES,
-    {
-      "GET /v1/devices/{seId}/notices": ({ params, query, raw }, { service }) =>
-        service.notices.forDevice(params.seId, Number(query.after ?? "0"), raw),
-      "GET /v1/vehicles/{vehicleId}/notices": ({ params, query }, { service }) =>
-        service.notices.forVehicle(params.vehicleId, Number(query.after ?? "0")),
-      "POST /v1/devices/{seId}/lost-mode": ({ params, body, caller }, { service }) =>
-        service.notices.setLostMode(params.seId, body.action, caller ?? "unknown"),
-    },
-    dependencies,
-  );
-}
+export * from "../src/adapters/function-handlers/notices.js";
 
 /** Built from the Lambda's environment on the first invocation. */
 export const handler = makeHandler(serviceDependenciesFromEnvironment());

@@ -1,30 +1,12 @@
-// Event notifications from partner servers (`POST /v1/events`,
-// src/service/partner-events.ts): the authenticated sender is the caller the
-// request parser found, the client certificate's subject over mutual TLS.
+// The partner-events Lambda's entry point, the file the stack bundles: the handler of
+// src/adapters/function-handlers/partner-events.ts (what it serves, and why), built
+// from the Lambda's environment. Everything else (tests, the local server)
+// builds the same handler with makeHandler and the dependencies it made.
 import "reflect-metadata";
-import {
-  type ServiceDependencies,
-  serviceDependenciesFromEnvironment,
-} from "../src/adapters/service-assembly.js";
-import { PARTNER_EVENTS_ROUTES } from "../src/api/routes/partner-events-routes.js";
-import type { CarKeysService } from "../src/service/car-keys-service.js";
-import { createHttpHandler, type DependencySource } from "../src/service/http/create-http-handler.js";
+import { makeHandler } from "../src/adapters/function-handlers/partner-events.js";
+import { serviceDependenciesFromEnvironment } from "../src/adapters/service-assembly.js";
 
-/** What this function uses: the parts of the service its routes call. */
-export interface PartnerEventsDependencies extends Pick<ServiceDependencies, "serverToServerMtls"> {
-  readonly service: Pick<CarKeysService, "partnerEvents">;
-}
-
-export function makeHandler(dependencies: DependencySource<PartnerEventsDependencies>) {
-  return createHttpHandler(
-    PARTNER_EVENTS_ROUTES,
-    {
-      "POST /v1/events": ({ body, caller }, { service }) =>
-        service.partnerEvents.receive(body, caller ?? "unknown"),
-    },
-    dependencies,
-  );
-}
+export * from "../src/adapters/function-handlers/partner-events.js";
 
 /** Built from the Lambda's environment on the first invocation. */
 export const handler = makeHandler(serviceDependenciesFromEnvironment());

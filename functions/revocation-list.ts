@@ -1,30 +1,12 @@
-// GET /v1/vehicles/{vehicleId}/revocations?after=n (oem): the vehicle's
-// revocation list after the car's cursor, signed by the Vehicle OEM root; the
-// OEM's telematics hands it to the car (Vehicle.applyRevocationList).
+// The revocation-list Lambda's entry point, the file the stack bundles: the handler of
+// src/adapters/function-handlers/revocation-list.ts (what it serves, and why), built
+// from the Lambda's environment. Everything else (tests, the local server)
+// builds the same handler with makeHandler and the dependencies it made.
 import "reflect-metadata";
-import {
-  type ServiceDependencies,
-  serviceDependenciesFromEnvironment,
-} from "../src/adapters/service-assembly.js";
-import { REVOCATION_LIST_ROUTES } from "../src/api/routes/revocation-list-routes.js";
-import type { CarKeysService } from "../src/service/car-keys-service.js";
-import { createHttpHandler, type DependencySource } from "../src/service/http/create-http-handler.js";
+import { makeHandler } from "../src/adapters/function-handlers/revocation-list.js";
+import { serviceDependenciesFromEnvironment } from "../src/adapters/service-assembly.js";
 
-/** What this function uses: the parts of the service its routes call. */
-export interface RevocationListDependencies extends Pick<ServiceDependencies, "serverToServerMtls"> {
-  readonly service: Pick<CarKeysService, "revocations">;
-}
-
-export function makeHandler(dependencies: DependencySource<RevocationListDependencies>) {
-  return createHttpHandler(
-    REVOCATION_LIST_ROUTES,
-    {
-      "GET /v1/vehicles/{vehicleId}/revocations": ({ params, query }, { service }) =>
-        service.revocations.revocationList(params.vehicleId, Number(query.after ?? "0")),
-    },
-    dependencies,
-  );
-}
+export * from "../src/adapters/function-handlers/revocation-list.js";
 
 /** Built from the Lambda's environment on the first invocation. */
 export const handler = makeHandler(serviceDependenciesFromEnvironment());

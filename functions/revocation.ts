@@ -1,35 +1,12 @@
-// Remote revocation (docs/protocol.md §12): the owner's device posts its SE's RVKE
-// statement (device-signed by the owner endpoint key), the OEM backend
-// revokes a key (oem), and the SE holding a revoked key confirms its deletion
-// with the termination attestation (device-signed by its instance key). Each
-// revocation signs a terminate-key notice with the Device OEM root.
+// The revocation Lambda's entry point, the file the stack bundles: the handler of
+// src/adapters/function-handlers/revocation.ts (what it serves, and why), built
+// from the Lambda's environment. Everything else (tests, the local server)
+// builds the same handler with makeHandler and the dependencies it made.
 import "reflect-metadata";
-import {
-  type ServiceDependencies,
-  serviceDependenciesFromEnvironment,
-} from "../src/adapters/service-assembly.js";
-import { REVOCATION_ROUTES } from "../src/api/routes/revocation-routes.js";
-import type { CarKeysService } from "../src/service/car-keys-service.js";
-import { createHttpHandler, type DependencySource } from "../src/service/http/create-http-handler.js";
+import { makeHandler } from "../src/adapters/function-handlers/revocation.js";
+import { serviceDependenciesFromEnvironment } from "../src/adapters/service-assembly.js";
 
-/** What this function uses: the parts of the service its routes call. */
-export interface RevocationDependencies extends Pick<ServiceDependencies, "serverToServerMtls"> {
-  readonly service: Pick<CarKeysService, "revocations">;
-}
-
-export function makeHandler(dependencies: DependencySource<RevocationDependencies>) {
-  return createHttpHandler(
-    REVOCATION_ROUTES,
-    {
-      "POST /v1/revocations": ({ body, raw }, { service }) => service.revocations.revokeByOwner(body, raw),
-      "POST /v1/keys/{keyId}/revocation": ({ params, caller }, { service }) =>
-        service.revocations.revokeByOem(params.keyId, caller ?? "unknown"),
-      "POST /v1/keys/{keyId}/termination": ({ params, body, raw }, { service }) =>
-        service.revocations.confirmTermination(params.keyId, body, raw),
-    },
-    dependencies,
-  );
-}
+export * from "../src/adapters/function-handlers/revocation.js";
 
 /** Built from the Lambda's environment on the first invocation. */
 export const handler = makeHandler(serviceDependenciesFromEnvironment());

@@ -1,33 +1,14 @@
-// GET /v1/trust-anchors (public): the Device OEM and Vehicle OEM root
-// certificates, self-signed through the Signer port on first use; and
-// GET /v1/webhook-signing-key (public): the key receivers verify webhooks with.
+// The trust-anchors Lambda's entry point, the file the stack bundles: the handler of
+// src/adapters/function-handlers/trust-anchors.ts (what it serves, and why), built
+// from the Lambda's environment. Everything else (tests, the local server)
+// builds the same handler with makeHandler and the dependencies it made.
 import "reflect-metadata";
-import type { ServiceDependencies } from "../src/adapters/service-assembly.js";
+import { makeHandler } from "../src/adapters/function-handlers/trust-anchors.js";
 import { serviceSettingsFromEnvironment } from "../src/adapters/service-settings.js";
 import { assembleTrustAnchorsParts } from "../src/adapters/trust-anchors-assembly.js";
-import { TRUST_ANCHORS_ROUTES } from "../src/api/routes/trust-anchors-routes.js";
-import type { CarKeysService } from "../src/service/car-keys-service.js";
-import {
-  buildOnce,
-  createHttpHandler,
-  type DependencySource,
-} from "../src/service/http/create-http-handler.js";
+import { buildOnce } from "../src/service/http/create-http-handler.js";
 
-/** What this function uses: the parts of the service its routes call. */
-export interface TrustAnchorsDependencies extends Pick<ServiceDependencies, "serverToServerMtls"> {
-  readonly service: Pick<CarKeysService, "roots" | "webhookKey">;
-}
-
-export function makeHandler(dependencies: DependencySource<TrustAnchorsDependencies>) {
-  return createHttpHandler(
-    TRUST_ANCHORS_ROUTES,
-    {
-      "GET /v1/trust-anchors": async (_, { service }) => service.roots.trustAnchors(),
-      "GET /v1/webhook-signing-key": async (_, { service }) => service.webhookKey.view(),
-    },
-    dependencies,
-  );
-}
+export * from "../src/adapters/function-handlers/trust-anchors.js";
 
 /** Built from the Lambda's environment on the first invocation: the roots and the webhook key only. */
 export const handler = makeHandler(

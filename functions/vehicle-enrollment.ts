@@ -1,32 +1,12 @@
-// POST /v1/vehicles and POST /v1/vehicles/{vehicleId}/pairing (OEM-authorized):
-// vehicle certificate, trust anchors and owner-pairing material; new pairing
-// material for an enrolled vehicle.
+// The vehicle-enrollment Lambda's entry point, the file the stack bundles: the handler of
+// src/adapters/function-handlers/vehicle-enrollment.ts (what it serves, and why), built
+// from the Lambda's environment. Everything else (tests, the local server)
+// builds the same handler with makeHandler and the dependencies it made.
 import "reflect-metadata";
-import {
-  type ServiceDependencies,
-  serviceDependenciesFromEnvironment,
-} from "../src/adapters/service-assembly.js";
-import { VEHICLE_ENROLLMENT_ROUTES } from "../src/api/routes/vehicle-enrollment-routes.js";
-import type { CarKeysService } from "../src/service/car-keys-service.js";
-import { createHttpHandler, type DependencySource } from "../src/service/http/create-http-handler.js";
+import { makeHandler } from "../src/adapters/function-handlers/vehicle-enrollment.js";
+import { serviceDependenciesFromEnvironment } from "../src/adapters/service-assembly.js";
 
-/** What this function uses: the parts of the service its routes call. */
-export interface VehicleEnrollmentDependencies extends Pick<ServiceDependencies, "serverToServerMtls"> {
-  readonly service: Pick<CarKeysService, "vehicles">;
-}
-
-export function makeHandler(dependencies: DependencySource<VehicleEnrollmentDependencies>) {
-  return createHttpHandler(
-    VEHICLE_ENROLLMENT_ROUTES,
-    {
-      "POST /v1/vehicles": ({ body, caller }, { service }) =>
-        service.vehicles.enroll(body, caller ?? "unknown"),
-      "POST /v1/vehicles/{vehicleId}/pairing": ({ body, params }, { service }) =>
-        service.vehicles.newPairing(params.vehicleId, body),
-    },
-    dependencies,
-  );
-}
+export * from "../src/adapters/function-handlers/vehicle-enrollment.js";
 
 /** Built from the Lambda's environment on the first invocation. */
 export const handler = makeHandler(serviceDependenciesFromEnvironment());

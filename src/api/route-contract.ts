@@ -97,7 +97,7 @@ export interface RouteContract extends RouteSpec {
   readonly method: HttpMethod;
   /** API Gateway v2 path syntax: `/v1/keys/{keyId}`. */
   readonly path: string;
-  /** The file `functions/<functionName>.ts` whose handler serves the route. */
+  /** The Lambda function that serves the route: its entry point is `functions/<functionName>.ts`. */
   readonly functionName: string;
 }
 

@@ -17,7 +17,6 @@ import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { KMSClient } from "@aws-sdk/client-kms";
-import { sweepExpiredKeys } from "../../../functions/expiry-sweep.js";
 import type { DigestSigner } from "../../protocol/signer.js";
 import { parseDeviceOemRoots } from "../../service/device-oem-roots.js";
 import type { ExpirySweepReport } from "../../service/expiry-sweep.js";
@@ -33,6 +32,7 @@ import {
 import { type DynamoDbLocal, startDynamoDbLocal } from "../dynamodb/dynamodb-local.js";
 import { DynamoDbRelayStore } from "../dynamodb/dynamodb-relay-store.js";
 import { ensureTable } from "../dynamodb/table-design.js";
+import { sweepExpiredKeys } from "../function-handlers/expiry-sweep.js";
 import { provisionSigningKey } from "../kms/kms-key-provisioner.js";
 import { fileMacKey } from "../kms/mac-keys.js";
 import { signerFromUri } from "../kms/signer-from-uri.js";
@@ -67,7 +67,7 @@ export interface CarKeyStackOptions {
   readonly oemToken?: string;
   /** Organization name in the roots and the certificates they issue; default "Car Keys Local". */
   readonly oemName?: string;
-  /** Handlers to serve instead of functions/<name>.ts (benchmarks and tests of the server only). */
+  /** Handlers to serve instead of the functions' own (benchmarks and tests of the server only). */
   readonly handlers?: HandlerMap;
   readonly onRequest?: (entry: AccessLogEntry) => void;
   readonly onHandlerError?: (error: unknown, routeKey: string) => void;
@@ -85,7 +85,7 @@ export interface CarKeyStackOptions {
    */
   readonly trustedDeviceOemRoots?: readonly string[];
   /**
-   * Run the expiry sweep (functions/expiry-sweep.ts, hourly in AWS) every this many milliseconds;
+   * Run the expiry sweep (src/adapters/function-handlers/expiry-sweep.ts, hourly in AWS) every this many milliseconds;
    * `npm start` runs it every minute. Default: never by itself, only `sweepExpiredKeys()`, so a test
    * or bench that counts DynamoDB operations per request sees no sweep in between.
    */

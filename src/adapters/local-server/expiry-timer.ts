@@ -1,5 +1,5 @@
 // The local server's stand-in for the stack's hourly EventBridge rule: runs
-// the expiry sweep (functions/expiry-sweep.ts) every `intervalMs`, never two
+// the expiry sweep (src/adapters/function-handlers/expiry-sweep.ts) every `intervalMs`, never two
 // at once, on an unref'd timer so it keeps no process alive. The sweep is
 // asynchronous I/O against DynamoDB Local, so requests are served while it
 // runs. `runOnce` is the same run on demand (tests, `npm start` at start-up):

@@ -24,19 +24,19 @@
 //   does; the verified leaf reaches the handler in
 //   `requestContext.authentication.clientCert`, and on that listener it is
 //   the OEM credential (the bearer token is for the plain listener).
-// Handlers are loaded from an explicit map built from the route table's
-// function names (`functions/<name>.ts`), never by self-registration.
+// Handlers are built from an explicit table of the functions' factories
+// (src/adapters/function-handlers/index.ts) by the route table's function
+// names, never by self-registration.
 // It listens on loopback only: the OEM token travels in clear text.
 import { createHash, randomUUID, timingSafeEqual, type X509Certificate } from "node:crypto";
-import { existsSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { TLSSocket } from "node:tls";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import type { APIGatewayEventRequestContextIAMAuthorizer, Context } from "aws-lambda";
 import { type ProblemKind, problemResponse } from "../../api/problems.js";
 import { functionNames, ROUTES, type RouteDefinition } from "../../api/routes.js";
+import { HTTP_HANDLER_FACTORIES } from "../function-handlers/index.js";
 import {
   type ClientCertificateFacts,
   fromApiGatewayResult,
@@ -77,9 +77,9 @@ export interface LocalServerOptions {
   readonly host?: string;
   /** The static token OEM routes require as `authorization: Bearer <token>`. */
   readonly oemCredential: string;
-  /** Default: every function of the route table, loaded with `loadHandlers(names, dependencies)`. */
+  /** Default: every function of the route table, built with `loadHandlers(dependencies, names)`. */
   readonly handlers?: HandlerMap;
-  /** What the loaded handlers are built with (ignored when `handlers` is given). */
+  /** What the handlers are built with (required unless `handlers` is given). */
   readonly dependencies?: DependenciesByFunction;
   /** Default: src/api/routes.ts `ROUTES`. */
   readonly routes?: readonly RouteDefinition[];
@@ -161,43 +161,19 @@ export const HEADERS_TIMEOUT_MS = 60_000;
 export const REQUEST_TIMEOUT_MS = 120_000;
 const DEFAULT_TIMEOUT_MS = 30_000;
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "::1", "localhost"]);
-const FUNCTION_NAME = /^[a-z0-9][a-z0-9-]*$/;
-const FUNCTIONS_DIR = new URL("../../../functions/", import.meta.url);
-
 /**
- * Imports `functions/<name>.ts` for each name and returns its handler: the
- * module's `makeHandler(dependencies(name))` when `dependencies` is given,
- * else its `handler`. The map is explicit (the route table's names, nothing
- * discovered), and a module that fails to load or exports no handler is
- * reported by file name.
+ * Each named function's handler, built by its factory (src/adapters/function-handlers/) with
+ * `dependencies(name)`. The names are the route table's; a name without a factory is reported.
  */
-export async function loadHandlers(
+export function loadHandlers(
+  dependencies: DependenciesByFunction,
   names: readonly string[] = functionNames(),
-  dependencies?: DependenciesByFunction,
-): Promise<HandlerMap> {
+): HandlerMap {
   const handlers: Record<string, LambdaHandler> = {};
   for (const name of names) {
-    if (!FUNCTION_NAME.test(name)) throw new LocalServerError(`function name "${name}" is not kebab-case`);
-    // tsx and vitest import the TypeScript source; a compiled tree would have .js.
-    const source = fileURLToPath(new URL(`${name}.ts`, FUNCTIONS_DIR));
-    const file = existsSync(source) ? source : fileURLToPath(new URL(`${name}.js`, FUNCTIONS_DIR));
-    let module: { handler?: unknown; makeHandler?: unknown };
-    try {
-      module = (await import(pathToFileURL(file).href)) as { handler?: unknown; makeHandler?: unknown };
-    } catch (cause) {
-      throw new LocalServerError(`cannot load functions/${name}.ts: ${(cause as Error).message}`, { cause });
-    }
-    if (dependencies) {
-      if (typeof module.makeHandler !== "function") {
-        throw new LocalServerError(`functions/${name}.ts does not export makeHandler(dependencies)`);
-      }
-      handlers[name] = (module.makeHandler as (d: unknown) => LambdaHandler)(dependencies(name));
-      continue;
-    }
-    if (typeof module.handler !== "function") {
-      throw new LocalServerError(`functions/${name}.ts does not export a handler function`);
-    }
-    handlers[name] = module.handler as LambdaHandler;
+    const factory = Object.hasOwn(HTTP_HANDLER_FACTORIES, name) ? HTTP_HANDLER_FACTORIES[name] : undefined;
+    if (!factory) throw new LocalServerError(`no handler factory for function "${name}"`);
+    handlers[name] = (factory as (dependencies: unknown) => LambdaHandler)(dependencies(name));
   }
   return handlers;
 }
@@ -217,9 +193,11 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   }
   const routes = options.routes ?? ROUTES;
   const router = new Router(routes);
+  if (!options.handlers && !options.dependencies) {
+    throw new LocalServerError("give the server its handlers, or the dependencies to build them with");
+  }
   const handlers =
-    options.handlers ??
-    (await loadHandlers([...new Set(routes.map((r) => r.functionName))], options.dependencies));
+    options.handlers ?? loadHandlers(options.dependencies!, [...new Set(routes.map((r) => r.functionName))]);
   for (const route of routes) {
     if (typeof handlers[route.functionName] !== "function") {
       throw new LocalServerError(

@@ -173,7 +173,7 @@ export function createHttpHandler<
   const expected = Object.keys(routeSet.routes).sort();
   if (implemented.join("\n") !== expected.join("\n")) {
     throw new Error(
-      `functions/${routeSet.functionName}.ts implements [${implemented.join(", ")}] but its route set gives it [${expected.join(", ")}]`,
+      `the ${routeSet.functionName} function implements [${implemented.join(", ")}] but its route set gives it [${expected.join(", ")}]`,
     );
   }
   const resolve = resolverOf(dependencies);

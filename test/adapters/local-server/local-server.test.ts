@@ -295,10 +295,18 @@ describe("configuration", () => {
     );
   });
 
-  it("loads handlers only by kebab-case function name", async () => {
-    await expect(loadHandlers(["../src/cli/main"])).rejects.toThrow(/kebab-case/);
-    await expect(loadHandlers(["no-such-function"])).rejects.toThrow(
-      /cannot load functions\/no-such-function/,
+  it("builds handlers only for the functions it has a factory for", () => {
+    expect(() => loadHandlers(() => ({}), ["../src/cli/main"])).toThrow(/no handler factory for function/);
+    expect(() => loadHandlers(() => ({}), ["no-such-function"])).toThrow(
+      /no handler factory for function "no-such-function"/,
+    );
+    expect(() => loadHandlers(() => ({}), ["toString"])).toThrow(/no handler factory/);
+    expect(Object.keys(loadHandlers(() => ({}), ["openapi"]))).toEqual(["openapi"]);
+  });
+
+  it("wants its handlers or the dependencies to build them with", async () => {
+    await expect(startLocalServer({ port: 0, oemCredential: TOKEN })).rejects.toThrow(
+      /handlers, or the dependencies/,
     );
   });
 });
