@@ -234,6 +234,9 @@ describe("DynamoDB operations per request", () => {
       });
     });
     expect(statuses).toEqual([401, 401, 404, 404]);
+    // The repeated Create answers from the claim's creation record: its read and its token, no read of the mailbox.
+    const creates = flow.filter((request) => request.route === "relay-put");
+    expect(creates.map((request) => request.operations)).toEqual([2, 2]);
     expect(new Set(flow.map((r) => r.route))).toEqual(
       new Set([
         "relay-put",

@@ -25,7 +25,9 @@
 // UpdateItem. A bucket's condition is the GCRA decision taken on the read
 // (TokenTake), so a bucket another request moved meanwhile cancels the whole
 // write (RateBucketMovedError) and the relay reads again. The third is a
-// delete's housekeeping, or the mailbox a repeated Create answers with.
+// delete's housekeeping (a repeated Create answers from the creation record,
+// which keeps the mailbox's expiration; only a record stored before it kept
+// one costs a third read, of the mailbox).
 import { randomUUID } from "node:crypto";
 import { ConditionalCheckFailedException, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import {
@@ -123,7 +125,13 @@ export class DynamoDbRelayStore implements RelayStore {
       tats,
       ...(mailbox ? { mailbox: fromMailboxItem(mailbox) } : {}),
       ...(creation && typeof creation.requestId === "string" && typeof creation.mailboxId === "string"
-        ? { creation: { requestId: creation.requestId, mailboxId: creation.mailboxId } }
+        ? {
+            creation: {
+              requestId: creation.requestId,
+              mailboxId: creation.mailboxId,
+              ...(typeof creation.expiration === "string" ? { expiration: creation.expiration } : {}),
+            },
+          }
         : {}),
     };
   }
@@ -169,6 +177,8 @@ export class DynamoDbRelayStore implements RelayStore {
             type: "mailbox-creation",
             requestId,
             mailboxId: mailbox.mailboxId,
+            // Kept here so a repeated Create answers from this record alone (one read fewer).
+            expiration: mailbox.expiration,
             [TTL]: expiresAt,
           },
           ConditionExpression: "attribute_not_exists(pk) OR #ttl <= :now OR requestId <> :rid",

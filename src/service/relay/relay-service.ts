@@ -121,7 +121,7 @@ export class TigressRelay {
       const earlier = turn.state.creation;
       if (earlier?.requestId === requestId) {
         await turn.take();
-        return this.repeatedCreate(earlier.mailboxId, linkBase, now);
+        return this.repeatedCreate(earlier, linkBase, now);
       }
       const input = parseBody(CreateMailboxRequestSchema, body);
       const recipientRightsGranted = recipientRights(input.mailboxConfiguration?.accessRights);
@@ -339,11 +339,17 @@ export class TigressRelay {
   }
 
   private async repeatedCreate(
-    mailboxId: string,
+    earlier: { readonly mailboxId: string; readonly expiration?: string },
     linkBase: string,
     now: Date,
   ): Promise<RelayAnswer<CreateMailboxResponse>> {
-    const mailbox = await this.store.getMailbox(mailboxId, now);
+    // The creation record lives exactly as long as its mailbox (same TTL; a delete removes it), so it answers
+    // alone. Only if a delete's housekeeping failed does it outlive the mailbox: the repeat then answers 201
+    // with a link whose next use is a 404, which is what a client whose first answer was lost would meet too.
+    const mailbox =
+      earlier.expiration === undefined
+        ? await this.store.getMailbox(earlier.mailboxId, now)
+        : { mailboxId: earlier.mailboxId, expiration: earlier.expiration };
     if (!mailbox) throw new NotFoundError("the mailbox this Mailbox-Request-ID created is gone");
     // The draft defines no body for this 201; returning the link keeps a client whose first answer was lost going.
     return {

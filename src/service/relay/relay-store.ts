@@ -106,8 +106,16 @@ export interface RequestState {
   readonly tats: ReadonlyMap<string, number | undefined>;
   /** The mailbox, strongly consistent; undefined when absent or expired (or not asked for). */
   readonly mailbox?: MailboxRecord;
-  /** The claim's last unexpired creation, when asked for and present. */
-  readonly creation?: { readonly requestId: string; readonly mailboxId: string };
+  /**
+   * The claim's last unexpired creation, when asked for and present, with the
+   * created mailbox's expiration so a repeated Create answers without reading
+   * the mailbox (absent only from records stored before it was kept there).
+   */
+  readonly creation?: {
+    readonly requestId: string;
+    readonly mailboxId: string;
+    readonly expiration?: string;
+  };
 }
 
 export interface RelayStore {

@@ -10,6 +10,7 @@
 // the bucket in between, so two takers of one last token never both win,
 // and a write that fails for its bucket writes nothing of its state change.
 import { randomUUID } from "node:crypto";
+import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DynamoDbRelayStore } from "../../../src/adapters/dynamodb/dynamodb-relay-store.js";
 import { claimDigest } from "../../../src/service/relay/mailbox-headers.js";
@@ -334,7 +335,7 @@ describe.each(backends)("RelayStore on %s", (_, make) => {
     const state = await store.readForRequest(read, NOW);
     expect([...state.tats.values()]).toEqual([NOW.getTime() + 1000, undefined]);
     expect(state.mailbox).toEqual(record);
-    expect(state.creation).toEqual({ requestId, mailboxId: record.mailboxId });
+    expect(state.creation).toEqual({ requestId, mailboxId: record.mailboxId, expiration: record.expiration });
     const later = await store.readForRequest(read, LATER);
     expect(later.mailbox).toBeUndefined();
     expect(later.creation).toBeUndefined();
@@ -368,5 +369,22 @@ describe("DynamoDB items", () => {
       }),
     );
     for (const item of items) expect(String(item.pk)).toMatch(/^MBX(?:#|CREATE#|RATE#)/);
+  });
+
+  it("read a creation record stored without the mailbox's expiration as a creation without one", async () => {
+    const store = new DynamoDbRelayStore({ tableName: table.tableName, client: table.documentClient });
+    const record = mailbox();
+    const requestId = randomUUID();
+    await store.createMailbox(record, requestId, NOW);
+    // A record as stored before the creation kept the expiration: the relay then reads the mailbox to answer.
+    await table.documentClient.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: { pk: `MBXCREATE#${record.initiator.claimDigest}`, sk: "CREATE" },
+        UpdateExpression: "REMOVE expiration",
+      }),
+    );
+    const state = await store.readForRequest({ buckets: [], creationOf: record.initiator.claimDigest }, NOW);
+    expect(state.creation).toEqual({ requestId, mailboxId: record.mailboxId });
   });
 });

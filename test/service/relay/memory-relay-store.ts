@@ -42,9 +42,7 @@ export class MemoryRelayStore implements RelayStore {
     return {
       tats,
       ...(mailbox ? { mailbox } : {}),
-      ...(creation && live(creation.expiration, now)
-        ? { creation: { requestId: creation.requestId, mailboxId: creation.mailboxId } }
-        : {}),
+      ...(creation && live(creation.expiration, now) ? { creation: { ...creation } } : {}),
     };
   }
 
