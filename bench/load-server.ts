@@ -9,7 +9,7 @@ import "reflect-metadata";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startCarKeyStack } from "../src/adapters/local-server/car-key-stack.js";
+import { startLocalDeployment } from "../src/adapters/local-server/local-deployment.js";
 
 const dataDir = await mkdtemp(join(tmpdir(), "carkeys-load-"));
 // Every client of this run shares one address (loopback), so its bucket is opened wide: a second
@@ -19,7 +19,7 @@ const dataDir = await mkdtemp(join(tmpdir(), "carkeys-load-"));
 // per request it would fall back to "now" between requests, and concurrent requests reading it
 // idle would keep finding it moved and read again.
 const open = { burst: 1_000_000_000, intervalMs: 1000 };
-const stack = await startCarKeyStack({
+const stack = await startLocalDeployment({
   port: 0,
   inMemory: true,
   dataDir,

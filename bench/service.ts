@@ -17,7 +17,7 @@ import {
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { SoftSigner } from "../src/adapters/kms/soft-signer.js";
-import { startCarKeyStack } from "../src/adapters/local-server/car-key-stack.js";
+import { startLocalDeployment } from "../src/adapters/local-server/local-deployment.js";
 import {
   CarKeysClient,
   installVehicleEnrollment,
@@ -84,7 +84,7 @@ function row(sample: Sample, floorMs: number) {
 
 export async function benchService(): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), "carkeys-bench-"));
-  const stack = await startCarKeyStack({ port: 0, inMemory: true, dataDir });
+  const stack = await startLocalDeployment({ port: 0, inMemory: true, dataDir });
   try {
     const { attester } = factoryAttesterFromFile(join(stack.keysDir, "se-manufacturer.json"));
     const dynamo = new DynamoDBClient({

@@ -33,7 +33,7 @@ import { fileURLToPath } from "node:url";
 import { startDynamoDbLocal } from "../src/adapters/dynamodb/dynamodb-local.js";
 import { DynamoDbStore } from "../src/adapters/dynamodb/dynamodb-store.js";
 import { SoftSigner } from "../src/adapters/kms/soft-signer.js";
-import { type CarKeyStack, startCarKeyStack } from "../src/adapters/local-server/car-key-stack.js";
+import { type LocalDeployment, startLocalDeployment } from "../src/adapters/local-server/local-deployment.js";
 import { Router } from "../src/adapters/local-server/router.js";
 import type { ApiExamples, CapturedExchange } from "../src/api/openapi/examples.js";
 import { ROUTE_TABLE, ROUTES } from "../src/api/routes.js";
@@ -198,7 +198,7 @@ export async function captureExamples(): Promise<ApiExamples> {
   const proxyUrl = await listen(proxy);
   const dataDir = mkdtempSync(join(tmpdir(), "carkeys-capture-"));
   try {
-    const stack = await startCarKeyStack({
+    const stack = await startLocalDeployment({
       port: 0,
       inMemory: true,
       dataDir: join(dataDir, "story"),
@@ -326,9 +326,9 @@ async function misconfiguredAndUnavailable(
   if (!enrolled) throw new Error("the story enrolled no vehicle: nothing to enroll on the second stack");
   const database = await startDynamoDbLocal();
   let databaseRunning = true;
-  let stack: CarKeyStack | undefined;
+  let stack: LocalDeployment | undefined;
   try {
-    stack = await startCarKeyStack({
+    stack = await startLocalDeployment({
       port: 0,
       dataDir,
       dynamoDbEndpoint: database.endpoint,
@@ -359,7 +359,7 @@ async function misconfiguredAndUnavailable(
 }
 
 /** A Vehicle OEM root certificate that expired yesterday, self-signed by the stack's own root key. */
-async function storeExpiredVehicleRoot(stack: CarKeyStack): Promise<void> {
+async function storeExpiredVehicleRoot(stack: LocalDeployment): Promise<void> {
   const signer = await SoftSigner.open(stack.keysDir, "vehicle-oem-root");
   const publicKey = await signer.publicKey();
   const day = 24 * 3600 * 1000;

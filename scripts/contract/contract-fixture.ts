@@ -9,7 +9,7 @@
 // empties it for whatever comes after), with the Initiator's claim for the
 // routes that need it.
 import { join } from "node:path";
-import type { CarKeyStack } from "../../src/adapters/local-server/car-key-stack.js";
+import type { LocalDeployment } from "../../src/adapters/local-server/local-deployment.js";
 import {
   CarKeysClient,
   installVehicleEnrollment,
@@ -31,7 +31,7 @@ export interface ContractFixture {
   readonly mailbox: { readonly id: string; readonly claim: string; readonly deletableId: string };
 }
 
-export async function makeContractFixture(stack: CarKeyStack): Promise<ContractFixture> {
+export async function makeContractFixture(stack: LocalDeployment): Promise<ContractFixture> {
   const { attester } = factoryAttesterFromFile(join(stack.keysDir, "se-manufacturer.json"));
   const { se } = SecureElement.create({ manufacturer: attester });
   const device = new CarKeysClient(stack.url);

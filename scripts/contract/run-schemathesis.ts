@@ -1,6 +1,6 @@
 // The contract test: Schemathesis generates requests for every operation of
 // the served OpenAPI document (/openapi.json) and checks every answer against
-// it, here against the whole local stack (startCarKeyStack: the Lambda
+// it, here against the whole local stack (startLocalDeployment: the Lambda
 // handlers behind the local server, DynamoDB Local in memory). A 500, a status
 // the document does not list, a wrong content type or a body that does not
 // match its schema is a failure.
@@ -27,7 +27,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startCarKeyStack } from "../../src/adapters/local-server/car-key-stack.js";
+import { startLocalDeployment } from "../../src/adapters/local-server/local-deployment.js";
 import { type ContractFixture, makeContractFixture } from "./contract-fixture.js";
 import { startDeviceSigningProxy } from "./device-signing-proxy.js";
 
@@ -90,7 +90,7 @@ export async function runContractTest(options: ContractRunOptions = {}): Promise
   // Webhooks on, so GET /v1/webhook-signing-key answers its key and every event is delivered (and signed).
   const webhooks = await startWebhookSink();
   try {
-    const stack = await startCarKeyStack({
+    const stack = await startLocalDeployment({
       port: 0,
       inMemory: true,
       dataDir: join(workdir, "data"),

@@ -20,6 +20,7 @@ import { STATUS_CODES } from "node:http";
 import { z } from "zod";
 import { WEBHOOK_HEADERS } from "../protocol/webhook-signature.js";
 import { EVENT_SCHEMA_FILE, EVENT_SCHEMA_ID, PublishedEventSchema } from "../service/event-schemas.js";
+import { OpenApiError } from "./errors.js";
 import {
   DEVICE_SIGNATURE_SCHEME,
   DEVICE_SIGNATURE_SECURITY_SCHEME,
@@ -69,11 +70,6 @@ export const SERVERS = [
     },
   },
 ] as const;
-
-/** The document cannot be built: a path parameter without a schema, or two schemas claim one component name. */
-export class OpenApiError extends Error {
-  override name = "OpenApiError";
-}
 
 type JsonSchema = Record<string, unknown>;
 

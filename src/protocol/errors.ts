@@ -142,3 +142,8 @@ export class FriendEnrollmentError extends VerificationError {
     this.reason = reason;
   }
 }
+
+/** A signer answered with something that is not its signature over the statement. */
+export class StatementSigningError extends ProtocolError {
+  override name = "StatementSigningError";
+}

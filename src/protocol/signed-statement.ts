@@ -8,7 +8,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { parseTlvs, TlvMap, tlv } from "./ber-tlv.js";
 import { concatBytes, equalBytes, expectLength, toHex } from "./bytes.js";
-import { ProtocolError, TlvError, VerificationError } from "./errors.js";
+import { StatementSigningError, TlvError, VerificationError } from "./errors.js";
 import { verifyRaw } from "./p256.js";
 import type { DigestSigner } from "./signer.js";
 
@@ -33,11 +33,6 @@ export function statementBody(usage: Uint8Array, fields: readonly Uint8Array[]):
 
 export function encodeSignedStatement(signedBytes: Uint8Array, signature: Uint8Array): Uint8Array {
   return concatBytes(signedBytes, tlv(TAG_SIGNATURE, expectLength(signature, 64, "signature")));
-}
-
-/** A signer answered with something that is not its signature over the statement. */
-export class StatementSigningError extends ProtocolError {
-  override name = "StatementSigningError";
 }
 
 /**

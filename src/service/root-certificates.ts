@@ -25,13 +25,13 @@ import {
   type ParsedCertificate,
   parseCertificate,
 } from "../protocol/certificate-verifier.js";
-import { CertificateIssuanceError } from "../protocol/errors.js";
+import { CertificateIssuanceError, StatementSigningError } from "../protocol/errors.js";
 import {
   createRootUnderPolicy,
   type IssueUnderPolicyParams,
   issueCertificateUnderPolicy,
 } from "../protocol/issuance-policy.js";
-import { StatementSigningError, signStatement } from "../protocol/signed-statement.js";
+import { signStatement } from "../protocol/signed-statement.js";
 import type { DigestSigner } from "../protocol/signer.js";
 import type { ConfiguredDeviceOemRoot } from "./device-oem-roots.js";
 import { ConfigurationError, ConflictError, ServiceUnavailableError } from "./errors.js";

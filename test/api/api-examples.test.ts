@@ -12,7 +12,10 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { coverageLost, NOT_CAPTURED } from "../../scripts/capture-api-examples.js";
-import { type CarKeyStack, startCarKeyStack } from "../../src/adapters/local-server/car-key-stack.js";
+import {
+  type LocalDeployment,
+  startLocalDeployment,
+} from "../../src/adapters/local-server/local-deployment.js";
 import { type ApiExamples, STORED_EXAMPLES } from "../../src/api/openapi/examples.js";
 import { buildOpenApiDocument } from "../../src/api/openapi.js";
 import { INTERNAL_PROBLEM, PROBLEM_KINDS, PROBLEM_MEDIA_TYPE } from "../../src/api/problems.js";
@@ -213,13 +216,13 @@ const REPLAYED = [
 ] as const;
 
 describe("the request examples, replayed on a fresh stack", () => {
-  let stack: CarKeyStack;
+  let stack: LocalDeployment;
   let dataDir: string;
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), "carkeys-examples-replay-"));
     // A webhook URL nobody listens on: deliveries fail (logged, not retried); the key route then answers.
-    stack = await startCarKeyStack({
+    stack = await startLocalDeployment({
       port: 0,
       inMemory: true,
       dataDir,

@@ -1,5 +1,5 @@
 // The whole cloud walk (enroll, pair, register, verify), scripted over real HTTP against the local stack
-// (startCarKeyStack: the Lambda handlers behind the local server, DynamoDB
+// (startLocalDeployment: the Lambda handlers behind the local server, DynamoDB
 // Local in memory, software OEM roots), with the emulated SE and car: enroll
 // an SE, enroll a vehicle and provision it, pair the owner with the car over
 // APDUs with the returned pairing material, register the owner key, and

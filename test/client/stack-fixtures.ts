@@ -1,4 +1,4 @@
-// Fixtures for client tests against the real local stack (startCarKeyStack):
+// Fixtures for client tests against the real local stack (startLocalDeployment):
 // a temporary data directory, DynamoDB Local in memory, and the stack's own
 // emulated SE manufacturer as a synchronous factory attester, so an emulated
 // SecureElement leaves the "factory" with an attestation the service trusts.
@@ -10,7 +10,10 @@ import "../support/quiet-logs.js";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type CarKeyStack, startCarKeyStack } from "../../src/adapters/local-server/car-key-stack.js";
+import {
+  type LocalDeployment,
+  startLocalDeployment,
+} from "../../src/adapters/local-server/local-deployment.js";
 import { factoryAttesterFromFile } from "../../src/emulator/secure-element/factory-attester-file.js";
 import { type FactoryAttester, SecureElement } from "../../src/emulator/secure-element/secure-element.js";
 import { toHex } from "../../src/protocol/bytes.js";
@@ -19,7 +22,7 @@ import { toHex } from "../../src/protocol/bytes.js";
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 export interface TestStack {
-  readonly stack: CarKeyStack;
+  readonly stack: LocalDeployment;
   readonly manufacturer: FactoryAttester;
   /** Handler failures the local server reported (a 500 would hide them): a test should see none. */
   readonly handlerErrors: { routeKey: string; error: unknown }[];
@@ -30,9 +33,9 @@ export interface TestStack {
 export async function startTestStack(): Promise<TestStack> {
   const dataDir = await mkdtemp(join(tmpdir(), "carkeys-client-"));
   const handlerErrors: TestStack["handlerErrors"] = [];
-  let stack: CarKeyStack;
+  let stack: LocalDeployment;
   try {
-    stack = await startCarKeyStack({
+    stack = await startLocalDeployment({
       port: 0,
       inMemory: true,
       dataDir,
@@ -58,7 +61,7 @@ export async function startTestStack(): Promise<TestStack> {
   };
 }
 
-async function manufacturerOf(stack: CarKeyStack): Promise<FactoryAttester> {
+async function manufacturerOf(stack: LocalDeployment): Promise<FactoryAttester> {
   const { attester, publicKey } = factoryAttesterFromFile(join(stack.keysDir, "se-manufacturer.json"));
   if (publicKey !== toHex(stack.manufacturerPublicKey)) {
     throw new Error("se-manufacturer.json is not the key the stack trusts");

@@ -12,7 +12,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CarKeyStack, startCarKeyStack } from "../../src/adapters/local-server/car-key-stack.js";
+import {
+  type LocalDeployment,
+  startLocalDeployment,
+} from "../../src/adapters/local-server/local-deployment.js";
 import { DEMO_STEPS, type DemoStep, runDemoStory } from "../../src/cli/demo/demo-story.js";
 import { otherDeviceMakerIn } from "../../src/cli/demo/other-device-maker.js";
 import { factoryAttesterFromFile } from "../../src/emulator/secure-element/factory-attester-file.js";
@@ -21,13 +24,13 @@ const run = promisify(execFile);
 
 // A bound for a loaded machine (the demo runs a CLI process and dozens of requests), not a performance target.
 describe("the cloud story against the local server", { timeout: 600_000 }, () => {
-  let stack: CarKeyStack;
+  let stack: LocalDeployment;
   let dataDir: string;
   const handlerErrors: unknown[] = [];
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), "carkeys-e2e-"));
-    stack = await startCarKeyStack({
+    stack = await startLocalDeployment({
       port: 0,
       inMemory: true,
       dataDir,

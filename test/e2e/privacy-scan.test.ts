@@ -6,7 +6,10 @@ import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CarKeyStack, startCarKeyStack } from "../../src/adapters/local-server/car-key-stack.js";
+import {
+  type LocalDeployment,
+  startLocalDeployment,
+} from "../../src/adapters/local-server/local-deployment.js";
 import { runDemoStory } from "../../src/cli/demo/demo-story.js";
 import { otherDeviceMakerIn } from "../../src/cli/demo/other-device-maker.js";
 import { factoryAttesterFromFile } from "../../src/emulator/secure-element/factory-attester-file.js";
@@ -20,14 +23,14 @@ const RVKE = "930452564b45";
 const pemBody = (pem: string) => pem.replace(/-----[A-Z ]+-----|\s/g, "");
 
 describe("the table and the OEM's answers after the whole story", () => {
-  let stack: CarKeyStack;
+  let stack: LocalDeployment;
   let dataDir: string;
   let items: Item[];
   const responses: { route: string; body: string }[] = [];
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), "carkeys-privacy-"));
-    stack = await startCarKeyStack({ port: 0, inMemory: true, dataDir });
+    stack = await startLocalDeployment({ port: 0, inMemory: true, dataDir });
     const { attester } = factoryAttesterFromFile(join(stack.keysDir, "se-manufacturer.json"));
     const realFetch = globalThis.fetch;
     globalThis.fetch = (async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {

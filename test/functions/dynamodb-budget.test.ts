@@ -15,7 +15,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RequestCost, traceRequests } from "../../bench/route-costs.js";
-import { type CarKeyStack, startCarKeyStack } from "../../src/adapters/local-server/car-key-stack.js";
+import {
+  type LocalDeployment,
+  startLocalDeployment,
+} from "../../src/adapters/local-server/local-deployment.js";
 import {
   CarKeysClient,
   installVehicleEnrollment,
@@ -33,11 +36,11 @@ const PER_REQUEST = 3;
 const REVOCATION_END_TO_END = 12;
 
 let dataDir: string;
-let stack: CarKeyStack;
+let stack: LocalDeployment;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), "carkeys-budget-"));
-  stack = await startCarKeyStack({ port: 0, inMemory: true, dataDir });
+  stack = await startLocalDeployment({ port: 0, inMemory: true, dataDir });
 }, 120_000);
 
 afterAll(async () => {
@@ -256,7 +259,7 @@ describe("DynamoDB operations per request", () => {
     };
     // A second stack in this process whose relay has these limits (the first keeps its own).
     const limitedDir = await mkdtemp(join(tmpdir(), "carkeys-budget-limited-"));
-    const limitedStack = await startCarKeyStack({
+    const limitedStack = await startLocalDeployment({
       port: 0,
       inMemory: true,
       dataDir: limitedDir,

@@ -620,7 +620,7 @@ describe("what the relay stores (no plaintext, no names, no link beyond random i
 
 describe("a draft-following client (src/client/tigress-client.ts) through the local server", () => {
   it("runs the whole flow", async () => {
-    // As the local stack (car-key-stack.ts) does: links point at the server's own URL, read at the first request.
+    // As the local stack (local-deployment.ts) does: links point at the server's own URL, read at the first request.
     const env: Record<string, string | undefined> = { ...process.env };
     const server = await startLocalServer({
       port: 0,

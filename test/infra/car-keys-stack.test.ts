@@ -16,12 +16,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleLambda } from "../../bench/lambda-bundles.js";
 import { PROJECT_ROOT } from "../../infra/lib/bundling-options.js";
 import { CarKeysStack } from "../../infra/lib/car-keys-stack.js";
-import { MtlsDomainSettingsError } from "../../infra/lib/constructs/mtls-domain.js";
 import {
   ALARMED_REFUSAL_KINDS,
   METRICS_NAMESPACE,
   METRICS_SERVICE,
 } from "../../infra/lib/constructs/refusal-alarms.js";
+import { MtlsDomainSettingsError } from "../../infra/lib/errors.js";
 import { FUNCTION_ACCESS, type RootKeyName, rootCreation } from "../../infra/lib/function-access.js";
 import { friendKeySlotsSetting, trustedDeviceOemRootsSetting } from "../../infra/lib/sharing-settings.js";
 import { RELAY_REQUIRED_ENVIRONMENT } from "../../src/adapters/relay-assembly.js";

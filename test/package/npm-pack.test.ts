@@ -20,7 +20,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { SoftSigner } from "../../src/adapters/kms/soft-signer.js";
-import { startCarKeyStack } from "../../src/adapters/local-server/car-key-stack.js";
+import { startLocalDeployment } from "../../src/adapters/local-server/local-deployment.js";
 import { CarKeysClient } from "../../src/client/car-keys-client.js";
 import { OemLifecycleClient } from "../../src/client/lifecycle-client.js";
 import { factoryAttesterFromFile } from "../../src/emulator/secure-element/factory-attester-file.js";
@@ -165,7 +165,7 @@ describe("the npm package", () => {
     await typecheckInApp(["oem-backend.ts", "contract-types.ts"]);
 
     const webhookPort = await freePort();
-    const stack = await startCarKeyStack({
+    const stack = await startLocalDeployment({
       port: 0,
       inMemory: true,
       dataDir: join(workdir, "data"),
@@ -232,7 +232,7 @@ describe("the npm package", () => {
     await new Promise<void>((resolve) => tap.listen(0, "127.0.0.1", resolve));
     const tapPort = (tap.address() as { port: number }).port;
 
-    const stack = await startCarKeyStack({
+    const stack = await startLocalDeployment({
       port: 0,
       inMemory: true,
       dataDir: join(workdir, "data-webhooks"),

@@ -6,10 +6,10 @@
 import { createPublicKey, verify } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { tlv } from "../../src/protocol/ber-tlv.js";
+import { StatementSigningError } from "../../src/protocol/errors.js";
 import { NOTICE_USAGE } from "../../src/protocol/lifecycle-notice.js";
 import {
   parseSignedStatement,
-  StatementSigningError,
   signStatement,
   statementBody,
   verifyStatementSignature,

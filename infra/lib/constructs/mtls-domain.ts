@@ -17,6 +17,7 @@ import * as apigw from "aws-cdk-lib/aws-apigatewayv2";
 import * as acm from "aws-cdk-lib/aws-certificatemanager";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
+import { MtlsDomainSettingsError } from "../errors.js";
 
 export interface MtlsDomainSettings {
   /** e.g. partners.carkeys.example.com */
@@ -32,11 +33,6 @@ export interface MtlsDomainSettings {
 export interface MtlsDomainProps extends MtlsDomainSettings {
   readonly api: apigw.IHttpApi;
   readonly stage: apigw.IStage;
-}
-
-/** The settings are unusable (not a domain name, not an ACM ARN, not an s3:// URI). */
-export class MtlsDomainSettingsError extends Error {
-  override name = "MtlsDomainSettingsError";
 }
 
 const DOMAIN_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;

@@ -14,6 +14,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
+import { DynamoDbLocalError } from "./errors.js";
 
 export interface DynamoDbLocalOptions {
   /** TCP port; 0 or absent picks a free one. */
@@ -30,11 +31,6 @@ export interface DynamoDbLocal {
   readonly port: number;
   /** Stops the server and resolves once the process has exited and its port is free. */
   stop(): Promise<void>;
-}
-
-/** DynamoDB Local could not be started (Java missing, port taken, no answer in time). */
-export class DynamoDbLocalError extends Error {
-  override name = "DynamoDbLocalError";
 }
 
 const JAVA_MISSING =

@@ -15,6 +15,7 @@ import { equalBytes, expectLength } from "../../protocol/bytes.js";
 import { derToRawSignature } from "../../protocol/ecdsa-der.js";
 import { assertPublicKey } from "../../protocol/p256.js";
 import type { DigestSigner } from "../../protocol/signer.js";
+import { KmsSignerError } from "./errors.js";
 
 export interface AwsKmsSignerOptions {
   /** Key id, key ARN, alias name (`alias/…`) or alias ARN. */
@@ -23,11 +24,6 @@ export interface AwsKmsSignerOptions {
   client?: KMSClient;
   endpoint?: string;
   region?: string;
-}
-
-/** KMS refused a call or answered with something that is not a P-256 signing key or signature. */
-export class KmsSignerError extends Error {
-  override name = "KmsSignerError";
 }
 
 /**

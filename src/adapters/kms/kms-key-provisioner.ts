@@ -11,15 +11,11 @@ import {
   type KMSClient,
   ScheduleKeyDeletionCommand,
 } from "@aws-sdk/client-kms";
+import { KmsKeyProvisioningError } from "./errors.js";
 
 export interface ProvisionSigningKeyOptions {
   /** Stored as the key's description when it is created. */
   description?: string;
-}
-
-/** The alias is malformed, or names a key that cannot sign with ECDSA P-256. */
-export class KmsKeyProvisioningError extends Error {
-  override name = "KmsKeyProvisioningError";
 }
 
 /** Returns the key id behind `alias` (`alias/…`), creating the key and the alias if absent. */

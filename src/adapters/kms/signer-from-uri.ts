@@ -6,16 +6,12 @@
 import type { KMSClient } from "@aws-sdk/client-kms";
 import type { DigestSigner } from "../../protocol/signer.js";
 import { AwsKmsSigner } from "./aws-kms-signer.js";
+import { SignerUriError } from "./errors.js";
 import { SoftSigner } from "./soft-signer.js";
 
 export interface SignerFromUriOptions {
   /** Client for `awskms:` (share one per process); otherwise made from the SDK's standard settings. */
   kmsClient?: KMSClient;
-}
-
-/** A signer URI with an unknown scheme or a missing part. */
-export class SignerUriError extends Error {
-  override name = "SignerUriError";
 }
 
 type SignerFactory = (rest: string, options: SignerFromUriOptions) => Promise<DigestSigner>;

@@ -11,11 +11,7 @@ import { join } from "node:path";
 import { concatBytes, equalBytes, expectLength } from "../../protocol/bytes.js";
 import { generateKeyPair, publicKeyOf, signDigestRaw } from "../../protocol/p256.js";
 import type { DigestSigner } from "../../protocol/signer.js";
-
-/** A key file is missing, malformed, too widely readable, or a key name is unsafe. */
-export class SoftKeyStoreError extends Error {
-  override name = "SoftKeyStoreError";
-}
+import { SoftKeyStoreError } from "./errors.js";
 
 interface P256Jwk {
   kty: "EC";

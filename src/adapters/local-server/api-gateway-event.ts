@@ -23,6 +23,7 @@ import type {
   APIGatewayEventRequestContextV2,
   APIGatewayProxyEventV2,
 } from "aws-lambda";
+import { InvalidLambdaResultError, RequestTargetError } from "./errors.js";
 
 /** What the HTTP server read off the wire, before any translation. */
 export interface HttpRequestFacts {
@@ -79,16 +80,6 @@ export interface HttpResponseFacts {
   /** Pairs, because `set-cookie` may repeat. */
   readonly headers: readonly (readonly [string, string])[];
   readonly body: Uint8Array;
-}
-
-/** The request target cannot be turned into an event (API Gateway answers 400). */
-export class RequestTargetError extends Error {
-  override name = "RequestTargetError";
-}
-
-/** The function returned something API Gateway would not accept (it answers 500). */
-export class InvalidLambdaResultError extends Error {
-  override name = "InvalidLambdaResultError";
 }
 
 const TEXT_MEDIA_TYPES = new Set(["application/json", "application/xml", "application/javascript"]);

@@ -13,7 +13,8 @@ import { equalBytes } from "../../protocol/bytes.js";
 import { parseCertificate } from "../../protocol/certificate-verifier.js";
 import { verifyFactoryAttestation } from "../../protocol/factory-attestation.js";
 import { createRootUnderPolicy, issueCertificateUnderPolicy } from "../../protocol/issuance-policy.js";
-import { SoftKeyStoreError, SoftSigner } from "../kms/soft-signer.js";
+import { SoftKeyStoreError } from "../kms/errors.js";
+import { SoftSigner } from "../kms/soft-signer.js";
 
 export const EMULATED_DEVICE_MAKER_NAME = "Emulated Device Maker B";
 const ROOT_KEY = "device-maker-b-root";

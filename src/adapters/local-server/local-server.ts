@@ -42,10 +42,10 @@ import {
   fromApiGatewayResult,
   type HttpResponseFacts,
   newRequestId,
-  RequestTargetError,
   splitRequestTarget,
   toApiGatewayEvent,
 } from "./api-gateway-event.js";
+import { LocalServerError, RequestTargetError } from "./errors.js";
 import { Router } from "./router.js";
 
 /**
@@ -131,11 +131,6 @@ export interface LocalServer {
   readonly mtlsUrl: string | undefined;
   /** Stops accepting, drops idle keep-alive connections and resolves once the listener is closed. */
   close(): Promise<void>;
-}
-
-/** The local server was configured wrong (a bad option, a handler module that cannot be loaded). */
-export class LocalServerError extends Error {
-  override name = "LocalServerError";
 }
 
 export const DEFAULT_BODY_LIMIT_BYTES = 256 * 1024;

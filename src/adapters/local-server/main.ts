@@ -1,6 +1,6 @@
 // `npm start`: the whole API on http://127.0.0.1:3000 with DynamoDB Local,
 // software OEM root keys and an OEM token, all under `.data/` (see
-// car-key-stack.ts). This file only reads flags and environment, prints where
+// local-deployment.ts). This file only reads flags and environment, prints where
 // everything is, and stops everything on Ctrl-C; a failure to start is one
 // line on stderr and exit code 1, because the usual causes (no Java, a port
 // in use, a KMS alias that does not exist) each have a one-line fix.
@@ -10,11 +10,11 @@ import { relative } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { toHex } from "../../protocol/bytes.js";
 import {
-  type CarKeyStack,
-  type CarKeyStackOptions,
   DEFAULT_PORT,
-  startCarKeyStack,
-} from "./car-key-stack.js";
+  type LocalDeployment,
+  type LocalDeploymentOptions,
+  startLocalDeployment,
+} from "./local-deployment.js";
 
 // The project runs on Node 20 on purpose (docs/toolchain.md); the SDK's multi-line notice about Node 22
 // would bury the one-line messages this command prints. An explicit setting of it is respected.
@@ -103,7 +103,7 @@ function program(): Command {
 }
 
 /** The stack's options from flags and environment (flags win). */
-function stackOptions(flags: Flags, env: NodeJS.ProcessEnv): CarKeyStackOptions {
+function stackOptions(flags: Flags, env: NodeJS.ProcessEnv): LocalDeploymentOptions {
   const port =
     flags.port ?? (env.PORT === undefined || env.PORT === "" ? DEFAULT_PORT : parsePortEnv(env.PORT));
   const nonEmpty = (value: string | undefined) => (value === undefined || value === "" ? undefined : value);
@@ -129,7 +129,7 @@ function stackOptions(flags: Flags, env: NodeJS.ProcessEnv): CarKeyStackOptions 
 }
 
 /** `--mtls` and its files, read now so a missing file is one line before anything starts. */
-function mtlsOptions(flags: Flags): Pick<CarKeyStackOptions, "mtls"> {
+function mtlsOptions(flags: Flags): Pick<LocalDeploymentOptions, "mtls"> {
   const given = [flags.mtlsCa, flags.mtlsPort, flags.mtlsCert, flags.mtlsKey].some((v) => v !== undefined);
   if (!flags.mtls) {
     if (given) throw new Error("--mtls-ca, --mtls-port, --mtls-cert and --mtls-key need --mtls");
@@ -162,7 +162,7 @@ function mtlsOptions(flags: Flags): Pick<CarKeyStackOptions, "mtls"> {
 }
 
 /** `--trust-device-oem` files, read now so a missing one is one line before anything starts. */
-function trustedRoots(flags: Flags): Pick<CarKeyStackOptions, "trustedDeviceOemRoots"> {
+function trustedRoots(flags: Flags): Pick<LocalDeploymentOptions, "trustedDeviceOemRoots"> {
   if (!flags.trustDeviceOem) return {};
   return {
     trustedDeviceOemRoots: flags.trustDeviceOem.map((file) => {
@@ -184,7 +184,7 @@ function parsePortEnv(value: string): number {
 }
 
 /** What `npm start` prints once it is serving: where to call it and where everything lives. */
-function banner(stack: CarKeyStack, cwd: string = process.cwd()): string {
+function banner(stack: LocalDeployment, cwd: string = process.cwd()): string {
   const show = (path: string) => {
     const rel = relative(cwd, path);
     return rel === "" || rel.startsWith("..") ? path : rel;
@@ -231,9 +231,9 @@ function banner(stack: CarKeyStack, cwd: string = process.cwd()): string {
 
 async function main(): Promise<void> {
   const flags = program().parse(process.argv).opts<Flags>();
-  let stack: CarKeyStack;
+  let stack: LocalDeployment;
   try {
-    stack = await startCarKeyStack({
+    stack = await startLocalDeployment({
       ...stackOptions(flags, process.env),
       ...(flags.quiet
         ? {}

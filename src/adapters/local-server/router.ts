@@ -7,6 +7,7 @@
 // apart from an unknown path, which is only more helpful, never different in
 // what succeeds.
 import type { HttpMethod, RouteDefinition } from "../../api/routes.js";
+import { RouteTableError } from "./errors.js";
 
 export type RouteMatch =
   | {
@@ -19,11 +20,6 @@ export type RouteMatch =
     }
   | { readonly kind: "method-not-allowed"; readonly allowed: readonly HttpMethod[] }
   | { readonly kind: "not-found" };
-
-/** The route table was written wrong (a bad template or two routes with one key). */
-export class RouteTableError extends Error {
-  override name = "RouteTableError";
-}
 
 type Segment =
   | { readonly kind: "literal"; readonly text: string }

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { DocsAssetMissingError } from "../errors.js";
 
 export const SWAGGER_UI_PACKAGE = "swagger-ui-dist";
 export const SWAGGER_UI_FILES = ["swagger-ui-bundle.js", "swagger-ui.css"] as const;
@@ -29,11 +30,6 @@ export const FUNCTION_STATIC_FILES: Readonly<Record<string, readonly StaticFile[
     to: `${BESIDE_BUNDLE}/${file}`,
   })),
 };
-
-/** The file is in neither place: the package is not installed, or the Lambda was bundled without it. */
-export class DocsAssetMissingError extends Error {
-  override name = "DocsAssetMissingError";
-}
 
 /** The text of one of Swagger UI's files: beside the running bundle (Lambda), else from node_modules. */
 export function readSwaggerUiFile(file: SwaggerUiFile, moduleUrl: string = import.meta.url): string {

@@ -82,8 +82,8 @@ export function registerDemoCommand(program: Command): void {
           // here they would only break `--json` (one JSON object per step) and clutter the story. Read
           // per answer, so setting it now is enough; an explicit setting still wins.
           process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
-          const { startCarKeyStack } = await import("../../adapters/local-server/car-key-stack.js");
-          const stack = await startCarKeyStack({ port: 0, inMemory: true, dataDir });
+          const { startLocalDeployment } = await import("../../adapters/local-server/local-deployment.js");
+          const stack = await startLocalDeployment({ port: 0, inMemory: true, dataDir });
           try {
             const { attester } = factoryAttesterFromFile(join(stack.keysDir, "se-manufacturer.json"));
             if (!options.json)

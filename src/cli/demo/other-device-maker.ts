@@ -5,7 +5,7 @@
 // opened, never made here: a maker the deployment does not trust would not
 // show anything.
 
-import { SoftKeyStoreError } from "../../adapters/kms/soft-signer.js";
+import { SoftKeyStoreError } from "../../adapters/kms/errors.js";
 import { openEmulatedDeviceMaker } from "../../adapters/local-server/emulated-device-maker.js";
 import { factoryAttesterFromFile } from "../../emulator/secure-element/factory-attester-file.js";
 import type { OtherDeviceMaker } from "./demo-story.js";

@@ -7,11 +7,9 @@ import { CreateAliasCommand, CreateKeyCommand, GetPublicKeyCommand, KMSClient } 
 import { p256 } from "@noble/curves/nist.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AwsKmsSigner, KmsSignerError, p256PointFromSpki } from "../../../src/adapters/kms/aws-kms-signer.js";
-import {
-  KmsKeyProvisioningError,
-  provisionSigningKey,
-} from "../../../src/adapters/kms/kms-key-provisioner.js";
+import { AwsKmsSigner, p256PointFromSpki } from "../../../src/adapters/kms/aws-kms-signer.js";
+import { KmsKeyProvisioningError, KmsSignerError } from "../../../src/adapters/kms/errors.js";
+import { provisionSigningKey } from "../../../src/adapters/kms/kms-key-provisioner.js";
 import { signerFromUri } from "../../../src/adapters/kms/signer-from-uri.js";
 import { toHex, utf8 } from "../../../src/protocol/bytes.js";
 import { ProtocolInputError } from "../../../src/protocol/errors.js";

@@ -9,8 +9,9 @@ import { p256 } from "@noble/curves/nist.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AwsKmsSigner } from "../../../src/adapters/kms/aws-kms-signer.js";
-import { SignerUriError, signerFromUri } from "../../../src/adapters/kms/signer-from-uri.js";
-import { SoftKeyStoreError, SoftSigner } from "../../../src/adapters/kms/soft-signer.js";
+import { SignerUriError, SoftKeyStoreError } from "../../../src/adapters/kms/errors.js";
+import { signerFromUri } from "../../../src/adapters/kms/signer-from-uri.js";
+import { SoftSigner } from "../../../src/adapters/kms/soft-signer.js";
 import { toHex, utf8 } from "../../../src/protocol/bytes.js";
 import { ProtocolInputError } from "../../../src/protocol/errors.js";
 

@@ -8,12 +8,11 @@ import {
   apiGatewayTime,
   fromApiGatewayResult,
   type HttpRequestFacts,
-  InvalidLambdaResultError,
   newRequestId,
-  RequestTargetError,
   splitRequestTarget,
   toApiGatewayEvent,
 } from "../../../src/adapters/local-server/api-gateway-event.js";
+import { InvalidLambdaResultError, RequestTargetError } from "../../../src/adapters/local-server/errors.js";
 
 const NOW = new Date(Date.UTC(2020, 2, 12, 19, 3, 58, 390));
 

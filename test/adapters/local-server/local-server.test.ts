@@ -3,15 +3,15 @@
 // gives before any handler runs (401, 404, 405, 413) or instead of a failed
 // one (500, 503). The handlers here are tiny probes that echo their event, so
 // each test sees exactly what API Gateway would have delivered; the real
-// handlers run in car-key-stack.test.ts.
+// handlers run in local-deployment.test.ts.
 import { request as httpRequest } from "node:http";
 import type { APIGatewayProxyEventV2WithIAMAuthorizer } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LocalServerError } from "../../../src/adapters/local-server/errors.js";
 import {
   type HandlerMap,
   type LambdaHandler,
   type LocalServer,
-  LocalServerError,
   loadHandlers,
   startLocalServer,
 } from "../../../src/adapters/local-server/local-server.js";

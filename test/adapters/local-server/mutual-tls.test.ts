@@ -10,11 +10,14 @@ import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CarKeyStack, startCarKeyStack } from "../../../src/adapters/local-server/car-key-stack.js";
+import {
+  type LocalDeployment,
+  startLocalDeployment,
+} from "../../../src/adapters/local-server/local-deployment.js";
 import { createTestCa, type TestCa } from "../../support/mtls-pki.js";
 
 let dataDir: string;
-let stack: CarKeyStack;
+let stack: LocalDeployment;
 let partnerCa: TestCa;
 let partner: { certPem: string; keyPem: string };
 let stranger: { certPem: string; keyPem: string };
@@ -26,7 +29,7 @@ beforeAll(async () => {
   stranger = await (await createTestCa("CN=Someone Else CA")).issueClient(
     "CN=events.partner.example,O=Partner Motors",
   );
-  stack = await startCarKeyStack({
+  stack = await startLocalDeployment({
     port: 0,
     inMemory: true,
     dataDir,

@@ -1,7 +1,8 @@
 // Route matching against the real route table and against small tables that
 // exercise specificity, greedy parameters and malformed templates.
 import { describe, expect, it } from "vitest";
-import { Router, RouteTableError } from "../../../src/adapters/local-server/router.js";
+import { RouteTableError } from "../../../src/adapters/local-server/errors.js";
+import { Router } from "../../../src/adapters/local-server/router.js";
 import { ROUTES, type RouteDefinition } from "../../../src/api/routes.js";
 
 function route(method: RouteDefinition["method"], path: string): RouteDefinition {

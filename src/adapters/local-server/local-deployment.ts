@@ -44,11 +44,12 @@ import {
   type ServiceSettings,
 } from "../service-assembly.js";
 import { openEmulatedDeviceMaker } from "./emulated-device-maker.js";
+import { LocalDeploymentError } from "./errors.js";
 import { startExpiryTimer } from "./expiry-timer.js";
 import { type AccessLogEntry, type HandlerMap, type LocalServer, startLocalServer } from "./local-server.js";
 import { localServerTlsIdentity, type TlsIdentity } from "./tls-server-certificate.js";
 
-export interface CarKeyStackOptions {
+export interface LocalDeploymentOptions {
   /** Port of the API; default 3000, 0 picks a free one. */
   readonly port?: number;
   /** Where data, keys and the token live; default `.data` in the working directory. */
@@ -75,7 +76,7 @@ export interface CarKeyStackOptions {
    * Serve the server-to-server routes over mutual TLS too (`npm start -- --mtls`): an HTTPS listener
    * that accepts only client certificates chaining to `ca`; those routes then refuse the plain listener.
    */
-  readonly mtls?: CarKeyStackMtlsOptions;
+  readonly mtls?: LocalDeploymentMtlsOptions;
   /** POST every service event, signed, to this URL (https, or http on loopback); key `<dataDir>/keys/webhook-signing.json`. */
   readonly webhookUrl?: string;
   /**
@@ -98,7 +99,7 @@ export interface CarKeyStackOptions {
   readonly relayRateLimits?: RateLimits;
 }
 
-export interface CarKeyStackMtlsOptions {
+export interface LocalDeploymentMtlsOptions {
   /** Port of the HTTPS listener; default 3443, 0 picks a free one. */
   readonly port?: number;
   /** The truststore: PEM of the CA certificates whose client certificates are accepted. */
@@ -110,7 +111,7 @@ export interface CarKeyStackMtlsOptions {
 
 export const DEFAULT_MTLS_PORT = 3443;
 
-export interface CarKeyStack {
+export interface LocalDeployment {
   /** e.g. http://127.0.0.1:3000 */
   readonly url: string;
   readonly port: number;
@@ -148,11 +149,6 @@ export interface CarKeyStack {
   stop(): Promise<void>;
 }
 
-/** The stack cannot start as configured (a bad option, a signer that does not answer, a port in use). */
-export class CarKeyStackError extends Error {
-  override name = "CarKeyStackError";
-}
-
 export const DEFAULT_PORT = 3000;
 export const DEFAULT_TABLE_NAME = "carkeys-local";
 const MANUFACTURER_KEY_NAME = "se-manufacturer";
@@ -161,11 +157,11 @@ const WEBHOOK_KEY_NAME = "webhook-signing";
 /** Under `<dataDir>/keys`: the device pseudonym secret (src/service/device-pseudonyms.ts). */
 export const DEVICE_PSEUDONYM_KEY_FILE = "device-pseudonym.key";
 
-export async function startCarKeyStack(options: CarKeyStackOptions = {}): Promise<CarKeyStack> {
+export async function startLocalDeployment(options: LocalDeploymentOptions = {}): Promise<LocalDeployment> {
   return start(options);
 }
 
-async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
+async function start(options: LocalDeploymentOptions): Promise<LocalDeployment> {
   const dataDir = resolve(options.dataDir ?? ".data");
   const keysDir = join(dataDir, "keys");
   const tableName = options.tableName ?? DEFAULT_TABLE_NAME;
@@ -174,7 +170,7 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
 
   const token = await resolveOemToken(options.oemToken, join(dataDir, "oem-token"));
   if (!/^[\x21-\x7e]{16,512}$/.test(token.value)) {
-    throw new CarKeyStackError(
+    throw new LocalDeploymentError(
       `the OEM token (${token.file ?? "OEM_API_TOKEN"}) must be 16 to 512 printable ASCII characters without spaces`,
     );
   }
@@ -193,13 +189,13 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
     // Checked here, so a wrong file is one line at start-up rather than a failing first request.
     trustedRoots = parseDeviceOemRoots(trustedDeviceOemRoots.join("\n"), "the trusted Device OEM roots");
   } catch (cause) {
-    throw new CarKeyStackError((cause as Error).message, { cause });
+    throw new LocalDeploymentError((cause as Error).message, { cause });
   }
   let linkBaseOption: string | undefined;
   try {
     linkBaseOption = options.relayLinkBase ? relayLinkBase(options.relayLinkBase) : undefined;
   } catch (cause) {
-    throw new CarKeyStackError((cause as Error).message, { cause });
+    throw new LocalDeploymentError((cause as Error).message, { cause });
   }
   const dynamoDbIsLocal = options.dynamoDbEndpoint === undefined || isLoopback(options.dynamoDbEndpoint);
   const aws = awsClientSettings(dynamoDbIsLocal && !usesRealKms(deviceOemSignerUri, vehicleOemSignerUri));
@@ -217,14 +213,17 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
         kmsClient?.destroy();
       }
     } catch (cause) {
-      throw new CarKeyStackError(`the ${name} signer ${uri} does not answer: ${(cause as Error).message}`, {
-        cause,
-      });
+      throw new LocalDeploymentError(
+        `the ${name} signer ${uri} does not answer: ${(cause as Error).message}`,
+        {
+          cause,
+        },
+      );
     }
   }
 
   let local: DynamoDbLocal | undefined;
-  let dynamoDb: CarKeyStack["dynamoDb"];
+  let dynamoDb: LocalDeployment["dynamoDb"];
   if (options.dynamoDbEndpoint !== undefined) {
     dynamoDb = { endpoint: options.dynamoDbEndpoint, kind: "external", dataDir: undefined };
   } else {
@@ -235,7 +234,7 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
 
   let server: LocalServer | undefined;
   let service: () => Promise<ServiceDependencies> = async () => {
-    throw new CarKeyStackError("the stack is not started");
+    throw new LocalDeploymentError("the stack is not started");
   };
   let ownUrl = "";
   let tls: (Pick<TlsIdentity, "certPem" | "keyPem"> & { certFile?: string }) | undefined;
@@ -305,7 +304,7 @@ async function start(options: CarKeyStackOptions): Promise<CarKeyStack> {
     if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
       const busy = (error as { port?: number }).port ?? port;
       const setting = busy === port ? "PORT" : "--mtls-port";
-      throw new CarKeyStackError(
+      throw new LocalDeploymentError(
         `port ${busy} is in use: set ${setting} to another port (0 picks a free one)`,
         {
           cause: error,
@@ -405,12 +404,12 @@ function kmsEndpoint(): string | undefined {
 async function resolveOemToken(
   given: string | undefined,
   file: string,
-): Promise<{ value: string; source: CarKeyStack["oemTokenSource"]; file: string | undefined }> {
+): Promise<{ value: string; source: LocalDeployment["oemTokenSource"]; file: string | undefined }> {
   if (given !== undefined) return { value: given, source: "option", file: undefined };
   try {
     const info = await stat(file);
     if (process.platform !== "win32" && (info.mode & 0o077) !== 0) {
-      throw new CarKeyStackError(`${file} is readable by others: chmod 600 it`);
+      throw new LocalDeploymentError(`${file} is readable by others: chmod 600 it`);
     }
     const value = (await readFile(file, "utf8")).trim();
     return { value, source: "file", file };

@@ -9,14 +9,17 @@ import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CarKeyStack, startCarKeyStack } from "../../../src/adapters/local-server/car-key-stack.js";
+import {
+  type LocalDeployment,
+  startLocalDeployment,
+} from "../../../src/adapters/local-server/local-deployment.js";
 import { toHex } from "../../../src/protocol/bytes.js";
 import { generateKeyPair } from "../../../src/protocol/p256.js";
 import { type KmsEmulator, startKmsEmulator } from "../../support/kms-emulator.js";
 import { tool } from "../../support/run-tool.js";
 
 let kms: KmsEmulator | undefined;
-let stack: CarKeyStack | undefined;
+let stack: LocalDeployment | undefined;
 let dataDir: string;
 
 beforeAll(async () => {
@@ -26,7 +29,7 @@ beforeAll(async () => {
   // What a developer exports before `npm start`; this test file runs in its own worker process.
   process.env.AWS_ENDPOINT_URL_KMS = kms.endpoint;
   process.env.AWS_REGION = kms.region;
-  stack = await startCarKeyStack({
+  stack = await startLocalDeployment({
     port: 0,
     inMemory: true,
     dataDir,

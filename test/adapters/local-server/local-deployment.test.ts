@@ -12,7 +12,10 @@ import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CarKeyStack, startCarKeyStack } from "../../../src/adapters/local-server/car-key-stack.js";
+import {
+  type LocalDeployment,
+  startLocalDeployment,
+} from "../../../src/adapters/local-server/local-deployment.js";
 import { ROUTES } from "../../../src/api/routes.js";
 import { toHex } from "../../../src/protocol/bytes.js";
 import { generateKeyPair } from "../../../src/protocol/p256.js";
@@ -20,11 +23,11 @@ import { DISPLAY, payloadOfSize } from "../../service/relay/relay-fixtures.js";
 import { runTool, tool } from "../../support/run-tool.js";
 
 let dataDir: string;
-let stack: CarKeyStack;
+let stack: LocalDeployment;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), "carkeys-stack-"));
-  stack = await startCarKeyStack({ port: 0, inMemory: true, dataDir });
+  stack = await startLocalDeployment({ port: 0, inMemory: true, dataDir });
 });
 
 afterAll(async () => {
@@ -264,7 +267,7 @@ describe("a second stack in the same process", () => {
   it("runs beside the first with its own database, keys and links, and writes nothing into process.env", async () => {
     const environment = JSON.stringify(process.env);
     const otherDir = await mkdtemp(join(tmpdir(), "carkeys-stack-b-"));
-    const other = await startCarKeyStack({
+    const other = await startLocalDeployment({
       port: 0,
       inMemory: true,
       dataDir: otherDir,
@@ -273,7 +276,7 @@ describe("a second stack in the same process", () => {
     try {
       expect(JSON.stringify(process.env)).toBe(environment);
       expect(other.dynamoDb.endpoint).not.toBe(stack.dynamoDb.endpoint);
-      const anchors = async (s: CarKeyStack) =>
+      const anchors = async (s: LocalDeployment) =>
         (await (await fetch(`${s.url}/v1/trust-anchors`)).json()) as { vehicleOemRoot: string };
       // Each stack's roots are its own keys, named after its own OEM.
       const [mine, theirs] = [await anchors(stack), await anchors(other)];
@@ -294,7 +297,7 @@ describe("a second stack in the same process", () => {
         body: JSON.stringify({ vehicleId, vehiclePublicKey: toHex(generateKeyPair().publicKey) }),
       });
       expect(enrolled.status).toBe(201);
-      const keysAt = async (s: CarKeyStack) =>
+      const keysAt = async (s: LocalDeployment) =>
         (
           await fetch(`${s.url}/v1/vehicles/${vehicleId}/keys`, {
             headers: { authorization: `Bearer ${s.oemToken}` },
