@@ -26,6 +26,7 @@ import {
   vehicleEnrollmentEvent,
 } from "../support/api-requests.js";
 import { apiEvent, invoke, type LambdaHarness, startLambdaHarness } from "../support/lambda-harness.js";
+import { enrollNewDevice } from "../support/lambda-parties.js";
 import {
   attestFriendKey,
   confirmPairing,
@@ -82,9 +83,7 @@ function undecodable(pem: string): string {
 
 beforeAll(async () => {
   harness = await startLambdaHarness();
-  device = new TestDevice(harness.manufacturer);
-  const enrolled = await invoke(deviceEnrollment, deviceEnrollmentEvent(device));
-  device.instanceCaCertificatePem = enrolled.json.instanceCaCertificate;
+  device = await enrollNewDevice(harness.manufacturer);
   vehicle = testVehicle();
   ownerlessVehicle = testVehicle();
   ownerlessPairingId = "";

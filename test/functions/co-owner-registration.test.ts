@@ -4,23 +4,16 @@
 // co-owner revokes what it shared, each with its own revocation-list entry.
 import "../support/quiet-logs.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { handler as deviceEnrollment } from "../../functions/device-enrollment.js";
 import { handler as keyTracking } from "../../functions/key-tracking.js";
 import { handler as revocation } from "../../functions/revocation.js";
 import { handler as revocationList } from "../../functions/revocation-list.js";
-import { handler as vehicleEnrollment } from "../../functions/vehicle-enrollment.js";
 import type { AccessProfile } from "../../src/protocol/access-profile.js";
 import { toHex } from "../../src/protocol/bytes.js";
-import {
-  deviceEnrollmentEvent,
-  keyRegistrationEvent,
-  ownerRegistrationEvent,
-  signedEvent,
-  vehicleEnrollmentEvent,
-} from "../support/api-requests.js";
+import { keyRegistrationEvent, signedEvent } from "../support/api-requests.js";
 import { apiEvent, invoke, type LambdaHarness, startLambdaHarness } from "../support/lambda-harness.js";
+import { enrollNewDevice, vehicleOwnedBy } from "../support/lambda-parties.js";
 import { rvke } from "../support/lifecycle-statements.js";
-import { attestFriendKey, TestDevice, type TestEndpoint, testVehicle } from "../support/test-device.js";
+import { attestFriendKey, type TestDevice, type TestEndpoint } from "../support/test-device.js";
 
 let harness: LambdaHarness;
 
@@ -32,22 +25,11 @@ afterAll(async () => {
   await harness?.stop();
 });
 
-async function enroll(): Promise<TestDevice> {
-  const device = new TestDevice(harness.manufacturer);
-  const enrolled = await invoke(deviceEnrollment, deviceEnrollmentEvent(device));
-  expect(enrolled.status).toBe(201);
-  device.instanceCaCertificatePem = enrolled.json.instanceCaCertificate;
-  return device;
-}
+const enroll = (): Promise<TestDevice> => enrollNewDevice(harness.manufacturer);
 
 async function ownedVehicle() {
-  const vehicle = testVehicle();
-  const enrolled = await invoke(vehicleEnrollment, vehicleEnrollmentEvent(vehicle));
-  expect(enrolled.status).toBe(201);
   const ownerDevice = await enroll();
-  const owner = await ownerDevice.newEndpoint(vehicle.id, "owner");
-  const registration = ownerRegistrationEvent(ownerDevice, owner, vehicle, enrolled.json.pairing.pairingId);
-  expect((await invoke(keyTracking, registration)).status).toBe(201);
+  const { vehicle, owner } = await vehicleOwnedBy(ownerDevice);
   return { vehicle, owner };
 }
 

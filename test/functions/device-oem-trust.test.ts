@@ -7,7 +7,6 @@
 // stops the service from being built, naming the variable.
 import "../support/quiet-logs.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { handler as deviceEnrollment } from "../../functions/device-enrollment.js";
 import { handler as keyTracking } from "../../functions/key-tracking.js";
 import { handler as trustAnchors } from "../../functions/trust-anchors.js";
 import { handler as vehicleEnrollment } from "../../functions/vehicle-enrollment.js";
@@ -23,12 +22,12 @@ import { parseCertificate } from "../../src/protocol/certificate-verifier.js";
 import { generateKeyPair } from "../../src/protocol/p256.js";
 import { ConfigurationError } from "../../src/service/errors.js";
 import {
-  deviceEnrollmentEvent,
   keyRegistrationEvent,
   ownerRegistrationEvent,
   vehicleEnrollmentEvent,
 } from "../support/api-requests.js";
 import { apiEvent, invoke, type LambdaHarness, startLambdaHarness } from "../support/lambda-harness.js";
+import { enrollNewDevice, enrollNewVehicle } from "../support/lambda-parties.js";
 import { softDigestSigner } from "../support/soft-digest-signer.js";
 import { attestFriendKey, TestDevice, testVehicle } from "../support/test-device.js";
 
@@ -77,10 +76,7 @@ beforeAll(async () => {
   makerC = await phoneMaker("Phone Maker C");
   // The deployment is configured with maker B's root only: a PEM, no key.
   process.env.TRUSTED_DEVICE_OEM_ROOTS = makerB.rootPem;
-  ownDevice = new TestDevice(harness.manufacturer);
-  const enrolled = await invoke(deviceEnrollment, deviceEnrollmentEvent(ownDevice));
-  expect(enrolled.status).toBe(201);
-  ownDevice.instanceCaCertificatePem = enrolled.json.instanceCaCertificate;
+  ownDevice = await enrollNewDevice(harness.manufacturer);
 }, 120_000);
 
 afterAll(async () => {
@@ -90,15 +86,10 @@ afterAll(async () => {
 
 /** A vehicle whose owner key lives on `device` (of whichever maker). */
 async function ownedVehicle(device: TestDevice) {
-  const vehicle = testVehicle();
-  const enrolled = await invoke(vehicleEnrollment, vehicleEnrollmentEvent(vehicle));
-  expect(enrolled.status).toBe(201);
+  const { vehicle, enrollment, pairingId } = await enrollNewVehicle();
   const owner = await device.newEndpoint(vehicle.id, "owner");
-  const registered = await invoke(
-    keyTracking,
-    ownerRegistrationEvent(device, owner, vehicle, enrolled.json.pairing.pairingId),
-  );
-  return { vehicle, owner, registered, enrolled };
+  const registered = await invoke(keyTracking, ownerRegistrationEvent(device, owner, vehicle, pairingId));
+  return { vehicle, owner, registered, enrolled: { json: enrollment } };
 }
 
 const der = (pem: string) => toHex(parseCertificate(pem).der);

@@ -25,16 +25,11 @@ import { toHex } from "../../src/protocol/bytes.js";
 import { PublishedEventSchema, publishedEvent } from "../../src/service/event-schemas.js";
 import type { ExpirySweepLimits, ExpirySweepReport } from "../../src/service/expiry-sweep.js";
 import type { ServiceEvent } from "../../src/service/ports.js";
-import {
-  deviceEnrollmentEvent,
-  keyRegistrationEvent,
-  ownerRegistrationEvent,
-  signedEvent,
-  vehicleEnrollmentEvent,
-} from "../support/api-requests.js";
+import { keyRegistrationEvent, signedEvent } from "../support/api-requests.js";
 import { apiEvent, invoke, type LambdaHarness, startLambdaHarness } from "../support/lambda-harness.js";
+import { enrollNewDevice, vehicleOwnedBy } from "../support/lambda-parties.js";
 import { term } from "../support/lifecycle-statements.js";
-import { attestFriendKey, TestDevice, type TestEndpoint, testVehicle } from "../support/test-device.js";
+import { attestFriendKey, type TestDevice, type TestEndpoint } from "../support/test-device.js";
 
 // One service from the environment (built on first use, after beforeAll set it), shared by every handler
 // here as a Lambda container shares its own, so a test can spy on the service the handlers call.
@@ -54,9 +49,7 @@ beforeAll(async () => {
   // One vehicle holds all of a test's keys: more than the default five friend slots.
   process.env.FRIEND_KEY_SLOTS = "100";
   harness = await startLambdaHarness();
-  device = new TestDevice(harness.manufacturer);
-  const enrolled = await invoke(deviceEnrollment, deviceEnrollmentEvent(device));
-  device.instanceCaCertificatePem = enrolled.json.instanceCaCertificate;
+  device = await enrollNewDevice(harness.manufacturer, { deviceEnrollment, vehicleEnrollment, keyTracking });
 }, 120_000);
 
 afterEach(() => {
@@ -70,15 +63,11 @@ afterAll(async () => {
 
 /** An enrolled vehicle with its owner key; `share` registers a friend key with `profile`. */
 async function vehicleWithOwner() {
-  const vehicle = testVehicle();
-  const enrolled = await invoke(vehicleEnrollment, vehicleEnrollmentEvent(vehicle));
-  expect(enrolled.status).toBe(201);
-  const owner = await device.newEndpoint(vehicle.id, "owner");
-  const registered = await invoke(
+  const { vehicle, owner } = await vehicleOwnedBy(device, {
+    deviceEnrollment,
+    vehicleEnrollment,
     keyTracking,
-    ownerRegistrationEvent(device, owner, vehicle, enrolled.json.pairing.pairingId),
-  );
-  expect(registered.status).toBe(201);
+  });
   let serial = 0;
   const share = async (profile: AccessProfile = { kind: "unlock-only" }): Promise<TestEndpoint> => {
     const friend = await device.newEndpoint(vehicle.id, "friend");

@@ -7,10 +7,8 @@
 // arrives) and is recorded as `expired`.
 import "../support/quiet-logs.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { handler as deviceEnrollment } from "../../functions/device-enrollment.js";
 import { handler as keyTracking } from "../../functions/key-tracking.js";
 import { handler as revocation } from "../../functions/revocation.js";
-import { handler as vehicleEnrollment } from "../../functions/vehicle-enrollment.js";
 import { DynamoDbStore } from "../../src/adapters/dynamodb/dynamodb-store.js";
 import type { AccessProfile } from "../../src/protocol/access-profile.js";
 import { toHex } from "../../src/protocol/bytes.js";
@@ -18,25 +16,18 @@ import { keyAttestationBody } from "../../src/protocol/key-attestation.js";
 import { keyIdentifier, signRaw } from "../../src/protocol/p256.js";
 import { encodeSignedStatement } from "../../src/protocol/signed-statement.js";
 import { DEFAULT_FRIEND_KEY_SLOTS } from "../../src/service/key-tracking.js";
-import {
-  deviceEnrollmentEvent,
-  keyRegistrationEvent,
-  ownerRegistrationEvent,
-  signedEvent,
-  vehicleEnrollmentEvent,
-} from "../support/api-requests.js";
+import { keyRegistrationEvent, signedEvent } from "../support/api-requests.js";
 import { apiEvent, invoke, type LambdaHarness, startLambdaHarness } from "../support/lambda-harness.js";
+import { enrollNewDevice, vehicleOwnedBy } from "../support/lambda-parties.js";
 import { term } from "../support/lifecycle-statements.js";
-import { attestFriendKey, TestDevice, type TestEndpoint, testVehicle } from "../support/test-device.js";
+import { attestFriendKey, type TestDevice, type TestEndpoint } from "../support/test-device.js";
 
 let harness: LambdaHarness;
 let device: TestDevice;
 
 beforeAll(async () => {
   harness = await startLambdaHarness();
-  device = new TestDevice(harness.manufacturer);
-  const enrolled = await invoke(deviceEnrollment, deviceEnrollmentEvent(device));
-  device.instanceCaCertificatePem = enrolled.json.instanceCaCertificate;
+  device = await enrollNewDevice(harness.manufacturer);
 }, 120_000);
 
 afterEach(() => {
@@ -49,15 +40,7 @@ afterAll(async () => {
 
 /** An enrolled vehicle with its owner key registered; `share` registers one more friend key. */
 async function vehicleWithOwner() {
-  const vehicle = testVehicle();
-  const enrolled = await invoke(vehicleEnrollment, vehicleEnrollmentEvent(vehicle));
-  expect(enrolled.status).toBe(201);
-  const owner = await device.newEndpoint(vehicle.id, "owner");
-  const registered = await invoke(
-    keyTracking,
-    ownerRegistrationEvent(device, owner, vehicle, enrolled.json.pairing.pairingId),
-  );
-  expect(registered.status).toBe(201);
+  const { vehicle, owner } = await vehicleOwnedBy(device);
   let serial = 0;
   const friendRequest = async (profile: AccessProfile = { kind: "unlock-only" }) => {
     const friend = await device.newEndpoint(vehicle.id, "friend");

@@ -27,6 +27,7 @@ import {
   vehicleEnrollmentEvent,
 } from "../support/api-requests.js";
 import { apiEvent, invoke, type LambdaHarness, startLambdaHarness } from "../support/lambda-harness.js";
+import { enrollNewDevice, enrollNewVehicle } from "../support/lambda-parties.js";
 import { attestFriendKey, TestDevice, testVehicle } from "../support/test-device.js";
 
 let harness: LambdaHarness;
@@ -55,19 +56,11 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function enrollDevice(): Promise<TestDevice> {
-  const device = new TestDevice(harness.manufacturer);
-  const answer = await invoke(deviceEnrollment, deviceEnrollmentEvent(device));
-  expect(answer.status).toBe(201);
-  device.instanceCaCertificatePem = answer.json.instanceCaCertificate;
-  return device;
-}
+const enrollDevice = (): Promise<TestDevice> => enrollNewDevice(harness.manufacturer);
 
 async function enrollVehicle() {
-  const vehicle = testVehicle();
-  const answer = await invoke(vehicleEnrollment, vehicleEnrollmentEvent(vehicle));
-  expect(answer.status).toBe(201);
-  return { ...vehicle, answer: answer.json };
+  const { vehicle, enrollment } = await enrollNewVehicle();
+  return { ...vehicle, answer: enrollment };
 }
 
 describe("GET /v1/trust-anchors", () => {

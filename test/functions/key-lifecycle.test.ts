@@ -5,7 +5,6 @@
 // lost mode with the vehicle's notices, and the new-phone migration.
 import "../support/quiet-logs.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { handler as deviceEnrollment } from "../../functions/device-enrollment.js";
 import { handler as keyTracking } from "../../functions/key-tracking.js";
 import { handler as notices } from "../../functions/notices.js";
 import { handler as revocation } from "../../functions/revocation.js";
@@ -14,18 +13,14 @@ import { handler as vehicleEnrollment } from "../../functions/vehicle-enrollment
 import { fromHex, toHex } from "../../src/protocol/bytes.js";
 import { parseCertificate } from "../../src/protocol/certificate-verifier.js";
 import { verifyRevocationList } from "../../src/protocol/revocation-list.js";
-import {
-  deviceEnrollmentEvent,
-  keyRegistrationEvent,
-  signedEvent,
-  vehicleEnrollmentEvent,
-} from "../support/api-requests.js";
+import { keyRegistrationEvent, signedEvent, vehicleEnrollmentEvent } from "../support/api-requests.js";
 import { apiEvent, invoke, type LambdaHarness, startLambdaHarness } from "../support/lambda-harness.js";
+import { enrollNewDevice } from "../support/lambda-parties.js";
 import { rvke, term } from "../support/lifecycle-statements.js";
 import {
   attestFriendKey,
   confirmPairing,
-  TestDevice,
+  type TestDevice,
   type TestEndpoint,
   testVehicle,
 } from "../support/test-device.js";
@@ -38,13 +33,7 @@ let owner: TestEndpoint;
 let friend: TestEndpoint;
 let vehicleOemRoot: string;
 
-async function enroll(): Promise<TestDevice> {
-  const device = new TestDevice(harness.manufacturer);
-  const enrolled = await invoke(deviceEnrollment, deviceEnrollmentEvent(device));
-  expect(enrolled.status).toBe(201);
-  device.instanceCaCertificatePem = enrolled.json.instanceCaCertificate;
-  return device;
-}
+const enroll = (): Promise<TestDevice> => enrollNewDevice(harness.manufacturer);
 
 const revokeEvent = (signer: TestEndpoint, statement: Uint8Array) =>
   signedEvent("POST /v1/revocations", { revocation: toHex(statement) }, (o) => signer.sign(o));

@@ -1,42 +1,25 @@
 // Proves, through the Lambda handlers against DynamoDB Local, that the service mints nothing for a key that stopped: a friend key attested by an owner key the OEM revoked, by an owner key a migration replaced, or by the owner key of a suspended SE is refused (403) with the table unchanged; so is every request signed by a key of a suspended SE, except fetching notices and confirming terminations.
 import "../support/quiet-logs.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { handler as deviceEnrollment } from "../../functions/device-enrollment.js";
 import { handler as keyTracking } from "../../functions/key-tracking.js";
 import { handler as notices } from "../../functions/notices.js";
 import { handler as revocation } from "../../functions/revocation.js";
 import { handler as vehicleEnrollment } from "../../functions/vehicle-enrollment.js";
 import { toHex } from "../../src/protocol/bytes.js";
-import {
-  deviceEnrollmentEvent,
-  keyRegistrationEvent,
-  ownerRegistrationEvent,
-  signedEvent,
-  vehicleEnrollmentEvent,
-} from "../support/api-requests.js";
+import { keyRegistrationEvent, ownerRegistrationEvent, signedEvent } from "../support/api-requests.js";
 import { apiEvent, invoke, type LambdaHarness, startLambdaHarness } from "../support/lambda-harness.js";
+import { enrollNewDevice, vehicleOwnedBy } from "../support/lambda-parties.js";
 import { rvke, term } from "../support/lifecycle-statements.js";
-import { attestFriendKey, TestDevice, type TestEndpoint, testVehicle } from "../support/test-device.js";
+import { attestFriendKey, type TestDevice, type TestEndpoint } from "../support/test-device.js";
 
 let harness: LambdaHarness;
 
-async function enroll(): Promise<TestDevice> {
-  const device = new TestDevice(harness.manufacturer);
-  const enrolled = await invoke(deviceEnrollment, deviceEnrollmentEvent(device));
-  expect(enrolled.status).toBe(201);
-  device.instanceCaCertificatePem = enrolled.json.instanceCaCertificate;
-  return device;
-}
+const enroll = (): Promise<TestDevice> => enrollNewDevice(harness.manufacturer);
 
 /** An enrolled vehicle whose owner key (on its own phone) is registered. */
 async function ownedVehicle() {
-  const vehicle = testVehicle();
-  const enrolled = await invoke(vehicleEnrollment, vehicleEnrollmentEvent(vehicle));
-  expect(enrolled.status).toBe(201);
   const ownerDevice = await enroll();
-  const owner = await ownerDevice.newEndpoint(vehicle.id, "owner");
-  const registration = ownerRegistrationEvent(ownerDevice, owner, vehicle, enrolled.json.pairing.pairingId);
-  expect((await invoke(keyTracking, registration)).status).toBe(201);
+  const { vehicle, owner } = await vehicleOwnedBy(ownerDevice);
   return { vehicle, ownerDevice, owner };
 }
 

@@ -9,7 +9,6 @@
 import "../support/quiet-logs.js";
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { handler as deviceEnrollment } from "../../functions/device-enrollment.js";
 import { handler as keyTracking } from "../../functions/key-tracking.js";
 import { handler as notices } from "../../functions/notices.js";
 import { handler as revocation } from "../../functions/revocation.js";
@@ -20,14 +19,14 @@ import { keyAttestationBody } from "../../src/protocol/key-attestation.js";
 import { keyIdentifier, signRaw } from "../../src/protocol/p256.js";
 import { encodeSignedStatement } from "../../src/protocol/signed-statement.js";
 import {
-  deviceEnrollmentEvent,
   keyRegistrationEvent,
   ownerRegistrationEvent,
   signedEvent,
   vehicleEnrollmentEvent,
 } from "../support/api-requests.js";
 import { apiEvent, invoke, type LambdaHarness, startLambdaHarness } from "../support/lambda-harness.js";
-import { attestFriendKey, TestDevice, type TestEndpoint, testVehicle } from "../support/test-device.js";
+import { enrollNewDevice } from "../support/lambda-parties.js";
+import { attestFriendKey, type TestDevice, type TestEndpoint, testVehicle } from "../support/test-device.js";
 
 let harness: LambdaHarness;
 
@@ -45,13 +44,7 @@ afterAll(async () => {
   await harness?.stop();
 });
 
-async function enroll(): Promise<TestDevice> {
-  const device = new TestDevice(harness.manufacturer);
-  const enrolled = await invoke(deviceEnrollment, deviceEnrollmentEvent(device));
-  expect(enrolled.status).toBe(201);
-  device.instanceCaCertificatePem = enrolled.json.instanceCaCertificate;
-  return device;
-}
+const enroll = (): Promise<TestDevice> => enrollNewDevice(harness.manufacturer);
 
 let serial = 100;
 

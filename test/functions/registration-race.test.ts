@@ -10,16 +10,15 @@ import "../support/quiet-logs.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { handler as deviceEnrollment } from "../../functions/device-enrollment.js";
 import { handler as keyTracking } from "../../functions/key-tracking.js";
-import { handler as vehicleEnrollment } from "../../functions/vehicle-enrollment.js";
 import { DynamoDbStore } from "../../src/adapters/dynamodb/dynamodb-store.js";
 import {
   deviceEnrollmentEvent,
   keyRegistrationEvent,
   ownerRegistrationEvent,
-  vehicleEnrollmentEvent,
 } from "../support/api-requests.js";
 import { invoke, type LambdaHarness, startLambdaHarness } from "../support/lambda-harness.js";
-import { attestFriendKey, TestDevice, type TestEndpoint, testVehicle } from "../support/test-device.js";
+import { enrollNewVehicle } from "../support/lambda-parties.js";
+import { attestFriendKey, TestDevice, type TestEndpoint } from "../support/test-device.js";
 
 let harness: LambdaHarness;
 let device: TestDevice;
@@ -83,10 +82,8 @@ function forceLosingTwin(keyId: string, write: "registerOwnerKey" | "registerFri
 }
 
 async function enrolledVehicle() {
-  const vehicle = testVehicle();
-  const enrolled = await invoke(vehicleEnrollment, vehicleEnrollmentEvent(vehicle));
-  expect(enrolled.status).toBe(201);
-  return { ...vehicle, pairingId: enrolled.json.pairing.pairingId as string };
+  const { vehicle, pairingId } = await enrollNewVehicle();
+  return { ...vehicle, pairingId };
 }
 
 function expectOneCreatedOneRepeat(answers: Awaited<ReturnType<typeof invoke>>[], key: TestEndpoint) {
