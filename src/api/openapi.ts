@@ -19,8 +19,8 @@
 import { STATUS_CODES } from "node:http";
 import { z } from "zod";
 import { WEBHOOK_HEADERS } from "../protocol/webhook-signature.js";
-import { EVENT_SCHEMA_FILE, EVENT_SCHEMA_ID, PublishedEventSchema } from "../service/event-schemas.js";
 import { OpenApiError } from "./errors.js";
+import { EVENT_SCHEMA_FILE, EVENT_SCHEMA_ID, PublishedEventSchema } from "./event-schemas.js";
 import {
   DEVICE_SIGNATURE_SCHEME,
   DEVICE_SIGNATURE_SECURITY_SCHEME,

@@ -20,11 +20,12 @@ import { countDynamoDbOperations } from "../../src/adapters/dynamodb/operation-c
 import { EXPIRY_BUCKETS } from "../../src/adapters/dynamodb/table-design.js";
 import { LogNotifier } from "../../src/adapters/events/log-notifier.js";
 import { serviceDependenciesFromEnvironment } from "../../src/adapters/service-assembly.js";
+import { PublishedEventSchema } from "../../src/api/event-schemas.js";
 import type { AccessProfile } from "../../src/protocol/access-profile.js";
 import { toHex } from "../../src/protocol/bytes.js";
-import { PublishedEventSchema, publishedEvent } from "../../src/service/event-schemas.js";
 import type { ExpirySweepLimits, ExpirySweepReport } from "../../src/service/expiry-sweep.js";
 import type { ServiceEvent } from "../../src/service/ports.js";
+import { publishedEvent } from "../../src/service/published-event.js";
 import { keyRegistrationEvent, signedEvent } from "../support/api-requests.js";
 import { apiEvent, invoke, type LambdaHarness, startLambdaHarness } from "../support/lambda-harness.js";
 import { enrollNewDevice, vehicleOwnedBy } from "../support/lambda-parties.js";

@@ -4,8 +4,8 @@
 // notice to a car, a support dashboard) subscribe by type. A rejected entry
 // is an error: PutEvents answers 200 with FailedEntryCount for those.
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
-import { publishedEvent } from "../../service/event-schemas.js";
 import type { Notifier, ServiceEvent } from "../../service/ports.js";
+import { publishedEvent } from "../../service/published-event.js";
 
 export const EVENT_SOURCE = "carkeys";
 

@@ -1,5 +1,5 @@
 // The Notifier port as a signed webhook: each event is POSTed as JSON (its
-// published form, src/service/event-schemas.ts) to the OEM's endpoint,
+// published form, src/api/event-schemas.ts) to the OEM's endpoint,
 // signed as src/protocol/webhook-signature.ts describes, with a key used for
 // nothing else (WEBHOOK_SIGNER_URI: KMS in AWS, a software key locally). It
 // is delivered from the request that made the event, once, with a short
@@ -10,8 +10,8 @@
 import { randomUUID } from "node:crypto";
 import type { DigestSigner } from "../../protocol/signer.js";
 import { signWebhook } from "../../protocol/webhook-signature.js";
-import { publishedEvent } from "../../service/event-schemas.js";
 import type { Notifier, ServiceEvent } from "../../service/ports.js";
+import { publishedEvent } from "../../service/published-event.js";
 
 export interface WebhookNotifierOptions {
   /** The receiver, https: (or http: on loopback, for local runs and tests). */

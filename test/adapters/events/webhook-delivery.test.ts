@@ -4,7 +4,7 @@
 // loopback. Each delivery verifies with the key the service publishes
 // (GET /v1/webhook-signing-key), and each body validates against the
 // published JSON Schema, docs/events/service-event.v1.schema.json, which must
-// equal what src/service/event-schemas.ts generates. A replayed, stale or
+// equal what src/api/event-schemas.ts generates. A replayed, stale or
 // altered delivery is refused by the receiver's check.
 import "../../support/quiet-logs.js";
 import { randomUUID } from "node:crypto";
@@ -23,9 +23,9 @@ import { handler as revocation } from "../../../functions/revocation.js";
 import { handler as trustAnchors } from "../../../functions/trust-anchors.js";
 import { handler as vehicleEnrollment } from "../../../functions/vehicle-enrollment.js";
 import { PROJECT_ROOT } from "../../../infra/lib/bundling-options.js";
+import { EVENT_SCHEMA_FILE, eventJsonSchema } from "../../../src/api/event-schemas.js";
 import { fromHex, toHex } from "../../../src/protocol/bytes.js";
 import { verifyWebhook, WEBHOOK_HEADERS } from "../../../src/protocol/webhook-signature.js";
-import { EVENT_SCHEMA_FILE, eventJsonSchema } from "../../../src/service/event-schemas.js";
 import {
   deviceEnrollmentEvent,
   keyRegistrationEvent,
@@ -135,7 +135,7 @@ async function publishedKey(): Promise<Uint8Array> {
 }
 
 describe("the event schema", () => {
-  it("is published in the repository exactly as src/service/event-schemas.ts generates it", () => {
+  it("is published in the repository exactly as src/api/event-schemas.ts generates it", () => {
     const file = JSON.parse(readFileSync(join(PROJECT_ROOT, EVENT_SCHEMA_FILE), "utf8"));
     expect(file).toEqual(eventJsonSchema());
   });

@@ -1,4 +1,4 @@
-// The events the service publishes (ports.ts ServiceEvent), one zod schema
+// The events the service publishes (src/service/ports.ts ServiceEvent), one zod schema
 // per type, and the published form every notifier sends: the event with
 // `schema`, the identifier of this version of the format. The JSON Schema
 // generated from these, docs/events/service-event.v1.schema.json, is the
@@ -7,7 +7,6 @@
 // against the file. A change that a v1 receiver could not read is a v2: a new
 // identifier and a new file, never an edit of v1.
 import { z } from "zod";
-import type { ServiceEvent } from "./ports.js";
 
 export const EVENT_SCHEMA_ID = "urn:carkeys:event:v1";
 export const EVENT_SCHEMA_FILE = "docs/events/service-event.v1.schema.json";
@@ -146,11 +145,6 @@ export const PublishedEventSchema = z
   .meta({ id: "ServiceEvent" });
 
 export type PublishedEvent = z.infer<typeof PublishedEventSchema>;
-
-/** What every notifier sends for `event`: the event, labelled with this format's identifier. */
-export function publishedEvent(event: ServiceEvent): Record<string, unknown> {
-  return { schema: EVENT_SCHEMA_ID, ...event };
-}
 
 /** The JSON Schema (2020-12) of published events: the content of EVENT_SCHEMA_FILE. */
 export function eventJsonSchema(): Record<string, unknown> {
