@@ -24,8 +24,11 @@ import { runTool, tool } from "../../support/run-tool.js";
 
 let dataDir: string;
 let stack: LocalDeployment;
+/** The environment before any stack started: neither stack may change it (they get settings, not variables). */
+let environmentBefore: string;
 
 beforeAll(async () => {
+  environmentBefore = JSON.stringify(process.env);
   dataDir = await mkdtemp(join(tmpdir(), "carkeys-stack-"));
   stack = await startLocalDeployment({ port: 0, inMemory: true, dataDir });
 });
@@ -265,7 +268,7 @@ describe("the stack's files and lifecycle", () => {
 
 describe("a second stack in the same process", () => {
   it("runs beside the first with its own database, keys and links, and writes nothing into process.env", async () => {
-    const environment = JSON.stringify(process.env);
+    expect(JSON.stringify(process.env)).toBe(environmentBefore);
     const otherDir = await mkdtemp(join(tmpdir(), "carkeys-stack-b-"));
     const other = await startLocalDeployment({
       port: 0,
@@ -274,7 +277,7 @@ describe("a second stack in the same process", () => {
       oemName: "Other OEM",
     });
     try {
-      expect(JSON.stringify(process.env)).toBe(environment);
+      expect(JSON.stringify(process.env)).toBe(environmentBefore);
       expect(other.dynamoDb.endpoint).not.toBe(stack.dynamoDb.endpoint);
       const anchors = async (s: LocalDeployment) =>
         (await (await fetch(`${s.url}/v1/trust-anchors`)).json()) as { vehicleOemRoot: string };
@@ -326,6 +329,6 @@ describe("a second stack in the same process", () => {
       await other.stop();
       await rm(otherDir, { recursive: true, force: true });
     }
-    expect(JSON.stringify(process.env)).toBe(environment);
+    expect(JSON.stringify(process.env)).toBe(environmentBefore);
   });
 });
