@@ -365,6 +365,10 @@ export class CarKeysStack extends Stack {
       description: "Assume this role to call the oem routes with SigV4",
     });
     if (this.eventBus) new CfnOutput(this, "EventBusName", { value: this.eventBus.eventBusName });
+    new CfnOutput(this, "ExpirySweepFunctionName", {
+      value: this.expirySweep.fn.functionName,
+      description: "Invoke it to run the expiry sweep now: carkey oem sweep-expired --function <this>",
+    });
   }
 
   private grant(fn: RouteFunction, grants: FunctionAccess): void {

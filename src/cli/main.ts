@@ -10,6 +10,7 @@ import { registerDemoCommand } from "./commands/demo.js";
 import { registerDeviceCommands } from "./commands/device.js";
 import { registerFlowCommands } from "./commands/flows.js";
 import { registerOemCommands } from "./commands/oem.js";
+import { registerOemOperationCommands } from "./commands/oem-operations.js";
 import { registerVehicleCommands } from "./commands/vehicle.js";
 import { packageVersion } from "./package-version.js";
 
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerFlowCommands(emulator);
   registerConformanceCommand(emulator);
   registerDemoCommand(program);
+  registerOemOperationCommands(program);
   return program;
 }
 

@@ -73,6 +73,35 @@ export class ServiceResponseError extends ClientError {
   override name = "ServiceResponseError";
 }
 
+// ---- the Lambda Invoke API (lambda-invoke.ts) ----------------------------------------------------
+
+/** The call was refused: the answer was a 4xx/5xx (unknown function, not allowed, throttled). */
+export class LambdaInvokeError extends ClientError {
+  override name = "LambdaInvokeError";
+  constructor(
+    message: string,
+    readonly status: number,
+    /** `x-amzn-ErrorType` or the body's type, e.g. ResourceNotFoundException. */
+    readonly errorType: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The function ran and raised an error (`X-Amz-Function-Error`). */
+export class LambdaFunctionError extends ClientError {
+  override name = "LambdaFunctionError";
+  constructor(
+    message: string,
+    /** `Unhandled` (it threw) or `Handled`. */
+    readonly functionError: string,
+    readonly errorType: string,
+    readonly errorMessage: string,
+  ) {
+    super(message);
+  }
+}
+
 /**
  * A retried CreateMailbox answered 201 ("duplicate") without the link: the
  * first attempt created a mailbox whose id this client never learned

@@ -51,12 +51,14 @@ export interface OemSigning {
 export async function oemAuthHeaders(
   auth: OemAuth,
   request: { readonly method: string; readonly url: URL; readonly body: Uint8Array },
+  /** The SigV4 service name: `execute-api` for the API, `lambda` for the Invoke API (lambda-invoke.ts). */
+  service = "execute-api",
 ): Promise<{ headers: Record<string, string>; signing?: OemSigning }> {
   if (auth.kind === "bearer") return { headers: { authorization: `Bearer ${auth.token}` } };
   const region = auth.region ?? regionOf(request.url);
   const credentials = await resolveCredentials(auth.credentials ?? (await defaultCredentials()));
   const { SignatureV4 } = await import("@smithy/signature-v4");
-  const signer = new SignatureV4({ service: "execute-api", region, credentials, sha256: NodeSha256 });
+  const signer = new SignatureV4({ service, region, credentials, sha256: NodeSha256 });
   const query: Record<string, string | string[]> = {};
   for (const [name, value] of request.url.searchParams) {
     const existing = query[name];

@@ -24,6 +24,7 @@ import {
 import { MtlsDomainSettingsError } from "../../infra/lib/errors.js";
 import { FUNCTION_ACCESS, type RootKeyName, rootCreation } from "../../infra/lib/function-access.js";
 import { friendKeySlotsSetting, trustedDeviceOemRootsSetting } from "../../infra/lib/sharing-settings.js";
+import { EXPIRY_SWEEP_TIMEOUT_MS } from "../../src/adapters/function-handlers/expiry-sweep.js";
 import { RELAY_REQUIRED_ENVIRONMENT } from "../../src/adapters/relay-assembly.js";
 import { REQUIRED_ENVIRONMENT } from "../../src/adapters/service-assembly.js";
 import { functionNames, ROUTES, type RouteDefinition } from "../../src/api/routes.js";
@@ -608,7 +609,13 @@ describe("the expiry sweep", () => {
       },
     ]);
     const fn = resources[logicalId(stack.expirySweep.fn)]!;
-    expect(fn.Properties.Timeout).toBe(300);
+    // The local server's on-demand run (lambda-invocations.ts) gives the handler the same deadline.
+    expect(fn.Properties.Timeout).toBe(EXPIRY_SWEEP_TIMEOUT_MS / 1000);
+  });
+
+  it("names the function in an output, for an operator's on-demand run (carkey oem sweep-expired)", () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs.ExpirySweepFunctionName?.Value).toEqual({ Ref: logicalId(stack.expirySweep.fn) });
   });
 
   it("may Query the key-ends index and gsi1, read and update items, and nothing more of the table", () => {

@@ -17,13 +17,13 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs `carkey args…` with `input` on stdin; resolves when it exits. */
-export function carkey(args: string[], input = ""): Promise<Run> {
+/** Runs `carkey args…` with `input` on stdin (and `env` instead of this process's); resolves when it exits. */
+export function carkey(args: string[], input = "", env?: NodeJS.ProcessEnv): Promise<Run> {
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 },
+      { cwd: ROOT, maxBuffer: 64 * 1024 * 1024, ...(env ? { env } : {}) },
       (_error, stdout, stderr) => resolve({ code: child.exitCode, signal: child.signalCode, stdout, stderr }),
     );
     child.stdin?.end(input);

@@ -26,6 +26,12 @@ export interface ExpirySweepDependencies {
  */
 export const SWEEP_MARGIN_MS = 20_000;
 
+/**
+ * The function's timeout: the stack's (infra/lib/car-keys-stack.ts, checked by test/infra), and the
+ * local server's for an on-demand run through its Invoke API path (local-server/lambda-invocations.ts).
+ */
+export const EXPIRY_SWEEP_TIMEOUT_MS = 300_000;
+
 /** One run; `remainingMs` (the Lambda context's) bounds it. Exported for the local server and the tests. */
 export async function sweepExpiredKeys(
   service: Pick<CarKeysService, "expiry">,

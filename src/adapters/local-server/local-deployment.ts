@@ -32,7 +32,11 @@ import {
 import { type DynamoDbLocal, startDynamoDbLocal } from "../dynamodb/dynamodb-local.js";
 import { DynamoDbRelayStore } from "../dynamodb/dynamodb-relay-store.js";
 import { ensureTable } from "../dynamodb/table-design.js";
-import { sweepExpiredKeys } from "../function-handlers/expiry-sweep.js";
+import {
+  EXPIRY_SWEEP_TIMEOUT_MS,
+  makeHandler as expirySweepHandler,
+  sweepExpiredKeys,
+} from "../function-handlers/expiry-sweep.js";
 import { provisionSigningKey } from "../kms/kms-key-provisioner.js";
 import { fileMacKey } from "../kms/mac-keys.js";
 import { signerFromUri } from "../kms/signer-from-uri.js";
@@ -151,6 +155,8 @@ export interface LocalDeployment {
 
 export const DEFAULT_PORT = 3000;
 export const DEFAULT_TABLE_NAME = "carkeys-local";
+/** The expiry sweep's function name on the local server's Invoke API path (the stack's function's). */
+export const EXPIRY_SWEEP_FUNCTION = "expiry-sweep";
 const MANUFACTURER_KEY_NAME = "se-manufacturer";
 const WEBHOOK_KEY_NAME = "webhook-signing";
 
@@ -296,6 +302,13 @@ async function start(options: LocalDeploymentOptions): Promise<LocalDeployment> 
       ...(options.handlers ? { handlers: options.handlers } : {}),
       // The relay takes the relay's dependencies, the documents none, every other function the service's.
       dependencies: (name) => (name === "relay" ? relay : name === "openapi" ? {} : service),
+      // The sweep on demand, as the deployed function is invoked (`carkey oem sweep-expired`).
+      invocableFunctions: {
+        [EXPIRY_SWEEP_FUNCTION]: {
+          handler: expirySweepHandler(service),
+          timeoutMs: EXPIRY_SWEEP_TIMEOUT_MS,
+        },
+      },
       ...(options.onRequest ? { onRequest: options.onRequest } : {}),
       ...(options.onHandlerError ? { onHandlerError: options.onHandlerError } : {}),
     });

@@ -24,6 +24,8 @@
 //   does; the verified leaf reaches the handler in
 //   `requestContext.authentication.clientCert`, and on that listener it is
 //   the OEM credential (the bearer token is for the plain listener).
+// - the Lambda Invoke API path for the functions no route serves (the expiry
+//   sweep), with the OEM token: lambda-invocations.ts.
 // Handlers are built from an explicit table of the functions' factories
 // (src/adapters/function-handlers/index.ts) by the route table's function
 // names, never by self-registration.
@@ -46,6 +48,14 @@ import {
   toApiGatewayEvent,
 } from "./api-gateway-event.js";
 import { LocalServerError, RequestTargetError } from "./errors.js";
+import {
+  type InvocableFunctions,
+  invocationEvent,
+  invocationResult,
+  invocationTarget,
+  invokeRefusal,
+  resolveInvocable,
+} from "./lambda-invocations.js";
 import { Router } from "./router.js";
 
 /**
@@ -102,6 +112,11 @@ export interface LocalServerOptions {
   readonly onHandlerError?: (error: unknown, routeKey: string) => void;
   /** A second, HTTPS listener with mutual TLS (the stand-in for a custom domain with a truststore). */
   readonly mtls?: MutualTlsOptions;
+  /**
+   * Functions without a route that `POST /2015-03-31/functions/{name}/invocations` runs, with the OEM
+   * token (lambda-invocations.ts); default none.
+   */
+  readonly invocableFunctions?: InvocableFunctions;
 }
 
 export interface MutualTlsOptions {
@@ -218,6 +233,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     domainName: host,
     onRequest: options.onRequest,
     onHandlerError: options.onHandlerError,
+    invocable: options.invocableFunctions ?? {},
   };
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     serve(settings, req, res).catch((error: unknown) => {
@@ -319,6 +335,7 @@ interface Settings {
   readonly domainName: string;
   readonly onRequest: LocalServerOptions["onRequest"];
   readonly onHandlerError: LocalServerOptions["onHandlerError"];
+  readonly invocable: InvocableFunctions;
 }
 
 async function serve(settings: Settings, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -342,6 +359,10 @@ async function serve(settings: Settings, req: IncomingMessage, res: ServerRespon
   } catch (error) {
     if (!(error instanceof RequestTargetError)) throw error;
     return refuse(settings, req, res, problemFacts("bad-request", error.message));
+  }
+  const invocation = invocationTarget(method, path);
+  if (invocation !== undefined && Object.keys(settings.invocable).length > 0) {
+    return serveInvocation(settings, req, res, invocation);
   }
   const match = settings.router.match(method, path);
   if (match.kind === "not-found") {
@@ -433,19 +454,128 @@ function checkOemCredential(
   instance: string,
 ): HttpResponseFacts | undefined {
   const options = { instance, headers: { "www-authenticate": 'Bearer realm="carkeys-local"' } };
-  const match = header === undefined ? null : /^Bearer[ ]+(\S+)[ ]*$/i.exec(header);
-  if (!match) {
+  const state = bearerToken(header, expected);
+  if (state === "missing") {
     return problemFacts(
       "authentication",
       "this route needs the OEM API token: send `authorization: Bearer <token>`",
       options,
     );
   }
-  // Digests first: timingSafeEqual needs equal lengths, and hashing hides the token's length too.
-  if (!timingSafeEqual(sha256(match[1]!), expected)) {
-    return problemFacts("authentication", "the OEM API token is not valid", options);
-  }
+  if (state === "invalid") return problemFacts("authentication", "the OEM API token is not valid", options);
   return undefined;
+}
+
+/** Whether `header` carries the OEM token whose digest is `expected`. */
+function bearerToken(header: string | undefined, expected: Buffer): "missing" | "invalid" | "valid" {
+  const match = header === undefined ? null : /^Bearer[ ]+(\S+)[ ]*$/i.exec(header);
+  if (!match) return "missing";
+  // Digests first: timingSafeEqual needs equal lengths, and hashing hides the token's length too.
+  return timingSafeEqual(sha256(match[1]!), expected) ? "valid" : "invalid";
+}
+
+/**
+ * One Invoke of a function without a route (lambda-invocations.ts): the OEM token first, then the
+ * name, then the body; the function runs under its own timeout, and what it threw is its answer.
+ */
+async function serveInvocation(
+  settings: Settings,
+  req: IncomingMessage,
+  res: ServerResponse,
+  encodedName: string,
+): Promise<void> {
+  const token = bearerToken(req.headers.authorization, settings.credentialDigest);
+  if (token !== "valid") {
+    return refuse(
+      settings,
+      req,
+      res,
+      token === "missing"
+        ? invokeRefusal(
+            403,
+            "MissingAuthenticationTokenException",
+            "invoking a function on the local server needs the OEM API token: send `authorization: Bearer <token>` (.data/oem-token)",
+          )
+        : invokeRefusal(403, "UnrecognizedClientException", "the OEM API token is not valid"),
+    );
+  }
+  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
+  const target = resolveInvocable(settings.invocable, encodedName, settings.accountId);
+  if (!target) {
+    let shown = encodedName;
+    try {
+      shown = decodeURIComponent(encodedName);
+    } catch {
+      // shown as sent
+    }
+    const arn = shown.startsWith("arn:")
+      ? shown
+      : `arn:aws:lambda:${region}:${settings.accountId}:function:${shown}`;
+    return refuse(
+      settings,
+      req,
+      res,
+      invokeRefusal(
+        404,
+        "ResourceNotFoundException",
+        `Function not found: ${escapeForLog(arn)} (the local server runs ${Object.keys(settings.invocable).join(", ")})`,
+      ),
+    );
+  }
+  const type = req.headers["x-amz-invocation-type"];
+  if (type !== undefined && type !== "RequestResponse") {
+    return refuse(
+      settings,
+      req,
+      res,
+      invokeRefusal(
+        400,
+        "InvalidParameterValueException",
+        `the local server runs RequestResponse invocations only, not ${escapeForLog(String(type))}`,
+      ),
+    );
+  }
+  const declared = req.headers["content-length"];
+  const tooLargeAnswer = () =>
+    invokeRefusal(413, "RequestTooLargeException", `request body is larger than ${settings.bodyLimit} bytes`);
+  if (declared !== undefined && Number(declared) > settings.bodyLimit) {
+    return refuse(settings, req, res, tooLargeAnswer());
+  }
+  const body = await readBody(req, settings.bodyLimit);
+  if (body === undefined) return refuse(settings, req, res, tooLargeAnswer());
+  const parsed = invocationEvent(body);
+  if (!parsed) {
+    return writeResponse(
+      res,
+      invokeRefusal(400, "InvalidRequestContentException", "Could not parse request body into json"),
+    );
+  }
+  const { name, fn } = target;
+  const context = lambdaContext(name, settings.accountId, Date.now() + fn.timeoutMs);
+  let answer: HttpResponseFacts;
+  try {
+    const result = await invokeWithTimeout(
+      fn.handler as unknown as LambdaHandler,
+      parsed.event,
+      context,
+      fn.timeoutMs,
+    );
+    answer =
+      result === TIMED_OUT
+        ? invocationResult({
+            error: Object.assign(
+              new Error(`Task timed out after ${(fn.timeoutMs / 1000).toFixed(2)} seconds`),
+              {
+                name: "Sandbox.Timedout",
+              },
+            ),
+          })
+        : invocationResult({ result });
+  } catch (error) {
+    settings.onHandlerError?.(error, `invoke ${name}`);
+    answer = invocationResult({ error });
+  }
+  writeResponse(res, answer);
 }
 
 /** The principal an IAM-authorized request carries; here the one local OEM caller. */
