@@ -1,19 +1,16 @@
-// Byte helpers shared by every codec: hex, concatenation, constant-time compare,
-// big-endian integers. Kept tiny and dependency-free so src/protocol stays pure.
+// Byte helpers shared by every codec: hex with the project's typed errors,
+// constant-time compare, big-endian integers of fixed width. Concatenation is
+// noble's (@noble/hashes, already the hash and MAC library): one
+// implementation for the whole tree. Nothing here does I/O, so src/protocol
+// stays pure.
+import { concatBytes as nobleConcatBytes } from "@noble/hashes/utils.js";
 import { ProtocolInputError } from "./errors.js";
 
 export type Bytes = Uint8Array;
 
+/** The parts one after the other, in a new array (each must be a Uint8Array). */
 export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return nobleConcatBytes(...parts);
 }
 
 export function toHex(bytes: Uint8Array): string {
