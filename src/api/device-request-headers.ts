@@ -2,23 +2,28 @@
 // which every `device` route requires; the service checks them
 // (src/service/device-request-auth.ts), the OpenAPI document describes them
 // as security schemes.
-import { z } from "zod";
+import * as z from "zod/mini";
 
 export const DeviceRequestHeadersSchema = z.strictObject({
   "carkey-signer": z
     .string()
-    .regex(/^(instance:[0-9a-f]{32}|endpoint:[0-9a-f]{12})$/)
-    .meta({ description: "instance:<seId> or endpoint:<keyId>" }),
+    .check(
+      z.regex(/^(instance:[0-9a-f]{32}|endpoint:[0-9a-f]{12})$/),
+      z.meta({ description: "instance:<seId> or endpoint:<keyId>" }),
+    ),
   "carkey-timestamp": z
     .string()
-    .regex(/^[0-9]{1,16}$/)
-    .meta({ description: "Unix milliseconds; within 5 minutes of the service's clock" }),
+    .check(
+      z.regex(/^[0-9]{1,16}$/),
+      z.meta({ description: "Unix milliseconds; within 5 minutes of the service's clock" }),
+    ),
   "carkey-nonce": z
     .string()
-    .regex(/^[0-9a-f]{32}$/)
-    .meta({ description: "16 random bytes, hex; used once" }),
+    .check(z.regex(/^[0-9a-f]{32}$/), z.meta({ description: "16 random bytes, hex; used once" })),
   "carkey-signature": z
     .string()
-    .regex(/^[0-9a-f]{128}$/)
-    .meta({ description: "ECDSA P-256 r‖s over canonicalRequest(), hex" }),
+    .check(
+      z.regex(/^[0-9a-f]{128}$/),
+      z.meta({ description: "ECDSA P-256 r‖s over canonicalRequest(), hex" }),
+    ),
 });

@@ -6,32 +6,34 @@
 // equal to what this module generates and validates real emitted events
 // against the file. A change that a v1 receiver could not read is a v2: a new
 // identifier and a new file, never an edit of v1.
-import { z } from "zod";
+import * as z from "zod/mini";
 
 export const EVENT_SCHEMA_ID = "urn:carkeys:event:v1";
 export const EVENT_SCHEMA_FILE = "docs/events/service-event.v1.schema.json";
 
 const KeyId = z
   .string()
-  .regex(/^[0-9a-f]{12}$/)
-  .meta({ description: "Key identifier (6 bytes, hex)" });
+  .check(z.regex(/^[0-9a-f]{12}$/), z.meta({ description: "Key identifier (6 bytes, hex)" }));
 const SeId = z
   .string()
-  .regex(/^[0-9a-f]{32}$/)
-  .meta({ description: "Secure element identifier (16 bytes, hex)" });
+  .check(z.regex(/^[0-9a-f]{32}$/), z.meta({ description: "Secure element identifier (16 bytes, hex)" }));
 const VehicleId = z
   .string()
-  .regex(/^(?:[0-9a-f]{2}){8,32}$/)
-  .meta({ description: "Vehicle identifier (8 to 32 bytes, hex)" });
-const Instant = z.iso.datetime().meta({ description: "ISO 8601 instant, UTC" });
-const Counter = z.number().int().min(0);
+  .check(
+    z.regex(/^(?:[0-9a-f]{2}){8,32}$/),
+    z.meta({ description: "Vehicle identifier (8 to 32 bytes, hex)" }),
+  );
+const Instant = z.iso.datetime().check(z.meta({ description: "ISO 8601 instant, UTC" }));
+const Counter = z.number().check(z.int(), z.minimum(0));
 const Notice = z
   .string()
-  .regex(/^(?:[0-9a-f]{2})+$/)
-  .meta({ description: "NTCE statement signed by the Device OEM root, hex" });
+  .check(
+    z.regex(/^(?:[0-9a-f]{2})+$/),
+    z.meta({ description: "NTCE statement signed by the Device OEM root, hex" }),
+  );
 
 const envelope = <T extends string>(type: T) => ({
-  schema: z.literal(EVENT_SCHEMA_ID).meta({ description: "This format and its version" }),
+  schema: z.literal(EVENT_SCHEMA_ID).check(z.meta({ description: "This format and its version" })),
   type: z.literal(type),
   occurredAt: Instant,
 });
@@ -43,15 +45,19 @@ const KeyRevoked = z
     vehicleId: VehicleId,
     detail: z.strictObject({
       reason: z.enum(["owner", "oem", "migrated", "sharer-revoked", "owner-key-revoked", "expired"]),
-      listSequence: Counter.optional().meta({ description: "The entry in the vehicle's revocation list" }),
-      noticeCounter: Counter.meta({ description: "The device counter of the terminate-key notice" }),
+      listSequence: z
+        .optional(Counter)
+        .check(z.meta({ description: "The entry in the vehicle's revocation list" })),
+      noticeCounter: Counter.check(z.meta({ description: "The device counter of the terminate-key notice" })),
     }),
   })
-  .meta({
-    title: "key.revoked",
-    description:
-      "A key was revoked (by its owner, the OEM, or a new owner phone), or stopped by the service once its profile ended (reason expired)",
-  });
+  .check(
+    z.meta({
+      title: "key.revoked",
+      description:
+        "A key was revoked (by its owner, the OEM, or a new owner phone), or stopped by the service once its profile ended (reason expired)",
+    }),
+  );
 
 const KeyTerminated = z
   .strictObject({
@@ -60,7 +66,12 @@ const KeyTerminated = z
     vehicleId: VehicleId,
     detail: z.strictObject({ terminatedAt: Instant }),
   })
-  .meta({ title: "key.terminated", description: "The SE holding a revoked key proved it deleted the key" });
+  .check(
+    z.meta({
+      title: "key.terminated",
+      description: "The SE holding a revoked key proved it deleted the key",
+    }),
+  );
 
 const KeyExpired = z
   .strictObject({
@@ -69,12 +80,14 @@ const KeyExpired = z
     vehicleId: VehicleId,
     detail: z.strictObject({ terminatedAt: Instant }),
   })
-  .meta({ title: "key.expired", description: "The SE holding an expired key proved it deleted the key" });
+  .check(
+    z.meta({ title: "key.expired", description: "The SE holding an expired key proved it deleted the key" }),
+  );
 
 const DeviceNoticeIssued = z
   .strictObject({
     ...envelope("device.notice-issued"),
-    keyId: KeyId.optional(),
+    keyId: z.optional(KeyId),
     detail: z.strictObject({
       seId: SeId,
       counter: Counter,
@@ -82,7 +95,12 @@ const DeviceNoticeIssued = z
       notice: Notice,
     }),
   })
-  .meta({ title: "device.notice-issued", description: "A signed notice for a device (its SE fetches it)" });
+  .check(
+    z.meta({
+      title: "device.notice-issued",
+      description: "A signed notice for a device (its SE fetches it)",
+    }),
+  );
 
 const VehicleNoticeIssued = z
   .strictObject({
@@ -96,10 +114,12 @@ const VehicleNoticeIssued = z
       notice: Notice,
     }),
   })
-  .meta({
-    title: "vehicle.notice-issued",
-    description: "A signed lost-mode notice for a vehicle (the OEM's telematics delivers it to the car)",
-  });
+  .check(
+    z.meta({
+      title: "vehicle.notice-issued",
+      description: "A signed lost-mode notice for a vehicle (the OEM's telematics delivers it to the car)",
+    }),
+  );
 
 const lostMode = <T extends "device.suspended" | "device.resumed">(type: T, description: string) =>
   z
@@ -109,15 +129,15 @@ const lostMode = <T extends "device.suspended" | "device.resumed">(type: T, desc
         seId: SeId,
         counter: Counter,
         vehicleIds: z.array(VehicleId),
-        requestedBy: z.string().meta({ description: "The OEM principal or partner that asked" }),
+        requestedBy: z.string().check(z.meta({ description: "The OEM principal or partner that asked" })),
       }),
     })
-    .meta({ title: type, description });
+    .check(z.meta({ title: type, description }));
 
 const PartnerEventReceived = z
   .strictObject({
     ...envelope("partner.event-received"),
-    keyId: KeyId.optional(),
+    keyId: z.optional(KeyId),
     detail: z.strictObject({
       eventId: z.uuid(),
       eventType: z.enum(["device.lost", "device.found", "key.termination-requested"]),
@@ -126,10 +146,12 @@ const PartnerEventReceived = z
       sentAt: Instant,
     }),
   })
-  .meta({
-    title: "partner.event-received",
-    description: "A partner server's event notification was carried out",
-  });
+  .check(
+    z.meta({
+      title: "partner.event-received",
+      description: "A partner server's event notification was carried out",
+    }),
+  );
 
 export const PublishedEventSchema = z
   .discriminatedUnion("type", [
@@ -142,7 +164,7 @@ export const PublishedEventSchema = z
     lostMode("device.resumed", "A device left lost mode: its keys work again"),
     PartnerEventReceived,
   ])
-  .meta({ id: "ServiceEvent" });
+  .check(z.meta({ id: "ServiceEvent" }));
 
 export type PublishedEvent = z.infer<typeof PublishedEventSchema>;
 

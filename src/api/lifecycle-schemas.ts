@@ -3,7 +3,7 @@
 // Cursors (`after`) are decimal query parameters, validated here as strings
 // (schemas stay transform-free for z.toJSONSchema) and turned into numbers by
 // the handlers.
-import { z } from "zod";
+import * as z from "zod/mini";
 import {
   Counter,
   hexUpTo,
@@ -15,25 +15,25 @@ import {
 
 export const AfterQuerySchema = z
   .strictObject({
-    after: z
-      .string()
-      .regex(/^(0|[1-9][0-9]{0,14})$/, "must be a decimal integer")
-      .optional()
-      .meta({ description: "The cursor: the last counter or sequence the caller has applied (default 0)" }),
+    after: z.optional(z.string().check(z.regex(/^(0|[1-9][0-9]{0,14})$/, "must be a decimal integer"))).check(
+      z.meta({
+        description: "The cursor: the last counter or sequence the caller has applied (default 0)",
+      }),
+    ),
   })
-  .meta({ description: "Query parameters" });
+  .check(z.meta({ description: "Query parameters" }));
 
 export const OwnerRevocationRequestSchema = z
   .strictObject({
     revocation: hexUpTo(1024, "The RVKE statement the owner's SE signed (revokeFriendKey), hex"),
   })
-  .meta({ id: "OwnerRevocationRequest" });
+  .check(z.meta({ id: "OwnerRevocationRequest" }));
 
 export const TerminationRequestSchema = z
   .strictObject({
     attestation: hexUpTo(1024, "The key's TERM statement, signed by the key as its SE deleted it, hex"),
   })
-  .meta({ id: "TerminationRequest" });
+  .check(z.meta({ id: "TerminationRequest" }));
 
 export const RevocationSchema = z
   .strictObject({
@@ -42,32 +42,41 @@ export const RevocationSchema = z
     role: z.enum(["owner", "friend"]),
     state: z.enum(["revoked", "terminated", "expired"]),
     reason: z
-      .enum(["owner", "oem", "migrated", "sharer-revoked", "owner-key-revoked", "expired"])
-      .optional()
-      .meta({
+      .optional(z.enum(["owner", "oem", "migrated", "sharer-revoked", "owner-key-revoked", "expired"]))
+      .check(
+        z.meta({
+          description:
+            "Who revoked; sharer-revoked: the co-owner that shared this key was revoked; owner-key-revoked: the " +
+            "owner key whose second device (a watch) holds this key was revoked; migrated: a new owner phone " +
+            "replaced the owner key (or the owner key of this watch key); expired: the service's expiry sweep " +
+            "stopped the key once its profile had ended (revokedBy expiry-sweep); absent for a key in state " +
+            "expired (its SE reported the end first)",
+        }),
+      ),
+    revokedAt: z.optional(Instant).check(z.meta({ description: "Absent for an expired key" })),
+    revokedBy: z.optional(z.string()).check(
+      z.meta({
         description:
-          "Who revoked; sharer-revoked: the co-owner that shared this key was revoked; owner-key-revoked: the " +
-          "owner key whose second device (a watch) holds this key was revoked; migrated: a new owner phone " +
-          "replaced the owner key (or the owner key of this watch key); expired: the service's expiry sweep " +
-          "stopped the key once its profile had ended (revokedBy expiry-sweep); absent for a key in state " +
-          "expired (its SE reported the end first)",
+          "endpoint:<owner key id>, the OEM principal, the new owner key, or expiry-sweep; absent for an expired key",
       }),
-    revokedAt: Instant.optional().meta({ description: "Absent for an expired key" }),
-    revokedBy: z.string().optional().meta({
-      description:
-        "endpoint:<owner key id>, the OEM principal, the new owner key, or expiry-sweep; absent for an expired key",
-    }),
-    listSequence: Counter.optional().meta({ description: "The entry in the vehicle's revocation list" }),
-    noticeCounter: Counter.optional().meta({
-      description: "The device counter of the terminate-key notice; absent for an expired key",
-    }),
-    expiredAt: Instant.optional().meta({
-      description: "State expired: when the service recorded that the key's profile had ended",
-    }),
-    terminatedAt: Instant.optional(),
-    confirmedAt: Instant.optional(),
+    ),
+    listSequence: z
+      .optional(Counter)
+      .check(z.meta({ description: "The entry in the vehicle's revocation list" })),
+    noticeCounter: z.optional(Counter).check(
+      z.meta({
+        description: "The device counter of the terminate-key notice; absent for an expired key",
+      }),
+    ),
+    expiredAt: z.optional(Instant).check(
+      z.meta({
+        description: "State expired: when the service recorded that the key's profile had ended",
+      }),
+    ),
+    terminatedAt: z.optional(Instant),
+    confirmedAt: z.optional(Instant),
   })
-  .meta({ id: "Revocation" });
+  .check(z.meta({ id: "Revocation" }));
 
 export const RevocationListSchema = z
   .strictObject({
@@ -78,27 +87,29 @@ export const RevocationListSchema = z
       z.strictObject({
         sequence: Counter,
         keyId: KeyId,
-        attestationSerial: Counter.optional(),
+        attestationSerial: z.optional(Counter),
         revokedAt: Instant,
       }),
     ),
-    list: z.string().optional().meta({
-      description: "RVLS statement signed by the Vehicle OEM root, hex; absent when entries is empty",
-    }),
+    list: z.optional(z.string()).check(
+      z.meta({
+        description: "RVLS statement signed by the Vehicle OEM root, hex; absent when entries is empty",
+      }),
+    ),
   })
-  .meta({ id: "RevocationList" });
+  .check(z.meta({ id: "RevocationList" }));
 
 const Notice = {
-  counter: Counter.meta({ description: "The device's notice counter" }),
+  counter: Counter.check(z.meta({ description: "The device's notice counter" })),
   action: z.enum(["suspend", "resume", "terminate-key"]),
-  keyId: KeyId.optional(),
+  keyId: z.optional(KeyId),
   issuedAt: Instant,
-  notice: z.string().meta({ description: "NTCE statement signed by the Device OEM root, hex" }),
+  notice: z.string().check(z.meta({ description: "NTCE statement signed by the Device OEM root, hex" })),
 };
 
 export const DeviceNoticesSchema = z
   .strictObject({ seId: SeId, latestCounter: Counter, notices: z.array(z.strictObject(Notice)) })
-  .meta({ id: "DeviceNotices" });
+  .check(z.meta({ id: "DeviceNotices" }));
 
 export const VehicleNoticesSchema = z
   .strictObject({
@@ -106,11 +117,11 @@ export const VehicleNoticesSchema = z
     latestSequence: Counter,
     notices: z.array(z.strictObject({ ...Notice, sequence: Counter, seId: SeId })),
   })
-  .meta({ id: "VehicleNotices" });
+  .check(z.meta({ id: "VehicleNotices" }));
 
 export const LostModeRequestSchema = z
   .strictObject({ action: z.enum(["suspend", "resume"]) })
-  .meta({ id: "LostModeRequest" });
+  .check(z.meta({ id: "LostModeRequest" }));
 
 export const LostModeSchema = z
   .strictObject({
@@ -119,7 +130,7 @@ export const LostModeSchema = z
     counter: Counter,
     vehicleIds: z.array(VehicleId),
   })
-  .meta({ id: "LostMode" });
+  .check(z.meta({ id: "LostMode" }));
 
 export type Revocation = z.infer<typeof RevocationSchema>;
 export type RevocationList = z.infer<typeof RevocationListSchema>;

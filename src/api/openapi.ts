@@ -17,7 +17,7 @@
 // docs/events/service-event.v1.schema.json, and for every body an example
 // captured from a real exchange with the local stack (openapi/examples.ts).
 import { STATUS_CODES } from "node:http";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { WEBHOOK_HEADERS } from "../protocol/webhook-signature.js";
 import { OpenApiError } from "./errors.js";
 import { EVENT_SCHEMA_FILE, EVENT_SCHEMA_ID, PublishedEventSchema } from "./event-schemas.js";
@@ -337,7 +337,7 @@ function pathParameters(route: RouteContract): Record<string, unknown>[] {
 }
 
 function namedParameters(
-  schema: z.ZodType | undefined,
+  schema: z.ZodMiniType | undefined,
   where: "query" | "header",
 ): Record<string, unknown>[] {
   if (!schema) return [];
@@ -348,7 +348,7 @@ function namedParameters(
   );
 }
 
-function propertiesOf(schema: z.ZodType): Record<string, JsonSchema> {
+function propertiesOf(schema: z.ZodMiniType): Record<string, JsonSchema> {
   const json = z.toJSONSchema(schema, { target: "draft-2020-12", io: "input" }) as JsonSchema;
   return (json.properties as Record<string, JsonSchema> | undefined) ?? {};
 }
@@ -393,7 +393,7 @@ class Components {
   readonly #schemas = new Map<string, { json: JsonSchema; text: string }>();
 
   /** The JSON Schema of `schema`, with its named parts moved into the components. */
-  schema(schema: z.ZodType, io: "input" | "output"): JsonSchema {
+  schema(schema: z.ZodMiniType, io: "input" | "output"): JsonSchema {
     const json = z.toJSONSchema(schema, { target: "draft-2020-12", io }) as JsonSchema;
     const defs = (json.$defs ?? {}) as Record<string, JsonSchema>;
     delete json.$defs;

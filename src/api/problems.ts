@@ -6,7 +6,7 @@
 // handles "not authenticated" or "body too large" alike whichever layer
 // refused it. Two kinds may share a type URI when they differ only in what
 // the title tells the caller to do (the two 503s).
-import { z } from "zod";
+import * as z from "zod/mini";
 
 export const PROBLEM_MEDIA_TYPE = "application/problem+json";
 export const PROBLEM_TYPE_PREFIX = "urn:carkeys:problem:";
@@ -48,17 +48,16 @@ export type ProblemKind = keyof typeof PROBLEM_KINDS;
 /** RFC 9457 problem details, as every 4xx/5xx answer carries (`application/problem+json`). */
 export const ProblemSchema = z
   .object({
-    type: z.string().meta({ description: "urn:carkeys:problem:<kind>" }),
+    type: z.string().check(z.meta({ description: "urn:carkeys:problem:<kind>" })),
     title: z.string(),
-    status: z.number().int(),
-    detail: z.string().meta({ description: "What was wrong, for a developer to read" }),
-    instance: z.string().optional().meta({ description: "The request path" }),
+    status: z.number().check(z.int()),
+    detail: z.string().check(z.meta({ description: "What was wrong, for a developer to read" })),
+    instance: z.optional(z.string()).check(z.meta({ description: "The request path" })),
     errors: z
-      .array(z.strictObject({ path: z.string(), message: z.string() }))
-      .optional()
-      .meta({ description: "Per-field validation messages" }),
+      .optional(z.array(z.strictObject({ path: z.string(), message: z.string() })))
+      .check(z.meta({ description: "Per-field validation messages" })),
   })
-  .meta({ id: "Problem" });
+  .check(z.meta({ id: "Problem" }));
 
 export type Problem = z.infer<typeof ProblemSchema>;
 export type ProblemField = NonNullable<Problem["errors"]>[number];

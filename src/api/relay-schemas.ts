@@ -6,7 +6,7 @@
 // because a repeated Mailbox-Request-ID must answer 201 before its body is
 // looked at (§5.1). Schemas check shape only; the relay checks sizes (413),
 // the IV‖tag minimum and expiration bounds.
-import { z } from "zod";
+import * as z from "zod/mini";
 
 /** Largest decoded payload `data` (IV ‖ ciphertext ‖ tag) a mailbox holds; larger answers 413. */
 export const MAX_PAYLOAD_DATA_BYTES = 64 * 1024;
@@ -38,103 +38,123 @@ export const RFC3339_PATTERN =
 export const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 const payloadFields = {
-  type: z.enum(AEAD_TYPES).meta({ description: "RFC 5116 AEAD algorithm (§7.2)" }),
-  data: z
-    .string()
-    .min(MIN_PAYLOAD_BASE64_CHARS)
-    .max(MAX_PAYLOAD_BASE64_CHARS)
-    .regex(BASE64_PATTERN, "must be base64")
-    .meta({
+  type: z.enum(AEAD_TYPES).check(z.meta({ description: "RFC 5116 AEAD algorithm (§7.2)" })),
+  data: z.string().check(
+    z.minLength(MIN_PAYLOAD_BASE64_CHARS),
+    z.maxLength(MAX_PAYLOAD_BASE64_CHARS),
+    z.regex(BASE64_PATTERN, "must be base64"),
+    z.meta({
       description:
         `base64(IV ‖ ciphertext ‖ tag): a 12-byte IV, a 16-byte tag; at most ${MAX_PAYLOAD_DATA_BYTES} bytes ` +
         "decoded (413 beyond). The relay never looks inside.",
     }),
+  ),
 };
 
 const displayFields = {
-  title: z.string().max(256).meta({ description: "og:title of the link preview" }),
-  description: z.string().max(1024).meta({ description: "og:description of the link preview" }),
+  title: z.string().check(z.maxLength(256), z.meta({ description: "og:title of the link preview" })),
+  description: z
+    .string()
+    .check(z.maxLength(1024), z.meta({ description: "og:description of the link preview" })),
   imageURL: z
     .string()
-    .max(2048)
-    .regex(/^(?:$|https?:\/\/[^\s<>"']+$)/i, "must be an http(s) URL or empty")
-    .meta({ description: "og:image of the link preview: an absolute http(s) URL, or empty for none" }),
+    .check(
+      z.maxLength(2048),
+      z.regex(/^(?:$|https?:\/\/[^\s<>"']+$)/i, "must be an http(s) URL or empty"),
+      z.meta({ description: "og:image of the link preview: an absolute http(s) URL, or empty for none" }),
+    ),
 };
 
 const RequestPayloadSchema = z
   .object(payloadFields)
-  .meta({ description: "End-to-end encrypted content (§7.2); only its shape and size are checked" });
+  .check(z.meta({ description: "End-to-end encrypted content (§7.2); only its shape and size are checked" }));
 
-const RequestDisplayInformationSchema = z.object(displayFields).meta({
-  description:
-    "Plaintext preview (§6.1.5), served to anyone holding the link by GET /v1/m/{id}: it must not identify anyone",
-});
+const RequestDisplayInformationSchema = z.object(displayFields).check(
+  z.meta({
+    description:
+      "Plaintext preview (§6.1.5), served to anyone holding the link by GET /v1/m/{id}: it must not identify anyone",
+  }),
+);
 
 const NotificationTokenSchema = z
   .object({
-    type: z.string().min(1).max(128).meta({ description: "Push system, e.g. com.apple.apns" }),
-    tokenData: z.string().min(1).max(4096),
+    type: z
+      .string()
+      .check(z.minLength(1), z.maxLength(128), z.meta({ description: "Push system, e.g. com.apple.apns" })),
+    tokenData: z.string().check(z.minLength(1), z.maxLength(4096)),
   })
-  .meta({
-    description:
-      "Accepted for compatibility and discarded: this relay does not push (isPushNotificationSupported is false)",
-  });
+  .check(
+    z.meta({
+      description:
+        "Accepted for compatibility and discarded: this relay does not push (isPushNotificationSupported is false)",
+    }),
+  );
 
 const MailboxConfigurationSchema = z
   .object({
     accessRights: z
-      .string()
-      .regex(/^[RWDrwd]{1,3}$/, "must be a combination of R, W and D")
-      .optional()
-      .meta({
-        description:
-          "What the Recipient may do: R read, W update, D delete (each at most once). The Initiator may always " +
-          "do all three. Absent: RWD, so the draft's multi-round flow works.",
-      }),
+      .optional(z.string().check(z.regex(/^[RWDrwd]{1,3}$/, "must be a combination of R, W and D")))
+      .check(
+        z.meta({
+          description:
+            "What the Recipient may do: R read, W update, D delete (each at most once). The Initiator may always " +
+            "do all three. Absent: RWD, so the draft's multi-round flow works.",
+        }),
+      ),
     expiration: z
-      .string()
-      .regex(RFC3339_PATTERN, "must be an RFC 3339 date-time, e.g. 2024-01-11T10:00:00Z")
-      .optional()
-      .meta({
-        description:
-          "RFC 3339 UTC; must be in the future; later than 7 days ahead is shortened to 7 days. Absent: 24 hours.",
-      }),
+      .optional(
+        z
+          .string()
+          .check(z.regex(RFC3339_PATTERN, "must be an RFC 3339 date-time, e.g. 2024-01-11T10:00:00Z")),
+      )
+      .check(
+        z.meta({
+          description:
+            "RFC 3339 UTC; must be in the future; later than 7 days ahead is shortened to 7 days. Absent: 24 hours.",
+        }),
+      ),
   })
-  .meta({ description: "Optional; the relay's defaults apply to what is missing" });
+  .check(z.meta({ description: "Optional; the relay's defaults apply to what is missing" }));
 
 export const CreateMailboxRequestSchema = z
   .object({
     payload: RequestPayloadSchema,
     displayInformation: RequestDisplayInformationSchema,
-    notificationToken: NotificationTokenSchema.optional(),
-    mailboxConfiguration: MailboxConfigurationSchema.optional(),
+    notificationToken: z.optional(NotificationTokenSchema),
+    mailboxConfiguration: z.optional(MailboxConfigurationSchema),
   })
-  .meta({ id: "MailboxCreateRequest" });
+  .check(z.meta({ id: "MailboxCreateRequest" }));
 
 export const UpdateMailboxRequestSchema = z
-  .object({ payload: RequestPayloadSchema, notificationToken: NotificationTokenSchema.optional() })
-  .meta({ id: "MailboxUpdateRequest" });
+  .object({ payload: RequestPayloadSchema, notificationToken: z.optional(NotificationTokenSchema) })
+  .check(z.meta({ id: "MailboxUpdateRequest" }));
 
 const Expiration = z
   .string()
-  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/)
-  .meta({ description: "When the mailbox is deleted: RFC 3339 UTC, whole seconds" });
+  .check(
+    z.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/),
+    z.meta({ description: "When the mailbox is deleted: RFC 3339 UTC, whole seconds" }),
+  );
 
 export const CreateMailboxResponseSchema = z
   .strictObject({
-    urlLink: z.string().meta({
-      description: "https://<host>/v1/m/<id>; the client appends ?v=… and #<secret> (§7.3)",
-    }),
+    urlLink: z.string().check(
+      z.meta({
+        description: "https://<host>/v1/m/<id>; the client appends ?v=… and #<secret> (§7.3)",
+      }),
+    ),
     isPushNotificationSupported: z
       .boolean()
-      .meta({ description: "Always false: poll with ReadSecureContent" }),
-    expiration: Expiration.meta({ description: "The expiration in force (not in the draft: an addition)" }),
+      .check(z.meta({ description: "Always false: poll with ReadSecureContent" })),
+    expiration: Expiration.check(
+      z.meta({ description: "The expiration in force (not in the draft: an addition)" }),
+    ),
   })
-  .meta({ id: "MailboxCreateResponse" });
+  .check(z.meta({ id: "MailboxCreateResponse" }));
 
 export const UpdateMailboxResponseSchema = z
   .strictObject({ isPushNotificationSupported: z.boolean() })
-  .meta({ id: "MailboxUpdateResponse" });
+  .check(z.meta({ id: "MailboxUpdateResponse" }));
 
 export const ReadSecureContentResponseSchema = z
   .strictObject({
@@ -142,22 +162,26 @@ export const ReadSecureContentResponseSchema = z
     displayInformation: z.strictObject(displayFields),
     expiration: Expiration,
   })
-  .meta({ id: "MailboxContent" });
+  .check(z.meta({ id: "MailboxContent" }));
 
-export const PreviewPageSchema = z.string().meta({
-  description:
-    "text/html: an OpenGraph page (og:title, og:description, og:image, og:url) without scripts, for link previews",
-});
+export const PreviewPageSchema = z.string().check(
+  z.meta({
+    description:
+      "text/html: an OpenGraph page (og:title, og:description, og:image, og:url) without scripts, for link previews",
+  }),
+);
 
 export const MailboxIdParamsSchema = z.strictObject({
   id: z
     .string()
-    .regex(UUID_PATTERN)
-    .meta({ description: "Mailbox id: the v4 UUID in urlLink (anything else is 404)" }),
+    .check(
+      z.regex(UUID_PATTERN),
+      z.meta({ description: "Mailbox id: the v4 UUID in urlLink (anything else is 404)" }),
+    ),
 });
 
-export type AeadPayload = z.infer<z.ZodObject<typeof payloadFields>>;
-export type DisplayInformation = z.infer<z.ZodObject<typeof displayFields>>;
+export type AeadPayload = z.infer<z.ZodMiniObject<typeof payloadFields>>;
+export type DisplayInformation = z.infer<z.ZodMiniObject<typeof displayFields>>;
 export type CreateMailboxRequest = z.infer<typeof CreateMailboxRequestSchema>;
 export type UpdateMailboxRequest = z.infer<typeof UpdateMailboxRequestSchema>;
 export type CreateMailboxResponse = z.infer<typeof CreateMailboxResponseSchema>;
@@ -168,24 +192,31 @@ export type ReadSecureContentResponse = z.infer<typeof ReadSecureContentResponse
 
 const claimHeader = z
   .string()
-  .regex(UUID_PATTERN)
-  .meta({ description: "A UUID the client made; the only credential (§5.2). Absent or not a UUID: 401" });
-const requestIdHeader = z.string().regex(UUID_PATTERN).meta({
-  description:
-    "A UUID, echoed back; a repeat of the claim's last one answers 201 without acting (§5.1). Absent: 400",
-});
+  .check(
+    z.regex(UUID_PATTERN),
+    z.meta({ description: "A UUID the client made; the only credential (§5.2). Absent or not a UUID: 401" }),
+  );
+const requestIdHeader = z.string().check(
+  z.regex(UUID_PATTERN),
+  z.meta({
+    description:
+      "A UUID, echoed back; a repeat of the claim's last one answers 201 without acting (§5.1). Absent: 400",
+  }),
+);
 const attestationHeader = z
   .string()
-  .min(1)
-  .max(MAX_ATTESTATION_BASE64_CHARS)
-  .regex(BASE64_PATTERN)
-  .meta({ description: `Optional: base64, up to ${MAX_ATTESTATION_BYTES} bytes, stored opaque (§5.3)` });
+  .check(
+    z.minLength(1),
+    z.maxLength(MAX_ATTESTATION_BASE64_CHARS),
+    z.regex(BASE64_PATTERN),
+    z.meta({ description: `Optional: base64, up to ${MAX_ATTESTATION_BYTES} bytes, stored opaque (§5.3)` }),
+  );
 
 /** Create and Update: claim, request id, optional attestation. */
 export const MailboxWriteHeadersSchema = z.object({
   "mailbox-device-claim": claimHeader,
   "mailbox-request-id": requestIdHeader,
-  "mailbox-device-attestation": attestationHeader.optional(),
+  "mailbox-device-attestation": z.optional(attestationHeader),
 });
 /** Delete and Relinquish: claim and request id. */
 export const MailboxActionHeadersSchema = z.object({
@@ -195,5 +226,5 @@ export const MailboxActionHeadersSchema = z.object({
 /** ReadSecureContent: the claim; a request id is optional there. */
 export const MailboxReadHeadersSchema = z.object({
   "mailbox-device-claim": claimHeader,
-  "mailbox-request-id": requestIdHeader.optional(),
+  "mailbox-request-id": z.optional(requestIdHeader),
 });

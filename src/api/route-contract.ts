@@ -7,7 +7,7 @@
 // written twice. A route set is one function's routes, keyed
 // `"<METHOD> <path>"`: method and path are read from the key, so the two
 // cannot disagree.
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import type { ProblemKind } from "./problems.js";
 
 /** Largest request body read (bytes) unless a route says otherwise; longer is refused with 413 before parsing. */
@@ -28,7 +28,7 @@ export type RouteAuth = "oem" | "device" | "none";
 export type RouteKey = `${HttpMethod} /${string}`;
 
 export interface RequestBodyContract {
-  readonly schema: z.ZodType;
+  readonly schema: z.ZodMiniType;
   /**
    * - `json` (default): read, parsed and validated before the service runs;
    *   the media type must be JSON (415 otherwise).
@@ -42,8 +42,8 @@ export interface RequestBodyContract {
 }
 
 export type ResponseContent =
-  | { readonly mediaType: "application/json"; readonly schema: z.ZodType }
-  | { readonly mediaType: "text/html"; readonly schema: z.ZodType }
+  | { readonly mediaType: "application/json"; readonly schema: z.ZodMiniType }
+  | { readonly mediaType: "text/html"; readonly schema: z.ZodMiniType }
   | { readonly mediaType: "none" };
 
 export interface ResponseContract {
@@ -76,11 +76,11 @@ export interface RouteSpec {
   /** What the route does, for the OpenAPI description. */
   readonly description: string;
   /** Path parameters (strings); required when the path has `{name}` segments. */
-  readonly params?: z.ZodType;
+  readonly params?: z.ZodMiniType;
   /** Query parameters (strings, from rawQueryString). */
-  readonly query?: z.ZodType;
+  readonly query?: z.ZodMiniType;
   /** Request headers the route reads besides authorization (lower-case names); checked by the service. */
-  readonly headers?: z.ZodObject;
+  readonly headers?: z.ZodMiniObject;
   readonly body?: RequestBodyContract;
   readonly response: ResponseContract;
   /**
@@ -149,18 +149,22 @@ export function pathParameterNames(path: string): string[] {
 }
 
 /** What a route's body parses to (z.output), or undefined when it takes none. */
-export type BodyOf<R> = R extends { readonly body: { readonly schema: infer S extends z.ZodType } }
+export type BodyOf<R> = R extends { readonly body: { readonly schema: infer S extends z.ZodMiniType } }
   ? z.output<S>
   : undefined;
 /** What a client sends as the route's body (z.input). */
-export type BodyInputOf<R> = R extends { readonly body: { readonly schema: infer S extends z.ZodType } }
+export type BodyInputOf<R> = R extends { readonly body: { readonly schema: infer S extends z.ZodMiniType } }
   ? z.input<S>
   : undefined;
-export type ParamsOf<R> = R extends { readonly params: infer S extends z.ZodType } ? z.output<S> : undefined;
-export type QueryOf<R> = R extends { readonly query: infer S extends z.ZodType } ? z.output<S> : undefined;
+export type ParamsOf<R> = R extends { readonly params: infer S extends z.ZodMiniType }
+  ? z.output<S>
+  : undefined;
+export type QueryOf<R> = R extends { readonly query: infer S extends z.ZodMiniType }
+  ? z.output<S>
+  : undefined;
 /** The success body a route answers (z.output of its response schema), undefined for no body. */
 export type ResponseOf<R> = R extends {
-  readonly response: { readonly content: { readonly schema: infer S extends z.ZodType } };
+  readonly response: { readonly content: { readonly schema: infer S extends z.ZodMiniType } };
 }
   ? z.output<S>
   : undefined;

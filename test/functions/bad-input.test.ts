@@ -158,12 +158,16 @@ describe("POST /v1/devices", () => {
       400,
       "not valid JSON",
     );
-    await refused(
+    const notAnObject = await refused(
       deviceEnrollment,
       signedEvent(route, "[1,2]", (o) => fresh.signAsInstance(o)),
       400,
       "expected object",
     );
+    // zod's own English message (src/api/validation-messages.ts), not zod/mini's bare "Invalid input".
+    expect(notAnObject.errors).toEqual([
+      { path: "body", message: "Invalid input: expected object, received array" },
+    ]);
     await refused(
       deviceEnrollment,
       deviceEnrollmentEvent(fresh, { ...fresh.enrollmentBody(), seId: 42 }),

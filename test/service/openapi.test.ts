@@ -3,7 +3,7 @@
 // and refuses a route it has no schemas for instead of documenting it vaguely.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { openApiJson } from "../../functions/openapi.js";
 import { OpenApiError } from "../../src/api/errors.js";
 import { buildOpenApiDocument } from "../../src/api/openapi.js";

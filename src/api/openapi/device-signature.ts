@@ -5,7 +5,7 @@
 // (src/api/device-request-headers.ts). The canonical string is the one of
 // src/protocol/request-signature.ts; the server's check is
 // src/service/device-request-auth.ts.
-import { z } from "zod";
+import * as z from "zod/mini";
 import { REQUEST_HEADERS, REQUEST_SIGNATURE_PREFIX } from "../../protocol/request-signature.js";
 import { DeviceRequestHeadersSchema } from "../device-request-headers.js";
 
@@ -56,7 +56,7 @@ export const DEVICE_SIGNATURE_SECURITY_SCHEME = {
 
 /** carkey-signer, carkey-timestamp and carkey-nonce as required header parameters. */
 export function deviceSignatureParameters(): Record<string, unknown>[] {
-  const shape = DeviceRequestHeadersSchema.shape as Record<string, z.ZodType>;
+  const shape = DeviceRequestHeadersSchema.shape as Record<string, z.ZodMiniType>;
   return [REQUEST_HEADERS.signer, REQUEST_HEADERS.timestamp, REQUEST_HEADERS.nonce].map((name) => {
     const { description, ...schema } = z.toJSONSchema(shape[name]!, { target: "draft-2020-12" }) as Record<
       string,

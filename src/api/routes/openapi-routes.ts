@@ -1,6 +1,6 @@
 // The OpenAPI document and the API reference page rendered from it
 // (functions/openapi.ts; the page is src/api/docs/docs-page.ts).
-import { z } from "zod";
+import * as z from "zod/mini";
 import { defineRouteSet } from "../route-contract.js";
 
 export const OPENAPI_PATH = "/openapi.json";
@@ -27,7 +27,7 @@ export const OPENAPI_ROUTES = defineRouteSet("openapi", {
         mediaType: "application/json",
         schema: z
           .looseObject({ openapi: z.literal("3.1.0"), info: z.looseObject({}), paths: z.looseObject({}) })
-          .meta({ description: "An OpenAPI 3.1 document" }),
+          .check(z.meta({ description: "An OpenAPI 3.1 document" })),
       },
       headers: { "cache-control": "public, max-age=300: the document changes only with a deployment" },
     },
@@ -44,7 +44,9 @@ export const OPENAPI_ROUTES = defineRouteSet("openapi", {
       status: 200,
       content: {
         mediaType: "text/html",
-        schema: z.string().meta({ description: "An HTML page (Swagger UI and the script that starts it)" }),
+        schema: z
+          .string()
+          .check(z.meta({ description: "An HTML page (Swagger UI and the script that starts it)" })),
       },
       headers: DOCS_RESPONSE_HEADERS,
     },

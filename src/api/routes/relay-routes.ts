@@ -5,7 +5,7 @@
 // Success statuses are the draft's: 200 when done, 201 for a repeated
 // Mailbox-Request-ID, which does nothing again.
 
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import {
   CreateMailboxRequestSchema,
   CreateMailboxResponseSchema,
@@ -28,7 +28,7 @@ export const RELAY_RESPONSE_HEADERS = {
   "mailbox-request-id": "The request's Mailbox-Request-ID, echoed when it is a UUID (§5.1)",
 } as const;
 
-const json = <S extends z.ZodType>(schema: S) =>
+const json = <S extends z.ZodMiniType>(schema: S) =>
   ({
     status: 200,
     repeatStatus: 201,

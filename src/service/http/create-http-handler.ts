@@ -21,7 +21,7 @@ import middy from "@middy/core";
 import httpErrorHandler from "@middy/http-error-handler";
 import httpHeaderNormalizer from "@middy/http-header-normalizer";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import { INTERNAL_PROBLEM, PROBLEM_MEDIA_TYPE } from "../../api/problems.js";
 import type { BodyOf, ParamsOf, QueryOf, RouteContract, RouteSet } from "../../api/route-contract.js";
 import type { DeviceRequest } from "../device-request-auth.js";
@@ -66,7 +66,7 @@ export interface UnvalidatedRouteInput extends RequestFacts {
 
 /** What the route's success body is, as the implementation hands it over (z.input of the response schema). */
 type ReplyBody<R> = R extends {
-  readonly response: { readonly content: { readonly schema: infer S extends z.ZodType } };
+  readonly response: { readonly content: { readonly schema: infer S extends z.ZodMiniType } };
 }
   ? z.input<S>
   : undefined;

@@ -15,13 +15,14 @@
 // event's own fields.
 import type { MiddlewareObj } from "@middy/core";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import {
   MAX_BODY_BYTES,
   type RouteContract,
   type RouteKey,
   type RouteSet,
 } from "../../api/route-contract.js";
+import "../../api/validation-messages.js";
 import type { DeviceRequest } from "../device-request-auth.js";
 import {
   AuthenticationError,
@@ -105,7 +106,7 @@ function parseJson(bytes: Uint8Array, contentType: string | undefined, anyMediaT
   }
 }
 
-function validate(schema: z.ZodType, value: unknown, prefix: "body" | "params" | "query"): unknown {
+function validate(schema: z.ZodMiniType, value: unknown, prefix: "body" | "params" | "query"): unknown {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const fields = result.error.issues.map((issue) => {

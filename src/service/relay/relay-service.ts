@@ -21,7 +21,7 @@
 // HTTP stays out: the handler (functions/relay.ts) maps the answers and the
 // typed errors.
 import { randomUUID } from "node:crypto";
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import {
   AEAD_IV_BYTES,
   AEAD_TAG_BYTES,
@@ -34,6 +34,7 @@ import {
   type UpdateMailboxResponse,
   UUID_PATTERN,
 } from "../../api/relay-schemas.js";
+import "../../api/validation-messages.js";
 import {
   AuthenticationError,
   NotFoundError,
@@ -462,7 +463,7 @@ function content(mailbox: MailboxRecord): ReadSecureContentResponse {
 }
 
 /** Validates a parsed JSON body; 413 first when the payload alone is over the limit. */
-function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+function parseBody<S extends z.ZodMiniType>(schema: S, body: unknown): z.output<S> {
   if (body === undefined) throw new ValidationError("a JSON request body is required");
   const data = (body as { payload?: { data?: unknown } } | null)?.payload?.data;
   if (typeof data === "string" && base64DecodedLength(data) > MAX_PAYLOAD_DATA_BYTES) {
