@@ -4,7 +4,9 @@
 # directory) and runs the whole `carkey demo --url … --json` story against the
 # emulated API Gateway, so the bundles, environment, IAM wiring, custom
 # resource, table and keys are exercised together. Passes when every step of
-# the story reports ok. The stack is synthesized to trust a second, emulated
+# the story reports ok, then runs the deployed expiry-sweep function once with
+# `carkey oem sweep-expired` (the Lambda Invoke API, SigV4) and passes when its
+# report has failed == 0. The stack is synthesized to trust a second, emulated
 # phone maker's Device OEM root (carkeys:trustedDeviceOemRoots), so
 # share-cross-platform registers that maker's phone with the deployed service. MiniStack is stopped on every way out (success,
 # failure, timeout, Ctrl-C), by its recorded pid.
@@ -83,3 +85,25 @@ if [[ $demo_status -ne 0 ]]; then
   exit 1
 fi
 echo "deploy-check: the deployed stack ran the whole story in $((SECONDS - deployed)) s"
+
+# The expiry sweep on demand, as an operator runs it: the function the stack's output names, invoked
+# through MiniStack's Lambda Invoke API with SigV4 (no OEM token in the state directory).
+fn="$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).expirySweepFunction)' "$state/result.json")"
+swept=$SECONDS
+sweep_status=0
+bounded env -u AWS_PROFILE -u AWS_SESSION_TOKEN -u AWS_ENDPOINT_URL_LAMBDA AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
+  AWS_REGION=eu-west-2 timeout 360 node bin/carkey.js oem sweep-expired --function "$fn" \
+  --endpoint "http://127.0.0.1:$port" --data-dir "$state" >"$state/sweep.json" || sweep_status=$?
+echo "deploy-check: expiry sweep of $fn: $(tr -d '\n ' <"$state/sweep.json")"
+if [[ $sweep_status -ne 0 ]]; then
+  echo "deploy-check: carkey oem sweep-expired exited $sweep_status" >&2
+  exit 1
+fi
+node -e '
+const report = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+if (report.failed !== 0 || typeof report.complete !== "boolean") {
+  console.error("deploy-check: the deployed expiry sweep did not report failed == 0");
+  process.exit(1);
+}
+' "$state/sweep.json"
+echo "deploy-check: the deployed expiry sweep ran on demand in $((SECONDS - swept)) s, failed 0"

@@ -308,7 +308,9 @@ async function deploy(options: Options): Promise<void> {
   const outputs = (JSON.parse(await readFile(outputsFile, "utf8")) as Record<string, Record<string, string>>)[
     STACK_NAME
   ];
-  if (!outputs?.ApiUrl || !outputs.OemBackendRoleArn) throw new Error(`${outputsFile} lacks ApiUrl`);
+  if (!outputs?.ApiUrl || !outputs.OemBackendRoleArn || !outputs.ExpirySweepFunctionName) {
+    throw new Error(`${outputsFile} lacks ApiUrl, OemBackendRoleArn or ExpirySweepFunctionName`);
+  }
   // In AWS: https://{apiId}.execute-api.{region}.amazonaws.com/. MiniStack serves the
   // same API on its own port under the host name {apiId}.execute-api.localhost.
   const apiId = new URL(outputs.ApiUrl).hostname.split(".")[0];
@@ -318,6 +320,8 @@ async function deploy(options: Options): Promise<void> {
     url,
     awsApiUrl: outputs.ApiUrl,
     oemBackendRoleArn: outputs.OemBackendRoleArn,
+    // The stack's output: what `carkey oem sweep-expired --function` invokes.
+    expirySweepFunction: outputs.ExpirySweepFunctionName,
     region: options.region,
     endpoint: `http://127.0.0.1:${options.port}`,
     manufacturerKey,
@@ -339,6 +343,9 @@ async function deploy(options: Options): Promise<void> {
       "Try it (OEM routes are signed with SigV4 using MiniStack's credentials):",
       `  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=${options.region} \\`,
       `    npx carkey demo --url ${url} --data-dir ${shownDir}`,
+      "Run the expiry sweep now (the Lambda Invoke API, signed the same way):",
+      `  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=${options.region} \\`,
+      `    npx carkey oem sweep-expired --function ${outputs.ExpirySweepFunctionName} --endpoint http://127.0.0.1:${options.port} --data-dir ${shownDir}`,
       "Remove it: npm run deploy:local -- --destroy",
       "",
     ].join("\n"),
