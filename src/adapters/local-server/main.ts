@@ -6,11 +6,12 @@
 // in use, a KMS alias that does not exist) each have a one-line fix.
 import "reflect-metadata";
 import { readFileSync } from "node:fs";
-import { relative } from "node:path";
+import { relative, resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { toHex } from "../../protocol/bytes.js";
 import {
   DEFAULT_PORT,
+  EXPIRY_SWEEP_FUNCTION,
   type LocalDeployment,
   type LocalDeploymentOptions,
   startLocalDeployment,
@@ -216,6 +217,8 @@ function banner(stack: LocalDeployment, cwd: string = process.cwd()): string {
         ? `keys past their end revoked every ${stack.expirySweepIntervalMs / 1000} s (reason expired)`
         : "no sweep (--expiry-sweep-interval 0): keys past their end stay active in the service"
     }`,
+    `               once now: npx carkey oem sweep-expired --function ${EXPIRY_SWEEP_FUNCTION} --endpoint ${stack.url}` +
+      (stack.dataDir === resolve(cwd, ".data") ? "" : ` --data-dir ${show(stack.dataDir)}`),
     `  OEM token:   ${token}`,
     "               OEM routes want `authorization: Bearer <token>`, e.g.",
     `               curl -H "authorization: Bearer $(cat ${show(stack.oemTokenFile ?? "<token file>")})" ${stack.url}/v1/keys/000000000000`,
