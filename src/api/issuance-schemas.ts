@@ -220,7 +220,9 @@ export const KeySchema = z
     attestationSerial: z.optional(z.number().check(z.int())),
     state: z.optional(z.enum(["active", "revoked", "terminated", "expired"])).check(
       z.meta({
-        description: "Where the key is in its life (docs/protocol.md §25); expired: its profile ended",
+        description:
+          "Where the key is in its life (docs/protocol.md §25); expired: its profile ended (its SE reported it, " +
+          "or the expiry sweep stopped it)",
       }),
     ),
   })

@@ -40,7 +40,13 @@ export const RevocationSchema = z
     keyId: KeyId,
     vehicleId: VehicleId,
     role: z.enum(["owner", "friend"]),
-    state: z.enum(["revoked", "terminated", "expired"]),
+    state: z.enum(["revoked", "terminated", "expired"]).check(
+      z.meta({
+        description:
+          "expired: a time-boxed key past its end, whether its SE reported the end or the expiry sweep stopped " +
+          "it (then reason expired); terminated: a revoked key its SE confirmed deleting",
+      }),
+    ),
     reason: z
       .optional(z.enum(["owner", "oem", "migrated", "sharer-revoked", "owner-key-revoked", "expired"]))
       .check(
@@ -49,8 +55,8 @@ export const RevocationSchema = z
             "Who revoked; sharer-revoked: the co-owner that shared this key was revoked; owner-key-revoked: the " +
             "owner key whose second device (a watch) holds this key was revoked; migrated: a new owner phone " +
             "replaced the owner key (or the owner key of this watch key); expired: the service's expiry sweep " +
-            "stopped the key once its profile had ended (revokedBy expiry-sweep); absent for a key in state " +
-            "expired (its SE reported the end first)",
+            "stopped the key once its profile had ended (revokedBy expiry-sweep; state expired); absent for an " +
+            "expired key whose SE reported the end first",
         }),
       ),
     revokedAt: z.optional(Instant).check(z.meta({ description: "Absent for an expired key" })),

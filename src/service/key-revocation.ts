@@ -13,6 +13,7 @@ import { bytesField, invalidField } from "./input.js";
 import { type Notices, noticeEvent } from "./notices.js";
 import type { Outcome } from "./outcome.js";
 import type { Clock, KeyRecord, KeyRevocationRecord, NonceClaim, RevocationReason, Store } from "./ports.js";
+import { reportedKeyState } from "./reported-key-state.js";
 import type { RootCertificates } from "./root-certificates.js";
 
 /** `revokedBy` of a revocation the expiry sweep made: no principal asked for it. */
@@ -526,6 +527,12 @@ interface RevocationInputs {
   readonly revocations?: number;
 }
 
+/** revoked, terminated or expired: a key that a revocation view is asked of has left active. */
+function reportedEndState(key: KeyRecord): RevocationView["state"] {
+  const state = reportedKeyState(key);
+  return state === "active" ? "revoked" : state;
+}
+
 export function revocationView(key: KeyRecord): RevocationView {
   const r = key.revocation;
   if (!r) {
@@ -545,7 +552,7 @@ export function revocationView(key: KeyRecord): RevocationView {
     keyId: key.keyId,
     vehicleId: key.vehicleId,
     role: key.role,
-    state: key.state === "terminated" ? "terminated" : key.state === "expired" ? "expired" : "revoked",
+    state: reportedEndState(key),
     reason: r.reason,
     revokedAt: r.revokedAt,
     revokedBy: r.revokedBy,

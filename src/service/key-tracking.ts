@@ -39,6 +39,7 @@ import type { KeyRevocation } from "./key-revocation.js";
 import { type Notices, noticeEvent } from "./notices.js";
 import type { Outcome } from "./outcome.js";
 import type { Clock, KeyRecord, NonceClaim, OwnerMigration, Store, VehicleRecord } from "./ports.js";
+import { reportedKeyState } from "./reported-key-state.js";
 import type { RootCertificates } from "./root-certificates.js";
 
 export interface KeyTrackingOptions {
@@ -632,7 +633,7 @@ export function keyView(record: KeyRecord): RegisteredKey {
     serialNumber: record.serialNumber,
     registeredAt: record.registeredAt,
     receipt: record.receipt,
-    state: record.state ?? "active",
+    state: reportedKeyState(record),
     // Never who attested, even from a legacy record that still holds it.
     ...(record.attestation
       ? { profile: record.attestation.profile, attestationSerial: record.attestation.serial }

@@ -173,13 +173,20 @@ describe("the expiry sweep", () => {
     for (const event of events) PublishedEventSchema.parse(publishedEvent(event));
     expect(events.filter((e) => e.type === "device.notice-issued")).toHaveLength(2);
 
-    // The key's view and an OEM revocation of it answer as for any revocation.
+    // An OEM revocation of it repeats the sweep's; the key reports the one end state of a time-boxed key,
+    // expired, stored as a revocation (reason expired) until its SE confirms the deletion.
     const view = await invoke(
       revocation,
       apiEvent("POST /v1/keys/{keyId}/revocation", { iam: true, params: { keyId: ended[0]!.keyId } }),
     );
     expect(view.status).toBe(200);
-    expect(view.json).toMatchObject({ state: "revoked", reason: "expired", revokedBy: "expiry-sweep" });
+    expect(view.json).toMatchObject({ state: "expired", reason: "expired", revokedBy: "expiry-sweep" });
+    const key = await invoke(
+      keyTracking,
+      apiEvent("GET /v1/keys/{keyId}", { iam: true, params: { keyId: ended[0]!.keyId } }),
+    );
+    expect(key.status).toBe(200);
+    expect(key.json.state).toBe("expired");
 
     // A second run finds nothing and writes nothing.
     const before = await harness.table.scan();
@@ -199,7 +206,12 @@ describe("the expiry sweep", () => {
       ),
     );
     expect(confirmed.status, JSON.stringify(confirmed.json)).toBe(201);
-    expect(confirmed.json).toMatchObject({ state: "terminated", reason: "expired" });
+    expect(confirmed.json).toMatchObject({
+      state: "expired",
+      reason: "expired",
+      terminatedAt: expect.any(String),
+    });
+    expect((await recordsOf(w.vehicleId, all)).keys.get(ended[1]!.keyId)!.state).toBe("terminated");
   }, 180_000);
 
   it("two concurrent runs revoke each key once", async () => {
