@@ -18,7 +18,7 @@ function modulesUnder(dir: string): string[] {
 }
 
 /** `from "./x.js"`, `import "./x.js"`, `import("./x.js")`, `export … from "./x.js"`: the project modules a file names. */
-export function importsOf(file: string, source: string): string[] {
+function importsOf(file: string, source: string): string[] {
   const names = new Set<string>();
   for (const match of source.matchAll(/(?:\bfrom|\bimport)\s*\(?\s*"(\.{1,2}\/[^"]+)"/g)) {
     names.add(relative(ROOT, resolve(ROOT, dirname(file), match[1]!.replace(/\.js$/, ".ts"))));
@@ -33,7 +33,7 @@ for (const tree of TREES) {
 }
 
 /** One cycle of the graph (as a path that returns to its start), or undefined. */
-export function findCycle(edges: ReadonlyMap<string, readonly string[]>): string[] | undefined {
+function findCycle(edges: ReadonlyMap<string, readonly string[]>): string[] | undefined {
   const state = new Map<string, "open" | "done">();
   const path: string[] = [];
   const visit = (node: string): string[] | undefined => {
