@@ -59,6 +59,37 @@ const KeyRevoked = z
     }),
   );
 
+const KeyRevocationToForward = z
+  .strictObject({
+    ...envelope("key.revocation-to-forward"),
+    keyId: KeyId,
+    vehicleId: VehicleId,
+    detail: z.strictObject({
+      reason: z.enum(["owner", "oem", "migrated", "sharer-revoked", "owner-key-revoked", "expired"]),
+      listSequence: z
+        .optional(Counter)
+        .check(z.meta({ description: "The entry in the vehicle's revocation list" })),
+      deviceOemRoot: z.string().check(
+        z.regex(/^(?:[0-9a-f]{2}){1,64}$/),
+        z.meta({
+          description:
+            "The subject key identifier (hex) of the phone maker's Device OEM root the key's certificate " +
+            "chain ends at, as GET /v1/trust-anchors lists it: the maker to forward the revocation to",
+        }),
+      ),
+    }),
+  })
+  .check(
+    z.meta({
+      title: "key.revocation-to-forward",
+      description:
+        "A key on another phone maker's device was revoked (or stopped at its end). That device trusts its own " +
+        "maker and fetches nothing from this service, so no terminate-key notice was made: the OEM's backend " +
+        "forwards the revocation to the maker named by deviceOemRoot. The car drops the key through its " +
+        "revocation list as for any key.",
+    }),
+  );
+
 const KeyTerminated = z
   .strictObject({
     ...envelope("key.terminated"),
@@ -156,6 +187,7 @@ const PartnerEventReceived = z
 export const PublishedEventSchema = z
   .discriminatedUnion("type", [
     KeyRevoked,
+    KeyRevocationToForward,
     KeyTerminated,
     KeyExpired,
     DeviceNoticeIssued,

@@ -71,7 +71,10 @@ export const RevocationSchema = z
       .check(z.meta({ description: "The entry in the vehicle's revocation list" })),
     noticeCounter: z.optional(Counter).check(
       z.meta({
-        description: "The device counter of the terminate-key notice; absent for an expired key",
+        description:
+          "The device counter of the terminate-key notice; absent for a key whose SE reported its end first, " +
+          "and for a key on another phone maker's device, which gets no notice from this service " +
+          "(docs/protocol.md §27: the OEM forwards the revocation to that maker)",
       }),
     ),
     expiredAt: z.optional(Instant).check(

@@ -10,10 +10,11 @@ import type { DevicePseudonyms } from "./device-pseudonyms.js";
 import type { DeviceRequest, DeviceRequestAuthenticator } from "./device-request-auth.js";
 import { ConflictError, ForbiddenError, NotFoundError } from "./errors.js";
 import { bytesField, invalidField } from "./input.js";
-import { type Notices, noticeEvent } from "./notices.js";
+import type { Notices } from "./notices.js";
 import type { Outcome } from "./outcome.js";
 import type { Clock, KeyRecord, KeyRevocationRecord, NonceClaim, RevocationReason, Store } from "./ports.js";
 import { reportedKeyState } from "./reported-key-state.js";
+import { onOtherMakersDevice, revocationEvents } from "./revocation-delivery.js";
 import type { RootCertificates } from "./root-certificates.js";
 
 /** `revokedBy` of a revocation the expiry sweep made: no principal asked for it. */
@@ -187,14 +188,15 @@ export class KeyRevocation {
     const until = candidate.attestation?.profile.validUntil;
     if (until === undefined || until * 1000 > clock.now().getTime()) return "not-ended";
     if ((candidate.state ?? "active") !== "active") return "settled";
-    const seId = await pseudonyms.deviceOf(candidate);
+    // Another maker's device gets no notice from here, so its counter is not read.
+    const seId = onOtherMakersDevice(candidate) ? undefined : await pseudonyms.deviceOf(candidate);
     const read = await store.readRecords({
-      deviceNoticeStates: [seId],
+      ...(seId ? { deviceNoticeStates: [seId] } : {}),
       vehicleSequences: [candidate.vehicleId],
     });
     try {
       const outcome = await this.revoke(candidate, "expired", EXPIRY_SWEEP_REVOKER, {
-        device: { seId, counter: read.deviceNoticeStates.get(seId)!.counter },
+        ...(seId ? { device: { seId, counter: read.deviceNoticeStates.get(seId)!.counter } } : {}),
         revocations: read.vehicleSequences.get(candidate.vehicleId)!.revocations,
       });
       return outcome.created ? "revoked" : "settled";
@@ -264,7 +266,9 @@ export class KeyRevocation {
       await store.terminateKey(
         keyId,
         termination,
-        key.revocation ? { seId, counter: key.revocation.noticeCounter } : undefined,
+        key.revocation?.noticeCounter === undefined
+          ? undefined
+          : { seId, counter: key.revocation.noticeCounter },
         caller.nonce,
       );
     } catch (error) {
@@ -466,7 +470,9 @@ export class KeyRevocation {
         return { created: false, response: revocationView(key) };
       }
       const now = clock.now();
-      const notice = await notices.terminateKeyNotice(key, now, fresh.device);
+      const notice = onOtherMakersDevice(key)
+        ? undefined
+        : await notices.terminateKeyNotice(key, now, fresh.device);
       const revocations = fresh.revocations ?? (await store.getVehicleSequences(key.vehicleId)).revocations;
       fresh = {};
       const entry = {
@@ -481,14 +487,14 @@ export class KeyRevocation {
         revokedAt: now.toISOString(),
         revokedBy,
         listSequence: entry.sequence,
-        noticeCounter: notice.counter,
+        ...(notice ? { noticeCounter: notice.counter } : {}),
       };
       try {
         await store.revokeKey({
           keyId: key.keyId,
           revocation,
           entry,
-          notice: { notice },
+          ...(notice ? { notice: { notice } } : {}),
           // A revoked friend key frees its slot at once, in the same transaction.
           ...(key.role === "friend" && !key.ownerDevice
             ? { freesFriendSlot: { vehicleId: key.vehicleId } }
@@ -500,16 +506,13 @@ export class KeyRevocation {
         key = await store.getKey(target.keyId);
         continue;
       }
-      await notices.publishAll([
-        {
-          type: "key.revoked",
-          keyId: key.keyId,
-          vehicleId: key.vehicleId,
-          occurredAt: revocation.revokedAt,
-          detail: { reason, listSequence: entry.sequence, noticeCounter: notice.counter },
-        },
-        noticeEvent(notice),
-      ]);
+      await notices.publishAll(
+        revocationEvents(
+          key,
+          { reason, occurredAt: revocation.revokedAt, listSequence: entry.sequence },
+          notice,
+        ),
+      );
       await this.revokeAttestedBy(key);
       return { created: true, response: revocationView({ ...key, state: "revoked", revocation }) };
     } while (await backoff.afterLostRace());
@@ -557,7 +560,7 @@ export function revocationView(key: KeyRecord): RevocationView {
     revokedAt: r.revokedAt,
     revokedBy: r.revokedBy,
     ...(r.listSequence === undefined ? {} : { listSequence: r.listSequence }),
-    noticeCounter: r.noticeCounter,
+    ...(r.noticeCounter === undefined ? {} : { noticeCounter: r.noticeCounter }),
     ...(key.termination
       ? { terminatedAt: key.termination.terminatedAt, confirmedAt: key.termination.confirmedAt }
       : {}),

@@ -36,10 +36,11 @@ import {
 } from "./errors.js";
 import { bytesField, invalidField, parseField } from "./input.js";
 import type { KeyRevocation } from "./key-revocation.js";
-import { type Notices, noticeEvent } from "./notices.js";
+import type { Notices } from "./notices.js";
 import type { Outcome } from "./outcome.js";
 import type { Clock, KeyRecord, NonceClaim, OwnerMigration, Store, VehicleRecord } from "./ports.js";
 import { reportedKeyState } from "./reported-key-state.js";
+import { onOtherMakersDevice, revocationEvents } from "./revocation-delivery.js";
 import type { RootCertificates } from "./root-certificates.js";
 
 export interface KeyTrackingOptions {
@@ -101,7 +102,15 @@ export class KeyTracking {
     }
     const now = clock.now();
     // The SE may come from any Device OEM the service trusts: its own, or another maker's configured root.
-    const chain = this.verifyChain(input, await roots.deviceOemAnchors(), now);
+    const anchors = await roots.deviceOemAnchors();
+    const chain = this.verifyChain(input, anchors, now);
+    // The chain's anchor: the service's own root (first of the anchors), or a configured maker's, named
+    // by its key identifier as GET /v1/trust-anchors lists it (src/service/revocation-delivery.ts).
+    const anchor = chain.chain.at(-1)!;
+    const deviceOemRoot =
+      anchor.subjectKeyIdentifier && !equalBytes(anchor.der, anchors[0]!)
+        ? toHex(anchor.subjectKeyIdentifier)
+        : undefined;
     const keyId = toHex(keyIdentifier(chain.publicKey));
     if (parsed.id !== keyId) {
       throw new AuthenticationError(
@@ -194,6 +203,7 @@ export class KeyTracking {
       deviceRef: await pseudonyms.reference(seId),
       deviceSeal: await pseudonyms.seal(keyId, seId),
       state: "active",
+      ...(deviceOemRoot ? { deviceOemRoot } : {}),
       ...(attestation
         ? {
             attestation: {
@@ -221,17 +231,14 @@ export class KeyTracking {
             until: record.registeredAt,
           });
         }
-        if (migration?.notice) {
-          await this.options.notices.publishAll([
-            {
-              type: "key.revoked",
-              keyId: migration.previousKeyId,
-              vehicleId,
-              occurredAt: now.toISOString(),
-              detail: { reason: "migrated", noticeCounter: migration.notice.notice.counter },
-            },
-            noticeEvent(migration.notice.notice),
-          ]);
+        if (previous && migration?.revocation) {
+          await this.options.notices.publishAll(
+            revocationEvents(
+              previous,
+              { reason: "migrated", occurredAt: now.toISOString() },
+              migration.notice?.notice,
+            ),
+          );
         }
       } else {
         const conditions = {
@@ -558,11 +565,14 @@ export class KeyTracking {
     // Revoked already (by the OEM, say): only the owner on record changes.
     if (!previous || (previous.state ?? "active") !== "active") return { migration: { previousKeyId } };
     const state = device ? read.deviceNoticeStates.get(device) : undefined;
-    const notice = await this.options.notices.terminateKeyNotice(
-      previous,
-      now,
-      device && state ? { seId: device, counter: state.counter } : undefined,
-    );
+    // An owner on another maker's phone gets no notice from here (src/service/revocation-delivery.ts).
+    const notice = onOtherMakersDevice(previous)
+      ? undefined
+      : await this.options.notices.terminateKeyNotice(
+          previous,
+          now,
+          device && state ? { seId: device, counter: state.counter } : undefined,
+        );
     return {
       previous,
       migration: {
@@ -572,9 +582,9 @@ export class KeyTracking {
           revokedAt: now.toISOString(),
           // Not the new key's id: the old and the new phone stay unlinked in the old key's record.
           revokedBy: "owner-migration",
-          noticeCounter: notice.counter,
+          ...(notice ? { noticeCounter: notice.counter } : {}),
         },
-        notice: { notice },
+        ...(notice ? { notice: { notice } } : {}),
       },
     };
   }

@@ -168,8 +168,11 @@ export interface KeyRevocationRecord {
   readonly statement?: string;
   /** The entry in the vehicle's revocation list, when one was made. */
   readonly listSequence?: number;
-  /** The device counter of the terminate-key notice sent to the key's SE. */
-  readonly noticeCounter: number;
+  /**
+   * The device counter of the terminate-key notice sent to the key's SE; absent for a key on another
+   * phone maker's device, which gets no notice from here (src/service/revocation-delivery.ts).
+   */
+  readonly noticeCounter?: number;
 }
 
 export interface KeyTerminationRecord {
@@ -228,6 +231,11 @@ export interface KeyRecord {
    * (none): revoking or replacing this key has no device keys to look for.
    */
   readonly ownerDevices?: number;
+  /**
+   * A key on another phone maker's device: the subject key identifier (hex) of the configured Device OEM
+   * root its certificate chain ends at. Absent for keys on SEs this service enrolled.
+   */
+  readonly deviceOemRoot?: string;
 }
 
 /** A signed lifecycle notice (src/protocol/lifecycle-notice.ts) as stored for its device to fetch. */
@@ -294,7 +302,8 @@ export interface KeyRevocationWrite {
   /** A friend key: its vehicle's friend-key count goes down by one in the same transaction. */
   readonly freesFriendSlot?: { readonly vehicleId: string };
   readonly entry?: RevocationEntryWrite;
-  readonly notice: DeviceNoticeWrite;
+  /** The key's terminate-key notice; absent for a key on another phone maker's device. */
+  readonly notice?: DeviceNoticeWrite;
   /** The signed request that asked for it (the owner's device), claimed in the same transaction. */
   readonly nonce?: NonceClaim;
 }

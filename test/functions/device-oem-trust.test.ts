@@ -6,21 +6,29 @@
 // a maker it was not configured with. A bundle that is not Device OEM roots
 // stops the service from being built, naming the variable.
 import "../support/quiet-logs.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Context } from "aws-lambda";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { handler as expirySweep } from "../../functions/expiry-sweep.js";
 import { handler as keyTracking } from "../../functions/key-tracking.js";
+import { handler as revocation } from "../../functions/revocation.js";
 import { handler as trustAnchors } from "../../functions/trust-anchors.js";
 import { handler as vehicleEnrollment } from "../../functions/vehicle-enrollment.js";
+import { LogNotifier } from "../../src/adapters/events/log-notifier.js";
 import {
   assembleCarKeysService,
   serviceSettingsFromEnvironment,
 } from "../../src/adapters/service-assembly.js";
+import { PublishedEventSchema } from "../../src/api/event-schemas.js";
 import { TrustAnchorsSchema } from "../../src/api/issuance-schemas.js";
 import { EmulatedOem } from "../../src/emulator/oem/emulated-oem.js";
+import type { AccessProfile } from "../../src/protocol/access-profile.js";
 import { toHex } from "../../src/protocol/bytes.js";
 import { createSelfSignedRoot, issueCertificate } from "../../src/protocol/certificate-issuer.js";
 import { parseCertificate } from "../../src/protocol/certificate-verifier.js";
 import { generateKeyPair } from "../../src/protocol/p256.js";
 import { ConfigurationError } from "../../src/service/errors.js";
+import type { ServiceEvent } from "../../src/service/ports.js";
+import { publishedEvent } from "../../src/service/published-event.js";
 import {
   keyRegistrationEvent,
   ownerRegistrationEvent,
@@ -62,7 +70,26 @@ async function phoneMaker(name: string) {
     ).pem;
     return se;
   };
-  return { name, rootPem: root.pem, device };
+  const keyIdentifier = toHex(parseCertificate(root.pem).subjectKeyIdentifier!);
+  return { name, rootPem: root.pem, keyIdentifier, device };
+}
+
+/** The events the service published while `fn` ran (the harness logs them: LogNotifier). */
+async function publishedDuring<T>(fn: () => Promise<T>): Promise<{ result: T; events: ServiceEvent[] }> {
+  const events: ServiceEvent[] = [];
+  const publish = LogNotifier.prototype.publish;
+  const spy = vi.spyOn(LogNotifier.prototype, "publish").mockImplementation(async function (
+    this: LogNotifier,
+    event: ServiceEvent,
+  ) {
+    events.push(event);
+    return publish.call(this, event);
+  });
+  try {
+    return { result: await fn(), events };
+  } finally {
+    spy.mockRestore();
+  }
 }
 
 let harness: LambdaHarness;
@@ -183,6 +210,101 @@ describe("key registration from another maker's phone", () => {
     const written = after.filter((i) => !before.some((b) => b.pk === i.pk && b.sk === i.sk));
     expect(written.every((i) => String(i.pk).startsWith(`VEHICLE#${vehicle.idHex}`))).toBe(true);
     expect(written.find((i) => i.sk === "VEHICLE")?.owner).toBeUndefined();
+  });
+});
+
+describe("revoking a key on another maker's phone", () => {
+  /** A friend key on a phone of maker B, shared by an owner on the service's own SE, with `profile`. */
+  async function foreignFriend(profile?: AccessProfile) {
+    const { vehicle, owner } = await ownedVehicle(ownDevice);
+    const phone = await makerB.device(harness);
+    const friend = await phone.newEndpoint(vehicle.id, "friend");
+    const answer = await invoke(
+      keyTracking,
+      keyRegistrationEvent(phone, friend, attestFriendKey(owner, friend, vehicle.id, profile)),
+    );
+    expect(answer.status, JSON.stringify(answer.json)).toBe(201);
+    return { vehicle, owner, friend };
+  }
+
+  const itemsOf = async (keyId: string, vehicleHex: string) => {
+    const items = await harness.table.scan();
+    return {
+      key: items.find((i) => i.sk === "KEY" && i.keyId === keyId),
+      notices: items.filter((i) => i.type === "device-notice" && i.keyId === keyId),
+      entries: items.filter(
+        (i) =>
+          i.pk === `VEHICLE#${vehicleHex}` && String(i.sk).startsWith("REVOCATION#") && i.keyId === keyId,
+      ),
+    };
+  };
+
+  const expectForwarded = (events: readonly ServiceEvent[], keyId: string, reason: string) => {
+    for (const event of events) PublishedEventSchema.parse(publishedEvent(event));
+    expect(events.filter((e) => e.type === "key.revoked" || e.type === "device.notice-issued")).toEqual([]);
+    const forwarded = events.filter((e) => e.type === "key.revocation-to-forward");
+    expect(forwarded).toHaveLength(1);
+    expect(forwarded[0]).toMatchObject({
+      keyId,
+      detail: { reason, deviceOemRoot: makerB.keyIdentifier, listSequence: expect.any(Number) },
+    });
+  };
+
+  it("records which maker certified the key, and none for a key on the service's own SE", async () => {
+    const { vehicle, owner, friend } = await foreignFriend();
+    expect((await itemsOf(friend.keyId, vehicle.idHex)).key?.deviceOemRoot).toBe(makerB.keyIdentifier);
+    expect((await itemsOf(owner.keyId, vehicle.idHex)).key?.deviceOemRoot).toBeUndefined();
+  });
+
+  it("makes no terminate-key notice it cannot verify, lists the key for the car, and asks the OEM to forward it", async () => {
+    const { vehicle, friend } = await foreignFriend();
+    const { result: answer, events } = await publishedDuring(() =>
+      invoke(
+        revocation,
+        apiEvent("POST /v1/keys/{keyId}/revocation", { iam: true, params: { keyId: friend.keyId } }),
+      ),
+    );
+    expect(answer.status, JSON.stringify(answer.json)).toBe(201);
+    expect(answer.json).toMatchObject({ keyId: friend.keyId, state: "revoked", reason: "oem" });
+    expect(answer.json.noticeCounter).toBeUndefined();
+    const written = await itemsOf(friend.keyId, vehicle.idHex);
+    expect(written.key?.state).toBe("revoked");
+    expect(written.notices).toEqual([]);
+    expect(written.entries).toHaveLength(1);
+    expectForwarded(events, friend.keyId, "oem");
+    // A repeat answers the same and publishes nothing.
+    const { result: again, events: none } = await publishedDuring(() =>
+      invoke(
+        revocation,
+        apiEvent("POST /v1/keys/{keyId}/revocation", { iam: true, params: { keyId: friend.keyId } }),
+      ),
+    );
+    expect(again.status).toBe(200);
+    expect(none).toEqual([]);
+  });
+
+  it("stops such a key at its end by the sweep the same way: no notice, the forward with reason expired", async () => {
+    const { vehicle, friend } = await foreignFriend({
+      kind: "full",
+      validUntil: Math.floor(Date.now() / 1000) - 60,
+    });
+    const context = { getRemainingTimeInMillis: () => 300_000 } as unknown as Context;
+    const { result: report, events } = await publishedDuring(
+      async () =>
+        (await expirySweep({ source: "aws.events" }, context)) as { revoked: number; failed: number },
+    );
+    expect(report.failed).toBe(0);
+    expect(report.revoked).toBeGreaterThanOrEqual(1);
+    const written = await itemsOf(friend.keyId, vehicle.idHex);
+    expect(written.key?.revocation).toMatchObject({ reason: "expired", revokedBy: "expiry-sweep" });
+    expect((written.key!.revocation as { noticeCounter?: number }).noticeCounter).toBeUndefined();
+    expect(written.notices).toEqual([]);
+    expect(written.entries).toHaveLength(1);
+    expectForwarded(
+      events.filter((e) => e.keyId === friend.keyId),
+      friend.keyId,
+      "expired",
+    );
   });
 });
 

@@ -244,12 +244,12 @@ export class MemoryStore implements Store {
     ) {
       throw new ConflictError("revocation sequence moved");
     }
-    this.checkDeviceNotice(write.notice);
+    if (write.notice) this.checkDeviceNotice(write.notice);
     if (write.nonce) this.checkNonce(write.nonce);
     this.applyRevocation(write.keyId, write.revocation);
     if (write.freesFriendSlot) this.freeSlots(write.freesFriendSlot.vehicleId, 1);
     if (write.entry) this.push(this.revocationEntries, write.entry.vehicleId, write.entry);
-    this.applyDeviceNotice(write.notice);
+    if (write.notice) this.applyDeviceNotice(write.notice);
     if (write.nonce) this.spend(write.nonce);
   }
 

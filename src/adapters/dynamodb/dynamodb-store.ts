@@ -567,7 +567,7 @@ export class DynamoDbStore implements Store {
     const items = [
       this.revokeItem(write.keyId, write.revocation),
       ...(write.entry ? this.revocationEntryItems(write.entry) : []),
-      ...this.deviceNoticeItems(write.notice),
+      ...(write.notice ? this.deviceNoticeItems(write.notice) : []),
       ...(write.nonce ? [this.nonceItem(write.nonce)] : []),
     ];
     if (!write.freesFriendSlot) return this.transact(items);
