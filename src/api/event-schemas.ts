@@ -38,13 +38,23 @@ const envelope = <T extends string>(type: T) => ({
   occurredAt: Instant,
 });
 
+/** Who or what revoked a key (the revocation answers' reason, src/api/lifecycle-schemas.ts). */
+const RevocationReason = z.enum([
+  "owner",
+  "oem",
+  "migrated",
+  "sharer-revoked",
+  "owner-key-revoked",
+  "expired",
+]);
+
 const KeyRevoked = z
   .strictObject({
     ...envelope("key.revoked"),
     keyId: KeyId,
     vehicleId: VehicleId,
     detail: z.strictObject({
-      reason: z.enum(["owner", "oem", "migrated", "sharer-revoked", "owner-key-revoked", "expired"]),
+      reason: RevocationReason,
       listSequence: z
         .optional(Counter)
         .check(z.meta({ description: "The entry in the vehicle's revocation list" })),
@@ -65,7 +75,7 @@ const KeyRevocationToForward = z
     keyId: KeyId,
     vehicleId: VehicleId,
     detail: z.strictObject({
-      reason: z.enum(["owner", "oem", "migrated", "sharer-revoked", "owner-key-revoked", "expired"]),
+      reason: RevocationReason,
       listSequence: z
         .optional(Counter)
         .check(z.meta({ description: "The entry in the vehicle's revocation list" })),

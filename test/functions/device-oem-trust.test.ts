@@ -7,13 +7,12 @@
 // stops the service from being built, naming the variable.
 import "../support/quiet-logs.js";
 import type { Context } from "aws-lambda";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handler as expirySweep } from "../../functions/expiry-sweep.js";
 import { handler as keyTracking } from "../../functions/key-tracking.js";
 import { handler as revocation } from "../../functions/revocation.js";
 import { handler as trustAnchors } from "../../functions/trust-anchors.js";
 import { handler as vehicleEnrollment } from "../../functions/vehicle-enrollment.js";
-import { LogNotifier } from "../../src/adapters/events/log-notifier.js";
 import {
   assembleCarKeysService,
   serviceSettingsFromEnvironment,
@@ -36,6 +35,7 @@ import {
 } from "../support/api-requests.js";
 import { apiEvent, invoke, type LambdaHarness, startLambdaHarness } from "../support/lambda-harness.js";
 import { enrollNewDevice, enrollNewVehicle } from "../support/lambda-parties.js";
+import { publishedDuring } from "../support/published-events.js";
 import { softDigestSigner } from "../support/soft-digest-signer.js";
 import { attestFriendKey, TestDevice, testVehicle } from "../support/test-device.js";
 
@@ -72,24 +72,6 @@ async function phoneMaker(name: string) {
   };
   const keyIdentifier = toHex(parseCertificate(root.pem).subjectKeyIdentifier!);
   return { name, rootPem: root.pem, keyIdentifier, device };
-}
-
-/** The events the service published while `fn` ran (the harness logs them: LogNotifier). */
-async function publishedDuring<T>(fn: () => Promise<T>): Promise<{ result: T; events: ServiceEvent[] }> {
-  const events: ServiceEvent[] = [];
-  const publish = LogNotifier.prototype.publish;
-  const spy = vi.spyOn(LogNotifier.prototype, "publish").mockImplementation(async function (
-    this: LogNotifier,
-    event: ServiceEvent,
-  ) {
-    events.push(event);
-    return publish.call(this, event);
-  });
-  try {
-    return { result: await fn(), events };
-  } finally {
-    spy.mockRestore();
-  }
 }
 
 let harness: LambdaHarness;

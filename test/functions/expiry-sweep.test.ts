@@ -18,7 +18,6 @@ import { makeHandler as vehicleEnrollmentHandler } from "../../functions/vehicle
 import { DynamoDbStore } from "../../src/adapters/dynamodb/dynamodb-store.js";
 import { countDynamoDbOperations } from "../../src/adapters/dynamodb/operation-count.js";
 import { EXPIRY_BUCKETS } from "../../src/adapters/dynamodb/table-design.js";
-import { LogNotifier } from "../../src/adapters/events/log-notifier.js";
 import { serviceDependenciesFromEnvironment } from "../../src/adapters/service-assembly.js";
 import { PublishedEventSchema } from "../../src/api/event-schemas.js";
 import type { AccessProfile } from "../../src/protocol/access-profile.js";
@@ -30,6 +29,7 @@ import { keyRegistrationEvent, signedEvent } from "../support/api-requests.js";
 import { apiEvent, invoke, type LambdaHarness, startLambdaHarness } from "../support/lambda-harness.js";
 import { enrollNewDevice, vehicleOwnedBy } from "../support/lambda-parties.js";
 import { term } from "../support/lifecycle-statements.js";
+import { publishedDuring } from "../support/published-events.js";
 import { attestFriendKey, type TestDevice, type TestEndpoint } from "../support/test-device.js";
 
 // One service from the environment (built on first use, after beforeAll set it), shared by every handler
@@ -104,24 +104,6 @@ async function recordsOf(vehicleId: string, keyIds: readonly string[]) {
   );
   const vehicle = items.find((i) => i.pk === `VEHICLE#${vehicleId}` && i.sk === "VEHICLE");
   return { keys, entries, notices, friendKeys: vehicle?.friendKeys };
-}
-
-/** The events the service published while `fn` ran (the harness logs them: LogNotifier). */
-async function publishedDuring<T>(fn: () => Promise<T>): Promise<{ result: T; events: ServiceEvent[] }> {
-  const events: ServiceEvent[] = [];
-  const publish = LogNotifier.prototype.publish;
-  const spy = vi.spyOn(LogNotifier.prototype, "publish").mockImplementation(async function (
-    this: LogNotifier,
-    event: ServiceEvent,
-  ) {
-    events.push(event);
-    return publish.call(this, event);
-  });
-  try {
-    return { result: await fn(), events };
-  } finally {
-    spy.mockRestore();
-  }
 }
 
 /** The scheduled invocation, as EventBridge makes it: an event the sweep ignores, a context with a deadline. */

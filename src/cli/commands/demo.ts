@@ -4,11 +4,11 @@
 // Gateway URL (`*.execute-api.*`) the OEM routes are signed with SigV4 using
 // the AWS default credentials; against the local server with its OEM token.
 
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import type { DemoStep } from "../demo/demo-story.js";
 import { CliError } from "../errors.js";
+import { readLocalOemToken } from "../local-oem-token.js";
 import { action } from "../output.js";
 
 interface DemoOptions {
@@ -121,11 +121,5 @@ function localOemToken(url: string, dataDir: string): string {
     throw new CliError(`--url is not an absolute URL: ${url}`);
   }
   if (/\.execute-api\./i.test(host)) return "";
-  const path = join(dataDir, "oem-token");
-  if (!existsSync(path)) return "";
-  try {
-    return readFileSync(path, "utf8").trim();
-  } catch {
-    throw new CliError(`cannot read ${path}; pass --oem-token`);
-  }
+  return readLocalOemToken(dataDir);
 }

@@ -5,10 +5,9 @@
 // SigV4 and the AWS default credentials (src/client/lambda-invoke.ts), or
 // `npm start`'s through the same path on the local server with its OEM token.
 // It prints the run's report and exits 1 when a key failed.
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Command } from "commander";
 import { CliError } from "../errors.js";
+import { readLocalOemToken } from "../local-oem-token.js";
 import { action, printJson } from "../output.js";
 
 interface SweepOptions {
@@ -86,13 +85,7 @@ function localToken(endpoint: string | undefined, dataDir: string): string {
     throw new CliError(`--endpoint is not an absolute URL: ${endpoint}`);
   }
   if (!["127.0.0.1", "localhost", "[::1]"].includes(host)) return "";
-  const path = join(dataDir, "oem-token");
-  if (!existsSync(path)) return "";
-  try {
-    return readFileSync(path, "utf8").trim();
-  } catch {
-    throw new CliError(`cannot read ${path}; pass --oem-token`);
-  }
+  return readLocalOemToken(dataDir);
 }
 
 /** The answer as an ExpirySweepReport, or an error naming what the function answered instead. */
