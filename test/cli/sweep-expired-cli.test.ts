@@ -145,7 +145,8 @@ describe("carkey oem sweep-expired against the local stack", () => {
     const key = await fetch(`${stack.url}/v1/keys/${keyId}`, {
       headers: { authorization: `Bearer ${stack.oemToken}` },
     });
-    expect(((await key.json()) as { state: string }).state).toBe("revoked");
+    // Swept: the one end state a time-boxed key reports (src/service/reported-key-state.ts).
+    expect(((await key.json()) as { state: string }).state).toBe("expired");
 
     const second = await sweep();
     expect(second.code, second.stderr).toBe(0);
