@@ -60,6 +60,11 @@ export const LAMBDA_BUNDLE = {
   // is bundled once).
   inject: [requireFromHere.resolve("reflect-metadata")],
   tsconfig: join(PROJECT_ROOT, "tsconfig.json"),
+  // In a Lambda the credentials are in the environment, so the SDK's default
+  // chain (SSO and STS clients, ini files) is replaced by its environment step
+  // (src/adapters/lambda-credentials.ts says why). Relative to PROJECT_ROOT,
+  // the working directory of both build paths.
+  alias: { "@aws-sdk/credential-provider-node": "./src/adapters/lambda-credentials.ts" },
 } as const;
 
 /** The bundle file name NodejsFunction writes for ESM output (its handler is `index.handler`). */
@@ -79,6 +84,9 @@ export function nodejsFunctionBundling(): BundlingOptions {
     banner: LAMBDA_BUNDLE.banner,
     inject: [...LAMBDA_BUNDLE.inject],
     tsconfig: LAMBDA_BUNDLE.tsconfig,
+    esbuildArgs: {
+      "--alias": Object.entries(LAMBDA_BUNDLE.alias).map(([name, path]) => `${name}=${path}`),
+    },
     forceDockerBundling: false,
   };
 }
@@ -99,6 +107,7 @@ export function esbuildBuildOptions(entry: string, outdir: string): BuildOptions
     banner: { js: LAMBDA_BUNDLE.banner },
     inject: [...LAMBDA_BUNDLE.inject],
     tsconfig: LAMBDA_BUNDLE.tsconfig,
+    alias: { ...LAMBDA_BUNDLE.alias },
     outfile: join(outdir, BUNDLE_FILE),
     // NodejsFunction runs the CLI from the project root; the same working
     // directory keeps the source map's relative paths (and so the bytes) equal.

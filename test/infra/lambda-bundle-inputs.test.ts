@@ -1,0 +1,61 @@
+// What the Lambda bundles hold beside zod (lambda-bundle-zod.test.ts): each
+// function bundled with the stack's own esbuild options, its metafile's inputs
+// checked against what the function may carry (docs/toolchain.md "Lambda
+// bundles"). The AWS SDK's default credential chain is replaced by its
+// environment step (src/adapters/lambda-credentials.ts), whose SSO and STS
+// clients and file loaders would otherwise be about 100 KB of every bundle.
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { build, type Metafile } from "esbuild";
+import { beforeAll, describe, expect, it } from "vitest";
+import { esbuildBuildOptions, PROJECT_ROOT } from "../../infra/lib/bundling-options.js";
+
+const FUNCTIONS_DIR = join(PROJECT_ROOT, "functions");
+const ENTRIES = readdirSync(FUNCTIONS_DIR)
+  .filter((name) => name.endsWith(".ts"))
+  .map((name) => join(FUNCTIONS_DIR, name));
+
+/** The default chain's steps other than the environment, and the SDK clients its SSO and STS steps use. */
+const DEFAULT_CHAIN =
+  /node_modules\/@aws-sdk\/(?:credential-provider-(?:node|sso|ini|process|web-identity|http|login)|nested-clients|token-providers)\/|node_modules\/@smithy\/credential-provider-imds\//;
+const AWS_CLIENT = /node_modules\/@aws-sdk\/client-/;
+const STAND_IN = "src/adapters/lambda-credentials.ts";
+
+let bundles: { name: string; inputs: Metafile["outputs"][string]["inputs"] }[];
+
+beforeAll(async () => {
+  // One build of every function, written nowhere: only the metafile is read.
+  const result = await build({
+    ...esbuildBuildOptions(ENTRIES[0]!, "unused"),
+    entryPoints: ENTRIES,
+    outfile: undefined,
+    outdir: join(PROJECT_ROOT, "cdk.out", "inputs-check"),
+    entryNames: "[name]",
+    write: false,
+    metafile: true,
+  });
+  bundles = Object.entries(result.metafile.outputs)
+    .filter(([file]) => file.endsWith(".js"))
+    .map(([file, output]) => ({ name: file.split("/").pop()!.replace(/\.js$/, ""), inputs: output.inputs }));
+}, 120_000);
+
+describe("the Lambda bundles' inputs", () => {
+  it("bundles every function", () => {
+    expect(bundles.length).toBe(ENTRIES.length);
+  });
+
+  it("hold no step of the default credential chain but the environment's", () => {
+    for (const { name, inputs } of bundles) {
+      expect(
+        Object.keys(inputs).filter((input) => DEFAULT_CHAIN.test(input)),
+        name,
+      ).toEqual([]);
+    }
+  });
+
+  it("take an AWS client's credentials from the environment, in every function that has one", () => {
+    const withClients = bundles.filter(({ inputs }) => Object.keys(inputs).some((i) => AWS_CLIENT.test(i)));
+    expect(withClients.map((b) => b.name)).toContain("relay");
+    for (const { name, inputs } of withClients) expect(Object.keys(inputs), name).toContain(STAND_IN);
+  });
+});
