@@ -2,14 +2,13 @@
 // (docs/certificates.md; docs/architecture.md: authorization decides what
 // may be signed, one issueCertificate() applies the profile and signs). The
 // private key never enters this code: every signature is one signDigest call on
-// a DigestSigner (an emulated SE, a software key, AWS KMS), reached through a
-// per-call WebCrypto shim that @peculiar/x509 signs the TBS with (docs/toolchain.md
-// "Cryptography libraries"). The result is checked against the
-// issuer's key before it is returned, so a misconfigured signer cannot hand out
-// a certificate that nobody can verify.
+// a DigestSigner (an emulated SE, a software key, AWS KMS) over the SHA-256 of
+// a TBSCertificate written here with der-writer.ts (docs/certificates.md
+// "Encoding"). The result is checked against the issuer's key before it is
+// returned, so a misconfigured signer cannot hand out a certificate that
+// nobody can verify.
 
 import { sha256 } from "@noble/hashes/sha2.js";
-import * as x509 from "@peculiar/x509";
 import { concatBytes, equalBytes, fromHex, toHex } from "./bytes.js";
 import {
   CARKEY_OID,
@@ -26,8 +25,10 @@ import {
   type SubjectNameFields,
   subjectAttributes,
   subjectKeyIdentifier,
+  X509_OID,
 } from "./certificate-profiles.js";
 import {
+  type CertificateExtension,
   type CertificateInput,
   certificateProfile,
   certificatePublicKey,
@@ -36,6 +37,21 @@ import {
   type ParsedCertificate,
   parseCertificate,
 } from "./certificate-verifier.js";
+import {
+  derBitString,
+  derBoolean,
+  derContext,
+  derNamedBits,
+  derOctetString,
+  derOid,
+  derPrintableString,
+  derSequence,
+  derSetOf,
+  derSmallInteger,
+  derTime,
+  derUnsignedInteger,
+  derUtf8String,
+} from "./der-writer.js";
 import { CertificateIssuanceError, CertificateVerificationError, ProtocolInputError } from "./errors.js";
 import { assertPublicKey, type RandomSource, systemRandom, verifyRaw } from "./p256.js";
 import type { DigestSigner } from "./signer.js";
@@ -91,11 +107,6 @@ export interface CreateSelfSignedRootParams {
   readonly random?: RandomSource;
 }
 
-/** A copy backed by a plain ArrayBuffer, the BufferSource type the DOM typings want. */
-function owned(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
-  return new Uint8Array(bytes);
-}
-
 function checkDate(value: unknown, name: string): Date {
   if (!(value instanceof Date) || Number.isNaN(value.getTime()))
     throw new ProtocolInputError(`${name} must be a Date`);
@@ -121,66 +132,74 @@ function serialHex(serial: Uint8Array | undefined, random: RandomSource): string
   return toHex(serial);
 }
 
-/** The hash name of a WebCrypto algorithm, upper-cased; "" when absent. */
-function hashName(algorithm: unknown): string {
-  if (typeof algorithm !== "object" || algorithm === null || !("hash" in algorithm)) return "";
-  const hash = (algorithm as { hash: unknown }).hash;
-  const name = typeof hash === "string" ? hash : (hash as { name?: unknown } | null)?.name;
-  return typeof name === "string" ? name.toUpperCase() : "";
+/** AlgorithmIdentifier ecdsa-with-SHA256, parameters absent (RFC 5758 §3.2), in TBS and Certificate alike. */
+const ECDSA_WITH_SHA256 = derSequence(derOid(X509_OID.ecdsaWithSha256));
+/** The version field of a v3 certificate: [0] EXPLICIT INTEGER 2 (RFC 5280 §4.1.2.1). */
+const VERSION_V3 = derContext(0, derSmallInteger(2), true);
+/** RFC 5280 §4.1.2.2: serial numbers of at most 20 octets. */
+const MAX_SERIAL_OCTETS = 20;
+
+/** One attribute per RDN, in the order given (RFC 5280 §4.1.2.4; the DN order of subjectAttributes). */
+function encodeName(attributes: readonly SubjectAttribute[]): Uint8Array {
+  return derSequence(
+    ...attributes.map((a) =>
+      derSetOf(
+        derSequence(
+          derOid(a.oid),
+          a.type === "printableString" ? derPrintableString(a.value) : derUtf8String(a.value),
+        ),
+      ),
+    ),
+  );
 }
 
-/**
- * A Crypto whose only working part is subtle.sign, answering with the
- * DigestSigner: SHA-256 of the TBS, one signDigest call, raw r‖s back (the
- * form WebCrypto returns and @peculiar/x509 turns into DER). Built per call so
- * the global x509 crypto provider is never replaced.
- */
-function digestSignerCrypto(
-  signer: DigestSigner,
-  record: { tbs?: Uint8Array; signature?: Uint8Array },
-): Crypto {
-  const subtle = {
-    async sign(algorithm: unknown, _key: unknown, data: BufferSource): Promise<ArrayBuffer> {
-      const name = (algorithm as { name?: unknown } | null)?.name;
-      if (name !== "ECDSA" || hashName(algorithm) !== "SHA-256") {
-        throw new CertificateIssuanceError("signer-failure", "only ECDSA with SHA-256 is signed here");
-      }
-      if (record.signature) throw new CertificateIssuanceError("signer-failure", "asked to sign twice");
-      const tbs = ArrayBuffer.isView(data)
-        ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice()
-        : new Uint8Array(data).slice();
-      let signature: Uint8Array;
-      try {
-        signature = await signer.signDigest(sha256(tbs));
-      } catch (error) {
-        throw new CertificateIssuanceError("signer-failure", "the signer refused or failed", {
-          cause: error,
-        });
-      }
-      if (!(signature instanceof Uint8Array) || signature.length !== 64) {
-        throw new CertificateIssuanceError("signer-failure", "the signer must return 64 bytes r‖s");
-      }
-      record.tbs = tbs;
-      record.signature = signature.slice();
-      return record.signature.slice().buffer;
-    },
-  };
-  return {
-    subtle,
-    getRandomValues: () => {
-      // Serial numbers are always chosen before calling x509, so nothing should draw randomness here.
-      throw new CertificateIssuanceError("signer-failure", "unexpected randomness request");
-    },
-  } as unknown as Crypto;
+/** Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue } (RFC 5280 §4.1); DER omits a FALSE. */
+function encodeExtension(extension: CertificateExtension): Uint8Array {
+  return derSequence(
+    derOid(extension.oid),
+    ...(extension.critical ? [derBoolean(true)] : []),
+    derOctetString(extension.value),
+  );
 }
 
-/** An opaque key handle: x509 reads only `algorithm` to pick ecdsa-with-SHA256 and the P-256 sizes. */
-const SIGNING_KEY_HANDLE = {
-  algorithm: { name: "ECDSA", namedCurve: "P-256" },
-  type: "private",
-  extractable: false,
-  usages: ["sign"],
-} as unknown as CryptoKey;
+/** BasicConstraints (RFC 5280 §4.2.1.9); cA FALSE is the DEFAULT, so a leaf's is the empty SEQUENCE. */
+function basicConstraintsValue(ca: boolean, pathLength: number | undefined): Uint8Array {
+  return derSequence(
+    ...(ca ? [derBoolean(true)] : []),
+    ...(pathLength === undefined ? [] : [derSmallInteger(pathLength)]),
+  );
+}
+
+/** AuthorityKeyIdentifier with keyIdentifier [0] IMPLICIT OCTET STRING only (RFC 5280 §4.2.1.1). */
+function authorityKeyIdentifierValue(keyId: Uint8Array): Uint8Array {
+  return derSequence(derContext(0, keyId, false));
+}
+
+/** certificatePolicies with bare policy identifiers, no qualifiers (RFC 5280 §4.2.1.4). */
+function certificatePoliciesValue(policies: readonly string[]): Uint8Array {
+  return derSequence(...policies.map((oid) => derSequence(derOid(oid))));
+}
+
+/** The serialNumber INTEGER from hex; its minimal contents are at most 20 octets and never zero. */
+function encodeSerial(serialNumberHex: string): { element: Uint8Array; hex: string } {
+  const element = derUnsignedInteger(fromHex(serialNumberHex, "serialNumberHex"));
+  // One-octet length: the contents sit from offset 2.
+  const contents = element.subarray(2);
+  if (contents.length > MAX_SERIAL_OCTETS)
+    throw new ProtocolInputError(`serialNumber must fit ${MAX_SERIAL_OCTETS} octets`);
+  if (contents.every((b) => b === 0)) throw new ProtocolInputError("serialNumber must not be zero");
+  // Reported as parseCertificate reads it back: the magnitude, without the sign octet.
+  return { element, hex: toHex(contents[0] === 0 ? contents.subarray(1) : contents) };
+}
+
+/** RFC 7468 §2 textual encoding: base64 in lines of 64 characters. */
+function certificatePem(der: Uint8Array): string {
+  const base64 = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString("base64");
+  const lines = ["-----BEGIN CERTIFICATE-----"];
+  for (let i = 0; i < base64.length; i += 64) lines.push(base64.slice(i, i + 64));
+  lines.push("-----END CERTIFICATE-----");
+  return lines.join("\n");
+}
 
 export interface CertificateTemplate {
   readonly subjectPublicKey: Uint8Array;
@@ -190,7 +209,8 @@ export interface CertificateTemplate {
   readonly serialNumberHex: string;
   readonly notBefore: Date;
   readonly notAfter: Date;
-  readonly extensions: readonly x509.Extension[];
+  /** In order; `value` is the DER that extnValue's OCTET STRING holds. None: the extensions field is left out. */
+  readonly extensions: readonly CertificateExtension[];
   readonly signer: DigestSigner;
   /** The key the signature must verify with (the issuer's). */
   readonly signerPublicKey: Uint8Array;
@@ -200,40 +220,48 @@ export interface CertificateTemplate {
  * Signs a fully specified template with exactly one signDigest call, then checks
  * the signature with `signerPublicKey`. It applies NO profile: services and
  * emulators call issueCertificate; this is exported for the profile layer and
- * for tests that must build deliberately non-conforming certificates.
+ * for tests that must build deliberately non-conforming certificates. The
+ * TBSCertificate (RFC 5280 §4.1) is written with der-writer.ts, field by field.
  */
 export async function signCertificateTemplate(template: CertificateTemplate): Promise<IssuedCertificate> {
   assertPublicKey(template.subjectPublicKey, "subjectPublicKey");
-  const subject = new x509.Name(
-    template.subject.map((a) => ({ [a.oid]: [{ [a.type]: a.value }] })) as x509.JsonNameParams,
+  const serial = encodeSerial(template.serialNumberHex);
+  const subject = encodeName(template.subject);
+  const tbs = derSequence(
+    VERSION_V3,
+    serial.element,
+    ECDSA_WITH_SHA256,
+    template.issuerName ?? subject,
+    derSequence(derTime(template.notBefore), derTime(template.notAfter)),
+    subject,
+    concatBytes(P256_SPKI_PREFIX, template.subjectPublicKey),
+    ...(template.extensions.length === 0
+      ? []
+      : [derContext(3, derSequence(...template.extensions.map(encodeExtension)), true)]),
   );
-  const issuer = template.issuerName ? new x509.Name(owned(template.issuerName)) : subject;
-  const record: { tbs?: Uint8Array; signature?: Uint8Array } = {};
-  const certificate = await x509.X509CertificateGenerator.create(
-    {
-      serialNumber: template.serialNumberHex,
-      subject,
-      issuer,
-      notBefore: template.notBefore,
-      notAfter: template.notAfter,
-      publicKey: owned(concatBytes(P256_SPKI_PREFIX, template.subjectPublicKey)),
-      signingKey: SIGNING_KEY_HANDLE,
-      signingAlgorithm: { name: "ECDSA", hash: "SHA-256" } as EcdsaParams,
-      extensions: [...template.extensions],
-    },
-    digestSignerCrypto(template.signer, record),
-  );
-  if (!record.tbs || !record.signature)
-    throw new CertificateIssuanceError("signer-failure", "nothing was signed");
+  let signature: Uint8Array;
+  try {
+    signature = await template.signer.signDigest(sha256(tbs));
+  } catch (error) {
+    throw new CertificateIssuanceError("signer-failure", "the signer refused or failed", { cause: error });
+  }
+  if (!(signature instanceof Uint8Array) || signature.length !== 64) {
+    throw new CertificateIssuanceError("signer-failure", "the signer must return 64 bytes r‖s");
+  }
   // verifyRaw accepts high-S: KMS and SEs may return either S.
-  if (!verifyRaw(record.signature, record.tbs, template.signerPublicKey)) {
+  if (!verifyRaw(signature, tbs, template.signerPublicKey)) {
     throw new CertificateIssuanceError(
       "signer-failure",
       "the signature does not verify with the issuer's key",
     );
   }
-  const der = new Uint8Array(certificate.rawData);
-  return { der, pem: certificate.toString("pem"), serialNumber: certificate.serialNumber.toLowerCase() };
+  // ECDSA-Sig-Value (RFC 5480 §2.2): r and s as positive INTEGERs; a verified signature has neither zero.
+  const signatureValue = derSequence(
+    derUnsignedInteger(signature.subarray(0, 32)),
+    derUnsignedInteger(signature.subarray(32)),
+  );
+  const der = derSequence(tbs, ECDSA_WITH_SHA256, derBitString(signatureValue));
+  return { der, pem: certificatePem(der), serialNumber: serial.hex };
 }
 
 interface ResolvedIssuer {
@@ -369,25 +397,35 @@ export async function issueCertificate(params: IssueCertificateParams): Promise<
     }
   }
 
-  const extensions: x509.Extension[] = [
-    // Leaves carry an explicit critical cA FALSE too, so no verifier has to infer "not a CA".
-    new x509.BasicConstraintsExtension(profile.ca, profile.pathLength, true),
-    new x509.KeyUsagesExtension(profile.keyUsage, true),
-    new x509.SubjectKeyIdentifierExtension(toHex(ownKeyId), false),
-    new x509.AuthorityKeyIdentifierExtension(toHex(issuer.keyIdentifier), false),
-    new x509.CertificatePolicyExtension([profile.policyOid], false),
+  const extensions: CertificateExtension[] = [
+    // Leaves carry a critical basicConstraints too (cA FALSE), so no verifier has to infer "not a CA".
+    {
+      oid: X509_OID.basicConstraints,
+      critical: true,
+      value: basicConstraintsValue(profile.ca, profile.pathLength),
+    },
+    { oid: X509_OID.keyUsage, critical: true, value: derNamedBits(profile.keyUsage) },
+    { oid: X509_OID.subjectKeyIdentifier, critical: false, value: derOctetString(ownKeyId) },
+    {
+      oid: X509_OID.authorityKeyIdentifier,
+      critical: false,
+      value: authorityKeyIdentifierValue(issuer.keyIdentifier),
+    },
+    {
+      oid: X509_OID.certificatePolicies,
+      critical: false,
+      value: certificatePoliciesValue([profile.policyOid]),
+    },
   ];
   if (vehicleIdentifier !== undefined) {
-    extensions.push(
-      new x509.Extension(
-        CARKEY_OID.vehicleIdentifier,
-        false,
-        owned(encodeVehicleIdentifierExtension(vehicleIdentifier)),
-      ),
-    );
+    extensions.push({
+      oid: CARKEY_OID.vehicleIdentifier,
+      critical: false,
+      value: encodeVehicleIdentifierExtension(vehicleIdentifier),
+    });
   }
   if (keyRole !== undefined) {
-    extensions.push(new x509.Extension(CARKEY_OID.keyRole, false, owned(encodeKeyRoleExtension(keyRole))));
+    extensions.push({ oid: CARKEY_OID.keyRole, critical: false, value: encodeKeyRoleExtension(keyRole) });
   }
 
   return signCertificateTemplate({

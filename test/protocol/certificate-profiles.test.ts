@@ -212,7 +212,12 @@ async function craft(options: {
     serialNumberHex: "4a11",
     notBefore: options.notBefore ?? START,
     notAfter: options.notAfter ?? startPlus(YEAR),
-    extensions: options.extensions,
+    // The template takes extnValue bytes; x509's extension classes are a convenient way to write odd ones.
+    extensions: options.extensions.map((e) => ({
+      oid: e.type,
+      critical: e.critical,
+      value: new Uint8Array(e.value),
+    })),
     signer: options.signer,
     signerPublicKey: options.signer.publicKeyBytes,
   });
