@@ -2,11 +2,14 @@
 // src/adapters/function-handlers/revocation-list.ts (what it serves, and why), built
 // from the Lambda's environment. Everything else (tests, the local server)
 // builds the same handler with makeHandler and the dependencies it made.
-import "reflect-metadata";
 import { makeHandler } from "../src/adapters/function-handlers/revocation-list.js";
-import { serviceDependenciesFromEnvironment } from "../src/adapters/service-assembly.js";
+import { assembleRevocationListParts } from "../src/adapters/revocation-list-assembly.js";
+import { baseServiceSettingsFromEnvironment } from "../src/adapters/service-settings.js";
+import { buildOnce } from "../src/service/http/create-http-handler.js";
 
 export * from "../src/adapters/function-handlers/revocation-list.js";
 
-/** Built from the Lambda's environment on the first invocation. */
-export const handler = makeHandler(serviceDependenciesFromEnvironment());
+/** Built from the Lambda's environment on the first invocation: the revocation lists only. */
+export const handler = makeHandler(
+  buildOnce(async () => assembleRevocationListParts(baseServiceSettingsFromEnvironment())),
+);

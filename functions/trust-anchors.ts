@@ -4,7 +4,7 @@
 // builds the same handler with makeHandler and the dependencies it made.
 import "reflect-metadata";
 import { makeHandler } from "../src/adapters/function-handlers/trust-anchors.js";
-import { serviceSettingsFromEnvironment } from "../src/adapters/service-settings.js";
+import { serviceSettingsFromEnvironment } from "../src/adapters/service-settings-from-environment.js";
 import { assembleTrustAnchorsParts } from "../src/adapters/trust-anchors-assembly.js";
 import { buildOnce } from "../src/service/http/create-http-handler.js";
 

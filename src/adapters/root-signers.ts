@@ -7,7 +7,7 @@ import type { DigestSigner } from "../protocol/signer.js";
 import type { Signer } from "../service/ports.js";
 import { kmsClientConfig } from "./aws-client-settings.js";
 import { signerFromUri } from "./kms/signer-from-uri.js";
-import type { ServiceSettings } from "./service-settings.js";
+import type { BaseServiceSettings } from "./service-settings.js";
 
 export interface RootSigners {
   readonly signer: Signer;
@@ -18,7 +18,7 @@ export interface RootSigners {
 
 /** `otherKeyUris`: further keys the caller will open with `kms`, so the KMS client is made for them too. */
 export async function rootSigners(
-  settings: ServiceSettings,
+  settings: BaseServiceSettings,
   otherKeyUris: readonly string[] = [],
 ): Promise<RootSigners> {
   const uris = [settings.deviceOemSignerUri, settings.vehicleOemSignerUri];

@@ -9,14 +9,12 @@ import { LogNotifier } from "./events/log-notifier.js";
 import { FanOutNotifier, WebhookNotifier } from "./events/webhook-notifier.js";
 import { macKeyFromUri } from "./kms/mac-keys.js";
 import { rootSigners } from "./root-signers.js";
-import { type ServiceSettings, serviceSettingsFromEnvironment } from "./service-settings.js";
+import type { ServiceSettings } from "./service-settings.js";
+import { serviceSettingsFromEnvironment } from "./service-settings-from-environment.js";
 
 export type { AwsClientSettings } from "./aws-client-settings.js";
-export {
-  REQUIRED_ENVIRONMENT,
-  type ServiceSettings,
-  serviceSettingsFromEnvironment,
-} from "./service-settings.js";
+export { REQUIRED_ENVIRONMENT, type ServiceSettings } from "./service-settings.js";
+export { serviceSettingsFromEnvironment } from "./service-settings-from-environment.js";
 
 /** What tests may put in beside the settings. */
 export interface AssemblyOverrides {

@@ -37,7 +37,7 @@
 // KMS emulator.
 import { fromHex } from "../protocol/bytes.js";
 import type { SubjectNameFields } from "../protocol/certificate-profiles.js";
-import { type ConfiguredDeviceOemRoot, parseDeviceOemRoots } from "../service/device-oem-roots.js";
+import type { ConfiguredDeviceOemRoot } from "../service/device-oem-roots.js";
 import { ConfigurationError } from "../service/errors.js";
 import { MTLS_SETTING } from "../service/http/client-certificate.js";
 import { OEM_ROOT_PROFILES, type OemRootProfile } from "../service/ports.js";
@@ -94,8 +94,17 @@ function subject(env: Environment, prefix: "DEVICE_OEM" | "VEHICLE_OEM"): Subjec
   return { organization: env[`${prefix}_NAME`]!, ...(country ? { country } : {}) };
 }
 
-/** The settings `env` names; throws ConfigurationError naming every missing or malformed variable. */
-export function serviceSettingsFromEnvironment(env: Environment = process.env): ServiceSettings {
+/**
+ * ServiceSettings but the trusted Device OEM roots, which take X.509 code to read: what a function
+ * that checks no device's chain builds from (revocation-list-assembly.ts), so its bundle carries none.
+ */
+export type BaseServiceSettings = Omit<ServiceSettings, "trustedDeviceOemRoots">;
+
+/**
+ * The settings `env` names but TRUSTED_DEVICE_OEM_ROOTS (service-settings-from-environment.ts reads
+ * all of them); throws ConfigurationError naming every missing or malformed variable.
+ */
+export function baseServiceSettingsFromEnvironment(env: Environment = process.env): BaseServiceSettings {
   const missing = REQUIRED_ENVIRONMENT.filter((name) => !env[name]);
   if (missing.length > 0) throw new ConfigurationError(`missing environment: ${missing.join(", ")}`);
   let manufacturerPublicKey: Uint8Array;
@@ -112,10 +121,6 @@ export function serviceSettingsFromEnvironment(env: Environment = process.env): 
   ) {
     throw new ConfigurationError("FRIEND_KEY_SLOTS must be an integer from 0 to 100");
   }
-  const trustedDeviceOemRoots = parseDeviceOemRoots(
-    env.TRUSTED_DEVICE_OEM_ROOTS ?? "",
-    "TRUSTED_DEVICE_OEM_ROOTS",
-  );
   if (env.WEBHOOK_URL && !env.WEBHOOK_SIGNER_URI) {
     throw new ConfigurationError("WEBHOOK_URL needs WEBHOOK_SIGNER_URI, the key that signs deliveries");
   }
@@ -138,7 +143,6 @@ export function serviceSettingsFromEnvironment(env: Environment = process.env): 
         }
       : {}),
     ...(friendKeySlots === undefined ? {} : { friendKeySlots }),
-    trustedDeviceOemRoots,
     serverToServerMtls: env[MTLS_SETTING] === "required",
   };
 }

@@ -9,7 +9,6 @@
 // they are part of the profile, not of any general ASN.1 need.
 
 import { sha256 } from "@noble/hashes/sha2.js";
-import * as x509 from "@peculiar/x509";
 import { parseTlvs } from "./ber-tlv.js";
 import { toHex } from "./bytes.js";
 import { MAX_VEHICLE_ID_LENGTH, MIN_VEHICLE_ID_LENGTH } from "./constants.js";
@@ -76,7 +75,7 @@ export interface CertificateProfile {
   readonly ca: boolean;
   /** pathLenConstraint for CAs; undefined for leaves (which carry cA FALSE and no pathLen). */
   readonly pathLength: number | undefined;
-  /** Exact key usage bits (critical); x509.KeyUsageFlags values. */
+  /** Exact key usage bits (critical), as @peculiar/x509's KeyUsageFlags numbers them (KEY_USAGE). */
   readonly keyUsage: number;
   readonly keyUsageNames: readonly string[];
   readonly maxValidityDays: number;
@@ -86,8 +85,16 @@ export interface CertificateProfile {
   readonly naming: string;
 }
 
-const CA_USAGE = x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign;
-const LEAF_USAGE = x509.KeyUsageFlags.digitalSignature;
+/**
+ * The KeyUsage bits the profiles use (RFC 5280 §4.2.1.3), with the values of @peculiar/x509's
+ * KeyUsageFlags (bit n of the BIT STRING is 1 << n), written out so that this file, which also
+ * holds what signed statements check (vehicle identifiers, key roles), carries no X.509 library
+ * into a function that handles no certificate (docs/toolchain.md "Lambda bundles").
+ */
+export const KEY_USAGE = { digitalSignature: 1, keyCertSign: 32, cRLSign: 64 } as const;
+
+const CA_USAGE = KEY_USAGE.keyCertSign | KEY_USAGE.cRLSign;
+const LEAF_USAGE = KEY_USAGE.digitalSignature;
 
 export const CERTIFICATE_PROFILES: Readonly<Record<CertificateProfileName, CertificateProfile>> = {
   "device-oem-root": {

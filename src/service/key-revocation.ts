@@ -1,9 +1,7 @@
 import { sharingRole } from "../protocol/access-profile.js";
 import { fromHex, toHex } from "../protocol/bytes.js";
 import { ProtocolError, VerificationError } from "../protocol/errors.js";
-import { keyIdentifier } from "../protocol/p256.js";
 import { parseRevocation, type RevocationFacts, verifyRevocation } from "../protocol/revocation.js";
-import { revocationListBody } from "../protocol/revocation-list.js";
 import { verifyTerminationAttestation } from "../protocol/termination-attestation.js";
 import { CounterBackoff, type CounterBackoffOptions } from "./counter-backoff.js";
 import type { DevicePseudonyms } from "./device-pseudonyms.js";
@@ -15,13 +13,11 @@ import type { Outcome } from "./outcome.js";
 import type { Clock, KeyRecord, KeyRevocationRecord, NonceClaim, RevocationReason, Store } from "./ports.js";
 import { reportedKeyState } from "./reported-key-state.js";
 import { onOtherMakersDevice, revocationEvents } from "./revocation-delivery.js";
-import type { RootCertificates } from "./root-certificates.js";
+import { RevocationLists, type RevocationListView } from "./revocation-lists.js";
+import type { StatementRoots } from "./root-statement-keys.js";
 
 /** `revokedBy` of a revocation the expiry sweep made: no principal asked for it. */
 export const EXPIRY_SWEEP_REVOKER = "expiry-sweep";
-
-/** Entries per revocation list; the car fetches again from the last sequence. */
-export const REVOCATION_PAGE_SIZE = 200;
 
 export interface RevocationView {
   readonly keyId: string;
@@ -39,19 +35,10 @@ export interface RevocationView {
   readonly confirmedAt?: string;
 }
 
-export interface RevocationListView {
-  readonly vehicleId: string;
-  readonly after: number;
-  readonly latestSequence: number;
-  readonly entries: { sequence: number; keyId: string; attestationSerial?: number; revokedAt: string }[];
-  /** The RVLS statement (hex); absent when there is nothing after the cursor (no Sign spent). */
-  readonly list?: string;
-}
-
 export interface KeyRevocationOptions {
   readonly store: Store;
   readonly clock: Clock;
-  readonly roots: RootCertificates;
+  readonly roots: StatementRoots;
   readonly auth: DeviceRequestAuthenticator;
   readonly notices: Notices;
   /** Retries of a revocation that lost a counter race (tests shorten them). */
@@ -61,9 +48,11 @@ export interface KeyRevocationOptions {
 
 export class KeyRevocation {
   private readonly options: KeyRevocationOptions;
+  private readonly lists: RevocationLists;
 
   constructor(options: KeyRevocationOptions) {
     this.options = options;
+    this.lists = new RevocationLists(options);
   }
 
   /** POST /v1/revocations: the owner's RVKE statement, the request signed by the same owner endpoint key. */
@@ -348,46 +337,8 @@ export class KeyRevocation {
   }
 
   /** GET /v1/vehicles/{vehicleId}/revocations?after=n: the car's list, through the OEM. */
-  async revocationList(vehicleId: string, after: number): Promise<RevocationListView> {
-    const { store, roots, clock } = this.options;
-    const read = await store.readRecords({ vehicles: [vehicleId], vehicleSequences: [vehicleId] });
-    if (!read.vehicles.has(vehicleId)) throw new NotFoundError(`vehicle ${vehicleId} is not enrolled`);
-    const { revocations: latest } = read.vehicleSequences.get(vehicleId)!;
-    if (after > latest) {
-      throw new ConflictError(
-        `stale revocation cursor: after=${after} is beyond the latest sequence ${latest}`,
-      );
-    }
-    const entries = await store.listRevocationEntries(vehicleId, after, REVOCATION_PAGE_SIZE);
-    const view = entries.map((e) => ({
-      sequence: e.sequence,
-      keyId: e.keyId,
-      ...(e.attestationSerial === undefined ? {} : { attestationSerial: e.attestationSerial }),
-      revokedAt: e.revokedAt,
-    }));
-    if (entries.length === 0) return { vehicleId, after, latestSequence: after, entries: [] };
-    const root = await roots.get("vehicle-oem-root");
-    const latestSequence = entries.at(-1)!.sequence;
-    const body = revocationListBody({
-      vehicleIdentifier: fromHex(vehicleId),
-      after,
-      latestSequence,
-      issuedAt: clock.now().getTime(),
-      signerKeyId: keyIdentifier(root.publicKey),
-      entries: entries.map((e) => ({
-        sequence: e.sequence,
-        keyId: fromHex(e.keyId),
-        ...(e.attestationSerial === undefined ? {} : { attestationSerial: e.attestationSerial }),
-        revokedAt: Date.parse(e.revokedAt),
-      })),
-    });
-    return {
-      vehicleId,
-      after,
-      latestSequence,
-      entries: view,
-      list: toHex(await roots.signStatement("vehicle-oem-root", body)),
-    };
+  revocationList(vehicleId: string, after: number): Promise<RevocationListView> {
+    return this.lists.revocationList(vehicleId, after);
   }
 
   /**

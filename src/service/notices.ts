@@ -17,7 +17,7 @@ import type {
   VehicleNoticeRecord,
   VehicleNoticeWrite,
 } from "./ports.js";
-import type { RootCertificates } from "./root-certificates.js";
+import type { StatementRoots } from "./root-statement-keys.js";
 
 /** Notices returned per fetch; the device or car fetches again from the last one. */
 export const NOTICE_PAGE_SIZE = 100;
@@ -53,7 +53,7 @@ export interface LostModeView {
 export interface NoticesOptions {
   readonly store: Store;
   readonly clock: Clock;
-  readonly roots: RootCertificates;
+  readonly roots: StatementRoots;
   readonly auth: DeviceRequestAuthenticator;
   readonly notifier: Notifier;
   /** Retries of a write that lost a counter race (tests shorten them). */

@@ -36,6 +36,7 @@ import type { DigestSigner } from "../protocol/signer.js";
 import type { ConfiguredDeviceOemRoot } from "./device-oem-roots.js";
 import { ConfigurationError, ConflictError, ServiceUnavailableError } from "./errors.js";
 import type { Clock, OemRootProfile, RootCertificateRecord, Signer, Store } from "./ports.js";
+import type { StatementRoots } from "./root-statement-keys.js";
 
 const ROOT_TITLES: Readonly<Record<OemRootProfile, string>> = {
   "device-oem-root": "Device OEM root",
@@ -91,7 +92,7 @@ function cachingPublicKey(inner: DigestSigner): DigestSigner {
   };
 }
 
-export class RootCertificates {
+export class RootCertificates implements StatementRoots {
   private readonly options: RootCertificatesOptions;
   private readonly signers = new Map<OemRootProfile, DigestSigner>();
   private readonly cache = new Map<OemRootProfile, Promise<RootCertificate>>();
@@ -221,6 +222,11 @@ export class RootCertificates {
       }
       throw error;
     }
+  }
+
+  /** The public key of the root of `profile`, its certificate loaded (or self-signed) first. */
+  async publicKey(profile: OemRootProfile): Promise<Uint8Array> {
+    return (await this.get(profile)).publicKey.slice();
   }
 
   /** A signed statement (src/protocol/signed-statement.ts) over `body` by the root of `profile`: one Sign. */

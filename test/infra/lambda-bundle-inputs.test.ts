@@ -20,6 +20,13 @@ const DEFAULT_CHAIN =
   /node_modules\/@aws-sdk\/(?:credential-provider-(?:node|sso|ini|process|web-identity|http|login)|nested-clients|token-providers)\/|node_modules\/@smithy\/credential-provider-imds\//;
 const AWS_CLIENT = /node_modules\/@aws-sdk\/client-/;
 const STAND_IN = "src/adapters/lambda-credentials.ts";
+/** @peculiar/x509 and the ASN.1 libraries under it: about 220 KB of a bundle. */
+const X509 = /node_modules\/(?:@peculiar\/|asn1js\/|tsyringe\/)/;
+/**
+ * The functions that parse, check or issue no certificate: the relay and the document have no key; the
+ * revocation lists are statements signed by a root's key (src/service/root-statement-keys.ts).
+ */
+const WITHOUT_CERTIFICATES = ["openapi", "relay", "revocation-list"];
 
 let bundles: { name: string; inputs: Metafile["outputs"][string]["inputs"] }[];
 
@@ -57,5 +64,16 @@ describe("the Lambda bundles' inputs", () => {
     const withClients = bundles.filter(({ inputs }) => Object.keys(inputs).some((i) => AWS_CLIENT.test(i)));
     expect(withClients.map((b) => b.name)).toContain("relay");
     for (const { name, inputs } of withClients) expect(Object.keys(inputs), name).toContain(STAND_IN);
+  });
+
+  it("hold no X.509 code in a function that handles no certificate", () => {
+    for (const name of WITHOUT_CERTIFICATES) {
+      const bundle = bundles.find((b) => b.name === name);
+      expect(bundle, name).toBeDefined();
+      expect(
+        Object.keys(bundle!.inputs).filter((input) => X509.test(input)),
+        name,
+      ).toEqual([]);
+    }
   });
 });

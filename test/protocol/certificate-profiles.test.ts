@@ -25,6 +25,7 @@ import {
   decodeVehicleIdentifierExtension,
   encodeKeyRoleExtension,
   encodeVehicleIdentifierExtension,
+  KEY_USAGE,
   type KeyRole,
   profileChain,
   type SubjectAttribute,
@@ -246,6 +247,15 @@ beforeAll(async () => {
 
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("the profiles' key usage bits", () => {
+  // Written out in certificate-profiles.ts rather than taken from the library, so they must stay its numbers.
+  it("are @peculiar/x509's KeyUsageFlags, which the issuer and the verifier read them as", () => {
+    for (const [name, bit] of Object.entries(KEY_USAGE)) {
+      expect(bit, name).toBe(x509.KeyUsageFlags[name as keyof typeof KEY_USAGE]);
+    }
+  });
 });
 
 describe("issuance", () => {

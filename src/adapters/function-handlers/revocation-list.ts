@@ -1,15 +1,15 @@
 // GET /v1/vehicles/{vehicleId}/revocations?after=n (oem): the vehicle's
 // revocation list after the car's cursor, signed by the Vehicle OEM root; the
 // OEM's telematics hands it to the car (Vehicle.applyRevocationList).
-import "reflect-metadata";
 import { REVOCATION_LIST_ROUTES } from "../../api/routes/revocation-list-routes.js";
-import type { CarKeysService } from "../../service/car-keys-service.js";
 import { createHttpHandler, type DependencySource } from "../../service/http/create-http-handler.js";
+import type { RevocationLists } from "../../service/revocation-lists.js";
 import type { ServiceDependencies } from "../service-assembly.js";
 
 /** What this function uses: the parts of the service its routes call. */
 export interface RevocationListDependencies extends Pick<ServiceDependencies, "serverToServerMtls"> {
-  readonly service: Pick<CarKeysService, "revocations">;
+  /** The whole service's `revocations` (KeyRevocation) or the revocation lists alone. */
+  readonly service: { readonly revocations: Pick<RevocationLists, "revocationList"> };
 }
 
 export function makeHandler(dependencies: DependencySource<RevocationListDependencies>) {
