@@ -3,7 +3,6 @@
 // (which runs esbuild's JS API) both derive their options from LAMBDA_BUNDLE,
 // so the sizes and load times the bench prints are those of what we deploy.
 // test/infra checks that both paths produce byte-identical bundles.
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BundlingOptions, OutputFormat, SourceMapMode } from "aws-cdk-lib/aws-lambda-nodejs";
@@ -30,8 +29,6 @@ export const LAMBDA_NODE_MAJOR = 24;
  */
 export const BUNDLE_NODE_TARGET = LAMBDA_NODE_MAJOR;
 
-const requireFromHere = createRequire(import.meta.url);
-
 export const LAMBDA_BUNDLE = {
   target: `node${BUNDLE_NODE_TARGET}`,
   // ESM loads faster than CJS (docs/toolchain.md "Lambda bundles": 67 ms against 107 ms for the same handler).
@@ -53,12 +50,11 @@ export const LAMBDA_BUNDLE = {
   // ESM bundle; the alias keeps clear of a bundle's own `createRequire` import.
   banner:
     'import { createRequire as __carkeysCreateRequire } from "node:module"; const require = __carkeysCreateRequire(import.meta.url);',
-  // @peculiar/x509 (through tsyringe) needs the Reflect metadata polyfill
-  // before it loads. esbuild evaluates injected files before the entry's own
-  // imports, so every bundle has it whether or not its handler remembers
-  // `import "reflect-metadata"` first (when it does, it is the same file and
-  // is bundled once).
-  inject: [requireFromHere.resolve("reflect-metadata")],
+  // Nothing is injected: @peculiar/x509 (through tsyringe) needs the Reflect
+  // metadata polyfill before it loads, and every entry whose bundle holds it
+  // imports "reflect-metadata" first (test/infra/lambda-bundle-inputs.test.ts
+  // checks both ways), so the functions without certificates (openapi, relay,
+  // revocation-list) do not carry its 13 KB.
   tsconfig: join(PROJECT_ROOT, "tsconfig.json"),
   // In a Lambda the credentials are in the environment, so the SDK's default
   // chain (SSO and STS clients, ini files) is replaced by its environment step
@@ -82,7 +78,6 @@ export function nodejsFunctionBundling(): BundlingOptions {
     mainFields: [...LAMBDA_BUNDLE.mainFields],
     externalModules: [...LAMBDA_BUNDLE.external],
     banner: LAMBDA_BUNDLE.banner,
-    inject: [...LAMBDA_BUNDLE.inject],
     tsconfig: LAMBDA_BUNDLE.tsconfig,
     esbuildArgs: {
       "--alias": Object.entries(LAMBDA_BUNDLE.alias).map(([name, path]) => `${name}=${path}`),
@@ -105,7 +100,6 @@ export function esbuildBuildOptions(entry: string, outdir: string): BuildOptions
     mainFields: [...LAMBDA_BUNDLE.mainFields],
     external: [...LAMBDA_BUNDLE.external],
     banner: { js: LAMBDA_BUNDLE.banner },
-    inject: [...LAMBDA_BUNDLE.inject],
     tsconfig: LAMBDA_BUNDLE.tsconfig,
     alias: { ...LAMBDA_BUNDLE.alias },
     outfile: join(outdir, BUNDLE_FILE),

@@ -4,7 +4,7 @@
 // bundles"). The AWS SDK's default credential chain is replaced by its
 // environment step (src/adapters/lambda-credentials.ts), whose SSO and STS
 // clients and file loaders would otherwise be about 100 KB of every bundle.
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { build, type Metafile } from "esbuild";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -27,6 +27,10 @@ const X509 = /node_modules\/(?:@peculiar\/|asn1js\/|tsyringe\/)/;
  * revocation lists are statements signed by a root's key (src/service/root-statement-keys.ts).
  */
 const WITHOUT_CERTIFICATES = ["openapi", "relay", "revocation-list"];
+const REFLECT_METADATA = /node_modules\/reflect-metadata\//;
+/** The first import statement of an entry point's source. */
+const firstImport = (name: string): string | undefined =>
+  /^import[^;]*;/m.exec(readFileSync(join(FUNCTIONS_DIR, `${name}.ts`), "utf8"))?.[0];
 
 let bundles: { name: string; inputs: Metafile["outputs"][string]["inputs"] }[];
 
@@ -74,6 +78,21 @@ describe("the Lambda bundles' inputs", () => {
         Object.keys(bundle!.inputs).filter((input) => X509.test(input)),
         name,
       ).toEqual([]);
+    }
+  });
+
+  it("load the Reflect polyfill first where @peculiar/x509 needs it, and carry it nowhere else", () => {
+    for (const { name, inputs } of bundles) {
+      const files = Object.keys(inputs);
+      if (files.some((input) => X509.test(input))) {
+        // Nothing is injected (infra/lib/bundling-options.ts): the entry's own first import must load it.
+        expect(firstImport(name), name).toBe('import "reflect-metadata";');
+      } else {
+        expect(
+          files.filter((input) => REFLECT_METADATA.test(input)),
+          name,
+        ).toEqual([]);
+      }
     }
   });
 });
