@@ -309,8 +309,12 @@ describe("the npm package", () => {
       const fresh = await signWebhook(serviceKey, real.body, randomUUID(), now);
       expect(await post(receiverPort, { ...fresh, "content-type": "application/json" }, real.body)).toBe(204);
 
+      // The receiver logs each verdict as it answers: wait for the last one's line too, not only the refusals
+      // (the fresh delivery's 204 can arrive before its "accepted" line is read from the receiver's stdout).
       await until(
-        () => lines.filter((l) => l.delivery === "refused").length >= 5,
+        () =>
+          lines.filter((l) => l.delivery === "refused").length >= 5 &&
+          lines.some((l) => l.delivery === "accepted" && l.id === fresh[WEBHOOK_HEADERS.id]),
         () => `the receiver logged ${JSON.stringify(lines)}`,
       );
       expect(lines.filter((l) => l.delivery === "refused").map((l) => l.reason)).toEqual([
