@@ -51,6 +51,11 @@ const DEFAULT_TIMEOUT_MS = 15 * 60_000;
 const FUNCTION_NAME = /^[A-Za-z0-9_.:$-]{1,170}$/;
 const ARN_REGION = /^arn:aws[a-z-]*:lambda:([a-z]{2}(?:-[a-z]+)+-\d+):\d{12}:function:/;
 
+/** The Lambda API origin the environment names, as the AWS SDKs read it: AWS_ENDPOINT_URL_LAMBDA, else AWS_ENDPOINT_URL. */
+export function lambdaEndpointFromEnvironment(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.AWS_ENDPOINT_URL_LAMBDA || env.AWS_ENDPOINT_URL || undefined;
+}
+
 /** The function's result (its JSON answer), or LambdaFunctionError, LambdaInvokeError, ServiceConnectionError. */
 export async function invokeFunction(invocation: LambdaInvocation): Promise<unknown> {
   const name = invocation.functionName;
@@ -61,8 +66,7 @@ export async function invokeFunction(invocation: LambdaInvocation): Promise<unkn
     invocation.region ??
     ARN_REGION.exec(name)?.[1] ??
     (process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION);
-  const endpoint =
-    invocation.endpoint ?? (process.env.AWS_ENDPOINT_URL_LAMBDA || process.env.AWS_ENDPOINT_URL || undefined);
+  const endpoint = invocation.endpoint ?? lambdaEndpointFromEnvironment();
   if (region === undefined && (endpoint === undefined || invocation.auth.kind === "sigv4")) {
     throw new OemAuthError(
       `no AWS region to invoke ${name} in: give the region (--region) or an ARN, or set AWS_REGION`,

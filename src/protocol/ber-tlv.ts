@@ -4,6 +4,7 @@
 // 82 LLLL. The parser is total: every malformed input ends in a TlvError that
 // says what was wrong and where, never an out-of-range read.
 import { concatBytes, toHex } from "./bytes.js";
+import { lengthOctets } from "./der-writer.js";
 import { ProtocolInputError, TlvError } from "./errors.js";
 
 export interface Tlv {
@@ -44,11 +45,12 @@ function encodeTag(tag: number): Uint8Array {
   return bytes;
 }
 
+/** The minimal definite length, as DER writes it; the NFC protocol's values stop at MAX_TLV_VALUE_LENGTH. */
 function encodeLength(length: number): Uint8Array {
-  if (length < 0x80) return Uint8Array.of(length);
-  if (length <= 0xff) return Uint8Array.of(0x81, length);
-  if (length <= MAX_TLV_VALUE_LENGTH) return Uint8Array.of(0x82, length >> 8, length & 0xff);
-  throw new ProtocolInputError(`TLV value of ${length} bytes exceeds ${MAX_TLV_VALUE_LENGTH}`);
+  if (length > MAX_TLV_VALUE_LENGTH) {
+    throw new ProtocolInputError(`TLV value of ${length} bytes exceeds ${MAX_TLV_VALUE_LENGTH}`);
+  }
+  return lengthOctets(length);
 }
 
 /** TLV(t, v) of docs/transaction.md. */

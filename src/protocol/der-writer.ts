@@ -26,8 +26,11 @@ const TAG = {
   set: 0x31,
 } as const;
 
-/** X.690 §8.1.3: short form below 128, else the fewest length octets (§10.1). */
-function lengthOctets(length: number): Uint8Array {
+/**
+ * X.690 §8.1.3: short form below 128, else the fewest length octets (§10.1). The BER-TLV of the
+ * NFC protocol (ber-tlv.ts) writes its lengths the same way.
+ */
+export function lengthOctets(length: number): Uint8Array {
   if (length < 0x80) return Uint8Array.of(length);
   const bytes: number[] = [];
   for (let n = length; n > 0; n = Math.floor(n / 256)) bytes.unshift(n % 256);

@@ -24,6 +24,7 @@ import { concatBytes, fromHex, toHex } from "../protocol/bytes.js";
 import { certificatePublicKey, parseCertificate } from "../protocol/certificate-verifier.js";
 import { deviceIdFromInstanceKey } from "../protocol/device-identity.js";
 import { ConfigurationError } from "./errors.js";
+import { PendingCache } from "./pending-cache.js";
 import type { KeyRecord } from "./ports.js";
 
 /** HMAC-SHA-256 under the deployment's secret. */
@@ -50,22 +51,15 @@ export class DevicePseudonyms {
    * References are asked for again and again (lost mode, every registration): remembered per process,
    * oldest forgotten first, so a long-lived container does not grow with every device it meets.
    */
-  private readonly references = new Map<string, Promise<string>>();
+  private readonly references = new PendingCache<string, string>(REMEMBERED_REFERENCES);
 
   constructor(private readonly key: MacKey) {}
 
   /** The name lost mode files a device's keys under. */
   reference(seId: string): Promise<string> {
-    let reference = this.references.get(seId);
-    if (!reference) {
-      reference = this.key.mac(concatBytes(REFERENCE_LABEL, fromHex(seId, "seId"))).then(toHex);
-      reference.catch(() => this.references.delete(seId));
-      this.references.set(seId, reference);
-      if (this.references.size > REMEMBERED_REFERENCES) {
-        this.references.delete(this.references.keys().next().value!);
-      }
-    }
-    return reference;
+    return this.references.get(seId, () =>
+      this.key.mac(concatBytes(REFERENCE_LABEL, fromHex(seId, "seId"))).then(toHex),
+    );
   }
 
   /** The SE id of the device holding `keyId`, blinded for that key alone. */

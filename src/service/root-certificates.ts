@@ -35,6 +35,7 @@ import { signStatement } from "../protocol/signed-statement.js";
 import type { DigestSigner } from "../protocol/signer.js";
 import type { ConfiguredDeviceOemRoot } from "./device-oem-roots.js";
 import { ConfigurationError, ConflictError, ServiceUnavailableError } from "./errors.js";
+import { PendingCache } from "./pending-cache.js";
 import type { Clock, OemRootProfile, RootCertificateRecord, Signer, Store } from "./ports.js";
 import type { StatementRoots } from "./root-statement-keys.js";
 
@@ -95,7 +96,7 @@ function cachingPublicKey(inner: DigestSigner): DigestSigner {
 export class RootCertificates implements StatementRoots {
   private readonly options: RootCertificatesOptions;
   private readonly signers = new Map<OemRootProfile, DigestSigner>();
-  private readonly cache = new Map<OemRootProfile, Promise<RootCertificate>>();
+  private readonly cache = new PendingCache<OemRootProfile, RootCertificate>();
 
   constructor(options: RootCertificatesOptions) {
     this.options = options;
@@ -145,14 +146,8 @@ export class RootCertificates implements StatementRoots {
 
   /** The root of `profile`, self-signing and storing it on first use. */
   get(profile: OemRootProfile): Promise<RootCertificate> {
-    let pending = this.cache.get(profile);
-    if (!pending) {
-      pending = this.load(profile);
-      this.cache.set(profile, pending);
-      // A failure (KMS or DynamoDB unreachable) is not remembered: the next request tries again.
-      pending.catch(() => this.cache.delete(profile));
-    }
-    return pending;
+    // A failure (KMS or DynamoDB unreachable) is not remembered: the next request tries again.
+    return this.cache.get(profile, () => this.load(profile));
   }
 
   private signer(profile: OemRootProfile): DigestSigner {

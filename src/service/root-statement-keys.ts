@@ -17,6 +17,7 @@ import { StatementSigningError } from "../protocol/errors.js";
 import { signStatement } from "../protocol/signed-statement.js";
 import type { DigestSigner } from "../protocol/signer.js";
 import { ConfigurationError, ServiceUnavailableError } from "./errors.js";
+import { PendingCache } from "./pending-cache.js";
 import type { OemRootProfile, Signer, Store } from "./ports.js";
 
 /** What signs the service's statements: a root's key, once that root's certificate exists. */
@@ -39,7 +40,7 @@ interface StatementKey {
 
 export class RootStatementKeys implements StatementRoots {
   private readonly options: RootStatementKeysOptions;
-  private readonly keys = new Map<OemRootProfile, Promise<StatementKey>>();
+  private readonly keys = new PendingCache<OemRootProfile, StatementKey>();
 
   constructor(options: RootStatementKeysOptions) {
     this.options = options;
@@ -63,13 +64,7 @@ export class RootStatementKeys implements StatementRoots {
 
   /** The key of `profile` with its stored record checked, once per process (a failure is retried). */
   private key(profile: OemRootProfile): Promise<StatementKey> {
-    let pending = this.keys.get(profile);
-    if (!pending) {
-      pending = this.load(profile);
-      this.keys.set(profile, pending);
-      pending.catch(() => this.keys.delete(profile));
-    }
-    return pending;
+    return this.keys.get(profile, () => this.load(profile));
   }
 
   private async load(profile: OemRootProfile): Promise<StatementKey> {

@@ -499,7 +499,7 @@ async function serveInvocation(
         : invokeRefusal(403, "UnrecognizedClientException", "the OEM API token is not valid"),
     );
   }
-  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
+  const region = arnRegion();
   const target = resolveInvocable(settings.invocable, encodedName, settings.accountId);
   if (!target) {
     let shown = encodedName;
@@ -662,8 +662,13 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | undefined)?.then === "function";
 }
 
+/** The region the ARNs the server shows name: the developer's own setting, as the SDK reads it. */
+function arnRegion(): string {
+  return process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
+}
+
 function lambdaContext(functionName: string, accountId: string, deadline: number): Context {
-  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
+  const region = arnRegion();
   const unsupported = () => {
     throw new Error("context.done/fail/succeed are not supported: return a promise");
   };

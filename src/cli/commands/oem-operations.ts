@@ -48,10 +48,10 @@ export function registerOemOperationCommands(program: Command): void {
     .option("--data-dir <dir>", "the data directory of `npm start`", ".data")
     .action(
       action(async (options: SweepOptions) => {
-        const { invokeFunction } = await import("../../client/lambda-invoke.js");
-        const endpoint =
-          options.endpoint ??
-          (process.env.AWS_ENDPOINT_URL_LAMBDA || process.env.AWS_ENDPOINT_URL || undefined);
+        const { invokeFunction, lambdaEndpointFromEnvironment } = await import(
+          "../../client/lambda-invoke.js"
+        );
+        const endpoint = options.endpoint ?? lambdaEndpointFromEnvironment();
         const token = options.oemToken ?? localToken(endpoint, options.dataDir);
         const answer = await invokeFunction({
           functionName: options.function,
