@@ -4,16 +4,11 @@
 // bundles"). The AWS SDK's default credential chain is replaced by its
 // environment step (src/adapters/lambda-credentials.ts), whose SSO and STS
 // clients and file loaders would otherwise be about 100 KB of every bundle.
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { build, type Metafile } from "esbuild";
+import type { Metafile } from "esbuild";
 import { beforeAll, describe, expect, it } from "vitest";
-import { esbuildBuildOptions, PROJECT_ROOT } from "../../infra/lib/bundling-options.js";
-
-const FUNCTIONS_DIR = join(PROJECT_ROOT, "functions");
-const ENTRIES = readdirSync(FUNCTIONS_DIR)
-  .filter((name) => name.endsWith(".ts"))
-  .map((name) => join(FUNCTIONS_DIR, name));
+import { bundleEveryFunction, FUNCTION_ENTRIES, FUNCTIONS_DIR } from "../support/lambda-bundle-outputs.js";
 
 /** The default chain's steps other than the environment, and the SDK clients its SSO and STS steps use. */
 const DEFAULT_CHAIN =
@@ -35,24 +30,12 @@ const firstImport = (name: string): string | undefined =>
 let bundles: { name: string; inputs: Metafile["outputs"][string]["inputs"] }[];
 
 beforeAll(async () => {
-  // One build of every function, written nowhere: only the metafile is read.
-  const result = await build({
-    ...esbuildBuildOptions(ENTRIES[0]!, "unused"),
-    entryPoints: ENTRIES,
-    outfile: undefined,
-    outdir: join(PROJECT_ROOT, "cdk.out", "inputs-check"),
-    entryNames: "[name]",
-    write: false,
-    metafile: true,
-  });
-  bundles = Object.entries(result.metafile.outputs)
-    .filter(([file]) => file.endsWith(".js"))
-    .map(([file, output]) => ({ name: file.split("/").pop()!.replace(/\.js$/, ""), inputs: output.inputs }));
+  bundles = (await bundleEveryFunction()).map(({ name, output }) => ({ name, inputs: output.inputs }));
 }, 120_000);
 
 describe("the Lambda bundles' inputs", () => {
   it("bundles every function", () => {
-    expect(bundles.length).toBe(ENTRIES.length);
+    expect(bundles.length).toBe(FUNCTION_ENTRIES.length);
   });
 
   it("hold no step of the default credential chain but the environment's", () => {

@@ -1,24 +1,6 @@
-// Every Lambda bundle holds zod/mini and none of classic zod: classic zod's
-// method chains keep the whole library, about 445 KB minified, in every
-// bundle that validates requests, against about 20 KB for zod/mini
-// (docs/toolchain.md "Lambda bundles"). One `import { z } from "zod"` in any
-// file a function reaches brings it all back, so the functions are bundled
-// with the stack's own esbuild options and the metafile's inputs are checked:
-// no module of zod's classic build, zod's modules small in total, and its
-// English locale present in each function that serves routes
-// (src/api/validation-messages.ts: zod/mini installs none, and problem answers
-// quote its messages).
-import { readdirSync } from "node:fs";
-import { join } from "node:path";
-import { build, type Metafile } from "esbuild";
 import { beforeAll, describe, expect, it } from "vitest";
-import { esbuildBuildOptions, PROJECT_ROOT } from "../../infra/lib/bundling-options.js";
 import { functionNames } from "../../src/api/routes.js";
-
-const FUNCTIONS_DIR = join(PROJECT_ROOT, "functions");
-const ENTRIES = readdirSync(FUNCTIONS_DIR)
-  .filter((name) => name.endsWith(".ts"))
-  .map((name) => join(FUNCTIONS_DIR, name));
+import { type BundleOutput, bundleEveryFunction, FUNCTION_NAMES } from "../support/lambda-bundle-outputs.js";
 
 /** zod's classic build: its package entry points and everything under v4/classic. */
 const CLASSIC_ZOD = /node_modules\/zod\/(?:index\.js$|v4\/index\.js$|v4\/classic\/)/;
@@ -28,29 +10,15 @@ const ZOD_ENGLISH = /node_modules\/zod\/v4\/locales\/en\.js$/;
 /** What zod may add to one bundle: zod/mini with the checks and locale the schemas use is about 40 KB. */
 const MAX_ZOD_BYTES = 80 * 1024;
 
-let outputs: { name: string; output: Metafile["outputs"][string] }[];
+let outputs: BundleOutput[];
 
 beforeAll(async () => {
-  // One build of every function (esbuild shares the parsing), written nowhere: only the metafile is read.
-  const result = await build({
-    ...esbuildBuildOptions(ENTRIES[0]!, "unused"),
-    entryPoints: ENTRIES,
-    outfile: undefined,
-    outdir: join(PROJECT_ROOT, "cdk.out", "zod-check"),
-    entryNames: "[name]",
-    write: false,
-    metafile: true,
-  });
-  outputs = Object.entries(result.metafile.outputs)
-    .filter(([file]) => file.endsWith(".js") || file.endsWith(".mjs"))
-    .map(([file, output]) => ({ name: file.split("/").pop()!, output }));
+  outputs = await bundleEveryFunction();
 }, 120_000);
 
 describe("the Lambda bundles' zod", () => {
   it("bundles every function", () => {
-    expect(outputs.map((o) => o.name).sort()).toEqual(
-      ENTRIES.map((entry) => `${entry.split("/").pop()!.replace(/\.ts$/, "")}.js`).sort(),
-    );
+    expect(outputs.map((o) => o.name).sort()).toEqual([...FUNCTION_NAMES].sort());
   });
 
   it("holds no module of classic zod, in any function", () => {
@@ -64,7 +32,7 @@ describe("the Lambda bundles' zod", () => {
 
   it("holds zod/mini and its English messages in every function that serves routes", () => {
     const routeFunctions = functionNames();
-    const served = outputs.filter(({ name }) => routeFunctions.includes(name.replace(/\.js$/, "")));
+    const served = outputs.filter(({ name }) => routeFunctions.includes(name));
     expect(served.length).toBe(routeFunctions.length);
     for (const { name, output } of served) {
       const inputs = Object.keys(output.inputs);
