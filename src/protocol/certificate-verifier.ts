@@ -103,7 +103,8 @@ export interface ParsedCertificate {
   readonly selfIssued: boolean;
 }
 
-export type CertificateInput = Uint8Array | string | x509.X509Certificate;
+/** DER, PEM, or a certificate parseCertificate returned already (used as is, not parsed again). */
+export type CertificateInput = Uint8Array | string | x509.X509Certificate | ParsedCertificate;
 
 function malformed(message: string, cause?: unknown): CertificateVerificationError {
   return new CertificateVerificationError("malformed", message, cause === undefined ? undefined : { cause });
@@ -159,6 +160,8 @@ function bitStringBytes(item: Tlv, what: string): Uint8Array {
  * throws CertificateVerificationError("malformed"), never an ASN.1 exception.
  */
 export function parseCertificate(input: CertificateInput): ParsedCertificate {
+  // A root kept parsed for a process's life, or a request's certificate parsed under its own field first.
+  if (isParsedCertificate(input)) return input;
   const der = toDer(input);
   if (der.length > MAX_CERTIFICATE_SIZE)
     throw malformed(`certificate longer than ${MAX_CERTIFICATE_SIZE} bytes`);

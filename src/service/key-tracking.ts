@@ -4,6 +4,7 @@ import { equalBytes, fromHex, toHex } from "../protocol/bytes.js";
 import type { KeyRole } from "../protocol/certificate-profiles.js";
 import {
   certificatePublicKey,
+  type ParsedCertificate,
   parseCertificate,
   type VerifiedCertificateChain,
   verifyCertificateChain,
@@ -108,7 +109,7 @@ export class KeyTracking {
     // by its key identifier as GET /v1/trust-anchors lists it (src/service/revocation-delivery.ts).
     const anchor = chain.chain.at(-1)!;
     const deviceOemRoot =
-      anchor.subjectKeyIdentifier && !equalBytes(anchor.der, anchors[0]!)
+      anchor.subjectKeyIdentifier && !equalBytes(anchor.der, anchors[0]!.der)
         ? toHex(anchor.subjectKeyIdentifier)
         : undefined;
     const keyId = toHex(keyIdentifier(chain.publicKey));
@@ -124,13 +125,19 @@ export class KeyTracking {
     const vehicleId = toHex(chain.vehicleIdentifier!);
     const role: KeyRole = chain.keyRole!;
     // Everything this registration reads before it decides, in one round trip: the device's lost-mode
-    // state, the vehicle, the key (a repeat?) and, for an owner key, the pairing material it spends.
+    // state, the vehicle, the key (a repeat?), for an owner key the pairing material it spends, and for a
+    // friend key the key its attestation names as signer (the owner's or a co-owner's).
+    const attesterKeyId = role === "friend" ? attestationSignerKeyId(input) : undefined;
+    const keysRead = [keyId, ...(attesterKeyId && attesterKeyId !== keyId ? [attesterKeyId] : [])];
     const records = await store.readRecords({
       deviceNoticeStates: [seId],
       vehicles: [vehicleId],
-      keys: [keyId],
+      keys: keysRead,
       ...(role === "owner" ? { pairings: [vehicleId] } : {}),
     });
+    // A key read above (found or not) is not read again.
+    const keyRecord = (id: string): Promise<KeyRecord | undefined> =>
+      keysRead.includes(id) ? Promise.resolve(records.keys.get(id)) : store.getKey(id);
     if (records.deviceNoticeStates.get(seId)?.lostMode === "suspended") {
       throw suspended(seId, OWN_DEVICE_SUSPENDED);
     }
@@ -165,12 +172,13 @@ export class KeyTracking {
     const existing = records.keys.get(keyId);
     if (existing) return this.repeat(existing, chain, nonce);
 
-    const attested = role === "friend" ? await this.verifyAttestation(input, vehicle, chain) : undefined;
+    const attested =
+      role === "friend" ? await this.verifyAttestation(input, vehicle, chain, keyRecord) : undefined;
     const attestation = attested?.facts;
     const attestingOwner = attested
       ? attested.sharer
         ? await this.attestingCoOwner(attested.sharer)
-        : await this.attestingOwner(vehicle)
+        : await this.attestingOwner(vehicle, keyRecord)
       : undefined;
     if (role === "owner") {
       // With an owner on record, this is a new phone taking over (migration): the car confirmed it under new material.
@@ -326,17 +334,13 @@ export class KeyTracking {
 
   private verifyChain(
     input: KeyRegistrationRequest,
-    deviceOemRoots: readonly Uint8Array[],
+    deviceOemRoots: readonly ParsedCertificate[],
     at: Date,
   ): VerifiedCertificateChain {
     // Parsed first, each on its own, so a certificate that does not decode is refused under its own field.
-    const leaf = parseField(
-      "body.endpointCertificate",
-      () => parseCertificate(input.endpointCertificate).der,
-    );
-    const instanceCa = parseField(
-      "body.instanceCaCertificate",
-      () => parseCertificate(input.instanceCaCertificate).der,
+    const leaf = parseField("body.endpointCertificate", () => parseCertificate(input.endpointCertificate));
+    const instanceCa = parseField("body.instanceCaCertificate", () =>
+      parseCertificate(input.instanceCaCertificate),
     );
     const verify = (when: Date) =>
       verifyCertificateChain({
@@ -419,6 +423,7 @@ export class KeyTracking {
     input: KeyRegistrationRequest,
     vehicle: VehicleRecord,
     chain: VerifiedCertificateChain,
+    keyRecord: KeyLookup,
   ): Promise<{ facts: KeyAttestationFacts; sharer?: KeyRecord; depth: number }> {
     if (!vehicle.owner) {
       throw new ConflictError(
@@ -432,7 +437,8 @@ export class KeyTracking {
     } catch (error) {
       return invalidField("body.keyAttestation", error);
     }
-    const sharer = signerKeyId === vehicle.owner.keyId ? undefined : await this.coOwner(signerKeyId, vehicle);
+    const sharer =
+      signerKeyId === vehicle.owner.keyId ? undefined : await this.coOwner(signerKeyId, vehicle, keyRecord);
     let facts: KeyAttestationFacts;
     try {
       // The chain is verified already (for either role); the friend decision is the one the car and the SE make.
@@ -494,8 +500,8 @@ export class KeyTracking {
   }
 
   /** The co-owner key that signed an attestation: registered for this vehicle, a co-owner, active. */
-  private async coOwner(keyId: string, vehicle: VehicleRecord): Promise<KeyRecord> {
-    const sharer = await this.options.store.getKey(keyId);
+  private async coOwner(keyId: string, vehicle: VehicleRecord, keyRecord: KeyLookup): Promise<KeyRecord> {
+    const sharer = await keyRecord(keyId);
     if (!sharer || sharer.vehicleId !== vehicle.vehicleId) {
       throw new ForbiddenError(
         `the key attestation is signed by key ${keyId}, neither the vehicle's owner key nor one of its co-owners`,
@@ -531,8 +537,11 @@ export class KeyTracking {
    * cost a round trip for what the transaction decides anyway), so a
    * revocation or suspension that commits in between still refuses it.
    */
-  private async attestingOwner(vehicle: VehicleRecord): Promise<{ key: KeyRecord; device: string }> {
-    const owner = await this.options.store.getKey(vehicle.owner!.keyId);
+  private async attestingOwner(
+    vehicle: VehicleRecord,
+    keyRecord: KeyLookup,
+  ): Promise<{ key: KeyRecord; device: string }> {
+    const owner = await keyRecord(vehicle.owner!.keyId);
     if (!owner || (owner.state ?? "active") !== "active") {
       throw new ForbiddenError(`the attesting owner key ${vehicle.owner!.keyId} is no longer active`);
     }
@@ -620,6 +629,24 @@ export class KeyTracking {
     }
     await this.options.store.claimNonce(nonce);
     return { created: false, response: keyView(existing) };
+  }
+}
+
+/** A key's record by id: from the registration's first read when it asked for it, else read now. */
+type KeyLookup = (keyId: string) => Promise<KeyRecord | undefined>;
+
+/**
+ * The signer a friend key's attestation names, read ahead so its record comes with the registration's
+ * first read; undefined when absent or malformed (verifyAttestation refuses those under their field).
+ */
+function attestationSignerKeyId(input: KeyRegistrationRequest): string | undefined {
+  if (input.keyAttestation === undefined) return undefined;
+  try {
+    return toHex(
+      parseKeyAttestation(bytesField(input.keyAttestation, "body.keyAttestation")).facts.signerKeyId,
+    );
+  } catch {
+    return undefined;
   }
 }
 

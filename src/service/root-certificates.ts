@@ -97,6 +97,8 @@ export class RootCertificates implements StatementRoots {
   private readonly options: RootCertificatesOptions;
   private readonly signers = new Map<OemRootProfile, DigestSigner>();
   private readonly cache = new PendingCache<OemRootProfile, RootCertificate>();
+  /** The configured Device OEM roots, parsed on the first chain verification that needs them. */
+  private configuredAnchors?: ParsedCertificate[];
 
   constructor(options: RootCertificatesOptions) {
     this.options = options;
@@ -133,9 +135,11 @@ export class RootCertificates implements StatementRoots {
    * The anchors a device's key chain may end at (DER): the service's own Device OEM root, which
    * certifies the SEs it enrolls, then every configured maker's root.
    */
-  async deviceOemAnchors(): Promise<Uint8Array[]> {
+  async deviceOemAnchors(): Promise<ParsedCertificate[]> {
     const own = await this.get("device-oem-root");
-    return [own.der, ...this.configuredDeviceOemRoots(own).map((root) => root.der)];
+    // Parsed once per process: a chain verification uses them as they are.
+    this.configuredAnchors ??= this.configuredDeviceOemRoots(own).map((root) => parseCertificate(root.der));
+    return [own.parsed, ...this.configuredAnchors];
   }
 
   /** The configured roots other than the service's own (configuring its own root again adds nothing). */

@@ -103,6 +103,17 @@ describe("DynamoDB operations per request", () => {
       await oem.listVehicleKeys(toHex(car.vehicleIdentifier));
     });
     expectWithinBudget(setup);
+    // A new friend key: its records (the attesting owner key among them) read in one batch, written in one
+    // transaction; a repeat reads the same batch and claims its nonce.
+    const friendRegistrations = setup.filter((r) => r.route === "key-registration").slice(1);
+    expect(friendRegistrations).toHaveLength(2 * friends.length);
+    for (const [i, registration] of friendRegistrations.entries()) {
+      expect(registration.byCommand, `friend registration ${i}`).toEqual(
+        i % 2 === 0
+          ? { BatchGetItemCommand: 1, TransactWriteItemsCommand: 1 }
+          : { BatchGetItemCommand: 1, PutItemCommand: 1 },
+      );
+    }
     expect(setup.map((r) => r.route)).toEqual(
       expect.arrayContaining(["vehicle-enrollment", "issuance", "key-registration", "key", "vehicle-keys"]),
     );
