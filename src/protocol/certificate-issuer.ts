@@ -10,6 +10,7 @@
 
 import { sha256 } from "@noble/hashes/sha2.js";
 import { concatBytes, equalBytes, fromHex, toHex } from "./bytes.js";
+import { certificatePem } from "./certificate-pem.js";
 import {
   CARKEY_OID,
   type CertificateProfile,
@@ -190,15 +191,6 @@ function encodeSerial(serialNumberHex: string): { element: Uint8Array; hex: stri
   if (contents.every((b) => b === 0)) throw new ProtocolInputError("serialNumber must not be zero");
   // Reported as parseCertificate reads it back: the magnitude, without the sign octet.
   return { element, hex: toHex(contents[0] === 0 ? contents.subarray(1) : contents) };
-}
-
-/** RFC 7468 §2 textual encoding: base64 in lines of 64 characters. */
-function certificatePem(der: Uint8Array): string {
-  const base64 = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString("base64");
-  const lines = ["-----BEGIN CERTIFICATE-----"];
-  for (let i = 0; i < base64.length; i += 64) lines.push(base64.slice(i, i + 64));
-  lines.push("-----END CERTIFICATE-----");
-  return lines.join("\n");
 }
 
 export interface CertificateTemplate {

@@ -4,17 +4,17 @@
 // factory-installed root). Trust anchors are always passed in: nothing here
 // knows whose root to trust. Checks run in two passes, the generic RFC 5280
 // §6.1 path rules first, then the profile rules, so each failure has one
-// predictable reason. The outer structure (exact TBS bytes, names, key,
-// signature) is read with our own total DER splitter, so the bytes verified are
-// the bytes signed; @peculiar/x509 only decodes dates and standard extension
-// values, and its exceptions become "malformed". Signatures go through the
-// strict ecdsa-der.ts decoder and p256.ts verifyRaw, which accepts high-S
-// signatures since KMS and OpenSSL produce them.
+// predictable reason. The whole certificate is read with our own total DER
+// splitter and strict DER decoder (ber-tlv.ts, der-reader.ts), so the bytes
+// verified are the bytes signed and every field has exactly one reading; no
+// general ASN.1 library is involved (docs/certificates.md "Encoding").
+// Signatures go through the strict ecdsa-der.ts decoder and p256.ts verifyRaw,
+// which accepts high-S signatures since KMS and OpenSSL produce them.
 
 import { p256 } from "@noble/curves/nist.js";
-import * as x509 from "@peculiar/x509";
-import { parseTlvs, type Tlv, tlv } from "./ber-tlv.js";
-import { equalBytes, fromHex } from "./bytes.js";
+import { type Tlv, tlv } from "./ber-tlv.js";
+import { equalBytes, fromHex, toHex } from "./bytes.js";
+import { certificatePemToDer } from "./certificate-pem.js";
 import {
   CARKEY_OID,
   CERTIFICATE_PROFILES,
@@ -22,10 +22,28 @@ import {
   type CertificateProfileName,
   decodeKeyRoleExtension,
   decodeVehicleIdentifierExtension,
+  KEY_USAGE,
   type KeyRole,
   profileForPolicy,
   X509_OID,
 } from "./certificate-profiles.js";
+import {
+  DER_TAG,
+  derElements,
+  derSingle,
+  expectTag,
+  malformed,
+  nameText,
+  nameValues,
+  readBoolean,
+  readName,
+  readNamedBits,
+  readOctetAlignedBitString,
+  readOid,
+  readSmallUnsignedInteger,
+  readTime,
+  readUnsignedIntegerBytes,
+} from "./der-reader.js";
 import { derToRawSignature } from "./ecdsa-der.js";
 import {
   CertificateVerificationError,
@@ -65,7 +83,6 @@ export interface CertificateExtension {
 /** What parseCertificate read. Nothing here is trusted until verifyCertificateChain says so. */
 export interface ParsedCertificate {
   readonly der: Uint8Array;
-  readonly certificate: x509.X509Certificate;
   /** The exact tbsCertificate bytes the signature covers. */
   readonly tbs: Uint8Array;
   /** Serial number as lower-case hex without a sign byte. */
@@ -73,8 +90,13 @@ export interface ParsedCertificate {
   /** DER of the issuer and subject Names, compared byte for byte when chaining. */
   readonly issuerName: Uint8Array;
   readonly subjectName: Uint8Array;
-  /** RFC 4514 rendering, for messages only. */
+  /** RFC 4514 rendering (der-reader.ts nameText), for messages only. */
   readonly subject: string;
+  readonly issuer: string;
+  /** The subject's first O, CN and C values, where it has them. */
+  readonly organization?: string;
+  readonly commonName?: string;
+  readonly country?: string;
   readonly notBefore: Date;
   readonly notAfter: Date;
   /** DER AlgorithmIdentifiers: outer signatureAlgorithm, tbsCertificate.signature, SPKI algorithm. */
@@ -103,44 +125,17 @@ export interface ParsedCertificate {
   readonly selfIssued: boolean;
 }
 
-/** DER, PEM, or a certificate parseCertificate returned already (used as is, not parsed again). */
-export type CertificateInput = Uint8Array | string | x509.X509Certificate | ParsedCertificate;
-
-function malformed(message: string, cause?: unknown): CertificateVerificationError {
-  return new CertificateVerificationError("malformed", message, cause === undefined ? undefined : { cause });
-}
+/** DER bytes, one PEM CERTIFICATE block, or a certificate parseCertificate returned already (used as is, not parsed again). */
+export type CertificateInput = Uint8Array | string | ParsedCertificate;
 
 function fail(reason: CertificateVerificationReason, message: string): never {
   throw new CertificateVerificationError(reason, message);
 }
 
-function pemToDer(text: string): Uint8Array {
-  const match = /^\s*-----BEGIN CERTIFICATE-----\r?\n([A-Za-z0-9+/=\r\n]+)-----END CERTIFICATE-----\s*$/.exec(
-    text,
-  );
-  if (!match) throw malformed("not a single PEM CERTIFICATE block");
-  return new Uint8Array(Buffer.from(match[1]!.replace(/[\r\n]/g, ""), "base64"));
-}
-
 function toDer(input: CertificateInput): Uint8Array {
-  if (input instanceof x509.X509Certificate) return new Uint8Array(input.rawData);
-  if (typeof input === "string") return pemToDer(input);
+  if (typeof input === "string") return certificatePemToDer(input);
   if (input instanceof Uint8Array) return input;
-  throw malformed("certificate must be DER bytes, a PEM string or an X509Certificate");
-}
-
-/** Splits DER into elements; the BER-TLV parser refuses indefinite and non-minimal lengths. */
-function elements(bytes: Uint8Array, what: string): Tlv[] {
-  try {
-    return parseTlvs(bytes);
-  } catch (error) {
-    throw malformed(`${what}: ${(error as Error).message}`, error);
-  }
-}
-
-function expectTag(item: Tlv | undefined, tag: number, what: string): Tlv {
-  if (!item || item.tag !== tag) throw malformed(`${what} missing or of the wrong type`);
-  return item;
+  throw malformed("certificate must be DER bytes or a PEM string");
 }
 
 /** Re-encodes an element; exact because the parser admits only minimal DER lengths. */
@@ -148,16 +143,10 @@ function encoded(item: Tlv): Uint8Array {
   return tlv(item.tag, item.value);
 }
 
-function bitStringBytes(item: Tlv, what: string): Uint8Array {
-  if (item.value.length < 1 || item.value[0] !== 0)
-    throw malformed(`${what} must be a whole-byte BIT STRING`);
-  return item.value.subarray(1);
-}
-
 /**
  * Parses one DER or PEM certificate. Anything that is not an X.509 v3
- * certificate, or whose standard or Car Keys extension values do not decode,
- * throws CertificateVerificationError("malformed"), never an ASN.1 exception.
+ * certificate in DER, or whose standard or Car Keys extension values do not
+ * decode, throws CertificateVerificationError("malformed") naming the field.
  */
 export function parseCertificate(input: CertificateInput): ParsedCertificate {
   // A root kept parsed for a process's life, or a request's certificate parsed under its own field first.
@@ -165,93 +154,67 @@ export function parseCertificate(input: CertificateInput): ParsedCertificate {
   const der = toDer(input);
   if (der.length > MAX_CERTIFICATE_SIZE)
     throw malformed(`certificate longer than ${MAX_CERTIFICATE_SIZE} bytes`);
-  const top = elements(der, "certificate");
+  const top = derElements(der, "certificate");
   if (top.length !== 1) throw malformed("trailing bytes after the certificate");
-  const certificateSeq = expectTag(top[0], 0x30, "Certificate");
-  const [tbsItem, sigAlgItem, sigItem, ...extra] = elements(certificateSeq.value, "Certificate");
+  const certificateSeq = expectTag(top[0], DER_TAG.sequence, "Certificate");
+  const [tbsItem, sigAlgItem, sigItem, ...extra] = derElements(certificateSeq.value, "Certificate");
   if (extra.length > 0) throw malformed("Certificate has more than three fields");
-  expectTag(tbsItem, 0x30, "tbsCertificate");
-  expectTag(sigAlgItem, 0x30, "signatureAlgorithm");
-  expectTag(sigItem, 0x03, "signatureValue");
+  expectTag(tbsItem, DER_TAG.sequence, "tbsCertificate");
+  expectTag(sigAlgItem, DER_TAG.sequence, "signatureAlgorithm");
+  expectTag(sigItem, DER_TAG.bitString, "signatureValue");
 
-  const fields = elements(tbsItem!.value, "tbsCertificate");
+  // TBSCertificate (RFC 5280 §4.1): version, serialNumber, signature, issuer, validity, subject,
+  // subjectPublicKeyInfo, then issuerUniqueID [1], subjectUniqueID [2] and extensions [3], each optional.
+  const fields = derElements(tbsItem!.value, "tbsCertificate");
   const version = expectTag(fields[0], 0xa0, "version (only v3 certificates carry extensions)");
   if (!equalBytes(version.value, VERSION_V3_DER)) throw malformed("version is not v3");
-  const serial = expectTag(fields[1], 0x02, "serialNumber");
-  if (serial.value.length < 1 || serial.value.length > 20 || (serial.value[0]! & 0x80) !== 0) {
-    throw malformed("serialNumber must be a positive INTEGER of at most 20 octets");
-  }
-  const tbsSigAlg = expectTag(fields[2], 0x30, "tbsCertificate.signature");
-  const issuer = expectTag(fields[3], 0x30, "issuer");
-  expectTag(fields[4], 0x30, "validity");
-  const subject = expectTag(fields[5], 0x30, "subject");
-  const spki = expectTag(fields[6], 0x30, "subjectPublicKeyInfo");
-  const [spkiAlg, spkiKey, ...spkiExtra] = elements(spki.value, "subjectPublicKeyInfo");
+  const serial = expectTag(fields[1], DER_TAG.integer, "serialNumber");
+  const serialMagnitude = readUnsignedIntegerBytes(serial.value, "serialNumber");
+  // RFC 5280 §4.1.2.2: at most 20 octets. Zero is read, as users are asked to handle
+  // non-conforming serials gracefully and roots in Mozilla's store (Go Daddy G2) have serial 0.
+  if (serial.value.length > 20) throw malformed("serialNumber must be an INTEGER of at most 20 octets");
+  const tbsSigAlg = expectTag(fields[2], DER_TAG.sequence, "tbsCertificate.signature");
+  const issuer = expectTag(fields[3], DER_TAG.sequence, "issuer");
+  const validity = derElements(expectTag(fields[4], DER_TAG.sequence, "validity").value, "validity");
+  if (validity.length !== 2) throw malformed("validity must be notBefore and notAfter");
+  const notBefore = readTime(validity[0]!, "notBefore");
+  const notAfter = readTime(validity[1]!, "notAfter");
+  const subject = expectTag(fields[5], DER_TAG.sequence, "subject");
+  const spki = expectTag(fields[6], DER_TAG.sequence, "subjectPublicKeyInfo");
+  const [spkiAlg, spkiKey, ...spkiExtra] = derElements(spki.value, "subjectPublicKeyInfo");
   if (spkiExtra.length > 0) throw malformed("subjectPublicKeyInfo has extra fields");
-  expectTag(spkiAlg, 0x30, "subjectPublicKeyInfo.algorithm");
-  expectTag(spkiKey, 0x03, "subjectPublicKey");
+  expectTag(spkiAlg, DER_TAG.sequence, "subjectPublicKeyInfo.algorithm");
+  expectTag(spkiKey, DER_TAG.bitString, "subjectPublicKey");
+  const extensions = readExtensionsField(fields.slice(7));
 
-  let certificate: x509.X509Certificate;
-  let notBefore: Date;
-  let notAfter: Date;
-  let serialNumber: string;
-  let subjectText: string;
-  let extensions: CertificateExtension[];
-  let typed: Pick<
-    ParsedCertificate,
-    | "basicConstraints"
-    | "keyUsage"
-    | "subjectKeyIdentifier"
-    | "authorityKeyIdentifier"
-    | "policies"
-    | "vehicleIdentifier"
-    | "keyRole"
-  >;
-  try {
-    certificate = new x509.X509Certificate(new Uint8Array(der));
-    // The getters parse lazily; touch each now so no asn1 error escapes later.
-    notBefore = certificate.notBefore;
-    notAfter = certificate.notAfter;
-    serialNumber = certificate.serialNumber.toLowerCase();
-    subjectText = certificate.subject;
-    extensions = certificate.extensions.map((e) => ({
-      oid: e.type,
-      critical: e.critical,
-      value: new Uint8Array(e.value),
-    }));
-    typed = decodeExtensions(certificate.extensions);
-  } catch (error) {
-    if (error instanceof CertificateVerificationError) throw error;
-    // The ASN.1 library's own text stays in `cause` (for logs): callers show this message to clients.
-    throw malformed("does not decode as an X.509 certificate", error);
-  }
-  if (Number.isNaN(notBefore.getTime()) || Number.isNaN(notAfter.getTime()))
-    throw malformed("invalid validity time");
-  const seen = new Set<string>();
-  for (const e of extensions) {
-    if (seen.has(e.oid)) throw malformed(`extension ${e.oid} appears twice`);
-    seen.add(e.oid);
-  }
-
+  const subjectRdns = readName(subject.value, "subject");
+  const issuerRdns = readName(issuer.value, "issuer");
+  const typed = decodeExtensions(extensions);
   const ours = typed.policies.map(profileForPolicy).filter((p) => p !== undefined);
   const issuerName = encoded(issuer);
   const subjectName = encoded(subject);
   const profile = ours.length === 1 ? ours[0]!.name : undefined;
+  const [organization] = nameValues(subjectRdns, X509_OID.organizationName);
+  const [commonName] = nameValues(subjectRdns, X509_OID.commonName);
+  const [country] = nameValues(subjectRdns, X509_OID.countryName);
   const parsed: ParsedCertificate = {
     der,
-    certificate,
     tbs: encoded(tbsItem!),
-    serialNumber,
+    serialNumber: toHex(serialMagnitude),
     issuerName,
     subjectName,
-    subject: subjectText,
+    subject: nameText(subjectRdns),
+    issuer: nameText(issuerRdns),
+    ...(organization === undefined ? {} : { organization }),
+    ...(commonName === undefined ? {} : { commonName }),
+    ...(country === undefined ? {} : { country }),
     notBefore,
     notAfter,
     signatureAlgorithm: encoded(sigAlgItem!),
     tbsSignatureAlgorithm: encoded(tbsSigAlg),
     publicKeyAlgorithm: encoded(spkiAlg!),
-    subjectPublicKey: bitStringBytes(spkiKey!, "subjectPublicKey"),
-    signatureValue: bitStringBytes(sigItem!, "signatureValue"),
+    subjectPublicKey: readOctetAlignedBitString(spkiKey!.value, "subjectPublicKey"),
+    signatureValue: readOctetAlignedBitString(sigItem!.value, "signatureValue"),
     extensions,
     ...typed,
     ...(profile ? { profile } : {}),
@@ -259,6 +222,41 @@ export function parseCertificate(input: CertificateInput): ParsedCertificate {
   };
   PARSED.add(parsed);
   return parsed;
+}
+
+/** The fields after subjectPublicKeyInfo: [1] and [2] (IMPLICIT BIT STRING), [3] extensions, in that order. */
+function readExtensionsField(rest: readonly Tlv[]): CertificateExtension[] {
+  let i = 0;
+  if (rest[i]?.tag === 0x81) readOctetAlignedBitString(rest[i++]!.value, "issuerUniqueID");
+  if (rest[i]?.tag === 0x82) readOctetAlignedBitString(rest[i++]!.value, "subjectUniqueID");
+  const field = rest[i++];
+  if (i < rest.length || (field !== undefined && field.tag !== 0xa3))
+    throw malformed("tbsCertificate has an unknown or misplaced field after subjectPublicKeyInfo");
+  if (field === undefined) return [];
+  // Extensions ::= SEQUENCE SIZE (1..MAX) OF Extension (RFC 5280 §4.1).
+  const list = derElements(derSingle(field.value, DER_TAG.sequence, "extensions"), "extensions");
+  if (list.length === 0) throw malformed("extensions is an empty SEQUENCE");
+  const seen = new Set<string>();
+  return list.map((item, n) => {
+    const what = `extension ${n + 1}`;
+    // Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }.
+    const parts = derElements(expectTag(item, DER_TAG.sequence, what).value, what);
+    const oid = readOid(expectTag(parts[0], DER_TAG.oid, `${what} extnID`).value, `${what} extnID`);
+    let critical = false;
+    let next = 1;
+    if (parts[1]?.tag === DER_TAG.boolean) {
+      critical = readBoolean(parts[1].value, `extension ${oid} critical`);
+      // X.690 §11.5: a value equal to its DEFAULT is left out, so an explicit FALSE is not DER.
+      if (!critical) throw malformed(`extension ${oid}: critical FALSE written out (not DER)`);
+      next = 2;
+    }
+    const value = expectTag(parts[next], DER_TAG.octetString, `extension ${oid} extnValue`).value;
+    if (parts.length !== next + 1) throw malformed(`extension ${oid} has extra fields`);
+    // RFC 5280 §4.2: a certificate MUST NOT include more than one instance of an extension.
+    if (seen.has(oid)) throw malformed(`extension ${oid} appears twice`);
+    seen.add(oid);
+    return { oid, critical, value };
+  });
 }
 
 /** Every result of parseCertificate, so a parsed certificate is known by identity, not by its shape. */
@@ -272,7 +270,66 @@ export function isParsedCertificate(value: unknown): value is ParsedCertificate 
   return typeof value === "object" && value !== null && PARSED.has(value);
 }
 
-function decodeExtensions(list: readonly x509.Extension[]) {
+/** BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER (0..MAX) OPTIONAL } (RFC 5280 §4.2.1.9). */
+function decodeBasicConstraints(value: Uint8Array, critical: boolean): ParsedCertificate["basicConstraints"] {
+  const parts = derElements(derSingle(value, DER_TAG.sequence, "basicConstraints"), "basicConstraints");
+  let ca = false;
+  let i = 0;
+  if (parts[i]?.tag === DER_TAG.boolean) {
+    ca = readBoolean(parts[i++]!.value, "basicConstraints cA");
+    if (!ca) throw malformed("basicConstraints: cA FALSE written out (not DER)");
+  }
+  let pathLength: number | undefined;
+  if (parts[i]?.tag === DER_TAG.integer)
+    pathLength = readSmallUnsignedInteger(parts[i++]!.value, "basicConstraints pathLenConstraint");
+  if (i !== parts.length) throw malformed("basicConstraints has unknown fields");
+  return { ca, critical, ...(pathLength === undefined ? {} : { pathLength }) };
+}
+
+/**
+ * AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0], authorityCertIssuer [1],
+ * authorityCertSerialNumber [2] } (RFC 5280 §4.2.1.1), all optional, IMPLICIT; only [0] is used.
+ */
+function decodeAuthorityKeyIdentifier(value: Uint8Array): Uint8Array | undefined {
+  const parts = derElements(
+    derSingle(value, DER_TAG.sequence, "authorityKeyIdentifier"),
+    "authorityKeyIdentifier",
+  );
+  let i = 0;
+  const keyId = parts[i]?.tag === 0x80 ? parts[i++]!.value : undefined;
+  if (parts[i]?.tag === 0xa1) i++;
+  if (parts[i]?.tag === 0x82) readUnsignedIntegerBytes(parts[i++]!.value, "authorityCertSerialNumber");
+  if (i !== parts.length) throw malformed("authorityKeyIdentifier has unknown or misplaced fields");
+  return keyId?.slice();
+}
+
+/**
+ * certificatePolicies ::= SEQUENCE SIZE (1..MAX) OF PolicyInformation { policyIdentifier OID,
+ * policyQualifiers SEQUENCE SIZE (1..MAX) OF PolicyQualifierInfo OPTIONAL } (RFC 5280 §4.2.1.4).
+ */
+function decodeCertificatePolicies(value: Uint8Array): string[] {
+  const list = derElements(derSingle(value, DER_TAG.sequence, "certificatePolicies"), "certificatePolicies");
+  if (list.length === 0) throw malformed("certificatePolicies is empty");
+  const policies = list.map((item) => {
+    const [id, qualifiers, ...extra] = derElements(
+      expectTag(item, DER_TAG.sequence, "PolicyInformation").value,
+      "PolicyInformation",
+    );
+    const oid = readOid(expectTag(id, DER_TAG.oid, "policyIdentifier").value, "policyIdentifier");
+    if (qualifiers !== undefined) {
+      const each = derElements(expectTag(qualifiers, DER_TAG.sequence, "policyQualifiers").value, oid);
+      if (each.length === 0 || each.some((q) => q.tag !== DER_TAG.sequence))
+        throw malformed(`policy ${oid}: policyQualifiers must be a non-empty SEQUENCE OF SEQUENCE`);
+    }
+    if (extra.length > 0) throw malformed(`policy ${oid} has extra fields`);
+    return oid;
+  });
+  // §4.2.1.4: a policy OID MUST NOT appear more than once.
+  if (new Set(policies).size !== policies.length) throw malformed("certificatePolicies repeats a policy");
+  return policies;
+}
+
+function decodeExtensions(list: readonly CertificateExtension[]) {
   let basicConstraints: ParsedCertificate["basicConstraints"];
   let keyUsage: ParsedCertificate["keyUsage"];
   let subjectKeyIdentifier: Uint8Array | undefined;
@@ -281,39 +338,32 @@ function decodeExtensions(list: readonly x509.Extension[]) {
   let vehicleIdentifier: Uint8Array | undefined;
   let keyRole: KeyRole | undefined;
   for (const e of list) {
-    const raw = e.rawData;
-    switch (e.type) {
-      case X509_OID.basicConstraints: {
-        const bc = new x509.BasicConstraintsExtension(raw);
-        basicConstraints = {
-          ca: bc.ca,
-          critical: bc.critical,
-          ...(bc.pathLength === undefined ? {} : { pathLength: bc.pathLength }),
+    switch (e.oid) {
+      case X509_OID.basicConstraints:
+        basicConstraints = decodeBasicConstraints(e.value, e.critical);
+        break;
+      case X509_OID.keyUsage:
+        // KeyUsage ::= BIT STRING, bit n as 1 << n (KEY_USAGE in certificate-profiles.ts).
+        keyUsage = {
+          flags: readNamedBits(derSingle(e.value, DER_TAG.bitString, "keyUsage"), "keyUsage"),
+          critical: e.critical,
         };
         break;
-      }
-      case X509_OID.keyUsage:
-        keyUsage = { flags: new x509.KeyUsagesExtension(raw).usages, critical: e.critical };
-        break;
       case X509_OID.subjectKeyIdentifier:
-        subjectKeyIdentifier = fromHex(
-          new x509.SubjectKeyIdentifierExtension(raw).keyId,
-          "subjectKeyIdentifier",
-        );
+        // SubjectKeyIdentifier ::= KeyIdentifier ::= OCTET STRING (RFC 5280 §4.2.1.2).
+        subjectKeyIdentifier = derSingle(e.value, DER_TAG.octetString, "subjectKeyIdentifier").slice();
         break;
-      case X509_OID.authorityKeyIdentifier: {
-        const keyId = new x509.AuthorityKeyIdentifierExtension(raw).keyId;
-        if (keyId !== undefined) authorityKeyIdentifier = fromHex(keyId, "authorityKeyIdentifier");
+      case X509_OID.authorityKeyIdentifier:
+        authorityKeyIdentifier = decodeAuthorityKeyIdentifier(e.value);
         break;
-      }
       case X509_OID.certificatePolicies:
-        policies = [...new x509.CertificatePolicyExtension(raw).policies];
+        policies = decodeCertificatePolicies(e.value);
         break;
       case CARKEY_OID.vehicleIdentifier:
-        vehicleIdentifier = decodeVehicleIdentifierExtension(new Uint8Array(e.value));
+        vehicleIdentifier = carKeysExtension(() => decodeVehicleIdentifierExtension(e.value));
         break;
       case CARKEY_OID.keyRole:
-        keyRole = decodeKeyRoleExtension(new Uint8Array(e.value));
+        keyRole = carKeysExtension(() => decodeKeyRoleExtension(e.value));
         break;
     }
   }
@@ -326,6 +376,15 @@ function decodeExtensions(list: readonly x509.Extension[]) {
     ...(vehicleIdentifier ? { vehicleIdentifier } : {}),
     ...(keyRole ? { keyRole } : {}),
   };
+}
+
+/** The profile's own codecs throw TlvError; here that is a malformed certificate. */
+function carKeysExtension<T>(decode: () => T): T {
+  try {
+    return decode();
+  } catch (error) {
+    throw malformed((error as Error).message, error);
+  }
 }
 
 /** The 65-byte uncompressed point of a P-256 certificate key, or an "unsupported-algorithm" refusal. */
@@ -422,7 +481,7 @@ function buildPath(
       "wrong-issuer",
       sameName
         ? `${current.subject}: the certificate named as its issuer has another key identifier`
-        : `${current.subject}: its issuer ${current.certificate.issuer} is not among the certificates given`,
+        : `${current.subject}: its issuer ${current.issuer} is not among the certificates given`,
     );
   }
 }
@@ -454,7 +513,7 @@ function checkPathGeneric(path: readonly ParsedCertificate[], at: Date): Uint8Ar
     // `cert` issued path[i - 1]: it must be allowed to sign certificates.
     if (!cert.keyUsage)
       fail("missing-extension", `${cert.subject} issued a certificate but has no key usage`);
-    if ((cert.keyUsage.flags & x509.KeyUsageFlags.keyCertSign) === 0) {
+    if ((cert.keyUsage.flags & KEY_USAGE.keyCertSign) === 0) {
       fail("wrong-key-usage", `${cert.subject} issued a certificate without keyCertSign`);
     }
     if (!cert.basicConstraints?.ca) fail("not-a-ca", `${cert.subject} issued a certificate but is not a CA`);

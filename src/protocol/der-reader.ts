@@ -171,16 +171,19 @@ export function readOctetAlignedBitString(contents: Uint8Array, what: string): U
 
 /**
  * A named-bit BIT STRING (KeyUsage) as flags, bit n of the string being 1 << n, as der-writer's
- * derNamedBits writes them. X.690 §11.2.2: DER drops trailing zero bits, so the last bit is set.
+ * derNamedBits writes them. X.690 §11.2.2 has DER drop trailing zero bits; they are read anyway,
+ * since they name no flag (the set is the same either way, so no two readers can differ on it),
+ * and roots in Mozilla's store carry them (Trustwave Global ECC P256: 03 03 07 06 00). Bits beyond
+ * the 31 a flag number holds are refused where set, ignored where zero.
  */
 export function readNamedBits(contents: Uint8Array, what: string): number {
   const { bytes, unusedBits } = readBitString(contents, what);
   const bitCount = bytes.length * 8 - unusedBits;
-  if (bitCount > 31) throw malformed(`${what}: more than 31 named bits`);
-  if (bitCount > 0 && (bytes[bytes.length - 1]! & (1 << unusedBits)) === 0)
-    throw malformed(`${what}: named-bit BIT STRING with trailing zero bits`);
   let flags = 0;
-  for (let bit = 0; bit < bitCount; bit++) {
+  for (let bit = 31; bit < bitCount; bit++) {
+    if (bytes[bit >> 3]! & (0x80 >> (bit & 7))) throw malformed(`${what}: a named bit beyond bit 30 is set`);
+  }
+  for (let bit = 0; bit < Math.min(bitCount, 31); bit++) {
     if (bytes[bit >> 3]! & (0x80 >> (bit & 7))) flags |= 1 << bit;
   }
   return flags;
@@ -310,8 +313,16 @@ export function readName(contents: Uint8Array, what: string): NameAttribute[][] 
   });
 }
 
-/** RFC 4514 §3's short names; any other type is written as its dotted OID. */
+/**
+ * RFC 4514 §3's short names, and those @peculiar/x509 wrote in these messages before (E, SN, G, I,
+ * T); any other type is written as its dotted OID.
+ */
 const SHORT_NAMES: Readonly<Record<string, string>> = {
+  "1.2.840.113549.1.9.1": "E",
+  "2.5.4.4": "SN",
+  "2.5.4.42": "G",
+  "2.5.4.43": "I",
+  "2.5.4.12": "T",
   "2.5.4.3": "CN",
   "2.5.4.7": "L",
   "2.5.4.8": "ST",

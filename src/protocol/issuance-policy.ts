@@ -79,17 +79,15 @@ export function issuanceValidity(profile: CertificateProfileName, now: Date, iss
   };
 }
 
-/** O and C of an RFC 4514 subject as x509 parsed it; the CN is left to the profile's default. */
+/** O and C of the issuer's subject; the CN is left to the profile's default. */
 export function issuedSubject(issuer: ParsedCertificate): SubjectNameFields {
-  const name = issuer.certificate.subjectName;
-  const organization = name.getField("O")[0];
+  const { organization, country } = issuer;
   if (organization === undefined) {
     throw new CertificateIssuanceError(
       "invalid-issuer-certificate",
       `${issuer.subject} names no organization`,
     );
   }
-  const country = name.getField("C")[0];
   return { organization, ...(country === undefined ? {} : { country }) };
 }
 

@@ -106,7 +106,7 @@ function parseRoot(base64: string, which: string, now: Date): ConfiguredDeviceOe
   if (parsed.notAfter.getTime() <= now.getTime()) {
     throw new ConfigurationError(`${which} (${parsed.subject}) expired at ${parsed.notAfter.toISOString()}`);
   }
-  const organization = parsed.certificate.subjectName.getField("O")[0] ?? parsed.subject;
+  const organization = parsed.organization ?? parsed.subject;
   return {
     pem: `-----BEGIN CERTIFICATE-----\n${body.match(/.{1,64}/g)!.join("\n")}\n-----END CERTIFICATE-----\n`,
     der: parsed.der,

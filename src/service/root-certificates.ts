@@ -111,7 +111,7 @@ export class RootCertificates implements StatementRoots {
   async trustAnchors(): Promise<TrustAnchors> {
     const [device, vehicle] = await Promise.all([this.get("device-oem-root"), this.get("vehicle-oem-root")]);
     const own: DeviceOemRoot = {
-      organization: device.parsed.certificate.subjectName.getField("O")[0] ?? "",
+      organization: device.parsed.organization ?? "",
       keyIdentifier: toHex(subjectKeyIdentifier(device.publicKey)),
       origin: "service",
       certificate: device.pem,

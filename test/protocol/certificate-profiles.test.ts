@@ -299,17 +299,15 @@ describe("issuance", () => {
 
   it("follows the naming convention and records the profile policy", () => {
     const endpoint = parseCertificate(a.endpoint.der);
-    expect(endpoint.certificate.subjectName.getField("O")).toEqual([DEVICE_OEM.organization]);
-    expect(endpoint.certificate.subjectName.getField("CN")[0]).toMatch(/^Endpoint [0-9A-F]{12}$/);
+    expect(endpoint.organization).toBe(DEVICE_OEM.organization);
+    expect(endpoint.commonName).toMatch(/^Endpoint [0-9A-F]{12}$/);
     expect(endpoint.policies).toEqual([CARKEY_OID.policyEndpoint]);
     expect(endpoint.profile).toBe("endpoint");
     const root = parseCertificate(a.root.der);
-    expect(root.certificate.subjectName.getField("CN")).toEqual([
-      `${DEVICE_OEM.organization} Device OEM Root CA`,
-    ]);
+    expect(root.commonName).toBe(`${DEVICE_OEM.organization} Device OEM Root CA`);
     expect(root.selfIssued).toBe(true);
     const vehicle = parseCertificate(v.vehicle.der);
-    expect(vehicle.certificate.subjectName.getField("CN")).toEqual([toHex(VEHICLE_ID).toUpperCase()]);
+    expect(vehicle.commonName).toBe(toHex(VEHICLE_ID).toUpperCase());
     expect(CARKEY_OID.vehicleIdentifier.startsWith(`${CERTIFICATE_OID_ARC}.`)).toBe(true);
   });
 
@@ -570,9 +568,7 @@ describe("verification refusals", () => {
     expectReason(() => verifyCertificateChain(deviceParams(a, { leaf: flipped })), "bad-signature");
     // The last byte of the CN, inside the TBS: still well-formed, no longer what was signed.
     const tampered = a.endpoint.der.slice();
-    const cn = new TextEncoder().encode(
-      parseCertificate(a.endpoint.der).certificate.subjectName.getField("CN")[0]!,
-    );
+    const cn = new TextEncoder().encode(parseCertificate(a.endpoint.der).commonName!);
     const at = Buffer.from(tampered).indexOf(Buffer.from(cn)) + cn.length - 1;
     tampered[at] = tampered[at] === 0x41 ? 0x42 : 0x41;
     expectReason(() => verifyCertificateChain(deviceParams(a, { leaf: tampered })), "bad-signature");

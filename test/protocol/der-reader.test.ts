@@ -208,8 +208,14 @@ describe("BIT STRING", () => {
     expect(readNamedBits(fromHex(hex), "keyUsage")).toBe(flags);
   });
 
-  it("refuses named bits with trailing zero bits (X.690 §11.2.2)", () => {
-    for (const hex of ["0006", "078000", "0000"])
+  it("reads trailing zero bits as no flag, and refuses a set bit past bit 30", () => {
+    // Trustwave Global ECC P256's keyUsage (Mozilla's root store): 9 bits, the last one zero.
+    expect(readNamedBits(fromHex("070600"), "keyUsage")).toBe(32 | 64);
+    expect(readNamedBits(fromHex("000600"), "keyUsage")).toBe(32 | 64);
+    expect(readNamedBits(fromHex("0000000000000000"), "keyUsage")).toBe(0);
+    expect(readNamedBits(fromHex("0000000002"), "keyUsage")).toBe(2 ** 30);
+    expect(readNamedBits(fromHex("000000000200"), "keyUsage")).toBe(2 ** 30);
+    for (const hex of ["0000000001", "000000000080", "0101", "0801"])
       expectMalformed(() => readNamedBits(fromHex(hex), "keyUsage"), "keyUsage");
   });
 

@@ -9,6 +9,7 @@ import { runOwnerPairing } from "../../src/emulator/vehicle/owner-pairing.js";
 import { encodeCommand, parseCommand } from "../../src/protocol/apdu.js";
 import { tlv } from "../../src/protocol/ber-tlv.js";
 import { concatBytes, fromHex, toHex, utf8 } from "../../src/protocol/bytes.js";
+import { certificatePem } from "../../src/protocol/certificate-pem.js";
 import { parseCertificate } from "../../src/protocol/certificate-verifier.js";
 import { SUPPORTED_VERSIONS } from "../../src/protocol/constants.js";
 import { ProtocolError, TlvError } from "../../src/protocol/errors.js";
@@ -366,7 +367,7 @@ describe("the emulators replay the vector", () => {
       vehicleCertificate: certificate("vehicle"),
       verifier: { w0: h(d.scrypt.w0), L: h(d.scrypt.L), ...scryptParams },
       brand,
-      deviceOemRoots: [parseCertificate(certificate("deviceOemRoot")).certificate.toString("pem")],
+      deviceOemRoots: [certificatePem(parseCertificate(certificate("deviceOemRoot")).der)],
       pairingId: h(inputs.pairingConfirmation.pairingId),
       // ECDSA draws a random k: the vehicle must ask to sign exactly the vector's bodies, and gets its signatures.
       signAsVehicle: (message) => {

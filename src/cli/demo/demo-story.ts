@@ -375,12 +375,12 @@ export class DemoStory {
     // Registered like any friend key: the service verifies the chain up to the other maker's root.
     const registered = await this.client.registerKey(friend, finished.keyId, finished.attestation);
     this.crossPlatform = { se: friend, keyId: finished.keyId };
-    const issuer = parseCertificate(friend.installedCertificates!.instanceCaCertificate).certificate.issuer;
+    const issuer = parseCertificate(friend.installedCertificates!.instanceCaCertificate).issuer;
     return {
       ok:
         carTrusts &&
         registered.response.state === "active" &&
-        issuer !== parseCertificate(ownerCertificates.instanceCaCertificate).certificate.issuer,
+        issuer !== parseCertificate(ownerCertificates.instanceCaCertificate).issuer,
       decision: "shared",
       detail: `drive key ${finished.keyId} shared through the relay with a phone certified by "${issuer}" (${listed.organization}, a Device OEM the service trusts) and registered with the service; the car was offline`,
     };

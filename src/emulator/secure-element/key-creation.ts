@@ -6,6 +6,7 @@
 // returned unstored: pairing keeps it staged until the car confirms it.
 import { type AccessProfile, checkAccessProfile } from "../../protocol/access-profile.js";
 import { toHex } from "../../protocol/bytes.js";
+import { certificatePem } from "../../protocol/certificate-pem.js";
 import type { KeyRole } from "../../protocol/certificate-profiles.js";
 import { parseCertificate } from "../../protocol/certificate-verifier.js";
 import { MAILBOX_SIZE, Mailbox } from "../../protocol/mailbox-operations.js";
@@ -83,7 +84,7 @@ export class KeyCreation {
       profile,
       express: true,
       role,
-      vehicleCertificate: parseCertificate(vehicleCertificate).certificate.toString("pem"),
+      vehicleCertificate: certificatePem(parseCertificate(vehicleCertificate).der),
     });
     const certified = await this.certification.certify(key, role);
     return { key, endpointCertificate: certified.der, instanceCaCertificate: certified.instanceCaDer };
