@@ -2,7 +2,6 @@
 // src/adapters/function-handlers/revocation.ts (what it serves, and why), built
 // from the Lambda's environment. Everything else (tests, the local server)
 // builds the same handler with makeHandler and the dependencies it made.
-import "reflect-metadata";
 import { makeHandler } from "../src/adapters/function-handlers/revocation.js";
 import { serviceDependenciesFromEnvironment } from "../src/adapters/service-assembly.js";
 

@@ -2,7 +2,6 @@
 // src/adapters/function-handlers/trust-anchors.ts (what it serves, and why), built
 // from the Lambda's environment. Everything else (tests, the local server)
 // builds the same handler with makeHandler and the dependencies it made.
-import "reflect-metadata";
 import { makeHandler } from "../src/adapters/function-handlers/trust-anchors.js";
 import { serviceSettingsFromEnvironment } from "../src/adapters/service-settings-from-environment.js";
 import { assembleTrustAnchorsParts } from "../src/adapters/trust-anchors-assembly.js";

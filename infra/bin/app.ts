@@ -3,9 +3,6 @@
 // finding that nobody acknowledged in code (with its reason) fails the synth.
 // Settings come from CDK context (cdk.json or `-c key=value`), because they
 // shape the template; the SE manufacturer key is a deploy-time parameter.
-// Checking the trusted Device OEM roots parses certificates with @peculiar/x509,
-// whose dependency injection needs the decorator metadata polyfill loaded first.
-import "reflect-metadata";
 import { App, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { CarKeysStack, DEFAULT_DEVICE_OEM_NAME, DEFAULT_VEHICLE_OEM_NAME } from "../lib/car-keys-stack.js";

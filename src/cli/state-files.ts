@@ -3,9 +3,7 @@
 // the SE's sealing key lives in its own 0600 file beside the state, standing
 // for the hardware key a real SE never exports.
 // Loaded lazily by the commands that use it: it pulls in the emulators and
-// their certificate code, which `carkey --help` does not need. The decorator
-// metadata polyfill those rely on comes first.
-import "reflect-metadata";
+// their certificate code, which `carkey --help` does not need.
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EmulatedOem, type EmulatedOemState } from "../emulator/oem/emulated-oem.js";

@@ -2,8 +2,6 @@
 // the Car Keys service, the share-invitation relay, webhook verification, and
 // their typed errors. It loads no emulator code: the devices it drives are the
 // interfaces in device-ports.ts.
-// @peculiar/x509 (through tsyringe) needs the Reflect metadata polyfill before it loads.
-import "reflect-metadata";
 
 export * from "./car-keys-client.js";
 export type * from "./device-ports.js";

@@ -1,7 +1,5 @@
 // The emulator library's entry point (`carkeys/emulator`): the phone's secure
 // element, the vehicle, one NFC tap between them, and the emulated OEM.
-// @peculiar/x509 (through tsyringe) needs the Reflect metadata polyfill before it loads.
-import "reflect-metadata";
 
 export * from "./oem/emulated-oem.js";
 export * from "./secure-element/factory-attester-file.js";

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { p256 } from "@noble/curves/nist.js";
+import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

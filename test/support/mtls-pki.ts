@@ -2,6 +2,7 @@
 // WebCrypto: a CA (the truststore) and client certificates it issues, plus a
 // CA nobody trusts, so a test can present a valid chain, a foreign one, or none.
 import { webcrypto } from "node:crypto";
+import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 
 const crypto = webcrypto as unknown as Crypto;

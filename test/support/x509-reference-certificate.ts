@@ -6,6 +6,7 @@
 // shim whose subtle.sign asks the DigestSigner for SHA-256(TBS), so with a
 // deterministic signer equal TBS bytes give equal certificates.
 import { sha256 } from "@noble/hashes/sha2.js";
+import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { concatBytes, fromHex, toHex } from "../../src/protocol/bytes.js";
 import {

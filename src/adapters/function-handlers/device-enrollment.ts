@@ -1,7 +1,6 @@
 // POST /v1/devices (device-signed): secure element enrollment, the Instance CA
 // certificate from the Device OEM root. The request signature is checked by
 // the service over the raw body, with the key the body names.
-import "reflect-metadata";
 import { DEVICE_ENROLLMENT_ROUTES } from "../../api/routes/device-enrollment-routes.js";
 import type { CarKeysService } from "../../service/car-keys-service.js";
 import { createHttpHandler, type DependencySource } from "../../service/http/create-http-handler.js";

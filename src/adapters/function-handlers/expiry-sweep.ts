@@ -5,7 +5,6 @@
 // Lambda's remaining time falls under SWEEP_MARGIN_MS; what is left waits for
 // the next run. Not an HTTP route: the event carries nothing the sweep reads,
 // and nobody can ask for it from outside.
-import "reflect-metadata";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Context } from "aws-lambda";
 import type { CarKeysService } from "../../service/car-keys-service.js";

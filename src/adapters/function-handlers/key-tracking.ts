@@ -1,7 +1,6 @@
 // Key tracking: POST /v1/keys (device-signed by the endpoint key being
 // registered; returns a receipt signed by the Vehicle OEM root), and the OEM's
 // reads GET /v1/keys/{keyId} and GET /v1/vehicles/{vehicleId}/keys.
-import "reflect-metadata";
 import { KEY_TRACKING_ROUTES } from "../../api/routes/key-tracking-routes.js";
 import type { CarKeysService } from "../../service/car-keys-service.js";
 import { createHttpHandler, type DependencySource } from "../../service/http/create-http-handler.js";

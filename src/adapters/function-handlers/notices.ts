@@ -2,7 +2,6 @@
 // by its instance key), the OEM fetches a vehicle's for the car, and the
 // Device OEM's backend sets lost mode, which signs notices with the Device
 // OEM root and publishes them as events.
-import "reflect-metadata";
 import { NOTICES_ROUTES } from "../../api/routes/notices-routes.js";
 import type { CarKeysService } from "../../service/car-keys-service.js";
 import { createHttpHandler, type DependencySource } from "../../service/http/create-http-handler.js";

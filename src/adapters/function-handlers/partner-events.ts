@@ -1,7 +1,6 @@
 // Event notifications from partner servers (`POST /v1/events`,
 // src/service/partner-events.ts): the authenticated sender is the caller the
 // request parser found, the client certificate's subject over mutual TLS.
-import "reflect-metadata";
 import { PARTNER_EVENTS_ROUTES } from "../../api/routes/partner-events-routes.js";
 import type { CarKeysService } from "../../service/car-keys-service.js";
 import { createHttpHandler, type DependencySource } from "../../service/http/create-http-handler.js";

@@ -3,7 +3,6 @@
 // revokes a key (oem), and the SE holding a revoked key confirms its deletion
 // with the termination attestation (device-signed by its instance key). Each
 // revocation signs a terminate-key notice with the Device OEM root.
-import "reflect-metadata";
 import { REVOCATION_ROUTES } from "../../api/routes/revocation-routes.js";
 import type { CarKeysService } from "../../service/car-keys-service.js";
 import { createHttpHandler, type DependencySource } from "../../service/http/create-http-handler.js";

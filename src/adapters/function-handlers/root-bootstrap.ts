@@ -9,7 +9,6 @@
 // Provider framework: the function answers CloudFormation's pre-signed
 // ResponseURL itself, one PUT, which keeps the stack free of a second,
 // generic Lambda and its wide permissions.
-import "reflect-metadata";
 import type { CloudFormationCustomResourceEvent, Context } from "aws-lambda";
 import type { CarKeysService } from "../../service/car-keys-service.js";
 import { type DependencySource, resolverOf } from "../../service/http/dependency-source.js";

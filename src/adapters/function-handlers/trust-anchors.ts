@@ -1,7 +1,6 @@
 // GET /v1/trust-anchors (public): the Device OEM and Vehicle OEM root
 // certificates, self-signed through the Signer port on first use; and
 // GET /v1/webhook-signing-key (public): the key receivers verify webhooks with.
-import "reflect-metadata";
 import { TRUST_ANCHORS_ROUTES } from "../../api/routes/trust-anchors-routes.js";
 import type { CarKeysService } from "../../service/car-keys-service.js";
 import { createHttpHandler, type DependencySource } from "../../service/http/create-http-handler.js";

@@ -1,7 +1,6 @@
 // POST /v1/vehicles and POST /v1/vehicles/{vehicleId}/pairing (OEM-authorized):
 // vehicle certificate, trust anchors and owner-pairing material; new pairing
 // material for an enrolled vehicle.
-import "reflect-metadata";
 import { VEHICLE_ENROLLMENT_ROUTES } from "../../api/routes/vehicle-enrollment-routes.js";
 import type { CarKeysService } from "../../service/car-keys-service.js";
 import { createHttpHandler, type DependencySource } from "../../service/http/create-http-handler.js";

@@ -4,7 +4,6 @@
 // everything is, and stops everything on Ctrl-C; a failure to start is one
 // line on stderr and exit code 1, because the usual causes (no Java, a port
 // in use, a KMS alias that does not exist) each have a one-line fix.
-import "reflect-metadata";
 import { readFileSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";

@@ -7,6 +7,8 @@
 import { webcrypto, X509Certificate } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+// @peculiar/x509 (through tsyringe) needs the Reflect metadata polyfill loaded before it.
+import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 
 export interface TlsIdentity {

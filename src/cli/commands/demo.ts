@@ -42,8 +42,6 @@ export function registerDemoCommand(program: Command): void {
     .option("--data-dir <dir>", "the data directory of `npm start` (for --url against it)", ".data")
     .action(
       action(async (options: DemoOptions) => {
-        // The service and its certificate code need the decorator metadata polyfill loaded first.
-        await import("reflect-metadata");
         const { factoryAttesterFromFile } = await import(
           "../../emulator/secure-element/factory-attester-file.js"
         );
