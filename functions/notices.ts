@@ -3,9 +3,13 @@
 // from the Lambda's environment. Everything else (tests, the local server)
 // builds the same handler with makeHandler and the dependencies it made.
 import { makeHandler } from "../src/adapters/function-handlers/notices.js";
-import { serviceDependenciesFromEnvironment } from "../src/adapters/service-assembly.js";
+import { assembleNoticesParts } from "../src/adapters/key-lifecycle-assembly.js";
+import { baseServiceSettingsFromEnvironment } from "../src/adapters/service-settings.js";
+import { buildOnce } from "../src/service/http/create-http-handler.js";
 
 export * from "../src/adapters/function-handlers/notices.js";
 
-/** Built from the Lambda's environment on the first invocation. */
-export const handler = makeHandler(serviceDependenciesFromEnvironment());
+/** Built from the Lambda's environment on the first invocation: the notices only. */
+export const handler = makeHandler(
+  buildOnce(async () => assembleNoticesParts(baseServiceSettingsFromEnvironment())),
+);

@@ -3,9 +3,13 @@
 // from the Lambda's environment. Everything else (tests, the local server)
 // builds the same handler with makeHandler and the dependencies it made.
 import { makeHandler } from "../src/adapters/function-handlers/root-bootstrap.js";
-import { serviceDependenciesFromEnvironment } from "../src/adapters/service-assembly.js";
+import { assembleRootBootstrapParts } from "../src/adapters/root-certificates-assembly.js";
+import { serviceSettingsFromEnvironment } from "../src/adapters/service-settings-from-environment.js";
+import { buildOnce } from "../src/service/http/dependency-source.js";
 
 export * from "../src/adapters/function-handlers/root-bootstrap.js";
 
-/** Built from the Lambda's environment on the first invocation. */
-export const handler = makeHandler(serviceDependenciesFromEnvironment());
+/** Built from the Lambda's environment on the first invocation: the roots only. */
+export const handler = makeHandler(
+  buildOnce(async () => assembleRootBootstrapParts(serviceSettingsFromEnvironment())),
+);

@@ -3,9 +3,13 @@
 // from the Lambda's environment. Everything else (tests, the local server)
 // builds the same handler with makeHandler and the dependencies it made.
 import { makeHandler } from "../src/adapters/function-handlers/vehicle-enrollment.js";
-import { serviceDependenciesFromEnvironment } from "../src/adapters/service-assembly.js";
+import { serviceSettingsFromEnvironment } from "../src/adapters/service-settings-from-environment.js";
+import { assembleVehicleEnrollmentParts } from "../src/adapters/vehicle-enrollment-assembly.js";
+import { buildOnce } from "../src/service/http/create-http-handler.js";
 
 export * from "../src/adapters/function-handlers/vehicle-enrollment.js";
 
-/** Built from the Lambda's environment on the first invocation. */
-export const handler = makeHandler(serviceDependenciesFromEnvironment());
+/** Built from the Lambda's environment on the first invocation: vehicle enrollment and the roots only. */
+export const handler = makeHandler(
+  buildOnce(async () => assembleVehicleEnrollmentParts(serviceSettingsFromEnvironment())),
+);

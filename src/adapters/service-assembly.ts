@@ -1,12 +1,9 @@
-import type { DigestSigner } from "../protocol/signer.js";
 import { type CarKeysService, createCarKeysService } from "../service/car-keys-service.js";
 import { buildOnce } from "../service/http/dependency-source.js";
-import type { Clock, Notifier } from "../service/ports.js";
+import type { Clock } from "../service/ports.js";
 import { documentClientFor } from "./aws-client-settings.js";
 import { DynamoDbStore } from "./dynamodb/dynamodb-store.js";
-import { EventBridgeNotifier } from "./events/eventbridge-notifier.js";
-import { LogNotifier } from "./events/log-notifier.js";
-import { FanOutNotifier, WebhookNotifier } from "./events/webhook-notifier.js";
+import { notifierFor } from "./events/notifier-for.js";
 import { macKeyFromUri } from "./kms/mac-keys.js";
 import { rootSigners } from "./root-signers.js";
 import type { ServiceSettings } from "./service-settings.js";
@@ -46,15 +43,6 @@ export async function assembleCarKeysService(
     ...(webhookSigner ? { webhookSigner } : {}),
     notifier: notifierFor(settings, webhookSigner),
   });
-}
-
-/** EventBridge (or the log), and a signed webhook beside it when one is configured. */
-function notifierFor(settings: ServiceSettings, webhookSigner: DigestSigner | undefined): Notifier {
-  const bus: Notifier = settings.eventBusName
-    ? new EventBridgeNotifier({ eventBusName: settings.eventBusName })
-    : new LogNotifier();
-  if (!settings.webhook?.url || !webhookSigner) return bus;
-  return new FanOutNotifier([bus, new WebhookNotifier({ url: settings.webhook.url, signer: webhookSigner })]);
 }
 
 /** What every service function's makeHandler takes: the service (or the parts it uses) and the mTLS rule. */

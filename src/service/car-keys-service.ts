@@ -3,19 +3,20 @@
 // per Lambda container with adapters built from its settings; tests call
 // it with DynamoDB Local and software signers. Each part is one concept of
 // the service in its own file; this file only connects them, so that the roots'
-// cache and the nonce check are shared by every route.
+// cache and the nonce check are shared by every route. The roots
+// (rootCertificatesFor) and the key lifecycle (key-lifecycle.ts) are wired
+// by factories a Lambda that needs only them calls too (src/adapters/*-assembly.ts).
 import type { SubjectNameFields } from "../protocol/certificate-profiles.js";
-import { assertPublicKey } from "../protocol/p256.js";
 import type { ScryptCost } from "../protocol/pairing-password.js";
 import type { DigestSigner } from "../protocol/signer.js";
 import type { ConfiguredDeviceOemRoot } from "./device-oem-roots.js";
-import { DevicePseudonyms, type MacKey, unconfiguredMacKey } from "./device-pseudonyms.js";
-import { DeviceRequestAuthenticator } from "./device-request-auth.js";
-import { ConfigurationError } from "./errors.js";
+import type { MacKey } from "./device-pseudonyms.js";
+import type { DeviceRequestAuthenticator } from "./device-request-auth.js";
 import { ExpirySweep } from "./expiry-sweep.js";
-import { KeyRevocation } from "./key-revocation.js";
+import { createKeyLifecycle } from "./key-lifecycle.js";
+import type { KeyRevocation } from "./key-revocation.js";
 import { KeyTracking } from "./key-tracking.js";
-import { Notices } from "./notices.js";
+import type { Notices } from "./notices.js";
 import { PartnerEvents } from "./partner-events.js";
 import {
   type Clock,
@@ -25,7 +26,7 @@ import {
   type Store,
   systemClock,
 } from "./ports.js";
-import { RootCertificates } from "./root-certificates.js";
+import { type RootCertificates, rootCertificatesFor } from "./root-certificates.js";
 import { SecureElementEnrollment } from "./secure-element-enrollment.js";
 import { VehicleEnrollment } from "./vehicle-enrollment.js";
 import { WebhookSigningKey } from "./webhook-signing-key.js";
@@ -80,41 +81,18 @@ export interface CarKeysService {
   readonly webhookKey: WebhookSigningKey;
 }
 
-const dropEvents: Notifier = { publish: async () => {} };
-
 export function createCarKeysService(config: CarKeysServiceConfig): CarKeysService {
-  try {
-    assertPublicKey(config.manufacturerPublicKey, "manufacturerPublicKey");
-  } catch (cause) {
-    throw new ConfigurationError("the SE manufacturer public key must be a 65-byte P-256 point", { cause });
-  }
   const clock = config.clock ?? systemClock;
   const { store } = config;
-  // The OEM's name goes into every certificate it issues: the roots' subjects, whose O and C their
-  // children carry (src/protocol/issuance-policy.ts).
-  const subjects = {
-    "device-oem-root": config.deviceOem,
-    "vehicle-oem-root": config.vehicleOem,
-  } as const;
-  const roots = new RootCertificates({
-    store,
-    signer: config.signer,
-    clock,
-    subjects,
-    ...(config.creatableRoots ? { creatable: new Set(config.creatableRoots) } : {}),
-    ...(config.trustedDeviceOemRoots ? { configuredDeviceOemRoots: config.trustedDeviceOemRoots } : {}),
-  });
-  const pseudonyms = new DevicePseudonyms(config.devicePseudonymKey ?? unconfiguredMacKey);
-  const auth = new DeviceRequestAuthenticator({ store, clock, pseudonyms });
-  const notices = new Notices({
+  const roots = rootCertificatesFor({ ...config, clock });
+  // One lifecycle for every route, so the roots' cache and the nonce check are shared.
+  const { pseudonyms, auth, notices, revocations } = createKeyLifecycle({
     store,
     clock,
     roots,
-    auth,
-    notifier: config.notifier ?? dropEvents,
-    pseudonyms,
+    ...(config.notifier ? { notifier: config.notifier } : {}),
+    ...(config.devicePseudonymKey ? { devicePseudonymKey: config.devicePseudonymKey } : {}),
   });
-  const revocations = new KeyRevocation({ store, clock, roots, auth, notices, pseudonyms });
   return {
     roots,
     auth,

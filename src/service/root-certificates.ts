@@ -76,6 +76,41 @@ export interface RootCertificatesOptions {
   readonly configuredDeviceOemRoots?: readonly ConfiguredDeviceOemRoot[];
 }
 
+/** What a deployment names its roots by: ServiceSettings and CarKeysServiceConfig both carry these fields. */
+export interface RootCertificatesConfig {
+  readonly store: Store;
+  readonly signer: Signer;
+  readonly clock: Clock;
+  /** O (and optionally C, CN) of the Device OEM root. */
+  readonly deviceOem: SubjectNameFields;
+  /** O (and optionally C, CN) of the Vehicle OEM root. */
+  readonly vehicleOem: SubjectNameFields;
+  /** The roots this process may self-sign on first use; default both. */
+  readonly creatableRoots?: readonly OemRootProfile[];
+  /** Other phone makers' Device OEM roots; default none. */
+  readonly trustedDeviceOemRoots?: readonly ConfiguredDeviceOemRoot[];
+}
+
+/**
+ * The roots as a deployment configures them: the one wiring the whole service
+ * (car-keys-service.ts) and each function that reads or issues certificates
+ * (src/adapters/*-assembly.ts) share, so their roots cannot differ.
+ */
+export function rootCertificatesFor(config: RootCertificatesConfig): RootCertificates {
+  return new RootCertificates({
+    store: config.store,
+    signer: config.signer,
+    clock: config.clock,
+    // The OEM's name goes into every certificate it issues: the roots' subjects, whose O and C their
+    // children carry (src/protocol/issuance-policy.ts).
+    subjects: { "device-oem-root": config.deviceOem, "vehicle-oem-root": config.vehicleOem },
+    ...(config.creatableRoots ? { creatable: new Set(config.creatableRoots) } : {}),
+    ...(config.trustedDeviceOemRoots && config.trustedDeviceOemRoots.length > 0
+      ? { configuredDeviceOemRoots: config.trustedDeviceOemRoots }
+      : {}),
+  });
+}
+
 /** A DigestSigner whose publicKey() is asked of the underlying signer once (a KMS GetPublicKey). */
 function cachingPublicKey(inner: DigestSigner): DigestSigner {
   let key: Promise<Uint8Array> | undefined;

@@ -14,8 +14,15 @@ import { equalBytes, toHex } from "../protocol/bytes.js";
 import { deviceIdFromInstanceKey } from "../protocol/device-identity.js";
 import { VerificationError } from "../protocol/errors.js";
 import { type FactoryAttestationFacts, verifyFactoryAttestation } from "../protocol/factory-attestation.js";
+import { assertPublicKey } from "../protocol/p256.js";
 import type { DeviceRequest, DeviceRequestAuthenticator } from "./device-request-auth.js";
-import { AuthenticationError, ConflictError, ForbiddenError, ValidationError } from "./errors.js";
+import {
+  AuthenticationError,
+  ConfigurationError,
+  ConflictError,
+  ForbiddenError,
+  ValidationError,
+} from "./errors.js";
 import { bytesField, invalidField, publicKeyField } from "./input.js";
 import type { Outcome } from "./outcome.js";
 import type { Clock, NonceClaim, SecureElementRecord, Store } from "./ports.js";
@@ -33,7 +40,13 @@ export interface SecureElementEnrollmentOptions {
 export class SecureElementEnrollment {
   private readonly options: SecureElementEnrollmentOptions;
 
+  /** Throws ConfigurationError when the manufacturer key is not a P-256 point: a deployment's mistake. */
   constructor(options: SecureElementEnrollmentOptions) {
+    try {
+      assertPublicKey(options.manufacturerPublicKey, "manufacturerPublicKey");
+    } catch (cause) {
+      throw new ConfigurationError("the SE manufacturer public key must be a 65-byte P-256 point", { cause });
+    }
     this.options = options;
   }
 
