@@ -1,16 +1,24 @@
 // Byte helpers shared by every codec: hex with the project's typed errors,
-// constant-time compare, big-endian integers of fixed width. Concatenation is
-// noble's (@noble/hashes, already the hash and MAC library): one
-// implementation for the whole tree. Nothing here does I/O, so src/protocol
-// stays pure.
-import { concatBytes as nobleConcatBytes } from "@noble/hashes/utils.js";
+// constant-time compare, big-endian integers of fixed width, concatenation.
+// Nothing here does I/O, so src/protocol stays pure.
 import { ProtocolInputError } from "./errors.js";
 
 export type Bytes = Uint8Array;
 
 /** The parts one after the other, in a new array (each must be a Uint8Array). */
 export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
-  return nobleConcatBytes(...parts);
+  let length = 0;
+  for (const part of parts) {
+    if (!(part instanceof Uint8Array)) throw new ProtocolInputError("concatBytes takes Uint8Arrays only");
+    length += part.length;
+  }
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 export function toHex(bytes: Uint8Array): string {

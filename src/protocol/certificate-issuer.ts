@@ -8,7 +8,6 @@
 // returned, so a misconfigured signer cannot hand out a certificate that
 // nobody can verify.
 
-import { sha256 } from "@noble/hashes/sha2.js";
 import { concatBytes, equalBytes, fromHex, toHex } from "./bytes.js";
 import { certificatePem } from "./certificate-pem.js";
 import {
@@ -54,7 +53,7 @@ import {
   derUtf8String,
 } from "./der-writer.js";
 import { CertificateIssuanceError, CertificateVerificationError, ProtocolInputError } from "./errors.js";
-import { assertPublicKey, type RandomSource, systemRandom, verifyRaw } from "./p256.js";
+import { assertPublicKey, type RandomSource, sha256Digest, systemRandom, verifyRaw } from "./p256.js";
 import type { DigestSigner } from "./signer.js";
 
 /** SubjectPublicKeyInfo DER up to the point: id-ecPublicKey, prime256v1, BIT STRING of 66 bytes. */
@@ -233,7 +232,7 @@ export async function signCertificateTemplate(template: CertificateTemplate): Pr
   );
   let signature: Uint8Array;
   try {
-    signature = await template.signer.signDigest(sha256(tbs));
+    signature = await template.signer.signDigest(sha256Digest(tbs));
   } catch (error) {
     throw new CertificateIssuanceError("signer-failure", "the signer refused or failed", { cause: error });
   }

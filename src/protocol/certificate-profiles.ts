@@ -8,12 +8,11 @@
 // its shape. The custom extension values have tiny DER codecs here because
 // they are part of the profile, not of any general ASN.1 need.
 
-import { sha256 } from "@noble/hashes/sha2.js";
 import { parseTlvs } from "./ber-tlv.js";
 import { toHex } from "./bytes.js";
 import { MAX_VEHICLE_ID_LENGTH, MIN_VEHICLE_ID_LENGTH } from "./constants.js";
 import { ProtocolInputError, TlvError } from "./errors.js";
-import { assertPublicKey, keyIdentifier } from "./p256.js";
+import { assertPublicKey, keyIdentifier, sha256Digest } from "./p256.js";
 
 /**
  * Private OID arc of the project. 61892 stands in for an IANA Private
@@ -293,7 +292,7 @@ export function subjectAttributes(
  */
 export function subjectKeyIdentifier(publicKey: Uint8Array): Uint8Array {
   assertPublicKey(publicKey, "publicKey");
-  return sha256(publicKey).slice(0, 20);
+  return sha256Digest(publicKey).slice(0, 20);
 }
 
 // ---- custom extension values --------------------------------------------------------------

@@ -5,9 +5,9 @@
 // name; the service checks the signature, the timestamp window and that the
 // nonce is new (a conditional write with a TTL). The fixed prefix keeps these
 // signatures from ever being valid as any other statement the key signs.
-import { sha256 } from "@noble/hashes/sha2.js";
 import { toHex, utf8 } from "./bytes.js";
 import { ProtocolInputError } from "./errors.js";
+import { sha256Digest } from "./p256.js";
 
 export const REQUEST_SIGNATURE_PREFIX = "CARKEY-REQUEST-V1";
 
@@ -61,7 +61,7 @@ export function canonicalRequest(parts: SignedRequestParts): Uint8Array {
       REQUEST_SIGNATURE_PREFIX,
       parts.method,
       parts.path,
-      toHex(sha256(parts.body)),
+      toHex(sha256Digest(parts.body)),
       String(parts.timestamp),
       parts.nonce,
       parts.signer,

@@ -5,11 +5,10 @@
 // The signature is ECDSA-P256-SHA256 over the whole TLV(70, …) encoding. The
 // usage constant comes first and is checked before anything else, so a
 // statement of one kind can never be accepted as another.
-import { sha256 } from "@noble/hashes/sha2.js";
 import { parseTlvs, TlvMap, tlv } from "./ber-tlv.js";
 import { concatBytes, equalBytes, expectLength, toHex } from "./bytes.js";
 import { StatementSigningError, TlvError, VerificationError } from "./errors.js";
-import { verifyRaw } from "./p256.js";
+import { sha256Digest, verifyRaw } from "./p256.js";
 import type { DigestSigner } from "./signer.js";
 
 export const TAG_STATEMENT_BODY = 0x70;
@@ -47,7 +46,7 @@ export async function signStatement(
   body: Uint8Array,
   publicKey?: Uint8Array,
 ): Promise<Uint8Array> {
-  const signature = await signer.signDigest(sha256(body));
+  const signature = await signer.signDigest(sha256Digest(body));
   const key = publicKey ?? (await signer.publicKey());
   if (!(signature instanceof Uint8Array) || signature.length !== 64 || !verifyRaw(signature, body, key)) {
     throw new StatementSigningError("returned a signature that does not verify");
