@@ -3,7 +3,7 @@
 // key in KMS (made only when one is). Shared by the whole service's assembly
 // and the functions that need only the roots.
 import { KMSClient } from "@aws-sdk/client-kms";
-import type { DigestSigner } from "../protocol/signer.js";
+import type { MessageSigner } from "../protocol/signer.js";
 import type { Signer } from "../service/ports.js";
 import { kmsClientConfig } from "./aws-client-settings.js";
 import { signerFromUri } from "./kms/signer-from-uri.js";
@@ -11,7 +11,7 @@ import type { BaseServiceSettings } from "./service-settings.js";
 
 export interface RootSigners {
   readonly signer: Signer;
-  readonly webhookSigner: DigestSigner | undefined;
+  readonly webhookSigner: MessageSigner | undefined;
   /** The KMS client the signers share, for other keys of the same deployment (the pseudonym key). */
   readonly kms: { readonly kmsClient?: KMSClient };
 }

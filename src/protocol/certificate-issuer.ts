@@ -1,9 +1,9 @@
 // Issues certificates under the profiles of certificate-profiles.ts
 // (docs/certificates.md; docs/architecture.md: authorization decides what
 // may be signed, one issueCertificate() applies the profile and signs). The
-// private key never enters this code: every signature is one signDigest call on
-// a DigestSigner (an emulated SE, a software key, AWS KMS) over the SHA-256 of
-// a TBSCertificate written here with der-writer.ts (docs/certificates.md
+// private key never enters this code: every signature is one sign call on a
+// MessageSigner (an emulated SE, a software key, AWS KMS) over a
+// TBSCertificate written here with der-writer.ts (docs/certificates.md
 // "Encoding"). The result is checked against the issuer's key before it is
 // returned, so a misconfigured signer cannot hand out a certificate that
 // nobody can verify.
@@ -54,7 +54,7 @@ import {
 } from "./der-writer.js";
 import { CertificateIssuanceError, CertificateVerificationError, ProtocolInputError } from "./errors.js";
 import { assertPublicKey, type RandomSource, sha256Digest, systemRandom, verifyRaw } from "./p256.js";
-import type { DigestSigner } from "./signer.js";
+import type { MessageSigner } from "./signer.js";
 
 /** SubjectPublicKeyInfo DER up to the point: id-ecPublicKey, prime256v1, BIT STRING of 66 bytes. */
 const P256_SPKI_PREFIX = fromHex("3059301306072a8648ce3d020106082a8648ce3d030107034200");
@@ -63,7 +63,7 @@ const MIN_TIME_MS = Date.UTC(1950, 0, 1);
 const MAX_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
 
 export interface IssuerParams {
-  readonly signer: DigestSigner;
+  readonly signer: MessageSigner;
   /**
    * The issuer's own certificate; absent only for a self-signed root. A certificate parseCertificate
    * returned is not parsed again (its profile is still checked).
@@ -99,7 +99,7 @@ export interface IssuedCertificate {
 
 export interface CreateSelfSignedRootParams {
   readonly profile: "device-oem-root" | "vehicle-oem-root";
-  readonly signer: DigestSigner;
+  readonly signer: MessageSigner;
   readonly subject: SubjectNameFields;
   readonly notBefore: Date;
   readonly notAfter: Date;
@@ -202,13 +202,13 @@ export interface CertificateTemplate {
   readonly notAfter: Date;
   /** In order; `value` is the DER that extnValue's OCTET STRING holds. None: the extensions field is left out. */
   readonly extensions: readonly CertificateExtension[];
-  readonly signer: DigestSigner;
+  readonly signer: MessageSigner;
   /** The key the signature must verify with (the issuer's). */
   readonly signerPublicKey: Uint8Array;
 }
 
 /**
- * Signs a fully specified template with exactly one signDigest call, then checks
+ * Signs a fully specified template with exactly one sign call, then checks
  * the signature with `signerPublicKey`. It applies NO profile: services and
  * emulators call issueCertificate; this is exported for the profile layer and
  * for tests that must build deliberately non-conforming certificates. The
@@ -232,7 +232,7 @@ export async function signCertificateTemplate(template: CertificateTemplate): Pr
   );
   let signature: Uint8Array;
   try {
-    signature = await template.signer.signDigest(sha256Digest(tbs));
+    signature = await template.signer.sign(tbs);
   } catch (error) {
     throw new CertificateIssuanceError("signer-failure", "the signer refused or failed", { cause: error });
   }
@@ -352,8 +352,8 @@ export async function issueCertificate(params: IssueCertificateParams): Promise<
   const serialNumberHex = serialHex(params.serialNumber, params.random ?? systemRandom);
 
   const signer = params.issuer?.signer;
-  if (!signer || typeof signer.signDigest !== "function" || typeof signer.publicKey !== "function") {
-    throw new ProtocolInputError("issuer.signer must be a DigestSigner");
+  if (!signer || typeof signer.sign !== "function" || typeof signer.publicKey !== "function") {
+    throw new ProtocolInputError("issuer.signer must be a MessageSigner");
   }
   const signerKey = assertPublicKey(await signer.publicKey(), "issuer.signer.publicKey()");
   const ownKeyId = subjectKeyIdentifier(subjectPublicKey);

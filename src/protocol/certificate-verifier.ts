@@ -11,7 +11,6 @@
 // Signatures go through the strict ecdsa-der.ts decoder and p256.ts verifyRaw,
 // which accepts high-S signatures since KMS and OpenSSL produce them.
 
-import { p256 } from "@noble/curves/nist.js";
 import { type Tlv, tlv } from "./ber-tlv.js";
 import { equalBytes, fromHex, toHex } from "./bytes.js";
 import { certificatePemToDer } from "./certificate-pem.js";
@@ -50,7 +49,7 @@ import {
   type CertificateVerificationReason,
   ProtocolInputError,
 } from "./errors.js";
-import { verifyRaw } from "./p256.js";
+import { uncompressedPublicKey, verifyRaw } from "./p256.js";
 
 /** Far above our ~700-byte certificates; bounds the work an attacker's input can cause. */
 export const MAX_CERTIFICATE_SIZE = 16 * 1024;
@@ -393,7 +392,7 @@ export function certificatePublicKey(cert: ParsedCertificate): Uint8Array {
     fail("unsupported-algorithm", `${cert.subject}: key is not id-ecPublicKey on P-256`);
   }
   try {
-    return p256.Point.fromBytes(cert.subjectPublicKey).toBytes(false);
+    return uncompressedPublicKey(cert.subjectPublicKey, `${cert.subject}: subjectPublicKey`);
   } catch (error) {
     throw malformed(`${cert.subject}: subjectPublicKey is not a point on P-256`, error);
   }

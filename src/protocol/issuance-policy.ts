@@ -29,7 +29,7 @@ import {
 import type { ParsedCertificate } from "./certificate-verifier.js";
 import { CertificateIssuanceError, ProtocolInputError } from "./errors.js";
 import type { RandomSource } from "./p256.js";
-import type { DigestSigner } from "./signer.js";
+import type { MessageSigner } from "./signer.js";
 
 /** How far back a root's validity starts. */
 export const ROOT_BACKDATE_MS = 24 * 3600 * 1000;
@@ -93,7 +93,7 @@ export function issuedSubject(issuer: ParsedCertificate): SubjectNameFields {
 
 export interface CreateRootParams {
   readonly profile: RootProfileName;
-  readonly signer: DigestSigner;
+  readonly signer: MessageSigner;
   /** The OEM's name: O, and optionally C and CN (default per profile). */
   readonly subject: SubjectNameFields;
   readonly now: Date;
@@ -112,7 +112,7 @@ export async function createRootUnderPolicy(params: CreateRootParams): Promise<I
 }
 
 export interface PolicyIssuer {
-  readonly signer: DigestSigner;
+  readonly signer: MessageSigner;
   /** The issuer's certificate, parsed once by the caller (a root is kept parsed for a process's life). */
   readonly certificate: ParsedCertificate;
 }

@@ -4,10 +4,11 @@
 // invalid point or a malformed signature.
 //
 // The curve arithmetic runs in OpenSSL through node:crypto (assembler P-256,
-// 10–50× faster than pure JS). noble is kept for the two things node:crypto
-// does not offer: reducing a caller's random seed to a scalar (so an injected
-// random source still decides every key) and ECDSA over a precomputed digest.
-// test/protocol/p256.test.ts checks this file against noble and NIST vectors.
+// 10–50× faster than pure JS). The one step node:crypto does not offer,
+// reducing a caller's random seed to a scalar (so an injected random source
+// still decides every key), is a single BigInt reduction here.
+// test/protocol/p256.test.ts checks this file against noble, a second
+// implementation, and against NIST and RFC 6979 vectors.
 import {
   createECDH,
   createHash,
@@ -18,7 +19,6 @@ import {
   sign,
   verify,
 } from "node:crypto";
-import { p256 } from "@noble/curves/nist.js";
 import { toHex } from "./bytes.js";
 import { ProtocolInputError } from "./errors.js";
 
@@ -58,9 +58,28 @@ function publicPointOf(privateKey: Uint8Array): Uint8Array {
   return asBytes(ecdhContext(privateKey).getPublicKey());
 }
 
+/** The order n of the P-256 base point (SEC 2 §2.4.2). */
+const CURVE_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+
+/**
+ * (bytes mod (n−1)) + 1 as a 32-byte big-endian scalar in [1, n−1] (FIPS 186-5
+ * A.2.1). The bias is below 2^-(8·(length − 32)): callers pass at least 40 bytes.
+ */
+export function nonZeroScalarFrom(bytes: Uint8Array): Uint8Array {
+  const scalar = (BigInt(`0x${toHex(bytes) || "0"}`) % (CURVE_ORDER - 1n)) + 1n;
+  return new Uint8Array(Buffer.from(scalar.toString(16).padStart(64, "0"), "hex"));
+}
+
+/** A scalar from a seed of at least 48 bytes: 16 bytes more than n leaves a bias below 2^-128. */
+function scalarFromSeed(seed: Uint8Array): Uint8Array {
+  if (!(seed instanceof Uint8Array) || seed.length < 48) {
+    throw new ProtocolInputError("key generation needs at least 48 random bytes");
+  }
+  return nonZeroScalarFrom(seed);
+}
+
 export function generateKeyPair(random: RandomSource = systemRandom): KeyPair {
-  // 48 bytes of seed reduced mod n (FIPS 186-5 A.2.1) avoids bias.
-  const privateKey = p256.utils.randomSecretKey(random(48));
+  const privateKey = scalarFromSeed(random(48));
   return { privateKey, publicKey: publicPointOf(privateKey) };
 }
 
@@ -80,6 +99,25 @@ export function assertPublicKey(point: Uint8Array, name: string): Uint8Array {
     throw new ProtocolInputError(`${name} is not a point on P-256`);
   }
   return point;
+}
+
+/**
+ * The uncompressed form of a SEC 1 §2.3.4 point, compressed (02/03, 33 bytes)
+ * or uncompressed (04, 65 bytes), as X.509 allows either; throws a
+ * ProtocolInputError naming `name` for any other form (hybrid 06/07 and the
+ * point at infinity included) or a point not on P-256.
+ */
+export function uncompressedPublicKey(point: Uint8Array, name: string): Uint8Array {
+  const compressed = point.length === 33 && (point[0] === 0x02 || point[0] === 0x03);
+  const uncompressed = point.length === 65 && point[0] === 0x04;
+  if (!(point instanceof Uint8Array) || !(compressed || uncompressed)) {
+    throw new ProtocolInputError(`${name} must be a compressed or uncompressed P-256 point`);
+  }
+  try {
+    return asBytes(ECDH.convertKey(point, CURVE, undefined, undefined, "uncompressed") as Buffer);
+  } catch {
+    throw new ProtocolInputError(`${name} is not a point on P-256`);
+  }
 }
 
 export function isValidPublicKey(point: Uint8Array): boolean {
@@ -176,15 +214,6 @@ export function signRaw(privateKey: Uint8Array, message: Uint8Array): Uint8Array
   return asBytes(sign("sha256", message, { key: signingKeyObject(privateKey), dsaEncoding: "ieee-p1363" }));
 }
 
-/**
- * ECDSA-P256 over an already computed SHA-256 digest, raw r‖s. node:crypto
- * always hashes what it signs, so this one stays on noble (RFC 6979 k).
- */
-export function signDigestRaw(privateKey: Uint8Array, digest: Uint8Array): Uint8Array {
-  if (digest.length !== 32) throw new ProtocolInputError("digest must be 32 bytes");
-  return p256.sign(digest, privateKey, { prehash: false });
-}
-
 /** Verifies raw r‖s over SHA-256(message); accepts high-S (signatures from other implementations). */
 export function verifyRaw(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   if (!(signature instanceof Uint8Array) || signature.length !== 64) return false;
@@ -249,11 +278,6 @@ export class P256PrivateKey {
       format: "jwk",
     });
     return asBytes(sign("sha256", message, { key: this.#keyObject, dsaEncoding: "ieee-p1363" }));
-  }
-
-  /** ECDSA-P256 over an already computed SHA-256 digest, as signDigestRaw. */
-  signDigest(digest: Uint8Array): Uint8Array {
-    return signDigestRaw(this.#scalar, digest);
   }
 
   exportScalar(): Uint8Array {

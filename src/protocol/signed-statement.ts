@@ -9,7 +9,7 @@ import { parseTlvs, TlvMap, tlv } from "./ber-tlv.js";
 import { concatBytes, equalBytes, expectLength, toHex } from "./bytes.js";
 import { StatementSigningError, TlvError, VerificationError } from "./errors.js";
 import { sha256Digest, verifyRaw } from "./p256.js";
-import type { DigestSigner } from "./signer.js";
+import type { MessageSigner } from "./signer.js";
 
 export const TAG_STATEMENT_BODY = 0x70;
 export const TAG_USAGE = 0x93;
@@ -35,18 +35,18 @@ export function encodeSignedStatement(signedBytes: Uint8Array, signature: Uint8A
 }
 
 /**
- * Signs `body` (a statementBody) with one signDigest call and returns the
+ * Signs `body` (a statementBody) with one sign call and returns the
  * encoded statement, after checking the signature with the signer's key
  * (`publicKey` when the caller knows it, else asked of the signer), so a
  * misconfigured KMS key or a faulty signer never hands out a statement
  * nobody can verify.
  */
 export async function signStatement(
-  signer: DigestSigner,
+  signer: MessageSigner,
   body: Uint8Array,
   publicKey?: Uint8Array,
 ): Promise<Uint8Array> {
-  const signature = await signer.signDigest(sha256Digest(body));
+  const signature = await signer.sign(body);
   const key = publicKey ?? (await signer.publicKey());
   if (!(signature instanceof Uint8Array) || signature.length !== 64 || !verifyRaw(signature, body, key)) {
     throw new StatementSigningError("returned a signature that does not verify");

@@ -20,7 +20,7 @@
 // receiver can use this file as it is.
 import { ProtocolInputError } from "./errors.js";
 import { sha256Digest, verifyRaw } from "./p256.js";
-import type { DigestSigner } from "./signer.js";
+import type { MessageSigner } from "./signer.js";
 
 export const WEBHOOK_HEADERS = {
   id: "carkeys-webhook-id",
@@ -48,12 +48,12 @@ export function webhookSigningInput(id: string, timestamp: number, body: Uint8Ar
 
 /** The three headers of a delivery of `body`, signed by `signer`. */
 export async function signWebhook(
-  signer: DigestSigner,
+  signer: MessageSigner,
   body: Uint8Array,
   id: string,
   timestamp: number,
 ): Promise<Record<string, string>> {
-  const signature = await signer.signDigest(sha256Digest(webhookSigningInput(id, timestamp, body)));
+  const signature = await signer.sign(webhookSigningInput(id, timestamp, body));
   return {
     [WEBHOOK_HEADERS.id]: id,
     [WEBHOOK_HEADERS.timestamp]: String(timestamp),

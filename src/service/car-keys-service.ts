@@ -8,7 +8,7 @@
 // by factories a Lambda that needs only them calls too (src/adapters/*-assembly.ts).
 import type { SubjectNameFields } from "../protocol/certificate-profiles.js";
 import type { ScryptCost } from "../protocol/pairing-password.js";
-import type { DigestSigner } from "../protocol/signer.js";
+import type { MessageSigner } from "../protocol/signer.js";
 import type { ConfiguredDeviceOemRoot } from "./device-oem-roots.js";
 import type { MacKey } from "./device-pseudonyms.js";
 import type { DeviceRequestAuthenticator } from "./device-request-auth.js";
@@ -58,7 +58,7 @@ export interface CarKeysServiceConfig {
   /** Friend keys a vehicle may hold at once (default 5); env FRIEND_KEY_SLOTS in the functions. */
   readonly friendKeySlots?: number;
   /** The key that signs webhook deliveries, published for receivers; absent without webhooks. */
-  readonly webhookSigner?: DigestSigner;
+  readonly webhookSigner?: MessageSigner;
   /**
    * Other phone makers' Device OEM roots (src/service/device-oem-roots.ts), trusted for key
    * registration beside the service's own; env TRUSTED_DEVICE_OEM_ROOTS in the functions.

@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import type { PairingMaterial } from "../api/issuance-schemas.js";
 import { toHex } from "../protocol/bytes.js";
 import {
-  computePairingVerifier,
+  computePairingVerifierInBackground,
   createScryptParams,
   DEFAULT_SCRYPT_COST,
   generatePairingPassword,
@@ -27,15 +27,16 @@ export interface PairingMaterialOptions {
   readonly cost?: ScryptCost;
 }
 
-export function createPairingMaterial(options: PairingMaterialOptions): {
+export async function createPairingMaterial(options: PairingMaterialOptions): Promise<{
   material: PairingMaterial;
   record: PairingRecord;
-} {
+}> {
   const hours = options.validityHours ?? DEFAULT_PAIRING_VALIDITY_HOURS;
   const expiresAt = new Date(Math.floor(options.now.getTime() / 1000) * 1000 + hours * 3600 * 1000);
   const password = generatePairingPassword();
   const params = createScryptParams(options.cost ?? DEFAULT_SCRYPT_COST);
-  const verifier = computePairingVerifier(password, params);
+  // scrypt in the thread pool: about a tenth of a second the event loop keeps serving others.
+  const verifier = await computePairingVerifierInBackground(password, params);
   const record: PairingRecord = {
     vehicleId: options.vehicleId,
     pairingId: toHex(randomBytes(8)),

@@ -7,19 +7,19 @@
 // and the store adapter need not know any codec.
 import type { AccessProfile } from "../protocol/access-profile.js";
 import type { KeyRole } from "../protocol/certificate-profiles.js";
-import type { DigestSigner } from "../protocol/signer.js";
+import type { MessageSigner } from "../protocol/signer.js";
 
 /** The two roots the service signs with. */
 export type OemRootProfile = "device-oem-root" | "vehicle-oem-root";
 export const OEM_ROOT_PROFILES: readonly OemRootProfile[] = ["device-oem-root", "vehicle-oem-root"];
 
 /**
- * One DigestSigner per OEM root, each chosen by a URI (`awskms:…`,
+ * One MessageSigner per OEM root, each chosen by a URI (`awskms:…`,
  * `softkms:…`; src/adapters/kms/signer-from-uri.ts). Issuance reaches KMS only
- * through here, one signDigest per certificate or receipt.
+ * through here, one sign call per certificate or receipt.
  */
 export interface Signer {
-  root(profile: OemRootProfile): DigestSigner;
+  root(profile: OemRootProfile): MessageSigner;
 }
 
 export interface Clock {

@@ -32,7 +32,7 @@ import {
   issueCertificateUnderPolicy,
 } from "../protocol/issuance-policy.js";
 import { signStatement } from "../protocol/signed-statement.js";
-import type { DigestSigner } from "../protocol/signer.js";
+import type { MessageSigner } from "../protocol/signer.js";
 import type { ConfiguredDeviceOemRoot } from "./device-oem-roots.js";
 import { ConfigurationError, ConflictError, ServiceUnavailableError } from "./errors.js";
 import { PendingCache } from "./pending-cache.js";
@@ -54,7 +54,7 @@ export interface RootCertificate {
   readonly notBefore: Date;
   readonly notAfter: Date;
   /** The signer holding this root's key, with its public key cached. */
-  readonly signer: DigestSigner;
+  readonly signer: MessageSigner;
 }
 
 export interface RootCertificatesOptions {
@@ -111,8 +111,8 @@ export function rootCertificatesFor(config: RootCertificatesConfig): RootCertifi
   });
 }
 
-/** A DigestSigner whose publicKey() is asked of the underlying signer once (a KMS GetPublicKey). */
-function cachingPublicKey(inner: DigestSigner): DigestSigner {
+/** A MessageSigner whose publicKey() is asked of the underlying signer once (a KMS GetPublicKey). */
+function cachingPublicKey(inner: MessageSigner): MessageSigner {
   let key: Promise<Uint8Array> | undefined;
   return {
     publicKey() {
@@ -124,13 +124,13 @@ function cachingPublicKey(inner: DigestSigner): DigestSigner {
       }
       return key.then((k) => k.slice());
     },
-    signDigest: (digest) => inner.signDigest(digest),
+    sign: (message) => inner.sign(message),
   };
 }
 
 export class RootCertificates implements StatementRoots {
   private readonly options: RootCertificatesOptions;
-  private readonly signers = new Map<OemRootProfile, DigestSigner>();
+  private readonly signers = new Map<OemRootProfile, MessageSigner>();
   private readonly cache = new PendingCache<OemRootProfile, RootCertificate>();
   /** The configured Device OEM roots, parsed on the first chain verification that needs them. */
   private configuredAnchors?: ParsedCertificate[];
@@ -189,7 +189,7 @@ export class RootCertificates implements StatementRoots {
     return this.cache.get(profile, () => this.load(profile));
   }
 
-  private signer(profile: OemRootProfile): DigestSigner {
+  private signer(profile: OemRootProfile): MessageSigner {
     let signer = this.signers.get(profile);
     if (!signer) {
       signer = cachingPublicKey(this.options.signer.root(profile));
@@ -281,7 +281,7 @@ function toRoot(
   profile: OemRootProfile,
   record: RootCertificateRecord,
   publicKey: Uint8Array,
-  signer: DigestSigner,
+  signer: MessageSigner,
 ): RootCertificate {
   let parsed: ParsedCertificate;
   try {

@@ -15,7 +15,7 @@ import { toHex } from "../protocol/bytes.js";
 import { subjectKeyIdentifier } from "../protocol/certificate-profiles.js";
 import { StatementSigningError } from "../protocol/errors.js";
 import { signStatement } from "../protocol/signed-statement.js";
-import type { DigestSigner } from "../protocol/signer.js";
+import type { MessageSigner } from "../protocol/signer.js";
 import { ConfigurationError, ServiceUnavailableError } from "./errors.js";
 import { PendingCache } from "./pending-cache.js";
 import type { OemRootProfile, Signer, Store } from "./ports.js";
@@ -34,7 +34,7 @@ export interface RootStatementKeysOptions {
 }
 
 interface StatementKey {
-  readonly signer: DigestSigner;
+  readonly signer: MessageSigner;
   readonly publicKey: Uint8Array;
 }
 

@@ -62,7 +62,7 @@ export class VehicleEnrollment {
       enrolledAt: now.toISOString(),
       enrolledBy: caller,
     };
-    const pairing = this.pairing(input.vehicleId, now, input.pairingValidityHours);
+    const pairing = await this.pairing(input.vehicleId, now, input.pairingValidityHours);
     try {
       await store.createVehicle(record, pairing.record);
     } catch (error) {
@@ -91,7 +91,7 @@ export class VehicleEnrollment {
   async newPairing(vehicleId: string, input: PairingRequest): Promise<PairingResponse> {
     const vehicle = await this.options.store.getVehicle(vehicleId);
     if (!vehicle) throw new NotFoundError(`vehicle ${vehicleId} is not enrolled`);
-    const pairing = this.pairing(vehicleId, this.options.clock.now(), input?.pairingValidityHours);
+    const pairing = await this.pairing(vehicleId, this.options.clock.now(), input?.pairingValidityHours);
     await this.options.store.replacePairing(pairing.record);
     return { vehicleId, pairing: pairing.material };
   }
@@ -104,7 +104,11 @@ export class VehicleEnrollment {
       throw new ConflictError(`vehicle ${existing.vehicleId} is already enrolled with another public key`);
     }
     if (existing.owner) throw ownerConflict(existing.vehicleId);
-    const pairing = this.pairing(existing.vehicleId, this.options.clock.now(), input.pairingValidityHours);
+    const pairing = await this.pairing(
+      existing.vehicleId,
+      this.options.clock.now(),
+      input.pairingValidityHours,
+    );
     await this.options.store.replacePairing(pairing.record);
     return {
       created: false,

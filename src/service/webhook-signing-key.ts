@@ -6,12 +6,12 @@
 
 import type { WebhookSigningKeyView } from "../api/webhook-signing-key-schemas.js";
 import { toHex } from "../protocol/bytes.js";
-import type { DigestSigner } from "../protocol/signer.js";
+import type { MessageSigner } from "../protocol/signer.js";
 import { WEBHOOK_HEADERS } from "../protocol/webhook-signature.js";
 import { NotFoundError } from "./errors.js";
 
 export class WebhookSigningKey {
-  constructor(private readonly signer: DigestSigner | undefined) {}
+  constructor(private readonly signer: MessageSigner | undefined) {}
 
   async view(): Promise<WebhookSigningKeyView> {
     if (!this.signer)

@@ -2,7 +2,7 @@
 // a temporary data directory, DynamoDB Local in memory, and the stack's own
 // emulated SE manufacturer as a synchronous factory attester, so an emulated
 // SecureElement leaves the "factory" with an attestation the service trusts.
-// The stack exposes its manufacturer as an async DigestSigner while
+// The stack exposes its manufacturer as an async MessageSigner while
 // SecureElement.create needs a synchronous attester, so this reads the
 // manufacturer's key file (a JWK the stack wrote into its keys directory, a
 // development fixture by design) instead.

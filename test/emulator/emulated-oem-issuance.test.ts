@@ -12,7 +12,7 @@ import { deviceIdFromInstanceKey } from "../../src/protocol/device-identity.js";
 import { generateKeyPair } from "../../src/protocol/p256.js";
 import { createCarKeysService } from "../../src/service/car-keys-service.js";
 import { MemoryStore } from "../support/memory-store.js";
-import { softDigestSigner } from "../support/soft-digest-signer.js";
+import { softMessageSigner } from "../support/soft-message-signer.js";
 import { TestDevice, testManufacturer } from "../support/test-device.js";
 import { testMacKey } from "../support/test-mac-key.js";
 import { deviceRequest, SettableClock, TEST_SCRYPT_COST } from "../support/test-service.js";
@@ -45,7 +45,7 @@ async function both() {
   const service = createCarKeysService({
     store: new MemoryStore(),
     clock,
-    signer: { root: () => softDigestSigner() },
+    signer: { root: () => softMessageSigner() },
     devicePseudonymKey: testMacKey(),
     manufacturerPublicKey: manufacturer.keyPair.publicKey,
     deviceOem: { organization: NAME },

@@ -36,7 +36,7 @@ import {
 import { apiEvent, invoke, type LambdaHarness, startLambdaHarness } from "../support/lambda-harness.js";
 import { enrollNewDevice, enrollNewVehicle } from "../support/lambda-parties.js";
 import { publishedDuring } from "../support/published-events.js";
-import { softDigestSigner } from "../support/soft-digest-signer.js";
+import { softMessageSigner } from "../support/soft-message-signer.js";
 import { attestFriendKey, TestDevice, testVehicle } from "../support/test-device.js";
 
 /** The service a Lambda with environment `env` builds. */
@@ -46,7 +46,7 @@ const buildService = async (env: Readonly<Record<string, string | undefined>>) =
 /** Another phone maker: its own Device OEM root, which certifies its SEs' instance CAs. */
 async function phoneMaker(name: string) {
   const key = generateKeyPair();
-  const signer = softDigestSigner({ privateKey: key.privateKey });
+  const signer = softMessageSigner({ privateKey: key.privateKey });
   const now = Date.now();
   const root = await createSelfSignedRoot({
     profile: "device-oem-root",

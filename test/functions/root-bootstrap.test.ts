@@ -64,7 +64,7 @@ describe("root bootstrap", () => {
 
   it("answers FAILED with the reason when a root cannot be made", async () => {
     const t = testService();
-    t.signers["device-oem-root"].signDigest = async () => {
+    t.signers["device-oem-root"].sign = async () => {
       throw new Error("KMS unreachable");
     };
     const handler = makeHandler({ service: t.service });

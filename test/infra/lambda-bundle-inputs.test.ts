@@ -25,6 +25,14 @@ const STAND_IN = "src/adapters/lambda-credentials.ts";
  * by der-writer.ts, both ours; the library is left to the tests, which hold our reader and writer to it.
  */
 const X509 = /node_modules\/(?:@peculiar\/|asn1js\/|tsyringe\/|reflect-metadata\/|pvtsutils\/|pvutils\/)/;
+/**
+ * noble's curve arithmetic (its curves and the Weierstrass, modular and hash-to-curve code under them) and its
+ * hashes other than the byte helpers: about 40 KB. The functions use OpenSSL's P-256 through node:crypto
+ * (src/protocol/p256.ts), and every signer signs a message rather than a digest, so nothing they run needs noble;
+ * only the strict ECDSA DER decoder (noble's abstract/der.js, 2 KB) remains, in ecdsa-der.ts.
+ */
+const NOBLE_CURVES =
+  /node_modules\/@noble\/(?:curves\/(?!abstract\/der\.js|utils\.js)|hashes\/(?!utils\.js))/;
 
 /**
  * The service's parts (src/service/car-keys-service.ts composes them all) and the functions whose
@@ -109,6 +117,15 @@ describe("the Lambda bundles' inputs", () => {
     const withClients = bundles.filter(({ inputs }) => Object.keys(inputs).some((i) => AWS_CLIENT.test(i)));
     expect(withClients.map((b) => b.name)).toContain("relay");
     for (const { name, inputs } of withClients) expect(Object.keys(inputs), name).toContain(STAND_IN);
+  });
+
+  it("hold none of noble's curve arithmetic or hashes: P-256 is OpenSSL's, through node:crypto", () => {
+    for (const { name, inputs } of bundles) {
+      expect(
+        Object.keys(inputs).filter((input) => NOBLE_CURVES.test(input)),
+        name,
+      ).toEqual([]);
+    }
   });
 
   it("hold no X.509 library, not even the functions that issue and verify certificates", () => {

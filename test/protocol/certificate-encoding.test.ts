@@ -21,11 +21,11 @@ import {
 } from "../../src/protocol/certificate-profiles.js";
 import { type CertificateInput, parseCertificate } from "../../src/protocol/certificate-verifier.js";
 import { ProtocolInputError } from "../../src/protocol/errors.js";
-import { type SoftDigestSigner, softDigestSigner } from "../support/soft-digest-signer.js";
+import { type SoftMessageSigner, softMessageSigner } from "../support/soft-message-signer.js";
 import { referenceCertificate } from "../support/x509-reference-certificate.js";
 
 const DAY = 86_400_000;
-const key = (byte: number) => softDigestSigner({ privateKey: new Uint8Array(32).fill(byte) });
+const key = (byte: number) => softMessageSigner({ privateKey: new Uint8Array(32).fill(byte) });
 const deviceRootSigner = key(1);
 const instanceSigner = key(2);
 const vehicleRootSigner = key(3);
@@ -75,7 +75,7 @@ async function expectIdentical(
 }
 
 function rootParams(
-  signer: SoftDigestSigner,
+  signer: SoftMessageSigner,
   profile: "device-oem-root" | "vehicle-oem-root",
   subject: SubjectNameFields,
   notBefore: Date,

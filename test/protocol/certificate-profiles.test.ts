@@ -1,5 +1,5 @@
 // Tests of the five certificate profiles (docs/certificates.md): issuance with
-// software DigestSigners, chain verification with every refusal reason, and
+// software MessageSigners, chain verification with every refusal reason, and
 // OpenSSL as the independent judge that the certificates are strict RFC 5280.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -43,7 +43,7 @@ import {
   type CertificateVerificationReason,
   ProtocolInputError,
 } from "../../src/protocol/errors.js";
-import { type SoftDigestSigner, softDigestSigner } from "../support/soft-digest-signer.js";
+import { type SoftMessageSigner, softMessageSigner } from "../support/soft-message-signer.js";
 
 const DAY = 86_400_000;
 const YEAR = 365 * DAY;
@@ -56,17 +56,17 @@ const DEVICE_OEM = { organization: "Example Phones Inc", country: "US" };
 const VEHICLE_OEM = { organization: "Example Motors AG", country: "DE" };
 
 interface DeviceChain {
-  rootSigner: SoftDigestSigner;
-  instanceSigner: SoftDigestSigner;
-  endpointSigner: SoftDigestSigner;
+  rootSigner: SoftMessageSigner;
+  instanceSigner: SoftMessageSigner;
+  endpointSigner: SoftMessageSigner;
   root: IssuedCertificate;
   instance: IssuedCertificate;
   endpoint: IssuedCertificate;
 }
 
 interface VehicleChain {
-  rootSigner: SoftDigestSigner;
-  vehicleSigner: SoftDigestSigner;
+  rootSigner: SoftMessageSigner;
+  vehicleSigner: SoftMessageSigner;
   root: IssuedCertificate;
   vehicle: IssuedCertificate;
 }
@@ -76,9 +76,9 @@ const VEHICLE_ID = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
 async function makeDeviceChain(
   options: { instanceHighS?: boolean; keyRole?: KeyRole; organization?: string } = {},
 ): Promise<DeviceChain> {
-  const rootSigner = softDigestSigner();
-  const instanceSigner = softDigestSigner({ highS: options.instanceHighS ?? false });
-  const endpointSigner = softDigestSigner();
+  const rootSigner = softMessageSigner();
+  const instanceSigner = softMessageSigner({ highS: options.instanceHighS ?? false });
+  const endpointSigner = softMessageSigner();
   const subject = { ...DEVICE_OEM, organization: options.organization ?? DEVICE_OEM.organization };
   const root = await createSelfSignedRoot({
     profile: "device-oem-root",
@@ -109,8 +109,8 @@ async function makeDeviceChain(
 }
 
 async function makeVehicleChain(): Promise<VehicleChain> {
-  const rootSigner = softDigestSigner();
-  const vehicleSigner = softDigestSigner();
+  const rootSigner = softMessageSigner();
+  const vehicleSigner = softMessageSigner();
   const root = await createSelfSignedRoot({
     profile: "vehicle-oem-root",
     signer: rootSigner,
@@ -202,7 +202,7 @@ async function craft(options: {
   subjectKey: Uint8Array;
   cn: string;
   issuerCert: IssuedCertificate;
-  signer: SoftDigestSigner;
+  signer: SoftMessageSigner;
   extensions: x509.Extension[];
   notBefore?: Date;
   notAfter?: Date;
@@ -290,7 +290,7 @@ describe("issuance", () => {
     expect(instance.publicKey).toEqual(a.instanceSigner.publicKeyBytes);
   });
 
-  it("makes exactly one signDigest call per certificate", async () => {
+  it("makes exactly one sign call per certificate", async () => {
     const chain = await makeDeviceChain();
     // root signs itself and the instance CA; the instance CA signs the endpoint.
     expect(chain.rootSigner.calls).toBe(2);
@@ -316,7 +316,7 @@ describe("issuance", () => {
     await expectIssuanceReason(
       issueCertificate({
         profile: "endpoint",
-        subjectPublicKey: softDigestSigner().publicKeyBytes,
+        subjectPublicKey: softMessageSigner().publicKeyBytes,
         subject: DEVICE_OEM,
         issuer: { signer: a.instanceSigner, certificate: a.instance.der },
         notBefore: START,
@@ -340,7 +340,7 @@ describe("issuance", () => {
     await expectIssuanceReason(
       issueCertificate({
         profile: "endpoint",
-        subjectPublicKey: softDigestSigner().publicKeyBytes,
+        subjectPublicKey: softMessageSigner().publicKeyBytes,
         subject: DEVICE_OEM,
         issuer: { signer: a.instanceSigner, certificate: shortLived.der },
         notBefore: START,
@@ -354,7 +354,7 @@ describe("issuance", () => {
 
   it("refuses missing or misplaced vehicle identifiers and key roles", async () => {
     const base = {
-      subjectPublicKey: softDigestSigner().publicKeyBytes,
+      subjectPublicKey: softMessageSigner().publicKeyBytes,
       subject: DEVICE_OEM,
       issuer: { signer: a.instanceSigner, certificate: a.instance.der },
       notBefore: START,
@@ -400,7 +400,7 @@ describe("issuance", () => {
   it("refuses an issuer of the wrong profile or a signer that is not the issuer's key", async () => {
     const base = {
       profile: "endpoint" as const,
-      subjectPublicKey: softDigestSigner().publicKeyBytes,
+      subjectPublicKey: softMessageSigner().publicKeyBytes,
       subject: DEVICE_OEM,
       notBefore: START,
       notAfter: startPlus(YEAR),
@@ -429,7 +429,7 @@ describe("issuance", () => {
     await expectIssuanceReason(
       issueCertificate({
         profile: "device-oem-root",
-        subjectPublicKey: softDigestSigner().publicKeyBytes,
+        subjectPublicKey: softMessageSigner().publicKeyBytes,
         subject: DEVICE_OEM,
         issuer: { signer: a.rootSigner },
         notBefore: START,
@@ -440,12 +440,12 @@ describe("issuance", () => {
   });
 
   it("refuses a signer whose signature does not verify", async () => {
-    const liar = softDigestSigner();
-    const wrongKey = { publicKey: a.instanceSigner.publicKey, signDigest: liar.signDigest };
+    const liar = softMessageSigner();
+    const wrongKey = { publicKey: a.instanceSigner.publicKey, sign: liar.sign };
     await expectIssuanceReason(
       issueCertificate({
         profile: "endpoint",
-        subjectPublicKey: softDigestSigner().publicKeyBytes,
+        subjectPublicKey: softMessageSigner().publicKeyBytes,
         subject: DEVICE_OEM,
         issuer: { signer: wrongKey, certificate: a.instance.der },
         notBefore: START,
@@ -576,7 +576,7 @@ describe("verification refusals", () => {
   });
 
   it("wrong key usage: a leaf used as a CA", async () => {
-    const victim = softDigestSigner();
+    const victim = softMessageSigner();
     const fake = await craft({
       subjectKey: victim.publicKeyBytes,
       cn: "Endpoint under an endpoint",
@@ -594,7 +594,7 @@ describe("verification refusals", () => {
   });
 
   it("not a CA: keyCertSign without cA", async () => {
-    const caKey = softDigestSigner();
+    const caKey = softMessageSigner();
     const notCa = await craft({
       subjectKey: caKey.publicKeyBytes,
       cn: "Instance CA without cA",
@@ -602,7 +602,7 @@ describe("verification refusals", () => {
       signer: a.rootSigner,
       extensions: instanceLikeExtensions(caKey.publicKeyBytes, a.rootSigner.publicKeyBytes, false),
     });
-    const leafKey = softDigestSigner();
+    const leafKey = softMessageSigner();
     const leaf = await craft({
       subjectKey: leafKey.publicKeyBytes,
       cn: "Endpoint under a non-CA",
@@ -617,7 +617,7 @@ describe("verification refusals", () => {
   });
 
   it("path too long: an extra CA level under the instance CA", async () => {
-    const subKey = softDigestSigner();
+    const subKey = softMessageSigner();
     const subCa = await craft({
       subjectKey: subKey.publicKeyBytes,
       cn: "Sub-instance CA",
@@ -625,7 +625,7 @@ describe("verification refusals", () => {
       signer: a.instanceSigner,
       extensions: instanceLikeExtensions(subKey.publicKeyBytes, a.instanceSigner.publicKeyBytes),
     });
-    const leafKey = softDigestSigner();
+    const leafKey = softMessageSigner();
     const leaf = await craft({
       subjectKey: leafKey.publicKeyBytes,
       cn: "Endpoint too deep",
@@ -738,7 +738,7 @@ describe("verification refusals", () => {
   });
 
   it("missing extension: an endpoint without its vehicle identifier, or without a profile", async () => {
-    const key = softDigestSigner();
+    const key = softMessageSigner();
     const withoutVehicleId = await craft({
       subjectKey: key.publicKeyBytes,
       cn: "Endpoint without vehicle id",
@@ -768,7 +768,7 @@ describe("verification refusals", () => {
   });
 
   it("validity not nested in the issuer's", async () => {
-    const key = softDigestSigner();
+    const key = softMessageSigner();
     const outliving = await craft({
       subjectKey: key.publicKeyBytes,
       cn: "Endpoint outliving its CA",
@@ -784,7 +784,7 @@ describe("verification refusals", () => {
   });
 
   it("unsupported critical extension", async () => {
-    const key = softDigestSigner();
+    const key = softMessageSigner();
     const extensions = endpointLikeExtensions(key.publicKeyBytes, a.instanceSigner.publicKeyBytes);
     extensions.push(new x509.Extension(`${CERTIFICATE_OID_ARC}.1.99`, true, Uint8Array.of(0x05, 0x00)));
     const cert = await craft({

@@ -23,7 +23,7 @@ import { certificatePemToDer } from "../../src/protocol/certificate-pem.js";
 import { type ParsedCertificate, parseCertificate } from "../../src/protocol/certificate-verifier.js";
 import { CertificateVerificationError } from "../../src/protocol/errors.js";
 import { createTestCa } from "../support/mtls-pki.js";
-import { softDigestSigner } from "../support/soft-digest-signer.js";
+import { softMessageSigner } from "../support/soft-message-signer.js";
 
 interface Sample {
   readonly label: string;
@@ -48,9 +48,9 @@ function opensslSample(label: string, file: string): Sample {
 }
 
 async function makeOurs(): Promise<void> {
-  const deviceRoot = softDigestSigner();
-  const instance = softDigestSigner();
-  const vehicleRoot = softDigestSigner();
+  const deviceRoot = softMessageSigner();
+  const instance = softMessageSigner();
+  const vehicleRoot = softMessageSigner();
   const notBefore = new Date(NOW.getTime() - DAY);
   const root = await createSelfSignedRoot({
     profile: "device-oem-root",
@@ -69,7 +69,7 @@ async function makeOurs(): Promise<void> {
   });
   const endpoint = await issueCertificate({
     profile: "endpoint",
-    subjectPublicKey: softDigestSigner().publicKeyBytes,
+    subjectPublicKey: softMessageSigner().publicKeyBytes,
     subject: { organization: "Example Phones, Inc.", commonName: "#1 key + spare; <Bob's> " },
     issuer: { signer: instance, certificate: ca.der },
     notBefore,
@@ -87,7 +87,7 @@ async function makeOurs(): Promise<void> {
   });
   const vehicle = await issueCertificate({
     profile: "vehicle",
-    subjectPublicKey: softDigestSigner().publicKeyBytes,
+    subjectPublicKey: softMessageSigner().publicKeyBytes,
     subject: { organization: "株式会社 Example Motors" },
     issuer: { signer: vehicleRoot, certificate: vroot.der },
     notBefore,

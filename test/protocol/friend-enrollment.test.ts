@@ -20,7 +20,7 @@ import { createRootUnderPolicy, issueCertificateUnderPolicy } from "../../src/pr
 import { keyAttestationBody } from "../../src/protocol/key-attestation.js";
 import { generateKeyPair, type KeyPair, keyIdentifier, signRaw } from "../../src/protocol/p256.js";
 import { encodeSignedStatement } from "../../src/protocol/signed-statement.js";
-import { softDigestSigner } from "../support/soft-digest-signer.js";
+import { softMessageSigner } from "../support/soft-message-signer.js";
 
 const now = new Date();
 const vehicleId = Uint8Array.from({ length: 16 }, (_, i) => 0x40 + i);
@@ -34,8 +34,8 @@ interface Device {
 }
 
 async function deviceOem(name: string): Promise<Device> {
-  const rootSigner = softDigestSigner();
-  const instanceSigner = softDigestSigner();
+  const rootSigner = softMessageSigner();
+  const instanceSigner = softMessageSigner();
   const root = await createRootUnderPolicy({
     profile: "device-oem-root",
     signer: rootSigner,

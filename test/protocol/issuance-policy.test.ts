@@ -32,7 +32,7 @@ import {
   ROOT_BACKDATE_MS,
 } from "../../src/protocol/issuance-policy.js";
 import { keyIdentifier } from "../../src/protocol/p256.js";
-import { softDigestSigner } from "../support/soft-digest-signer.js";
+import { softMessageSigner } from "../support/soft-message-signer.js";
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -93,11 +93,11 @@ describe("issuanceValidity", () => {
 
 describe("issuing under the policy", () => {
   let dir: string;
-  const deviceRootSigner = softDigestSigner();
-  const instanceSigner = softDigestSigner();
-  const vehicleRootSigner = softDigestSigner();
-  const endpointKey = softDigestSigner().publicKeyBytes;
-  const vehicleKey = softDigestSigner().publicKeyBytes;
+  const deviceRootSigner = softMessageSigner();
+  const instanceSigner = softMessageSigner();
+  const vehicleRootSigner = softMessageSigner();
+  const endpointKey = softMessageSigner().publicKeyBytes;
+  const vehicleKey = softMessageSigner().publicKeyBytes;
   const vehicleId = Uint8Array.from({ length: 16 }, (_, i) => i + 1);
   let deviceRoot: IssuedCertificate;
   let instance: IssuedCertificate;

@@ -18,7 +18,6 @@ import {
   P256PrivateKey,
   publicKeyOf,
   sha256Digest,
-  signDigestRaw,
   signRaw,
   verifyRaw,
 } from "../../src/protocol/p256.js";
@@ -51,18 +50,12 @@ const arbPrivateKey = fc
   .map((seed) => p256.utils.randomSecretKey(seed));
 
 describe("published vectors", () => {
-  it("RFC 6979 A.2.5: public key, signature verification, and the deterministic digest signature", () => {
+  it("RFC 6979 A.2.5: public key and signature verification", () => {
     const d = fromHex(RFC6979.x);
     expect(toHex(publicKeyOf(d))).toBe(RFC6979.public);
     const sample = utf8("sample");
     expect(verifyRaw(fromHex(RFC6979.sampleSha256), sample, fromHex(RFC6979.public))).toBe(true);
     expect(verifyRaw(fromHex(RFC6979.sampleSha256), utf8("Sample"), fromHex(RFC6979.public))).toBe(false);
-    // signDigestRaw stays on noble, RFC 6979 k: the RFC's r, and its s normalised to low S (n − s).
-    const n = p256.Point.Fn.ORDER;
-    const rfcS = BigInt(`0x${RFC6979.sampleSha256.slice(64)}`);
-    expect(toHex(signDigestRaw(d, sha256Digest(sample)))).toBe(
-      RFC6979.sampleSha256.slice(0, 64) + (rfcS > n / 2n ? n - rfcS : rfcS).toString(16).padStart(64, "0"),
-    );
     // signRaw draws k at random (OpenSSL): a different signature every time, each verifying.
     const a = signRaw(d, sample);
     const b = signRaw(d, sample);
@@ -114,6 +107,18 @@ describe("node:crypto against noble (fast-check)", () => {
       }),
       { numRuns: 50 },
     );
+  });
+
+  it("key generation at the edges of the reduction agrees with noble, and a short seed is refused", () => {
+    const n = p256.Point.Fn.ORDER;
+    const seedOf = (value: bigint) => fromHex(value.toString(16).padStart(96, "0"));
+    // 0, n − 2 and n − 1 (the last scalar and the wrap to 1), a multiple of n − 1, the largest 48-byte seed.
+    for (const value of [0n, n - 2n, n - 1n, (n - 1n) * 12345n, 2n ** 384n - 1n]) {
+      const seed = seedOf(value);
+      expect(toHex(generateKeyPair(() => seed).privateKey)).toBe(toHex(p256.utils.randomSecretKey(seed)));
+    }
+    expect(toHex(generateKeyPair(() => seedOf(n - 1n)).privateKey)).toBe("01".padStart(64, "0"));
+    expect(() => generateKeyPair(() => new Uint8Array(32))).toThrow(ProtocolInputError);
   });
 
   it("signatures cross: OpenSSL's verify under noble, noble's under OpenSSL (high-S too)", () => {
@@ -210,14 +215,13 @@ describe("refusals", () => {
 });
 
 describe("P256PrivateKey", () => {
-  it("signs and signs digests as signRaw and signDigestRaw with the same scalar, and keeps the scalar out of JSON", () => {
+  it("signs as signRaw with the same scalar, and keeps the scalar out of JSON", () => {
     const key = P256PrivateKey.fromScalar(fromHex(RFC6979.x));
     expect(toHex(key.publicKey)).toBe(RFC6979.public);
     const sample = utf8("sample");
     expect(verifyRaw(key.sign(sample), sample, key.publicKey)).toBe(true);
     expect(verifyRaw(key.sign(sample), utf8("other"), key.publicKey)).toBe(false);
-    const digest = sha256Digest(sample);
-    expect(toHex(key.signDigest(digest))).toBe(toHex(signDigestRaw(fromHex(RFC6979.x), digest)));
+    expect(verifyRaw(signRaw(fromHex(RFC6979.x), sample), sample, key.publicKey)).toBe(true);
     expect(toHex(key.exportScalar())).toBe(RFC6979.x);
     expect(JSON.stringify(key)).not.toContain(RFC6979.x);
     expect(JSON.stringify(Object.values(key))).not.toContain(RFC6979.x.slice(0, 16));

@@ -1,18 +1,21 @@
 // Owner-pairing password → SPAKE2+ scalars (docs/transaction.md "Owner pairing"):
-// noble scrypt cross-checked against node:crypto (OpenSSL), the (z mod (n−1)) + 1
+// node:crypto (OpenSSL) scrypt cross-checked against noble's, in the foreground and
+// the background, the (z mod (n−1)) + 1
 // reduction at its edges, L = w1·G, the limits a hostile vehicle's scrypt
 // parameters hit, and the password generator's format and uniformity.
-import { scryptSync } from "node:crypto";
 import { p256 } from "@noble/curves/nist.js";
+import { scrypt } from "@noble/hashes/scrypt.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { fromHex, toHex } from "../../src/protocol/bytes.js";
 import { ProtocolInputError, VerificationError } from "../../src/protocol/errors.js";
 import {
   computePairingVerifier,
+  computePairingVerifierInBackground,
   createScryptParams,
   DEFAULT_SCRYPT_COST,
   derivePasswordScalars,
+  derivePasswordScalarsInBackground,
   generatePairingPassword,
   isPairingPassword,
   reduceToNonZeroScalar,
@@ -20,6 +23,7 @@ import {
   validateScryptParams,
 } from "../../src/protocol/pairing-password.js";
 import {
+  computeL,
   createProver,
   createVerifier,
   P256_SHA256_HKDF_SHA256_CMAC_AES128,
@@ -29,30 +33,30 @@ const ORDER = p256.Point.Fn.ORDER;
 const SALT = fromHex("000102030405060708090a0b0c0d0e0f");
 const CHEAP: ScryptParams = { salt: SALT, N: 2 ** 10, r: 8, p: 1 };
 
-/** The derivation written out independently: OpenSSL scrypt, bigint arithmetic. */
+/** The derivation written out independently: noble's scrypt (pure JS), bigint arithmetic. */
 function reference(password: string, params: ScryptParams) {
-  const z = scryptSync(Buffer.from(password, "utf8"), params.salt, 80, {
+  const z = scrypt(new TextEncoder().encode(password), params.salt, {
     N: params.N,
     r: params.r,
     p: params.p,
-    maxmem: 256 * params.N * params.r + 1024 * 1024,
+    dkLen: 80,
   });
-  const reduce = (half: Buffer) =>
-    ((BigInt(`0x${half.toString("hex")}`) % (ORDER - 1n)) + 1n).toString(16).padStart(64, "0");
+  const reduce = (half: Uint8Array) =>
+    ((BigInt(`0x${toHex(half)}`) % (ORDER - 1n)) + 1n).toString(16).padStart(64, "0");
   return { w0: reduce(z.subarray(0, 40)), w1: reduce(z.subarray(40, 80)) };
 }
 
 const asBigInt = (bytes: Uint8Array) => BigInt(`0x${toHex(bytes)}`);
 
 describe("derivePasswordScalars", () => {
-  it("matches node:crypto scrypt and the (z mod (n−1)) + 1 reduction", () => {
+  it("matches noble's scrypt and the (z mod (n−1)) + 1 reduction", () => {
     const { w0, w1 } = derivePasswordScalars("12345678", CHEAP);
     const expected = reference("12345678", CHEAP);
     expect(toHex(w0)).toBe(expected.w0);
     expect(toHex(w1)).toBe(expected.w1);
   });
 
-  it("matches node:crypto for random passwords, salts and small costs", () => {
+  it("matches noble for random passwords, salts and small costs", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: 99_999_999 }).map((n) => n.toString().padStart(8, "0")),
@@ -77,13 +81,32 @@ describe("derivePasswordScalars", () => {
     );
   });
 
-  it("matches node:crypto at the realistic default cost (N = 2^15, r = 8, p = 1)", () => {
+  it("matches noble at the realistic default cost (N = 2^15, r = 8, p = 1), in the background too", async () => {
     const params = { salt: SALT, ...DEFAULT_SCRYPT_COST };
     expect(params).toMatchObject({ N: 32768, r: 8, p: 1 });
     const { w0, w1 } = derivePasswordScalars("00000000", params);
     const expected = reference("00000000", params);
     expect(toHex(w0)).toBe(expected.w0);
     expect(toHex(w1)).toBe(expected.w1);
+    const background = await derivePasswordScalarsInBackground("00000000", params);
+    expect(toHex(background.w0)).toBe(expected.w0);
+    expect(toHex(background.w1)).toBe(expected.w1);
+  });
+
+  it("takes the largest cost the limits allow (N·r at the memory cap)", () => {
+    // 128·N·r = 256 MiB: OpenSSL's own memory check must not refuse what validation admits.
+    const params = { salt: SALT, N: 2 ** 16, r: 32, p: 1 };
+    expect(() => validateScryptParams(params)).not.toThrow();
+    expect(derivePasswordScalars("12345678", params).w0).toHaveLength(32);
+  });
+
+  it("refuses the same inputs in the background, before any scrypt work", async () => {
+    await expect(derivePasswordScalarsInBackground("1234567", CHEAP)).rejects.toThrow(
+      /password must be 8 decimal digits/,
+    );
+    await expect(derivePasswordScalarsInBackground("12345678", { ...CHEAP, N: 3 })).rejects.toThrow(
+      ProtocolInputError,
+    );
   });
 
   it("depends on the password, the salt and the cost", () => {
@@ -142,10 +165,17 @@ describe("computePairingVerifier", () => {
     expect(verifier.w0).toEqual(w0);
     expect(verifier.L).toHaveLength(65);
     expect(verifier.L).toEqual(p256.getPublicKey(w1, false));
+    expect(verifier.L).toEqual(computeL(w1));
     expect(verifier).toEqual({ w0, L: verifier.L, salt: SALT, N: CHEAP.N, r: CHEAP.r, p: CHEAP.p });
     expect(Object.keys(verifier)).not.toContain("w1");
     // The record keeps its own copy of the salt.
     expect(verifier.salt).not.toBe(CHEAP.salt);
+  });
+
+  it("is the same record when scrypt runs in the background", async () => {
+    expect(await computePairingVerifierInBackground("87654321", CHEAP)).toEqual(
+      computePairingVerifier("87654321", CHEAP),
+    );
   });
 
   const suite = P256_SHA256_HKDF_SHA256_CMAC_AES128;

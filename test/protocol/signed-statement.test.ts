@@ -1,4 +1,4 @@
-// signStatement: one signDigest call over SHA-256 of the body, the statement
+// signStatement: one sign call over the body, the statement
 // verified with the signer's key before it is returned; a signer that answers
 // with anything else (another key's signature, the wrong length, a flipped
 // bit) is refused with StatementSigningError instead of shipping a statement
@@ -14,8 +14,8 @@ import {
   statementBody,
   verifyStatementSignature,
 } from "../../src/protocol/signed-statement.js";
-import type { DigestSigner } from "../../src/protocol/signer.js";
-import { softDigestSigner } from "../support/soft-digest-signer.js";
+import type { MessageSigner } from "../../src/protocol/signer.js";
+import { softMessageSigner } from "../support/soft-message-signer.js";
 
 const body = statementBody(NOTICE_USAGE, [tlv(0xc1, Uint8Array.of(1, 2, 3))]);
 
@@ -30,7 +30,7 @@ function nodeKey(point: Uint8Array) {
 
 describe("signStatement", () => {
   it("signs once and returns a statement that verifies, here and with node:crypto", async () => {
-    const signer = softDigestSigner();
+    const signer = softMessageSigner();
     const encoded = await signStatement(signer, body);
     expect(signer.calls).toBe(1);
     const statement = parseSignedStatement(encoded, NOTICE_USAGE, "notice");
@@ -47,28 +47,28 @@ describe("signStatement", () => {
   });
 
   it("uses the public key the caller knows instead of asking the signer", async () => {
-    const inner = softDigestSigner();
-    const signer: DigestSigner = {
+    const inner = softMessageSigner();
+    const signer: MessageSigner = {
       publicKey: () => Promise.reject(new Error("not asked")),
-      signDigest: (digest) => inner.signDigest(digest),
+      sign: (message) => inner.sign(message),
     };
     await expect(signStatement(signer, body, inner.publicKeyBytes)).resolves.toBeInstanceOf(Uint8Array);
   });
 
   it("refuses a signature by another key, of the wrong length or altered", async () => {
-    const right = softDigestSigner();
-    const other = softDigestSigner();
-    const answers: Array<(digest: Uint8Array) => Promise<Uint8Array>> = [
-      (digest) => other.signDigest(digest),
-      async (digest) => (await right.signDigest(digest)).subarray(0, 63),
-      async (digest) => {
-        const signature = await right.signDigest(digest);
+    const right = softMessageSigner();
+    const other = softMessageSigner();
+    const answers: Array<(message: Uint8Array) => Promise<Uint8Array>> = [
+      (message) => other.sign(message),
+      async (message) => (await right.sign(message)).subarray(0, 63),
+      async (message) => {
+        const signature = await right.sign(message);
         signature[10]! ^= 1;
         return signature;
       },
     ];
-    for (const signDigest of answers) {
-      await expect(signStatement({ publicKey: right.publicKey, signDigest }, body)).rejects.toBeInstanceOf(
+    for (const sign of answers) {
+      await expect(signStatement({ publicKey: right.publicKey, sign }, body)).rejects.toBeInstanceOf(
         StatementSigningError,
       );
     }

@@ -10,10 +10,10 @@ import { parseCertificate } from "../../src/protocol/certificate-verifier.js";
 import { ServiceUnavailableError } from "../../src/service/errors.js";
 import { RootCertificates } from "../../src/service/root-certificates.js";
 import { MemoryStore } from "../support/memory-store.js";
-import { softDigestSigner } from "../support/soft-digest-signer.js";
+import { softMessageSigner } from "../support/soft-message-signer.js";
 import { enrollDevice, enrollVehicle, SettableClock, testService } from "../support/test-service.js";
 
-function countingPublicKey(signer: ReturnType<typeof softDigestSigner>) {
+function countingPublicKey(signer: ReturnType<typeof softMessageSigner>) {
   let publicKeyCalls = 0;
   return {
     signer: {
@@ -21,7 +21,7 @@ function countingPublicKey(signer: ReturnType<typeof softDigestSigner>) {
         publicKeyCalls++;
         return signer.publicKey();
       },
-      signDigest: (d: Uint8Array) => signer.signDigest(d),
+      sign: (m: Uint8Array) => signer.sign(m),
     },
     get publicKeyCalls() {
       return publicKeyCalls;
@@ -29,7 +29,7 @@ function countingPublicKey(signer: ReturnType<typeof softDigestSigner>) {
   };
 }
 
-function roots(store = new MemoryStore(), device = softDigestSigner(), vehicle = softDigestSigner()) {
+function roots(store = new MemoryStore(), device = softMessageSigner(), vehicle = softMessageSigner()) {
   return new RootCertificates({
     store,
     signer: { root: (p) => (p === "device-oem-root" ? device : vehicle) },
@@ -44,7 +44,7 @@ function roots(store = new MemoryStore(), device = softDigestSigner(), vehicle =
 describe("RootCertificates", () => {
   it("self-signs each root once, stores it and answers later calls from the cache", async () => {
     const store = new MemoryStore();
-    const device = softDigestSigner();
+    const device = softMessageSigner();
     const r = roots(store, device);
     const first = await r.get("device-oem-root");
     const again = await Promise.all([r.get("device-oem-root"), r.get("device-oem-root")]);
@@ -67,7 +67,7 @@ describe("RootCertificates", () => {
 
   it("reads a stored root in a new process (new cache) without signing again", async () => {
     const store = new MemoryStore();
-    const device = softDigestSigner();
+    const device = softMessageSigner();
     const pem = (await roots(store, device).get("device-oem-root")).pem;
     const again = await roots(store, device).get("device-oem-root");
     expect(again.pem).toBe(pem);
@@ -75,7 +75,7 @@ describe("RootCertificates", () => {
   });
 
   it("asks the signer for its public key once per process", async () => {
-    const counted = countingPublicKey(softDigestSigner());
+    const counted = countingPublicKey(softMessageSigner());
     const r = new RootCertificates({
       store: new MemoryStore(),
       signer: { root: () => counted.signer },
@@ -92,8 +92,8 @@ describe("RootCertificates", () => {
 
   it("makes a new root when the key changes (rotation), keyed by the key identifier", async () => {
     const store = new MemoryStore();
-    const oldKey = softDigestSigner();
-    const newKey = softDigestSigner();
+    const oldKey = softMessageSigner();
+    const newKey = softMessageSigner();
     const a = await roots(store, oldKey).get("device-oem-root");
     const b = await roots(store, newKey).get("device-oem-root");
     expect(a.pem).not.toBe(b.pem);
@@ -107,7 +107,7 @@ describe("RootCertificates", () => {
 
   it("adopts the stored root when another container created it first", async () => {
     const store = new MemoryStore();
-    const device = softDigestSigner();
+    const device = softMessageSigner();
     const winner = await roots(store, device).get("device-oem-root");
     // The loser read nothing, signed its own, then lost the conditional write.
     const loserStore = Object.create(store) as MemoryStore;
@@ -121,8 +121,8 @@ describe("RootCertificates", () => {
 
   it("only creates the roots it may (503 for the others) and reads those stored by others", async () => {
     const store = new MemoryStore();
-    const device = softDigestSigner();
-    const vehicle = softDigestSigner();
+    const device = softMessageSigner();
+    const vehicle = softMessageSigner();
     const readOnly = (creatable: ("device-oem-root" | "vehicle-oem-root")[]) =>
       new RootCertificates({
         store,
@@ -142,11 +142,11 @@ describe("RootCertificates", () => {
   });
 
   it("does not remember a failure: the next call tries again", async () => {
-    const device = softDigestSigner();
+    const device = softMessageSigner();
     let fail = true;
     const flaky = {
       publicKey: () => (fail ? Promise.reject(new Error("KMS unreachable")) : device.publicKey()),
-      signDigest: (d: Uint8Array) => device.signDigest(d),
+      sign: (m: Uint8Array) => device.sign(m),
     };
     const r = new RootCertificates({
       store: new MemoryStore(),

@@ -11,7 +11,7 @@ import { revocationListBody, verifyRevocationList } from "../../src/protocol/rev
 import { ConfigurationError, ServiceUnavailableError } from "../../src/service/errors.js";
 import { RevocationLists } from "../../src/service/revocation-lists.js";
 import { RootStatementKeys } from "../../src/service/root-statement-keys.js";
-import { softDigestSigner } from "../support/soft-digest-signer.js";
+import { softMessageSigner } from "../support/soft-message-signer.js";
 import { testService } from "../support/test-service.js";
 
 describe("the roots as statement signers", () => {
@@ -39,7 +39,7 @@ describe("the roots as statement signers", () => {
   it("refuse a stored record that is not the configured key's", async () => {
     const t = testService();
     const root = await t.service.roots.get("device-oem-root");
-    const other = softDigestSigner();
+    const other = softMessageSigner();
     const otherKey = await other.publicKey();
     const record = await t.store.getRootCertificate(
       "device-oem-root",

@@ -20,7 +20,7 @@ import {
 } from "../../src/protocol/pairing-confirmation.js";
 import { canonicalRequest, type RequestSigner } from "../../src/protocol/request-signature.js";
 import { encodeSignedStatement } from "../../src/protocol/signed-statement.js";
-import { softDigestSigner } from "./soft-digest-signer.js";
+import { softMessageSigner } from "./soft-message-signer.js";
 
 export interface TestManufacturer {
   readonly keyPair: KeyPair;
@@ -120,7 +120,7 @@ export class TestDevice {
       subjectPublicKey: keyPair.publicKey,
       subject: { organization: "Test Device OEM" },
       issuer: {
-        signer: softDigestSigner({ privateKey: this.instance.privateKey }),
+        signer: softMessageSigner({ privateKey: this.instance.privateKey }),
         certificate: this.instanceCaCertificatePem,
       },
       notBefore: now,

@@ -13,7 +13,7 @@ import { type CarKeysService, createCarKeysService } from "../../src/service/car
 import type { DeviceRequest } from "../../src/service/device-request-auth.js";
 import type { Clock, OemRootProfile } from "../../src/service/ports.js";
 import { MemoryStore } from "./memory-store.js";
-import { type SoftDigestSigner, softDigestSigner } from "./soft-digest-signer.js";
+import { type SoftMessageSigner, softMessageSigner } from "./soft-message-signer.js";
 import {
   confirmPairing,
   TestDevice,
@@ -39,7 +39,7 @@ export interface TestService {
   readonly store: MemoryStore;
   readonly clock: SettableClock;
   readonly manufacturer: TestManufacturer;
-  readonly signers: Readonly<Record<OemRootProfile, SoftDigestSigner>>;
+  readonly signers: Readonly<Record<OemRootProfile, SoftMessageSigner>>;
   /** The key pair of each vehicle enrollVehicle enrolled, by vehicle id (hex): the car's own key. */
   readonly vehicleKeys: Map<string, KeyPair>;
 }
@@ -48,7 +48,7 @@ export function testService(): TestService {
   const store = new MemoryStore();
   const clock = new SettableClock();
   const manufacturer = testManufacturer();
-  const signers = { "device-oem-root": softDigestSigner(), "vehicle-oem-root": softDigestSigner() };
+  const signers = { "device-oem-root": softMessageSigner(), "vehicle-oem-root": softMessageSigner() };
   const service = createCarKeysService({
     store,
     clock,

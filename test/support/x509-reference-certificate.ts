@@ -3,7 +3,7 @@
 // here as the reference its output must equal byte for byte. It applies the
 // profile the way issueCertificate did (the same extensions, in the same
 // order, from x509's own extension classes) and signs through a WebCrypto
-// shim whose subtle.sign asks the DigestSigner for SHA-256(TBS), so with a
+// shim whose subtle.sign asks the MessageSigner for SHA-256(TBS), so with a
 // deterministic signer equal TBS bytes give equal certificates.
 import { sha256 } from "@noble/hashes/sha2.js";
 import "reflect-metadata";
@@ -19,7 +19,7 @@ import {
   type SubjectAttribute,
   subjectKeyIdentifier,
 } from "../../src/protocol/certificate-profiles.js";
-import type { DigestSigner } from "../../src/protocol/signer.js";
+import type { MessageSigner } from "../../src/protocol/signer.js";
 
 const P256_SPKI_PREFIX = fromHex("3059301306072a8648ce3d020106082a8648ce3d030107034200");
 
@@ -36,19 +36,19 @@ export interface ReferenceCertificateParams {
   readonly notAfter: Date;
   readonly vehicleIdentifier?: Uint8Array;
   readonly keyRole?: KeyRole;
-  readonly signer: DigestSigner;
+  readonly signer: MessageSigner;
 }
 
 const owned = (bytes: Uint8Array): Uint8Array<ArrayBuffer> => new Uint8Array(bytes);
 
-function shimCrypto(signer: DigestSigner): Crypto {
+function shimCrypto(signer: MessageSigner): Crypto {
   return {
     subtle: {
       async sign(_algorithm: unknown, _key: unknown, data: BufferSource): Promise<ArrayBuffer> {
         const tbs = ArrayBuffer.isView(data)
           ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice()
           : new Uint8Array(data).slice();
-        return (await signer.signDigest(sha256(tbs))).slice().buffer;
+        return (await signer.sign(tbs)).slice().buffer;
       },
     },
     getRandomValues: () => {

@@ -2,7 +2,7 @@
 // log without a bus, and a signed webhook beside it when one is configured.
 // Only the functions that publish events import this (infra/lib/function-access.ts
 // `publishesEvents`), so only their bundles carry the EventBridge client.
-import type { DigestSigner } from "../../protocol/signer.js";
+import type { MessageSigner } from "../../protocol/signer.js";
 import type { Notifier } from "../../service/ports.js";
 import type { BaseServiceSettings } from "../service-settings.js";
 import { EventBridgeNotifier } from "./eventbridge-notifier.js";
@@ -12,7 +12,7 @@ import { FanOutNotifier, WebhookNotifier } from "./webhook-notifier.js";
 /** The notifier `settings` name; a webhook needs `webhookSigner`, the key that signs deliveries. */
 export function notifierFor(
   settings: BaseServiceSettings,
-  webhookSigner: DigestSigner | undefined,
+  webhookSigner: MessageSigner | undefined,
 ): Notifier {
   const bus: Notifier = settings.eventBusName
     ? new EventBridgeNotifier({ eventBusName: settings.eventBusName })

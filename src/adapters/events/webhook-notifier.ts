@@ -8,7 +8,7 @@
 // integration that needs every event subscribes to the EventBridge bus, which
 // carries the same events.
 import { randomUUID } from "node:crypto";
-import type { DigestSigner } from "../../protocol/signer.js";
+import type { MessageSigner } from "../../protocol/signer.js";
 import { signWebhook } from "../../protocol/webhook-signature.js";
 import type { Notifier, ServiceEvent } from "../../service/ports.js";
 import { publishedEvent } from "../../service/published-event.js";
@@ -16,7 +16,7 @@ import { publishedEvent } from "../../service/published-event.js";
 export interface WebhookNotifierOptions {
   /** The receiver, https: (or http: on loopback, for local runs and tests). */
   readonly url: string;
-  readonly signer: DigestSigner;
+  readonly signer: MessageSigner;
   /** Default 2 s. */
   readonly timeoutMs?: number;
   readonly fetch?: typeof fetch;

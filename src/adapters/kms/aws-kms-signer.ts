@@ -1,4 +1,4 @@
-// DigestSigner over an AWS KMS ECC_NIST_P256 SIGN_VERIFY key: the OEM root keys
+// MessageSigner over an AWS KMS ECC_NIST_P256 SIGN_VERIFY key: the OEM root keys
 // never leave KMS. One `Sign` (ECDSA_SHA_256, MessageType DIGEST) per signature
 // and nothing else, so cost and latency are one KMS call; KMS answers in DER,
 // which we convert to the r‖s the protocol carries. The public key is fetched
@@ -11,10 +11,11 @@ import {
   KMSClient,
   SignCommand,
 } from "@aws-sdk/client-kms";
-import { equalBytes, expectLength } from "../../protocol/bytes.js";
+import { equalBytes } from "../../protocol/bytes.js";
 import { derToRawSignature } from "../../protocol/ecdsa-der.js";
-import { assertPublicKey } from "../../protocol/p256.js";
-import type { DigestSigner } from "../../protocol/signer.js";
+import { ProtocolInputError } from "../../protocol/errors.js";
+import { assertPublicKey, sha256Digest } from "../../protocol/p256.js";
+import type { MessageSigner } from "../../protocol/signer.js";
 import { KmsSignerError } from "./errors.js";
 
 export interface AwsKmsSignerOptions {
@@ -59,7 +60,7 @@ export function p256PointFromSpki(spki: Uint8Array): Uint8Array {
   }
 }
 
-export class AwsKmsSigner implements DigestSigner {
+export class AwsKmsSigner implements MessageSigner {
   readonly keyId: string;
   private readonly client: KMSClient;
   private cachedPublicKey: Promise<Uint8Array> | undefined;
@@ -91,8 +92,10 @@ export class AwsKmsSigner implements DigestSigner {
     return this.cachedPublicKey.then((key) => key.slice());
   }
 
-  async signDigest(digest: Uint8Array): Promise<Uint8Array> {
-    expectLength(digest, 32, "digest");
+  async sign(message: Uint8Array): Promise<Uint8Array> {
+    if (!(message instanceof Uint8Array)) throw new ProtocolInputError("message must be bytes");
+    // Hashed here: KMS takes at most 4096 bytes of message, and gets only the digest.
+    const digest = sha256Digest(message);
     let signature: Uint8Array | undefined;
     try {
       const output = await this.client.send(

@@ -1,10 +1,10 @@
-// Chooses the DigestSigner from configuration, smallstep kms/apiv1 style:
+// Chooses the MessageSigner from configuration, smallstep kms/apiv1 style:
 // `awskms:<key id | key ARN | alias/name | alias ARN>` in AWS, and
 // `softkms:<directory>#<key name>` on a laptop. The schemes are an explicit map
 // in this file, not plug-ins that register themselves, so every way a root key
 // can be held is visible here.
 import type { KMSClient } from "@aws-sdk/client-kms";
-import type { DigestSigner } from "../../protocol/signer.js";
+import type { MessageSigner } from "../../protocol/signer.js";
 import { AwsKmsSigner } from "./aws-kms-signer.js";
 import { SignerUriError } from "./errors.js";
 import { SoftSigner } from "./soft-signer.js";
@@ -14,7 +14,7 @@ export interface SignerFromUriOptions {
   kmsClient?: KMSClient;
 }
 
-type SignerFactory = (rest: string, options: SignerFromUriOptions) => Promise<DigestSigner>;
+type SignerFactory = (rest: string, options: SignerFromUriOptions) => Promise<MessageSigner>;
 
 const factories: Readonly<Record<string, SignerFactory>> = {
   awskms: async (keyId, { kmsClient }) => {
@@ -35,7 +35,7 @@ const factories: Readonly<Record<string, SignerFactory>> = {
 
 export const signerSchemes: readonly string[] = Object.keys(factories);
 
-export async function signerFromUri(uri: string, options: SignerFromUriOptions = {}): Promise<DigestSigner> {
+export async function signerFromUri(uri: string, options: SignerFromUriOptions = {}): Promise<MessageSigner> {
   if (typeof uri !== "string") throw new SignerUriError("signer URI must be a string");
   const colon = uri.indexOf(":");
   const scheme = colon < 0 ? "" : uri.slice(0, colon);

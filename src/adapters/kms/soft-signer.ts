@@ -9,8 +9,9 @@ import { randomBytes } from "node:crypto";
 import { link, mkdir, readFile, stat, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { concatBytes, equalBytes, expectLength } from "../../protocol/bytes.js";
-import { generateKeyPair, publicKeyOf, signDigestRaw } from "../../protocol/p256.js";
-import type { DigestSigner } from "../../protocol/signer.js";
+import { ProtocolInputError } from "../../protocol/errors.js";
+import { generateKeyPair, publicKeyOf, signRaw } from "../../protocol/p256.js";
+import type { MessageSigner } from "../../protocol/signer.js";
 import { SoftKeyStoreError } from "./errors.js";
 
 interface P256Jwk {
@@ -25,7 +26,7 @@ interface P256Jwk {
 const KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const B64URL_32 = /^[A-Za-z0-9_-]{43}$/;
 
-export class SoftSigner implements DigestSigner {
+export class SoftSigner implements MessageSigner {
   readonly keyName: string;
   /** Path of the key file. */
   readonly path: string;
@@ -57,9 +58,9 @@ export class SoftSigner implements DigestSigner {
     return this.#public.slice();
   }
 
-  async signDigest(digest: Uint8Array): Promise<Uint8Array> {
-    expectLength(digest, 32, "digest");
-    return signDigestRaw(this.#secret, digest);
+  async sign(message: Uint8Array): Promise<Uint8Array> {
+    if (!(message instanceof Uint8Array)) throw new ProtocolInputError("message must be bytes");
+    return signRaw(this.#secret, message);
   }
 }
 

@@ -17,7 +17,7 @@ import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { KMSClient } from "@aws-sdk/client-kms";
-import type { DigestSigner } from "../../protocol/signer.js";
+import type { MessageSigner } from "../../protocol/signer.js";
 import { parseDeviceOemRoots } from "../../service/device-oem-roots.js";
 import type { ExpirySweepReport } from "../../service/expiry-sweep.js";
 import { buildOnce } from "../../service/http/dependency-source.js";
@@ -139,7 +139,7 @@ export interface LocalDeployment {
   /** Every configured Device OEM root the service trusts beside its own: the emulated maker's first. */
   readonly trustedDeviceOemRoots: readonly string[];
   /** The emulated SE manufacturer: signs factory attestations the service trusts (for demos and tests). */
-  readonly manufacturer: DigestSigner;
+  readonly manufacturer: MessageSigner;
   readonly manufacturerPublicKey: Uint8Array;
   /** The mutual-TLS listener (https://127.0.0.1:3443) and the certificate it presents, when `mtls` was given. */
   readonly mtls:

@@ -16,14 +16,7 @@ import {
   type PolicyIssuer,
 } from "../../protocol/issuance-policy.js";
 import { type NoticeAction, noticeBody } from "../../protocol/lifecycle-notice.js";
-import {
-  generateKeyPair,
-  keyIdentifier,
-  publicKeyOf,
-  signDigestRaw,
-  signRaw,
-  systemRandom,
-} from "../../protocol/p256.js";
+import { generateKeyPair, keyIdentifier, publicKeyOf, signRaw, systemRandom } from "../../protocol/p256.js";
 import { PAIRING_ID_LENGTH } from "../../protocol/pairing-confirmation.js";
 import {
   computePairingVerifier,
@@ -38,7 +31,7 @@ import {
   revocationListBody,
 } from "../../protocol/revocation-list.js";
 import { encodeSignedStatement } from "../../protocol/signed-statement.js";
-import type { DigestSigner } from "../../protocol/signer.js";
+import type { MessageSigner } from "../../protocol/signer.js";
 import { type FactoryAttester, softwareFactoryAttester } from "../secure-element/secure-element.js";
 
 export const OEM_STATE_FORMAT = "carkeys-emulated-oem/1";
@@ -60,11 +53,11 @@ export interface EmulatedOemRoots {
   vehicleOemRoot: string;
 }
 
-function softSigner(privateKeyHex: string): DigestSigner {
+function softSigner(privateKeyHex: string): MessageSigner {
   const privateKey = fromHex(privateKeyHex);
   return {
     publicKey: async () => publicKeyOf(privateKey),
-    signDigest: async (digest) => signDigestRaw(privateKey, digest),
+    sign: async (message) => signRaw(privateKey, message),
   };
 }
 

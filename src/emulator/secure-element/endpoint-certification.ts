@@ -84,7 +84,7 @@ export class EndpointCertification {
       issuer: {
         signer: {
           publicKey: async () => instanceKey.publicKey,
-          signDigest: async (digest) => instanceKey.signDigest(digest),
+          sign: async (message) => instanceKey.sign(message),
         },
         certificate: instanceCa,
       },

@@ -2,7 +2,7 @@
 // emulator (local-kms, from scripts/install-test-servers.sh): signatures over a
 // SHA-256 digest verify independently with node:crypto and noble, the public
 // key is the one KMS reports, and each signature costs exactly one KMS call.
-import { createHash, createPublicKey, verify } from "node:crypto";
+import { createPublicKey, verify } from "node:crypto";
 import { CreateAliasCommand, CreateKeyCommand, GetPublicKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import { p256 } from "@noble/curves/nist.js";
 import { sha256 } from "@noble/hashes/sha2.js";
@@ -94,13 +94,13 @@ describe.skipIf(skip)(`AwsKmsSigner against local-kms${skip ? ` (${KMS_EMULATOR_
     );
   });
 
-  it("signs digests that verify with node:crypto and with noble (high S allowed)", async () => {
+  it("signs messages with signatures that verify with node:crypto and with noble (high S allowed)", async () => {
     const signer = new AwsKmsSigner({ keyId, client });
     const point = await signer.publicKey();
     for (let i = 0; i < 8; i++) {
       const message = utf8(`certificate to be signed #${i}`);
       const digest = sha256(message);
-      const signature = await signer.signDigest(digest);
+      const signature = await signer.sign(message);
       expect(signature.length).toBe(64);
       expect(
         verify("sha256", message, { key: nodePublicKey(point), dsaEncoding: "ieee-p1363" }, signature),
@@ -117,8 +117,7 @@ describe.skipIf(skip)(`AwsKmsSigner against local-kms${skip ? ` (${KMS_EMULATOR_
     const before = new Map(counts);
     const delta = (target: string) => (counts.get(target) ?? 0) - (before.get(target) ?? 0);
     await Promise.all([signer.publicKey(), signer.publicKey()]);
-    const digest = new Uint8Array(createHash("sha256").update("one call").digest());
-    for (let i = 0; i < 5; i++) await signer.signDigest(digest);
+    for (let i = 0; i < 5; i++) await signer.sign(utf8("one call"));
     await signer.publicKey();
     expect(delta("TrentService.Sign")).toBe(5);
     expect(delta("TrentService.GetPublicKey")).toBe(1);
@@ -128,18 +127,29 @@ describe.skipIf(skip)(`AwsKmsSigner against local-kms${skip ? ` (${KMS_EMULATOR_
     ]);
   });
 
-  it("refuses a digest that is not 32 bytes without calling KMS", async () => {
+  it("refuses a message that is not bytes without calling KMS", async () => {
     const signer = new AwsKmsSigner({ keyId, client });
     const sent = counts.get("TrentService.Sign") ?? 0;
-    await expect(signer.signDigest(new Uint8Array(31))).rejects.toBeInstanceOf(ProtocolInputError);
-    await expect(signer.signDigest(new Uint8Array(48))).rejects.toBeInstanceOf(ProtocolInputError);
+    for (const message of ["text", undefined, [1, 2, 3]]) {
+      await expect(signer.sign(message as unknown as Uint8Array)).rejects.toBeInstanceOf(ProtocolInputError);
+    }
     expect(counts.get("TrentService.Sign") ?? 0).toBe(sent);
+  });
+
+  it("signs a message longer than KMS accepts as a message: only its digest is sent", async () => {
+    const signer = new AwsKmsSigner({ keyId, client });
+    // KMS Sign takes at most 4096 bytes of MessageType RAW; a large TBSCertificate still signs.
+    const message = new Uint8Array(10_000).fill(0x5a);
+    const signature = await signer.sign(message);
+    expect(
+      p256.verify(signature, sha256(message), await signer.publicKey(), { prehash: false, lowS: false }),
+    ).toBe(true);
   });
 
   it("signs through an alias given as awskms: URI", async () => {
     const signer = await signerFromUri("awskms:alias/carkeys-test-root", { kmsClient: client });
     const digest = sha256(utf8("via alias"));
-    const signature = await signer.signDigest(digest);
+    const signature = await signer.sign(utf8("via alias"));
     expect(p256.verify(signature, digest, await signer.publicKey(), { prehash: false, lowS: false })).toBe(
       true,
     );
@@ -162,7 +172,7 @@ describe.skipIf(skip)(`AwsKmsSigner against local-kms${skip ? ` (${KMS_EMULATOR_
     try {
       const signer = new AwsKmsSigner({ keyId });
       const digest = sha256(utf8("endpoint from the environment"));
-      const signature = await signer.signDigest(digest);
+      const signature = await signer.sign(utf8("endpoint from the environment"));
       expect(p256.verify(signature, digest, await signer.publicKey(), { prehash: false, lowS: false })).toBe(
         true,
       );
@@ -190,7 +200,7 @@ describe.skipIf(skip)(`AwsKmsSigner against local-kms${skip ? ` (${KMS_EMULATOR_
 
   it("wraps KMS failures in KmsSignerError with the cause", async () => {
     const signer = new AwsKmsSigner({ keyId: "alias/does-not-exist", client });
-    const error = await signer.signDigest(new Uint8Array(32).fill(1)).then(
+    const error = await signer.sign(new Uint8Array(32).fill(1)).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -202,21 +212,22 @@ describe.skipIf(skip)(`AwsKmsSigner against local-kms${skip ? ` (${KMS_EMULATOR_
 });
 
 describe("a KMS refusal in the signer's message", () => {
-  it("carries the AWS error name and message, never the digest", async () => {
+  it("carries the AWS error name and message, never the message or its digest", async () => {
     const refusal = Object.assign(
       new Error("User: arn:aws:sts::111122223333:assumed-role/app/x is not authorized to perform: kms:Sign"),
       { name: "AccessDeniedException", $metadata: { httpStatusCode: 400 } },
     );
     const client = { send: async () => Promise.reject(refusal) } as unknown as KMSClient;
     const signer = new AwsKmsSigner({ keyId: "alias/root", client });
-    const digest = new Uint8Array(32).fill(0xab);
-    const error = (await signer.signDigest(digest).catch((e: unknown) => e)) as Error;
+    const message = new Uint8Array(32).fill(0xab);
+    const error = (await signer.sign(message).catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(KmsSignerError);
     expect(error.message).toBe(
       "KMS Sign with key alias/root failed: AccessDeniedException: User: arn:aws:sts::111122223333:" +
         "assumed-role/app/x is not authorized to perform: kms:Sign (HTTP 400)",
     );
-    expect(error.message).not.toContain(toHex(digest));
+    expect(error.message).not.toContain(toHex(message));
+    expect(error.message).not.toContain(toHex(sha256(message)));
     expect(error.cause).toBe(refusal);
   });
 });

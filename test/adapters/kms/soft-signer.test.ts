@@ -64,15 +64,15 @@ describe("SoftSigner", () => {
     });
     const message = utf8("tbs certificate");
     const digest = sha256(message);
-    const signature = await signer.signDigest(digest);
+    const signature = await signer.sign(message);
     expect(signature.length).toBe(64);
     expect(verify("sha256", message, { key, dsaEncoding: "ieee-p1363" }, signature)).toBe(true);
     expect(p256.verify(signature, digest, point, { prehash: false, lowS: false })).toBe(true);
   });
 
-  it("refuses a digest that is not 32 bytes", async () => {
+  it("refuses a message that is not bytes", async () => {
     const signer = await SoftSigner.open(dir, "root");
-    await expect(signer.signDigest(new Uint8Array(20))).rejects.toBeInstanceOf(ProtocolInputError);
+    await expect(signer.sign("text" as unknown as Uint8Array)).rejects.toBeInstanceOf(ProtocolInputError);
   });
 
   it.each(["", "../escape", "a/b", ".hidden", "x".repeat(129), "white space"])(

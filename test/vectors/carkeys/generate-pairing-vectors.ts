@@ -534,10 +534,9 @@ async function issueCertificates(): Promise<PairingVectorInputs["certificates"]>
   const { createSelfSignedRoot, issueCertificate } = await import(
     "../../../src/protocol/certificate-issuer.js"
   );
-  const { signDigestRaw } = await import("../../../src/protocol/p256.js");
   const signer = (privateKey: string) => ({
     publicKey: async () => refPublicKey(unhex(privateKey)),
-    signDigest: async (digest: Uint8Array) => signDigestRaw(unhex(privateKey), digest),
+    sign: async (message: Uint8Array) => refSign(unhex(privateKey), message),
   });
   const k = INPUTS.privateKeys;
   const at = (years: number) => new Date(Date.UTC(2026 + years, 0, 1));

@@ -1,14 +1,14 @@
-// A DigestSigner over a software P-256 key, for tests of anything that signs
-// through src/protocol/signer.ts. It counts signDigest calls (issuance must make
+// A MessageSigner over a software P-256 key, for tests of anything that signs
+// through src/protocol/signer.ts. It counts sign calls (issuance must make
 // exactly one per certificate) and can force high-S signatures, the form KMS
 // and OpenSSL return about half the time, so verifiers are tested against it.
 import { p256 } from "@noble/curves/nist.js";
-import type { DigestSigner } from "../../src/protocol/signer.js";
+import type { MessageSigner } from "../../src/protocol/signer.js";
 
-export interface SoftDigestSigner extends DigestSigner {
+export interface SoftMessageSigner extends MessageSigner {
   readonly privateKey: Uint8Array;
   readonly publicKeyBytes: Uint8Array;
-  /** How many times signDigest ran. */
+  /** How many times sign ran. */
   readonly calls: number;
 }
 
@@ -23,9 +23,9 @@ function toHighS(compact: Uint8Array): Uint8Array {
   return out;
 }
 
-export function softDigestSigner(
+export function softMessageSigner(
   options: { privateKey?: Uint8Array; highS?: boolean } = {},
-): SoftDigestSigner {
+): SoftMessageSigner {
   const privateKey = options.privateKey ?? p256.utils.randomSecretKey();
   const publicKeyBytes = p256.getPublicKey(privateKey, false);
   let calls = 0;
@@ -38,11 +38,11 @@ export function softDigestSigner(
     async publicKey() {
       return publicKeyBytes.slice();
     },
-    async signDigest(digest: Uint8Array) {
-      if (digest.length !== 32) throw new Error("digest must be 32 bytes");
+    async sign(message: Uint8Array) {
+      if (!(message instanceof Uint8Array)) throw new Error("message must be bytes");
       calls++;
-      // prehash off: the digest is already SHA-256; lowS off so the raw signature is kept as made.
-      const compact = p256.sign(digest, privateKey, { prehash: false, lowS: !options.highS });
+      // noble hashes the message with SHA-256 (prehash); lowS off so the raw signature is kept as made.
+      const compact = p256.sign(message, privateKey, { lowS: !options.highS });
       return options.highS ? toHighS(compact) : compact;
     },
   };
