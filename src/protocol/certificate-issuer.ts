@@ -53,7 +53,7 @@ import {
   derUtf8String,
 } from "./der-writer.js";
 import { CertificateIssuanceError, CertificateVerificationError, ProtocolInputError } from "./errors.js";
-import { assertPublicKey, type RandomSource, sha256Digest, systemRandom, verifyRaw } from "./p256.js";
+import { assertPublicKey, type RandomSource, systemRandom, verifyRaw } from "./p256.js";
 import type { MessageSigner } from "./signer.js";
 
 /** SubjectPublicKeyInfo DER up to the point: id-ecPublicKey, prime256v1, BIT STRING of 66 bytes. */

@@ -8,7 +8,7 @@
 import { parseTlvs, TlvMap, tlv } from "./ber-tlv.js";
 import { concatBytes, equalBytes, expectLength, toHex } from "./bytes.js";
 import { StatementSigningError, TlvError, VerificationError } from "./errors.js";
-import { sha256Digest, verifyRaw } from "./p256.js";
+import { verifyRaw } from "./p256.js";
 import type { MessageSigner } from "./signer.js";
 
 export const TAG_STATEMENT_BODY = 0x70;

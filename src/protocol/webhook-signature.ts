@@ -19,7 +19,7 @@
 // so a captured request cannot be replayed. Everything here is pure, so a
 // receiver can use this file as it is.
 import { ProtocolInputError } from "./errors.js";
-import { sha256Digest, verifyRaw } from "./p256.js";
+import { verifyRaw } from "./p256.js";
 import type { MessageSigner } from "./signer.js";
 
 export const WEBHOOK_HEADERS = {

@@ -3,9 +3,8 @@
 // here as the reference its output must equal byte for byte. It applies the
 // profile the way issueCertificate did (the same extensions, in the same
 // order, from x509's own extension classes) and signs through a WebCrypto
-// shim whose subtle.sign asks the MessageSigner for SHA-256(TBS), so with a
+// shim whose subtle.sign asks the MessageSigner to sign the TBS, so with a
 // deterministic signer equal TBS bytes give equal certificates.
-import { sha256 } from "@noble/hashes/sha2.js";
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { concatBytes, fromHex, toHex } from "../../src/protocol/bytes.js";
