@@ -32,6 +32,38 @@ export async function measure(
   return { name, medianMs: percentile(times, 50), p99Ms: percentile(times, 99), runs };
 }
 
+/** An operation to time: its name in the tables and the call. */
+export interface Operation {
+  readonly name: string;
+  readonly run: () => unknown;
+}
+
+/**
+ * Times several operations in alternation: each round runs every one once, in the order given, so what
+ * drifts during a run (DynamoDB Local's JVM compiling, its tables growing, a neighbour's load on a shared
+ * CPU) falls on a route and on the bare requests of its floor alike, instead of on whichever was measured
+ * first. `warmup` rounds run before the timed ones.
+ */
+export async function measureAlternating(
+  operations: readonly Operation[],
+  runs: number,
+  warmup = Math.ceil(runs / 10),
+): Promise<Sample[]> {
+  for (let i = 0; i < warmup; i++) for (const operation of operations) await operation.run();
+  const times = operations.map(() => [] as number[]);
+  for (let i = 0; i < runs; i++) {
+    for (const [k, operation] of operations.entries()) {
+      const start = process.hrtime.bigint();
+      await operation.run();
+      times[k]!.push(Number(process.hrtime.bigint() - start) / 1e6);
+    }
+  }
+  return operations.map((operation, k) => {
+    const sorted = times[k]!.sort((a, b) => a - b);
+    return { name: operation.name, medianMs: percentile(sorted, 50), p99Ms: percentile(sorted, 99), runs };
+  });
+}
+
 export function formatMs(ms: number): string {
   return ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3);
 }

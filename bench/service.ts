@@ -6,7 +6,9 @@
 // items, a TransactWriteItems of as many puts, updates and condition checks),
 // its signatures (a bare P-256 signature by the root signer, bare node:crypto
 // verifications), and a bare HTTP round trip to the local server that no
-// handler serves (its 404). And what every route costs in DynamoDB operations
+// handler serves (its 404). Each route is timed in alternation with the bare
+// requests of its floor, round by round, so drift during the run (DynamoDB
+// Local's JVM, a shared CPU) falls on both alike. And what every route costs in DynamoDB operations
 // (route-costs.ts), against the budget of docs/architecture.md "DynamoDB
 // budget": at most 3 per request, at most 12 for a revocation end to end.
 import { mkdtemp, rm } from "node:fs/promises";
@@ -39,7 +41,16 @@ import { SecureElement } from "../src/emulator/secure-element/secure-element.js"
 import { DEFAULT_FRIEND_KEY_SLOTS, Vehicle } from "../src/emulator/vehicle/vehicle.js";
 import { toHex } from "../src/protocol/bytes.js";
 import { generateKeyPair, signRaw, verifyRaw } from "../src/protocol/p256.js";
-import { emit, emitRecord, formatMs, measure, printTable, type Sample } from "./measure.js";
+import {
+  emit,
+  emitRecord,
+  formatMs,
+  measure,
+  measureAlternating,
+  type Operation,
+  printTable,
+  type Sample,
+} from "./measure.js";
 import { type RequestCost, summarize, traceRequests } from "./route-costs.js";
 
 const RUNS = 60;
@@ -80,7 +91,7 @@ function costRow(counted: Awaited<ReturnType<typeof countCalls>>, units: number,
   };
 }
 
-function row(sample: Sample, floorMs: number) {
+function row(sample: Sample, floorMs: number, tightFloorMs: number) {
   return {
     operation: sample.name,
     "req/s": (1000 / sample.medianMs).toFixed(1),
@@ -88,6 +99,8 @@ function row(sample: Sample, floorMs: number) {
     "p99 ms": formatMs(sample.p99Ms),
     "floor ms": formatMs(floorMs),
     "× floor": (sample.medianMs / floorMs).toFixed(2),
+    "tight-loop floor ms": formatMs(tightFloorMs),
+    "× tight-loop floor": (sample.medianMs / tightFloorMs).toFixed(2),
   };
 }
 
@@ -121,25 +134,21 @@ export async function benchService(): Promise<void> {
         },
       }),
     );
-    const bareBatch = (keys: number) =>
-      measure(
-        `bare DynamoDB Local BatchGetItem (${keys} items)`,
-        RUNS,
-        () =>
-          dynamo.send(
-            new BatchGetItemCommand({
-              RequestItems: { [stack.tableName]: { Keys: bareKeys.slice(0, keys), ConsistentRead: true } },
-            }),
-          ),
-        FLOOR_WARMUP,
-      );
+    const bareBatch = (keys: number): Operation => ({
+      name: `bare DynamoDB Local BatchGetItem (${keys} items)`,
+      run: () =>
+        dynamo.send(
+          new BatchGetItemCommand({
+            RequestItems: { [stack.tableName]: { Keys: bareKeys.slice(0, keys), ConsistentRead: true } },
+          }),
+        ),
+    });
     let bareItem = 0;
-    const bareTransaction = (shape: { puts: number; updates?: number; checks?: number }) => {
+    const bareTransaction = (shape: { puts: number; updates?: number; checks?: number }): Operation => {
       const { puts, updates = 0, checks = 0 } = shape;
-      return measure(
-        `bare DynamoDB Local TransactWriteItems (${puts} puts if absent, ${updates} conditional updates, ${checks} condition checks)`,
-        RUNS,
-        () => {
+      return {
+        name: `bare DynamoDB Local TransactWriteItems (${puts} puts if absent, ${updates} conditional updates, ${checks} condition checks)`,
+        run: () => {
           const id = `BENCH#${bareItem++}`;
           return dynamo.send(
             new TransactWriteItemsCommand({
@@ -174,40 +183,73 @@ export async function benchService(): Promise<void> {
             }),
           );
         },
-        FLOOR_WARMUP,
-      );
+      };
     };
     // Issuance: the SE's record read; the SE and its nonce written.
-    const ddb = await measure(
-      "bare DynamoDB Local GetItem",
-      RUNS,
-      () =>
+    const ddb: Operation = {
+      name: "bare DynamoDB Local GetItem",
+      run: () =>
         dynamo.send(
           new GetItemCommand({ TableName: stack.tableName, Key: { pk: { S: "BENCH" }, sk: { S: "BENCH" } } }),
         ),
-      FLOOR_WARMUP,
-    );
-    const write = await bareTransaction({ puts: 2 });
+    };
+    const write = bareTransaction({ puts: 2 });
     // Friend registration: the device's notice state, the vehicle, the key and the attesting key read in
     // one batch; the key, its device index entry and the nonce put, the vehicle's slot count updated, the
     // attesting key's state and both devices' lost mode checked, in one transaction.
-    const batch4 = await bareBatch(4);
-    const registrationWrite = await bareTransaction({ puts: 3, updates: 1, checks: 3 });
+    const batch4 = bareBatch(4);
+    const registrationWrite = bareTransaction({ puts: 3, updates: 1, checks: 3 });
     // Relay: the two rate-limit buckets and the mailbox (or the claim's creation record) read in one batch;
     // put takes both buckets' tokens and writes the mailbox and the creation record, get takes the tokens.
-    const batch3 = await bareBatch(3);
-    const relayPutWrite = await bareTransaction({ puts: 2, updates: 2 });
-    const relayGetWrite = await bareTransaction({ puts: 0, updates: 2 });
-    const sign = await measure("bare root signature (sign)", RUNS, () => signer.sign(tbsSized));
+    const batch3 = bareBatch(3);
+    const relayPutWrite = bareTransaction({ puts: 2, updates: 2 });
+    const relayGetWrite = bareTransaction({ puts: 0, updates: 2 });
+    const sign: Operation = { name: "bare root signature (sign)", run: () => signer.sign(tbsSized) };
     const verifier = generateKeyPair();
     const message = new Uint8Array(256);
     const signature = signRaw(verifier.privateKey, message);
-    const verify = await measure("bare P-256 verification (node:crypto)", RUNS, () =>
-      verifyRaw(signature, message, verifier.publicKey),
-    );
-    const http = await measure("bare HTTP round trip (404)", RUNS, () =>
-      fetch(`${stack.url}/v1/bench`).then((r) => r.arrayBuffer()),
-    );
+    const verify: Operation = {
+      name: "bare P-256 verification (node:crypto)",
+      run: () => verifyRaw(signature, message, verifier.publicKey),
+    };
+    const http: Operation = {
+      name: "bare HTTP round trip (404)",
+      run: () => fetch(`${stack.url}/v1/bench`).then((r) => r.arrayBuffer()),
+    };
+    const floorOperations = [ddb, write, batch4, registrationWrite, batch3, relayPutWrite, relayGetWrite];
+    // Each bare request alone, in a tight loop after its warm-up: the fastest it gets on this machine, with
+    // every cache and compiled path hot for it, which no request of a route finds.
+    const tight = new Map<string, Sample>();
+    for (const operation of [...floorOperations, sign, verify, http]) {
+      tight.set(operation.name, await measure(operation.name, RUNS, operation.run, FLOOR_WARMUP));
+    }
+    // Each route is then timed in alternation with the bare requests of its own floor (measureAlternating):
+    // the floor the ratio is read against, under the same drift and the same cold caches as the route.
+    const floors = new Map<string, Sample[]>();
+    /** The route's samples, and its floor: its round trips one after the other, its signatures and checks, one HTTP round trip. */
+    const timeRoute = async (
+      route: string,
+      operation: Operation,
+      roundTrips: readonly Operation[],
+      f: { signs: number; verifies: number },
+    ): Promise<{ sample: Sample; floor: number; tightFloor: number }> => {
+      const [sample, ...bare] = await measureAlternating(
+        [operation, ...roundTrips, sign, verify, http],
+        RUNS,
+      );
+      floors.set(route, bare);
+      const floorOf = (samples: readonly Sample[]) => {
+        const [signed, verified, bareHttp] = samples.slice(roundTrips.length) as [Sample, Sample, Sample];
+        return (
+          samples.slice(0, roundTrips.length).reduce((sum, trip) => sum + trip.medianMs, 0) +
+          f.signs * signed.medianMs +
+          f.verifies * verified.medianMs +
+          bareHttp.medianMs
+        );
+      };
+      const tightSamples = [...roundTrips, sign, verify, http].map((o) => tight.get(o.name)!);
+      return { sample: sample!, floor: floorOf(bare), tightFloor: floorOf(tightSamples) };
+    };
 
     // Issuance: every run enrolls a fresh SE (one certificate, one conditional write).
     const devices = Array.from(
@@ -215,14 +257,23 @@ export async function benchService(): Promise<void> {
       () => SecureElement.create({ manufacturer: attester }).se,
     );
     let next = 0;
-    const issuance = await measure("certificate issuance (POST /v1/devices)", RUNS, () => {
-      const se = devices[next++]!;
-      return deviceFetch(stack.url, se, `instance:${se.seId}`, "POST", "/v1/devices", {
-        seId: se.seId,
-        instanceCaPublicKey: toHex(se.instanceCaPublicKey),
-        factoryAttestation: toHex(se.factoryAttestation!),
-      });
-    });
+    // Issuance: a certificate signed; the request's and the factory attestation's signatures checked.
+    const issuance = await timeRoute(
+      "issuance",
+      {
+        name: "certificate issuance (POST /v1/devices)",
+        run: () => {
+          const se = devices[next++]!;
+          return deviceFetch(stack.url, se, `instance:${se.seId}`, "POST", "/v1/devices", {
+            seId: se.seId,
+            instanceCaPublicKey: toHex(se.instanceCaPublicKey),
+            factoryAttestation: toHex(se.factoryAttestation!),
+          });
+        },
+      },
+      [ddb, write],
+      { signs: 1, verifies: 2 },
+    );
 
     const counting = SecureElement.create({ manufacturer: attester }).se;
     const issuanceCost = await countCalls(async () => {
@@ -277,10 +328,20 @@ export async function benchService(): Promise<void> {
       });
     }
     let nextFriend = 0;
-    const registration = await measure("key registration (POST /v1/keys, friend)", RUNS, () => {
-      const friend = friends[nextFriend++]!;
-      return client.registerKey(friend.se, friend.keyId, friend.attestation);
-    });
+    // Friend registration: the receipt signed (and checked by the client); the request, the chain's two
+    // certificates and the owner's attestation checked.
+    const registration = await timeRoute(
+      "friend-registration",
+      {
+        name: "key registration (POST /v1/keys, friend)",
+        run: () => {
+          const friend = friends[nextFriend++]!;
+          return client.registerKey(friend.se, friend.keyId, friend.attestation);
+        },
+      },
+      [batch4, registrationWrite],
+      { signs: 1, verifies: 5 },
+    );
     const registrationCalls = await countCalls(async () => {
       for (let i = 0; i < countedRegistrations; i++) {
         const friend = friends[nextFriend++]!;
@@ -298,20 +359,36 @@ export async function benchService(): Promise<void> {
       imageURL: "https://example.com/key.png",
     };
     const created: { id: string; claim: string }[] = [];
-    const put = await measure("relay put (POST /v1/m, 1 KiB)", RUNS, async () => {
-      const claim = newDeviceClaim();
-      const mailbox = await relay.createMailbox(claim, {
-        payload,
-        displayInformation,
-        mailboxConfiguration: { accessRights: "RWD", expiration },
-      });
-      created.push({ id: mailbox.mailboxId, claim });
-    });
+    const put = await timeRoute(
+      "relay-put",
+      {
+        name: "relay put (POST /v1/m, 1 KiB)",
+        run: async () => {
+          const claim = newDeviceClaim();
+          const mailbox = await relay.createMailbox(claim, {
+            payload,
+            displayInformation,
+            mailboxConfiguration: { accessRights: "RWD", expiration },
+          });
+          created.push({ id: mailbox.mailboxId, claim });
+        },
+      },
+      [batch3, relayPutWrite],
+      { signs: 0, verifies: 0 },
+    );
     let read = 0;
-    const get = await measure("relay get (POST /v1/m/{id})", RUNS, () => {
-      const mailbox = created[read++ % created.length]!;
-      return relay.readSecureContent(mailbox.id, mailbox.claim);
-    });
+    const get = await timeRoute(
+      "relay-get",
+      {
+        name: "relay get (POST /v1/m/{id})",
+        run: () => {
+          const mailbox = created[read++ % created.length]!;
+          return relay.readSecureContent(mailbox.id, mailbox.claim);
+        },
+      },
+      [batch3, relayGetWrite],
+      { signs: 0, verifies: 0 },
+    );
 
     // Revocation end to end: owner posts it, the friend's device syncs (terminate + confirm), the car syncs.
     const lifecycle = new LifecycleClient(stack.url);
@@ -380,45 +457,35 @@ export async function benchService(): Promise<void> {
       ...others.perRequest,
     ] satisfies RequestCost[]);
 
-    // Each route's floor: the DynamoDB round trips it must make one after the other, the signatures it must
-    // make and check, and one HTTP round trip, each measured bare in this run.
-    const floorOf = (roundTrips: readonly Sample[], f: { signs: number; verifies: number }) =>
-      roundTrips.reduce((sum, trip) => sum + trip.medianMs, 0) +
-      f.signs * sign.medianMs +
-      f.verifies * verify.medianMs +
-      http.medianMs;
-    // Issuance: a certificate signed; the request's and the factory attestation's signatures checked.
-    const issuanceFloor = floorOf([ddb, write], { signs: 1, verifies: 2 });
-    // Friend registration: the receipt signed (and checked by the client); the request, the chain's two
-    // certificates and the owner's attestation checked.
-    const registrationFloor = floorOf([batch4, registrationWrite], { signs: 1, verifies: 5 });
-    const relayPutFloor = floorOf([batch3, relayPutWrite], { signs: 0, verifies: 0 });
-    const relayGetFloor = floorOf([batch3, relayGetWrite], { signs: 0, verifies: 0 });
-    for (const [route, sample, floor] of [
-      ["issuance", issuance, issuanceFloor],
-      ["friend-registration", registration, registrationFloor],
-      ["relay-put", put, relayPutFloor],
-      ["relay-get", get, relayGetFloor],
-    ] as const) {
-      emit(`service-${route}`, sample, floor);
+    const timed = [
+      ["issuance", issuance],
+      ["friend-registration", registration],
+      ["relay-put", put],
+      ["relay-get", get],
+    ] as const;
+    for (const [route, { sample, floor, tightFloor }] of timed) {
+      emit(`service-${route}`, sample, floor, {
+        tight_floor_ms: tightFloor,
+        tight_ratio: Number((sample.medianMs / tightFloor).toFixed(3)),
+      });
       emitRecord({ name: `service-${route}-p50`, ms: Number(sample.medianMs.toFixed(3)) });
       emitRecord({ name: `service-${route}-floor`, ms: Number(floor.toFixed(3)) });
     }
     printTable(
-      "Floor, measured in the same run (median)",
-      [ddb, write, batch4, registrationWrite, batch3, relayPutWrite, relayGetWrite, sign, verify, http].map(
-        (s) => ({
+      "Floor of each route: its bare requests, timed in alternation with it (median)",
+      timed.flatMap(([route]) =>
+        (floors.get(route) ?? []).map((s) => ({
+          route,
           operation: s.name,
           "median ms": formatMs(s.medianMs),
-        }),
+          "tight loop ms": formatMs(tight.get(s.name)!.medianMs),
+        })),
       ),
     );
-    printTable(`Service through the local server, sequential, ${RUNS} runs`, [
-      row(issuance, issuanceFloor),
-      row(registration, registrationFloor),
-      row(put, relayPutFloor),
-      row(get, relayGetFloor),
-    ]);
+    printTable(
+      `Service through the local server, sequential, ${RUNS} runs`,
+      timed.map(([, { sample, floor, tightFloor }]) => row(sample, floor, tightFloor)),
+    );
     printTable("Owner registration (POST /v1/keys with the car's pairing confirmation), one", [
       costRow(ownerRegistration, 1, "registration"),
     ]);
