@@ -108,9 +108,11 @@ export function assertPublicKey(point: Uint8Array, name: string): Uint8Array {
  * point at infinity included) or a point not on P-256.
  */
 export function uncompressedPublicKey(point: Uint8Array, name: string): Uint8Array {
-  const compressed = point.length === 33 && (point[0] === 0x02 || point[0] === 0x03);
-  const uncompressed = point.length === 65 && point[0] === 0x04;
-  if (!(point instanceof Uint8Array) || !(compressed || uncompressed)) {
+  const form =
+    point instanceof Uint8Array &&
+    ((point.length === 33 && (point[0] === 0x02 || point[0] === 0x03)) ||
+      (point.length === 65 && point[0] === 0x04));
+  if (!form) {
     throw new ProtocolInputError(`${name} must be a compressed or uncompressed P-256 point`);
   }
   try {

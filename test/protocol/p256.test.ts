@@ -19,6 +19,7 @@ import {
   publicKeyOf,
   sha256Digest,
   signRaw,
+  uncompressedPublicKey,
   verifyRaw,
 } from "../../src/protocol/p256.js";
 
@@ -119,6 +120,28 @@ describe("node:crypto against noble (fast-check)", () => {
     }
     expect(toHex(generateKeyPair(() => seedOf(n - 1n)).privateKey)).toBe("01".padStart(64, "0"));
     expect(() => generateKeyPair(() => new Uint8Array(32))).toThrow(ProtocolInputError);
+  });
+
+  it("decodes compressed and uncompressed points as noble does, and refuses hybrid, infinity and off-curve ones", () => {
+    fc.assert(
+      fc.property(arbPrivateKey, (d) => {
+        const point = p256.getPublicKey(d, false);
+        const compressed = p256.getPublicKey(d, true);
+        expect(toHex(uncompressedPublicKey(compressed, "key"))).toBe(toHex(point));
+        expect(toHex(uncompressedPublicKey(point, "key"))).toBe(toHex(point));
+        const hybrid = point.slice();
+        hybrid[0] = 0x06 + (point[64]! & 1);
+        expect(() => uncompressedPublicKey(hybrid, "key")).toThrow(/compressed or uncompressed/);
+        const bent = point.slice();
+        bent[64]! ^= 1;
+        expect(() => uncompressedPublicKey(bent, "key")).toThrow(/not a point on P-256/);
+      }),
+      { numRuns: 30 },
+    );
+    expect(() => uncompressedPublicKey(Uint8Array.of(0), "key")).toThrow(ProtocolInputError);
+    expect(() => uncompressedPublicKey(undefined as unknown as Uint8Array, "key")).toThrow(
+      ProtocolInputError,
+    );
   });
 
   it("signatures cross: OpenSSL's verify under noble, noble's under OpenSSL (high-S too)", () => {
