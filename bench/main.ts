@@ -11,11 +11,6 @@ import { jsonOutput } from "./measure.js";
 import { benchService } from "./service.js";
 import { benchTransactions } from "./transactions.js";
 
-// The handlers' business metrics are EMF lines on stdout (for CloudWatch in a Lambda); the service parts run
-// the handlers in-process, and those lines would interleave with the bench's own tables and JSON lines.
-// Each costs a JSON serialisation and a write, well under the timer's noise at these latencies.
-process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
-
 const parts: Record<string, () => Promise<void>> = {
   transactions: benchTransactions,
   service: benchService,

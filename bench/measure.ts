@@ -15,23 +15,6 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[index]!;
 }
 
-export async function measure(
-  name: string,
-  runs: number,
-  fn: () => unknown,
-  warmup = Math.ceil(runs / 10),
-): Promise<Sample> {
-  for (let i = 0; i < warmup; i++) await fn();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const start = process.hrtime.bigint();
-    await fn();
-    times.push(Number(process.hrtime.bigint() - start) / 1e6);
-  }
-  times.sort((a, b) => a - b);
-  return { name, medianMs: percentile(times, 50), p99Ms: percentile(times, 99), runs };
-}
-
 /** An operation to time: its name in the tables and the call. */
 export interface Operation {
   readonly name: string;
@@ -62,6 +45,17 @@ export async function measureAlternating(
     const sorted = times[k]!.sort((a, b) => a - b);
     return { name: operation.name, medianMs: percentile(sorted, 50), p99Ms: percentile(sorted, 99), runs };
   });
+}
+
+/** Times one operation: `warmup` runs, then `runs` timed ones. */
+export async function measure(
+  name: string,
+  runs: number,
+  fn: () => unknown,
+  warmup = Math.ceil(runs / 10),
+): Promise<Sample> {
+  const [sample] = await measureAlternating([{ name, run: fn }], runs, warmup);
+  return sample!;
 }
 
 export function formatMs(ms: number): string {

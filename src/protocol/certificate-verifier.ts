@@ -392,7 +392,7 @@ export function certificatePublicKey(cert: ParsedCertificate): Uint8Array {
     fail("unsupported-algorithm", `${cert.subject}: key is not id-ecPublicKey on P-256`);
   }
   try {
-    return uncompressedPublicKey(cert.subjectPublicKey, `${cert.subject}: subjectPublicKey`);
+    return uncompressedPublicKey(cert.subjectPublicKey, "subjectPublicKey");
   } catch (error) {
     throw malformed(`${cert.subject}: subjectPublicKey is not a point on P-256`, error);
   }

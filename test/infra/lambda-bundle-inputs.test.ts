@@ -100,17 +100,22 @@ beforeAll(async () => {
 }, 120_000);
 
 describe("the Lambda bundles' inputs", () => {
+  /** Fails naming each function whose bundle holds an input that `pattern` matches, and those inputs. */
+  const expectNoBundleHolds = (pattern: RegExp) => {
+    for (const { name, inputs } of bundles) {
+      expect(
+        Object.keys(inputs).filter((input) => pattern.test(input)),
+        name,
+      ).toEqual([]);
+    }
+  };
+
   it("bundles every function", () => {
     expect(bundles.length).toBe(FUNCTION_ENTRIES.length);
   });
 
   it("hold no step of the default credential chain but the environment's", () => {
-    for (const { name, inputs } of bundles) {
-      expect(
-        Object.keys(inputs).filter((input) => DEFAULT_CHAIN.test(input)),
-        name,
-      ).toEqual([]);
-    }
+    expectNoBundleHolds(DEFAULT_CHAIN);
   });
 
   it("take an AWS client's credentials from the environment, in every function that has one", () => {
@@ -120,24 +125,14 @@ describe("the Lambda bundles' inputs", () => {
   });
 
   it("hold none of noble's curve arithmetic or hashes: P-256 is OpenSSL's, through node:crypto", () => {
-    for (const { name, inputs } of bundles) {
-      expect(
-        Object.keys(inputs).filter((input) => NOBLE_CURVES.test(input)),
-        name,
-      ).toEqual([]);
-    }
+    expectNoBundleHolds(NOBLE_CURVES);
   });
 
   it("hold no X.509 library, not even the functions that issue and verify certificates", () => {
     expect(bundles.map((b) => b.name)).toEqual(
       expect.arrayContaining(["device-enrollment", "trust-anchors"]),
     );
-    for (const { name, inputs } of bundles) {
-      expect(
-        Object.keys(inputs).filter((input) => X509.test(input)),
-        name,
-      ).toEqual([]);
-    }
+    expectNoBundleHolds(X509);
   });
 });
 

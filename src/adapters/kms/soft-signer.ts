@@ -10,7 +10,7 @@ import { link, mkdir, readFile, stat, unlink, writeFile } from "node:fs/promises
 import { join } from "node:path";
 import { concatBytes, equalBytes, expectLength } from "../../protocol/bytes.js";
 import { ProtocolInputError } from "../../protocol/errors.js";
-import { generateKeyPair, publicKeyOf, signRaw } from "../../protocol/p256.js";
+import { generateKeyPair, P256PrivateKey, publicKeyOf } from "../../protocol/p256.js";
 import type { MessageSigner } from "../../protocol/signer.js";
 import { SoftKeyStoreError } from "./errors.js";
 
@@ -30,14 +30,13 @@ export class SoftSigner implements MessageSigner {
   readonly keyName: string;
   /** Path of the key file. */
   readonly path: string;
-  readonly #secret: Uint8Array;
-  readonly #public: Uint8Array;
+  /** The key with its own OpenSSL KeyObject, so a signature never imports it again. */
+  readonly #key: P256PrivateKey;
 
-  private constructor(keyName: string, path: string, secret: Uint8Array, publicKey: Uint8Array) {
+  private constructor(keyName: string, path: string, key: P256PrivateKey) {
     this.keyName = keyName;
     this.path = path;
-    this.#secret = secret;
-    this.#public = publicKey;
+    this.#key = key;
   }
 
   /** Loads `<directory>/<keyName>.json`, creating the directory (0700) and the key (0600) if absent. */
@@ -51,16 +50,16 @@ export class SoftSigner implements MessageSigner {
     const path = join(directory, `${keyName}.json`);
     await mkdir(directory, { recursive: true, mode: 0o700 });
     const secret = (await readKey(path)) ?? (await createKey(path));
-    return new SoftSigner(keyName, path, secret, publicKeyOf(secret));
+    return new SoftSigner(keyName, path, P256PrivateKey.fromScalar(secret));
   }
 
   async publicKey(): Promise<Uint8Array> {
-    return this.#public.slice();
+    return this.#key.publicKey.slice();
   }
 
   async sign(message: Uint8Array): Promise<Uint8Array> {
     if (!(message instanceof Uint8Array)) throw new ProtocolInputError("message must be bytes");
-    return signRaw(this.#secret, message);
+    return this.#key.sign(message);
   }
 }
 

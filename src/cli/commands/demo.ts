@@ -76,10 +76,6 @@ export function registerDemoCommand(program: Command): void {
           const { mkdtemp, rm } = await import("node:fs/promises");
           const { tmpdir } = await import("node:os");
           const dataDir = await mkdtemp(join(tmpdir(), "carkey-demo-"));
-          // The in-process handlers' business metrics are EMF lines on stdout, for CloudWatch in Lambda;
-          // here they would only break `--json` (one JSON object per step) and clutter the story. Read
-          // per answer, so setting it now is enough; an explicit setting still wins.
-          process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
           const { startLocalDeployment } = await import("../../adapters/local-server/local-deployment.js");
           const stack = await startLocalDeployment({ port: 0, inMemory: true, dataDir });
           try {

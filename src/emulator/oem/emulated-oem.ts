@@ -16,7 +16,14 @@ import {
   type PolicyIssuer,
 } from "../../protocol/issuance-policy.js";
 import { type NoticeAction, noticeBody } from "../../protocol/lifecycle-notice.js";
-import { generateKeyPair, keyIdentifier, publicKeyOf, signRaw, systemRandom } from "../../protocol/p256.js";
+import {
+  generateKeyPair,
+  keyIdentifier,
+  P256PrivateKey,
+  publicKeyOf,
+  signRaw,
+  systemRandom,
+} from "../../protocol/p256.js";
 import { PAIRING_ID_LENGTH } from "../../protocol/pairing-confirmation.js";
 import {
   computePairingVerifier,
@@ -54,10 +61,10 @@ export interface EmulatedOemRoots {
 }
 
 function softSigner(privateKeyHex: string): MessageSigner {
-  const privateKey = fromHex(privateKeyHex);
+  const key = P256PrivateKey.fromScalar(fromHex(privateKeyHex));
   return {
-    publicKey: async () => publicKeyOf(privateKey),
-    sign: async (message) => signRaw(privateKey, message),
+    publicKey: async () => key.publicKey.slice(),
+    sign: async (message) => key.sign(message),
   };
 }
 
