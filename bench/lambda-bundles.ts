@@ -4,9 +4,11 @@
 // start the code controls. Load time is the median of fresh `node
 // --input-type=module` child processes that each import the bundle once,
 // timed inside the child so Node's own start-up is left out, printed beside
-// the floor: an empty ES module imported the same way. It is measured with
-// and without --enable-source-maps, because the stack turns that on and it
-// parses the source map at load.
+// two floors: an empty ES module imported the same way, and a module that
+// imports only the Node built-ins the bundle imports as it loads (node:crypto
+// alone costs several empty modules; any code doing the function's work loads
+// them). It is measured with and without --enable-source-maps, because the
+// stack turns that on and it parses the source map at load.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -30,18 +32,35 @@ export interface LambdaBundle {
   readonly bytes: number;
   readonly gzipBytes: number;
   readonly mapBytes: number;
+  /**
+   * The Node built-in modules the bundle imports as it loads (its static
+   * `import` statements, the banner's node:module included): what any code
+   * doing the same work loads, so their load time is the floor below which
+   * the bundle's own code cannot take its load.
+   */
+  readonly builtins: readonly string[];
 }
+
+/** The banner's import (bundling-options.ts): every bundle loads node:module first. */
+const BANNER_BUILTINS = ["node:module"];
 
 /** Bundles one handler exactly as the stack's NodejsFunction does (same options, same working directory). */
 export async function bundleLambda(entry: string, outdir: string): Promise<LambdaBundle> {
-  await build(esbuildBuildOptions(entry, outdir));
+  const result = await build({ ...esbuildBuildOptions(entry, outdir), metafile: true });
   const file = join(outdir, BUNDLE_FILE);
   const code = readFileSync(file);
+  const output = Object.values(result.metafile.outputs).find(
+    (candidate) => candidate.entryPoint !== undefined,
+  );
+  const loaded = (output?.imports ?? [])
+    .filter((i) => i.external && i.kind === "import-statement" && i.path.startsWith("node:"))
+    .map((i) => i.path);
   return {
     file,
     bytes: code.length,
     gzipBytes: gzipSync(code).length,
     mapBytes: statSync(`${file}.map`).size,
+    builtins: [...new Set([...BANNER_BUILTINS, ...loaded])].sort(),
   };
 }
 
@@ -61,7 +80,6 @@ const LAMBDA_LIKE_ENV: Readonly<Record<string, string>> = {
   SE_MANUFACTURER_PUBLIC_KEY:
     "046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c2964fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5",
   LOG_LEVEL: "ERROR",
-  POWERTOOLS_LOG_LEVEL: "ERROR",
 };
 
 /**
@@ -183,6 +201,9 @@ export async function benchLambdaBundles(runs = 11): Promise<void> {
       mkdirSync(outdir);
       const bundle = await bundleLambda(entry, outdir);
       const load = measureModuleLoad(bundle.file, runs);
+      const builtinsOnly = join(outdir, "builtins-only.mjs");
+      writeFileSync(builtinsOnly, bundle.builtins.map((name) => `import "${name}";\n`).join(""));
+      const builtinsFloor = measureModuleLoad(builtinsOnly, runs);
       const loadWithMaps = measureModuleLoad(bundle.file, runs, ["--enable-source-maps"]);
       rows.push({
         function: name,
@@ -193,6 +214,8 @@ export async function benchLambdaBundles(runs = 11): Promise<void> {
         "load ms, source maps": loadWithMaps.error ? "failed" : formatMs(loadWithMaps.medianMs),
         "× floor": load.error ? "-" : (load.medianMs / floor.medianMs).toFixed(1),
         "× SDK floor": load.error ? "-" : (load.medianMs / sdkFloor.medianMs).toFixed(1),
+        "built-ins ms": formatMs(builtinsFloor.medianMs),
+        "× built-ins": load.error ? "-" : (load.medianMs / builtinsFloor.medianMs).toFixed(1),
       });
       // The figures a dashboard reads: size and load beside the empty-module floor (and the SDK's), one line per function.
       emitRecord({
@@ -204,6 +227,9 @@ export async function benchLambdaBundles(runs = 11): Promise<void> {
         ratio: Number((load.medianMs / floor.medianMs).toFixed(2)),
         sdk_floor_ms: Number(sdkFloor.medianMs.toFixed(2)),
         sdk_ratio: Number((load.medianMs / sdkFloor.medianMs).toFixed(2)),
+        builtins_floor_ms: Number(builtinsFloor.medianMs.toFixed(2)),
+        builtins_ratio: Number((load.medianMs / builtinsFloor.medianMs).toFixed(2)),
+        builtins: bundle.builtins.length,
         node: nodeVersion,
         ...(load.error ? { error: load.error } : {}),
       });

@@ -47,7 +47,7 @@ export interface CarKeysStackProps extends StackProps {
   readonly rootBootstrapEntry?: string;
   /** The scheduled expiry sweep's handler. @default functions/expiry-sweep.ts */
   readonly expirySweepEntry?: string;
-  /** LOG_LEVEL and POWERTOOLS_LOG_LEVEL of every function. @default INFO */
+  /** LOG_LEVEL of every function (src/service/logger.ts). @default INFO */
   readonly logLevel?: string;
   /**
    * Run Node with --enable-source-maps, so logged stack traces point into the
@@ -236,7 +236,6 @@ export class CarKeysStack extends Stack {
       ...(props.deviceOemCountry ? { DEVICE_OEM_COUNTRY: props.deviceOemCountry } : {}),
       ...(props.vehicleOemCountry ? { VEHICLE_OEM_COUNTRY: props.vehicleOemCountry } : {}),
       LOG_LEVEL: logLevel,
-      POWERTOOLS_LOG_LEVEL: logLevel,
       FRIEND_KEY_SLOTS: String(friendKeySlots),
       ...(trustedDeviceOemRoots.length > 0
         ? { TRUSTED_DEVICE_OEM_ROOTS: trustedDeviceOemRoots.map((root) => root.pem).join("") }

@@ -4,6 +4,6 @@
 // drown their own output and break their `--json` lines. The logger reads these
 // at import, hence a module of its own ahead of every other import (the metrics
 // are read per answer); explicit settings still win.
-process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
-process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
+process.env.LOG_LEVEL ??= "WARN";
+process.env.METRICS_DISABLED ??= "true";
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";

@@ -1,7 +1,7 @@
 // `carkey demo --json` without --url runs the whole story against an in-process stack: its stdout must be
 // one JSON object per step and nothing else. The handlers' business metrics (EMF lines, for CloudWatch in
 // Lambda) are switched off there; the child gets an environment without the test suite's own
-// POWERTOOLS_METRICS_DISABLED, as a user's shell would.
+// METRICS_DISABLED, as a user's shell would.
 import { execFile } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { DEMO_STEPS } from "../../src/cli/demo/demo-story.js";
@@ -9,7 +9,7 @@ import { BIN, ROOT } from "../support/carkey-process.js";
 
 function demo(): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env = { ...process.env };
-  delete env.POWERTOOLS_METRICS_DISABLED;
+  delete env.METRICS_DISABLED;
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,

@@ -50,7 +50,7 @@ const report = (overrides: Partial<ExpirySweepReport> = {}): ExpirySweepReport =
 
 beforeAll(async () => {
   // The in-process handlers' business metrics are EMF lines on stdout; not wanted in a test's output.
-  process.env.POWERTOOLS_METRICS_DISABLED = "true";
+  process.env.METRICS_DISABLED = "true";
   dataDir = await mkdtemp(join(tmpdir(), "carkey-sweep-"));
   emptyDir = await mkdtemp(join(tmpdir(), "carkey-sweep-empty-"));
   stack = await startLocalDeployment({ port: 0, inMemory: true, dataDir });

@@ -1,5 +1,5 @@
-// Business metrics through the real handlers: the EMF lines Powertools
-// Metrics writes to stdout (what CloudWatch reads in Lambda, what the local
+// Business metrics through the real handlers: the EMF lines
+// src/service/embedded-metrics.ts writes to stdout (what CloudWatch reads in Lambda, what the local
 // server shows), parsed back. Pairings, registrations, shares, revocations,
 // lost-mode notices, relay operations and refusals by problem kind are
 // counted, creations once (a repeat is not counted), and no dimension or
@@ -66,12 +66,12 @@ beforeAll(async () => {
     }
     return (write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
   }) as typeof process.stdout.write);
-  process.env.POWERTOOLS_METRICS_DISABLED = "false";
+  process.env.METRICS_DISABLED = "false";
   harness = await startLambdaHarness();
 }, 120_000);
 
 afterAll(async () => {
-  process.env.POWERTOOLS_METRICS_DISABLED = "true";
+  process.env.METRICS_DISABLED = "true";
   vi.restoreAllMocks();
   await harness?.stop();
 });

@@ -448,7 +448,6 @@ describe("functions", () => {
           "DEVICE_OEM_NAME",
           "VEHICLE_OEM_NAME",
           "LOG_LEVEL",
-          "POWERTOOLS_LOG_LEVEL",
           "NODE_OPTIONS",
           "ROOT_CREATION",
           // carkeys:friendKeySlots, default 5 (checked with the sharing settings below).

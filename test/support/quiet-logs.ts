@@ -1,4 +1,4 @@
 // Imported first by handler tests: the service logger reads its level when its
 // module loads, so this must run before functions/ are imported. Set
-// POWERTOOLS_LOG_LEVEL=INFO in the environment to see the handlers' logs.
-process.env.POWERTOOLS_LOG_LEVEL ??= "SILENT";
+// LOG_LEVEL=INFO in the environment to see the handlers' logs.
+process.env.LOG_LEVEL ??= "SILENT";

@@ -5,13 +5,13 @@
 // Lambda's remaining time falls under SWEEP_MARGIN_MS; what is left waits for
 // the next run. Not an HTTP route: the event carries nothing the sweep reads,
 // and nobody can ask for it from outside.
-import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Context } from "aws-lambda";
 import type { CarKeysService } from "../../service/car-keys-service.js";
+import { emitMetricCounts } from "../../service/embedded-metrics.js";
 import type { ExpirySweepReport } from "../../service/expiry-sweep.js";
-import { METRICS_NAMESPACE, METRICS_SERVICE } from "../../service/http/business-metrics.js";
 import { type DependencySource, resolverOf } from "../../service/http/dependency-source.js";
 import { withInvocationDeadline } from "../../service/http/invocation-deadline.js";
+import { withInvocationLogContext } from "../../service/http/invocation-log-context.js";
 import { logger } from "../../service/logger.js";
 
 /** What the sweep uses: the expiry part of the service. */
@@ -42,29 +42,29 @@ export async function sweepExpiredKeys(
   logger.info("expiry sweep", { ...report });
   if (report.revoked > 0) {
     // Beside the routes' Revocations {By: owner|oem|partner} (src/service/http/business-metrics.ts).
-    const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE });
-    const single = metrics.singleMetric();
-    single.addDimension("By", "expiry");
-    single.addMetric("Revocations", MetricUnit.Count, report.revoked);
+    emitMetricCounts([{ name: "Revocations", value: report.revoked, dimensions: { By: "expiry" } }]);
   }
   return report;
 }
 
 export function makeHandler(dependencies: DependencySource<ExpirySweepDependencies>) {
   const resolve = resolverOf(dependencies);
-  return withInvocationDeadline<unknown, ExpirySweepReport>(async (_event: unknown, context: Context) => {
-    const remaining =
-      typeof context?.getRemainingTimeInMillis === "function"
-        ? () => context.getRemainingTimeInMillis()
-        : undefined;
-    const report = await sweepExpiredKeys((await resolve()).service, remaining);
-    // A key that failed stays in the index for the next run; the failed invocation raises the function's
-    // errors alarm, so somebody looks (the rule does not retry: the next hour's run is the retry).
-    if (report.failed > 0) {
-      throw new Error(
-        `expiry sweep: ${report.failed} of ${report.examined} keys were not revoked; the next run tries again`,
-      );
-    }
-    return report;
-  });
+  const sweep = withInvocationDeadline<unknown, ExpirySweepReport>(
+    async (_event: unknown, context: Context) => {
+      const remaining =
+        typeof context?.getRemainingTimeInMillis === "function"
+          ? () => context.getRemainingTimeInMillis()
+          : undefined;
+      const report = await sweepExpiredKeys((await resolve()).service, remaining);
+      // A key that failed stays in the index for the next run; the failed invocation raises the function's
+      // errors alarm, so somebody looks (the rule does not retry: the next hour's run is the retry).
+      if (report.failed > 0) {
+        throw new Error(
+          `expiry sweep: ${report.failed} of ${report.examined} keys were not revoked; the next run tries again`,
+        );
+      }
+      return report;
+    },
+  );
+  return withInvocationLogContext(sweep);
 }

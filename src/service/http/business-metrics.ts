@@ -1,4 +1,4 @@
-// Business metrics as CloudWatch Embedded Metric Format (Powertools Metrics):
+// Business metrics as CloudWatch Embedded Metric Format (src/service/embedded-metrics.ts):
 // one middy middleware, first in every function's chain, so its `after` and
 // `onError` see the final answer (status, body) once everything else ran. It
 // counts what the service did, never who: the dimensions are closed sets
@@ -13,18 +13,13 @@
 //   PairingMaterialIssued   Revocations {By: owner|oem|partner}   Terminations
 //   LostModeNotices {Action: suspend|resume}   PartnerEvents {Type}   RelayOperations {Operation}
 //   Refusals {ProblemKind}: every problem answer, by the kind in its `type` (urn:carkeys:problem:<kind>)
-import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { MiddlewareObj } from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { emitMetricCounts, type MetricCount } from "../embedded-metrics.js";
 
-export const METRICS_NAMESPACE = "CarKeys";
-export const METRICS_SERVICE = "carkeys";
+export { METRICS_NAMESPACE, METRICS_SERVICE } from "../embedded-metrics.js";
+
 const PROBLEM_PREFIX = "urn:carkeys:problem:";
-
-interface Count {
-  readonly name: string;
-  readonly dimensions?: Readonly<Record<string, string>>;
-}
 
 type Body = Record<string, unknown> | undefined;
 
@@ -38,7 +33,7 @@ const RELAY_OPERATIONS: Readonly<Record<string, string>> = {
 };
 
 /** What a successful answer of `routeKey` counts; creations only (201), except the relay and partner events. */
-export function successCounts(routeKey: string, status: number, body: Body): Count[] {
+export function successCounts(routeKey: string, status: number, body: Body): MetricCount[] {
   const operation = RELAY_OPERATIONS[routeKey];
   if (operation)
     return status < 300 ? [{ name: "RelayOperations", dimensions: { Operation: operation } }] : [];
@@ -72,14 +67,14 @@ export function successCounts(routeKey: string, status: number, body: Body): Cou
   }
 }
 
-function lostModeNotice(action: "suspend" | "resume"): Count {
+function lostModeNotice(action: "suspend" | "resume"): MetricCount {
   return { name: "LostModeNotices", dimensions: { Action: action } };
 }
 
-function partnerEventCounts(body: Body): Count[] {
+function partnerEventCounts(body: Body): MetricCount[] {
   const type = typeof body?.type === "string" ? body.type : undefined;
   if (!type) return [];
-  const counts: Count[] = [{ name: "PartnerEvents", dimensions: { Type: type } }];
+  const counts: MetricCount[] = [{ name: "PartnerEvents", dimensions: { Type: type } }];
   if (body?.outcome !== "applied") return counts;
   if (type === "device.lost") counts.push(lostModeNotice("suspend"));
   if (type === "device.found") counts.push(lostModeNotice("resume"));
@@ -114,24 +109,13 @@ function parseBody(response: APIGatewayProxyStructuredResultV2 | undefined): Bod
   }
 }
 
-function emit(counts: readonly Count[]): void {
-  if (counts.length === 0) return;
-  // Made per answer, so POWERTOOLS_METRICS_* settings are read when it is sent (tests switch them).
-  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE });
-  for (const count of counts) {
-    const single = metrics.singleMetric();
-    for (const [name, value] of Object.entries(count.dimensions ?? {})) single.addDimension(name, value);
-    single.addMetric(count.name, MetricUnit.Count, 1);
-  }
-}
-
 /** The middleware: use it first in a chain, so it sees the final response. */
 export function businessMetrics(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
   const record = (event: APIGatewayProxyEventV2, response: APIGatewayProxyStructuredResultV2 | undefined) => {
     try {
       const kind = refusalKind(response);
-      if (kind) emit([{ name: "Refusals", dimensions: { ProblemKind: kind } }]);
-      else emit(successCounts(event.routeKey, response?.statusCode ?? 200, parseBody(response)));
+      if (kind) emitMetricCounts([{ name: "Refusals", dimensions: { ProblemKind: kind } }]);
+      else emitMetricCounts(successCounts(event.routeKey, response?.statusCode ?? 200, parseBody(response)));
     } catch {
       // Counting must never change an answer.
     }

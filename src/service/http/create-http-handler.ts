@@ -1,5 +1,5 @@
 // The one middy chain every HTTP Lambda in functions/ is (docs/architecture.md
-// "Conventions"): Powertools logger context (event logging forced off),
+// "Conventions"): the invocation's log fields (invocation-log-context.ts),
 // header normalization, route lookup + dependencies + raw-body JSON parsing +
 // zod validation (request-parser.ts), then one call per route, and on the way
 // out typed errors mapped to problem+json (problem-mapping.ts) by
@@ -15,7 +15,6 @@
 // onError middlewares run in reverse order of use(): errorMapper turns a
 // domain error into an exposed HttpError (and logs it), http-error-handler
 // builds the response (or the generic 500), answerHeaders labels it.
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import type { MiddlewareObj } from "@middy/core";
 import middy from "@middy/core";
 import httpErrorHandler from "@middy/http-error-handler";
@@ -29,6 +28,7 @@ import { logger } from "../logger.js";
 import { businessMetrics } from "./business-metrics.js";
 import { type DependencySource, resolverOf } from "./dependency-source.js";
 import { withInvocationDeadline } from "./invocation-deadline.js";
+import { withInvocationLogContext } from "./invocation-log-context.js";
 import { errorMapper } from "./problem-mapping.js";
 import { parsedRequest, requestParser } from "./request-parser.js";
 
@@ -212,11 +212,12 @@ export function createHttpHandler<
 
   const chain = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(core)
     .use(businessMetrics())
-    .use(injectLambdaContext(logger, { logEvent: false, resetKeys: true }))
     .use(answerHeaders(options?.answerHeaders))
     .use(httpErrorHandler({ logger: false, fallbackMessage: JSON.stringify(INTERNAL_PROBLEM) }))
     .use(errorMapper())
     .use(httpHeaderNormalizer())
     .use(requestParser(routeSet, resolve, options?.serviceValidates ? { serviceValidates: true } : {}));
-  return withInvocationDeadline<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(chain);
+  return withInvocationLogContext(
+    withInvocationDeadline<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(chain),
+  );
 }
