@@ -15,7 +15,7 @@ import { handler as relayHandler } from "../../functions/relay.js";
 import { handler as revocation } from "../../functions/revocation.js";
 import { handler as vehicleEnrollment } from "../../functions/vehicle-enrollment.js";
 import { toHex } from "../../src/protocol/bytes.js";
-import { METRICS_NAMESPACE } from "../../src/service/http/business-metrics.js";
+import { METRICS_NAMESPACE } from "../../src/service/embedded-metrics.js";
 import {
   deviceEnrollmentEvent,
   keyRegistrationEvent,

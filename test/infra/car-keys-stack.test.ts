@@ -33,7 +33,7 @@ import { parseDeviceOemRoots } from "../../src/service/device-oem-roots.js";
 import {
   METRICS_NAMESPACE as BUSINESS_METRICS_NAMESPACE,
   METRICS_SERVICE as BUSINESS_METRICS_SERVICE,
-} from "../../src/service/http/business-metrics.js";
+} from "../../src/service/embedded-metrics.js";
 
 interface Statement {
   Effect: "Allow" | "Deny";

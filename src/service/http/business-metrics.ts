@@ -17,8 +17,6 @@ import type { MiddlewareObj } from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { emitMetricCounts, type MetricCount } from "../embedded-metrics.js";
 
-export { METRICS_NAMESPACE, METRICS_SERVICE } from "../embedded-metrics.js";
-
 const PROBLEM_PREFIX = "urn:carkeys:problem:";
 
 type Body = Record<string, unknown> | undefined;
