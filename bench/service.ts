@@ -257,7 +257,9 @@ export async function benchService(): Promise<void> {
       () => SecureElement.create({ manufacturer: attester }).se,
     );
     let next = 0;
-    // Issuance: a certificate signed; the request's and the factory attestation's signatures checked.
+    // Issuance: the SE signs the request (in this process, as in the timed run), the root signs the
+    // certificate; the request's and the factory attestation's signatures are checked. The issuer's own
+    // check of the certificate it just signed is an extra safety of ours, not part of the floor.
     const issuance = await timeRoute(
       "issuance",
       {
@@ -272,7 +274,7 @@ export async function benchService(): Promise<void> {
         },
       },
       [ddb, write],
-      { signs: 1, verifies: 2 },
+      { signs: 2, verifies: 2 },
     );
 
     const counting = SecureElement.create({ manufacturer: attester }).se;
@@ -328,8 +330,8 @@ export async function benchService(): Promise<void> {
       });
     }
     let nextFriend = 0;
-    // Friend registration: the receipt signed (and checked by the client); the request, the chain's two
-    // certificates and the owner's attestation checked.
+    // Friend registration: the friend's SE signs the request and the service signs the receipt (which
+    // the client checks); the request, the chain's two certificates and the owner's attestation checked.
     const registration = await timeRoute(
       "friend-registration",
       {
@@ -340,7 +342,7 @@ export async function benchService(): Promise<void> {
         },
       },
       [batch4, registrationWrite],
-      { signs: 1, verifies: 5 },
+      { signs: 2, verifies: 5 },
     );
     const registrationCalls = await countCalls(async () => {
       for (let i = 0; i < countedRegistrations; i++) {

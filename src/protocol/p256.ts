@@ -21,6 +21,7 @@ import {
 } from "node:crypto";
 import { toHex } from "./bytes.js";
 import { ProtocolInputError } from "./errors.js";
+import { RecentlyUsedCache } from "./recently-used-cache.js";
 
 export interface KeyPair {
   readonly privateKey: Uint8Array;
@@ -87,17 +88,31 @@ export function publicKeyOf(privateKey: Uint8Array): Uint8Array {
   return publicPointOf(privateKey);
 }
 
+/**
+ * Points already found on the curve, by their hex form. One request checks the
+ * same few keys several times (a request's signer, a certificate's subject, its
+ * issuer), each check costs about a third of a signature verification, and the
+ * answer for the same 65 bytes never changes. Only points that passed are
+ * remembered; bounded, least recently used first out.
+ */
+const pointsOnCurve = new RecentlyUsedCache<true>(4096);
+
+/** True when the 65 bytes of an uncompressed point satisfy the curve equation. */
+function isOnCurve(point: Uint8Array): boolean {
+  try {
+    // OpenSSL decodes the point only if it satisfies the curve equation (SEC 1 §2.3.4).
+    return pointsOnCurve.get(toHex(point), () => (ECDH.convertKey(point, CURVE), true));
+  } catch {
+    return false;
+  }
+}
+
 /** Throws a ProtocolInputError naming `name` unless `point` is a valid uncompressed P-256 point. */
 export function assertPublicKey(point: Uint8Array, name: string): Uint8Array {
   if (!(point instanceof Uint8Array) || point.length !== 65 || point[0] !== 0x04) {
     throw new ProtocolInputError(`${name} must be a 65-byte uncompressed P-256 point`);
   }
-  try {
-    // OpenSSL decodes the point only if it satisfies the curve equation (SEC 1 §2.3.4).
-    ECDH.convertKey(point, CURVE);
-  } catch {
-    throw new ProtocolInputError(`${name} is not a point on P-256`);
-  }
+  if (!isOnCurve(point)) throw new ProtocolInputError(`${name} is not a point on P-256`);
   return point;
 }
 
@@ -115,6 +130,7 @@ export function uncompressedPublicKey(point: Uint8Array, name: string): Uint8Arr
   if (!form) {
     throw new ProtocolInputError(`${name} must be a compressed or uncompressed P-256 point`);
   }
+  if (point.length === 65) return new Uint8Array(assertPublicKey(point, name));
   try {
     return asBytes(ECDH.convertKey(point, CURVE, undefined, undefined, "uncompressed") as Buffer);
   } catch {
@@ -155,29 +171,11 @@ export function ecdhX(privateKey: Uint8Array, peerPublic: Uint8Array): Uint8Arra
 /**
  * Keys loaded into OpenSSL, remembered per key so a hot path does not import
  * the same key again for every signature (an import costs more than the
- * signature). Bounded, least recently used first out; held in this process's
- * memory only. Private KeyObjects are never exported.
+ * signature). Held in this process's memory only; private KeyObjects are
+ * never exported.
  */
-class KeyObjectCache {
-  readonly #entries = new Map<string, KeyObject>();
-  constructor(private readonly limit: number) {}
-
-  get(id: string, load: () => KeyObject): KeyObject {
-    const hit = this.#entries.get(id);
-    if (hit) {
-      this.#entries.delete(id);
-      this.#entries.set(id, hit);
-      return hit;
-    }
-    const loaded = load();
-    this.#entries.set(id, loaded);
-    if (this.#entries.size > this.limit) this.#entries.delete(this.#entries.keys().next().value!);
-    return loaded;
-  }
-}
-
-const privateKeys = new KeyObjectCache(256);
-const publicKeys = new KeyObjectCache(4096);
+const privateKeys = new RecentlyUsedCache<KeyObject>(256);
+const publicKeys = new RecentlyUsedCache<KeyObject>(4096);
 
 const b64url = (bytes: Uint8Array): string => Buffer.from(bytes).toString("base64url");
 

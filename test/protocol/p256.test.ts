@@ -216,6 +216,17 @@ describe("refusals", () => {
     expect(() => ecdhX(fromHex(RFC6979.x), off)).toThrow(ProtocolInputError);
   });
 
+  it("a point found on the curve once does not vouch for other bytes, nor for the same array changed", () => {
+    const point = good.slice();
+    expect(assertPublicKey(point, "peer")).toBe(point);
+    point[64]! ^= 1;
+    expect(() => assertPublicKey(point, "peer")).toThrow(/peer is not a point on P-256/);
+    expect(() => uncompressedPublicKey(point, "peer")).toThrow(/peer is not a point on P-256/);
+    point[64]! ^= 1;
+    expect(uncompressedPublicKey(point, "peer")).toEqual(good);
+    expect(uncompressedPublicKey(point, "peer")).not.toBe(point);
+  });
+
   it("refuses private scalars outside [1, n-1]", () => {
     const n = fromHex("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
     for (const bad of [new Uint8Array(32), n, new Uint8Array(31).fill(1)]) {
