@@ -101,7 +101,10 @@ const pointsOnCurve = new RecentlyUsedCache<true>(4096);
 function isOnCurve(point: Uint8Array): boolean {
   try {
     // OpenSSL decodes the point only if it satisfies the curve equation (SEC 1 §2.3.4).
-    return pointsOnCurve.get(toHex(point), () => (ECDH.convertKey(point, CURVE), true));
+    return pointsOnCurve.get(toHex(point), () => {
+      ECDH.convertKey(point, CURVE);
+      return true;
+    });
   } catch {
     return false;
   }
